@@ -1,0 +1,5 @@
+"""structconv.group."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

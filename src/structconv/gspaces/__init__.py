@@ -1,0 +1,5 @@
+"""structconv.gspaces."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
