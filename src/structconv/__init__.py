@@ -22,3 +22,7 @@ from __future__ import annotations
 from structconv._version import __version__
 
 __all__ = ["__version__"]
+
+from structconv._constrain import attach_projection, constrain  # noqa: E402
+
+__all__ += ["attach_projection", "constrain"]

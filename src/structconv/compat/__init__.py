@@ -3,3 +3,11 @@
 from __future__ import annotations
 
 __all__: list[str] = []
+
+from structconv.compat import lucid, selfeeg  # noqa: E402
+
+__all__ += ["lucid", "selfeeg"]
+
+from structconv.compat import elektronn3  # noqa: E402
+
+__all__ += ["elektronn3"]

@@ -1,5 +1,65 @@
-"""structconv.group."""
+"""Symmetry groups of the plane and their representations (numpy only, float64).
+
+The groups C_N, D_N, SO(2) and O(2) (all subgroups of O(2)), their real irreducible representations,
+:class:`Representation` with its decomposition into irreps, the builders :func:`directsum`,
+:func:`change_basis` and :func:`disentangle`, and the regular, quotient, induced and restricted
+representations. See ``docs/internals.md`` for the conventions.
+
+Example:
+    >>> from structconv.group import cyclic_group, directsum
+    >>> G = cyclic_group(8)
+    >>> rho = directsum([G.regular_representation, G.irrep(1)])
+    >>> rho.size, rho.contains_trivial()
+    (10, True)
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from structconv.group.constructions import (
+    bl_regular_representation,
+    decompose_matrices,
+    induced_representation,
+    quotient_representation,
+    regular_representation,
+    restrict_representation,
+)
+from structconv.group.cyclic import CyclicGroup, cyclic_group, trivial_group
+from structconv.group.dihedral import DihedralGroup, dihedral_group
+from structconv.group.group import Group, SubgroupChildMap, SubgroupParentMap
+from structconv.group.irreps import IrreducibleRepresentation
+from structconv.group.o2 import O2, o2_group
+from structconv.group.representation import (
+    NONLINEARITIES,
+    Representation,
+    change_basis,
+    directsum,
+    disentangle,
+)
+from structconv.group.so2 import SO2, so2_group
+
+__all__ = [
+    "Group",
+    "CyclicGroup",
+    "DihedralGroup",
+    "SO2",
+    "O2",
+    "cyclic_group",
+    "dihedral_group",
+    "so2_group",
+    "o2_group",
+    "trivial_group",
+    "SubgroupParentMap",
+    "SubgroupChildMap",
+    "Representation",
+    "IrreducibleRepresentation",
+    "NONLINEARITIES",
+    "directsum",
+    "change_basis",
+    "disentangle",
+    "decompose_matrices",
+    "regular_representation",
+    "quotient_representation",
+    "induced_representation",
+    "restrict_representation",
+    "bl_regular_representation",
+]

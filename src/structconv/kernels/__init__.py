@@ -1,5 +1,52 @@
-"""structconv.kernels."""
+"""structconv.kernels: complete bases of steerable kernels on the plane.
+
+For a planar group ``G`` (C_N, D_N, SO(2), O(2) and their special cases, the flips and the trivial
+group) and two representations ``ρ_in``, ``ρ_out``, the kernels with
+``κ(g·x) = ρ_out(g) κ(x) ρ_in(g)⁻¹`` form a linear space.  This package builds a basis of it: per pair of
+irreps analytically (:func:`irreps_harmonics`, :func:`sample_irreps_basis`), and for any pair of
+representations through their changes of basis (:func:`steerable_basis`).  Everything is float64
+numpy, vectorised and cached.
+
+Example:
+    >>> from structconv.kernels import IrrepSpec, sample_irreps_basis
+    >>> one = IrrepSpec("so2", None, 0, 1)
+    >>> len(sample_irreps_basis(one, one, 5))
+    10
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from structconv.kernels.basis import SteerableBasis, group_kind, irrep_spec_by_name, steerable_basis
+from structconv.kernels.harmonics import Harmonic, irreps_harmonics
+from structconv.kernels.irreps import IrrepSpec, element_action, irrep_matrix, irrep_spec_from
+from structconv.kernels.sampling import (
+    LinearFrequencyCutoff,
+    ManualFrequencyCutoff,
+    SampledIrrepsBasis,
+    default_rings,
+    default_sigma,
+    kernel_grid,
+    resolve_basis_params,
+    sample_irreps_basis,
+)
+
+__all__ = [
+    "Harmonic",
+    "IrrepSpec",
+    "LinearFrequencyCutoff",
+    "ManualFrequencyCutoff",
+    "SampledIrrepsBasis",
+    "SteerableBasis",
+    "default_rings",
+    "default_sigma",
+    "element_action",
+    "group_kind",
+    "irrep_matrix",
+    "irrep_spec_by_name",
+    "irrep_spec_from",
+    "irreps_harmonics",
+    "kernel_grid",
+    "resolve_basis_params",
+    "sample_irreps_basis",
+    "steerable_basis",
+]

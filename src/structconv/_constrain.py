@@ -1,0 +1,216 @@
+"""Constrain the weight of any existing layer, and keep hard constraints after optimizer steps.
+
+* :func:`constrain` adds a kernel constraint to a convolution or linear layer already built (e.g. inside
+  a torchvision or timm model), in place, like :func:`torch.nn.utils.spectral_norm`.
+* :func:`attach_projection` registers an optimizer post-step hook that projects every layer of a model
+  whose constraint is enforced by projection (``'post_step'`` or ``'inplace'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+from torch.utils.hooks import RemovableHandle
+
+from structconv.constraints import make_constraint
+from structconv.nn._conv_utils import check_enforce
+from structconv.nn.constrained import ConstrainedLayerMixin
+
+__all__ = ["constrain", "attach_projection", "project_model_"]
+
+_PARAMS = ("eps", "max_l2", "center_value", "neighbor_sum")
+
+
+@torch.no_grad()
+def _project_weight_(module: nn.Module) -> None:
+    c = module.weight_constraint
+    w = module.weight
+    project = getattr(c, "project_", None)
+    if project is not None:
+        project(w)
+    else:
+        w.copy_(c(w))
+
+
+class _InplaceProjection:
+    """Forward pre-hook of :func:`constrain` with ``enforce='inplace'`` (a picklable object, not a closure)."""
+
+    def __init__(self) -> None:
+        self.state: tuple[Tensor, int] | None = None
+
+    def __call__(self, module: nn.Module, args: Any) -> None:
+        w = module.weight
+        state = self.state
+        if state is None or state[0] is not w or state[1] != w._version:
+            _project_weight_(module)
+            self.state = (w, w._version)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"state": None}
+
+
+def constrain(
+    module: nn.Module,
+    constraint: str | nn.Module | Sequence[str | nn.Module],
+    *,
+    enforce: str = "forward",
+    **params: Any,
+) -> nn.Module:
+    """Constrain the ``weight`` of an existing layer, in place.
+
+    The constraint is built as for the constrained layers (a name, a constraint module or a list); the
+    kernel slice of the named modes is the spatial dims of a convolution weight and a row of a linear one.
+
+    * ``enforce='forward'``: registers the constraint with
+      :func:`torch.nn.utils.parametrize.register_parametrization`; ``module.weight`` becomes the
+      constrained kernel and the raw parameter is ``module.parametrizations.weight.original`` (also its
+      state-dict key). PyTorch does not pickle parametrized modules as a whole: save their ``state_dict``.
+    * ``enforce='post_step'``: moves the weight onto the constraint set now (``right_inverse`` then
+      ``project_``, as the constrained layers' initialisation does) and stores the constraint as the child module
+      ``weight_constraint``; project after every optimizer step with :func:`attach_projection` (or
+      :func:`project_model_`). State-dict keys are unchanged.
+    * ``enforce='inplace'``: as ``'post_step'``, plus a forward pre-hook that projects the weight in place
+      whenever it changed since the last projection.
+
+    Args:
+        module: a module with a ``weight`` parameter (``nn.Conv*``, ``nn.ConvTranspose*``, ``nn.Linear``, ...).
+        constraint: the constraint (see :func:`structconv.constraints.make_constraint`).
+        enforce: ``'forward'``, ``'post_step'`` or ``'inplace'``.
+        **params: ``eps``, ``max_l2``, ``center_value``, ``neighbor_sum`` for the named modes.
+
+    Returns:
+        ``module`` itself.
+
+    Raises:
+        TypeError: if ``module`` has no ``weight`` parameter or an unknown keyword is given.
+        ValueError: for a bad constraint, parameter or ``enforce``, or an already constrained module.
+
+    Example:
+        >>> import structconv
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU())
+        >>> _ = structconv.constrain(net[0], "zero_mean")
+        >>> bool(net[0].weight.sum((2, 3)).abs().max() < 1e-6)
+        True
+    """
+    unknown = sorted(set(params) - set(_PARAMS))
+    if unknown:
+        raise TypeError(f"constrain() got unknown keyword(s) {unknown}; expected some of: {', '.join(_PARAMS)}")
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module={module!r} is not accepted; expected a torch.nn.Module with a weight parameter")
+    check_enforce(enforce)
+    if isinstance(module, ConstrainedLayerMixin) or parametrize.is_parametrized(module, "weight") or hasattr(
+        module, "weight_constraint"
+    ):
+        raise ValueError(
+            f"module={type(module).__name__} already has a weight constraint; expected an unconstrained layer "
+            "(pass a list of constraints to combine them)"
+        )
+    weight = module._parameters.get("weight")
+    if not isinstance(weight, nn.Parameter):
+        raise TypeError(
+            f"module={type(module).__name__} has no 'weight' parameter; expected a convolution or linear layer"
+        )
+    c = make_constraint(constraint, **params)
+    check = getattr(c, "check", None)
+    if check is not None:
+        check(tuple(weight.shape))
+    if enforce == "forward":
+        parametrize.register_parametrization(module, "weight", c)
+        return module
+    module.weight_constraint = c
+    inverse = getattr(c, "right_inverse", None)
+    if inverse is not None:  # start from a feasible weight, as the constrained layers do
+        with torch.no_grad():
+            weight.copy_(inverse(weight))
+    _project_weight_(module)
+    if enforce == "inplace":
+        module.register_forward_pre_hook(_InplaceProjection())
+    return module
+
+
+def _projected_modules(model: nn.Module) -> list[nn.Module]:
+    out = []
+    for m in model.modules():
+        if isinstance(m, ConstrainedLayerMixin):
+            if m.enforce != "forward":
+                out.append(m)
+        elif isinstance(getattr(m, "weight_constraint", None), nn.Module) and isinstance(
+            m._parameters.get("weight"), nn.Parameter
+        ):
+            out.append(m)
+    return out
+
+
+def project_model_(model: nn.Module) -> int:
+    """Project every layer of ``model`` whose constraint is enforced by projection, in place.
+
+    Covers the constrained layers with ``enforce='post_step'`` or ``'inplace'`` and the modules
+    :func:`constrain` gave such a constraint (``'forward'`` layers need no projection).
+
+    Args:
+        model: the model.
+
+    Returns:
+        The number of layers projected.
+
+    Example:
+        >>> from structconv.nn import ConstrainedConv1d
+        >>> m = ConstrainedConv1d(2, 2, 3, constraint="nonneg", enforce="post_step")
+        >>> with torch.no_grad():
+        ...     _ = m.weight.fill_(-1.0)
+        >>> project_model_(torch.nn.Sequential(m)), m.weight.max().item()
+        (1, 0.0)
+    """
+    modules = _projected_modules(model)
+    for m in modules:
+        if isinstance(m, ConstrainedLayerMixin):
+            m.project_()
+        else:
+            _project_weight_(m)
+    return len(modules)
+
+
+class _ProjectionHook:
+    """Optimizer step post-hook projecting a model (a picklable object, not a closure)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __call__(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        project_model_(self.model)
+
+
+def attach_projection(optimizer: torch.optim.Optimizer, model: nn.Module) -> RemovableHandle:
+    """Project every projection-enforced constrained layer of ``model`` after each ``optimizer.step()``.
+
+    Uses :meth:`torch.optim.Optimizer.register_step_post_hook`, so ``enforce='post_step'`` layers can
+    not be forgotten. Call ``handle.remove()`` to detach it.
+
+    Args:
+        optimizer: the optimizer updating ``model``'s parameters.
+        model: the model holding the constrained layers.
+
+    Returns:
+        The hook's handle.
+
+    Example:
+        >>> import structconv
+        >>> from structconv.nn import ConstrainedConv2d
+        >>> conv = ConstrainedConv2d(2, 2, 3, constraint="max_l2", max_l2=0.5, enforce="post_step")
+        >>> opt = torch.optim.SGD(conv.parameters(), lr=10.0)
+        >>> handle = structconv.attach_projection(opt, conv)
+        >>> conv(torch.randn(1, 2, 5, 5)).square().sum().backward()
+        >>> opt.step()
+        >>> bool((conv.weight.flatten(2).norm(dim=2) <= 0.5 + 1e-6).all())
+        True
+        >>> handle.remove()
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer={optimizer!r} is not accepted; expected a torch.optim.Optimizer")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model={model!r} is not accepted; expected a torch.nn.Module")
+    return optimizer.register_step_post_hook(_ProjectionHook(model))

@@ -1,0 +1,347 @@
+"""``structconv bench``: layer timings against ``torch.nn.Conv2d``, measured in the same run.
+
+Two benchmarks, each a function returning one ``dict`` per row:
+
+* :func:`bench_constrained` -- constrained and weight-standardized 2d convolutions (kernel map applied
+  on every forward) against ``nn.Conv2d`` of the same shape: train step (forward + backward) and eval
+  forward, as times and ratios.
+* :func:`bench_r2conv` -- ``R2Conv`` between regular fields: construction time, train step (which
+  expands the kernel basis) and eval forward (cached filter), with ratios against the ``nn.Conv2d`` of the
+  same channel counts; when the reference library ``e2cnn`` is importable, its numbers for the same layer
+  stand beside ours.
+
+Every time is the median of repeated runs after warm-up runs; ratios divide two medians taken in the same
+process a moment apart, so they are far more stable than the absolute times on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+from torch import nn
+
+from structconv.cli._table import format_table
+
+__all__ = ["time_median", "bench_constrained", "bench_r2conv", "run_bench", "add_arguments", "main", "COLUMNS"]
+
+COLUMNS: list[tuple[str, str]] = [
+    ("layer", "layer"),
+    ("config", "config"),
+    ("construct_ms", "build ms"),
+    ("train_ms", "train ms"),
+    ("train_ratio", "train x"),
+    ("eval_ms", "eval ms"),
+    ("eval_ratio", "eval x"),
+    ("e2cnn_construct_ms", "e2cnn build ms"),
+    ("e2cnn_train_ratio", "e2cnn train x"),
+    ("e2cnn_eval_ratio", "e2cnn eval x"),
+]
+
+
+def time_median(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs, after ``warmup`` untimed runs.
+
+    Example:
+        >>> time_median(lambda: sum(range(100)), repeats=3, warmup=1) >= 0.0
+        True
+    """
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats={repeats!r} is not accepted; expected a positive int")
+    for _ in range(max(0, warmup)):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _train_step(module: Callable[[Any], Any], make_input: Callable[[], Any], unwrap: Callable[[Any], torch.Tensor]):
+    def step() -> None:
+        out = unwrap(module(make_input()))
+        out.sum().backward()
+
+    return step
+
+
+def _eval_step(module: Callable[[Any], Any], make_input: Callable[[], Any]):
+    def step() -> None:
+        with torch.no_grad():
+            module(make_input())
+
+    return step
+
+
+def _time_module(
+    module: nn.Module,
+    make_input: Callable[[], Any],
+    repeats: int,
+    warmup: int,
+    unwrap: Callable[[Any], torch.Tensor] = lambda y: y,
+) -> tuple[float, float]:
+    """(train-step seconds, eval-forward seconds) of ``module``; the module is left in eval mode."""
+    module.train()
+    train_s = time_median(_train_step(module, make_input, unwrap), repeats, warmup)
+    module.zero_grad(set_to_none=True)
+    module.eval()
+    eval_s = time_median(_eval_step(module, make_input), repeats, warmup)
+    return train_s, eval_s
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b <= 0 else a / b
+
+
+def _constrained_candidates(c_in: int, c_out: int, k: int) -> list[tuple[str, Callable[[], nn.Module]]]:
+    import structconv.nn as snn
+
+    cands: list[tuple[str, Callable[[], nn.Module]]] = []
+    conv = getattr(snn, "ConstrainedConv2d", None)
+    if conv is not None:
+        for mode, extra in (
+            ("nonneg", {}),
+            ("sum_to_one", {}),
+            ("zero_mean", {}),
+            ("unit_l2", {}),
+            ("max_l2", {"max_l2": 1.0}),
+            ("fixed_center", {}),
+        ):
+            cands.append((f"ConstrainedConv2d({mode})",
+                          lambda m=mode, e=extra: conv(c_in, c_out, k, padding=k // 2, constraint=m, **e)))
+        cands.append(("ConstrainedConv2d(zero_mean, post_step)",
+                      lambda: conv(c_in, c_out, k, padding=k // 2, constraint="zero_mean", enforce="post_step")))
+    ws = getattr(snn, "WSConv2d", None)
+    if ws is not None:
+        cands.append(("WSConv2d", lambda: ws(c_in, c_out, k, padding=k // 2)))
+    return cands
+
+
+def bench_constrained(quick: bool = False, repeats: int | None = None) -> list[dict[str, Any]]:
+    """Time constrained / weight-standardized 2d convolutions against ``nn.Conv2d`` of the same shape.
+
+    Args:
+        quick: a tiny configuration (seconds), for smoke tests.
+        repeats: timed runs per measurement (default 20, 3 with ``quick``).
+
+    Returns:
+        One row per layer: ``layer``, ``config``, ``train_ms``, ``eval_ms``, ``train_ratio``,
+        ``eval_ratio`` (ratios to the ``nn.Conv2d`` row, which comes first with ratio 1). Layers that
+        ``structconv.nn`` does not provide, or that fail to build, get a row with a ``note``.
+
+    Example:
+        >>> rows = bench_constrained(quick=True, repeats=1)
+        >>> rows[0]["layer"], rows[0]["train_ratio"]
+        ('nn.Conv2d', 1.0)
+    """
+    batch, c_in, c_out, size, k = (2, 4, 8, 12, 3) if quick else (16, 32, 64, 32, 3)
+    repeats = repeats if repeats is not None else (3 if quick else 20)
+    warmup = 1 if quick else 3
+    config = f"{c_in}->{c_out} k{k} {batch}x{size}x{size}"
+    x = torch.randn(batch, c_in, size, size)
+    make_input = lambda: x
+    torch.manual_seed(0)
+    base_train, base_eval = _time_module(nn.Conv2d(c_in, c_out, k, padding=k // 2), make_input, repeats, warmup)
+    rows: list[dict[str, Any]] = [{
+        "benchmark": "constrained", "layer": "nn.Conv2d", "config": config, "train_ms": 1e3 * base_train,
+        "eval_ms": 1e3 * base_eval, "train_ratio": 1.0, "eval_ratio": 1.0,
+    }]
+    for name, factory in _constrained_candidates(c_in, c_out, k):
+        row: dict[str, Any] = {"benchmark": "constrained", "layer": name, "config": config}
+        try:
+            module = factory()
+        except (TypeError, ValueError, NotImplementedError) as err:
+            rows.append(row | {"note": f"not built: {err}"})
+            continue
+        train_s, eval_s = _time_module(module, make_input, repeats, warmup)
+        rows.append(row | {"train_ms": 1e3 * train_s, "eval_ms": 1e3 * eval_s,
+                           "train_ratio": train_s / base_train, "eval_ratio": eval_s / base_eval})
+    return rows
+
+
+def _r2conv_configs(quick: bool) -> list[tuple[str, int, int, int, int]]:
+    """(group, fields, kernel, batch, size) per configuration."""
+    if quick:
+        return [("C4", 2, 3, 2, 9)]
+    return [("C8", 8, 5, 8, 32), ("D4", 8, 5, 8, 32), ("C8", 16, 3, 8, 32)]
+
+
+def _build_r2conv(gspaces: Any, enn: Any, group: str, fields: int, k: int):
+    from structconv.models.equivariant import _make_gspace
+
+    space = _make_gspace(gspaces, group)
+    ftype = enn.FieldType(space, [space.regular_repr] * fields)
+
+    def build() -> nn.Module:
+        return enn.R2Conv(ftype, ftype, k, padding=k // 2)
+
+    return ftype, build
+
+
+def _e2cnn_modules() -> tuple[Any, Any] | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import e2cnn.gspaces as e2_gspaces
+            import e2cnn.nn as e2_nn
+    except Exception:  # noqa: BLE001 - any failure to import the optional reference means "absent"
+        return None
+    return e2_gspaces, e2_nn
+
+
+def _measure_equivariant(gspaces: Any, enn: Any, group: str, fields: int, k: int, x: torch.Tensor,
+                         repeats: int, warmup: int, build_repeats: int) -> dict[str, float]:
+    ftype, build = _build_r2conv(gspaces, enn, group, fields, k)
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    module = build()
+    first = time.perf_counter() - start
+    construct = time_median(build, build_repeats, 1)
+    make_input = lambda: enn.GeometricTensor(x, ftype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_s, eval_s = _time_module(module, make_input, repeats, warmup, unwrap=lambda y: y.tensor)
+    return {"construct_first_ms": 1e3 * first, "construct_ms": 1e3 * construct,
+            "train_s": train_s, "eval_s": eval_s}
+
+
+def bench_r2conv(quick: bool = False, repeats: int | None = None, reference: bool = True) -> list[dict[str, Any]]:
+    """Time ``R2Conv`` (regular fields to regular fields) against ``nn.Conv2d`` with the same channels.
+
+    Args:
+        quick: a tiny configuration (seconds), for smoke tests.
+        repeats: timed runs per measurement (default 10, 3 with ``quick``).
+        reference: also time ``e2cnn``'s ``R2Conv`` on the same configuration when it is importable.
+
+    Returns:
+        One row per configuration: ``layer``, ``config``, ``construct_ms`` (median of repeated
+        constructions; ``construct_first_ms`` is the first one, which fills the basis caches),
+        ``train_ms`` / ``eval_ms`` and their ratios to ``nn.Conv2d`` (``conv2d_train_ms``,
+        ``conv2d_eval_ms``), and, with e2cnn, ``e2cnn_construct_ms``, ``e2cnn_train_ratio``,
+        ``e2cnn_eval_ratio``.
+
+    Example:
+        >>> rows = bench_r2conv(quick=True, repeats=1, reference=False)  # doctest: +SKIP
+        >>> rows[0]["layer"]  # doctest: +SKIP
+        'R2Conv'
+    """
+    from structconv import gspaces
+    from structconv import nn as snn
+
+    repeats = repeats if repeats is not None else (3 if quick else 10)
+    warmup = 1 if quick else 3
+    build_repeats = 3 if quick else 5
+    e2 = _e2cnn_modules() if reference else None
+    rows: list[dict[str, Any]] = []
+    for group, fields, k, batch, size in _r2conv_configs(quick):
+        kind_order = int(group[1:]) * (2 if group[0] == "D" else 1)
+        channels = fields * kind_order
+        x = torch.randn(batch, channels, size, size)
+        torch.manual_seed(0)
+        base_train, base_eval = _time_module(nn.Conv2d(channels, channels, k, padding=k // 2), lambda: x,
+                                             repeats, warmup)
+        ours = _measure_equivariant(gspaces, snn, group, fields, k, x, repeats, warmup, build_repeats)
+        row: dict[str, Any] = {
+            "benchmark": "r2conv", "layer": "R2Conv",
+            "config": f"{group} {fields}x regular k{k} {batch}x{size}x{size}",
+            "construct_ms": ours["construct_ms"], "construct_first_ms": ours["construct_first_ms"],
+            "train_ms": 1e3 * ours["train_s"], "eval_ms": 1e3 * ours["eval_s"],
+            "train_ratio": ours["train_s"] / base_train, "eval_ratio": ours["eval_s"] / base_eval,
+            "conv2d_train_ms": 1e3 * base_train, "conv2d_eval_ms": 1e3 * base_eval,
+        }
+        if e2 is not None:
+            ref = _measure_equivariant(e2[0], e2[1], group, fields, k, x, repeats, warmup, build_repeats)
+            row |= {
+                "e2cnn_construct_ms": ref["construct_ms"], "e2cnn_construct_first_ms": ref["construct_first_ms"],
+                "e2cnn_train_ms": 1e3 * ref["train_s"], "e2cnn_eval_ms": 1e3 * ref["eval_s"],
+                "e2cnn_train_ratio": ref["train_s"] / base_train, "e2cnn_eval_ratio": ref["eval_s"] / base_eval,
+            }
+        rows.append(row)
+    return rows
+
+
+def run_bench(
+    quick: bool = False,
+    only: Sequence[str] = ("constrained", "r2conv"),
+    json_path: str | Path | None = None,
+    repeats: int | None = None,
+    reference: bool = True,
+    stream: TextIO | None = None,
+) -> list[dict[str, Any]]:
+    """Run the selected benchmarks, print one table, optionally write the rows as JSON.
+
+    Example:
+        >>> import io
+        >>> rows = run_bench(quick=True, only=["constrained"], repeats=1, stream=io.StringIO())
+        >>> rows[0]["layer"]
+        'nn.Conv2d'
+    """
+    stream = sys.stdout if stream is None else stream
+    known = {"constrained": bench_constrained, "r2conv": bench_r2conv}
+    for name in only:
+        if name not in known:
+            raise ValueError(f"only={list(only)!r} is not accepted; expected names among {sorted(known)}")
+    rows: list[dict[str, Any]] = []
+    for name in only:
+        stream.write(f"running {name} benchmark{' (quick)' if quick else ''} ...\n")
+        stream.flush()
+        if name == "r2conv":
+            rows += bench_r2conv(quick, repeats, reference=reference)
+        else:
+            rows += bench_constrained(quick, repeats)
+    stream.write(format_table(rows, COLUMNS) + "\n")
+    for row in rows:
+        if row.get("note"):
+            stream.write(f"note: {row['layer']}: {row['note']}\n")
+    stream.write("times: median of repeated runs after warm-up; 'x' columns: ratio to nn.Conv2d of the same "
+                 "shape, measured in this run (train = forward + backward; eval = no-grad forward, eval mode)\n")
+    if json_path is not None:
+        payload = {"environment": {"python": platform.python_version(), "torch": torch.__version__,
+                                   "threads": torch.get_num_threads(), "quick": quick}, "rows": rows}
+        Path(json_path).write_text(json.dumps(payload, indent=2) + "\n")
+        stream.write(f"wrote {json_path}\n")
+    stream.flush()
+    return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the bench options to ``parser`` and return it.
+
+    Example:
+        >>> add_arguments(argparse.ArgumentParser()).parse_args(["--quick"]).quick
+        True
+    """
+    parser.add_argument("--quick", action="store_true", help="tiny configurations (a smoke test)")
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write the rows to this JSON file")
+    parser.add_argument("--only", choices=("constrained", "r2conv"), action="append", default=None,
+                        help="run only this benchmark (repeatable)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement")
+    parser.add_argument("--no-reference", action="store_true", help="do not time e2cnn even if importable")
+    return parser
+
+
+def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int:
+    """Run the benchmarks from parsed arguments; return an exit status."""
+    if args.repeats is not None and args.repeats < 1:
+        print(f"structconv bench: error: --repeats={args.repeats} is not accepted; expected a positive int",
+              file=sys.stderr)
+        return 2
+    run_bench(quick=args.quick, only=args.only or ("constrained", "r2conv"), json_path=args.json,
+              repeats=args.repeats, reference=not args.no_reference, stream=stream)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``structconv bench``; return the exit status."""
+    parser = add_arguments(argparse.ArgumentParser(prog="structconv bench", description=__doc__.splitlines()[0]))
+    return run_from_args(parser.parse_args(argv))

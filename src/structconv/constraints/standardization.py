@@ -1,0 +1,385 @@
+"""Weight standardization: kernels renormalised per output filter on every forward.
+
+Two maps from raw parameters ``W`` to the kernel ``W_hat`` are provided, as functions and as
+``torch.nn.Module`` parametrizations (usable with
+:func:`torch.nn.utils.parametrize.register_parametrization`), each with an in-place
+:meth:`project_` for hard projection.
+
+* **Weight standardization** (Qiao et al., 2019, *Micro-Batch Training with Batch-Channel
+  Normalization and Weight Standardization*): per output filter ``i``
+
+  .. math::
+
+      \\hat W_i = \\frac{W_i - \\mu_i}{\\sqrt{\\sigma_i^2 + \\epsilon}},
+
+  with the **biased** (population) variance :math:`\\sigma_i^2 = \\frac{1}{n}\\sum (W_i - \\mu_i)^2`
+  over the ``n`` entries of the filter, as in the paper. The result has per-filter mean 0 and biased
+  standard deviation :math:`\\sigma_i / \\sqrt{\\sigma_i^2 + \\epsilon}` (1 up to ``eps``).
+
+* **Scaled weight standardization** (Brock et al., 2021, *Characterizing signal propagation to close
+  the performance gap in unnormalized ResNets*, the NF-Net reference ``nfnets/base.py``):
+
+  .. math::
+
+      \\hat W_i = g_i (W_i - \\mu_i) \\mathrm{rsqrt}\\bigl(\\max(\\sigma_i^2 F, \\epsilon)\\bigr)
+
+  with a per-filter gain :math:`g_i` and a fan-in ``F`` (by default the number ``n`` of entries of a
+  filter, so :math:`\\hat W_i` has squared norm :math:`g_i^2` up to the variance convention). The
+  variance is biased by default (as in NF-Nets); ``unbiased=True`` with ``fan_in`` set to the size of
+  the whole weight tensor reproduces ``elektronn3.modules.wsconv`` exactly (see
+  :mod:`structconv.compat.elektronn3`).
+
+Which entries form "a filter": by default every dim but ``channel_dim`` (``0`` for ``ConvNd`` and
+``Linear`` weights). A ``ConvTransposeNd`` weight is laid out ``(in, out / groups, *kernel)``: its
+output filters live along dim ``1``, and with ``groups > 1`` the filter of output channel
+``o = k * (out / groups) + j`` is ``weight[k * in / groups:(k + 1) * in / groups, j]``. Pass
+``channel_dim=1, groups=groups`` to standardize those true output filters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from structconv.constraints._base import KernelConstraint
+
+__all__ = [
+    "ScaledWeightStandardization",
+    "WeightStandardization",
+    "scaled_weight_standardize",
+    "weight_standardize",
+]
+
+
+def _check_eps(eps: float, name: str = "eps") -> float:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(f"{name}={eps!r} has type {type(eps).__name__}; expected a finite float > 0")
+    if not math.isfinite(eps) or eps <= 0:
+        raise ValueError(f"{name}={eps!r} is not accepted; expected a finite float > 0")
+    return float(eps)
+
+
+def _check_layout(channel_dim: int, dims: Sequence[int] | None, groups: int) -> tuple[int | None, ...]:
+    if isinstance(channel_dim, bool) or not isinstance(channel_dim, int) or channel_dim not in (0, 1):
+        raise ValueError(
+            f"channel_dim={channel_dim!r} is not accepted; expected 0 (ConvNd/Linear) or 1 (ConvTransposeNd)"
+        )
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"groups={groups!r} is not accepted; expected an int >= 1")
+    if groups > 1 and channel_dim != 1:
+        raise ValueError(
+            f"groups={groups} is only meaningful with channel_dim=1 (ConvTransposeNd weights); "
+            f"got channel_dim={channel_dim}"
+        )
+    if dims is None:
+        return ()
+    try:
+        out = tuple(int(d) for d in dims)
+    except TypeError:
+        raise TypeError(f"dims={dims!r} is not accepted; expected None or a sequence of ints") from None
+    if groups > 1:
+        raise ValueError(f"dims={dims!r} cannot be combined with groups={groups}; leave dims=None")
+    if channel_dim in out or len(set(out)) != len(out) or not out or any(d < 0 for d in out):
+        raise ValueError(
+            f"dims={dims!r} is not accepted; expected distinct non-negative dims to reduce over, "
+            f"not containing channel_dim={channel_dim}"
+        )
+    return out
+
+
+def _grouped_view(
+    weight: Tensor, channel_dim: int, dims: tuple[int, ...], groups: int
+) -> tuple[Tensor, list[int]]:
+    """Return a view of ``weight`` and the dims to reduce so that each output filter is one slice."""
+    if dims:
+        if max(dims) >= weight.dim():
+            raise ValueError(f"dims={dims} is out of range for a weight with {weight.dim()} dims")
+        return weight, list(dims)
+    if channel_dim == 0:
+        return weight, list(range(1, weight.dim()))
+    # ConvTranspose layout (in, out / groups, *k): view as (groups, in / groups, out / groups, *k).
+    if weight.dim() < 2 or weight.shape[0] % groups:
+        raise ValueError(
+            f"a weight of shape {tuple(weight.shape)} cannot be split into groups={groups} along dim 0"
+        )
+    view = weight.reshape(groups, weight.shape[0] // groups, *weight.shape[1:])
+    return view, [1, *range(3, view.dim())]
+
+
+def _gain_view(
+    gain: Tensor, view: Tensor, weight: Tensor, channel_dim: int, groups: int, dims: tuple[int, ...]
+) -> Tensor:
+    shape = [1] * view.dim()
+    if not dims and channel_dim == 1:
+        shape[0], shape[2] = groups, weight.shape[1]
+    else:
+        shape[channel_dim] = weight.shape[channel_dim]
+    return gain.reshape(shape)
+
+
+def _filter_size(weight: Tensor, channel_dim: int, dims: tuple[int, ...], groups: int) -> int:
+    if dims:
+        return math.prod(weight.shape[d] for d in dims)
+    if channel_dim == 0:
+        return math.prod(weight.shape[1:])
+    return (weight.shape[0] // groups) * math.prod(weight.shape[2:])
+
+
+def weight_standardize(
+    weight: Tensor,
+    eps: float = 1e-5,
+    *,
+    channel_dim: int = 0,
+    dims: Sequence[int] | None = None,
+    groups: int = 1,
+) -> Tensor:
+    """Standardize every output filter of ``weight`` to mean 0 and (biased) standard deviation 1.
+
+    .. math::
+
+        \\hat W_i = (W_i - \\mu_i) / \\sqrt{\\sigma_i^2 + \\epsilon}, \\qquad
+        \\sigma_i^2 = \\tfrac{1}{n} \\textstyle\\sum (W_i - \\mu_i)^2 \\ \\text{(biased)}.
+
+    Args:
+        weight: a ``ConvNd``/``Linear`` weight (filters along dim 0) or, with ``channel_dim=1``, a
+            ``ConvTransposeNd`` weight.
+        eps: added to the variance inside the square root; finite and > 0.
+        channel_dim: dim of the output channels: ``0`` (``ConvNd``, ``Linear``) or ``1``
+            (``ConvTransposeNd``).
+        dims: dims to reduce over; default: all but ``channel_dim`` (respecting ``groups``).
+        groups: groups of a ``ConvTransposeNd`` weight (``channel_dim=1`` only).
+
+    Returns:
+        A tensor of the same shape, differentiable in ``weight``.
+
+    Example:
+        >>> w = weight_standardize(torch.randn(8, 4, 3, 3, dtype=torch.float64))
+        >>> bool(w.mean((1, 2, 3)).abs().max() < 1e-12)
+        True
+    """
+    eps = _check_eps(eps)
+    d = _check_layout(channel_dim, dims, groups)
+    view, red = _grouped_view(weight, channel_dim, d, groups)
+    var, mean = torch.var_mean(view, red, correction=0, keepdim=True)
+    scale = torch.rsqrt(var + eps)
+    return (view * scale - mean * scale).reshape(weight.shape)
+
+
+def scaled_weight_standardize(
+    weight: Tensor,
+    gain: Tensor | None = None,
+    eps: float | Tensor = 1e-4,
+    *,
+    fan_in: int | Tensor | None = None,
+    unbiased: bool = False,
+    channel_dim: int = 0,
+    dims: Sequence[int] | None = None,
+    groups: int = 1,
+) -> Tensor:
+    """Scaled weight standardization (NF-Nets): ``gain * (W - mean) * rsqrt(max(var * fan_in, eps))``.
+
+    .. math::
+
+        \\hat W_i = g_i (W_i - \\mu_i) \\mathrm{rsqrt}\\bigl(\\max(\\sigma_i^2 F, \\epsilon)\\bigr)
+
+    computed as ``W * s - mu * s`` with ``s = rsqrt(max(var * F, eps)) * g`` (one fused scale per filter).
+
+    Args:
+        weight: the raw weight; filters along ``channel_dim`` (see the module docstring).
+        gain: per-output-filter gain of shape ``(num_filters,)``; ``None`` means 1.
+        eps: lower bound of ``var * fan_in`` (a float, or a 0-dim tensor as stored by ``FWS``).
+        fan_in: ``F``; default: the number of entries of one filter.
+        unbiased: use the unbiased (``n - 1``) variance instead of the biased one.
+        channel_dim: ``0`` (``ConvNd``/``Linear``) or ``1`` (``ConvTransposeNd``).
+        dims: dims to reduce over; default all but ``channel_dim``.
+        groups: groups of a ``ConvTransposeNd`` weight (``channel_dim=1`` only).
+
+    Returns:
+        A tensor of the shape of ``weight``, differentiable in ``weight`` and ``gain``.
+
+    Example:
+        >>> w = scaled_weight_standardize(torch.randn(8, 4, 3, 3, dtype=torch.float64))
+        >>> torch.allclose(w.pow(2).sum((1, 2, 3)), torch.ones(8, dtype=torch.float64))
+        True
+    """
+    d = _check_layout(channel_dim, dims, groups)
+    view, red = _grouped_view(weight, channel_dim, d, groups)
+    if fan_in is None:
+        fan_in = _filter_size(weight, channel_dim, d, groups)
+    var, mean = torch.var_mean(view, red, correction=1 if unbiased else 0, keepdim=True)
+    scale = torch.rsqrt(torch.clamp(var * fan_in, min=eps))
+    if gain is not None:
+        scale = scale * _gain_view(gain, view, weight, channel_dim, groups, d)
+    return (view * scale - mean * scale).reshape(weight.shape)
+
+
+class WeightStandardization(KernelConstraint):
+    """Parametrization ``W -> (W - mean) / sqrt(var + eps)`` per output filter (Qiao et al., 2019).
+
+    The variance is the **biased** one (divide by the number of entries ``n`` of a filter), so the
+    standardized filter has mean 0 and biased standard deviation ``1`` up to ``eps``.
+
+    .. math::
+
+        \\hat W_i = (W_i - \\mu_i) / \\sqrt{\\sigma_i^2 + \\epsilon}
+
+    Args:
+        eps: added to the variance; finite and > 0. Default: ``1e-5``.
+        dims: dims to reduce over; default all but ``channel_dim``.
+        channel_dim: ``0`` for ``ConvNd``/``Linear`` weights, ``1`` for ``ConvTransposeNd`` weights.
+        groups: groups of a ``ConvTransposeNd`` weight (with ``channel_dim=1``).
+
+    Example:
+        >>> from torch.nn.utils import parametrize
+        >>> conv = nn.Conv2d(4, 8, 3)
+        >>> _ = parametrize.register_parametrization(conv, "weight", WeightStandardization())
+        >>> bool(conv.weight.mean((1, 2, 3)).abs().max() < 1e-5)
+        True
+    """
+
+    name = "weight_standardization"
+
+    def __init__(
+        self, eps: float = 1e-5, dims: Sequence[int] | None = None, channel_dim: int = 0, groups: int = 1
+    ) -> None:
+        super().__init__()
+        self.eps = _check_eps(eps)
+        self.dims = _check_layout(channel_dim, dims, groups) or None
+        self.channel_dim = channel_dim
+        self.groups = groups
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Return the standardized ``weight``."""
+        return weight_standardize(
+            weight, self.eps, channel_dim=self.channel_dim, dims=self.dims, groups=self.groups
+        )
+
+    @torch.no_grad()
+    def project_(self, weight: Tensor) -> Tensor:
+        """Standardize ``weight`` in place (hard projection) and return it.
+
+        Example:
+            >>> w = WeightStandardization().project_(torch.randn(3, 5))
+            >>> bool(w.mean(1).abs().max() < 1e-5)
+            True
+        """
+        return weight.copy_(self.forward(weight))
+
+    def spec(self) -> str:
+        """Short description for the layers' ``extra_repr``."""
+        return f"{self.name}(eps={self.eps:g})"
+
+    def extra_repr(self) -> str:
+        return (
+            f"eps={self.eps}, dims={self.dims}, channel_dim={self.channel_dim}, groups={self.groups}, "
+            "variance=biased"
+        )
+
+
+class ScaledWeightStandardization(KernelConstraint):
+    """Parametrization ``W -> gain * (W - mean) * rsqrt(max(var * fan_in, eps))`` (Brock et al., 2021).
+
+    .. math::
+
+        \\hat W_i = g_i (W_i - \\mu_i) \\mathrm{rsqrt}\\bigl(\\max(\\sigma_i^2 F, \\epsilon)\\bigr)
+
+    With the defaults (biased variance, ``F`` = entries per filter) each filter of the result has mean 0
+    and squared norm ``g_i ** 2`` (while ``var * F >= eps``), so a unit-variance input keeps unit
+    variance through the layer. The gain is a parameter named ``gain`` (a buffer of ones when
+    ``learnable_gain=False``).
+
+    Args:
+        num_filters: number of output filters (the size of ``gain``).
+        eps: lower bound of ``var * fan_in``; finite and > 0. Default: ``1e-4``.
+        learnable_gain: register ``gain`` as a parameter (else a buffer of ones).
+        dims: dims to reduce over; default all but ``channel_dim``.
+        channel_dim: ``0`` for ``ConvNd``/``Linear`` weights, ``1`` for ``ConvTransposeNd`` weights.
+        groups: groups of a ``ConvTransposeNd`` weight (with ``channel_dim=1``).
+        fan_in: ``F``; default (``None``): entries per filter, computed from the weight.
+        unbiased: use the unbiased variance (``n - 1``). Default: ``False``.
+
+    Example:
+        >>> from torch.nn.utils import parametrize
+        >>> conv = nn.Conv2d(4, 8, 3)
+        >>> _ = parametrize.register_parametrization(conv, "weight", ScaledWeightStandardization(8))
+        >>> torch.allclose(conv.weight.pow(2).sum((1, 2, 3)), torch.ones(8), atol=1e-5)
+        True
+    """
+
+    name = "scaled_weight_standardization"
+
+    def __init__(
+        self,
+        num_filters: int,
+        eps: float = 1e-4,
+        learnable_gain: bool = True,
+        dims: Sequence[int] | None = None,
+        channel_dim: int = 0,
+        groups: int = 1,
+        fan_in: int | None = None,
+        unbiased: bool = False,
+    ) -> None:
+        super().__init__()
+        if isinstance(num_filters, bool) or not isinstance(num_filters, int) or num_filters < 1:
+            raise ValueError(f"num_filters={num_filters!r} is not accepted; expected an int >= 1")
+        if fan_in is not None and (isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 1):
+            raise ValueError(f"fan_in={fan_in!r} is not accepted; expected None or an int >= 1")
+        self.eps = _check_eps(eps)
+        self.dims = _check_layout(channel_dim, dims, groups) or None
+        self.channel_dim = channel_dim
+        self.groups = groups
+        self.fan_in = fan_in
+        self.unbiased = bool(unbiased)
+        self.num_filters = num_filters
+        if learnable_gain:
+            self.gain = nn.Parameter(torch.ones(num_filters))
+        else:
+            self.register_buffer("gain", torch.ones(num_filters))
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Return the scaled-standardized ``weight``."""
+        n = weight.shape[self.channel_dim] * (
+            self.groups if self.channel_dim == 1 and self.dims is None else 1
+        )
+        if n != self.num_filters:
+            raise ValueError(
+                f"weight of shape {tuple(weight.shape)} has {n} filters along "
+                f"channel_dim={self.channel_dim}; "
+                f"expected num_filters={self.num_filters}"
+            )
+        return scaled_weight_standardize(
+            weight,
+            self.gain,
+            self.eps,
+            fan_in=self.fan_in,
+            unbiased=self.unbiased,
+            channel_dim=self.channel_dim,
+            dims=self.dims,
+            groups=self.groups,
+        )
+
+    @torch.no_grad()
+    def project_(self, weight: Tensor) -> Tensor:
+        """Overwrite ``weight`` in place with its scaled standardization and return it.
+
+        Example:
+            >>> w = ScaledWeightStandardization(3).project_(torch.randn(3, 5))
+            >>> torch.allclose(w.pow(2).sum(1), torch.ones(3))
+            True
+        """
+        return weight.copy_(self.forward(weight))
+
+    def spec(self) -> str:
+        """Short description for the layers' ``extra_repr``."""
+        return f"{self.name}(eps={self.eps:g})"
+
+    def extra_repr(self) -> str:
+        fan = "entries per filter" if self.fan_in is None else self.fan_in
+        return (
+            f"{self.num_filters}, eps={self.eps}, learnable_gain={isinstance(self.gain, nn.Parameter)}, "
+            f"dims={self.dims}, channel_dim={self.channel_dim}, groups={self.groups}, fan_in={fan}, "
+            f"variance={'unbiased' if self.unbiased else 'biased'}"
+        )

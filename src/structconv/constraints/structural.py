@@ -1,0 +1,475 @@
+r"""Structural kernel constraints, applied to every kernel slice.
+
+A *kernel slice* is the part of a weight that one output channel applies to one input channel: for a
+convolution weight ``(C_out, C_in / groups, *k)`` (or ``(C_in, C_out / groups, *k)`` for a transposed
+convolution) it spans the spatial dims ``2..``; for a 2-D (linear) weight ``(out, in)`` it is a row, dim 1.
+Every constraint takes ``dims`` to reduce over other dimensions instead.
+
+With :math:`K` the number of taps of a slice, :math:`\varepsilon` = ``eps``:
+
+=================  ==========================================================================================
+``none``           :math:`\tilde W = W`
+``nonneg``         :math:`\tilde W = \max(W, 0)`
+``sum_to_one``     :math:`\tilde W = W / (\sum_i W_i + \varepsilon)`
+``zero_mean``      :math:`\tilde W = W - \frac1K \sum_i W_i`
+``nonneg_sum1``    :math:`\tilde W = \max(W, 0) / (\sum_i \max(W_i, 0) + \varepsilon)`
+``unit_l2``        :math:`\tilde W = W / \sqrt{\sum_i W_i^2 + \varepsilon}`
+``max_l2``         :math:`\tilde W = W \min(1, c / \sqrt{\sum_i W_i^2 + \varepsilon})`, :math:`c` = ``max_l2``
+``fixed_center``   centre tap :math:`= v_c`, the other taps rescaled to sum to :math:`s_n` (see :class:`FixedCenter`)
+=================  ==========================================================================================
+
+NaN (or infinite) weights are never turned into a valid-looking kernel: every slice holding one maps to a
+slice holding NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from structconv.constraints._base import Compose, KernelConstraint, normalize_dims
+
+__all__ = [
+    "CONSTRAINT_NAMES",
+    "StructuralConstraint",
+    "NoConstraint",
+    "NonNeg",
+    "SumToOne",
+    "ZeroMean",
+    "NonNegSumToOne",
+    "UnitL2",
+    "MaxL2",
+    "FixedCenter",
+    "make_constraint",
+]
+
+#: the names accepted by :func:`make_constraint` and the layers' ``constraint=`` argument
+CONSTRAINT_NAMES: tuple[str, ...] = (
+    "none",
+    "nonneg",
+    "sum_to_one",
+    "zero_mean",
+    "nonneg_sum1",
+    "unit_l2",
+    "max_l2",
+    "fixed_center",
+)
+
+
+def _check_real(value: Any, argname: str, owner: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{owner}: {argname}={value!r} is not accepted; expected a finite real number")
+    if positive and value <= 0:
+        raise ValueError(f"{owner}: {argname}={value!r} is not accepted; expected a number > 0")
+    return float(value)
+
+
+def _check_eps(eps: Any, owner: str) -> float:
+    eps = _check_real(eps, "eps", owner)
+    if eps < 0:
+        raise ValueError(f"{owner}: eps={eps!r} is not accepted; expected a number >= 0")
+    return eps
+
+
+class StructuralConstraint(KernelConstraint):
+    """A constraint reducing over the taps of each kernel slice.
+
+    Args:
+        dims: the dims of a slice; ``None`` (default) means ``2..`` for weights of 3 or more dims
+            (convolutions) and the last dim for 1-D and 2-D weights (linear layers).
+        eps: numerical stability constant of the normalising modes.
+
+    Example:
+        >>> from structconv.constraints import ZeroMean
+        >>> ZeroMean().slice_dims((8, 4, 3, 3)), ZeroMean(dims=1).slice_dims((8, 4))
+        ((2, 3), (1,))
+    """
+
+    def __init__(self, dims: int | Sequence[int] | None = None, eps: float = 1e-12) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if dims is not None:
+            normalize_dims(dims, 64, argname="dims", owner=owner)  # type check only; range at check()
+        self.dims = dims if dims is None or isinstance(dims, int) else tuple(dims)
+        self.eps = _check_eps(eps, owner)
+
+    def slice_dims(self, shape: Sequence[int]) -> tuple[int, ...]:
+        """The (non-negative) dims of a weight of ``shape`` that form one kernel slice."""
+        ndim = len(shape)
+        if self.dims is None:
+            return tuple(range(2, ndim)) if ndim >= 3 else (ndim - 1,)
+        return normalize_dims(self.dims, ndim, argname="dims", owner=type(self).__name__)
+
+    def check(self, shape: Sequence[int]) -> None:
+        """Check that the slice dims exist in a weight of ``shape``."""
+        super().check(shape)
+        self.slice_dims(shape)
+
+    def extra_repr(self) -> str:
+        parts = [] if self.dims is None else [f"dims={self.dims}"]
+        if type(self)._uses_eps:
+            parts.append(f"eps={self.eps:g}")
+        return ", ".join(parts)
+
+    _uses_eps = False
+
+
+class NoConstraint(StructuralConstraint):
+    """The identity: ``constraint='none'``.
+
+    Example:
+        >>> from structconv.constraints import NoConstraint
+        >>> w = torch.randn(2, 3)
+        >>> torch.equal(NoConstraint()(w), w)
+        True
+    """
+
+    name = "none"
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Return ``weight`` unchanged."""
+        return weight
+
+    def right_inverse(self, weight: Tensor) -> Tensor:
+        """Return ``weight`` unchanged."""
+        return weight
+
+    @torch.no_grad()
+    def project_(self, weight: Tensor) -> Tensor:
+        """Leave ``weight`` as it is."""
+        return weight
+
+
+class NonNeg(StructuralConstraint):
+    r"""Non-negative kernels: :math:`\tilde W = \max(W, 0)`.
+
+    ``right_inverse`` is :math:`|W|` (every tap stays trainable when registered as a parametrization).
+
+    Example:
+        >>> from structconv.constraints import NonNeg
+        >>> NonNeg()(torch.tensor([[-1.0, 2.0]])).tolist()
+        [[0.0, 2.0]]
+    """
+
+    name = "nonneg"
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Clip negative taps to 0."""
+        return torch.relu(weight)
+
+    def right_inverse(self, weight: Tensor) -> Tensor:
+        """Return :math:`|W|`."""
+        return weight.abs()
+
+
+class SumToOne(StructuralConstraint):
+    r"""Kernels summing to one: :math:`\tilde W = W / (\sum_i W_i + \varepsilon)`.
+
+    The map is ill-conditioned where a slice sums to about 0; ``right_inverse`` is the Euclidean
+    projection onto the hyperplane :math:`\sum_i W_i = 1` (:math:`W - \bar W + 1/K`), which the layers use
+    to initialise their weights away from that region.
+
+    Example:
+        >>> from structconv.constraints import SumToOne
+        >>> SumToOne()(torch.tensor([[1.0, 3.0]])).tolist()
+        [[0.25, 0.75]]
+    """
+
+    name = "sum_to_one"
+    _uses_eps = True
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Divide every slice by its sum plus ``eps``."""
+        dims = self.slice_dims(weight.shape)
+        return weight / (weight.sum(dims, keepdim=True) + self.eps)
+
+    def right_inverse(self, weight: Tensor) -> Tensor:
+        """Shift every slice so that it sums to exactly one."""
+        dims = self.slice_dims(weight.shape)
+        k = math.prod(weight.shape[d] for d in dims)
+        return weight - weight.mean(dims, keepdim=True) + 1.0 / k
+
+
+class ZeroMean(StructuralConstraint):
+    r"""Zero-mean kernels: :math:`\tilde W = W - \frac1K \sum_i W_i`.
+
+    Example:
+        >>> from structconv.constraints import ZeroMean
+        >>> ZeroMean()(torch.tensor([[1.0, 3.0]])).tolist()
+        [[-1.0, 1.0]]
+    """
+
+    name = "zero_mean"
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Subtract every slice's mean."""
+        return weight - weight.mean(self.slice_dims(weight.shape), keepdim=True)
+
+
+class NonNegSumToOne(StructuralConstraint):
+    r"""Kernels on the probability simplex: :math:`\tilde W = \max(W,0) / (\sum_i \max(W_i,0) + \varepsilon)`.
+
+    ``right_inverse`` applies the map to :math:`|W|`.
+
+    Example:
+        >>> from structconv.constraints import NonNegSumToOne
+        >>> NonNegSumToOne()(torch.tensor([[-1.0, 1.0, 3.0]])).tolist()
+        [[0.0, 0.25, 0.75]]
+    """
+
+    name = "nonneg_sum1"
+    _uses_eps = True
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Clip negative taps and divide by the slice sum plus ``eps``."""
+        pos = torch.relu(weight)
+        return pos / (pos.sum(self.slice_dims(weight.shape), keepdim=True) + self.eps)
+
+    def right_inverse(self, weight: Tensor) -> Tensor:
+        """Normalise :math:`|W|`."""
+        return self.forward(weight.abs())
+
+
+class UnitL2(StructuralConstraint):
+    r"""Unit-norm kernels: :math:`\tilde W = W / \sqrt{\sum_i W_i^2 + \varepsilon}`.
+
+    Example:
+        >>> from structconv.constraints import UnitL2
+        >>> UnitL2()(torch.tensor([[3.0, 4.0]])).tolist()
+        [[0.6, 0.8]]
+    """
+
+    name = "unit_l2"
+    _uses_eps = True
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Divide every slice by its (``eps``-regularised) L2 norm."""
+        sq = weight.square().sum(self.slice_dims(weight.shape), keepdim=True)
+        return weight * torch.rsqrt(sq + self.eps)
+
+
+class MaxL2(StructuralConstraint):
+    r"""Kernels in an L2 ball: :math:`\tilde W = W \min(1, c / \sqrt{\sum_i W_i^2 + \varepsilon})`.
+
+    Args:
+        max_l2: the radius :math:`c > 0`.
+        dims: see :class:`StructuralConstraint`.
+        eps: numerical stability constant.
+
+    Example:
+        >>> from structconv.constraints import MaxL2
+        >>> MaxL2(1.0)(torch.tensor([[3.0, 4.0], [0.3, 0.4]])).tolist()
+        [[0.6, 0.8], [0.3, 0.4]]
+    """
+
+    name = "max_l2"
+    _uses_eps = True
+
+    def __init__(self, max_l2: float, dims: int | Sequence[int] | None = None, eps: float = 1e-12) -> None:
+        if max_l2 is None:
+            raise ValueError(
+                "MaxL2: max_l2=None is not accepted; constraint='max_l2' needs a bound, a number > 0"
+            )
+        self_max = _check_real(max_l2, "max_l2", "MaxL2", positive=True)
+        super().__init__(dims, eps)
+        self.max_l2 = self_max
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Scale down the slices whose norm exceeds ``max_l2``."""
+        sq = weight.square().sum(self.slice_dims(weight.shape), keepdim=True)
+        return weight * (self.max_l2 * torch.rsqrt(sq + self.eps)).clamp(max=1.0)
+
+    def extra_repr(self) -> str:
+        rest = super().extra_repr()
+        return f"max_l2={self.max_l2:g}" + (f", {rest}" if rest else "")
+
+
+class FixedCenter(StructuralConstraint):
+    r"""Residual-style kernels with a fixed centre tap (Bayar & Stamm's constrained convolution).
+
+    With :math:`c` the centre tap (index ``size // 2`` along every slice dim; all slice sizes must be odd)
+    and :math:`s = \sum_{i \ne c} W_i`:
+
+    .. math::
+
+        \tilde W_c = v_c, \qquad \tilde W_i = W_i \, \frac{s_n}{d} \quad (i \ne c), \qquad
+        d = \begin{cases} s + \varepsilon & s \ge 0 \\ s - \varepsilon & s < 0 \end{cases}
+
+    so the off-centre taps sum to :math:`s_n \, s / d \approx s_n`. Moving :math:`\varepsilon` away from 0 on
+    the side of :math:`s` keeps :math:`|d| \ge \varepsilon` and :math:`s / d \in [0, 1)`: the map is finite
+    for every finite weight and never flips the sign of the off-centre sum (it is large where
+    :math:`s \approx 0`, as any rescaling is; where :math:`s < 0` and :math:`s_n > 0` the taps change sign,
+    as they must to reach :math:`s_n`).
+    ``right_inverse`` is the Euclidean projection onto the constraint set (centre set to :math:`v_c`, the
+    other taps shifted by :math:`(s_n - s)/(K - 1)`), well-conditioned everywhere; the layers initialise
+    their weights with it. With ``neighbor_sum=0`` every off-centre tap becomes 0.
+
+    Args:
+        center_value: :math:`v_c`.
+        neighbor_sum: :math:`s_n`.
+        dims: see :class:`StructuralConstraint`.
+        eps: numerical stability constant.
+
+    Example:
+        >>> from structconv.constraints import FixedCenter
+        >>> FixedCenter(center_value=-1.0, neighbor_sum=1.0)(torch.tensor([[1.0, 5.0, 3.0]])).tolist()
+        [[0.25, -1.0, 0.75]]
+    """
+
+    name = "fixed_center"
+    _uses_eps = True
+
+    def __init__(
+        self,
+        center_value: float = -1.0,
+        neighbor_sum: float = 1.0,
+        dims: int | Sequence[int] | None = None,
+        eps: float = 1e-12,
+    ) -> None:
+        center_value = _check_real(center_value, "center_value", "FixedCenter")
+        neighbor_sum = _check_real(neighbor_sum, "neighbor_sum", "FixedCenter")
+        super().__init__(dims, eps)
+        self.center_value = center_value
+        self.neighbor_sum = neighbor_sum
+        self._masks: dict[tuple[Any, ...], Tensor] = {}
+
+    def check(self, shape: Sequence[int]) -> None:
+        """Require odd slice sizes and at least 3 taps per slice."""
+        super().check(shape)
+        dims = self.slice_dims(shape)
+        sizes = tuple(shape[d] for d in dims)
+        if any(s % 2 == 0 for s in sizes):
+            raise ValueError(
+                f"FixedCenter: kernel size {sizes} is not accepted for constraint='fixed_center'; "
+                "expected odd sizes (the centre tap must exist)"
+            )
+        if math.prod(sizes) < 2:
+            raise ValueError(
+                f"FixedCenter: kernel size {sizes} is not accepted for constraint='fixed_center'; "
+                "expected at least 3 taps per kernel"
+            )
+
+    def _center_mask(self, weight: Tensor, dims: tuple[int, ...]) -> Tensor:
+        key = (weight.shape, dims, weight.device)
+        mask = self._masks.get(key)
+        if mask is None:
+            self.check(weight.shape)
+            shape = [weight.shape[d] if d in dims else 1 for d in range(weight.ndim)]
+            mask = torch.zeros(shape, dtype=torch.bool, device=weight.device)
+            mask[tuple(s // 2 for s in shape)] = True
+            self._masks[key] = mask
+        return mask
+
+    def forward(self, weight: Tensor) -> Tensor:
+        """Set the centre taps and rescale the others."""
+        dims = self.slice_dims(weight.shape)
+        mask = self._center_mask(weight, dims)
+        s = torch.where(mask, 0.0, weight).sum(dims, keepdim=True)
+        d = torch.where(s >= 0, s + self.eps, s - self.eps)
+        # 0 * (raw centre) keeps a NaN/inf centre visible instead of overwriting it with v_c
+        center = self.center_value + torch.where(mask, weight, 0.0).sum(dims, keepdim=True) * 0.0
+        return torch.where(mask, center, weight * (self.neighbor_sum / d))
+
+    def right_inverse(self, weight: Tensor) -> Tensor:
+        """Euclidean projection onto the constraint set."""
+        dims = self.slice_dims(weight.shape)
+        mask = self._center_mask(weight, dims)
+        k = math.prod(weight.shape[d] for d in dims)
+        s = torch.where(mask, 0.0, weight).sum(dims, keepdim=True)
+        shifted = weight + (self.neighbor_sum - s) / (k - 1)
+        center = self.center_value + torch.where(mask, weight, 0.0).sum(dims, keepdim=True) * 0.0
+        return torch.where(mask, center, shifted)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_masks"] = {}
+        return state
+
+    def extra_repr(self) -> str:
+        rest = super().extra_repr()
+        head = f"center_value={self.center_value:g}, neighbor_sum={self.neighbor_sum:g}"
+        return head + (f", {rest}" if rest else "")
+
+
+_BY_NAME: dict[str, type[StructuralConstraint]] = {
+    "none": NoConstraint,
+    "nonneg": NonNeg,
+    "sum_to_one": SumToOne,
+    "zero_mean": ZeroMean,
+    "nonneg_sum1": NonNegSumToOne,
+    "unit_l2": UnitL2,
+    "max_l2": MaxL2,
+    "fixed_center": FixedCenter,
+}
+
+
+def make_constraint(
+    constraint: str | nn.Module | Sequence[str | nn.Module],
+    *,
+    eps: float = 1e-12,
+    max_l2: float | None = None,
+    center_value: float = -1.0,
+    neighbor_sum: float = 1.0,
+    dims: int | Sequence[int] | None = None,
+) -> nn.Module:
+    """Build a constraint from a name, a module, or a list of them (applied in order).
+
+    Args:
+        constraint: one of :data:`CONSTRAINT_NAMES`, a constraint module (returned as is), or a list of
+            names/modules, composed with :class:`~structconv.constraints.Compose`.
+        eps: numerical stability constant of the named modes.
+        max_l2: the bound of ``'max_l2'`` (required for it).
+        center_value: the centre tap of ``'fixed_center'``.
+        neighbor_sum: the off-centre sum of ``'fixed_center'``.
+        dims: the slice dims of the named modes (see :class:`StructuralConstraint`).
+
+    Returns:
+        The constraint module.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the accepted ones) or a bad parameter.
+        TypeError: for anything that is neither a name, a module nor a list of them.
+
+    Example:
+        >>> from structconv.constraints import make_constraint
+        >>> make_constraint(["zero_mean", "unit_l2"]).spec()
+        '[zero_mean, unit_l2]'
+        >>> make_constraint("max_l2", max_l2=2.0)
+        MaxL2(max_l2=2, eps=1e-12)
+    """
+    if isinstance(constraint, nn.Module):
+        return constraint
+    if isinstance(constraint, str):
+        cls = _BY_NAME.get(constraint)
+        if cls is None:
+            raise ValueError(
+                f"constraint={constraint!r} is not known; expected one of: {', '.join(CONSTRAINT_NAMES)} "
+                "(or a constraint module, or a list of them)"
+            )
+        if cls is MaxL2:
+            if max_l2 is None:
+                raise ValueError(
+                    "max_l2=None is not accepted with constraint='max_l2'; expected a bound, a number > 0"
+                )
+            return MaxL2(max_l2, dims=dims, eps=eps)
+        if cls is FixedCenter:
+            return FixedCenter(center_value, neighbor_sum, dims=dims, eps=eps)
+        return cls(dims=dims, eps=eps)
+    if isinstance(constraint, Sequence):
+        parts = [
+            make_constraint(
+                c, eps=eps, max_l2=max_l2, center_value=center_value, neighbor_sum=neighbor_sum, dims=dims
+            )
+            for c in constraint
+        ]
+        if not parts:
+            raise ValueError("constraint=[] is not accepted; expected at least one constraint (or 'none')")
+        return parts[0] if len(parts) == 1 else Compose(*parts)
+    raise TypeError(
+        f"constraint={constraint!r} is not accepted; expected a name ({', '.join(CONSTRAINT_NAMES)}), "
+        "a constraint module, or a list of them"
+    )

@@ -1,0 +1,415 @@
+"""Regular, quotient, induced, band-limited regular and restricted representations.
+
+All of them are decomposed into irreps numerically: for each candidate irrep ``ψ`` the intertwiners
+``X`` with ``ρ(h) X = X ψ(h)`` on a generating set of elements form the null space of a small linear
+system; its dimension is the multiplicity of ``ψ`` times the dimension of the commutant of ``ψ``
+(``sum_of_squares_constituents``), and an orthonormal family of intertwiners gives the columns of
+the change of basis. Results are cached on the group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from structconv.group.group import Group
+from structconv.group.irreps import IrreducibleRepresentation
+from structconv.group.representation import Representation
+
+__all__ = [
+    "decompose_matrices",
+    "regular_representation",
+    "quotient_representation",
+    "induced_representation",
+    "restrict_representation",
+    "bl_regular_representation",
+]
+
+_NULL_TOL = 1e-8
+
+
+def decompose_matrices(
+    matrices: np.ndarray,
+    candidates: list[tuple[IrreducibleRepresentation, np.ndarray]],
+    complete: bool = False,
+) -> tuple[list[str], np.ndarray]:
+    r"""Decompose an orthogonal representation given by its matrices on a set of elements.
+
+    Args:
+        matrices: ``(S, n, n)``, the representation at ``S`` elements that generate the group (for a
+            continuous group: a few generic elements), or at every element when ``complete``.
+        candidates: ``(irrep, irrep matrices (S, d, d))`` at the same elements, in the order wanted.
+        complete: the elements are the whole (finite) group: the intertwiners are then obtained by
+            group averaging, :math:`X \mapsto \frac{1}{|G|}\sum_g \rho(g) X \psi(g)^T`, instead of
+            a null space.
+
+    Returns:
+        ``(irrep names, Q)`` with ``Q`` orthogonal and ``ρ(h) = Q (⊕ ψ_i(h)) Q^T``.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> from structconv.group.constructions import decompose_matrices
+        >>> C2 = cyclic_group(2)
+        >>> swap = np.array([[[0.0, 1.0], [1.0, 0.0]]])  # C2 swapping two coordinates
+        >>> cands = [(C2.irrep(k), C2.irrep(k).representation_matrices([1])) for k in (0, 1)]
+        >>> names, Q = decompose_matrices(swap, cands)
+        >>> names, np.abs(Q).round(4)
+        (['irrep_0', 'irrep_1'], array([[0.7071, 0.7071],
+               [0.7071, 0.7071]]))
+    """
+    S, n, _ = matrices.shape
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    eye_n = np.eye(n)
+    for irr, P in candidates:
+        d = irr.size
+        c = irr.sum_of_squares_constituents
+        if complete:
+            # columns of the averaging projector (ψ ⊗ ρ) / |G| are intertwiners, vec in column-major order
+            T = np.einsum("sij,sab->jbia", P, matrices) / S  # T[j, b, i, a]: column (j, b), row (i, a)
+            Xs = T.reshape(d * n, d, n).transpose(0, 2, 1)  # (candidates, n, d)
+            k = int(round(float(np.einsum("jbjb->", T))))  # trace of the projector = its rank
+        else:
+            eye_d = np.eye(d)
+            A = np.concatenate([np.kron(eye_d, matrices[s]) - np.kron(P[s].T, eye_n) for s in range(S)], axis=0)
+            _, sv, Vt = np.linalg.svd(A, full_matrices=False)
+            scale = max(1.0, float(sv[0])) if sv.size else 1.0
+            null = Vt[sv < _NULL_TOL * scale]
+            k = null.shape[0]
+            Xs = null.reshape(k, d, n).transpose(0, 2, 1)  # (k, n, d)
+        if k == 0:
+            continue
+        if k % c:
+            raise RuntimeError(f"decomposition failed: intertwiner space of {irr.name} has dimension {k}")
+        U = np.zeros((n, 0))
+        for _ in range(k // c):
+            R = Xs - U @ (U.T @ Xs)
+            norms = np.linalg.norm(R, axis=(1, 2))
+            best = int(np.argmax(norms))
+            if norms[best] < 1e-6:
+                raise RuntimeError(f"decomposition failed: ran out of intertwiners for {irr.name}")
+            X = R[best]
+            X = X / np.sqrt(np.trace(X.T @ X) / d)
+            U = np.concatenate([U, X], axis=1)
+            names.append(irr.name)
+        blocks.append(U)
+    Q = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
+    if Q.shape != (n, n):
+        found = ", ".join(names)
+        raise RuntimeError(
+            f"decomposition failed: found irreps [{found}] of total size {Q.shape[1]} for a representation "
+            f"of size {n} (is it orthogonal, and are all its irreps among the candidates?)"
+        )
+    u, _, vt = np.linalg.svd(Q)
+    return names, u @ vt
+
+
+def _check_decomposition(G: Group, rho: Representation, matrices: np.ndarray, elements: list[Any]) -> None:
+    flips, rots = G._element_arrays(elements)
+    err = float(np.max(np.abs(rho._evaluate_arrays(flips, rots) - matrices)))
+    if err > 1e-8:  # pragma: no cover - a safety net: the decomposition is exact by construction
+        raise RuntimeError(f"decomposition of {rho.name} of {G.name} is inaccurate (error {err:.2e})")
+
+
+def _decompose_on(
+    H: Group, matrices_at: np.ndarray, samples: list[Any], max_frequency: int
+) -> tuple[list[str], np.ndarray]:
+    """Decompose with ``H``'s irreps; ``samples`` are all of ``H``'s elements when ``H`` is finite."""
+    complete = not H.continuous
+    candidates = [(irr, irr.representation_matrices(samples)) for irr in H._candidate_irreps(max_frequency)]
+    return decompose_matrices(matrices_at, candidates, complete=complete)
+
+
+def _max_frequency(reprs: list[IrreducibleRepresentation]) -> int:
+    return max(irr.attributes["frequency"] for irr in reprs)
+
+
+# ---------------------------------------------------------------------- finite-group tables
+def _cayley(G: Group) -> tuple[np.ndarray, np.ndarray]:
+    """``(mul, inv)``: ``mul[a, b]`` indexes ``elements[a]·elements[b]``; ``inv[a]`` the inverse of ``a``."""
+    cached = G._cache.get("cayley")
+    if cached is None:
+        N = G.N  # type: ignore[attr-defined]
+        f, r = G._all_element_arrays()  # type: ignore[attr-defined]
+        f3 = f[:, None] ^ f[None, :]
+        r3 = (r[:, None] + (1 - 2 * f[:, None]) * r[None, :]) % N
+        mul = f3 * N + r3
+        inv = np.argmax(mul == 0, axis=1)
+        cached = (mul, inv)
+        G._cache["cayley"] = cached
+    return cached
+
+
+def _require_finite(G: Group, what: str) -> None:
+    if G.continuous:
+        raise ValueError(f"{what} is only defined for finite groups, not {G.name}")
+
+
+def _permutation_table(mul_idx: np.ndarray, n: int) -> np.ndarray:
+    """Table ``T[g]`` with ``T[g][mul_idx[g, c], c] = 1``."""
+    G_n = mul_idx.shape[0]
+    T = np.zeros((G_n, n, n))
+    g = np.repeat(np.arange(G_n), n)
+    c = np.tile(np.arange(n), G_n)
+    T[g, mul_idx.reshape(-1), c] = 1.0
+    return T
+
+
+def _finite_repr_from_table(G: Group, name: str, table: np.ndarray, supported: set[str]) -> Representation:
+    names, Q = _decompose_on(G, table, G.elements, 0)
+    rho = Representation(G, name, names, Q, supported, matrices=table)
+    gens = G._generators()
+    _check_decomposition(G, rho, table[[G._index(G._parse(e)) for e in gens]], gens)
+    return rho
+
+
+def regular_representation(G: Group) -> Representation:
+    """The regular representation ``ρ(g) e_h = e_{gh}`` of a finite group (cached).
+
+    The basis vector ``e_h`` is indexed by the position of ``h`` in ``G.elements``.
+
+    Example:
+        >>> from structconv.group import dihedral_group
+        >>> rho = dihedral_group(2).regular_representation
+        >>> rho.irreps, rho.character((0, 0)), rho.character((1, 1))
+        (['irrep_0,0', 'irrep_1,0', 'irrep_1,1', 'irrep_0,1'], 4.0, 0.0)
+    """
+    _require_finite(G, "the regular representation")
+    rho = G.representations.get("regular")
+    if rho is None:
+        mul, _ = _cayley(G)
+        table = _permutation_table(mul, mul.shape[0])
+        supported = {"pointwise", "norm", "gated", "concatenated"}
+        if type(G).__name__ == "CyclicGroup":
+            supported.add("vectorfield")
+        rho = _finite_repr_from_table(G, "regular", table, supported)
+    return rho
+
+
+def _format_id(key: Any) -> str:
+    return repr(key)
+
+
+def _cosets(G: Group, subgroup_id: Any) -> tuple[Any, Group, np.ndarray, np.ndarray, np.ndarray]:
+    """``(key, H, reps, coset_of, h_of_parent)`` for a finite group and one of its subgroups."""
+    key = G._normalize_subgroup_id(subgroup_id)
+    H, pmap, cmap = G.subgroup(key)
+    mul, _ = _cayley(G)
+    elems = G.elements
+    idx_h = np.array([G._index(G._parse(pmap(h))) for h in H.elements])
+    keys = mul[:, idx_h].min(axis=1)  # smallest element of each coset gH
+    reps = np.unique(keys)
+    coset_of = np.searchsorted(reps, keys)
+    h_of_parent = np.full(len(elems), -1)
+    for p in idx_h:
+        h_of_parent[p] = H._index(H._parse(cmap(elems[p])))
+    return key, H, reps, coset_of, h_of_parent
+
+
+def quotient_representation(G: Group, subgroup_id: Any) -> Representation:
+    """The permutation representation of ``G`` on the cosets ``G/H`` (cached).
+
+    Finite groups, and O(2) over SO(2) (``(None, -1)``).
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> rho = cyclic_group(8).quotient_representation(2)
+        >>> rho.name, rho.size, rho.irreps
+        ('quotient[2]', 4, ['irrep_0', 'irrep_2', 'irrep_4'])
+    """
+    key = G._normalize_subgroup_id(subgroup_id)
+    name = f"quotient[{_format_id(key)}]"
+    rho = G.representations.get(name)
+    if rho is not None:
+        return rho
+    supported = {
+        "pointwise",
+        "norm",
+        "gated",
+        "concatenated",
+        "induced_gate",
+        "induced_norm",
+        "induced_gated",
+    }
+    if G.continuous:
+        H = G.subgroup(key)[0]
+        return _continuous_induced(G, key, H.trivial_representation, name, supported)
+    key, H, reps, coset_of, _ = _cosets(G, key)
+    mul, _ = _cayley(G)
+    table = _permutation_table(coset_of[mul[:, reps]], reps.size)
+    return _finite_repr_from_table(G, name, table, supported)
+
+
+def _induced_supported(repr: Representation) -> set[str]:
+    d = repr.size
+    out = {"norm", "gated", "induced_norm", "induced_gated", f"induced_norm_{d}", f"induced_gated_{d}"}
+    if "pointwise" in repr.supported_nonlinearities:
+        out |= {"pointwise", "concatenated"}
+    if repr.is_trivial():
+        out.add("induced_gate")
+    return out
+
+
+def induced_representation(G: Group, subgroup_id: Any, repr: Representation) -> Representation:
+    r"""The representation of ``G`` induced from ``repr`` of the subgroup ``H`` (cached).
+
+    With coset representatives :math:`r_i` (the first element of each coset in ``G.elements``), block
+    ``(i, j)`` of :math:`\rho(g)` is :math:`\sigma(h)` where :math:`g r_j = r_i h`, and zero otherwise.
+    Finite groups, and O(2) from SO(2) (``(None, -1)``).
+
+    Example:
+        >>> from structconv.group import cyclic_group, dihedral_group
+        >>> rho = dihedral_group(4).induced_representation((None, 4), cyclic_group(4).irrep(1))
+        >>> rho.name, rho.irreps
+        ('induced[(None, 4)][irrep_1]', ['irrep_1,1', 'irrep_1,1'])
+    """
+    key = G._normalize_subgroup_id(subgroup_id)
+    H = G.subgroup(key)[0]
+    if not isinstance(repr, Representation) or repr.group != H:
+        raise ValueError(
+            f"repr: expected a representation of the subgroup {H.name} selected by "
+            f"subgroup_id={subgroup_id!r}, got {repr!r}"
+        )
+    name = f"induced[{_format_id(key)}][{repr.name}]"
+    rho = G.representations.get(name)
+    if rho is not None:
+        return rho
+    supported = _induced_supported(repr)
+    if G.continuous:
+        return _continuous_induced(G, key, repr, name, supported)
+    key, H, reps, coset_of, h_of_parent = _cosets(G, key)
+    mul, inv = _cayley(G)
+    n_c, d, n_g = reps.size, repr.size, mul.shape[0]
+    sigma = repr._matrix_table()
+    x = mul[:, reps]  # (g, j): g r_j
+    i = coset_of[x]
+    h = h_of_parent[mul[inv[reps[i]], x]]  # r_i^{-1} g r_j, as an element of H
+    T = np.zeros((n_g, n_c, d, n_c, d))
+    g_idx = np.repeat(np.arange(n_g), n_c)
+    j_idx = np.tile(np.arange(n_c), n_g)
+    T[g_idx, i.reshape(-1), :, j_idx, :] = sigma[h.reshape(-1)]
+    table = T.reshape(n_g, n_c * d, n_c * d)
+    return _finite_repr_from_table(G, name, table, supported)
+
+
+def _continuous_induced(
+    G: Group, key: Any, repr: Representation, name: str, supported: set[str]
+) -> Representation:
+    H, _, cmap = G.subgroup(key)
+    if not H.continuous:
+        raise ValueError(
+            f"subgroup_id: {key!r} has infinite index in {G.name}; quotient and induced representations of a "
+            "continuous group are only available over a continuous subgroup (e.g. (None, -1) in O(2))"
+        )
+    reps = [G.identity] if type(H) is type(G) else [G.identity, G._from_flip_angle(1, 0.0)]
+    samples = G._generators()
+    n_c, d = len(reps), repr.size
+    mats = np.zeros((len(samples), n_c * d, n_c * d))
+    for s, g in enumerate(samples):
+        for j, rj in enumerate(reps):
+            x = G.combine(g, rj)
+            for i, ri in enumerate(reps):
+                h = cmap(G.combine(G.inverse(ri), x))
+                if h is not None:
+                    mats[s, i * d : (i + 1) * d, j * d : (j + 1) * d] = repr(h)
+                    break
+    names, Q = _decompose_on(G, mats, samples, _max_frequency(repr._irrep_objs))
+    rho = Representation(G, name, names, Q, supported)
+    _check_decomposition(G, rho, mats, samples)
+    return rho
+
+
+def bl_regular_representation(G: Group, L: int) -> Representation:
+    """Band-limited regular representation of SO(2) / O(2), sampled on ``2L+1`` rotations (cached).
+
+    It is the regular representation of C_{2L+1} (SO(2)) or D_{2L+1} (O(2)) extended to the whole
+    group: a rotation by a multiple of ``2π/(2L+1)`` permutes its basis, other elements act through
+    the band-limited interpolation; point-wise non-linearities are therefore only approximately
+    equivariant for the other angles.
+
+    Example:
+        >>> from structconv.group import o2_group
+        >>> o2_group(3).bl_regular_representation(2).irreps
+        ['irrep_0,0', 'irrep_1,0', 'irrep_1,1', 'irrep_1,1', 'irrep_1,2', 'irrep_1,2']
+        >>> from structconv.group import so2_group
+        >>> rho = so2_group(4).bl_regular_representation(1)
+        >>> np.abs(rho(2 * np.pi / 3)).round(6)
+        array([[0., 0., 1.],
+               [1., 0., 0.],
+               [0., 1., 0.]])
+    """
+    from structconv.group.cyclic import cyclic_group
+    from structconv.group.dihedral import dihedral_group
+
+    if not G.continuous:
+        raise ValueError(f"bl_regular_representation is only defined for SO(2) and O(2), not {G.name}")
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 0:
+        raise ValueError(f"L: expected a non-negative integer band limit, got {L!r}")
+    name = f"bl_regular_{int(L)}"
+    rho = G.representations.get(name)
+    if rho is None:
+        n = 2 * int(L) + 1
+        F = cyclic_group(n) if type(G).__name__ == "SO2" else dihedral_group(n)
+        reg = F.regular_representation
+        rho = Representation(
+            G, name, reg.irreps, reg.change_of_basis, {"pointwise", "norm", "gated", "concatenated"}
+        )
+    return rho
+
+
+def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) -> Representation:
+    """Restriction of ``repr`` to the subgroup ``subgroup_id``, expressed with the subgroup's irreps.
+
+    Each irrep of ``repr`` is restricted (and decomposed) once and cached; the change of basis of the
+    result is ``Q · ⊕ Q_i`` where ``Q_i`` decomposes the restriction of the ``i``-th irrep. The result
+    satisfies ``restricted(h) == repr(parent_map(h))``.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> rho = cyclic_group(8).regular_representation.restrict(4)
+        >>> rho.name, rho.irreps
+        ('C8:regular', ['irrep_0', 'irrep_1', 'irrep_2', 'irrep_2', 'irrep_1', 'irrep_0'])
+    """
+    if not isinstance(repr, Representation) or repr.group != G:
+        raise ValueError(f"repr: expected a representation of {G.name}, got {repr!r}")
+    key, H, shift = G._subgroup(subgroup_id)
+    if H is G and shift == 0.0:
+        return repr
+    cached = G._restrictions.get((key, repr.name))
+    if cached is not None:
+        return cached
+    _, pmap, _ = G.subgroup(key)
+    samples = H.elements if not H.continuous else H._generators()
+    parents = [pmap(h) for h in samples]
+    names: list[str] = []
+    Qs: list[np.ndarray] = []
+    for irr in repr._irrep_objs:
+        rk = ("irrep", key, irr.name)
+        dec = G._restrictions.get(rk)
+        if dec is None:
+            dec = _decompose_on(H, irr.representation_matrices(parents), samples, irr.attributes["frequency"])
+            G._restrictions[rk] = dec  # type: ignore[assignment]
+        names.extend(dec[0])
+        Qs.append(dec[1])
+    Qr = scipy.linalg.block_diag(*Qs)
+    Q = repr.change_of_basis @ Qr
+    Qinv = Qr.T @ repr.change_of_basis_inv
+    table = None
+    if not H.continuous and not G.continuous:
+        idx = [G._index(G._parse(pmap(h))) for h in H.elements]
+        table = repr._matrix_table()[idx]
+    name = f"{G.name}:{repr.name}" if shift == 0.0 else f"{G.name}{_format_id(key)}:{repr.name}"
+    supported = set(repr.supported_nonlinearities) - {"vectorfield"}
+    existing = H.representations.get(name)
+    if (
+        existing is not None
+        and existing.irreps == names
+        and np.allclose(existing.change_of_basis, Q, atol=1e-9)
+    ):
+        out = existing
+    else:
+        out = Representation(H, name, names, Q, supported, Qinv, matrices=table)
+    G._restrictions[(key, repr.name)] = out
+    return out

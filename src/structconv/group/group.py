@@ -1,0 +1,356 @@
+"""The abstract symmetry group of the plane and the maps between a group and its subgroups.
+
+Every group in :mod:`structconv.group` is a subgroup of the orthogonal group O(2). Internally an
+element is therefore also described by a pair ``(flip, angle)`` meaning "first reflect (if
+``flip == 1``), then rotate by ``angle``"; users only ever see the plain forms of each group (an
+``int`` for C_N, a ``(flip, k)`` pair for D_N, an angle for SO(2), a ``(flip, angle)`` pair for O(2)).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from structconv.group.irreps import IrreducibleRepresentation
+    from structconv.group.representation import Representation
+
+__all__ = ["Group", "SubgroupParentMap", "SubgroupChildMap"]
+
+TWO_PI = 2.0 * math.pi
+
+#: Absolute tolerance used when deciding whether an angle belongs to a finite group.
+ANGLE_ATOL = 1e-6
+
+
+def _wrap_angle(theta: float) -> float:
+    """Return ``theta`` reduced to ``[0, 2π)``."""
+    t = float(theta) % TWO_PI
+    if t >= TWO_PI - 1e-15:
+        t = 0.0
+    return t
+
+
+class Group(ABC):
+    """A compact group of the plane (a subgroup of O(2)): C_N, D_N, SO(2) or O(2).
+
+    Groups are cached singletons built by the factories :func:`~structconv.group.cyclic_group`,
+    :func:`~structconv.group.dihedral_group`, :func:`~structconv.group.so2_group` and
+    :func:`~structconv.group.o2_group`. They are immutable values: hashable, comparable and
+    picklable (a pickle round trip returns the same singleton).
+
+    The group operation is written ``combine(a, b) = a·b`` and means "apply ``b`` first, then ``a``".
+
+    Example:
+        >>> from structconv.group import dihedral_group
+        >>> G = dihedral_group(4)
+        >>> G.combine((1, 1), (0, 1))
+        (1, 0)
+        >>> G.inverse((0, 1)), G.order()
+        ((0, 3), 8)
+    """
+
+    #: Whether the group is continuous (SO(2), O(2)).
+    continuous: bool = False
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._irreps: dict[str, IrreducibleRepresentation] = {}
+        self._irreps_by_id: dict[tuple[int, ...], IrreducibleRepresentation] = {}
+        self.representations: dict[str, Representation] = {}
+        self._subgroups: dict[Any, tuple[Group, SubgroupParentMap, SubgroupChildMap]] = {}
+        self._restrictions: dict[tuple[Any, str], Representation] = {}
+        self._cache: dict[Any, Any] = {}
+        self._build_irreps()
+
+    # ------------------------------------------------------------------ identity of the object
+    @property
+    def name(self) -> str:
+        """Short name of the group: ``"C8"``, ``"D4"``, ``"SO(2)"``, ``"O(2)"``."""
+        return self._name
+
+    @abstractmethod
+    def _factory_args(self) -> tuple[Callable[..., Group], tuple[Any, ...]]:
+        """The factory and the arguments that rebuild this singleton."""
+
+    def __reduce__(self) -> tuple[Callable[..., Group], tuple[Any, ...]]:
+        return self._factory_args()
+
+    def __copy__(self) -> Group:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Group:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Group):
+            return NotImplemented
+        return type(self) is type(other) and self._factory_args()[1] == other._factory_args()[1]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._factory_args()[1]))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name})"
+
+    # ------------------------------------------------------------------ elements
+    @abstractmethod
+    def order(self) -> int:
+        """Number of elements; ``-1`` for a continuous group."""
+
+    @abstractmethod
+    def _parse(self, element: Any) -> Any:
+        """Normalise a plain element, raising ``ValueError`` when it is not an element."""
+
+    @abstractmethod
+    def _to_flip_angle(self, element: Any) -> tuple[int, float]:
+        """``(flip, angle)`` of a normalised element."""
+
+    @abstractmethod
+    def _from_flip_angle(self, flip: int, angle: float) -> Any:
+        """The element with this ``(flip, angle)``, or ``None`` if it is not in the group."""
+
+    @abstractmethod
+    def _combine(self, a: Any, b: Any) -> Any:
+        """Product of two normalised elements."""
+
+    @abstractmethod
+    def _inverse(self, a: Any) -> Any:
+        """Inverse of a normalised element."""
+
+    @abstractmethod
+    def _generators(self) -> list[Any]:
+        """Elements used to identify representations numerically (generators, or generic samples)."""
+
+    @property
+    @abstractmethod
+    def identity(self) -> Any:
+        """The identity element in its plain form."""
+
+    @property
+    def elements(self) -> list[Any] | None:
+        """All elements in their plain form (finite groups), ``None`` for a continuous group."""
+        return None
+
+    def combine(self, a: Any, b: Any) -> Any:
+        """Return the product ``a·b`` (apply ``b`` first, then ``a``)."""
+        return self._combine(self._parse(a), self._parse(b))
+
+    def inverse(self, a: Any) -> Any:
+        """Return the inverse of ``a``."""
+        return self._inverse(self._parse(a))
+
+    def equal(self, a: Any, b: Any, atol: float = 1e-9) -> bool:
+        """Whether two elements are equal (angles compared modulo 2π within ``atol``)."""
+        fa, ta = self._to_flip_angle(self._parse(a))
+        fb, tb = self._to_flip_angle(self._parse(b))
+        d = abs(ta - tb) % TWO_PI
+        return fa == fb and min(d, TWO_PI - d) <= atol
+
+    def is_element(self, element: Any) -> bool:
+        """Whether ``element`` is a valid plain element of this group."""
+        try:
+            self._parse(element)
+        except (ValueError, TypeError):
+            return False
+        return True
+
+    @abstractmethod
+    def testing_elements(self) -> list[Any]:
+        """Elements to test properties on: all elements (finite groups) or a grid of angles (× flips)."""
+
+    # ------------------------------------------------------------------ vectorised element arrays
+    def _element_arrays(self, elements: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``(flips, rotations)`` arrays: integer rotation indices (finite) or angles (continuous)."""
+        flips = np.empty(len(elements), dtype=np.int64)
+        rots = np.empty(len(elements), dtype=np.float64 if self.continuous else np.int64)
+        for i, e in enumerate(elements):
+            f, r = self._flip_rot(self._parse(e))
+            flips[i] = f
+            rots[i] = r
+        return flips, rots
+
+    def _flip_rot(self, element: Any) -> tuple[int, float | int]:
+        """``(flip, rotation)`` with the rotation as an index (finite) or an angle (continuous)."""
+        return self._to_flip_angle(element)
+
+    def _index(self, element: Any) -> int:
+        """Position of a normalised element in :attr:`elements` (finite groups)."""
+        raise NotImplementedError(f"{self.name} is continuous: its elements are not indexed")
+
+    # ------------------------------------------------------------------ irreps
+    @abstractmethod
+    def _build_irreps(self) -> None:
+        """Create the irreps listed in :attr:`irreps`."""
+
+    @abstractmethod
+    def _check_irrep_id(self, id: tuple[Any, ...]) -> tuple[int, ...]:
+        """Validate an irrep id, raising ``ValueError`` naming what is accepted."""
+
+    @abstractmethod
+    def _new_irrep(self, id: tuple[int, ...]) -> IrreducibleRepresentation:
+        """Construct the irrep with a validated id."""
+
+    @property
+    def irreps(self) -> dict[str, IrreducibleRepresentation]:
+        """The irreducible representations by name (continuous groups: up to the maximum frequency)."""
+        return self._irreps
+
+    def irrep(self, *id: int) -> IrreducibleRepresentation:
+        """The irrep with this id: ``irrep(k)`` for C_N / SO(2), ``irrep(j, k)`` for D_N / O(2)."""
+        key = self._check_irrep_id(tuple(id))
+        irr = self._irreps_by_id.get(key)
+        if irr is None:
+            irr = self._new_irrep(key)
+            self._irreps_by_id[key] = irr
+            self._irreps[irr.name] = irr
+        return irr
+
+    def _irrep_by_name(self, name: str) -> IrreducibleRepresentation:
+        irr = self._irreps.get(name)
+        if irr is not None:
+            return irr
+        if isinstance(name, str) and name.startswith("irrep_"):
+            try:
+                id = tuple(int(p) for p in name[len("irrep_") :].split(","))
+            except ValueError:
+                id = ()
+            if id:
+                irr = self.irrep(*id)
+                if irr.name == name:
+                    return irr
+        raise ValueError(
+            f"irreps: {name!r} is not an irrep of {self.name}; expected one of {list(self._irreps)}"
+        )
+
+    def _candidate_irreps(self, max_frequency: int) -> list[IrreducibleRepresentation]:
+        """Irreps that may appear in a decomposition (continuous groups: frequency ≤ ``max_frequency``)."""
+        return list(self._irreps.values())
+
+    @property
+    def trivial_representation(self) -> IrreducibleRepresentation:
+        """The trivial representation (``irrep_0`` or ``irrep_0,0``)."""
+        return next(iter(self._irreps.values()))
+
+    # ------------------------------------------------------------------ representations
+    @property
+    def regular_representation(self) -> Representation:
+        """The regular representation ``ρ(g) e_h = e_{gh}`` (finite groups only)."""
+        from structconv.group.constructions import regular_representation
+
+        return regular_representation(self)
+
+    def quotient_representation(self, subgroup_id: Any) -> Representation:
+        """The permutation representation on the cosets ``G/H`` of the subgroup ``subgroup_id``."""
+        from structconv.group.constructions import quotient_representation
+
+        return quotient_representation(self, subgroup_id)
+
+    def induced_representation(self, subgroup_id: Any, repr: Representation) -> Representation:
+        """The representation induced from ``repr`` of the subgroup ``subgroup_id``."""
+        from structconv.group.constructions import induced_representation
+
+        return induced_representation(self, subgroup_id, repr)
+
+    def restrict_representation(self, subgroup_id: Any, repr: Representation) -> Representation:
+        """Restrict ``repr`` to the subgroup ``subgroup_id``, decomposed into the subgroup's irreps."""
+        from structconv.group.constructions import restrict_representation
+
+        return restrict_representation(self, subgroup_id, repr)
+
+    def bl_regular_representation(self, L: int) -> Representation:
+        """Band-limited regular representation (SO(2)/O(2)): the irreps of frequency ≤ ``L``.
+
+        See :func:`structconv.group.bl_regular_representation`.
+        """
+        from structconv.group.constructions import bl_regular_representation
+
+        return bl_regular_representation(self, L)
+
+    # ------------------------------------------------------------------ subgroups
+    @abstractmethod
+    def _subgroup(self, subgroup_id: Any) -> tuple[Any, Group, float]:
+        """Validate ``subgroup_id``; return ``(normalised id, subgroup, axis shift angle)``."""
+
+    def _normalize_subgroup_id(self, subgroup_id: Any) -> Any:
+        return self._subgroup(subgroup_id)[0]
+
+    def subgroup(self, subgroup_id: Any) -> tuple[Group, SubgroupParentMap, SubgroupChildMap]:
+        """The subgroup ``subgroup_id`` and the maps between its elements and the parent's.
+
+        Returns:
+            ``(H, parent_map, child_map)``: ``parent_map(h)`` is the element of this group that the
+            subgroup element ``h`` is; ``child_map(g)`` is the subgroup element equal to ``g``, or
+            ``None`` when ``g`` is not in the subgroup.
+        """
+        key, H, shift = self._subgroup(subgroup_id)
+        cached = self._subgroups.get(key)
+        if cached is None:
+            cached = (H, SubgroupParentMap(self, H, shift), SubgroupChildMap(self, H, shift))
+            self._subgroups[key] = cached
+        return cached
+
+
+class _SubgroupMap:
+    """Common part of the two picklable maps between a group and one of its subgroups."""
+
+    def __init__(self, parent: Group, child: Group, shift: float) -> None:
+        self.parent = parent
+        self.child = child
+        self.shift = float(shift)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), (self.parent, self.child, self.shift)
+
+    def __eq__(self, other: object) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        return (self.parent, self.child, self.shift) == (other.parent, other.child, other.shift)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.parent, self.child, self.shift))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.parent.name} > {self.child.name}, shift={self.shift:.5f})"
+
+
+class SubgroupParentMap(_SubgroupMap):
+    """Maps an element of a subgroup to the same element of the parent group.
+
+    The subgroup element ``(f, θ)`` is the parent element ``(f, θ + f·shift)``: a subgroup's
+    reflections may be the parent's reflections rotated by ``shift``.
+
+    Example:
+        >>> from structconv.group import dihedral_group
+        >>> H, parent_map, child_map = dihedral_group(8).subgroup((1, 4))
+        >>> parent_map((1, 1)), child_map((1, 3)), child_map((1, 2))
+        ((1, 3), (1, 1), None)
+    """
+
+    def __call__(self, element: Any) -> Any:
+        f, theta = self.child._to_flip_angle(self.child._parse(element))
+        out = self.parent._from_flip_angle(f, theta + f * self.shift)
+        if out is None:  # pragma: no cover - the embedding is exact by construction
+            raise ValueError(f"element: {element!r} of {self.child.name} has no image in {self.parent.name}")
+        return out
+
+
+class SubgroupChildMap(_SubgroupMap):
+    """Maps an element of the parent group to the subgroup (``None`` when it is not in the subgroup).
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> H, parent_map, child_map = cyclic_group(8).subgroup(4)
+        >>> child_map(6), child_map(3)
+        (3, None)
+    """
+
+    def __call__(self, element: Any) -> Any:
+        f, theta = self.parent._to_flip_angle(self.parent._parse(element))
+        return self.child._from_flip_angle(f, theta - f * self.shift)

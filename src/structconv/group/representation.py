@@ -1,0 +1,520 @@
+"""Orthogonal representations of the planar groups, and the builders that combine them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+import scipy.sparse.csgraph
+
+from structconv.group.group import Group
+
+if TYPE_CHECKING:
+    from structconv.group.irreps import IrreducibleRepresentation
+
+__all__ = ["Representation", "directsum", "change_basis", "disentangle", "NONLINEARITIES"]
+
+#: Every non-linearity string that a representation may declare support for.
+NONLINEARITIES = frozenset(
+    {
+        "pointwise",
+        "norm",
+        "gated",
+        "gate",
+        "concatenated",
+        "vectorfield",
+        "induced_norm",
+        "induced_gated",
+        "induced_gate",
+    }
+)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def _snap(a: np.ndarray, atol: float = 1e-12) -> np.ndarray:
+    """Round entries within ``atol`` of a multiple of 1/2 (exact 0, ±1 for rotations by 90°)."""
+    r = np.round(2.0 * a) / 2.0
+    return np.where(np.abs(a - r) < atol, r, a)
+
+
+class Representation:
+    r"""A real orthogonal representation of a group, with its decomposition into irreps.
+
+    .. math::
+
+        \rho(g) = Q \Big(\bigoplus_i \psi_i(g)\Big) Q^{-1}
+
+    where :math:`\psi_i` are the irreps named in :attr:`irreps` and :math:`Q` is
+    :attr:`change_of_basis` (orthogonal for every representation this package builds). A
+    representation is immutable, hashable by ``(group, name)`` and picklable; it is registered in its
+    group's ``representations`` dict under its name, so names are unique within a group.
+
+    For a finite group every matrix is precomputed once and :meth:`__call__` is a lookup; use
+    :meth:`representation_matrices` to evaluate many elements at once.
+
+    Args:
+        group: the group.
+        name: a name unique within the group.
+        irreps: names of the irreps, in the order of the blocks of the block-diagonal matrix.
+        change_of_basis: the matrix ``Q`` (``size × size``, invertible).
+        supported_nonlinearities: the non-linearities the representation allows (see
+            :data:`NONLINEARITIES`).
+        change_of_basis_inv: ``Q^{-1}``; computed when omitted.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> rho = cyclic_group(4).regular_representation
+        >>> rho.size, rho.irreps
+        (4, ['irrep_0', 'irrep_1', 'irrep_2'])
+        >>> rho(1)
+        array([[0., 0., 0., 1.],
+               [1., 0., 0., 0.],
+               [0., 1., 0., 0.],
+               [0., 0., 1., 0.]])
+    """
+
+    def __init__(
+        self,
+        group: Group,
+        name: str,
+        irreps: Sequence[str],
+        change_of_basis: np.ndarray,
+        supported_nonlinearities: Iterable[str] = (),
+        change_of_basis_inv: np.ndarray | None = None,
+        *,
+        matrices: np.ndarray | None = None,
+    ) -> None:
+        if not isinstance(group, Group):
+            raise TypeError(f"group: expected a structconv.group.Group, got {type(group).__name__} {group!r}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name: expected a non-empty string, got {name!r}")
+        self._group = group
+        self._name = name
+        self._irrep_objs = self._resolve_irreps(irreps)
+        size = sum(irr.size for irr in self._irrep_objs)
+        Q = np.asarray(change_of_basis, dtype=np.float64)
+        if Q.shape != (size, size):
+            raise ValueError(
+                f"change_of_basis: expected a ({size}, {size}) matrix for irreps {list(irreps)}, "
+                f"got shape {Q.shape}"
+            )
+        if change_of_basis_inv is None:
+            if np.allclose(Q @ Q.T, np.eye(size), atol=1e-10):
+                Qinv = Q.T.copy()
+            else:
+                try:
+                    Qinv = np.linalg.inv(Q)
+                except np.linalg.LinAlgError as err:
+                    raise ValueError(
+                        "change_of_basis: expected an invertible matrix, got a singular one"
+                    ) from err
+        else:
+            Qinv = np.asarray(change_of_basis_inv, dtype=np.float64)
+            if Qinv.shape != (size, size) or not np.allclose(Q @ Qinv, np.eye(size), atol=1e-8):
+                raise ValueError("change_of_basis_inv: expected the inverse of change_of_basis")
+        sn = frozenset(supported_nonlinearities)
+        self._size = size
+        self._Q = _readonly(Q)
+        self._Qinv = _readonly(Qinv)
+        self._supported = sn
+        self._table: np.ndarray | None = None
+        if matrices is not None:
+            if not group.continuous:
+                m = np.asarray(matrices, dtype=np.float64)
+                if m.shape != (group.order(), size, size):
+                    raise ValueError(
+                        f"matrices: expected shape {(group.order(), size, size)}, got {m.shape}"
+                    )  # pragma: no cover
+                self._table = _readonly(m)
+        self._register()
+
+    # ------------------------------------------------------------------ construction helpers
+    def _resolve_irreps(self, irreps: Sequence[str]) -> list[IrreducibleRepresentation]:
+        if isinstance(irreps, str) or not isinstance(irreps, Sequence) or len(irreps) == 0:
+            raise ValueError(f"irreps: expected a non-empty list of irrep names, got {irreps!r}")
+        return [self._group._irrep_by_name(n) for n in irreps]
+
+    def _register(self) -> None:
+        existing = self._group.representations.get(self._name)
+        if existing is None:
+            self._group.representations[self._name] = self
+        elif not existing._same_content(self):
+            raise ValueError(
+                f"name: a different representation called {self._name!r} already exists in "
+                f"{self._group.name}; choose another name"
+            )
+
+    def _same_content_as(self, irreps: list[str], Q: np.ndarray) -> bool:
+        return self.irreps == list(irreps) and self._Q.shape == Q.shape and np.allclose(self._Q, Q, atol=1e-9)
+
+    def _same_content(self, other: Representation) -> bool:
+        return (
+            self._size == other._size
+            and self.irreps == other.irreps
+            and np.allclose(self._Q, other._Q, atol=1e-9)
+        )
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def group(self) -> Group:
+        """The group this is a representation of."""
+        return self._group
+
+    @property
+    def name(self) -> str:
+        """Name, unique within the group."""
+        return self._name
+
+    @property
+    def size(self) -> int:
+        """Dimension of the representation space."""
+        return self._size
+
+    @property
+    def irreps(self) -> list[str]:
+        """Names of the irreps it decomposes into (with repetitions, in block order)."""
+        return [irr.name for irr in self._irrep_objs]
+
+    @property
+    def change_of_basis(self) -> np.ndarray:
+        """``Q`` (read-only): ``ρ(g) = Q (⊕ irreps(g)) Q^{-1}``."""
+        return self._Q
+
+    @property
+    def change_of_basis_inv(self) -> np.ndarray:
+        """``Q^{-1}`` (read-only)."""
+        return self._Qinv
+
+    @property
+    def supported_nonlinearities(self) -> frozenset[str]:
+        """Non-linearities allowed on fields of this type."""
+        return self._supported
+
+    @property
+    def irreducible(self) -> bool:
+        """Whether this is an irrep (its change of basis is the identity)."""
+        return False
+
+    def is_trivial(self) -> bool:
+        """Whether every element acts as the identity."""
+        return all(irr.is_trivial() for irr in self._irrep_objs)
+
+    def contains_trivial(self) -> bool:
+        """Whether the trivial irrep is one of the constituents."""
+        return any(irr.is_trivial() for irr in self._irrep_objs)
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate_arrays(self, flips: np.ndarray, rots: np.ndarray) -> np.ndarray:
+        """Matrices ``(E, size, size)`` at elements given as arrays (see ``Group._element_arrays``)."""
+        E = flips.shape[0]
+        B = np.zeros((E, self._size, self._size))
+        offsets: dict[str, list[int]] = {}
+        objs: dict[str, IrreducibleRepresentation] = {}
+        p = 0
+        for irr in self._irrep_objs:
+            offsets.setdefault(irr.name, []).append(p)
+            objs[irr.name] = irr
+            p += irr.size
+        for nm, offs in offsets.items():
+            irr = objs[nm]
+            d = irr.size
+            mats = irr._evaluate_arrays(flips, rots)  # (E, d, d)
+            idx = np.asarray(offs)[:, None] + np.arange(d)[None, :]  # (m, d)
+            B[:, idx[:, :, None], idx[:, None, :]] = mats[:, None, :, :]
+        return self._Q @ B @ self._Qinv
+
+    def _matrix_table(self) -> np.ndarray:
+        """All matrices of a finite group, in the order of ``group.elements`` (read-only, cached)."""
+        if self._table is None:
+            if self._group.continuous:
+                raise ValueError(f"{self._group.name} is continuous: there is no table of all its matrices")
+            flips, rots = self._group._all_element_arrays()
+            self._table = _readonly(_snap(self._evaluate_arrays(flips, rots)))
+        return self._table
+
+    def representation_matrices(self, elements: Sequence[Any]) -> np.ndarray:
+        """Matrices ``ρ(g)`` for many elements at once, as an array ``(len(elements), size, size)``.
+
+        Example:
+            >>> from structconv.group import so2_group
+            >>> so2_group(4).irrep(1).representation_matrices([0.0, np.pi / 2]).round(6) + 0.0
+            array([[[ 1.,  0.],
+                    [ 0.,  1.]],
+            <BLANKLINE>
+                   [[ 0., -1.],
+                    [ 1.,  0.]]])
+        """
+        if not self._group.continuous:
+            idx = np.fromiter((self._group._index(self._group._parse(e)) for e in elements), dtype=np.int64)
+            return self._matrix_table()[idx]
+        flips, rots = self._group._element_arrays(elements)
+        return self._evaluate_arrays(flips, rots)
+
+    def __call__(self, element: Any) -> np.ndarray:
+        """The matrix ``ρ(element)`` (a new float64 array)."""
+        if not self._group.continuous:
+            return self._matrix_table()[self._group._index(self._group._parse(element))].copy()
+        return self.representation_matrices([element])[0]
+
+    def character(self, element: Any) -> float:
+        """The character ``tr ρ(element)``."""
+        return float(np.trace(self(element)))
+
+    # ------------------------------------------------------------------ operations
+    def restrict(self, subgroup_id: Any) -> Representation:
+        """Restriction to the subgroup ``subgroup_id`` (see :meth:`Group.subgroup`)."""
+        return self._group.restrict_representation(subgroup_id, self)
+
+    def __add__(self, other: Representation) -> Representation:
+        if not isinstance(other, Representation):
+            return NotImplemented
+        return directsum([self, other])
+
+    # ------------------------------------------------------------------ value semantics
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Representation):
+            return NotImplemented
+        return self._group == other._group and self._name == other._name and self._same_content(other)
+
+    def __hash__(self) -> int:
+        return hash((self._group, self._name))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _rebuild_representation, (
+            self._group,
+            self._name,
+            self.irreps,
+            np.array(self._Q),
+            sorted(self._supported),
+            np.array(self._Qinv),
+            None if self._table is None else np.array(self._table),
+        )
+
+    def __copy__(self) -> Representation:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Representation:
+        return self
+
+    def __repr__(self) -> str:
+        return f"{self._group.name}|{self._name}:{self._size}"
+
+
+def _rebuild_representation(
+    group: Group,
+    name: str,
+    irreps: list[str],
+    Q: np.ndarray,
+    supported: list[str],
+    Qinv: np.ndarray,
+    table: np.ndarray | None,
+) -> Representation:
+    existing = group.representations.get(name)
+    if existing is not None and existing.irreps == list(irreps) and np.allclose(existing.change_of_basis, Q):
+        return existing
+    return Representation(group, name, irreps, Q, supported, Qinv, matrices=table)
+
+
+def _check_reprs(reprs: Sequence[Representation], arg: str = "reprs") -> Group:
+    reprs = list(reprs)
+    if not reprs:
+        raise ValueError(f"{arg}: expected a non-empty list of representations, got {reprs!r}")
+    for r in reprs:
+        if not isinstance(r, Representation):
+            raise TypeError(f"{arg}: expected Representation objects, got {type(r).__name__} {r!r}")
+    G = reprs[0].group
+    for r in reprs[1:]:
+        if r.group != G:
+            raise ValueError(
+                f"{arg}: all representations must be of the same group, got {G.name} and {r.group.name}"
+            )
+    return G
+
+
+def _matrix_digest(a: np.ndarray) -> str:
+    return hashlib.sha1(np.round(np.asarray(a, dtype=np.float64), 10).tobytes()).hexdigest()[:8]
+
+
+def directsum(
+    reprs: Sequence[Representation], change_of_basis: np.ndarray | None = None, name: str | None = None
+) -> Representation:
+    r"""Direct sum of representations, optionally followed by a change of basis ``C``.
+
+    .. math:: \rho(g) = C \Big(\bigoplus_i \rho_i(g)\Big) C^{-1}
+
+    Args:
+        reprs: representations of the same group.
+        change_of_basis: optional invertible ``C`` (``size × size``).
+        name: name of the result; default ``"[a]_[b]_..."`` from the summands' names.
+
+    Returns:
+        the direct sum; its non-linearities are those every summand supports (with a change of
+        basis, at most ``norm`` and ``gated``).
+
+    Example:
+        >>> from structconv.group import directsum, dihedral_group
+        >>> G = dihedral_group(4)
+        >>> rho = directsum([G.irrep(1, 1), G.trivial_representation])
+        >>> rho.name, rho.size, rho.irreps
+        ('[irrep_1,1]_[irrep_0,0]', 3, ['irrep_1,1', 'irrep_0,0'])
+    """
+    reprs = list(reprs)
+    G = _check_reprs(reprs)
+    size = sum(r.size for r in reprs)
+    irreps = [n for r in reprs for n in r.irreps]
+    Q = scipy.linalg.block_diag(*[r.change_of_basis for r in reprs])
+    Qinv = scipy.linalg.block_diag(*[r.change_of_basis_inv for r in reprs])
+    supported = frozenset.intersection(*[r.supported_nonlinearities for r in reprs])
+    table = None
+    if not G.continuous and all(r._table is not None for r in reprs):
+        table = np.zeros((G.order(), size, size))
+        p = 0
+        for r in reprs:
+            table[:, p : p + r.size, p : p + r.size] = r._table
+            p += r.size
+    default_name = "_".join(f"[{r.name}]" for r in reprs)
+    if change_of_basis is not None:
+        C = np.asarray(change_of_basis, dtype=np.float64)
+        if C.shape != (size, size):
+            raise ValueError(f"change_of_basis: expected a ({size}, {size}) matrix, got shape {C.shape}")
+        try:
+            Cinv = np.linalg.inv(C)
+        except np.linalg.LinAlgError as err:
+            raise ValueError("change_of_basis: expected an invertible matrix, got a singular one") from err
+        Q = C @ Q
+        Qinv = Qinv @ Cinv
+        supported = supported & {"norm", "gated"}
+        if table is not None:
+            table = C @ table @ Cinv
+        default_name = f"{default_name}@{_matrix_digest(C)}"
+    if name is None:
+        name = default_name
+    existing = G.representations.get(name)
+    if existing is not None and existing.irreps == irreps and np.allclose(existing.change_of_basis, Q):
+        return existing
+    return Representation(G, name, irreps, Q, supported, Qinv, matrices=table)
+
+
+def change_basis(
+    repr: Representation,
+    change_of_basis: np.ndarray,
+    name: str,
+    supported_nonlinearities: Iterable[str] | None = None,
+) -> Representation:
+    r"""The representation ``C ρ(g) C^{-1}`` for an invertible ``C``.
+
+    Args:
+        repr: the representation.
+        change_of_basis: ``C`` (``size × size``, invertible).
+        name: name of the new representation.
+        supported_nonlinearities: what the new representation supports (default: none).
+
+    Example:
+        >>> from structconv.group import change_basis, cyclic_group
+        >>> rho = cyclic_group(4).irrep(1)
+        >>> swapped = change_basis(rho, np.array([[0.0, 1.0], [1.0, 0.0]]), name="irrep_1_swapped")
+        >>> swapped(1)
+        array([[ 0.,  1.],
+               [-1.,  0.]])
+    """
+    if not isinstance(repr, Representation):
+        raise TypeError(f"repr: expected a Representation, got {type(repr).__name__} {repr!r}")
+    C = np.asarray(change_of_basis, dtype=np.float64)
+    if C.shape != (repr.size, repr.size):
+        raise ValueError(
+            f"change_of_basis: expected a ({repr.size}, {repr.size}) matrix, got shape {C.shape}"
+        )
+    try:
+        Cinv = np.linalg.inv(C)
+    except np.linalg.LinAlgError as err:
+        raise ValueError("change_of_basis: expected an invertible matrix, got a singular one") from err
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: expected a non-empty string, got {name!r}")
+    supported = frozenset() if supported_nonlinearities is None else frozenset(supported_nonlinearities)
+    table = None
+    if not repr.group.continuous:
+        table = C @ repr._matrix_table() @ Cinv
+    Q = C @ repr.change_of_basis
+    Qinv = repr.change_of_basis_inv @ Cinv
+    existing = repr.group.representations.get(name)
+    if existing is not None and existing.irreps == repr.irreps and np.allclose(existing.change_of_basis, Q):
+        return existing
+    return Representation(repr.group, name, repr.irreps, Q, supported, Qinv, matrices=table)
+
+
+def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]:
+    r"""Split a representation into independent parts, up to a permutation of its basis.
+
+    Finds the connected components of the sparsity pattern of ``Q`` (which basis vectors mix which
+    irreps) and returns a permutation matrix ``P`` and the parts ``ρ_i`` with
+
+    .. math:: \rho(g) = P \Big(\bigoplus_i \rho_i(g)\Big) P^T.
+
+    A representation that does not split is returned unchanged (with ``P = I``).
+
+    Example:
+        >>> from structconv.group import cyclic_group, disentangle
+        >>> G = cyclic_group(4)
+        >>> P, parts = disentangle(G.regular_representation + G.irrep(1))
+        >>> [p.name for p in parts]
+        ['regular', 'irrep_1']
+    """
+    if not isinstance(repr, Representation):
+        raise TypeError(f"repr: expected a Representation, got {type(repr).__name__} {repr!r}")
+    n = repr.size
+    Q = repr.change_of_basis
+    nirr = len(repr._irrep_objs)
+    col_owner = np.repeat(np.arange(nirr), [irr.size for irr in repr._irrep_objs])
+    mask = (np.abs(Q) > 1e-12) | (np.abs(repr.change_of_basis_inv.T) > 1e-12)
+    rows, cols = np.nonzero(mask)
+    # bipartite graph: nodes 0..n-1 are basis vectors, n..n+nirr-1 are irrep blocks
+    adj = scipy.sparse.coo_matrix(
+        (np.ones(rows.size), (rows, n + col_owner[cols])), shape=(n + nirr, n + nirr)
+    ).tocsr()
+    ncomp, labels = scipy.sparse.csgraph.connected_components(adj, directed=False)
+    if ncomp == 1:
+        return np.eye(n), [repr]
+    row_lab = labels[:n]
+    irr_lab = labels[n:]
+    order = [lab for lab in dict.fromkeys(row_lab.tolist())]
+    P = np.zeros((n, n))
+    parts: list[Representation] = []
+    a = 0
+    G = repr.group
+    for c, lab in enumerate(order):
+        r_idx = np.nonzero(row_lab == lab)[0]
+        i_idx = np.nonzero(irr_lab == lab)[0]
+        c_idx = np.nonzero(np.isin(col_owner, i_idx))[0]
+        P[r_idx, a + np.arange(r_idx.size)] = 1.0
+        a += r_idx.size
+        sub_irreps = [repr._irrep_objs[i].name for i in i_idx]
+        Qi = Q[np.ix_(r_idx, c_idx)]
+        Qi_inv = repr.change_of_basis_inv[np.ix_(c_idx, r_idx)]
+        parts.append(_find_or_build_part(G, repr, c, sub_irreps, Qi, Qi_inv))
+    return P, parts
+
+
+def _find_or_build_part(
+    G: Group, parent: Representation, c: int, irreps: list[str], Q: np.ndarray, Qinv: np.ndarray
+) -> Representation:
+    # reuse an existing representation with the same content (e.g. the summands of a direct sum)
+    for r in G.representations.values():
+        if (
+            r.irreps == irreps
+            and r.change_of_basis.shape == Q.shape
+            and np.allclose(r.change_of_basis, Q, atol=1e-9)
+        ):
+            return r
+    supported = parent.supported_nonlinearities & {"norm", "gated"}
+    return Representation(G, f"{parent.name}_{c}", irreps, Q, supported, Qinv)

@@ -1,0 +1,225 @@
+"""The abstract gspace: a group acting on the plane, on points and on feature fields (images)."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import scipy.ndimage
+
+from structconv.group import (
+    Group,
+    IrreducibleRepresentation,
+    Representation,
+    SubgroupChildMap,
+    SubgroupParentMap,
+)
+
+__all__ = ["GSpace"]
+
+
+def _snap(a: np.ndarray, atol: float = 1e-12) -> np.ndarray:
+    r = np.round(a)
+    return np.where(np.abs(a - r) < atol, r, a)
+
+
+def _rotation(theta: float) -> np.ndarray:
+    c, s = math.cos(theta), math.sin(theta)
+    return np.array([[c, -s], [s, c]])
+
+
+def _reflection(axis: float) -> np.ndarray:
+    """Reflection across the line through the origin at angle ``axis``."""
+    c, s = math.cos(2 * axis), math.sin(2 * axis)
+    return np.array([[c, s], [s, -c]])
+
+
+class GSpace(ABC):
+    r"""A group acting on the plane :math:`\mathbb{R}^2` by rotations (and reflections).
+
+    A gspace knows its symmetry group (:attr:`fibergroup`), how an element moves points
+    (:meth:`basespace_action`) and how it moves a feature field of a given representation
+    (:meth:`featurefield_action`): :math:`(g \cdot f)(x) = \rho(g) f(g^{-1} x)`. Coordinates: pixel
+    ``(i, j)`` of an ``H × W`` image is the point ``x = j - (W-1)/2``, ``y = (H-1)/2 - i`` (x to the
+    right, y up); a positive angle turns counter-clockwise on screen.
+
+    Gspaces are immutable values: hashable, comparable and picklable.
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> gs = Rot2dOnR2(4)
+        >>> gs.name, gs.fibergroup.name, gs.regular_repr.size
+        ('4-Rotations', 'C4', 4)
+        >>> gs.basespace_action(1)
+        array([[ 0., -1.],
+               [ 1.,  0.]])
+    """
+
+    #: Dimension of the base space.
+    dimensionality: int = 2
+
+    def __init__(self, fibergroup: Group, name: str, axis: float = math.pi / 2) -> None:
+        self._fibergroup = fibergroup
+        self._name = name
+        self._axis = float(axis)
+        self._flip_matrix = _reflection(self._axis)
+
+    # ------------------------------------------------------------------ value semantics
+    @abstractmethod
+    def _init_args(self) -> tuple[Any, ...]:
+        """Positional arguments that rebuild this gspace."""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), self._init_args()
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, GSpace):
+            return NotImplemented
+        return (
+            type(self) is type(other) and self._fibergroup == other._fibergroup and self._axis == other._axis
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._fibergroup, self._axis))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r})"
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def fibergroup(self) -> Group:
+        """The symmetry group."""
+        return self._fibergroup
+
+    @property
+    def name(self) -> str:
+        """Name, as the reference library prints it: ``"8-Rotations"``, ``"Flip_4-Rotations(f=1.57080)"``."""
+        return self._name
+
+    @property
+    def trivial_repr(self) -> IrreducibleRepresentation:
+        """The trivial representation of :attr:`fibergroup`."""
+        return self._fibergroup.trivial_representation
+
+    @property
+    def regular_repr(self) -> Representation:
+        """The regular representation of :attr:`fibergroup` (finite groups only)."""
+        if self._fibergroup.continuous:
+            raise ValueError(
+                f"regular_repr: {self._name} has a continuous group {self._fibergroup.name} without a finite "
+                "regular representation; use bl_regular_repr(L) or irreps"
+            )
+        return self._fibergroup.regular_representation
+
+    def bl_regular_repr(self, L: int) -> Representation:
+        """Band-limited regular representation of a continuous group (see ``bl_regular_representation``)."""
+        return self._fibergroup.bl_regular_representation(L)
+
+    @property
+    def irreps(self) -> dict[str, IrreducibleRepresentation]:
+        """The irreps of :attr:`fibergroup` by name."""
+        return self._fibergroup.irreps
+
+    def irrep(self, *id: int) -> IrreducibleRepresentation:
+        """The irrep of :attr:`fibergroup` with this id (see :meth:`Group.irrep`)."""
+        return self._fibergroup.irrep(*id)
+
+    def quotient_repr(self, subgroup_id: Any) -> Representation:
+        """The quotient representation of :attr:`fibergroup` over the subgroup ``subgroup_id``."""
+        return self._fibergroup.quotient_representation(subgroup_id)
+
+    def induced_repr(self, subgroup_id: Any, repr: Representation) -> Representation:
+        """The representation induced from ``repr`` of the subgroup ``subgroup_id``."""
+        return self._fibergroup.induced_representation(subgroup_id, repr)
+
+    @property
+    def testing_elements(self) -> list[Any]:
+        """The fibergroup's testing elements (all elements of a finite group)."""
+        return self._fibergroup.testing_elements()
+
+    @abstractmethod
+    def restrict(self, id: Any) -> tuple[GSpace, SubgroupParentMap, SubgroupChildMap]:
+        """The gspace of the subgroup ``id`` and the maps ``(parent_map, child_map)`` between elements."""
+
+    # ------------------------------------------------------------------ actions
+    def basespace_action(self, element: Any) -> np.ndarray:
+        r"""The ``2 × 2`` matrix by which ``element`` moves plane coordinates ``(x, y)``.
+
+        Element ``(f, θ)`` acts as :math:`R(\theta) F^f` where :math:`F` is the reflection across the
+        line at angle :attr:`axis` (default :math:`\pi/2`: ``x → -x``).
+        """
+        G = self._fibergroup
+        f, theta = G._to_flip_angle(G._parse(element))
+        A = _rotation(theta)
+        if f:
+            A = A @ self._flip_matrix
+        return _snap(A)
+
+    def featurefield_action(
+        self, input: np.ndarray, repr: Representation, element: Any, order: int = 2
+    ) -> np.ndarray:
+        r"""Transform a feature field: :math:`(g \cdot f)(x) = \rho(g) f(g^{-1} x)`.
+
+        The base space is moved exactly (index permutation, as ``np.rot90`` / ``np.flip``) when
+        ``element`` maps the pixel grid onto itself (rotations by multiples of 90° of a square image,
+        flips about the vertical or horizontal axis, ...) and by spline interpolation of order
+        ``order`` (``scipy.ndimage``, zero outside) otherwise.
+
+        Args:
+            input: array ``(..., C, H, W)`` with ``C == repr.size``.
+            repr: the representation of the field, of :attr:`fibergroup`.
+            element: a group element.
+            order: spline order of the interpolation for other elements.
+
+        Returns:
+            a new float64 array of the same shape.
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> gs = Rot2dOnR2(4)
+            >>> x = np.arange(4.0).reshape(1, 2, 2)
+            >>> gs.featurefield_action(x, gs.trivial_repr, 1)
+            array([[[1., 3.],
+                    [0., 2.]]])
+        """
+        if not isinstance(repr, Representation) or repr.group != self._fibergroup:
+            raise ValueError(f"repr: expected a representation of {self._fibergroup.name}, got {repr!r}")
+        x = np.asarray(input, dtype=np.float64)
+        if x.ndim < 3 or x.shape[-3] != repr.size:
+            raise ValueError(
+                f"input: expected an array (..., C, H, W) with C == repr.size == {repr.size}, "
+                f"got shape {x.shape}"
+            )
+        A = self.basespace_action(element)
+        moved = _move_base(x, A.T, order)
+        return np.einsum("ij,...jhw->...ihw", repr(element), moved)
+
+
+def _move_base(x: np.ndarray, Ainv: np.ndarray, order: int) -> np.ndarray:
+    """``out[..., i, j] = x[..., i_s, j_s]`` where ``(i_s, j_s)`` is ``Ainv`` applied to pixel ``(i, j)``."""
+    H, W = x.shape[-2:]
+    cy, cx = (H - 1) / 2.0, (W - 1) / 2.0
+    (a00, a01), (a10, a11) = Ainv
+    M = np.array([[a11, -a10], [-a01, a00]])
+    off = np.array([cy + a10 * cx - a11 * cy, cx - a00 * cx + a01 * cy])
+    exact = np.all(np.abs(M - np.round(M)) < 1e-9) and np.all(np.abs(off - np.round(off)) < 1e-9)
+    if exact:
+        ii, jj = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
+        I = np.rint(M[0, 0] * ii + M[0, 1] * jj + off[0]).astype(np.int64)
+        J = np.rint(M[1, 0] * ii + M[1, 1] * jj + off[1]).astype(np.int64)
+        if I.min() >= 0 and I.max() < H and J.min() >= 0 and J.max() < W:
+            return x[..., I, J]
+    flat = x.reshape(-1, H, W)
+    out = np.stack(
+        [
+            scipy.ndimage.affine_transform(
+                s, M, offset=off, output_shape=(H, W), order=order, mode="constant"
+            )
+            for s in flat
+        ]
+    )
+    return out.reshape(x.shape)

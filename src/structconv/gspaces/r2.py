@@ -1,0 +1,245 @@
+"""The gspaces of the plane: rotations, flips and rotations, flips, and the trivial action."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from structconv.group import (
+    O2,
+    SO2,
+    CyclicGroup,
+    DihedralGroup,
+    Group,
+    SubgroupChildMap,
+    SubgroupParentMap,
+    cyclic_group,
+    dihedral_group,
+    o2_group,
+    so2_group,
+)
+from structconv.group.so2 import DEFAULT_MAXIMUM_FREQUENCY
+from structconv.gspaces.gspace import GSpace
+
+__all__ = ["Rot2dOnR2", "FlipRot2dOnR2", "Flip2dOnR2", "TrivialOnR2"]
+
+_TWO_PI = 2.0 * math.pi
+
+_Restriction = tuple[GSpace, SubgroupParentMap, SubgroupChildMap]
+
+
+def _wrap_axis(axis: Any) -> float:
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Real) or not math.isfinite(axis):
+        raise ValueError(f"axis: expected a finite angle in radians, got {axis!r}")
+    a = float(axis) % _TWO_PI
+    return 0.0 if a >= _TWO_PI - 1e-15 else a
+
+
+def _check_N(N: Any, maximum_frequency: Any, fibergroup: Group | None, cls: str) -> tuple[int, int | None]:
+    if fibergroup is not None:
+        if N is not None or maximum_frequency is not None:
+            raise ValueError(f"{cls}: give either N (and maximum_frequency) or fibergroup, not both")
+        return -1, None
+    if N is None:
+        raise ValueError(
+            f"N: {cls} needs N, the number of rotations (a positive int) or -1 for continuous rotations"
+        )
+    if isinstance(N, bool) or not isinstance(N, numbers.Integral) or not (int(N) >= 1 or int(N) == -1):
+        raise ValueError(f"N: expected a positive int (number of rotations) or -1 (continuous), got {N!r}")
+    N = int(N)
+    if N > 0 and maximum_frequency is not None:
+        raise ValueError(
+            f"maximum_frequency: only used for continuous rotations (N=-1), got maximum_frequency="
+            f"{maximum_frequency!r} with N={N}"
+        )
+    if N == -1:
+        mf = DEFAULT_MAXIMUM_FREQUENCY if maximum_frequency is None else maximum_frequency
+        return N, mf
+    return N, None
+
+
+def _rotations_gspace(H: Group) -> GSpace:
+    if H.order() == 1:
+        return TrivialOnR2()
+    return Rot2dOnR2(fibergroup=H)
+
+
+class Rot2dOnR2(GSpace):
+    """Rotations of the plane: by multiples of ``2π/N`` (C_N), or by any angle (``N=-1``, SO(2)).
+
+    Args:
+        N: number of rotations (a positive int), or ``-1`` for continuous rotations.
+        maximum_frequency: band limit of SO(2)'s irreps when ``N=-1`` (default 10, as the reference
+            library's group default).
+        fibergroup: alternatively, an existing C_N or SO(2) (then give neither ``N`` nor
+            ``maximum_frequency``).
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> Rot2dOnR2(8).name, Rot2dOnR2(-1, maximum_frequency=4).name
+        ('8-Rotations', 'Continuous-Rotations')
+        >>> Rot2dOnR2(8).restrict(4)[0]
+        Rot2dOnR2('4-Rotations')
+    """
+
+    def __init__(
+        self, N: int | None = None, maximum_frequency: int | None = None, fibergroup: Group | None = None
+    ) -> None:
+        N, mf = _check_N(N, maximum_frequency, fibergroup, "Rot2dOnR2")
+        if fibergroup is not None:
+            if not isinstance(fibergroup, (CyclicGroup, SO2)):
+                raise ValueError(f"fibergroup: expected a cyclic group or SO(2), got {fibergroup!r}")
+            G: Group = fibergroup
+        else:
+            G = so2_group(mf) if N == -1 else cyclic_group(N)
+        name = "Continuous-Rotations" if G.continuous else f"{G.order()}-Rotations"
+        super().__init__(G, name)
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return (None, None, self.fibergroup)
+
+    def restrict(self, id: int) -> _Restriction:
+        """Restrict to ``C_M`` (``id = M``; ``M`` divides ``N``) or, for SO(2), ``id = -1`` (itself).
+
+        ``M = 1`` gives :class:`TrivialOnR2`.
+        """
+        H, pmap, cmap = self.fibergroup.subgroup(id)
+        if H is self.fibergroup:
+            return self, pmap, cmap
+        return _rotations_gspace(H), pmap, cmap
+
+
+class FlipRot2dOnR2(GSpace):
+    """Rotations and reflections of the plane: D_N, or O(2) when ``N=-1``.
+
+    Element ``(f, θ)`` first reflects across the line at angle ``axis`` (if ``f == 1``), then rotates
+    by ``θ``. The default ``axis = π/2`` mirrors images left-right.
+
+    Args:
+        N: number of rotations (a positive int), or ``-1`` for O(2).
+        maximum_frequency: band limit of O(2)'s irreps when ``N=-1`` (default 10).
+        axis: angle of the reflection axis with the x axis, in radians.
+        fibergroup: alternatively, an existing D_N or O(2).
+
+    Example:
+        >>> from structconv.gspaces import FlipRot2dOnR2
+        >>> gs = FlipRot2dOnR2(4)
+        >>> gs.name
+        'Flip_4-Rotations(f=1.57080)'
+        >>> gs.basespace_action((1, 0))
+        array([[-1.,  0.],
+               [ 0.,  1.]])
+        >>> gs.restrict((0, 2))[0].name, gs.restrict((1, 2))[0].name
+        ('Flip_2-Rotations(f=1.57080)', 'Flip_2-Rotations(f=2.35619)')
+    """
+
+    def __init__(
+        self,
+        N: int | None = None,
+        maximum_frequency: int | None = None,
+        axis: float = math.pi / 2,
+        fibergroup: Group | None = None,
+    ) -> None:
+        N, mf = _check_N(N, maximum_frequency, fibergroup, "FlipRot2dOnR2")
+        if fibergroup is not None:
+            if not isinstance(fibergroup, (DihedralGroup, O2)):
+                raise ValueError(f"fibergroup: expected a dihedral group or O(2), got {fibergroup!r}")
+            G: Group = fibergroup
+        else:
+            G = o2_group(mf) if N == -1 else dihedral_group(N)
+        a = _wrap_axis(axis)
+        rot = "Continuous" if G.continuous else str(G.order() // 2)
+        super().__init__(G, f"Flip_{rot}-Rotations(f={a:.5f})", a)
+
+    @property
+    def axis(self) -> float:
+        """Angle of the reflection axis (radians)."""
+        return self._axis
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return (None, None, self._axis, self.fibergroup)
+
+    def restrict(self, id: Any) -> _Restriction:
+        """Restrict to a subgroup (ids as :meth:`DihedralGroup.subgroup` / :meth:`O2.subgroup`).
+
+        ``(None, M)`` gives rotations only (:class:`Rot2dOnR2`, or :class:`TrivialOnR2` for ``M = 1``);
+        ``(axis, 1)`` gives :class:`Flip2dOnR2`; ``(axis, M)`` gives a :class:`FlipRot2dOnR2` whose
+        reflection axis is this one rotated by half the angle of the subgroup's reflection element.
+        """
+        G = self.fibergroup
+        H, pmap, cmap = G.subgroup(id)
+        if H is G and pmap.shift == 0.0:
+            return self, pmap, cmap
+        new_axis = _wrap_axis(self._axis + 0.5 * pmap.shift)
+        if isinstance(H, (CyclicGroup, SO2)):
+            return _rotations_gspace(H), pmap, cmap
+        if H.order() == 2:
+            return Flip2dOnR2(axis=new_axis, fibergroup=H), pmap, cmap
+        return FlipRot2dOnR2(axis=new_axis, fibergroup=H), pmap, cmap
+
+
+class Flip2dOnR2(GSpace):
+    """Reflections of the plane across one axis: the group D_1 of elements ``(0, 0)`` and ``(1, 0)``.
+
+    Args:
+        axis: angle of the reflection axis with the x axis (default ``π/2``: mirror left-right).
+        fibergroup: alternatively, the group D_1.
+
+    Example:
+        >>> from structconv.gspaces import Flip2dOnR2
+        >>> gs = Flip2dOnR2()
+        >>> gs.name, gs.fibergroup.name
+        ('Flips', 'D1')
+        >>> gs.featurefield_action(np.arange(3.0).reshape(1, 1, 3), gs.trivial_repr, (1, 0))
+        array([[[2., 1., 0.]]])
+    """
+
+    def __init__(self, axis: float = math.pi / 2, fibergroup: Group | None = None) -> None:
+        if fibergroup is not None and fibergroup != dihedral_group(1):
+            raise ValueError(f"fibergroup: expected D1 (dihedral_group(1)), got {fibergroup!r}")
+        super().__init__(dihedral_group(1), "Flips", _wrap_axis(axis))
+
+    @property
+    def axis(self) -> float:
+        """Angle of the reflection axis (radians)."""
+        return self._axis
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return (self._axis,)
+
+    def restrict(self, id: Any) -> _Restriction:
+        """``(0, 1)``: itself; ``(None, 1)`` or ``1``: the trivial gspace."""
+        if isinstance(id, numbers.Integral) and not isinstance(id, bool) and int(id) == 1:
+            id = (None, 1)
+        H, pmap, cmap = self.fibergroup.subgroup(id)
+        if H is self.fibergroup:
+            return self, pmap, cmap
+        return TrivialOnR2(), pmap, cmap
+
+
+class TrivialOnR2(GSpace):
+    """The trivial action on the plane (group C_1): ordinary, non-equivariant CNNs.
+
+    Args:
+        fibergroup: alternatively, the group C_1.
+
+    Example:
+        >>> from structconv.gspaces import TrivialOnR2
+        >>> gs = TrivialOnR2()
+        >>> gs.name, gs.testing_elements
+        ('Trivial', [0])
+    """
+
+    def __init__(self, fibergroup: Group | None = None) -> None:
+        if fibergroup is not None and fibergroup != cyclic_group(1):
+            raise ValueError(f"fibergroup: expected C1 (cyclic_group(1)), got {fibergroup!r}")
+        super().__init__(cyclic_group(1), "Trivial")
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return ()
+
+    def restrict(self, id: int) -> _Restriction:
+        """Only ``id = 1`` (itself)."""
+        H, pmap, cmap = self.fibergroup.subgroup(id)
+        return self, pmap, cmap

@@ -1,0 +1,237 @@
+"""Steerable kernel bases between two (not necessarily irreducible) representations.
+
+Each representation decomposes as ``ρ = Q (⊕ ψ_i) Q⁻¹``.  A kernel between ``ρ_in`` and ``ρ_out`` is
+``κ = Q_out K Q_in⁻¹`` where ``K`` is block-structured: the block of output irrep ``a`` and input irrep
+``b`` is any element of the irrep-pair basis of :func:`~structconv.kernels.sampling.sample_irreps_basis`.
+:func:`steerable_basis` builds the whole sampled basis ``[n_elements, out_size, in_size, k*k]`` with one
+vectorised contraction per pair of distinct irreps, and caches it.
+
+Example:
+    >>> from structconv.group import cyclic_group
+    >>> G = cyclic_group(8)
+    >>> basis = steerable_basis(G.regular_representation, G.regular_representation, 3)
+    >>> basis.array.shape
+    (48, 8, 8, 9)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from structconv.kernels.irreps import IrrepSpec
+from structconv.kernels.sampling import _sample_cached, resolve_basis_params
+
+__all__ = ["SteerableBasis", "group_kind", "irrep_spec_by_name", "steerable_basis"]
+
+
+def group_kind(group: Any) -> tuple[str, int | None]:
+    """``(kind, N)`` of a :mod:`structconv.group` group, read from its name.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> group_kind(cyclic_group(4))
+        ('cyclic', 4)
+    """
+    name = str(getattr(group, "name", group))
+    if name.startswith("SO(2)"):
+        return "so2", None
+    if name.startswith("O(2)"):
+        return "o2", None
+    if name[:1] in ("C", "D") and name[1:].isdigit():
+        return ("cyclic" if name[0] == "C" else "dihedral"), int(name[1:])
+    raise ValueError(f"group={group!r} is not supported; expected C_N, D_N, SO(2) or O(2)")
+
+
+def irrep_spec_by_name(group: Any, name: str) -> IrrepSpec:
+    """The :class:`IrrepSpec` of the irrep called ``name`` (``"irrep_3"``, ``"irrep_1,2"``) of ``group``.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> irrep_spec_by_name(cyclic_group(4), "irrep_2")
+        IrrepSpec(kind='cyclic', N=4, j=0, k=2)
+    """
+    kind, N = group_kind(group)
+    if not name.startswith("irrep_"):
+        raise ValueError(f"name={name!r} is not an irrep name; expected 'irrep_k' or 'irrep_j,k'")
+    ids = [int(v) for v in name[len("irrep_") :].split(",")]
+    if kind in ("cyclic", "so2"):
+        return IrrepSpec(kind, N, 0, ids[-1])
+    return IrrepSpec(kind, N, ids[0], ids[1])
+
+
+@dataclass(frozen=True, eq=False)
+class SteerableBasis:
+    """A sampled steerable kernel basis between two representations.
+
+    Attributes:
+        array: float64 ``[n_elements, out_size, in_size, n_points]`` (read-only); each element is
+            normalised so that its squared Frobenius norm over the grid equals its output irrep's size.
+        elements: per element, ``(out_irrep_idx, in_irrep_idx, irrep-pair element index)``, int array
+            ``[n_elements, 3]``: the positions of the irreps in the representations' irreps lists.
+            The elements are grouped by pair of distinct irreps, then by occurrences ``(a, b)``.
+        irreps_bases: the irrep-pair bases, keyed by ``(out_irrep_name, in_irrep_name)``.
+        in_irreps: names of the input irreps (in order); out_irreps likewise.
+    """
+
+    array: np.ndarray
+    elements: np.ndarray
+    irreps_bases: dict[tuple[str, str], Any] = field(repr=False)
+    in_irreps: tuple[str, ...] = ()
+    out_irreps: tuple[str, ...] = ()
+    in_dims: tuple[int, ...] = ()
+    out_dims: tuple[int, ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.array.shape[0])
+
+    def attributes(self) -> Iterator[dict[str, Any]]:
+        """Yield one attribute dict per element (ring, frequency, irreps, positions...)."""
+        in_off = np.concatenate([[0], np.cumsum(self.in_dims)]).astype(int)
+        out_off = np.concatenate([[0], np.cumsum(self.out_dims)]).astype(int)
+        for idx, (a, b, e) in enumerate(self.elements.tolist()):
+            pair = self.irreps_bases[(self.out_irreps[a], self.in_irreps[b])]
+            attr = dict(pair.attributes[e])
+            attr.update(
+                {
+                    "in_irrep": self.in_irreps[b],
+                    "out_irrep": self.out_irreps[a],
+                    "in_irrep_idx": b,
+                    "out_irrep_idx": a,
+                    "in_irreps_position": int(in_off[b]),
+                    "out_irreps_position": int(out_off[a]),
+                    "inner_idx": e,
+                    "idx": idx,
+                }
+            )
+            yield attr
+
+
+def steerable_basis(
+    in_repr: Any,
+    out_repr: Any,
+    kernel_size: int,
+    dilation: int = 1,
+    rings: Sequence[float] | None = None,
+    sigma: Sequence[float] | float | None = None,
+    frequencies_cutoff: float | Callable[[float], float] | None = None,
+    maximum_offset: int | None = None,
+    axis: float = math.pi / 2,
+) -> SteerableBasis:
+    """Sample the complete basis of steerable kernels from ``in_repr`` to ``out_repr`` (cached).
+
+    Every element ``κ`` satisfies ``κ(g·x) = ρ_out(g) κ(x) ρ_in(g)⁻¹`` at the grid points for every ``g``
+    that maps the grid to itself.
+
+    Args:
+        in_repr: input :class:`~structconv.group.Representation`.
+        out_repr: output representation of the same group.
+        kernel_size: size of the square filter.
+        dilation: spacing between the kernel's pixels.
+        rings: ring radii (default: see :func:`~structconv.kernels.sampling.default_rings`).
+        sigma: ring widths (default: see :func:`~structconv.kernels.sampling.default_sigma`).
+        frequencies_cutoff: maximum frequency per radius: callable, float factor or ``None`` (default).
+        maximum_offset: largest aliasing offset for finite groups; ``None`` for no limit.
+        axis: angle of the reflection axis (groups with reflections).
+
+    Returns:
+        A :class:`SteerableBasis`.
+
+    Raises:
+        ValueError: if the representations belong to different groups or the parameters are invalid.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> G = cyclic_group(4)
+        >>> len(steerable_basis(G.trivial_representation, G.trivial_representation, 7))
+        4
+    """
+    if in_repr.group != out_repr.group:
+        raise ValueError(
+            f"in_repr={in_repr!r} and out_repr={out_repr!r} belong to different groups "
+            f"({in_repr.group!r} and {out_repr.group!r})"
+        )
+    rings_t, sigma_t, cutoff = resolve_basis_params(kernel_size, dilation, rings, sigma, frequencies_cutoff)
+    if maximum_offset is not None and (
+        isinstance(maximum_offset, bool) or not isinstance(maximum_offset, (int, np.integer)) or maximum_offset < 0
+    ):
+        raise ValueError(f"maximum_offset={maximum_offset!r} is not valid; expected None or an int >= 0")
+    return _steerable_basis_cached(
+        in_repr,
+        out_repr,
+        int(kernel_size),
+        int(dilation),
+        rings_t,
+        sigma_t,
+        cutoff,
+        None if maximum_offset is None else int(maximum_offset),
+        float(axis),
+    )
+
+
+def _positions(names: Sequence[str], specs: dict[str, IrrepSpec]) -> tuple[np.ndarray, dict[str, list[int]]]:
+    """Offsets of each irrep in the irrep space and the list of indices of every distinct irrep."""
+    offsets = np.concatenate([[0], np.cumsum([specs[n].dim for n in names])]).astype(int)
+    where: dict[str, list[int]] = {}
+    for i, n in enumerate(names):
+        where.setdefault(n, []).append(i)
+    return offsets, where
+
+
+@lru_cache(maxsize=1024)
+def _steerable_basis_cached(
+    in_repr: Any,
+    out_repr: Any,
+    kernel_size: int,
+    dilation: int,
+    rings: tuple[float, ...],
+    sigma: tuple[float, ...],
+    cutoff: Callable[[float], float],
+    maximum_offset: int | None,
+    axis: float,
+) -> SteerableBasis:
+    group = in_repr.group
+    in_names, out_names = tuple(in_repr.irreps), tuple(out_repr.irreps)
+    specs = {n: irrep_spec_by_name(group, n) for n in set(in_names) | set(out_names)}
+    in_off, in_where = _positions(in_names, specs)
+    out_off, out_where = _positions(out_names, specs)
+    q_out = np.asarray(out_repr.change_of_basis, dtype=np.float64)
+    q_in_inv = np.asarray(in_repr.change_of_basis_inv, dtype=np.float64)
+    n_points = kernel_size * kernel_size
+    # first pass: the irrep-pair bases (cached) and the layout of the elements
+    plan = []
+    pair_bases: dict[tuple[str, str], Any] = {}
+    total = 0
+    for out_name, a_list in out_where.items():
+        for in_name, b_list in in_where.items():
+            pair = _sample_cached(
+                specs[in_name], specs[out_name], kernel_size, dilation, rings, sigma, cutoff, maximum_offset, axis
+            )
+            pair_bases[(out_name, in_name)] = pair
+            if len(pair):
+                plan.append((out_name, a_list, in_name, b_list, pair, total))
+                total += len(a_list) * len(b_list) * len(pair)
+    array = np.empty((total, out_repr.size, in_repr.size, n_points))
+    elements = np.empty((total, 3), dtype=int)
+    # second pass: Q_out[:, a] K Q_in^-1[b, :] for all the occurrences (a, b) of each irrep pair at once,
+    # written in place: one contraction per pair of distinct irreps
+    for out_name, a_list, in_name, b_list, pair, start in plan:
+        do, di, n = specs[out_name].dim, specs[in_name].dim, len(pair)
+        stop = start + len(a_list) * len(b_list) * n
+        qo = np.stack([q_out[:, out_off[a] : out_off[a] + do] for a in a_list])  # [A, X, do]
+        qi = np.stack([q_in_inv[in_off[b] : in_off[b] + di, :] for b in b_list])  # [B, di, Y]
+        left = np.einsum("axo,noip->anxip", qo, pair.array)  # small
+        view = array[start:stop].reshape(len(a_list), len(b_list), n, out_repr.size, in_repr.size, n_points)
+        np.einsum("anxip,biy->abnxyp", left, qi, out=view)
+        aa, bb, ee = np.meshgrid(np.array(a_list), np.array(b_list), np.arange(n), indexing="ij")
+        elements[start:stop] = np.stack([aa.ravel(), bb.ravel(), ee.ravel()], axis=1)
+    array.setflags(write=False)
+    elements.setflags(write=False)
+    in_dims = tuple(specs[n].dim for n in in_names)
+    out_dims = tuple(specs[n].dim for n in out_names)
+    return SteerableBasis(array, elements, pair_bases, in_names, out_names, in_dims, out_dims)

@@ -1,0 +1,91 @@
+"""Private helpers shared by the typed-tensor classes and :mod:`structconv.testing`.
+
+Nothing here is public API: the helpers validate tensors against field types, turn group elements into
+hashable cache keys and decide whether a group element moves the pixel grid onto itself (so that the
+action on images is an exact permutation of pixels).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "element_key",
+    "exact_grid_action",
+    "check_tensor",
+]
+
+
+def element_key(element: Any) -> tuple:
+    """Turn a plain group element (int, float, tuple, numpy scalar) into a hashable cache key.
+
+    Two keys are equal only if the elements are written the same way; that is enough for caching.
+    """
+    if isinstance(element, (list, tuple)):
+        items = element
+    elif isinstance(element, np.ndarray):
+        items = element.reshape(-1).tolist()
+    else:
+        items = (element,)
+    key = []
+    for item in items:
+        if item is None:
+            key.append(None)
+        elif isinstance(item, (bool, int, np.integer)):
+            key.append(int(item))
+        elif isinstance(item, (float, np.floating)):
+            key.append(float(item))
+        else:
+            # element objects introduced by structconv.group: rely on their own hash
+            key.append(item)
+    return (type(element).__name__, tuple(key))
+
+
+def exact_grid_action(matrix: np.ndarray, atol: float = 1e-9) -> tuple[int, int] | None:
+    """Decompose a 2x2 plane map into ``(flip, k)`` when it maps the pixel grid onto itself.
+
+    The plane map must be a signed permutation matrix, i.e. ``R(k * 90°) @ F**flip`` with
+    ``F = diag(-1, 1)`` (the left-right mirror ``x -> -x``). Returns ``None`` when it is not (the image
+    action then needs interpolation).
+    """
+    a = np.asarray(matrix, dtype=np.float64)
+    if a.shape != (2, 2):
+        raise ValueError(f"basespace action must be a 2x2 matrix; received shape {a.shape}")
+    rounded = np.round(a)
+    if not np.allclose(a, rounded, atol=atol, rtol=0.0):
+        return None
+    if not np.array_equal(np.abs(rounded) @ np.ones(2), np.ones(2)) or not np.array_equal(
+        np.abs(rounded).T @ np.ones(2), np.ones(2)
+    ):
+        return None
+    flip = 1 if np.linalg.det(rounded) < 0 else 0
+    rotation = rounded @ np.diag([-1.0, 1.0]) if flip else rounded
+    # rotation = [[cos, -sin], [sin, cos]]
+    k = int(round(math.atan2(rotation[1, 0], rotation[0, 0]) / (math.pi / 2))) % 4
+    return flip, k
+
+
+def check_tensor(tensor: Any, size: int, name: str, *, min_dims: int, max_dims: int | None) -> None:
+    """Check that ``tensor`` is a ``torch.Tensor`` whose channel dim (``-3``) has ``size`` entries.
+
+    Raises:
+        TypeError: ``tensor`` is not a ``torch.Tensor``.
+        ValueError: wrong number of dims or wrong number of channels.
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; received {type(tensor).__name__}")
+    if tensor.dim() < min_dims or (max_dims is not None and tensor.dim() > max_dims):
+        if max_dims == min_dims:
+            expected = f"a {min_dims}-D tensor (batch, channels, height, width)"
+        else:
+            expected = f"a tensor with at least {min_dims} dims (..., channels, height, width)"
+        raise ValueError(f"{name} must be {expected}; received shape {tuple(tensor.shape)}")
+    if tensor.shape[-3] != size:
+        raise ValueError(
+            f"{name} has {tensor.shape[-3]} channels (shape {tuple(tensor.shape)}) but its field type "
+            f"has size {size}"
+        )

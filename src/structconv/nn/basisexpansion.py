@@ -1,0 +1,459 @@
+"""Basis expansion modules: learnable coefficients -> dense steerable filter.
+
+A steerable convolution stores one coefficient per basis element of the kernel space between every
+pair of (input field, output field).  The basis of a pair depends only on the two fields'
+representations, so the expansion groups the fields by representation pair: for each pair it keeps one
+sampled basis ``[D, out_size, in_size, P]`` (a non-persistent buffer, float32 unless the module is cast)
+and expands all the coefficients of that pair with a single matrix product.  The blocks are then
+concatenated and, if the types mix representations, re-ordered with one index gather.
+
+Example:
+    >>> from structconv.gspaces import Rot2dOnR2
+    >>> from structconv.nn import FieldType
+    >>> gs = Rot2dOnR2(8)
+    >>> t = FieldType(gs, [gs.regular_repr] * 2)
+    >>> exp = BlocksBasisExpansion(t, t, r2_kernel_basis, kernel_grid(3), kernel_size=3)
+    >>> exp.dimension()
+    192
+    >>> exp(torch.randn(192)).shape
+    torch.Size([16, 16, 9])
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+from structconv.kernels import SteerableBasis, kernel_grid, steerable_basis
+
+__all__ = [
+    "BasisExpansion",
+    "BlocksBasisExpansion",
+    "SingleBlockBasisExpansion",
+    "block_basisexpansion",
+    "r2_kernel_basis",
+    "kernel_grid",
+]
+
+
+def r2_kernel_basis(
+    in_repr: Any,
+    out_repr: Any,
+    *,
+    kernel_size: int,
+    dilation: int = 1,
+    rings: Any = None,
+    sigma: Any = None,
+    frequencies_cutoff: Any = None,
+    maximum_offset: int | None = None,
+    axis: float = math.pi / 2,
+    recompute: bool = False,
+) -> SteerableBasis:
+    """Default basis generator of the planar steerable convolutions (wraps
+    :func:`structconv.kernels.steerable_basis`).
+
+    Args:
+        in_repr: input representation.
+        out_repr: output representation.
+        kernel_size: size of the square filter.
+        dilation: spacing between the kernel's pixels.
+        rings: ring radii (``None``: default).
+        sigma: ring widths (``None``: default).
+        frequencies_cutoff: maximum frequency per radius (``None``: default).
+        maximum_offset: largest aliasing offset (``None``: no limit).
+        axis: reflection axis of the gspace.
+        recompute: bypass the cache and build a fresh basis.
+
+    Returns:
+        the sampled :class:`~structconv.kernels.SteerableBasis`.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> G = cyclic_group(8)
+        >>> len(r2_kernel_basis(G.regular_representation, G.regular_representation, kernel_size=5))
+        88
+    """
+    args = (in_repr, out_repr, kernel_size, dilation, rings, sigma, frequencies_cutoff, maximum_offset, axis)
+    if recompute:
+        from structconv.kernels.basis import _steerable_basis_cached
+        from structconv.kernels.sampling import _sample_cached
+
+        _sample_cached.cache_clear()
+        _steerable_basis_cached.cache_clear()
+    return steerable_basis(*args)
+
+
+@lru_cache(maxsize=1024)
+def _to_torch(basis: Any, keep: bytes | None) -> torch.Tensor:
+    """float32 torch copy of a sampled basis ``[D, o, i, P]`` (optionally masked), cached."""
+    arr = basis.array if keep is None else basis.array[np.frombuffer(keep, dtype=bool)]
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+
+
+class BasisExpansion(ABC, torch.nn.Module):
+    """Abstract interface of the basis expansion algorithms.
+
+    A basis expansion maps a vector of learnable coefficients to a dense filter.  Subclasses implement
+    :meth:`forward`, :meth:`dimension`, :meth:`get_basis_names`, :meth:`get_element_info` and
+    :meth:`get_basis_info`.
+
+    Example:
+        >>> issubclass(BlocksBasisExpansion, BasisExpansion)
+        True
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @abstractmethod
+    def forward(self, weights: torch.Tensor) -> torch.Tensor:
+        """Expand the basis with the coefficients ``weights`` and return the filter."""
+
+    @abstractmethod
+    def dimension(self) -> int:
+        """Number of basis elements, i.e. of learnable coefficients."""
+
+    @abstractmethod
+    def get_basis_names(self) -> list[str]:
+        """The identification names of the basis elements, in the order of the coefficients."""
+
+    @abstractmethod
+    def get_element_info(self, name: str | int) -> dict[str, Any]:
+        """The attributes of one basis element, given by its name or index."""
+
+    @abstractmethod
+    def get_basis_info(self) -> Iterator[dict[str, Any]]:
+        """Iterate over the attributes of all the basis elements, in the order of the coefficients."""
+
+
+def _filtered(basis: SteerableBasis, basis_filter: Callable[[dict[str, Any]], bool] | None) -> bytes | None:
+    if basis_filter is None:
+        return None
+    keep = np.array([bool(basis_filter(a)) for a in basis.attributes()], dtype=bool)
+    return keep.tobytes()
+
+
+class SingleBlockBasisExpansion(BasisExpansion):
+    """Basis expansion of a single block: every input field and every output field share one
+    representation pair.
+
+    The filter of a pair of fields is ``Σ_d w_d B_d``; :meth:`forward` maps coefficients of shape
+    ``[..., D]`` to filters ``[..., out_size, in_size, P]``.  Prefer :func:`block_basisexpansion`, which
+    reuses sampled bases.
+
+    Args:
+        basis: the sampled basis of the pair (a :class:`~structconv.kernels.SteerableBasis`).
+        points: the points ``(2, P)`` where the basis was sampled (checked against the basis).
+        basis_filter: callable taking an element's attribute dict, returning whether to keep it.
+
+    Raises:
+        ValueError: if ``points`` does not match the basis or the basis is empty after filtering.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> G = cyclic_group(4)
+        >>> b = r2_kernel_basis(G.regular_representation, G.regular_representation, kernel_size=3)
+        >>> exp = block_basisexpansion(b, kernel_grid(3))
+        >>> exp(torch.randn(5, 7, exp.dimension())).shape
+        torch.Size([5, 7, 4, 4, 9])
+    """
+
+    sampled_basis: torch.Tensor
+
+    def __init__(
+        self,
+        basis: SteerableBasis,
+        points: np.ndarray,
+        basis_filter: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        super().__init__()
+        points = np.asarray(points)
+        if points.ndim != 2 or points.shape[0] != 2 or points.shape[1] != basis.array.shape[-1]:
+            raise ValueError(
+                f"points has shape {points.shape}; expected (2, {basis.array.shape[-1]}) to match the basis"
+            )
+        keep = _filtered(basis, basis_filter)
+        self._basis = basis
+        self._keep = None if keep is None else np.frombuffer(keep, dtype=bool)
+        tensor = _to_torch(basis, keep)
+        if tensor.shape[0] == 0:
+            raise ValueError(
+                "the basis of this block is empty (after basis_filter); use a larger kernel_size or "
+                "change rings / frequencies_cutoff / basis_filter"
+            )
+        self.register_buffer("sampled_basis", tensor, persistent=False)
+        self._shape = tuple(tensor.shape[1:])
+
+    def dimension(self) -> int:
+        return int(self.sampled_basis.shape[0])
+
+    def forward(self, weights: torch.Tensor) -> torch.Tensor:
+        """Expand ``weights [..., D]`` into filters ``[..., out_size, in_size, P]``."""
+        d = self.sampled_basis.shape[0]
+        out = weights.reshape(-1, d) @ self.sampled_basis.reshape(d, -1)
+        return out.reshape(*weights.shape[:-1], *self._shape)
+
+    def _element_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(out_irrep_idx, radius)`` of every kept element, two arrays of length ``D``."""
+        return _element_table(self._basis, None if self._keep is None else self._keep.tobytes())
+
+    def _attributes(self) -> list[dict[str, Any]]:
+        attrs = list(self._basis.attributes())
+        if self._keep is not None:
+            attrs = [a for a, k in zip(attrs, self._keep) if k]
+        for i, a in enumerate(attrs):
+            a["idx"] = i
+            a["id"] = _element_name(a)
+        return attrs
+
+    def get_basis_names(self) -> list[str]:
+        return [a["id"] for a in self._attributes()]
+
+    def get_element_info(self, name: str | int) -> dict[str, Any]:
+        attrs = self._attributes()
+        if isinstance(name, (int, np.integer)):
+            return attrs[int(name)]
+        for a in attrs:
+            if a["id"] == name:
+                return a
+        raise ValueError(f"name={name!r} is not the name of a basis element")
+
+    def get_basis_info(self) -> Iterator[dict[str, Any]]:
+        return iter(self._attributes())
+
+    def extra_repr(self) -> str:
+        return f"dimension={self.dimension()}, block={self._shape}"
+
+
+@lru_cache(maxsize=1024)
+def _element_table(basis: SteerableBasis, keep: bytes | None) -> tuple[np.ndarray, np.ndarray]:
+    out_idx = basis.elements[:, 0].copy()
+    radius = np.empty(len(basis))
+    for name_pair, pair in basis.irreps_bases.items():
+        if not len(pair):
+            continue
+        radii = np.array([a["radius"] for a in pair.attributes])
+        sel = np.array(
+            [(basis.out_irreps[a], basis.in_irreps[b]) == name_pair for a, b, _ in basis.elements.tolist()]
+        )
+        if sel.any():
+            radius[sel] = radii[basis.elements[sel, 2]]
+    if keep is not None:
+        mask = np.frombuffer(keep, dtype=bool)
+        out_idx, radius = out_idx[mask], radius[mask]
+    return out_idx, radius
+
+
+def _element_name(attr: dict[str, Any]) -> str:
+    return (
+        f"({attr['out_irrep']}-{attr['out_irrep_idx']},{attr['in_irrep']}-{attr['in_irrep_idx']})"
+        f"_({attr['radius']}|{attr['frequency']}|{attr['gamma']:.4f}|{attr['s']})"
+    )
+
+
+def block_basisexpansion(
+    basis: SteerableBasis,
+    points: np.ndarray,
+    basis_filter: Callable[[dict[str, Any]], bool] | None = None,
+    recompute: bool = False,
+) -> SingleBlockBasisExpansion:
+    """Build a :class:`SingleBlockBasisExpansion`, reusing the cached torch copy of the basis.
+
+    Args:
+        basis: the sampled basis.
+        points: the points where it was sampled.
+        basis_filter: optional element filter (attribute dict -> keep?).
+        recompute: if ``True``, convert the basis again instead of reusing a cached tensor.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> G = cyclic_group(4)
+        >>> b = r2_kernel_basis(G.trivial_representation, G.trivial_representation, kernel_size=5)
+        >>> block_basisexpansion(b, kernel_grid(5)).dimension()
+        3
+    """
+    if recompute:
+        _to_torch.cache_clear()
+    return SingleBlockBasisExpansion(basis, points, basis_filter)
+
+
+class BlocksBasisExpansion(BasisExpansion):
+    """Basis expansion over the representation pairs of two field types.
+
+    The coefficient vector is laid out pair by pair (output representations in order of first
+    appearance, then input representations): for a pair with ``n_out`` output fields, ``n_in`` input
+    fields and a ``D``-dimensional basis, a contiguous chunk viewed as ``[n_out, n_in, D]``.
+    :meth:`forward` returns the filter ``[out_type.size, in_type.size, P]``.
+
+    Args:
+        in_type: the input field type.
+        out_type: the output field type.
+        basis_generator: ``basis_generator(in_repr, out_repr, **kwargs)`` returns the sampled
+            :class:`~structconv.kernels.SteerableBasis` of a representation pair (e.g.
+            :func:`r2_kernel_basis`).
+        points: the points ``(2, P)`` where the bases are sampled.
+        basis_filter: optional callable on an element's attribute dict returning whether to keep it.
+        recompute: if ``True``, rebuild the bases instead of reusing cached ones.
+        **kwargs: passed to ``basis_generator``.
+
+    Attributes:
+        S: the number of points where the filters are sampled.
+
+    Raises:
+        ValueError: if the basis of every pair is empty.
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> from structconv.nn import FieldType
+        >>> gs = Rot2dOnR2(4)
+        >>> t_in = FieldType(gs, [gs.trivial_repr, gs.regular_repr])
+        >>> t_out = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
+        >>> exp = BlocksBasisExpansion(t_in, t_out, r2_kernel_basis, kernel_grid(3), kernel_size=3)
+        >>> exp(torch.randn(exp.dimension())).shape
+        torch.Size([5, 5, 9])
+    """
+
+    def __init__(
+        self,
+        in_type: Any,
+        out_type: Any,
+        basis_generator: Callable[..., SteerableBasis],
+        points: np.ndarray,
+        basis_filter: Callable[[dict[str, Any]], bool] | None = None,
+        recompute: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if in_type.gspace != out_type.gspace:
+            raise ValueError(
+                f"in_type and out_type live on different gspaces ({in_type.gspace!r} and {out_type.gspace!r})"
+            )
+        points = np.asarray(points, dtype=np.float64)
+        self._in_type, self._out_type = in_type, out_type
+        self.S = int(points.shape[1])
+        in_reprs = list(dict.fromkeys(in_type.representations))
+        out_reprs = list(dict.fromkeys(out_type.representations))
+        in_fields = {r: [i for i, x in enumerate(in_type.representations) if x == r] for r in in_reprs}
+        out_fields = {r: [i for i, x in enumerate(out_type.representations) if x == r] for r in out_reprs}
+        self._blocks: list[tuple[Any, Any, int, int, int, int, SingleBlockBasisExpansion | None]] = []
+        self._pair_modules = torch.nn.ModuleDict()
+        start = 0
+        for oi, ro in enumerate(out_reprs):
+            for ii, ri in enumerate(in_reprs):
+                kw = dict(kwargs)
+                if recompute:
+                    kw["recompute"] = True
+                basis = basis_generator(ri, ro, **kw)
+                try:
+                    block = block_basisexpansion(basis, points, basis_filter, recompute=recompute)
+                except ValueError:
+                    block = None
+                n_out, n_in = len(out_fields[ro]), len(in_fields[ri])
+                dim = 0 if block is None else block.dimension()
+                if block is not None:
+                    self._pair_modules[f"block_{oi}_{ii}"] = block
+                self._blocks.append((ro, ri, n_out, n_in, dim, start, block))
+                start += n_out * n_in * dim
+        if start == 0:
+            raise ValueError(
+                f"the basis of steerable kernels from {in_type} to {out_type} is empty for these sampling "
+                "parameters; use a larger kernel_size or change rings / frequencies_cutoff / basis_filter"
+            )
+        self._dimension = start
+        self._in_reprs, self._out_reprs = in_reprs, out_reprs
+        self._in_fields, self._out_fields = in_fields, out_fields
+        self.register_buffer("in_channel_perm", self._permutation(in_type, in_reprs, in_fields), persistent=False)
+        self.register_buffer("out_channel_perm", self._permutation(out_type, out_reprs, out_fields), persistent=False)
+        self._n_in_reprs = len(in_reprs)
+
+    @staticmethod
+    def _permutation(ftype: Any, reprs: list[Any], fields: dict[Any, list[int]]) -> torch.Tensor | None:
+        """Index mapping the channels grouped by representation back to the type's channel order."""
+        starts, ends = ftype.fields_start, ftype.fields_end
+        grouped = np.concatenate(
+            [np.arange(starts[f], ends[f]) for r in reprs for f in fields[r]] or [np.zeros(0, dtype=int)]
+        )
+        if np.array_equal(grouped, np.arange(ftype.size)):
+            return None
+        return torch.from_numpy(np.argsort(grouped).astype(np.int64))
+
+    def dimension(self) -> int:
+        return self._dimension
+
+    def forward(self, weights: torch.Tensor) -> torch.Tensor:
+        """Expand the coefficient vector ``[dimension]`` into the filter ``[out_size, in_size, P]``."""
+        rows: list[torch.Tensor] = []
+        cols: list[torch.Tensor] = []
+        for ro, ri, n_out, n_in, dim, start, block in self._blocks:
+            if block is None:
+                cols.append(weights.new_zeros(n_out * ro.size, n_in * ri.size, self.S))
+            else:
+                basis = block.sampled_basis
+                w = weights[start : start + n_out * n_in * dim].reshape(n_out * n_in, dim)
+                filt = (w @ basis.reshape(dim, -1)).reshape(n_out, n_in, ro.size, ri.size, self.S)
+                cols.append(filt.transpose(1, 2).reshape(n_out * ro.size, n_in * ri.size, self.S))
+            if len(cols) == self._n_in_reprs:
+                rows.append(cols[0] if len(cols) == 1 else torch.cat(cols, dim=1))
+                cols = []
+        out = rows[0] if len(rows) == 1 else torch.cat(rows, dim=0)
+        if self.out_channel_perm is not None:
+            out = out.index_select(0, self.out_channel_perm)
+        if self.in_channel_perm is not None:
+            out = out.index_select(1, self.in_channel_perm)
+        return out
+
+    # ------------------------------------------------------------------ introspection
+    def _layout(self) -> list[tuple[Any, Any, list[int], list[int], int, int, SingleBlockBasisExpansion | None]]:
+        """Per representation pair: ``(out_repr, in_repr, out_fields, in_fields, D, start, block)``."""
+        return [
+            (ro, ri, self._out_fields[ro], self._in_fields[ri], dim, start, block)
+            for ro, ri, _, _, dim, start, block in self._blocks
+        ]
+
+    def get_basis_info(self) -> Iterator[dict[str, Any]]:
+        idx = 0
+        for ro, ri, out_f, in_f, dim, _, block in self._layout():
+            if block is None:
+                continue
+            pair_attrs = block._attributes()
+            for a in out_f:
+                for b in in_f:
+                    for attr in pair_attrs:
+                        info = dict(attr)
+                        info.update(
+                            {
+                                "in_repr": ri.name,
+                                "out_repr": ro.name,
+                                "in_field_position": b,
+                                "out_field_position": a,
+                                "inner_idx": attr["idx"],
+                                "idx": idx,
+                                "id": f"({ri.name}-{b},{ro.name}-{a})_{attr['id']}",
+                            }
+                        )
+                        idx += 1
+                        yield info
+
+    def get_basis_names(self) -> list[str]:
+        return [a["id"] for a in self.get_basis_info()]
+
+    def get_element_info(self, name: str | int) -> dict[str, Any]:
+        if isinstance(name, (int, np.integer)):
+            if not 0 <= int(name) < self._dimension:
+                raise ValueError(f"name={name!r} is out of range; expected 0 <= index < {self._dimension}")
+            for info in self.get_basis_info():
+                if info["idx"] == int(name):
+                    return info
+        for info in self.get_basis_info():
+            if info["id"] == name:
+                return info
+        raise ValueError(f"name={name!r} is not the name of a basis element")
+
+    def extra_repr(self) -> str:
+        return f"dimension={self._dimension}, pairs={len(self._blocks)}, S={self.S}"

@@ -1,0 +1,669 @@
+r"""Convolutions and linear layers whose kernel satisfies a constraint.
+
+Every layer subclasses its ``torch.nn`` counterpart with the same arguments, order and defaults, plus
+keyword-only ``constraint=`` and the parameters of the named structural modes (``eps``, ``max_l2``,
+``center_value``, ``neighbor_sum``) and ``enforce=``, which says when the constraint :math:`P` acts on
+the stored weight :math:`\theta`:
+
+``'forward'`` (default)
+    The kernel is :math:`W = P(\theta)`, recomputed differentiably in every training forward (gradients
+    flow through :math:`P`). Whenever no gradient is needed (``torch.no_grad()``, frozen weight), the
+    kernel is computed once and cached until :math:`\theta` changes (new parameter, optimizer step,
+    ``load_state_dict``, ``.to()``, ``train()``), so an evaluation forward costs a plain convolution.
+    Inside :func:`torch.nn.utils.parametrize.cached` the kernel is computed once per context.
+``'post_step'``
+    The stored weight is the kernel. It is projected once at construction; call :meth:`project_` after
+    each optimizer step (or :func:`structconv.attach_projection`).
+``'inplace'``
+    The stored weight is projected in place, without autograd, before a forward whenever it changed
+    since the last projection (what selfeeg's ``ConstrainedConv2d`` does on every forward).
+
+**State dict.** The keys are exactly those of the plain layer (``weight``, ``bias``) in every mode,
+train or eval: ``weight`` holds :math:`\theta`, the learnable parameter. With ``'post_step'`` and
+``'inplace'`` it is the kernel (after projection); with ``'forward'`` it is the raw parameter, and the
+kernel is :meth:`constrained_weight` (``layer.weight`` is **not** the kernel in this mode). A plain layer's
+state dict (e.g. pretrained weights) loads into a constrained one as it is; to get a plain layer with the
+kernel baked in, use :meth:`export`. The layers do not use ``register_parametrization``, so whole
+modules pickle (``torch.save(layer)``) and ``parametrizations.weight.original`` never appears.
+
+**Weight assignment.** ``layer.weight = nn.Parameter(t)`` replaces :math:`\theta`; every mode takes it
+into account at the next forward (``'inplace'`` projects it then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+from structconv.constraints import constraint_spec, make_constraint
+from structconv.nn._conv_utils import check_enforce, check_groups, plain_copy
+
+__all__ = [
+    "ConstrainedLayerMixin",
+    "ConstrainedConv1d",
+    "ConstrainedConv2d",
+    "ConstrainedConv3d",
+    "ConstrainedConvTranspose1d",
+    "ConstrainedConvTranspose2d",
+    "ConstrainedConvTranspose3d",
+    "ConstrainedLinear",
+]
+
+ConstraintArg = str | nn.Module | Sequence[str | nn.Module]
+
+
+class ConstrainedLayerMixin:
+    """The constraint machinery shared by the constrained layers (mixed in before the ``torch.nn`` class).
+
+    Attributes:
+        weight_constraint: the constraint module :math:`P`.
+        enforce: ``'forward'``, ``'post_step'`` or ``'inplace'``.
+
+    Example:
+        >>> from structconv.nn import ConstrainedConv2d
+        >>> isinstance(ConstrainedConv2d(2, 2, 3), ConstrainedLayerMixin)
+        True
+    """
+
+    weight: nn.Parameter
+    weight_constraint: nn.Module
+    enforce: str
+    training: bool
+    _plain_class: type[nn.Module]
+
+    def _setup_constraint(
+        self,
+        constraint: ConstraintArg,
+        enforce: str,
+        eps: float,
+        max_l2: float | None,
+        center_value: float,
+        neighbor_sum: float,
+    ) -> None:
+        c = make_constraint(constraint, eps=eps, max_l2=max_l2, center_value=center_value, neighbor_sum=neighbor_sum)
+        check = getattr(c, "check", None)
+        if check is not None:
+            check(tuple(self.weight.shape))
+        self.weight_constraint = c
+        self.enforce = enforce
+        self._kernel_cache: tuple[Tensor, int, Tensor] | None = None
+        self._projected: tuple[Tensor, int] | None = None
+        self._init_weight()
+
+    @torch.no_grad()
+    def _init_weight(self) -> None:
+        # start from a feasible weight (right_inverse is well-conditioned where P is not, e.g. sum_to_one)
+        inverse = getattr(self.weight_constraint, "right_inverse", None)
+        if inverse is not None:
+            self.weight.copy_(inverse(self.weight))
+        if self.enforce != "forward":
+            self.project_()
+
+    def reset_parameters(self) -> None:
+        """Re-initialise like the plain layer, then move the weight onto the constraint set."""
+        super().reset_parameters()  # type: ignore[misc]
+        if getattr(self, "weight_constraint", None) is not None:
+            self._init_weight()
+
+    @torch.no_grad()
+    def project_(self) -> ConstrainedLayerMixin:
+        """Overwrite the stored weight with its constrained version, in place (hard projection).
+
+        Returns:
+            The layer itself.
+        """
+        w = self.weight
+        project = getattr(self.weight_constraint, "project_", None)
+        if project is not None:
+            project(w)
+        else:
+            w.copy_(self.weight_constraint(w))
+        self._projected = (w, w._version)
+        return self
+
+    def constrained_weight(self) -> Tensor:
+        """The kernel that the next forward uses (differentiable in ``'forward'`` mode)."""
+        w = self.weight
+        if self.enforce == "post_step":
+            return w
+        if self.enforce == "inplace":
+            state = self._projected
+            if state is not None and state[0] is w and state[1] == w._version:
+                return w
+            with torch.no_grad():
+                return self.weight_constraint(w)
+        return self._forward_kernel()
+
+    def _forward_kernel(self) -> Tensor:
+        w = self.weight
+        if torch.compiler.is_compiling():
+            return self.weight_constraint(w)
+        if parametrize._cache_enabled:  # inside parametrize.cached(): one kernel per context
+            key = (id(self), "structconv.weight")
+            kernel = parametrize._cache.get(key)
+            if kernel is None:
+                kernel = self.weight_constraint(w)
+                parametrize._cache[key] = kernel
+            return kernel
+        if torch.is_grad_enabled() and w.requires_grad:
+            return self.weight_constraint(w)
+        cache = self._kernel_cache
+        if cache is not None and cache[0] is w and cache[1] == w._version:
+            return cache[2]
+        with torch.no_grad():
+            kernel = self.weight_constraint(w)
+        self._kernel_cache = (w, w._version, kernel)
+        return kernel
+
+    def _kernel(self) -> Tensor:
+        """The kernel for this forward; projects the stored weight first in ``'inplace'`` mode."""
+        if self.enforce == "forward":
+            return self._forward_kernel()
+        if self.enforce == "inplace":
+            w = self.weight
+            state = self._projected
+            if state is None or state[0] is not w or state[1] != w._version:
+                self.project_()
+        return self.weight
+
+    def export(self) -> nn.Module:
+        """A plain ``torch.nn`` layer of the base class with the constrained kernel baked in.
+
+        Returns:
+            The plain layer (same hyper-parameters, device, dtype and train/eval mode); its output equals
+            this layer's output.
+        """
+        with torch.no_grad():
+            kernel = self.constrained_weight().detach()
+        return plain_copy(self, self._plain_class, kernel)  # type: ignore[arg-type]
+
+    def train(self, mode: bool = True) -> Any:
+        """Set train/eval mode (and drop the cached kernel)."""
+        self._kernel_cache = None
+        return super().train(mode)  # type: ignore[misc]
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self._kernel_cache = None
+        self._projected = None
+        return super()._apply(fn, *args, **kwargs)  # type: ignore[misc]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()  # type: ignore[misc]
+        state["_kernel_cache"] = None
+        state["_projected"] = None
+        return state
+
+    def _constraint_repr(self) -> str:
+        return f"constraint={constraint_spec(self.weight_constraint)}, enforce={self.enforce!r}"
+
+    def extra_repr(self) -> str:
+        """The plain layer's repr plus the constraint and the enforce mode."""
+        return super().extra_repr() + ", " + self._constraint_repr()  # type: ignore[misc]
+
+
+_DOC_ARGS = """
+    Args:
+        constraint: a name (``'none'``, ``'nonneg'``, ``'sum_to_one'``, ``'zero_mean'``,
+            ``'nonneg_sum1'``, ``'unit_l2'``, ``'max_l2'``, ``'fixed_center'``), a constraint module
+            (e.g. :class:`~structconv.constraints.MaxNorm`), or a list of them applied in order.
+        enforce: ``'forward'``, ``'post_step'`` or ``'inplace'`` (see :mod:`structconv.nn.constrained`).
+        eps: stability constant of the named normalising modes.
+        max_l2: the bound of ``'max_l2'`` (required for it).
+        center_value: centre tap of ``'fixed_center'`` (odd kernel sizes only).
+        neighbor_sum: sum of the off-centre taps of ``'fixed_center'``.
+
+    The other arguments are those of the ``torch.nn`` base class, unchanged.
+"""
+
+
+class _ConstrainedConvNd(ConstrainedLayerMixin):
+    def forward(self, input: Tensor) -> Tensor:
+        """Convolve ``input`` with the constrained kernel."""
+        return self._conv_forward(input, self._kernel(), self.bias)  # type: ignore[attr-defined]
+
+
+class ConstrainedConv1d(_ConstrainedConvNd, nn.Conv1d):
+    __doc__ = (
+        r"""1-D convolution with a constrained kernel: :math:`y = b + \tilde W \star x`, :math:`\tilde W = P(W)`.
+
+    Shape:
+        Input :math:`(N, C_{in}, L_{in})`, output :math:`(N, C_{out}, L_{out})` with
+        :math:`L_{out} = \lfloor (L_{in} + 2P - D(K - 1) - 1) / S \rfloor + 1`.
+"""
+        + _DOC_ARGS
+        + """
+    Example:
+        >>> from structconv.nn import ConstrainedConv1d
+        >>> m = ConstrainedConv1d(8, 16, kernel_size=7, padding=3, constraint="nonneg_sum1")
+        >>> m(torch.randn(4, 8, 128)).shape
+        torch.Size([4, 16, 128])
+        >>> bool((m.constrained_weight().sum(-1) - 1).abs().max() < 1e-5)
+        True
+"""
+    )
+
+    _plain_class = nn.Conv1d
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int],
+        stride: int | tuple[int] = 1,
+        padding: str | int | tuple[int] = 0,
+        dilation: int | tuple[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        constraint: ConstraintArg = "none",
+        enforce: str = "forward",
+        eps: float = 1e-12,
+        max_l2: float | None = None,
+        center_value: float = -1.0,
+        neighbor_sum: float = 1.0,
+    ) -> None:
+        check_groups(in_channels, out_channels, groups)
+        check_enforce(enforce)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
+        )
+        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+
+
+class ConstrainedConv2d(_ConstrainedConvNd, nn.Conv2d):
+    __doc__ = (
+        r"""2-D convolution with a constrained kernel: :math:`y = b + \tilde W \star x`, :math:`\tilde W = P(W)`.
+
+    Shape:
+        Input :math:`(N, C_{in}, H_{in}, W_{in})`, output :math:`(N, C_{out}, H_{out}, W_{out})` with
+        :math:`H_{out} = \lfloor (H_{in} + 2P_0 - D_0(K_0 - 1) - 1) / S_0 \rfloor + 1` (same for :math:`W`).
+"""
+        + _DOC_ARGS
+        + """
+    Example:
+        >>> from structconv.nn import ConstrainedConv2d
+        >>> m = ConstrainedConv2d(3, 8, 3, padding=1, constraint=["zero_mean", "unit_l2"])
+        >>> m(torch.randn(2, 3, 16, 16)).shape
+        torch.Size([2, 8, 16, 16])
+        >>> m.extra_repr()
+        "3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), constraint=[zero_mean, unit_l2], enforce='forward'"
+"""
+    )
+
+    _plain_class = nn.Conv2d
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: str | int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        constraint: ConstraintArg = "none",
+        enforce: str = "forward",
+        eps: float = 1e-12,
+        max_l2: float | None = None,
+        center_value: float = -1.0,
+        neighbor_sum: float = 1.0,
+    ) -> None:
+        check_groups(in_channels, out_channels, groups)
+        check_enforce(enforce)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
+        )
+        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+
+
+class ConstrainedConv3d(_ConstrainedConvNd, nn.Conv3d):
+    __doc__ = (
+        r"""3-D convolution with a constrained kernel: :math:`y = b + \tilde W \star x`, :math:`\tilde W = P(W)`.
+
+    Shape:
+        Input :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})`, output :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})`
+        with :math:`D_{out} = \lfloor (D_{in} + 2P_0 - D_0(K_0 - 1) - 1) / S_0 \rfloor + 1` (same for
+        :math:`H`, :math:`W`).
+"""
+        + _DOC_ARGS
+        + """
+    Example:
+        >>> from structconv.nn import ConstrainedConv3d
+        >>> m = ConstrainedConv3d(1, 4, 3, padding=1, constraint="fixed_center", enforce="post_step")
+        >>> m(torch.randn(1, 1, 5, 6, 6)).shape
+        torch.Size([1, 4, 5, 6, 6])
+        >>> m.weight[:, :, 1, 1, 1].flatten().tolist()
+        [-1.0, -1.0, -1.0, -1.0]
+"""
+    )
+
+    _plain_class = nn.Conv3d
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int, int],
+        stride: int | tuple[int, int, int] = 1,
+        padding: str | int | tuple[int, int, int] = 0,
+        dilation: int | tuple[int, int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        constraint: ConstraintArg = "none",
+        enforce: str = "forward",
+        eps: float = 1e-12,
+        max_l2: float | None = None,
+        center_value: float = -1.0,
+        neighbor_sum: float = 1.0,
+    ) -> None:
+        check_groups(in_channels, out_channels, groups)
+        check_enforce(enforce)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
+        )
+        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+
+
+class _ConstrainedConvTransposeNd(ConstrainedLayerMixin):
+    _num_spatial_dims: int
+    _transpose_fn: Any
+
+    def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
+        """Transposed convolution of ``input`` with the constrained kernel (``output_size`` as in torch)."""
+        if self.padding_mode != "zeros":  # type: ignore[attr-defined]
+            raise ValueError(
+                f"padding_mode={self.padding_mode!r} is not supported by {type(self).__name__}; "  # type: ignore[attr-defined]
+                "expected 'zeros'"
+            )
+        output_padding = self._output_padding(  # type: ignore[attr-defined]
+            input,
+            output_size,
+            self.stride,  # type: ignore[attr-defined]
+            self.padding,  # type: ignore[attr-defined]
+            self.kernel_size,  # type: ignore[attr-defined]
+            self._num_spatial_dims,
+            self.dilation,  # type: ignore[attr-defined]
+        )
+        return type(self)._transpose_fn(
+            input,
+            self._kernel(),
+            self.bias,  # type: ignore[attr-defined]
+            self.stride,  # type: ignore[attr-defined]
+            self.padding,  # type: ignore[attr-defined]
+            output_padding,
+            self.groups,  # type: ignore[attr-defined]
+            self.dilation,  # type: ignore[attr-defined]
+        )
+
+
+_DOC_TRANSPOSED = """
+    The weight has shape :math:`(C_{in}, C_{out} / \\text{groups}, *k)`; the structural modes act on
+    every :math:`k` slice, the norm constraints' default ``axis`` (every dim but the first) gives one
+    norm per input channel.
+"""
+
+
+class ConstrainedConvTranspose1d(_ConstrainedConvTransposeNd, nn.ConvTranspose1d):
+    __doc__ = (
+        r"""1-D transposed convolution with a constrained kernel :math:`\tilde W = P(W)`.
+
+    Shape:
+        Input :math:`(N, C_{in}, L_{in})`, output :math:`(N, C_{out}, L_{out})` with
+        :math:`L_{out} = (L_{in} - 1) S - 2P + D(K - 1) + P_{out} + 1`.
+"""
+        + _DOC_TRANSPOSED
+        + _DOC_ARGS
+        + """
+    Example:
+        >>> from structconv.nn import ConstrainedConvTranspose1d
+        >>> m = ConstrainedConvTranspose1d(4, 2, 3, stride=2, constraint="nonneg")
+        >>> m(torch.randn(1, 4, 10)).shape
+        torch.Size([1, 2, 21])
+"""
+    )
+
+    _plain_class = nn.ConvTranspose1d
+    _num_spatial_dims = 1
+    _transpose_fn = F.conv_transpose1d
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int],
+        stride: int | tuple[int] = 1,
+        padding: int | tuple[int] = 0,
+        output_padding: int | tuple[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        constraint: ConstraintArg = "none",
+        enforce: str = "forward",
+        eps: float = 1e-12,
+        max_l2: float | None = None,
+        center_value: float = -1.0,
+        neighbor_sum: float = 1.0,
+    ) -> None:
+        check_groups(in_channels, out_channels, groups)
+        check_enforce(enforce)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            padding_mode,
+            device,
+            dtype,
+        )
+        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+
+
+class ConstrainedConvTranspose2d(_ConstrainedConvTransposeNd, nn.ConvTranspose2d):
+    __doc__ = (
+        r"""2-D transposed convolution with a constrained kernel :math:`\tilde W = P(W)`.
+
+    Shape:
+        Input :math:`(N, C_{in}, H_{in}, W_{in})`, output :math:`(N, C_{out}, H_{out}, W_{out})` with
+        :math:`H_{out} = (H_{in} - 1) S_0 - 2P_0 + D_0(K_0 - 1) + P_{out,0} + 1` (same for :math:`W`).
+"""
+        + _DOC_TRANSPOSED
+        + _DOC_ARGS
+        + """
+    Example:
+        >>> from structconv.nn import ConstrainedConvTranspose2d
+        >>> m = ConstrainedConvTranspose2d(4, 2, 3, stride=2, padding=1, constraint="unit_l2")
+        >>> m(torch.randn(1, 4, 5, 5), output_size=[10, 10]).shape
+        torch.Size([1, 2, 10, 10])
+"""
+    )
+
+    _plain_class = nn.ConvTranspose2d
+    _num_spatial_dims = 2
+    _transpose_fn = F.conv_transpose2d
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        constraint: ConstraintArg = "none",
+        enforce: str = "forward",
+        eps: float = 1e-12,
+        max_l2: float | None = None,
+        center_value: float = -1.0,
+        neighbor_sum: float = 1.0,
+    ) -> None:
+        check_groups(in_channels, out_channels, groups)
+        check_enforce(enforce)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            padding_mode,
+            device,
+            dtype,
+        )
+        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+
+
+class ConstrainedConvTranspose3d(_ConstrainedConvTransposeNd, nn.ConvTranspose3d):
+    __doc__ = (
+        r"""3-D transposed convolution with a constrained kernel :math:`\tilde W = P(W)`.
+
+    Shape:
+        Input :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})`, output :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})`
+        with :math:`D_{out} = (D_{in} - 1) S_0 - 2P_0 + D_0(K_0 - 1) + P_{out,0} + 1` (same for the others).
+"""
+        + _DOC_TRANSPOSED
+        + _DOC_ARGS
+        + """
+    Example:
+        >>> from structconv.nn import ConstrainedConvTranspose3d
+        >>> m = ConstrainedConvTranspose3d(2, 2, 3, constraint="zero_mean", enforce="inplace")
+        >>> m(torch.randn(1, 2, 3, 3, 3)).shape
+        torch.Size([1, 2, 5, 5, 5])
+"""
+    )
+
+    _plain_class = nn.ConvTranspose3d
+    _num_spatial_dims = 3
+    _transpose_fn = F.conv_transpose3d
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int, int],
+        stride: int | tuple[int, int, int] = 1,
+        padding: int | tuple[int, int, int] = 0,
+        output_padding: int | tuple[int, int, int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, int, int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        constraint: ConstraintArg = "none",
+        enforce: str = "forward",
+        eps: float = 1e-12,
+        max_l2: float | None = None,
+        center_value: float = -1.0,
+        neighbor_sum: float = 1.0,
+    ) -> None:
+        check_groups(in_channels, out_channels, groups)
+        check_enforce(enforce)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            padding_mode,
+            device,
+            dtype,
+        )
+        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+
+
+class ConstrainedLinear(ConstrainedLayerMixin, nn.Linear):
+    r"""Linear layer with a constrained weight: :math:`y = x \tilde W^T + b`, :math:`\tilde W = P(W)`.
+
+    The "kernel slice" of the structural modes is a row of the ``(out_features, in_features)`` weight
+    (the weights of one output unit); the norm constraints' default ``axis`` gives one norm per output unit.
+
+    Shape:
+        Input :math:`(*, H_{in})`, output :math:`(*, H_{out})`.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: whether to learn an additive bias.
+        device: the parameters' device.
+        dtype: the parameters' dtype.
+        constraint: see :class:`ConstrainedConv1d`.
+        enforce: ``'forward'``, ``'post_step'`` or ``'inplace'``.
+        eps: stability constant of the named normalising modes.
+        max_l2: the bound of ``'max_l2'``.
+        center_value: centre weight of ``'fixed_center'`` (odd ``in_features`` only).
+        neighbor_sum: sum of the other weights of ``'fixed_center'``.
+
+    Example:
+        >>> from structconv.nn import ConstrainedLinear
+        >>> m = ConstrainedLinear(5, 3, constraint="max_l2", max_l2=0.1)
+        >>> m(torch.randn(2, 5)).shape
+        torch.Size([2, 3])
+        >>> bool((m.constrained_weight().norm(dim=1) <= 0.1 + 1e-6).all())
+        True
+    """
+
+    _plain_class = nn.Linear
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        constraint: ConstraintArg = "none",
+        enforce: str = "forward",
+        eps: float = 1e-12,
+        max_l2: float | None = None,
+        center_value: float = -1.0,
+        neighbor_sum: float = 1.0,
+    ) -> None:
+        check_enforce(enforce)
+        super().__init__(in_features, out_features, bias, device, dtype)
+        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+
+    def forward(self, input: Tensor) -> Tensor:
+        """Apply the linear map with the constrained weight."""
+        return F.linear(input, self._kernel(), self.bias)

@@ -1,0 +1,70 @@
+"""Equivariant modules built on the typed tensors: non-linearities, invariant maps, pooling, batch norms,
+dropout, containers and utility modules (the ``e2cnn.nn`` document's modules besides the convolutions)."""
+
+from __future__ import annotations
+
+from .batchnormalization import GNormBatchNorm, InducedNormBatchNorm, InnerBatchNorm, NormBatchNorm
+from .disentangle import DisentangleModule
+from .dropout import FieldDropout, PointwiseDropout
+from .gated import GatedNonLinearity1, GatedNonLinearity2, InducedGatedNonLinearity1
+from .identity import IdentityModule
+from .invariantmaps import GroupPooling, InducedNormPool, MaxPoolChannels, NormPool
+from .masking import MaskModule
+from .modulelist import ModuleList
+from .multiple import BranchingModule, MergeModule, MultipleModule
+from .nonlinearities import ELU, ConcatenatedNonLinearity, PointwiseNonLinearity, ReLU, VectorFieldNonLinearity
+from .norm_nonlinearities import InducedNormNonLinearity, NormNonLinearity
+from .pooling import (
+    NormMaxPool,
+    PointwiseAdaptiveAvgPool,
+    PointwiseAdaptiveMaxPool,
+    PointwiseAvgPool,
+    PointwiseAvgPoolAntialiased,
+    PointwiseMaxPool,
+    PointwiseMaxPoolAntialiased,
+)
+from .reshuffle import ReshuffleModule
+from .restriction import RestrictionModule
+from .sequential import SequentialModule
+from .upsampling import R2Upsampling
+
+__all__ = [
+    "BranchingModule",
+    "ConcatenatedNonLinearity",
+    "DisentangleModule",
+    "ELU",
+    "FieldDropout",
+    "GNormBatchNorm",
+    "GatedNonLinearity1",
+    "GatedNonLinearity2",
+    "GroupPooling",
+    "IdentityModule",
+    "InducedGatedNonLinearity1",
+    "InducedNormBatchNorm",
+    "InducedNormNonLinearity",
+    "InducedNormPool",
+    "InnerBatchNorm",
+    "MaskModule",
+    "MaxPoolChannels",
+    "MergeModule",
+    "ModuleList",
+    "MultipleModule",
+    "NormBatchNorm",
+    "NormMaxPool",
+    "NormNonLinearity",
+    "NormPool",
+    "PointwiseAdaptiveAvgPool",
+    "PointwiseAdaptiveMaxPool",
+    "PointwiseAvgPool",
+    "PointwiseAvgPoolAntialiased",
+    "PointwiseDropout",
+    "PointwiseMaxPool",
+    "PointwiseMaxPoolAntialiased",
+    "PointwiseNonLinearity",
+    "R2Upsampling",
+    "ReLU",
+    "ReshuffleModule",
+    "RestrictionModule",
+    "SequentialModule",
+    "VectorFieldNonLinearity",
+]

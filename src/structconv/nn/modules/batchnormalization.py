@@ -1,0 +1,472 @@
+"""Equivariant batch normalisations.
+
+A batch norm stays equivariant when the statistics it normalises with are invariant and the affine map it
+applies commutes with the representation:
+
+* :class:`InnerBatchNorm` (permutation fields): one mean and variance per *field*, shared by its channels.
+* :class:`NormBatchNorm` / :class:`InducedNormBatchNorm` (fields without a trivial component, whose mean is
+  zero): every field is divided by the root mean square of its norm, times a learnable scale.
+* :class:`GNormBatchNorm` (any field): in the irreps basis, trivial components are normalised by their mean
+  and variance (with a bias), the others by the mean squared norm of their irrep block.
+
+``momentum=None`` gives a cumulative moving average, as in ``torch.nn.BatchNorm2d``. Running statistics are
+persistent buffers whose names do not depend on the train/eval mode.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..equivariant_module import EquivariantModule
+from ..field_type import FieldType
+from ..geometric_tensor import GeometricTensor
+from ._utils import FieldGrouping, check_field_type, check_input, field_of_channel, register_grouping, require_support
+
+__all__ = ["InnerBatchNorm", "NormBatchNorm", "InducedNormBatchNorm", "GNormBatchNorm"]
+
+
+class _BatchNormBase(EquivariantModule):
+    """Argument checking, running-statistics bookkeeping and shape logic shared by the batch norms."""
+
+    def _setup(self, in_type: FieldType, eps: float, momentum: float | None, affine: bool) -> None:
+        name = type(self).__name__
+        check_field_type(in_type, owner=name)
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
+            raise ValueError(f"{name}: eps={eps!r} is not accepted; expected a float >= 0")
+        if momentum is not None and (
+            isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
+        ):
+            raise ValueError(f"{name}: momentum={momentum!r} is not accepted; expected a float in [0, 1] or None")
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self.out_type = in_type
+        self.eps = float(eps)
+        self.momentum = None if momentum is None else float(momentum)
+        self.affine = bool(affine)
+
+    def _factor(self) -> float:
+        """Increase ``num_batches_tracked`` and return the weight of the new batch in the running average."""
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:
+            return 1.0 / float(self.num_batches_tracked.item())
+        return self.momentum
+
+    @staticmethod
+    def _reduce_dims(x: torch.Tensor) -> tuple[list[int], int]:
+        dims = [0, *range(2, x.dim())]
+        return dims, x.shape[0] * math.prod(x.shape[2:])
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return ``input_shape`` (batch norms preserve the shape) after checking its channels."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[1] != self.in_type.size:
+            raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type")
+        return input_shape
+
+
+class InnerBatchNorm(_BatchNormBase):
+    """Batch normalisation of permutation fields with statistics shared by the channels of each field.
+
+    For field :math:`i` with channels :math:`c \\in i`, statistics run over the batch, the pixels *and* the
+    channels of the field (which the group permutes):
+
+    .. math::
+        \\mu_i = \\mathbb{E}_{b, x, c \\in i}[v_c], \\quad
+        \\sigma_i^2 = \\mathbb{E}_{b, x, c \\in i}[(v_c - \\mu_i)^2], \\quad
+        y_c = \\gamma_i \\frac{v_c - \\mu_i}{\\sqrt{\\sigma_i^2 + \\epsilon}} + \\beta_i
+
+    Running estimates use the unbiased variance, as ``torch.nn.BatchNorm2d``.
+
+    Args:
+        in_type: the input field type; fields must support ``'pointwise'`` operations.
+        eps: added to the variance for numerical stability.
+        momentum: weight of a new batch in the running statistics; ``None`` for a cumulative average.
+        affine: learn a scale :math:`\\gamma_i` and a shift :math:`\\beta_i` per field.
+        track_running_stats: track running statistics (used in eval mode); if ``False``, batch statistics
+            are used in both modes.
+
+    Shape:
+        ``[B, C, ...] -> [B, C, ...]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, InnerBatchNorm
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> t = FieldType(gs, [gs.regular_repr] * 3)
+        >>> bn = InnerBatchNorm(t)
+        >>> bn
+        InnerBatchNorm([8-Rotations: {regular, regular, regular}], eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+        >>> y = bn(GeometricTensor(torch.randn(4, 24, 5, 5) * 3 + 1, t)).tensor.detach()
+        >>> abs(float(y.mean())) < 1e-4
+        True
+        >>> bn.export().running_mean.shape
+        torch.Size([24])
+    """
+
+    def __init__(
+        self,
+        in_type: FieldType,
+        eps: float = 1e-05,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None:
+        super().__init__()
+        self._setup(in_type, eps, momentum, affine)
+        require_support(in_type, "pointwise", type(self).__name__)
+        self.track_running_stats = bool(track_running_stats)
+        n = len(in_type)
+        self.register_buffer("_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False)
+        sizes = torch.tensor([float(r.size) for r in in_type.representations], dtype=torch.float64)
+        self.register_buffer("_field_size", sizes, persistent=False)
+        if self.affine:
+            self.weight = torch.nn.Parameter(torch.ones(n))
+            self.bias = torch.nn.Parameter(torch.zeros(n))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", torch.zeros(n))
+            self.register_buffer("running_var", torch.ones(n))
+            self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        """Reset the running mean to 0, the running variance to 1 and the batch counter to 0."""
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1.0)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics and the affine parameters (scale 1, shift 0)."""
+        self.reset_running_stats()
+        if self.affine:
+            torch.nn.init.ones_(self.weight)
+            torch.nn.init.zeros_(self.bias)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Normalise every field with its (batch or running) statistics."""
+        check_input(self, input)
+        x = input.tensor
+        foc = self._field_of_channel
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        sizes = self._field_size.to(x.dtype)
+        if self.training or not self.track_running_stats:
+            dims, count = self._reduce_dims(x)
+            n = len(self.in_type)
+            mean = x.new_zeros(n).index_add(0, foc, x.mean(dim=dims)) / sizes
+            centered_sq = ((x - mean.index_select(0, foc).view(shape)) ** 2).mean(dim=dims)
+            var = x.new_zeros(n).index_add(0, foc, centered_sq) / sizes
+            if self.training and self.track_running_stats:
+                with torch.no_grad():
+                    factor = self._factor()
+                    total = count * sizes
+                    unbiased = var * total / (total - 1).clamp_min(1)
+                    self.running_mean.mul_(1 - factor).add_(factor * mean.to(self.running_mean.dtype))
+                    self.running_var.mul_(1 - factor).add_(factor * unbiased.to(self.running_var.dtype))
+        else:
+            mean = self.running_mean.to(x.dtype)
+            var = self.running_var.to(x.dtype)
+        scale = torch.rsqrt(var + self.eps)
+        if self.affine:
+            scale = scale * self.weight.to(x.dtype)
+        shift = -mean * scale
+        if self.affine:
+            shift = shift + self.bias.to(x.dtype)
+        y = x * scale.index_select(0, foc).view(shape) + shift.index_select(0, foc).view(shape)
+        return GeometricTensor(y, self.out_type)
+
+    def export(self) -> torch.nn.BatchNorm2d:
+        """Return an equivalent ``torch.nn.BatchNorm2d`` (eval mode) with the per-field statistics per channel.
+
+        Exact in eval mode when running statistics are tracked (or when every field has size 1); otherwise
+        eval-mode outputs use per-field batch statistics that ``BatchNorm2d`` cannot reproduce, and
+        ``NotImplementedError`` is raised.
+        """
+        sizes = {r.size for r in self.in_type.representations}
+        if not self.track_running_stats and sizes != {1}:
+            raise NotImplementedError(
+                "InnerBatchNorm.export: with track_running_stats=False the statistics are shared by the "
+                "channels of each field, which torch.nn.BatchNorm2d cannot reproduce"
+            )
+        self.eval()
+        c = self.in_type.size
+        bn = torch.nn.BatchNorm2d(c, self.eps, self.momentum, self.affine, self.track_running_stats)
+        foc = self._field_of_channel.to(self.weight.device if self.affine else "cpu")
+        with torch.no_grad():
+            if self.affine:
+                bn.weight.copy_(self.weight.index_select(0, foc))
+                bn.bias.copy_(self.bias.index_select(0, foc))
+            if self.track_running_stats:
+                bn.running_mean.copy_(self.running_mean.index_select(0, foc.to(self.running_mean.device)))
+                bn.running_var.copy_(self.running_var.index_select(0, foc.to(self.running_var.device)))
+                bn.num_batches_tracked.copy_(self.num_batches_tracked)
+        return bn.eval()
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_type}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class _NormBatchNormBase(_BatchNormBase):
+    """Scale-only normalisation by the root mean square of the fields (mean assumed zero)."""
+
+    _support = "norm"
+
+    def __init__(self, in_type: FieldType, eps: float, momentum: float | None, affine: bool) -> None:
+        super().__init__()
+        self._setup(in_type, eps, momentum, affine)
+        name = type(self).__name__
+        require_support(in_type, self._support, name)
+        for i, rep in enumerate(in_type.representations):
+            if rep.contains_trivial():
+                raise ValueError(
+                    f"{name}: field {i} of in_type has representation '{rep.name}', which contains the trivial "
+                    "representation (its mean need not be zero); accepted: representations without a trivial "
+                    "component (use GNormBatchNorm otherwise)"
+                )
+        n = len(in_type)
+        self.register_buffer("_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False)
+        sizes = torch.tensor([float(r.size) for r in in_type.representations], dtype=torch.float64)
+        self.register_buffer("_field_size", sizes, persistent=False)
+        if self.affine:
+            self.weight = torch.nn.Parameter(torch.ones(n))
+        else:
+            self.register_parameter("weight", None)
+        self.register_buffer("running_var", torch.ones(n))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    def reset_running_stats(self) -> None:
+        """Reset the running variance to 1 and the batch counter to 0."""
+        self.running_var.fill_(1.0)
+        self.num_batches_tracked.zero_()
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Divide every field by the root mean square of its norm (per channel), times its scale."""
+        check_input(self, input)
+        x = input.tensor
+        foc = self._field_of_channel
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        if self.training:
+            dims, _ = self._reduce_dims(x)
+            var = x.new_zeros(len(self.in_type)).index_add(0, foc, (x * x).mean(dim=dims)) / self._field_size.to(
+                x.dtype
+            )
+            with torch.no_grad():
+                factor = self._factor()
+                self.running_var.mul_(1 - factor).add_(factor * var.to(self.running_var.dtype))
+        else:
+            var = self.running_var.to(x.dtype)
+        scale = torch.rsqrt(var + self.eps)
+        if self.affine:
+            scale = scale * self.weight.to(x.dtype)
+        return GeometricTensor(x * scale.index_select(0, foc).view(shape), self.out_type)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class NormBatchNorm(_NormBatchNormBase):
+    """Batch normalisation of isometric fields without a trivial component, by the norms of the fields.
+
+    The mean of such a field is zero (averaging :math:`\\rho(g) v` over the group gives zero), so only a
+    scale is estimated, per field :math:`i` of size :math:`d_i`:
+
+    .. math::
+        \\sigma_i^2 = \\frac{1}{d_i} \\mathbb{E}_{b, x} \\|v_i\\|^2, \\qquad
+        y_i = \\gamma_i \\frac{v_i}{\\sqrt{\\sigma_i^2 + \\epsilon}}
+
+    Args:
+        in_type: the input field type; fields must support ``'norm'`` and contain no trivial irrep.
+        eps: added to the variance for numerical stability.
+        momentum: weight of a new batch in ``running_var``; ``None`` for a cumulative average.
+        affine: learn a scale :math:`\\gamma_i` per field.
+
+    Shape:
+        ``[B, C, ...] -> [B, C, ...]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, NormBatchNorm
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> t = FieldType(gs, [gs.irrep(1), gs.irrep(2)])
+        >>> bn = NormBatchNorm(t)
+        >>> bn(GeometricTensor(torch.randn(4, 4, 5, 5), t)).shape
+        torch.Size([4, 4, 5, 5])
+    """
+
+    def __init__(
+        self, in_type: FieldType, eps: float = 1e-05, momentum: float | None = 0.1, affine: bool = True
+    ) -> None:
+        super().__init__(in_type, eps, momentum, affine)
+
+
+class InducedNormBatchNorm(_NormBatchNormBase):
+    """Batch normalisation of induced isometric fields: one scale shared by all sub-fields of a field.
+
+    For :math:`\\mathrm{Ind}_H^G \\psi` with :math:`\\psi` non-trivial isometric, the mean is zero and the
+    variance of field :math:`i` is the mean squared norm of its sub-fields per channel,
+
+    .. math::
+        \\sigma_i^2 = \\frac{1}{d_i} \\mathbb{E}_{b, x} \\sum_j \\|v_{i,j}\\|^2, \\qquad
+        y_i = \\gamma_i \\frac{v_i}{\\sqrt{\\sigma_i^2 + \\epsilon}}
+
+    Args:
+        in_type: the input field type; fields must support ``'induced_norm'`` and contain no trivial irrep.
+        eps: added to the variance for numerical stability.
+        momentum: weight of a new batch in ``running_var``; ``None`` for a cumulative average.
+        affine: learn a scale :math:`\\gamma_i` per field.
+
+    Shape:
+        ``[B, C, ...] -> [B, C, ...]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, InducedNormBatchNorm
+        >>> gs = gspaces.FlipRot2dOnR2(4)
+        >>> rep = gs.induced_repr((None, 4), gs.restrict((None, 4))[0].irrep(1))
+        >>> t = FieldType(gs, [rep] * 2)
+        >>> InducedNormBatchNorm(t)(GeometricTensor(torch.randn(3, t.size, 4, 4), t)).shape
+        torch.Size([3, 8, 4, 4])
+    """
+
+    _support = "induced_norm"
+
+    def __init__(
+        self, in_type: FieldType, eps: float = 1e-05, momentum: float | None = 0.1, affine: bool = True
+    ) -> None:
+        super().__init__(in_type, eps, momentum, affine)
+
+
+class GNormBatchNorm(_BatchNormBase):
+    """Batch normalisation of generic fields, in the basis of their irreducible components.
+
+    Every field :math:`v = Q z` is expressed in its irreps basis :math:`z = Q^{-1} v`. Each trivial
+    component :math:`z_t` is normalised by its mean and variance (with a scale and a bias); each non-trivial
+    irrep block :math:`z_k` of size :math:`d_k` (mean zero) by its mean squared norm (with a scale):
+
+    .. math::
+        z_t \\mapsto \\gamma_t \\frac{z_t - \\mu_t}{\\sqrt{\\sigma_t^2 + \\epsilon}} + \\beta_t, \\qquad
+        z_k \\mapsto \\gamma_k \\frac{z_k}{\\sqrt{\\mathbb{E}\\|z_k\\|^2 / d_k + \\epsilon}}
+
+    and mapped back with :math:`Q`. The block scalings commute with the irreps, hence the equivariance.
+
+    Args:
+        in_type: the input field type (any representation).
+        eps: added to the variances for numerical stability.
+        momentum: weight of a new batch in the running statistics; ``None`` for a cumulative average.
+        affine: learn a scale per irrep block and a bias per trivial component.
+
+    Shape:
+        ``[B, C, ...] -> [B, C, ...]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, GNormBatchNorm
+        >>> gs = gspaces.Rot2dOnR2(4)
+        >>> t = FieldType(gs, [gs.regular_repr, gs.irrep(1)])
+        >>> bn = GNormBatchNorm(t)
+        >>> bn.running_var.shape, bn.running_mean.shape
+        (torch.Size([4]), torch.Size([1]))
+    """
+
+    def __init__(
+        self, in_type: FieldType, eps: float = 1e-05, momentum: float | None = 0.1, affine: bool = True
+    ) -> None:
+        super().__init__()
+        self._setup(in_type, eps, momentum, affine)
+        group = in_type.fibergroup
+        self._grouping = FieldGrouping(in_type)
+        register_grouping(self, self._grouping)
+        blocks, dims, trivial_channels, trivial_blocks = [], [], [], []
+        channel, block = 0, 0
+        for g, (rep, count) in enumerate(zip(self._grouping.reps, self._grouping.counts)):
+            q = np.array(rep.change_of_basis, dtype=np.float64)
+            q_inv = np.array(rep.change_of_basis_inv, dtype=np.float64)
+            self.register_buffer(f"_cob_{g}", torch.from_numpy(q).to(torch.get_default_dtype()), persistent=False)
+            self.register_buffer(
+                f"_cob_inv_{g}", torch.from_numpy(q_inv).to(torch.get_default_dtype()), persistent=False
+            )
+            irreps = [group.irreps[name] if isinstance(name, str) else name for name in rep.irreps]
+            for _ in range(count):
+                for irr in irreps:
+                    blocks.extend([block] * irr.size)
+                    dims.append(irr.size)
+                    if irr.is_trivial():
+                        trivial_channels.append(channel)
+                        trivial_blocks.append(block)
+                    channel += irr.size
+                    block += 1
+        self._n_blocks = block
+        self.register_buffer("_block_of_channel", torch.tensor(blocks, dtype=torch.long), persistent=False)
+        self.register_buffer("_block_dim", torch.tensor(dims, dtype=torch.float64), persistent=False)
+        self.register_buffer("_trivial_channels", torch.tensor(trivial_channels, dtype=torch.long), persistent=False)
+        self.register_buffer("_trivial_blocks", torch.tensor(trivial_blocks, dtype=torch.long), persistent=False)
+        n_trivial = len(trivial_channels)
+        if self.affine:
+            self.weight = torch.nn.Parameter(torch.ones(block))
+            self.bias = torch.nn.Parameter(torch.zeros(n_trivial))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.register_buffer("running_mean", torch.zeros(n_trivial))
+        self.register_buffer("running_var", torch.ones(block))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    def reset_running_stats(self) -> None:
+        """Reset the running means to 0, the running variances to 1 and the batch counter to 0."""
+        self.running_mean.zero_()
+        self.running_var.fill_(1.0)
+        self.num_batches_tracked.zero_()
+
+    def _change_basis(self, x: torch.Tensor, inverse: bool, out_perm: torch.Tensor | None) -> torch.Tensor:
+        prefix = "_cob_inv_" if inverse else "_cob_"
+
+        def fn(g: int, v: torch.Tensor) -> torch.Tensor:
+            return torch.einsum("ij,bnj...->bni...", getattr(self, f"{prefix}{g}").to(v.dtype), v)
+
+        return self._grouping.apply(x, self._in_perm if inverse else None, out_perm, fn)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Normalise every irrep component of every field."""
+        check_input(self, input)
+        x = input.tensor
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        z = self._change_basis(x, inverse=True, out_perm=None)  # irreps basis, fields grouped
+        c = z.shape[1]
+        tc, tb, boc = self._trivial_channels, self._trivial_blocks, self._block_of_channel
+        dims_f = self._block_dim.to(x.dtype)
+        if self.training:
+            dims, count = self._reduce_dims(z)
+            mean = z.index_select(1, tc).mean(dim=dims)
+            centered = z - z.new_zeros(c).index_copy(0, tc, mean).view(shape)
+            var = z.new_zeros(self._n_blocks).index_add(0, boc, (centered * centered).mean(dim=dims)) / dims_f
+            with torch.no_grad():
+                factor = self._factor()
+                running = var.detach().clone()
+                running[tb] = running[tb] * (count / max(count - 1, 1))
+                self.running_var.mul_(1 - factor).add_(factor * running.to(self.running_var.dtype))
+                self.running_mean.mul_(1 - factor).add_(factor * mean.to(self.running_mean.dtype))
+        else:
+            mean = self.running_mean.to(x.dtype)
+            var = self.running_var.to(x.dtype)
+        scale = torch.rsqrt(var + self.eps)
+        if self.affine:
+            scale = scale * self.weight.to(x.dtype)
+        shift = -mean * scale.index_select(0, tb)
+        if self.affine:
+            shift = shift + self.bias.to(x.dtype)
+        y = z * scale.index_select(0, boc).view(shape) + z.new_zeros(c).index_copy(0, tc, shift).view(shape)
+        return GeometricTensor(self._change_basis(y, inverse=False, out_perm=self._out_perm), self.out_type)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"

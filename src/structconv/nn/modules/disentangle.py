@@ -1,0 +1,74 @@
+"""``DisentangleModule``: split every field into the independent parts of its representation."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..equivariant_module import EquivariantModule
+from ..field_type import FieldType
+from ..geometric_tensor import GeometricTensor
+from ._utils import FieldGrouping, check_field_type, check_input, register_grouping
+
+__all__ = ["DisentangleModule"]
+
+
+class DisentangleModule(EquivariantModule):
+    """Disentangle the representation of every field (:func:`structconv.group.disentangle`).
+
+    Each representation is written :math:`\\rho(g) = P (\\bigoplus_i \\rho_i(g)) P^T` with ``P`` a
+    permutation (change of basis), computed once per distinct representation in the constructor. A field
+    :math:`v` becomes :math:`P^T v`, the concatenation of fields of types :math:`\\rho_i`. The forward pass is
+    one small matrix product per distinct representation.
+
+    Args:
+        in_type: the input field type.
+
+    Shape:
+        ``[B, C, ...] -> [B, C, ...]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.group import directsum
+        >>> from structconv.nn import DisentangleModule, FieldType
+        >>> gs = gspaces.Rot2dOnR2(4)
+        >>> t = FieldType(gs, [directsum([gs.irrep(1), gs.trivial_repr])])
+        >>> len(DisentangleModule(t).out_type)
+        2
+    """
+
+    def __init__(self, in_type: FieldType) -> None:
+        super().__init__()
+        check_field_type(in_type, owner=type(self).__name__)
+        from ...group import disentangle
+
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self._grouping = FieldGrouping(in_type)
+        register_grouping(self, self._grouping)
+        parts = {}
+        for g, rep in enumerate(self._grouping.reps):
+            p, reps = disentangle(rep)
+            parts[rep] = reps
+            p_t = np.ascontiguousarray(np.asarray(p, dtype=np.float64).T)
+            self.register_buffer(f"_basis_{g}", torch.from_numpy(p_t).to(torch.get_default_dtype()), persistent=False)
+        self.out_type = FieldType(in_type.gspace, [q for r in in_type.representations for q in parts[r]])
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Change the basis of every field and return the disentangled fields."""
+        check_input(self, input)
+
+        def fn(g: int, v: torch.Tensor) -> torch.Tensor:
+            return torch.einsum("ij,bnj...->bni...", getattr(self, f"_basis_{g}").to(v.dtype), v)
+
+        return GeometricTensor(self._grouping.apply(input.tensor, self._in_perm, self._out_perm, fn), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return ``input_shape`` after checking its channels."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[1] != self.in_type.size:
+            raise ValueError(f"DisentangleModule: input_shape={input_shape} does not match in_type")
+        return input_shape
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type} -> {self.out_type}"

@@ -1,0 +1,332 @@
+"""Gated non-linearities: every gated field is multiplied by the sigmoid of an invariant gate.
+
+A gate is a scalar (trivial) field, so :math:`\\sigma(s - b)` is invariant and multiplying any field by it
+is equivariant. In the induced variant a gate is a permutation field :math:`\\mathrm{Ind}_H^G 1` whose
+channel :math:`j` gates the :math:`j`-th sub-field of an induced field :math:`\\mathrm{Ind}_H^G \\psi`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..equivariant_module import EquivariantModule
+from ..field_type import FieldType
+from ..geometric_tensor import GeometricTensor
+from ._utils import check_field_type, check_input, induced_structure, require_support
+
+__all__ = ["GatedNonLinearity1", "GatedNonLinearity2", "InducedGatedNonLinearity1"]
+
+_GATE = "gate"
+_GATED = "gated"
+
+
+def _parse_gates(in_type: FieldType, gates: Sequence[str] | None, owner: str) -> list[str]:
+    n = len(in_type)
+    if gates is None:
+        if n % 2 != 0:
+            raise ValueError(
+                f"{owner}: gates=None needs an even number of fields (first half gates, second half gated); "
+                f"in_type has {n}"
+            )
+        return [_GATE] * (n // 2) + [_GATED] * (n // 2)
+    if isinstance(gates, str) or not isinstance(gates, Sequence) or len(gates) != n:
+        raise ValueError(
+            f"{owner}: gates={gates!r} is not accepted; expected a list of {n} strings 'gate' or 'gated', one "
+            "per field of in_type"
+        )
+    for i, g in enumerate(gates):
+        if g not in (_GATE, _GATED):
+            raise ValueError(f"{owner}: gates[{i}]={g!r} is not accepted; expected 'gate' or 'gated'")
+    return list(gates)
+
+
+class _GatedBase(EquivariantModule):
+    """Index bookkeeping shared by the gated non-linearities (all vectorised with ``index_select``)."""
+
+    def _build(
+        self,
+        in_type: FieldType,
+        labels: list[str],
+        drop_gates: bool,
+        gate_support: str,
+        gated_support: str,
+        induced: bool,
+    ) -> None:
+        name = type(self).__name__
+        reps = in_type.representations
+        gate_ids = [i for i, g in enumerate(labels) if g == _GATE]
+        gated_ids = [i for i, g in enumerate(labels) if g == _GATED]
+        if len(gate_ids) != len(gated_ids):
+            raise ValueError(
+                f"{name}: {len(gate_ids)} gate fields but {len(gated_ids)} gated fields; the numbers must match"
+            )
+        for i in gate_ids:
+            require_support(in_type.index_select([i]), gate_support, name, argname=f"in_type (field {i}, a gate)")
+        for i in gated_ids:
+            require_support(in_type.index_select([i]), gated_support, name, argname=f"in_type (field {i}, gated)")
+        start = np.asarray(in_type.fields_start, dtype=np.int64)
+        sizes = np.asarray([r.size for r in reps], dtype=np.int64)
+        gate_channels = np.concatenate([np.arange(start[i], start[i] + sizes[i]) for i in gate_ids])
+        bias_of_gate_channel = np.repeat(np.arange(len(gate_ids)), sizes[gate_ids])
+        gate_offset = np.concatenate([[0], np.cumsum(sizes[gate_ids])[:-1]]).astype(np.int64)
+        # for every channel: the position, among the gate channels, of the gate multiplying it
+        multiplier = np.zeros(in_type.size, dtype=np.int64)
+        is_gate = np.zeros(in_type.size, dtype=bool)
+        for k, (gi, fi) in enumerate(zip(gate_ids, gated_ids)):
+            is_gate[start[gi] : start[gi] + sizes[gi]] = True
+            multiplier[start[gi] : start[gi] + sizes[gi]] = gate_offset[k] + np.arange(sizes[gi])
+            if induced:
+                structure = induced_structure(reps[fi])
+                if structure is None or structure[0] != sizes[gi]:
+                    raise ValueError(
+                        f"{name}: gated field {fi} ('{reps[fi].name}') does not have one sub-field per channel "
+                        f"of its gate field {gi} ('{reps[gi].name}', size {sizes[gi]}); accepted: induced "
+                        "representations from the same subgroup"
+                    )
+                m, d = structure
+                pos = gate_offset[k] + np.repeat(np.arange(m), d)
+            else:
+                if sizes[gi] != 1:
+                    raise ValueError(f"{name}: gate field {gi} has size {sizes[gi]}; accepted: trivial fields")
+                pos = np.full(sizes[fi], gate_offset[k])
+            multiplier[start[fi] : start[fi] + sizes[fi]] = pos
+        self.drop_gates = bool(drop_gates)
+        self.register_buffer("_gate_channels", torch.from_numpy(gate_channels.astype(np.int64)), persistent=False)
+        self.register_buffer("_bias_index", torch.from_numpy(bias_of_gate_channel.astype(np.int64)), persistent=False)
+        if drop_gates:
+            gated_channels = np.concatenate([np.arange(start[i], start[i] + sizes[i]) for i in gated_ids])
+            self.register_buffer("_out_channels", torch.from_numpy(gated_channels.astype(np.int64)), persistent=False)
+            self.register_buffer("_multiplier", torch.from_numpy(multiplier[gated_channels]), persistent=False)
+            self.register_buffer("_is_gate", None, persistent=False)
+            self.out_type = in_type.index_select(gated_ids)
+        else:
+            self.register_buffer("_out_channels", None, persistent=False)
+            self.register_buffer("_multiplier", torch.from_numpy(multiplier), persistent=False)
+            self.register_buffer("_is_gate", torch.from_numpy(is_gate), persistent=False)
+            self.out_type = in_type
+        self.bias = torch.nn.Parameter(torch.zeros(len(gate_ids)))
+
+    def _gate(self, x: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
+        """Multiply the channels of ``x`` by the sigmoid of the gates ``gates`` (gate channels only)."""
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        g = torch.sigmoid(gates - self.bias.to(x.dtype).index_select(0, self._bias_index).view(shape))
+        e = g.index_select(1, self._multiplier)
+        if self._out_channels is not None:
+            return x.index_select(1, self._out_channels) * e
+        if self._is_gate is not None:
+            return torch.where(self._is_gate.view(shape), e, x * e)
+        return x * e
+
+    def _shape(self, input_shape: tuple[int, ...], size: int) -> tuple[int, ...]:
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[1] != size:
+            raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type (size {size})")
+        return (input_shape[0], self.out_type.size, *input_shape[2:])
+
+
+class GatedNonLinearity1(_GatedBase):
+    """Gated non-linearity with gates and gated fields in one tensor.
+
+    .. math::
+        y_i = \\sigma(s_i - b_i) \\, v_i
+
+    where the :math:`i`-th gate :math:`s_i` (a trivial field) multiplies the :math:`i`-th gated field
+    :math:`v_i` (gates and gated fields are paired in the order they appear) and :math:`b_i` is a
+    learnable bias (initialised to 0).
+
+    Args:
+        in_type: the input field type, containing the gates and the gated fields.
+        gates: one string per field, ``'gate'`` or ``'gated'``; by default the first half of the fields are
+            the gates and the second half the gated fields.
+        drop_gates: if ``True`` (default) the output holds only the gated fields; otherwise it has the input
+            type and the gates are replaced by :math:`\\sigma(s_i - b_i)`.
+
+    Shape:
+        ``[B, C, H, W] -> [B, C', H, W]``, ``C'`` the size of the gated fields (or ``C``).
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GatedNonLinearity1, GeometricTensor
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> t = FieldType(gs, [gs.trivial_repr] * 2 + [gs.irrep(1), gs.irrep(2)])
+        >>> m = GatedNonLinearity1(t)
+        >>> m(GeometricTensor(torch.randn(2, t.size, 5, 5), t)).shape
+        torch.Size([2, 4, 5, 5])
+    """
+
+    def __init__(
+        self, in_type: FieldType, gates: Sequence[str] | None = None, drop_gates: bool = True, **kwargs
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_field_type(in_type, owner=name)
+        if kwargs:
+            raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        labels = _parse_gates(in_type, gates, name)
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self._build(in_type, labels, drop_gates, "gate", "gated", induced=False)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Apply the gates to the gated fields."""
+        check_input(self, input)
+        x = input.tensor
+        return GeometricTensor(self._gate(x, x.index_select(1, self._gate_channels)), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``input_shape``."""
+        return self._shape(input_shape, self.in_type.size)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type} -> {self.out_type}, drop_gates={self.drop_gates}"
+
+
+class InducedGatedNonLinearity1(_GatedBase):
+    """Gated non-linearity for induced fields: channel :math:`j` of a gate gates sub-field :math:`j`.
+
+    The gates are fields :math:`\\mathrm{Ind}_H^G 1` (permutation fields supporting ``'induced_gate'``);
+    the gated fields are induced fields :math:`\\mathrm{Ind}_H^G \\psi` (supporting ``'induced_gated'``) of
+    the same subgroup :math:`H`, so that a gate has one channel per sub-field of its gated field:
+
+    .. math::
+        y_{i, j} = \\sigma(s_{i, j} - b_i) \\, v_{i, j}
+
+    with one learnable bias :math:`b_i` per gate field (shared by its channels, which keeps it equivariant).
+
+    Args:
+        in_type: the input field type, containing the gates and the gated fields.
+        gates: one string per field, ``'gate'`` or ``'gated'``; by default the first half of the fields.
+        drop_gates: if ``True`` (default) only the gated fields are returned.
+
+    Shape:
+        ``[B, C, H, W] -> [B, C', H, W]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, InducedGatedNonLinearity1
+        >>> gs = gspaces.FlipRot2dOnR2(4)
+        >>> sub = gs.restrict((None, 4))[0]
+        >>> gate = gs.induced_repr((None, 4), sub.trivial_repr)
+        >>> gated = gs.induced_repr((None, 4), sub.irrep(1))
+        >>> t = FieldType(gs, [gate, gated])
+        >>> m = InducedGatedNonLinearity1(t)
+        >>> m(GeometricTensor(torch.randn(2, t.size, 5, 5), t)).shape
+        torch.Size([2, 4, 5, 5])
+    """
+
+    def __init__(
+        self, in_type: FieldType, gates: Sequence[str] | None = None, drop_gates: bool = True, **kwargs
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_field_type(in_type, owner=name)
+        if kwargs:
+            raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        labels = _parse_gates(in_type, gates, name)
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self._build(in_type, labels, drop_gates, "induced_gate", "induced_gated", induced=True)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Apply the gates to the sub-fields of the gated fields."""
+        check_input(self, input)
+        x = input.tensor
+        return GeometricTensor(self._gate(x, x.index_select(1, self._gate_channels)), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``input_shape``."""
+        return self._shape(input_shape, self.in_type.size)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type} -> {self.out_type}, drop_gates={self.drop_gates}"
+
+
+class GatedNonLinearity2(_GatedBase):
+    """Gated non-linearity with the gates and the gated fields in two separate tensors.
+
+    ``in_type`` is a pair ``(gates_type, gated_type)``; ``forward(gates, input)`` returns
+    :math:`y_i = \\sigma(s_i - b_i) v_i` with the type ``gated_type``. Both types must have the same number
+    of fields; the gates must be trivial fields.
+
+    Args:
+        in_type: the pair ``(gates_type, gated_type)`` of field types.
+
+    Shape:
+        gates ``[B, G, H, W]``, input ``[B, C, H, W]`` ``-> [B, C, H, W]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GatedNonLinearity2, GeometricTensor
+        >>> gs = gspaces.Rot2dOnR2(4)
+        >>> gates_type = FieldType(gs, [gs.trivial_repr] * 2)
+        >>> gated_type = FieldType(gs, [gs.irrep(1)] * 2)
+        >>> m = GatedNonLinearity2((gates_type, gated_type))
+        >>> g = GeometricTensor(torch.randn(1, 2, 3, 3), gates_type)
+        >>> v = GeometricTensor(torch.randn(1, 4, 3, 3), gated_type)
+        >>> m(g, v).shape
+        torch.Size([1, 4, 3, 3])
+    """
+
+    def __init__(self, in_type: tuple[FieldType, FieldType], **kwargs) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(in_type, (tuple, list)) or len(in_type) != 2:
+            raise TypeError(f"{name}: in_type={in_type!r} is not accepted; expected a pair (gates_type, gated_type)")
+        if kwargs:
+            raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        gates_type, gated_type = in_type
+        check_field_type(gates_type, "in_type[0]", owner=name)
+        check_field_type(gated_type, "in_type[1]", owner=name)
+        if gates_type.gspace != gated_type.gspace:
+            raise ValueError(f"{name}: the gates and the gated fields live on different gspaces")
+        if len(gates_type) != len(gated_type):
+            raise ValueError(
+                f"{name}: {len(gates_type)} gate fields but {len(gated_type)} gated fields; the numbers must match"
+            )
+        require_support(gates_type, "gate", name, argname="in_type[0]")
+        self.space = gated_type.gspace
+        self.in_type = (gates_type, gated_type)
+        joint = gates_type + gated_type
+        labels = [_GATE] * len(gates_type) + [_GATED] * len(gated_type)
+        self._build(joint, labels, True, "gate", "gated", induced=False)
+        # the gated tensor arrives alone: multiply its channels directly
+        self._out_channels = None
+        self._multiplier = self._multiplier.clone()
+        self._gate_channels = torch.arange(gates_type.size)
+
+    def forward(self, gates: GeometricTensor, input: GeometricTensor) -> GeometricTensor:
+        """Multiply the fields of ``input`` by the sigmoid of the matching fields of ``gates``."""
+        check_input(self, gates, self.in_type[0], argname="gates")
+        check_input(self, input, self.in_type[1], argname="input")
+        return GeometricTensor(self._gate(input.tensor, gates.tensor), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Output shape for the gated tensor's shape (or a pair ``(gates_shape, input_shape)``)."""
+        if len(input_shape) == 2 and all(isinstance(s, (tuple, list, torch.Size)) for s in input_shape):
+            input_shape = input_shape[1]
+        return self._shape(input_shape, self.in_type[1].size)
+
+    def check_equivariance(self, atol: float = 1e-6, rtol: float = 1e-5) -> list[tuple[object, float]]:
+        """Check equivariance on random inputs for every testing element; return ``(element, error)`` pairs."""
+        gates_type, gated_type = self.in_type
+        g = torch.randn(3, gates_type.size, 9, 9)
+        v = torch.randn(3, gated_type.size, 9, 9)
+        out = self(GeometricTensor(g, gates_type), GeometricTensor(v, gated_type)).tensor
+        errors = []
+        for el in gated_type.testing_elements:
+            y = self(
+                GeometricTensor(gates_type.transform(g, el), gates_type),
+                GeometricTensor(gated_type.transform(v, el), gated_type),
+            ).tensor
+            ref = self.out_type.transform(out, el)
+            err = float((y - ref).abs().max())
+            if not torch.allclose(y, ref, atol=atol, rtol=rtol):
+                raise AssertionError(f"{type(self).__name__} is not equivariant to {el}: max error {err:.3g}")
+            errors.append((el, err))
+        return errors
+
+    def extra_repr(self) -> str:
+        return f"gates={self.in_type[0]}, gated={self.in_type[1]}"

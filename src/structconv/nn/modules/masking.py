@@ -1,0 +1,100 @@
+"""``MaskModule``: multiply every channel by a disc-shaped mask that fades out smoothly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..equivariant_module import EquivariantModule
+from ..field_type import FieldType
+from ..geometric_tensor import GeometricTensor
+from ._utils import check_field_type, check_input
+
+__all__ = ["MaskModule"]
+
+#: width (in pixels) of the Gaussian fall-off outside the disc
+_FALLOFF = 2.0
+
+
+class MaskModule(EquivariantModule):
+    """Multiply the input, pixel-wise, by a radial ``S x S`` mask.
+
+    With :math:`r` the distance of a pixel from the centre and :math:`r_0 = \\frac{S-1}{2}(1 - m/100)`
+    (``margin`` :math:`m` in percent), the mask is
+
+    .. math::
+        M(r) = 1 \\text{ if } r \\le r_0, \\qquad M(r) = e^{-(r - r_0)^2 / 4} \\text{ otherwise}
+
+    which removes the corners that a rotation would move out of the grid, so rotated and non-rotated inputs
+    carry the same information. The mask is radial, hence invariant, and the same for every channel.
+
+    Args:
+        in_type: the input field type.
+        S: the spatial size of the (square) inputs.
+        margin: margin in percent of the radius, ``0 <= margin < 100``.
+
+    Shape:
+        ``[B, C, S, S] -> [B, C, S, S]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, MaskModule
+        >>> gs = gspaces.Rot2dOnR2(4)
+        >>> t = FieldType(gs, [gs.trivial_repr])
+        >>> m = MaskModule(t, 9)
+        >>> y = m(GeometricTensor(torch.ones(1, 1, 9, 9), t)).tensor
+        >>> float(y[0, 0, 4, 4]), float(y[0, 0, 0, 0]) < 0.6
+        (1.0, True)
+    """
+
+    def __init__(self, in_type: FieldType, S: int, margin: float = 0.0) -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_field_type(in_type, owner=name)
+        if isinstance(S, bool) or not isinstance(S, (int, np.integer)) or S < 1:
+            raise ValueError(f"{name}: S={S!r} is not accepted; expected an int >= 1")
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 100:
+            raise ValueError(f"{name}: margin={margin!r} is not accepted; expected a number in [0, 100)")
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self.out_type = in_type
+        self.S = int(S)
+        self.margin = float(margin)
+        c = (self.S - 1) / 2.0
+        r0 = c * (1.0 - self.margin / 100.0)
+        coords = np.arange(self.S, dtype=np.float64) - c
+        r = np.sqrt(coords[:, None] ** 2 + coords[None, :] ** 2)
+        mask = np.where(r <= r0, 1.0, np.exp(-((r - r0) ** 2) / _FALLOFF**2))
+        self.register_buffer(
+            "mask", torch.from_numpy(mask).to(torch.get_default_dtype())[None, None], persistent=False
+        )
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Multiply every channel by the mask."""
+        check_input(self, input)
+        x = input.tensor
+        if tuple(x.shape[-2:]) != (self.S, self.S):
+            raise ValueError(f"MaskModule: input has spatial shape {tuple(x.shape[-2:])}; expected ({self.S}, {self.S})")
+        return GeometricTensor(x * self.mask.to(x.dtype), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return ``input_shape`` after checking it is ``(B, C, S, S)``."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 4 or input_shape[1] != self.in_type.size or input_shape[2:] != (self.S, self.S):
+            raise ValueError(
+                f"MaskModule: input_shape={input_shape} is not accepted; expected (B, {self.in_type.size}, "
+                f"{self.S}, {self.S})"
+            )
+        return input_shape
+
+    def check_equivariance(self, atol: float = 1e-7, rtol: float = 1e-5) -> list[tuple[Any, float]]:
+        """As :meth:`EquivariantModule.check_equivariance`, on inputs of the mask's size ``S x S``."""
+        from ...testing import assert_equivariant
+
+        records = assert_equivariant(self, atol=atol, rtol=rtol, spatial_size=self.S)
+        return [(r.element, r.abs_error) for r in records]
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type}, S={self.S}, margin={self.margin}"

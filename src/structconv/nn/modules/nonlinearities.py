@@ -1,0 +1,360 @@
+"""Channel-wise non-linearities: pointwise (ReLU, ELU, ...), concatenated and vector-field ones.
+
+A pointwise non-linearity commutes with a representation :math:`\\rho` when every :math:`\\rho(g)` is a
+permutation matrix (regular, quotient and trivial representations), so it maps a field to a field of the
+same type. A concatenated non-linearity applies :math:`f` to :math:`x` and :math:`-x` and doubles the
+channels. The vector-field non-linearity maps a regular field of :math:`C_N` to a planar vector.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..equivariant_module import EquivariantModule
+from ..field_type import FieldType
+from ..geometric_tensor import GeometricTensor
+from ._utils import check_field_type, check_input, require_support
+
+__all__ = [
+    "PointwiseNonLinearity",
+    "ReLU",
+    "ELU",
+    "ConcatenatedNonLinearity",
+    "VectorFieldNonLinearity",
+]
+
+_POINTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "p_relu": F.relu,
+    "p_elu": F.elu,
+    "p_sigmoid": torch.sigmoid,
+    "p_tanh": torch.tanh,
+}
+
+_CONCATENATED: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "c_relu": F.relu,
+    "c_sigmoid": torch.sigmoid,
+    "c_tanh": torch.tanh,
+}
+
+
+class _SameTypeModule(EquivariantModule):
+    """Base of the modules whose output type equals their input type and shape equals their input shape."""
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return ``input_shape`` (the module preserves the shape) after checking its channels."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[1] != self.in_type.size:
+            raise ValueError(
+                f"{type(self).__name__}: input_shape={input_shape} does not match in_type of size "
+                f"{self.in_type.size}; expected (B, {self.in_type.size}, ...)"
+            )
+        return input_shape
+
+
+class PointwiseNonLinearity(_SameTypeModule):
+    """The same scalar function applied to every channel independently.
+
+    .. math::
+        y_c(x) = f(v_c(x)), \\qquad f \\in \\{\\mathrm{relu}, \\mathrm{elu}, \\mathrm{sigmoid}, \\tanh\\}
+
+    It is equivariant for representations made of permutation matrices (those supporting ``'pointwise'``
+    non-linearities). The output type equals the input type.
+
+    Args:
+        in_type: the input field type; every field must support ``'pointwise'`` non-linearities.
+        function: one of ``'p_relu'``, ``'p_elu'``, ``'p_sigmoid'``, ``'p_tanh'``.
+
+    Shape:
+        ``[B, C, H, W] -> [B, C, H, W]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, PointwiseNonLinearity
+        >>> gs = gspaces.Rot2dOnR2(4)
+        >>> t = FieldType(gs, [gs.regular_repr] * 2)
+        >>> m = PointwiseNonLinearity(t, "p_tanh")
+        >>> m(GeometricTensor(torch.randn(1, 8, 3, 3), t)).shape
+        torch.Size([1, 8, 3, 3])
+    """
+
+    def __init__(self, in_type: FieldType, function: str = "p_relu") -> None:
+        super().__init__()
+        check_field_type(in_type, owner=type(self).__name__)
+        if function not in _POINTWISE:
+            raise ValueError(
+                f"PointwiseNonLinearity: function={function!r} is not known; expected one of {sorted(_POINTWISE)}"
+            )
+        require_support(in_type, "pointwise", type(self).__name__)
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self.out_type = in_type
+        self.function = function
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Apply the function to every channel."""
+        check_input(self, input)
+        return GeometricTensor(_POINTWISE[self.function](input.tensor), self.out_type)
+
+    def export(self) -> torch.nn.Module:
+        """Return the equivalent plain activation (``ReLU``, ``ELU``, ``Sigmoid`` or ``Tanh``) in eval mode."""
+        self.eval()
+        plain = {"p_relu": torch.nn.ReLU, "p_elu": torch.nn.ELU, "p_sigmoid": torch.nn.Sigmoid, "p_tanh": torch.nn.Tanh}
+        return plain[self.function]().eval()
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type}, function={self.function!r}"
+
+
+class ReLU(_SameTypeModule):
+    """Pointwise ReLU applied to every channel independently; the output type equals the input type.
+
+    Only representations supporting ``'pointwise'`` non-linearities (permutation matrices) are accepted.
+
+    Args:
+        in_type: the input field type.
+        inplace: whether to modify the input tensor in place.
+
+    Shape:
+        ``[B, C, H, W] -> [B, C, H, W]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, ReLU
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> t = FieldType(gs, [gs.regular_repr] * 3)
+        >>> relu = ReLU(t, inplace=True)
+        >>> relu
+        ReLU(inplace=True, type=[8-Rotations: {regular, regular, regular}])
+        >>> bool((relu(GeometricTensor(torch.randn(2, 24, 4, 4), t)).tensor >= 0).all())
+        True
+    """
+
+    def __init__(self, in_type: FieldType, inplace: bool = False) -> None:
+        super().__init__()
+        check_field_type(in_type, owner=type(self).__name__)
+        require_support(in_type, "pointwise", type(self).__name__)
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self.out_type = in_type
+        self._inplace = bool(inplace)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Apply ``relu`` to every channel."""
+        check_input(self, input)
+        return GeometricTensor(F.relu(input.tensor, inplace=self._inplace), self.out_type)
+
+    def export(self) -> torch.nn.ReLU:
+        """Return an equivalent ``torch.nn.ReLU`` in eval mode."""
+        self.eval()
+        return torch.nn.ReLU(inplace=self._inplace).eval()
+
+    def extra_repr(self) -> str:
+        return f"inplace={self._inplace}, type={self.in_type}"
+
+
+class ELU(_SameTypeModule):
+    """Pointwise ELU applied to every channel independently; the output type equals the input type.
+
+    .. math::
+        \\mathrm{ELU}(v) = \\max(0, v) + \\min(0, \\alpha (e^{v} - 1))
+
+    Only representations supporting ``'pointwise'`` non-linearities (permutation matrices) are accepted.
+
+    Args:
+        in_type: the input field type.
+        alpha: the :math:`\\alpha` of the ELU.
+        inplace: whether to modify the input tensor in place.
+
+    Shape:
+        ``[B, C, H, W] -> [B, C, H, W]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import ELU, FieldType
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> ELU(FieldType(gs, [gs.regular_repr]), inplace=True)
+        ELU(alpha=1.0, inplace=True, type=[8-Rotations: {regular}])
+    """
+
+    def __init__(self, in_type: FieldType, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        check_field_type(in_type, owner=type(self).__name__)
+        require_support(in_type, "pointwise", type(self).__name__)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+            raise TypeError(f"ELU: alpha={alpha!r} is not accepted; expected a float")
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self.out_type = in_type
+        self._alpha = float(alpha)
+        self._inplace = bool(inplace)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Apply ``elu`` to every channel."""
+        check_input(self, input)
+        return GeometricTensor(F.elu(input.tensor, alpha=self._alpha, inplace=self._inplace), self.out_type)
+
+    def export(self) -> torch.nn.ELU:
+        """Return an equivalent ``torch.nn.ELU`` in eval mode."""
+        self.eval()
+        return torch.nn.ELU(alpha=self._alpha, inplace=self._inplace).eval()
+
+    def extra_repr(self) -> str:
+        return f"alpha={self._alpha}, inplace={self._inplace}, type={self.in_type}"
+
+
+def _is_nonnegative(rep) -> bool:
+    group = rep.group
+    elements = group.elements if getattr(group, "elements", None) is not None else group.testing_elements()
+    return all(float(np.min(rep(g))) > -1e-9 for g in elements)
+
+
+class ConcatenatedNonLinearity(EquivariantModule):
+    """Apply a function to every channel and to its opposite, doubling the channels.
+
+    Every input field :math:`v` of representation :math:`\\rho` becomes the field
+    :math:`[f(v), f(-v)]` of representation :math:`\\rho \\oplus \\rho` (its first half holds :math:`f(v)`,
+    its second half :math:`f(-v)`). This is equivariant when every :math:`\\rho(g)` is a permutation matrix.
+
+    Args:
+        in_type: the input field type; every field must support ``'concatenated'`` non-linearities and be a
+            permutation representation (no negative entries).
+        function: one of ``'c_relu'``, ``'c_sigmoid'``, ``'c_tanh'``.
+
+    Shape:
+        ``[B, C, H, W] -> [B, 2C, H, W]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import ConcatenatedNonLinearity, FieldType, GeometricTensor
+        >>> gs = gspaces.Rot2dOnR2(4)
+        >>> t = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
+        >>> m = ConcatenatedNonLinearity(t)
+        >>> m(GeometricTensor(torch.randn(2, 5, 3, 3), t)).shape
+        torch.Size([2, 10, 3, 3])
+    """
+
+    def __init__(self, in_type: FieldType, function: str = "c_relu") -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_field_type(in_type, owner=name)
+        if function not in _CONCATENATED:
+            raise ValueError(f"{name}: function={function!r} is not known; expected one of {sorted(_CONCATENATED)}")
+        require_support(in_type, "concatenated", name)
+        from ...group import directsum
+
+        doubled = {}
+        for i, rep in enumerate(in_type.representations):
+            if rep not in doubled:
+                if not _is_nonnegative(rep):
+                    raise ValueError(
+                        f"{name}: field {i} of in_type has representation '{rep.name}' with negative entries; "
+                        "accepted: permutation representations (regular, quotient, trivial)"
+                    )
+                doubled[rep] = directsum([rep, rep], name=f"{rep.name}_concatenated")
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self.out_type = FieldType(in_type.gspace, [doubled[r] for r in in_type.representations])
+        self.function = function
+        c = in_type.size
+        start, end = np.asarray(in_type.fields_start), np.asarray(in_type.fields_end)
+        idx = np.concatenate(
+            [np.concatenate([np.arange(s, e), c + np.arange(s, e)]) for s, e in zip(start, end)]
+        ).astype(np.int64)
+        self.register_buffer("_index", torch.from_numpy(idx), persistent=False)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Return the fields ``[f(v), f(-v)]``."""
+        check_input(self, input)
+        x = input.tensor
+        f = _CONCATENATED[self.function]
+        both = torch.cat([f(x), f(-x)], dim=1)
+        return GeometricTensor(both.index_select(1, self._index), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``input_shape`` (the channels double)."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[1] != self.in_type.size:
+            raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type")
+        return (input_shape[0], self.out_type.size, *input_shape[2:])
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type}, function={self.function!r}"
+
+
+class VectorFieldNonLinearity(EquivariantModule):
+    """Map every regular field of :math:`C_N` to a planar vector: direction of the argmax, length of the max.
+
+    .. math::
+        y(x) = \\max_k v_k(x) \\, \\big(\\cos \\tfrac{2\\pi k^*}{N}, \\sin \\tfrac{2\\pi k^*}{N}\\big),
+        \\qquad k^* = \\arg\\max_k v_k(x)
+
+    Rotating the input by :math:`r` shifts the regular field by :math:`r`, hence rotates the output vector
+    by :math:`2\\pi r/N`: the output fields transform under the frequency-1 irrep.
+
+    Args:
+        in_type: the input field type; only regular fields of a cyclic group :math:`C_N` (``N >= 3``).
+
+    Shape:
+        ``[B, N F, H, W] -> [B, 2 F, H, W]`` for ``F`` fields.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, VectorFieldNonLinearity
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> t = FieldType(gs, [gs.regular_repr] * 2)
+        >>> m = VectorFieldNonLinearity(t)
+        >>> m(GeometricTensor(torch.randn(1, 16, 5, 5), t)).shape
+        torch.Size([1, 4, 5, 5])
+    """
+
+    def __init__(self, in_type: FieldType, **kwargs) -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_field_type(in_type, owner=name)
+        if kwargs:
+            raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        require_support(in_type, "vectorfield", name)
+        group = in_type.gspace.fibergroup
+        n = group.order()
+        for i, rep in enumerate(in_type.representations):
+            if rep.size != n:
+                raise ValueError(
+                    f"{name}: field {i} of in_type has representation '{rep.name}' of size {rep.size}; "
+                    f"accepted: the regular representation of {group.name} (size {n})"
+                )
+        out_rep = in_type.gspace.irrep(1)
+        if n < 3 or out_rep.size != 2:
+            raise ValueError(f"{name}: in_type's group {group.name} is not accepted; expected C_N with N >= 3")
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self.out_type = FieldType(in_type.gspace, [out_rep] * len(in_type))
+        self._n = n
+        angles = 2.0 * math.pi * np.arange(n) / n
+        table = torch.from_numpy(np.stack([np.cos(angles), np.sin(angles)], axis=1))
+        self.register_buffer("_directions", table.to(torch.get_default_dtype()), persistent=False)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Return one vector per field: the max as length, the argmax rotation as angle."""
+        check_input(self, input)
+        x = input.tensor
+        b, spatial = x.shape[0], x.shape[2:]
+        v = x.reshape(b, len(self.in_type), self._n, *spatial)
+        m, k = v.max(dim=2)
+        directions = self._directions.to(x.dtype)[k]  # [B, F, *spatial, 2]
+        y = (m.unsqueeze(-1) * directions).movedim(-1, 2)
+        return GeometricTensor(y.reshape(b, self.out_type.size, *spatial), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``input_shape``."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[1] != self.in_type.size:
+            raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type")
+        return (input_shape[0], self.out_type.size, *input_shape[2:])
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type}"

@@ -1,0 +1,177 @@
+"""Norm non-linearities: rescale every field (or sub-field of an induced field) by a function of its norm.
+
+For an orthogonal representation the norm of a field is invariant, so multiplying the field by any function
+of its norm is equivariant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..equivariant_module import EquivariantModule
+from ..field_type import FieldType
+from ..geometric_tensor import GeometricTensor
+from ._utils import (
+    NORM_EPS,
+    FieldGrouping,
+    check_field_type,
+    check_input,
+    induced_structure,
+    register_grouping,
+    require_support,
+)
+
+__all__ = ["NormNonLinearity", "InducedNormNonLinearity"]
+
+def _squash(t: torch.Tensor) -> torch.Tensor:
+    return t / (1.0 + t)
+
+
+_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "n_relu": F.relu,
+    "n_sigmoid": torch.sigmoid,
+    "squash": _squash,
+}
+
+
+class _NormNonLinearityBase(EquivariantModule):
+    _support = "norm"
+
+    def __init__(self, in_type: FieldType, function: str, bias: bool) -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_field_type(in_type, owner=name)
+        if function not in _FUNCTIONS:
+            raise ValueError(f"{name}: function={function!r} is not known; expected one of {sorted(_FUNCTIONS)}")
+        if function == "squash" and bias:
+            raise ValueError(f"{name}: function='squash' takes no bias, but bias={bias!r}; pass bias=False")
+        require_support(in_type, self._support, name)
+        self.space = in_type.gspace
+        self.in_type = in_type
+        self.out_type = in_type
+        self.function = function
+        # sub-field structure: (n_subfields, subfield_size) per field; one sub-field for plain norms
+        self._structure = [self._subfields(i, r) for i, r in enumerate(in_type.representations)]
+        self._grouping = FieldGrouping(in_type, keys=self._structure)
+        register_grouping(self, self._grouping)
+        self.register_buffer("_bias_order", torch.from_numpy(self._grouping.order), persistent=False)
+        if bias:
+            # the threshold of field i is exp(log_bias[i]) > 0
+            self.log_bias = torch.nn.Parameter(torch.zeros(len(in_type)))
+        else:
+            self.register_parameter("log_bias", None)
+
+    def _subfields(self, i: int, rep) -> tuple[int, int]:
+        return (1, rep.size)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Rescale every (sub-)field :math:`v` to :math:`f(\\|v\\| - b) \\, v / \\|v\\|`."""
+        check_input(self, input)
+        x = input.tensor
+        spatial_ones = (1,) * (x.dim() - 2)
+        biases = None
+        if self.log_bias is not None:
+            biases = torch.exp(self.log_bias).index_select(0, self._bias_order).split(self._grouping.counts)
+
+        def fn(g: int, v: torch.Tensor) -> torch.Tensor:
+            m, d = self._grouping.keys[g]
+            b, n = v.shape[:2]
+            w = v.reshape(b, n, m, d, *v.shape[3:])
+            sq = (w * w).sum(dim=3, keepdim=True)
+            norms = torch.sqrt(sq.clamp_min(NORM_EPS))
+            if biases is not None:
+                new = _FUNCTIONS[self.function](norms - biases[g].to(v.dtype).view(1, n, 1, 1, *spatial_ones))
+            else:
+                new = _FUNCTIONS[self.function](norms)
+            mult = torch.where(sq > NORM_EPS, new / norms, torch.zeros_like(norms))
+            return (w * mult).reshape(v.shape)
+
+        return GeometricTensor(self._grouping.apply(x, self._in_perm, self._out_perm, fn), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return ``input_shape`` (the module preserves the shape) after checking its channels."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[1] != self.in_type.size:
+            raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type")
+        return input_shape
+
+    def extra_repr(self) -> str:
+        return f"{self.in_type}, function={self.function!r}, bias={self.log_bias is not None}"
+
+
+class NormNonLinearity(_NormNonLinearityBase):
+    """Norm non-linearity: each field is rescaled by a function of its norm, shifted by a learnable bias.
+
+    .. math::
+        y = \\frac{f(\\|v\\| - b)}{\\|v\\|} v, \\qquad b = e^{\\beta} > 0
+
+    with one bias (parametrised by its logarithm ``log_bias``, initialised to 0) per field and
+    :math:`f` one of ``'n_relu'`` (:math:`\\max(0, t)`), ``'n_sigmoid'`` (:math:`\\sigma(t)`) or
+    ``'squash'`` (:math:`t / (1 + t)`, no bias allowed). A zero field maps to zero with a finite gradient.
+
+    Args:
+        in_type: the input field type; every field must support ``'norm'`` non-linearities.
+        function: ``'n_relu'``, ``'n_sigmoid'`` or ``'squash'``.
+        bias: whether to subtract a learnable bias from the norms (must be ``False`` for ``'squash'``).
+
+    Shape:
+        ``[B, C, H, W] -> [B, C, H, W]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, NormNonLinearity
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> t = FieldType(gs, [gs.irrep(1), gs.irrep(2), gs.regular_repr])
+        >>> m = NormNonLinearity(t, "n_relu")
+        >>> m(GeometricTensor(torch.randn(2, t.size, 4, 4), t)).shape
+        torch.Size([2, 12, 4, 4])
+    """
+
+    def __init__(self, in_type: FieldType, function: str = "n_relu", bias: bool = True) -> None:
+        super().__init__(in_type, function, bias)
+
+
+class InducedNormNonLinearity(_NormNonLinearityBase):
+    """Norm non-linearity applied to every sub-field of an induced field, with a bias shared by the field.
+
+    An induced representation :math:`\\mathrm{Ind}_H^G \\psi` is made of :math:`|G/H|` sub-fields which the
+    group permutes (and transforms by :math:`\\psi`); each sub-field :math:`v_j` is rescaled as in
+    :class:`NormNonLinearity`, :math:`y_j = f(\\|v_j\\| - b) v_j / \\|v_j\\|`, with one bias :math:`b` per
+    induced field.
+
+    Args:
+        in_type: the input field type; every field must support ``'induced_norm'`` non-linearities.
+        function: ``'n_relu'``, ``'n_sigmoid'`` or ``'squash'``.
+        bias: whether to subtract a learnable bias from the norms (must be ``False`` for ``'squash'``).
+
+    Shape:
+        ``[B, C, H, W] -> [B, C, H, W]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, InducedNormNonLinearity
+        >>> gs = gspaces.FlipRot2dOnR2(4)
+        >>> rep = gs.induced_repr((None, 4), gs.restrict((None, 4))[0].irrep(1))
+        >>> t = FieldType(gs, [rep] * 2)
+        >>> m = InducedNormNonLinearity(t)
+        >>> m(GeometricTensor(torch.randn(2, t.size, 4, 4), t)).shape
+        torch.Size([2, 8, 4, 4])
+    """
+
+    _support = "induced_norm"
+
+    def __init__(self, in_type: FieldType, function: str = "n_relu", bias: bool = True) -> None:
+        super().__init__(in_type, function, bias)
+
+    def _subfields(self, i: int, rep) -> tuple[int, int]:
+        structure = induced_structure(rep)
+        if structure is None:
+            raise ValueError(
+                f"{type(self).__name__}: field {i} of in_type has representation '{rep.name}', which is not "
+                "an induced representation; accepted: induced representations supporting 'induced_norm'"
+            )
+        return structure
+

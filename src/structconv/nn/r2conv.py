@@ -1,0 +1,430 @@
+r"""``R2Conv``: G-steerable convolution on the plane.
+
+The filter of an :class:`R2Conv` lives in the space of steerable kernels
+``κ(g·x) = ρ_out(g) κ(x) ρ_in(g)⁻¹``; it is the contraction of the learnable ``weights`` with the sampled
+basis of :mod:`structconv.kernels` (see :class:`~structconv.nn.basisexpansion.BlocksBasisExpansion`),
+followed by an ordinary :func:`torch.nn.functional.conv2d`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from structconv.kernels import irrep_spec_by_name, kernel_grid
+from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, r2_kernel_basis
+from structconv.nn.equivariant_module import EquivariantModule
+from structconv.nn.field_type import FieldType
+from structconv.nn.geometric_tensor import GeometricTensor
+
+__all__ = ["R2Conv"]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
+    """Validate an int or a pair of ints (``>= minimum``)."""
+    items = value if isinstance(value, (tuple, list)) else (value, value)
+    ok = len(items) == 2 and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in items
+    )
+    if not ok:
+        raise ValueError(f"{name}={value!r} is not valid; expected an int >= {minimum} or a pair of them")
+    return int(items[0]), int(items[1])
+
+
+def _split_groups(ftype: FieldType, groups: int, name: str) -> FieldType:
+    """The field type of one group of channels; ``ftype`` must be ``groups`` copies of it."""
+    n = len(ftype.representations)
+    if n % groups != 0:
+        raise ValueError(f"groups={groups} does not divide the {n} fields of {name}={ftype}")
+    sub = ftype.representations[: n // groups]
+    if tuple(sub) * groups != tuple(ftype.representations):
+        raise ValueError(
+            f"groups={groups}: {name}={ftype} must be {groups} copies of the same list of fields "
+            f"(here the first group is {[r.name for r in sub]})"
+        )
+    return FieldType(ftype.gspace, sub)
+
+
+def _bias_expansion(out_type: FieldType) -> np.ndarray:
+    """``[out_size, n_trivial]``: where each trivial irrep of the output type lands in its channels."""
+    trivial = out_type.fibergroup.trivial_representation.name
+    columns = []
+    for rep, start in zip(out_type.representations, out_type.fields_start):
+        q = np.asarray(rep.change_of_basis)
+        offset = 0
+        for name in rep.irreps:
+            size = irrep_spec_by_name(out_type.fibergroup, name).dim
+            if name == trivial:
+                col = np.zeros(out_type.size)
+                col[start : start + rep.size] = q[:, offset]
+                columns.append(col)
+            offset += size
+    if not columns:
+        return np.zeros((out_type.size, 0))
+    return np.stack(columns, axis=1)
+
+
+class _SteerableConv(EquivariantModule):
+    """Shared machinery of :class:`R2Conv` and :class:`~structconv.nn.R2ConvTransposed`."""
+
+    _transposed = False
+    filter: torch.Tensor | None
+    expanded_bias: torch.Tensor | None
+    bias_expansion: torch.Tensor
+
+    def __init__(
+        self,
+        in_type: FieldType,
+        out_type: FieldType,
+        kernel_size: int,
+        padding: int | tuple[int, int],
+        stride: int | tuple[int, int],
+        dilation: int,
+        padding_mode: str,
+        groups: int,
+        bias: bool,
+        basisexpansion: str,
+        sigma: float | list[float] | None,
+        frequencies_cutoff: float | Callable[[float], float] | None,
+        rings: list[float] | None,
+        maximum_offset: int | None,
+        recompute: bool,
+        basis_filter: Callable[[dict[str, Any]], bool] | None,
+        initialize: bool,
+        output_padding: int | tuple[int, int] = 0,
+    ) -> None:
+        super().__init__()
+        for arg, value in (("in_type", in_type), ("out_type", out_type)):
+            if not isinstance(value, FieldType):
+                raise TypeError(f"{arg} must be a structconv.nn.FieldType; received {type(value).__name__}")
+        if in_type.gspace != out_type.gspace:
+            raise ValueError(
+                f"in_type and out_type must share one gspace; received {in_type.gspace!r} and {out_type.gspace!r}"
+            )
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
+            raise ValueError(f"kernel_size={kernel_size!r} is not valid; expected an int >= 1")
+        if isinstance(dilation, bool) or not isinstance(dilation, (int, np.integer)) or dilation < 1:
+            raise ValueError(f"dilation={dilation!r} is not valid; expected an int >= 1")
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise ValueError(f"groups={groups!r} is not valid; expected an int >= 1")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode={padding_mode!r} is not known; expected one of {_PADDING_MODES}")
+        if basisexpansion != "blocks":
+            raise ValueError(f"basisexpansion={basisexpansion!r} is not known; expected 'blocks'")
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias={bias!r} is not valid; expected a bool")
+        self.in_type, self.out_type = in_type, out_type
+        self.space = in_type.gspace
+        self.kernel_size = int(kernel_size)
+        self.padding = _pair(padding, "padding", 0)
+        self.stride = _pair(stride, "stride", 1)
+        self.dilation = int(dilation)
+        self.padding_mode = padding_mode
+        self.groups = int(groups)
+        self.output_padding = _pair(output_padding, "output_padding", 0)
+        if self._transposed and any(
+            op >= max(s, self.dilation) for op, s in zip(self.output_padding, self.stride)
+        ):
+            raise ValueError(
+                f"output_padding={output_padding!r} is not valid; it must be smaller than stride or dilation"
+            )
+        in_sub = _split_groups(in_type, self.groups, "in_type")
+        out_sub = _split_groups(out_type, self.groups, "out_type")
+        # a transposed convolution's weight [C_in, C_out / groups] is a steerable kernel from out to in
+        src, dst = (out_sub, in_type) if self._transposed else (in_sub, out_type)
+        self._basisexpansion = BlocksBasisExpansion(
+            src,
+            dst,
+            r2_kernel_basis,
+            kernel_grid(self.kernel_size, self.dilation),
+            basis_filter=basis_filter,
+            recompute=recompute,
+            kernel_size=self.kernel_size,
+            dilation=self.dilation,
+            rings=rings,
+            sigma=sigma,
+            frequencies_cutoff=frequencies_cutoff,
+            maximum_offset=maximum_offset,
+            axis=float(getattr(self.space, "axis", math.pi / 2)),
+        )
+        self._filter_shape = (dst.size, src.size, self.kernel_size, self.kernel_size)
+        self.weights = torch.nn.Parameter(torch.zeros(self._basisexpansion.dimension()))
+        expansion = _bias_expansion(out_type)
+        if bias and expansion.shape[1] > 0:
+            self.bias: torch.nn.Parameter | None = torch.nn.Parameter(torch.zeros(expansion.shape[1]))
+            self.register_buffer("bias_expansion", torch.from_numpy(expansion.astype(np.float32)), persistent=False)
+        else:
+            self.bias = None
+            self.register_buffer("bias_expansion", None, persistent=False)
+        self.register_buffer("filter", None, persistent=False)
+        self.register_buffer("expanded_bias", None, persistent=False)
+        self.register_load_state_dict_post_hook(_refresh_cache_after_load)
+        if initialize:
+            from structconv.nn.init import generalized_he_init
+
+            generalized_he_init(self.weights.data, self._basisexpansion, cache=True)
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def basisexpansion(self) -> BasisExpansion:
+        """Submodule that builds the filter from :attr:`weights` (``[c_out, c_in, k²]`` for R2Conv)."""
+        return self._basisexpansion
+
+    def expand_parameters(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Expand the filter from :attr:`weights` and the bias from :attr:`bias`.
+
+        Returns:
+            ``(filter, bias)``: the dense filter (``[c_out, c_in / groups, k, k]``, or
+            ``[c_in, c_out / groups, k, k]`` for the transposed convolution) and the expanded bias
+            ``[c_out]`` (``None`` without bias).
+        """
+        filt = self._basisexpansion(self.weights).reshape(self._filter_shape)
+        bias = None
+        if self.bias is not None:
+            bias = self.bias_expansion.to(self.bias.dtype) @ self.bias
+        return filt, bias
+
+    def train(self, mode: bool = True) -> _SteerableConv:
+        """Set the training mode; in eval mode the filter and bias are expanded once and cached.
+
+        ``train()`` discards the cached :attr:`filter` and :attr:`expanded_bias` (non-persistent buffers:
+        the ``state_dict`` keys are the same in both modes).
+        """
+        super().train(mode)
+        self._refresh_cache()
+        return self
+
+    def _refresh_cache(self) -> None:
+        if self.training:
+            self.filter = None
+            self.expanded_bias = None
+        else:
+            with torch.no_grad():
+                filt, bias = self.expand_parameters()
+            self.filter = filt.detach()
+            self.expanded_bias = None if bias is None else bias.detach()
+
+    def _filter_and_bias(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.training or self.filter is None:
+            return self.expand_parameters()
+        return self.filter, self.expanded_bias
+
+    def _check_input(self, input: GeometricTensor) -> torch.Tensor:
+        if not isinstance(input, GeometricTensor):
+            raise TypeError(f"input must be a GeometricTensor; received {type(input).__name__}")
+        if input.type != self.in_type:
+            raise ValueError(f"input has type {input.type}; expected {self.in_type}")
+        return input.tensor
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_type}, {self.out_type}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self._transposed and self.output_padding != (0, 0):
+            text += f", output_padding={self.output_padding}"
+        if self.dilation != 1:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode!r}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text + f", weights={self.weights.numel()}"
+
+
+def _refresh_cache_after_load(module: torch.nn.Module, incompatible_keys: Any) -> None:
+    if isinstance(module, _SteerableConv) and not module.training:
+        module._refresh_cache()
+
+
+class R2Conv(_SteerableConv):
+    r"""G-steerable planar convolution between two field types.
+
+    With :math:`\rho_\text{in}`, :math:`\rho_\text{out}` the representations of ``in_type`` and
+    ``out_type``, the filter satisfies
+
+    .. math::
+        \kappa(g \cdot x) = \rho_\text{out}(g)\, \kappa(x)\, \rho_\text{in}(g)^{-1}
+        \qquad \forall g \in G,\ x \in \mathbb{R}^2,
+
+    so that the convolution commutes with the action of :math:`\mathbb{R}^2 \rtimes G`. The filter is
+    ``Σ_d weights[d] · basis[d]`` over a complete basis of such kernels (Gaussian rings times circular
+    harmonics, see :mod:`structconv.kernels`); the convolution is :func:`torch.nn.functional.conv2d`.
+    In training mode the filter is expanded at every forward; :meth:`eval` expands it once and caches it
+    in :attr:`filter` (a non-persistent buffer: the ``state_dict`` keys are ``weights`` and ``bias`` in
+    both modes, so a checkpoint saved in one mode loads in the other).
+
+    Args:
+        in_type: type of the input field.
+        out_type: type of the output field.
+        kernel_size: size of the square filter.
+        padding: implicit padding on both sides of the input (int or pair). Default: 0.
+        stride: stride of the convolution (int or pair). Default: 1.
+        dilation: spacing between kernel elements. Default: 1.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``. Default: ``'zeros'``.
+        groups: number of blocked connections; ``in_type`` and ``out_type`` must each be ``groups``
+            copies of one list of fields. Default: 1.
+        bias: add a learnable bias to the trivial irreps of the output fields. Default: ``True``.
+        basisexpansion: the basis expansion algorithm; only ``'blocks'``.
+        sigma: width of each ring, or one float for all rings (default: 0.6, 0.4 for the last ring,
+            0.005 for a ring at radius 0).
+        frequencies_cutoff: maximum frequency per ring radius: callable, float factor, or ``None`` for
+            the default policy (see :class:`~structconv.kernels.ManualFrequencyCutoff`).
+        rings: radii of the rings (default: ``ceil(k/2)`` rings up to ``(k-1)//2``, times ``dilation``).
+        maximum_offset: number of aliased frequencies kept for finite groups (default: all allowed).
+        recompute: rebuild the sampled bases instead of reusing cached ones.
+        basis_filter: callable on a basis element's attribute dict returning whether to keep it.
+        initialize: initialise :attr:`weights` with :func:`~structconv.nn.init.generalized_he_init`.
+
+    Attributes:
+        weights: learnable expansion coefficients (1-D).
+        bias: learnable bias of the trivial irreps of ``out_type`` (or ``None``).
+        filter: the cached filter in eval mode (``None`` in training mode).
+        expanded_bias: the cached expanded bias in eval mode.
+
+    Shape:
+        - input: ``(B, in_type.size, H, W)``
+        - output: ``(B, out_type.size, H_out, W_out)`` with
+          ``H_out = floor((H + 2·padding - dilation·(kernel_size - 1) - 1) / stride + 1)``.
+
+    Raises:
+        TypeError: if the types are not :class:`FieldType` or ``bias`` is not a bool.
+        ValueError: on any invalid argument, or if the kernel basis is empty (e.g. ``kernel_size=2``).
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> from structconv.nn import FieldType, GeometricTensor
+        >>> gs = Rot2dOnR2(8)
+        >>> t_in = FieldType(gs, [gs.trivial_repr] * 3)
+        >>> t_out = FieldType(gs, [gs.regular_repr] * 4)
+        >>> conv = R2Conv(t_in, t_out, 5, padding=2)
+        >>> conv.weights.numel()
+        132
+        >>> y = conv(GeometricTensor(torch.randn(2, 3, 16, 16), t_in))
+        >>> y.tensor.shape
+        torch.Size([2, 32, 16, 16])
+    """
+
+    def __init__(
+        self,
+        in_type: FieldType,
+        out_type: FieldType,
+        kernel_size: int,
+        padding: int | tuple[int, int] = 0,
+        stride: int | tuple[int, int] = 1,
+        dilation: int = 1,
+        padding_mode: str = "zeros",
+        groups: int = 1,
+        bias: bool = True,
+        basisexpansion: str = "blocks",
+        sigma: float | list[float] | None = None,
+        frequencies_cutoff: float | Callable[[float], float] | None = None,
+        rings: list[float] | None = None,
+        maximum_offset: int | None = None,
+        recompute: bool = False,
+        basis_filter: Callable[[dict[str, Any]], bool] | None = None,
+        initialize: bool = True,
+    ) -> None:
+        super().__init__(
+            in_type,
+            out_type,
+            kernel_size,
+            padding,
+            stride,
+            dilation,
+            padding_mode,
+            groups,
+            bias,
+            basisexpansion,
+            sigma,
+            frequencies_cutoff,
+            rings,
+            maximum_offset,
+            recompute,
+            basis_filter,
+            initialize,
+        )
+        ph, pw = self.padding
+        self._reversed_padding_repeated_twice = (pw, pw, ph, ph)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Convolve the input with the expanded filter and add the expanded bias.
+
+        Args:
+            input: a :class:`GeometricTensor` of type :attr:`in_type`.
+
+        Returns:
+            a :class:`GeometricTensor` of type :attr:`out_type`.
+        """
+        x = self._check_input(input)
+        filt, bias = self._filter_and_bias()
+        if self.padding_mode != "zeros":
+            x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            out = F.conv2d(x, filt, bias, self.stride, 0, self.dilation, self.groups)
+        else:
+            out = F.conv2d(x, filt, bias, self.stride, self.padding, self.dilation, self.groups)
+        return GeometricTensor(out, self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``(B, in_type.size, H, W)``.
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> from structconv.nn import FieldType
+            >>> gs = Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr])
+            >>> R2Conv(t, t, 3, stride=2).evaluate_output_shape((1, 4, 9, 10))
+            (1, 4, 4, 4)
+        """
+        if len(input_shape) != 4 or input_shape[1] != self.in_type.size:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} is not valid; expected (B, {self.in_type.size}, H, W)"
+            )
+        b, _, h, w = input_shape
+        size = [
+            (n + 2 * p - self.dilation * (self.kernel_size - 1) - 1) // s + 1
+            for n, p, s in zip((h, w), self.padding, self.stride)
+        ]
+        return (b, self.out_type.size, size[0], size[1])
+
+    def export(self) -> torch.nn.Conv2d:
+        """Export to an equivalent :class:`torch.nn.Conv2d` (this module is set to eval mode).
+
+        Example:
+            >>> from structconv.gspaces import FlipRot2dOnR2
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = FlipRot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr])
+            >>> conv = R2Conv(t, t, 3, padding=1)
+            >>> x = torch.randn(1, 8, 7, 7)
+            >>> torch.allclose(conv.export()(x), conv(GeometricTensor(x, t)).tensor, atol=1e-6)
+            True
+        """
+        self.eval()
+        filt, bias = self._filter_and_bias()
+        conv = torch.nn.Conv2d(
+            self.in_type.size,
+            self.out_type.size,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=bias is not None,
+            padding_mode=self.padding_mode,
+            device=filt.device,
+            dtype=filt.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(filt)
+            if bias is not None:
+                conv.bias.copy_(bias)
+        return conv.eval()

@@ -1,0 +1,535 @@
+"""Weight-standardized convolutions: ``WSConv1d/2d/3d``, ``WSConvTranspose1d/2d/3d`` and ``FWS``.
+
+Every layer here is an ordinary ``torch.nn`` convolution whose kernel is the *scaled weight
+standardization* (Brock et al., 2021, NF-Nets) of its raw weight, recomputed on every forward:
+
+.. math::
+
+    \\hat W_i = g_i (W_i - \\mu_i) \\mathrm{rsqrt}\\bigl(\\max(\\sigma_i^2 F, \\epsilon)\\bigr)
+
+per output filter ``i``, with a learnable gain ``g`` (parameter ``gain``, initialised to 1), the biased
+per-filter variance :math:`\\sigma_i^2`, the per-filter fan-in ``F`` (``in_channels / groups`` times the
+kernel volume) and ``eps`` given to ``forward``. See
+:func:`structconv.constraints.standardization.scaled_weight_standardize`.
+
+For the transposed layers the output filters are taken along dim 1 of the ``(in, out / groups, *k)``
+weight, group-aware, so ``gain`` has ``out_channels`` entries and every *output* channel sees a
+standardized filter. (``elektronn3`` standardizes transposed weights along dim 0, i.e. per input
+channel, and uses the whole tensor size as fan-in; :mod:`structconv.compat.elektronn3` reproduces that
+exactly.)
+
+``FWS`` is the in-place variant: it overwrites the wrapped layer's ``weight`` with its standardization
+before calling the layer, so gradients reach the raw weight straight through the projection.
+
+In eval mode the standardized kernel of a ``WSConv*`` layer is computed once and reused while the
+weight, the gain and ``eps`` are unchanged (the cache is a plain attribute, never in the state dict,
+dropped by ``train()``/pickling and invalidated by any in-place update such as ``load_state_dict`` or an
+optimizer step). It is used only when autograd is off (``torch.no_grad``/``inference_mode``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
+
+from structconv.constraints.standardization import _check_eps, scaled_weight_standardize
+
+__all__ = [
+    "FWS",
+    "WSConv1d",
+    "WSConv2d",
+    "WSConv3d",
+    "WSConvTranspose1d",
+    "WSConvTranspose2d",
+    "WSConvTranspose3d",
+]
+
+
+def _state_key(*tensors: Tensor) -> tuple[Any, ...]:
+    """Identity of tensors' contents: object, storage and in-place version of each."""
+    return tuple(x for t in tensors for x in (t, t.data_ptr(), t._version))
+
+
+def _same_key(a: tuple[Any, ...] | None, b: tuple[Any, ...]) -> bool:
+    if a is None or len(a) != len(b):
+        return False
+    return all((x is y) if isinstance(x, Tensor) else (x == y) for x, y in zip(a, b))
+
+
+class _WSMixin:
+    """Shared machinery of the weight-standardized conv layers (configuration in class attributes)."""
+
+    # Filters of a transposed weight along dim 1 (group-aware); False: along dim 0.
+    _ws_transposed_filters: bool = False
+    # Unbiased variance (n - 1) instead of the biased one.
+    _ws_unbiased: bool = False
+    # Fan-in = size of the whole weight tensor instead of the size of one filter.
+    _ws_numel_fan_in: bool = False
+
+    weight: Tensor
+    gain: Tensor
+    groups: int
+
+    def _ws_init(self, num_filters: int, device: Any, dtype: Any) -> None:
+        self.gain = nn.Parameter(torch.ones(num_filters, device=device, dtype=dtype))
+        self._ws_cache: tuple[tuple[Any, ...], Tensor] | None = None
+
+    def reset_parameters(self) -> None:
+        """Initialise ``weight``/``bias`` as the torch layer does and ``gain`` to ones."""
+        super().reset_parameters()  # type: ignore[misc]
+        gain = getattr(self, "gain", None)
+        if isinstance(gain, Tensor):
+            with torch.no_grad():
+                gain.fill_(1.0)
+
+    def _ws_layout(self) -> dict[str, Any]:
+        if self._ws_transposed_filters:
+            return {"channel_dim": 1, "groups": self.groups}
+        return {"channel_dim": 0}
+
+    def standardize_weight(self, eps: float = 1e-4) -> Tensor:
+        """Return the standardized kernel the convolution uses (differentiable in ``weight`` and ``gain``).
+
+        Args:
+            eps: lower bound of ``var * fan_in``; finite and > 0.
+        """
+        _check_eps(eps)
+        w = self.weight
+        fan_in = w.numel() if self._ws_numel_fan_in else None
+        return scaled_weight_standardize(
+            w, self.gain, eps, fan_in=fan_in, unbiased=self._ws_unbiased, **self._ws_layout()
+        )
+
+    def _ws_weight(self, eps: float) -> Tensor:
+        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling():  # type: ignore[attr-defined]
+            return self.standardize_weight(eps)
+        key = (*_state_key(self.weight, self.gain), float(eps))
+        cache = self._ws_cache
+        if cache is not None and _same_key(cache[0], key):
+            return cache[1]
+        w = self.standardize_weight(eps)
+        self._ws_cache = (key, w)
+        return w
+
+    def train(self, mode: bool = True) -> Any:  # noqa: D102 - same contract as nn.Module.train
+        self._ws_cache = None
+        return super().train(mode)  # type: ignore[misc]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()  # type: ignore[misc]
+        state = dict(state)
+        state["_ws_cache"] = None
+        return state
+
+    def _ws_extra(self) -> str:
+        fan = "weight.numel()" if self._ws_numel_fan_in else "per filter"
+        filt = "dim 1 (grouped)" if self._ws_transposed_filters else "dim 0"
+        var = "unbiased" if self._ws_unbiased else "biased"
+        return f", scaled_ws=(filters={filt}, fan_in={fan}, variance={var})"
+
+
+class _WSConvNd(_WSMixin):
+    _plain: type[_ConvNd]
+
+    def _ws_setup(self, device: Any, dtype: Any) -> None:
+        self._ws_init(self.out_channels, device, dtype)  # type: ignore[attr-defined]
+
+    def forward(self, input: Tensor, eps: float = 1e-4) -> Tensor:
+        """Convolve ``input`` with the standardized kernel (see the class docstring)."""
+        return self._conv_forward(input, self._ws_weight(eps), self.bias)  # type: ignore[attr-defined]
+
+    def export(self, eps: float = 1e-4) -> _ConvNd:
+        """Return a plain ``torch.nn`` convolution with the standardized kernel baked in (same output)."""
+        m = self
+        out = self._plain(
+            m.in_channels,  # type: ignore[attr-defined]
+            m.out_channels,  # type: ignore[attr-defined]
+            m.kernel_size,  # type: ignore[attr-defined]
+            stride=m.stride,  # type: ignore[attr-defined]
+            padding=m.padding,  # type: ignore[attr-defined]
+            dilation=m.dilation,  # type: ignore[attr-defined]
+            groups=m.groups,
+            bias=m.bias is not None,  # type: ignore[attr-defined]
+            padding_mode=m.padding_mode,  # type: ignore[attr-defined]
+            device=m.weight.device,
+            dtype=m.weight.dtype,
+        )
+        _copy_into(out, self.standardize_weight(eps), m.bias)  # type: ignore[attr-defined]
+        return out.train(self.training)  # type: ignore[attr-defined]
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + self._ws_extra()  # type: ignore[misc]
+
+
+class _WSConvTransposeNd(_WSMixin):
+    _ws_transposed_filters = True
+    _plain: type[_ConvTransposeNd]
+    _functional: Any
+    _nd: int
+
+    def _ws_setup(self, device: Any, dtype: Any) -> None:
+        n = self.out_channels if self._ws_transposed_filters else self.in_channels  # type: ignore[attr-defined]
+        self._ws_init(n, device, dtype)
+
+    def forward(self, input: Tensor, output_size: list[int] | None = None, eps: float = 1e-4) -> Tensor:
+        """Transposed convolution of ``input`` with the standardized kernel.
+
+        Args:
+            input: ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
+            output_size: optional exact output size (resolves the stride ambiguity, as in torch).
+            eps: lower bound of ``var * fan_in``.
+        """
+        m = self
+        if m.padding_mode != "zeros":  # type: ignore[attr-defined]
+            raise ValueError(
+                f"padding_mode={m.padding_mode!r} is not supported by {type(self).__name__}; expected 'zeros'"  # type: ignore[attr-defined]
+            )
+        output_padding = m._output_padding(  # type: ignore[attr-defined]
+            input,
+            output_size,
+            m.stride,
+            m.padding,
+            m.kernel_size,
+            self._nd,
+            m.dilation,  # type: ignore[attr-defined]
+        )
+        return self._functional(
+            input,
+            self._ws_weight(eps),
+            m.bias,  # type: ignore[attr-defined]
+            m.stride,  # type: ignore[attr-defined]
+            m.padding,  # type: ignore[attr-defined]
+            output_padding,
+            m.groups,
+            m.dilation,  # type: ignore[attr-defined]
+        )
+
+    def export(self, eps: float = 1e-4) -> _ConvTransposeNd:
+        """Return a plain ``torch.nn`` transposed convolution with the standardized kernel baked in."""
+        m = self
+        out = self._plain(
+            m.in_channels,  # type: ignore[attr-defined]
+            m.out_channels,  # type: ignore[attr-defined]
+            m.kernel_size,  # type: ignore[attr-defined]
+            stride=m.stride,  # type: ignore[attr-defined]
+            padding=m.padding,  # type: ignore[attr-defined]
+            output_padding=m.output_padding,  # type: ignore[attr-defined]
+            groups=m.groups,
+            bias=m.bias is not None,  # type: ignore[attr-defined]
+            dilation=m.dilation,  # type: ignore[attr-defined]
+            padding_mode=m.padding_mode,  # type: ignore[attr-defined]
+            device=m.weight.device,
+            dtype=m.weight.dtype,
+        )
+        _copy_into(out, self.standardize_weight(eps), m.bias)  # type: ignore[attr-defined]
+        return out.train(self.training)  # type: ignore[attr-defined]
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + self._ws_extra()  # type: ignore[misc]
+
+
+@torch.no_grad()
+def _copy_into(layer: nn.Module, weight: Tensor, bias: Tensor | None) -> None:
+    layer.weight.copy_(weight)
+    if bias is not None:
+        layer.bias.copy_(bias)
+
+
+_CONV_DOC = """{summary}
+
+    Takes exactly the arguments of :class:`torch.nn.{base}` (same names, order and defaults) and
+    convolves with the scaled weight standardization of ``weight`` (NF-Nets, Brock et al. 2021):
+
+    .. math::
+
+        \\hat W_i = g_i (W_i - \\mu_i) \\mathrm{{rsqrt}}\\bigl(\\max(\\sigma_i^2 F, \\epsilon)\\bigr)
+
+    per output filter ``i`` (biased variance, ``F = in_channels / groups * prod(kernel_size)``), with
+    the learnable ``gain`` ``g`` (shape ``(out_channels,)``, initialised to 1). ``eps`` is an argument of
+    ``forward`` (default ``1e-4``). State-dict keys: ``weight``, ``bias`` (if any), ``gain``.
+
+    Shape:
+        Same as :class:`torch.nn.{base}`.
+
+    Example:
+        >>> m = {name}(4, 8, 3, padding=1)
+        >>> x = torch.randn(2, 4, {spatial})
+        >>> m(x).shape
+        torch.Size([2, 8, {spatial}])
+        >>> torch.allclose(m.export()(x), m(x), atol=1e-6)
+        True
+    """
+
+
+class WSConv1d(_WSConvNd, nn.Conv1d):
+    __doc__ = _CONV_DOC.format(
+        summary="1D convolution with a scaled weight-standardized kernel.",
+        base="Conv1d",
+        name="WSConv1d",
+        spatial="9",
+    )
+    _plain = nn.Conv1d
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ws_setup(self.weight.device, self.weight.dtype)
+
+
+class WSConv2d(_WSConvNd, nn.Conv2d):
+    __doc__ = _CONV_DOC.format(
+        summary="2D convolution with a scaled weight-standardized kernel.",
+        base="Conv2d",
+        name="WSConv2d",
+        spatial="9, 9",
+    )
+    _plain = nn.Conv2d
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ws_setup(self.weight.device, self.weight.dtype)
+
+
+class WSConv3d(_WSConvNd, nn.Conv3d):
+    __doc__ = _CONV_DOC.format(
+        summary="3D convolution with a scaled weight-standardized kernel.",
+        base="Conv3d",
+        name="WSConv3d",
+        spatial="5, 5, 5",
+    )
+    _plain = nn.Conv3d
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ws_setup(self.weight.device, self.weight.dtype)
+
+
+_TCONV_DOC = """{summary}
+
+    Takes exactly the arguments of :class:`torch.nn.{base}` and computes the transposed convolution with
+    the scaled weight standardization of ``weight``, the output filters being taken along dim 1 of the
+    ``(in_channels, out_channels / groups, *kernel_size)`` weight (group-aware):
+
+    .. math::
+
+        \\hat W_{{:,o}} = g_o (W_{{:,o}} - \\mu_o)
+        \\mathrm{{rsqrt}}\\bigl(\\max(\\sigma_o^2 F, \\epsilon)\\bigr)
+
+    where ``W_{{:, o}}`` are the ``F = in_channels / groups * prod(kernel_size)`` weights feeding output
+    channel ``o`` (biased variance). ``gain`` has shape ``(out_channels,)``. ``forward(input,
+    output_size=None, eps=1e-4)``. Only ``padding_mode='zeros'`` (as in torch).
+
+    Shape:
+        Same as :class:`torch.nn.{base}`.
+
+    Example:
+        >>> m = {name}(4, 8, 3, stride=2, padding=1)
+        >>> x = torch.randn(2, 4, {spatial})
+        >>> m(x, output_size=[{size}]).shape
+        torch.Size([2, 8, {out}])
+        >>> torch.allclose(m.export()(x), m(x), atol=1e-6)
+        True
+    """
+
+
+class WSConvTranspose1d(_WSConvTransposeNd, nn.ConvTranspose1d):
+    __doc__ = _TCONV_DOC.format(
+        summary="1D transposed convolution with a scaled weight-standardized kernel.",
+        base="ConvTranspose1d",
+        name="WSConvTranspose1d",
+        spatial="6",
+        size="12",
+        out="12",
+    )
+    _plain = nn.ConvTranspose1d
+    _functional = staticmethod(F.conv_transpose1d)
+    _nd = 1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ws_setup(self.weight.device, self.weight.dtype)
+
+
+class WSConvTranspose2d(_WSConvTransposeNd, nn.ConvTranspose2d):
+    __doc__ = _TCONV_DOC.format(
+        summary="2D transposed convolution with a scaled weight-standardized kernel.",
+        base="ConvTranspose2d",
+        name="WSConvTranspose2d",
+        spatial="6, 6",
+        size="12, 12",
+        out="12, 12",
+    )
+    _plain = nn.ConvTranspose2d
+    _functional = staticmethod(F.conv_transpose2d)
+    _nd = 2
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ws_setup(self.weight.device, self.weight.dtype)
+
+
+class WSConvTranspose3d(_WSConvTransposeNd, nn.ConvTranspose3d):
+    __doc__ = _TCONV_DOC.format(
+        summary="3D transposed convolution with a scaled weight-standardized kernel.",
+        base="ConvTranspose3d",
+        name="WSConvTranspose3d",
+        spatial="3, 3, 3",
+        size="6, 6, 6",
+        out="6, 6, 6",
+    )
+    _plain = nn.ConvTranspose3d
+    _functional = staticmethod(F.conv_transpose3d)
+    _nd = 3
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ws_setup(self.weight.device, self.weight.dtype)
+
+
+class FWS(nn.Module):
+    """Wrap a layer and standardize its ``weight`` in place before every forward ("forced" WS).
+
+    Before calling ``layer(*args, **kwargs)``, ``layer.weight`` is overwritten (without autograd) with
+
+    .. math::
+
+        g_i (W_i - \\mu_i) \\mathrm{rsqrt}\\bigl(\\max(\\sigma_i^2 F, \\epsilon)\\bigr)
+
+    per output filter (dim 0 of ``Conv*``/``Linear`` weights; dim 1, group-aware, of ``ConvTranspose*``
+    weights), with the biased variance and ``F`` the fan-in of one filter. The map is idempotent, so the
+    layer always holds a standardized weight and gradients pass straight through the projection to it.
+
+    ``gain`` (a parameter if ``learnable_gain``, else a buffer of ones), ``fan_in`` and ``eps`` are
+    stored in the state dict under those names, as ``elektronn3.modules.wsconv.FWS`` does. Since the
+    projection runs without autograd, ``gain`` receives no gradient: it is a scale you may set (or
+    load); ``learnable_gain`` only decides parameter vs buffer.
+
+    With ``const_eval=True`` nothing is standardized in eval mode: the layer runs on its weights as they
+    are (zero overhead). With ``const_eval=False`` eval also standardizes, which is skipped when the
+    weight, gain, ``eps`` and ``fan_in`` are unchanged since the last standardization.
+
+    Args:
+        layer: a module with a ``weight`` tensor of at least 2 dims (``nn.Conv*``, ``nn.ConvTranspose*``,
+            ``nn.Linear``, ...).
+        learnable_gain: register ``gain`` as a parameter (else a buffer).
+        const_eval: skip the standardization in eval mode.
+        eps: lower bound of ``var * fan_in``; finite and > 0.
+
+    Example:
+        >>> f = FWS(nn.Conv2d(4, 8, 3))
+        >>> y = f(torch.randn(2, 4, 9, 9))
+        >>> torch.allclose(f.layer.weight.pow(2).sum((1, 2, 3)), torch.ones(8), atol=1e-5)
+        True
+    """
+
+    _ws_unbiased: bool = False
+    _ws_numel_fan_in: bool = False
+    _ws_always_dim0: bool = False
+    _ws_skip_unchanged: bool = True
+
+    def __init__(
+        self, layer: nn.Module, learnable_gain: bool = True, const_eval: bool = False, eps: float = 0.0001
+    ) -> None:
+        super().__init__()
+        if not isinstance(layer, nn.Module):
+            raise TypeError(
+                f"layer={layer!r} has type {type(layer).__name__}; expected a torch.nn.Module with a weight"
+            )
+        w = getattr(layer, "weight", None)
+        if not isinstance(w, Tensor) or w.dim() < 2:
+            got = "no 'weight'" if w is None else f"weight={type(w).__name__}{tuple(getattr(w, 'shape', ()))}"
+            raise TypeError(
+                f"layer={type(layer).__name__} has {got}; expected a module whose 'weight' is a tensor "
+                "with >= 2 dims (nn.Conv*, nn.ConvTranspose*, nn.Linear)"
+            )
+        eps = _check_eps(eps)
+        transposed = isinstance(layer, _ConvTransposeNd) and not self._ws_always_dim0
+        self._channel_dim = 1 if transposed else 0
+        self._groups = int(layer.groups) if transposed else 1  # type: ignore[arg-type]
+        num_filters = w.shape[1] * self._groups if transposed else w.shape[0]
+        if self._ws_numel_fan_in:
+            fan_in = w.numel()
+        else:
+            fan_in = w.numel() // num_filters
+        gain = torch.ones(num_filters, device=w.device, dtype=w.dtype)
+        if learnable_gain:
+            self.gain = nn.Parameter(gain)
+        else:
+            self.register_buffer("gain", gain)
+        self.register_buffer("fan_in", torch.tensor(fan_in, dtype=torch.int64, device=w.device))
+        self.register_buffer("eps", torch.tensor(eps, device=w.device))
+        self.layer = layer
+        self.const_eval = bool(const_eval)
+        self._last_key: tuple[Any, ...] | None = None
+
+    def _standardized(self, weight: Tensor) -> Tensor:
+        layout: dict[str, Any] = {"channel_dim": self._channel_dim}
+        if self._channel_dim == 1:
+            layout["groups"] = self._groups
+        return scaled_weight_standardize(
+            weight, self.gain, self.eps, fan_in=self.fan_in, unbiased=self._ws_unbiased, **layout
+        )
+
+    @torch.no_grad()
+    def standardize_weight(self) -> None:
+        """Overwrite ``layer.weight`` in place with its standardization (no autograd).
+
+        Example:
+            >>> f = FWS(nn.Linear(5, 3))
+            >>> f.standardize_weight()
+            >>> bool(f.layer.weight.mean(1).abs().max() < 1e-6)
+            True
+        """
+        w = self.layer.weight
+        w.data.copy_(self._standardized(w))
+        self._last_key = self._key()
+
+    def _key(self) -> tuple[Any, ...]:
+        return _state_key(self.layer.weight, self.gain, self.eps, self.fan_in)  # type: ignore[arg-type]
+
+    def _maybe_standardize(self) -> None:
+        if self.training or not self.const_eval:
+            if (
+                self._ws_skip_unchanged
+                and not torch.compiler.is_compiling()
+                and _same_key(self._last_key, self._key())
+            ):  # type: ignore[attr-defined]
+                return
+            self.standardize_weight()
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Standardize ``layer.weight`` in place (unless ``const_eval`` in eval mode), then run the layer."""
+        self._maybe_standardize()
+        return self.layer(*args, **kwargs)
+
+    def export(self) -> nn.Module:
+        """Return a copy of the wrapped layer holding the weight the next ``forward`` would use.
+
+        This standardizes ``layer.weight`` in place first, exactly as the next ``forward`` would.
+
+        Example:
+            >>> f = FWS(nn.Conv1d(2, 3, 3))
+            >>> x = torch.randn(1, 2, 8)
+            >>> torch.equal(f.export()(x), f(x))
+            True
+        """
+        with torch.no_grad():
+            self._maybe_standardize()
+        return copy.deepcopy(self.layer)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state["_last_key"] = None
+        return state
+
+    def extra_repr(self) -> str:
+        fan = int(self.fan_in)
+        var = "unbiased" if self._ws_unbiased else "biased"
+        return (
+            f"learnable_gain={isinstance(self.gain, nn.Parameter)}, const_eval={self.const_eval}, "
+            f"eps={float(self.eps):g}, fan_in={fan}, filters=dim {self._channel_dim}, variance={var}"
+        )

@@ -1,0 +1,382 @@
+"""Equivariance checks for users' own test suites.
+
+:func:`assert_equivariant` checks ``f(g · x) == g · f(x)`` for a module ``f`` mapping feature fields of
+type ``in_type`` to feature fields of type ``out_type``, over group elements ``g``, and raises an
+``AssertionError`` that names the worst element, output field and error. :func:`equivariance_errors`
+returns the per-element errors without asserting.
+
+How the check works:
+
+* The module is deep-copied, converted to ``dtype`` (float64 by default, so numerical noise does not
+  hide real errors) and put in eval mode (``train=False``); the module you pass is never modified.
+* Elements whose action maps the pixel grid onto itself (rotations by multiples of 90°, mirror flips)
+  transform images exactly with ``torch.rot90`` / ``torch.flip``. For them the input is Gaussian
+  noise and the outputs are compared on every pixel against ``atol + rtol * max|g · f(x)|``.
+* Other elements (e.g. 45° for C_8, or SO(2) angles) need interpolation, which is only approximately
+  equivariant. For them the input is smoothed noise tapered to zero outside the inscribed disc (so
+  rotating it loses nothing), and the outputs are compared only inside an inner disc (radius
+  ``inner_fraction`` of the half-size of the output), against ``atol + interpolation_rtol * max|g·f(x)|``.
+  These checks catch gross errors (wrong frequencies, wrong sign, wrong permutation), not small ones.
+
+Use odd spatial sizes (the default is 17) so that the image centre is a pixel centre; with strides or
+pooling, choose a size for which the sampling grid is symmetric (e.g. ``(size - 1) % stride == 0``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from structconv.nn import EquivariantModule, FieldType, GeometricTensor
+from structconv.nn._typecheck import check_tensor, exact_grid_action
+
+__all__ = ["EquivarianceRecord", "assert_equivariant", "equivariance_errors", "default_tolerances"]
+
+_DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
+    torch.float64: (1e-9, 1e-7),
+    torch.complex128: (1e-9, 1e-7),
+    torch.float32: (1e-5, 1e-4),
+    torch.complex64: (1e-5, 1e-4),
+    torch.float16: (1e-2, 1e-2),
+    torch.bfloat16: (5e-2, 5e-2),
+}
+
+
+def default_tolerances(dtype: torch.dtype) -> tuple[float, float]:
+    """Default ``(atol, rtol)`` for exactly transformed elements at a given dtype.
+
+    Example:
+        >>> default_tolerances(torch.float64)
+        (1e-09, 1e-07)
+        >>> default_tolerances(torch.float32)
+        (1e-05, 0.0001)
+    """
+    if dtype not in _DEFAULT_TOLERANCES:
+        raise ValueError(
+            f"dtype={dtype} has no default tolerances; expected a floating dtype among "
+            f"{sorted(str(d) for d in _DEFAULT_TOLERANCES)}"
+        )
+    return _DEFAULT_TOLERANCES[dtype]
+
+
+@dataclass(frozen=True)
+class EquivarianceRecord:
+    """The equivariance error of a module for one group element.
+
+    Attributes:
+        element: the group element.
+        exact: ``True`` when the element transforms images exactly (no interpolation); the comparison
+            then covers every pixel, otherwise only the inner disc.
+        abs_error: ``max |g · f(x) - f(g · x)|`` over the compared region.
+        rel_error: ``abs_error / max |g · f(x)|`` over the same region (0 when both are 0).
+        reference_max: ``max |g · f(x)|`` over the compared region.
+        field: index of the output field holding the largest error.
+        field_name: name of that field's representation.
+        channels: the channel range ``(start, end)`` of that field.
+    """
+
+    element: Any
+    exact: bool
+    abs_error: float
+    rel_error: float
+    reference_max: float
+    field: int
+    field_name: str
+    channels: tuple[int, int]
+
+    def describe(self) -> str:
+        """One-line human readable summary."""
+        kind = "exact rot90/flip" if self.exact else "interpolated, inner disc"
+        return (
+            f"element {self.element!r} [{kind}]: max abs error {self.abs_error:.3g} at output field "
+            f"{self.field} ({self.field_name!r}, channels {self.channels[0]}:{self.channels[1]}), "
+            f"relative error {self.rel_error:.3g} (max |g.f(x)| = {self.reference_max:.3g})"
+        )
+
+
+def _resolve_types(module: torch.nn.Module, in_type: FieldType | None, out_type: FieldType | None):
+    in_type = in_type if in_type is not None else getattr(module, "in_type", None)
+    out_type = out_type if out_type is not None else getattr(module, "out_type", None)
+    for name, value in (("in_type", in_type), ("out_type", out_type)):
+        if not isinstance(value, FieldType):
+            raise TypeError(
+                f"{name} must be a FieldType (pass it, or give the module an attribute {name}); "
+                f"received {type(value).__name__}: {value!r}"
+            )
+    if in_type.fibergroup != out_type.fibergroup:
+        raise ValueError(
+            f"in_type and out_type must have the same fiber group; received {in_type.fibergroup.name!r} "
+            f"and {out_type.fibergroup.name!r}"
+        )
+    return in_type, out_type
+
+
+def _spatial(spatial_size: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(spatial_size, (int, np.integer)) and not isinstance(spatial_size, bool):
+        size = (int(spatial_size), int(spatial_size))
+    elif isinstance(spatial_size, Sequence) and len(spatial_size) == 2:
+        size = (int(spatial_size[0]), int(spatial_size[1]))
+    else:
+        raise TypeError(f"spatial_size must be an int or a pair (H, W); received {spatial_size!r}")
+    if min(size) < 1:
+        raise ValueError(f"spatial_size must be positive; received {spatial_size!r}")
+    return size
+
+
+def _disc(height: int, width: int, radius: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Distance of every pixel to the image centre divided by ``radius``."""
+    rows = torch.arange(height, device=device, dtype=dtype) - (height - 1) / 2
+    cols = torch.arange(width, device=device, dtype=dtype) - (width - 1) / 2
+    return torch.sqrt(rows[:, None] ** 2 + cols[None, :] ** 2) / max(radius, 1e-12)
+
+
+def _smooth_input(noise: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    """Blur noise with a Gaussian and taper it smoothly to zero outside the inscribed disc."""
+    radius = int(math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=noise.dtype, device=noise.device)
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = g / g.sum()
+    c = noise.shape[1]
+    x = F.conv2d(noise, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), padding=(0, radius), groups=c)
+    x = F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), padding=(radius, 0), groups=c)
+    height, width = noise.shape[-2:]
+    r = _disc(height, width, (min(height, width) - 1) / 2, noise.device, noise.dtype)
+    window = torch.where(r < 1, torch.cos(0.5 * math.pi * r) ** 2, torch.zeros_like(r))
+    return x * window / x.std().clamp_min(1e-12)
+
+
+def _model_dtype_device(module: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
+    for t in list(module.parameters()) + list(module.buffers()):
+        if t.is_floating_point():
+            return t.dtype, t.device
+    return torch.get_default_dtype(), torch.device("cpu")
+
+
+def equivariance_errors(
+    module: torch.nn.Module,
+    in_type: FieldType | None = None,
+    out_type: FieldType | None = None,
+    *,
+    elements: Sequence[Any] | None = None,
+    x: torch.Tensor | GeometricTensor | None = None,
+    dtype: torch.dtype | None = torch.float64,
+    spatial_size: int | Sequence[int] = 17,
+    batch_size: int = 2,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    train: bool = False,
+    interpolation: str = "bicubic",
+    inner_fraction: float = 0.5,
+) -> list[EquivarianceRecord]:
+    """Measure ``|g · f(x) - f(g · x)|`` for every element ``g`` (see the module docstring).
+
+    Args:
+        module: an :class:`~structconv.nn.EquivariantModule` (fed and returning ``GeometricTensor``), or
+            a plain ``torch.nn.Module`` fed a ``torch.Tensor`` (returning a tensor or a geometric tensor).
+        in_type: input field type; default ``module.in_type``.
+        out_type: output field type; default ``module.out_type``.
+        elements: group elements to test; default ``in_type.testing_elements``.
+        x: input tensor ``(B, in_type.size, H, W)`` (or a ``GeometricTensor``); default random noise
+            (exact elements) and smoothed noise tapered to a disc (interpolated elements), seeded.
+        dtype: dtype the module copy and the input are converted to; ``None`` keeps the module's.
+        spatial_size: ``H`` (square) or ``(H, W)`` of the generated input.
+        batch_size: batch size of the generated input.
+        seed: seed of the generated input.
+        device: device to run on; default the module's.
+        train: run the copy in train mode (default eval mode).
+        interpolation: ``grid_sample`` mode for the elements that need interpolation.
+        inner_fraction: radius of the compared inner disc, as a fraction of the output half-size.
+
+    Returns:
+        one :class:`EquivarianceRecord` per element, in order.
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> from structconv.nn import FieldType
+        >>> gs = Rot2dOnR2(4)
+        >>> ft = FieldType(gs, [gs.regular_repr])
+        >>> records = equivariance_errors(torch.nn.Identity(), ft, ft)
+        >>> [r.abs_error for r in records]
+        [0.0, 0.0, 0.0, 0.0]
+    """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module; received {type(module).__name__}")
+    in_type, out_type = _resolve_types(module, in_type, out_type)
+    if not 0 < inner_fraction <= 1:
+        raise ValueError(f"inner_fraction must be in (0, 1]; received {inner_fraction}")
+    if elements is None:
+        elements = list(in_type.testing_elements)
+    else:
+        elements = list(elements)
+    if not elements:
+        raise ValueError("elements must contain at least one group element; received an empty list")
+
+    model = copy.deepcopy(module)
+    model_dtype, model_device = _model_dtype_device(model)
+    run_dtype = dtype if dtype is not None else model_dtype
+    run_device = torch.device(device) if device is not None else model_device
+    model = model.to(device=run_device, dtype=run_dtype) if dtype is not None else model.to(run_device)
+    model.train(train)
+    typed = isinstance(model, EquivariantModule)
+
+    def run(t: torch.Tensor) -> torch.Tensor:
+        out = model(GeometricTensor(t, in_type) if typed else t)
+        if isinstance(out, GeometricTensor):
+            if out.type != out_type:
+                raise AssertionError(f"the module returned a tensor of type {out.type}, expected {out_type}")
+            out = out.tensor
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"the module must return a tensor or GeometricTensor; got {type(out).__name__}")
+        check_tensor(out, out_type.size, "module output", min_dims=3, max_dims=None)
+        return out
+
+    generator = torch.Generator().manual_seed(int(seed))
+    if x is not None:
+        given = x.tensor if isinstance(x, GeometricTensor) else x
+        check_tensor(given, in_type.size, "x", min_dims=4, max_dims=4)
+        exact_input = smooth_input = given.to(device=run_device, dtype=run_dtype)
+    else:
+        height, width = _spatial(spatial_size)
+        shape = (int(batch_size), in_type.size, height, width)
+        noise = torch.randn(shape, generator=generator, dtype=torch.float64)
+        exact_input = noise.to(device=run_device, dtype=run_dtype)
+        smooth_input = _smooth_input(noise).to(device=run_device, dtype=run_dtype)
+
+    records = []
+    outputs: dict[bool, torch.Tensor] = {}
+    with torch.no_grad():
+        for element in elements:
+            exact = exact_grid_action(np.asarray(in_type.gspace.basespace_action(element))) is not None
+            inp = exact_input if exact else smooth_input
+            if exact not in outputs:
+                outputs[exact] = run(inp)
+            expected = out_type.transform(outputs[exact], element, interpolation=interpolation)
+            actual = run(in_type.transform(inp, element, interpolation=interpolation))
+            if expected.shape != actual.shape:
+                raise AssertionError(
+                    f"element {element!r}: g.f(x) has shape {tuple(expected.shape)} but f(g.x) has shape "
+                    f"{tuple(actual.shape)}; choose a spatial_size for which the module commutes with "
+                    f"rotations of the image"
+                )
+            diff = (expected - actual).abs()
+            ref = expected.abs()
+            if not exact:
+                h, w = diff.shape[-2:]
+                inside = _disc(h, w, inner_fraction * (min(h, w) - 1) / 2, diff.device, torch.float64) <= 1
+                inside = inside.to(diff.device)
+                diff = diff * inside
+                ref = ref * inside
+            per_channel = diff.transpose(0, -3).reshape(diff.shape[-3], -1).amax(dim=1).double().cpu()
+            abs_error = float(per_channel.max()) if per_channel.numel() else 0.0
+            ref_max = float(ref.max()) if ref.numel() else 0.0
+            if math.isnan(abs_error) or math.isnan(ref_max):
+                abs_error = rel_error = math.inf
+            else:
+                rel_error = abs_error / ref_max if ref_max > 0 else (0.0 if abs_error == 0 else math.inf)
+            channel = int(per_channel.argmax()) if per_channel.numel() else 0
+            field = int(np.searchsorted(out_type.fields_end, channel, side="right")) if len(out_type) else 0
+            field = min(field, max(len(out_type) - 1, 0))
+            name = out_type.representations[field].name if len(out_type) else ""
+            span = (
+                (int(out_type.fields_start[field]), int(out_type.fields_end[field]))
+                if len(out_type)
+                else (0, 0)
+            )
+            records.append(
+                EquivarianceRecord(element, exact, abs_error, rel_error, ref_max, field, name, span)
+            )
+    return records
+
+
+def assert_equivariant(
+    module: torch.nn.Module,
+    in_type: FieldType | None = None,
+    out_type: FieldType | None = None,
+    *,
+    elements: Sequence[Any] | None = None,
+    x: torch.Tensor | GeometricTensor | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    interpolation_rtol: float = 0.15,
+    dtype: torch.dtype | None = torch.float64,
+    spatial_size: int | Sequence[int] = 17,
+    batch_size: int = 2,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    train: bool = False,
+    interpolation: str = "bicubic",
+    inner_fraction: float = 0.5,
+) -> list[EquivarianceRecord]:
+    """Assert that ``module`` is equivariant: ``f(g · x) == g · f(x)`` for every tested element.
+
+    Exactly transformed elements (multiples of 90°, mirror flips) must satisfy
+    ``max|g·f(x) - f(g·x)| <= atol + rtol * max|g·f(x)|`` on every pixel; interpolated elements must
+    satisfy ``<= atol + interpolation_rtol * max|g·f(x)|`` in the inner disc (a coarse check). See the
+    module docstring and :func:`equivariance_errors` for the other arguments.
+
+    Args:
+        atol: absolute tolerance; default from :func:`default_tolerances` for the run dtype.
+        rtol: relative tolerance; default from :func:`default_tolerances` for the run dtype.
+        interpolation_rtol: relative tolerance for elements that need interpolation.
+
+    Returns:
+        the per-element records (see :func:`equivariance_errors`).
+
+    Raises:
+        AssertionError: some element exceeds its tolerance; the message lists the failing elements with
+            their output field and absolute and relative errors.
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> from structconv.nn import FieldType
+        >>> gs = Rot2dOnR2(4)
+        >>> ft = FieldType(gs, [gs.regular_repr])
+        >>> _ = assert_equivariant(torch.nn.Identity(), ft, ft)
+        >>> shuffle = torch.nn.Conv2d(4, 4, 1, bias=False)  # a random channel mix is not equivariant
+        >>> assert_equivariant(shuffle, ft, ft)
+        Traceback (most recent call last):
+        ...
+        AssertionError: Conv2d is not equivariant: ...
+    """
+    records = equivariance_errors(
+        module,
+        in_type,
+        out_type,
+        elements=elements,
+        x=x,
+        dtype=dtype,
+        spatial_size=spatial_size,
+        batch_size=batch_size,
+        seed=seed,
+        device=device,
+        train=train,
+        interpolation=interpolation,
+        inner_fraction=inner_fraction,
+    )
+    run_dtype = dtype if dtype is not None else _model_dtype_device(module)[0]
+    default_atol, default_rtol = default_tolerances(run_dtype)
+    atol = default_atol if atol is None else float(atol)
+    rtol = default_rtol if rtol is None else float(rtol)
+    failures = []
+    for r in records:
+        allowed = atol + (rtol if r.exact else interpolation_rtol) * r.reference_max
+        if not r.abs_error <= allowed:
+            failures.append((r, allowed))
+    if failures:
+        worst = max(failures, key=lambda fa: fa[0].abs_error / max(fa[1], 1e-300))[0]
+        lines = [
+            f"{type(module).__name__} is not equivariant: {len(failures)} of {len(records)} tested "
+            f"elements exceed the tolerance (atol={atol:g}, rtol={rtol:g} for exact elements, "
+            f"interpolation_rtol={interpolation_rtol:g} otherwise; dtype {run_dtype})",
+            f"worst: {worst.describe()}",
+        ]
+        lines += [f"  {r.describe()} > allowed {allowed:.3g}" for r, allowed in failures]
+        raise AssertionError("\n".join(lines))
+    return records
