@@ -190,3 +190,22 @@ def test_fws_parity_over_training_steps(E, layer, shape, dtype, learnable_gain, 
         assert torch.equal(ours(x), theirs(x))
         assert torch.equal(ours_layer.weight, theirs_layer.weight)
     theirs.load_state_dict(ours.state_dict())
+
+
+def test_parametrization_reproduces_compat_layer():
+    from torch.nn.utils import parametrize
+
+    from structconv.constraints import ScaledWeightStandardization
+
+    m = C.WSConv2d(3, 5, 3)
+    conv = nn.Conv2d(3, 5, 3)
+    conv.load_state_dict({"weight": m.weight.detach(), "bias": m.bias.detach()})
+    sws = ScaledWeightStandardization(5, eps=1e-4, fan_in=m.weight.numel(), unbiased=True)
+    parametrize.register_parametrization(conv, "weight", sws)
+    # registration stores right_inverse(W) = P(W); P is idempotent, so P(P(W)) == P(W) up to rounding
+    torch.testing.assert_close(conv.weight, m.standardize_weight(1e-4))
+    with torch.no_grad():
+        conv.parametrizations.weight.original.copy_(m.weight)
+    assert torch.equal(conv.weight, m.standardize_weight(1e-4))
+    x = torch.randn(1, 3, 6, 6)
+    assert torch.equal(conv(x), m(x))

@@ -32,7 +32,9 @@ def slice_dims(w: torch.Tensor) -> tuple[int, ...]:
     return tuple(range(2, w.ndim)) if w.ndim >= 3 else (w.ndim - 1,)
 
 
-def assert_holds(name: str, w: torch.Tensor, raw: torch.Tensor | None = None, atol: float | None = None) -> None:
+def assert_holds(
+    name: str, w: torch.Tensor, raw: torch.Tensor | None = None, atol: float | None = None
+) -> None:
     """Assert that ``w`` satisfies the named constraint (``raw``: the weight it came from)."""
     atol = atol if atol is not None else (1e-5 if w.dtype == torch.float32 else 1e-10)
     dims = slice_dims(w)
@@ -166,7 +168,9 @@ def test_fixed_center_rescaling_guards_eps():
     assert out[1, 0, 0] > 0 and out[1, 0, 0] < 1  # s = -eps/2: d = -1.5 eps, s / d = 1/3
     # the rescaling of the documentation: W_i * s_n / (s + eps)
     w = torch.tensor([[[1.0, 5.0, 3.0]]], dtype=torch.float64)
-    torch.testing.assert_close(c(w), torch.tensor([[[1 / (4 + 1e-12), -1.0, 3 / (4 + 1e-12)]]], dtype=torch.float64))
+    torch.testing.assert_close(
+        c(w), torch.tensor([[[1 / (4 + 1e-12), -1.0, 3 / (4 + 1e-12)]]], dtype=torch.float64)
+    )
 
 
 def test_fixed_center_3d_center_and_linear_rows():
@@ -220,7 +224,12 @@ def test_keras_norm_right_inverse():
 
 
 def test_constraints_pickle_and_deepcopy():
-    for c in (FixedCenter(), MaxL2(1.0), MaxNorm(2.0, axis=[1, 2]), make_constraint(["zero_mean", "unit_l2"])):
+    for c in (
+        FixedCenter(),
+        MaxL2(1.0),
+        MaxNorm(2.0, axis=[1, 2]),
+        make_constraint(["zero_mean", "unit_l2"]),
+    ):
         w = torch.randn(2, 2, 3, 3)
         ref = c(w)
         buf = io.BytesIO()
@@ -240,7 +249,9 @@ def test_reprs():
 
 
 def test_unknown_name_lists_accepted_names():
-    with pytest.raises(ValueError, match=r"constraint='nonnegative' is not known; expected one of: none, nonneg"):
+    with pytest.raises(
+        ValueError, match=r"constraint='nonnegative' is not known; expected one of: none, nonneg"
+    ):
         make_constraint("nonnegative")
     with pytest.raises(TypeError, match="constraint=3 is not accepted"):
         make_constraint(3)
@@ -279,7 +290,9 @@ def test_bad_norm_parameters():
             MinMaxNorm(0.0, 1.0, rate=rate)
     with pytest.raises(ValueError, match="max_value=0"):
         MaxNorm(0)
-    with pytest.raises(ValueError, match=r"axis=4 is out of range for a weight with 4 dims; expected values in \[-4, 3\]"):
+    with pytest.raises(
+        ValueError, match=r"axis=4 is out of range for a weight with 4 dims; expected values in \[-4, 3\]"
+    ):
         MaxNorm(1.0, axis=4).check((2, 2, 3, 3))
     with pytest.raises(ValueError, match=r"axis=\(1, -5\) is out of range"):
         UnitNorm(axis=[1, -5])(torch.randn(2, 2, 3, 3))  # validated at first use too

@@ -52,7 +52,9 @@ def test_homogenized_chebyshev_is_harmonic_of_its_frequency() -> None:
     pts = rng.normal(size=(2, 11))
     r, phi = np.hypot(*pts), np.arctan2(pts[1], pts[0])
     for n in range(6):
-        np.testing.assert_allclose(evaluate_polynomial(homogenized_chebyshev(n, "t"), pts), r**n * np.cos(n * phi))
+        np.testing.assert_allclose(
+            evaluate_polynomial(homogenized_chebyshev(n, "t"), pts), r**n * np.cos(n * phi)
+        )
         np.testing.assert_allclose(
             evaluate_polynomial(homogenized_chebyshev(n, "u"), pts), r**n * np.sin(n * phi), atol=1e-12
         )
@@ -63,9 +65,12 @@ def test_transform_and_multiply_polynomials() -> None:
     rng = np.random.default_rng(1)
     pts = rng.normal(size=(2, 7))
     a, b, mat = rng.normal(size=(2, 3, 4)), rng.normal(size=3), rng.normal(size=(2, 2))
-    np.testing.assert_allclose(evaluate_polynomial(transform_polynomial(a, mat), pts), evaluate_polynomial(a, mat @ pts))
     np.testing.assert_allclose(
-        evaluate_polynomial(multiply_polynomials(a, b), pts), evaluate_polynomial(a, pts) * evaluate_polynomial(b, pts)
+        evaluate_polynomial(transform_polynomial(a, mat), pts), evaluate_polynomial(a, mat @ pts)
+    )
+    np.testing.assert_allclose(
+        evaluate_polynomial(multiply_polynomials(a, b), pts),
+        evaluate_polynomial(a, pts) * evaluate_polynomial(b, pts),
     )
 
 
@@ -157,7 +162,9 @@ def test_maximum_power_and_offset_restrict_the_basis() -> None:
 # ------------------------------------------------------------------------------------------ discretisation
 def test_fd_weights_known_values_and_errors() -> None:
     np.testing.assert_allclose(ddisc.fd_weights(1, [-1, 0, 1]), [-0.5, 0, 0.5])
-    np.testing.assert_allclose(ddisc.fd_weights(2, [-2, -1, 0, 1, 2]), [-1 / 12, 4 / 3, -5 / 2, 4 / 3, -1 / 12])
+    np.testing.assert_allclose(
+        ddisc.fd_weights(2, [-2, -1, 0, 1, 2]), [-1 / 12, 4 / 3, -5 / 2, 4 / 3, -1 / 12]
+    )
     np.testing.assert_allclose(ddisc.fd_weights(1, [-0.5, 0.5]), [-1, 1])
     with pytest.raises(ValueError, match="derivative=3 cannot be discretised on 3 points"):
         ddisc.fd_weights(3, [-1, 0, 1])
@@ -222,7 +229,8 @@ SQUARE_SYMMETRIES = [np.array(m, dtype=float) for m in
 
 
 @pytest.mark.parametrize(
-    "method,kw", [("fd", {}), ("gauss", {"smoothing": 1.2}), ("rbffd", {"phi": "ga"}), ("rbffd", {"phi": "phs3"})]
+    "method,kw",
+    [("fd", {}), ("gauss", {"smoothing": 1.2}), ("rbffd", {"phi": "ga"}), ("rbffd", {"phi": "phs3"})],
 )
 @pytest.mark.parametrize("ks", [3, 4])
 def test_discretisation_commutes_with_grid_symmetries(method: str, ks: int, kw: dict) -> None:
@@ -272,7 +280,9 @@ def test_sampled_bases_equivariant_on_grid(kind: str, N: int | None, disc: Discr
 
 def test_angle_offset_rotates_the_operators() -> None:
     triv = IrrepSpec("cyclic", 1, 0, 0)
-    one = sample_irreps_diffop_basis(triv, triv, 3, 1, discretization=DiscretizationArgs(angle_offset=math.pi / 2))
+    one = sample_irreps_diffop_basis(
+        triv, triv, 3, 1, discretization=DiscretizationArgs(angle_offset=math.pi / 2)
+    )
     ref = sample_irreps_diffop_basis(triv, triv, 3, 1)
     # the first-order elements d/dx, d/dy become d/dy, -d/dx
     np.testing.assert_allclose(one.array[1], ref.array[2], atol=1e-12)
@@ -295,17 +305,34 @@ def test_representation_basis_matches_irreps_blocks() -> None:
 
 # ------------------------------------------------------------------------------------------------ relations
 def test_size_relations() -> None:
-    assert [ddisc.resolve_kernel_size(kernel_size=k) for k in (1, 2, 3, 5)] == [(1, 2, 0), (2, 2, 1), (3, 2, 2), (5, 2, 4)]
-    assert [ddisc.resolve_kernel_size(maximum_order=o) for o in (0, 1, 2, 4)] == [(1, 2, 0), (2, 2, 1), (3, 2, 2), (5, 2, 4)]
+    assert [ddisc.resolve_kernel_size(kernel_size=k) for k in (1, 2, 3, 5)] == [
+        (1, 2, 0),
+        (2, 2, 1),
+        (3, 2, 2),
+        (5, 2, 4),
+    ]
+    assert [ddisc.resolve_kernel_size(maximum_order=o) for o in (0, 1, 2, 4)] == [
+        (1, 2, 0),
+        (2, 2, 1),
+        (3, 2, 2),
+        (5, 2, 4),
+    ]
     # (kernel_size, accuracy) -> order and (order, accuracy) -> kernel_size, as in the reference library
-    assert [ddisc.resolve_kernel_size(kernel_size=5, accuracy=a)[2] for a in (1, 2, 3, 4, 5)] == [4, 4, 2, 2, 0]
+    assert [ddisc.resolve_kernel_size(kernel_size=5, accuracy=a)[2] for a in (1, 2, 3, 4, 5)] == [
+        4,
+        4,
+        2,
+        2,
+        0,
+    ]
     assert [ddisc.resolve_kernel_size(maximum_order=2, accuracy=a)[0] for a in (1, 2, 3, 4)] == [3, 3, 5, 5]
     assert ddisc.resolve_kernel_size(kernel_size=5, maximum_order=2) == (5, 4, 2)
     for k in range(1, 10):
         for d in range(k):
             acc = ddisc.guaranteed_accuracy(k, d)
             assert ddisc.required_points(d, acc) <= k
-            assert ddisc.largest_possible_order(k, acc) >= d
+            if acc <= k:
+                assert ddisc.largest_possible_order(k, acc) >= d
             assert abs(k - (acc + d)) <= 1  # kernel size ~ accuracy + order, off by one at most
 
 
@@ -336,6 +363,8 @@ def test_size_relations_match_oracle() -> None:
             assert ddisc.guaranteed_accuracy(k, d) == utils.guaranteed_accuracy(k, d)
         for a in range(1, k + 1):
             assert ddisc.largest_possible_order(k, a) == utils.largest_possible_order(k, a)
+        with pytest.raises(ValueError, match="cannot be reached"):
+            ddisc.largest_possible_order(k, k + 1)
     for d in range(6):
         for a in range(1, 6):
             assert ddisc.required_points(d, a) == utils.required_points(d, a)

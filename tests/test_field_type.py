@@ -242,6 +242,12 @@ def test_transform_agrees_with_featurefield_action(gs):
         ours = ft.transform(x, g)
         theirs = torch.as_tensor(gs.featurefield_action(x.numpy(), ft.representation, g))
         assert torch.allclose(ours, theirs, atol=1e-12, rtol=0)
+    # for permutation representations both sides only move numbers around: bitwise equality
+    perm = FieldType(gs, [gs.trivial_repr] + ([] if gs.fibergroup.continuous else [gs.regular_repr]))
+    xp = torch.randn(2, perm.size, 6, 6, dtype=torch.float64)
+    for g in _exact_elements(gs):
+        theirs = torch.as_tensor(gs.featurefield_action(xp.numpy(), perm.representation, g))
+        assert torch.equal(perm.transform(xp, g), theirs)
     xs = _smooth((1, ft.size, 25, 25))
     mask = _disc_mask(25)
     for g in _inexact_elements(gs)[:2]:
@@ -329,3 +335,35 @@ def test_transform_errors():
         ft.transform(x.numpy(), (0, 1))
     with pytest.raises(ValueError, match="interpolation='cubic' is not known"):
         ft.transform(x, (0, 1), interpolation="cubic")
+
+
+# ---------------------------------------------------------------- oracle: the reference library
+
+
+@pytest.mark.oracle
+def test_against_e2cnn_field_type_and_transform():
+    e2cnn = pytest.importorskip("e2cnn")
+    for ours_gs, theirs_gs, ids in [
+        (gspaces.Rot2dOnR2(4), e2cnn.gspaces.Rot2dOnR2(4), [(1,), (2,)]),
+        (gspaces.FlipRot2dOnR2(4), e2cnn.gspaces.FlipRot2dOnR2(4), [(1, 1), (0, 2), (1, 0)]),
+    ]:
+        ours = FieldType(
+            ours_gs, [ours_gs.regular_repr] + [ours_gs.irrep(*i) for i in ids] + [ours_gs.trivial_repr]
+        )
+        theirs = e2cnn.nn.FieldType(
+            theirs_gs,
+            [theirs_gs.regular_repr] + [theirs_gs.irrep(*i) for i in ids] + [theirs_gs.trivial_repr],
+        )
+        assert ours.size == theirs.size and len(ours) == len(theirs)
+        assert ours.fields_names() == theirs.fields_names()
+        assert ours.fields_start.tolist() == theirs.fields_start.tolist()
+        assert ours.fields_end.tolist() == theirs.fields_end.tolist()
+        assert ours.sorted().fields_names() == theirs.sorted().fields_names()
+        labels = ["a", "b", "a", "c", "b"][: len(ours)]
+        assert {k: v.fields_names() for k, v in ours.group_by_labels(labels).items()} == {
+            k: v.fields_names() for k, v in theirs.group_by_labels(labels).items()
+        }
+        x = torch.randn(2, ours.size, 7, 7)
+        for g in theirs_gs.testing_elements:
+            expected = theirs.transform(x, g)
+            assert torch.allclose(ours.transform(x, g), expected, atol=1e-5)

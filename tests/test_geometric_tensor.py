@@ -294,3 +294,32 @@ def test_tensor_directsum(space, mixed):
     c = GeometricTensor(torch.randn(2, 1, 3, 3), FieldType(gs8, [gs8.trivial_repr]))
     with pytest.raises(ValueError, match="gspace"):
         tensor_directsum([a, c])
+
+
+@pytest.mark.oracle
+def test_slicing_and_split_against_e2cnn():
+    e2cnn = pytest.importorskip("e2cnn")
+    ours_gs, theirs_gs = gspaces.Rot2dOnR2(4), e2cnn.gspaces.Rot2dOnR2(4)
+
+    def reprs(gs):
+        return [gs.regular_repr, gs.regular_repr, gs.irrep(1), gs.irrep(1), gs.trivial_repr, gs.trivial_repr]
+
+    x = torch.randn(4, 14, 5, 6)
+    ours = GeometricTensor(x, FieldType(ours_gs, reprs(ours_gs)))
+    theirs = e2cnn.nn.GeometricTensor(x, e2cnn.nn.FieldType(theirs_gs, reprs(theirs_gs)))
+    indices = [
+        (slice(1, 3), slice(1, 4)),
+        (Ellipsis, slice(2, 5)),
+        (slice(None), slice(0, 6, 2)),
+        (slice(None), slice(None, None, -1)),
+        (3, 2),
+        (0, slice(None), 1, slice(1, None)),
+    ]
+    for index in indices:
+        a, b = ours[index], theirs[index]
+        assert torch.equal(a.tensor, b.tensor), index
+        assert a.type.fields_names() == b.type.fields_names(), index
+    for breaks in ([2, 4], None, [1]):
+        for a, b in zip(ours.split(breaks), theirs.split(breaks)):
+            assert torch.equal(a.tensor, b.tensor)
+            assert a.type.fields_names() == b.type.fields_names()

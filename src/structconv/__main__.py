@@ -1,4 +1,8 @@
-"""Command line entry point: ``python -m structconv`` / ``structconv``."""
+"""Command line entry point: ``python -m structconv`` / ``structconv``.
+
+Subcommands: ``info`` (the default: version and layer list), ``demo`` (rotated digits: a conventional
+CNN against a rotation-equivariant CNN) and ``bench`` (layer timings against ``torch.nn.Conv2d``).
+"""
 
 from __future__ import annotations
 
@@ -52,7 +56,31 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     info = sub.add_parser("info", help="print the version and the available layers (the default)")
     info.set_defaults(func=_info)
+    demo = sub.add_parser(
+        "demo",
+        help="train a CNN and a rotation-equivariant CNN on upright digits, test them on rotated digits",
+        description="Train a conventional CNN and a rotation-equivariant CNN on upright handwritten digits "
+        "and test both on rotated digits; writes a table, a plot and a JSON file to --out.",
+    )
+    _demo_module().add_arguments(demo)
+    demo.set_defaults(func=lambda args: _demo_module().run_from_args(args))
+    bench = sub.add_parser(
+        "bench",
+        help="time the structured convolutions against torch.nn.Conv2d (and e2cnn, if installed)",
+        description="Time constrained, weight-standardized and steerable convolutions against "
+        "torch.nn.Conv2d in the same run (medians of repeated runs after warm-up).",
+    )
+    _bench_module().add_arguments(bench)
+    bench.set_defaults(func=lambda args: _bench_module().run_from_args(args))
     return parser
+
+
+def _demo_module():  # imported lazily: ``structconv info`` stays light
+    return importlib.import_module("structconv.cli.demo")
+
+
+def _bench_module():
+    return importlib.import_module("structconv.cli.bench")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

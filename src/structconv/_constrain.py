@@ -37,7 +37,7 @@ def _project_weight_(module: nn.Module) -> None:
 
 
 class _InplaceProjection:
-    """Forward pre-hook of :func:`constrain` with ``enforce='inplace'`` (a picklable object, not a closure)."""
+    """Forward pre-hook of :func:`constrain` with ``enforce='inplace'`` (picklable, not a closure)."""
 
     def __init__(self) -> None:
         self.state: tuple[Tensor, int] | None = None
@@ -70,14 +70,14 @@ def constrain(
       constrained kernel and the raw parameter is ``module.parametrizations.weight.original`` (also its
       state-dict key). PyTorch does not pickle parametrized modules as a whole: save their ``state_dict``.
     * ``enforce='post_step'``: moves the weight onto the constraint set now (``right_inverse`` then
-      ``project_``, as the constrained layers' initialisation does) and stores the constraint as the child module
-      ``weight_constraint``; project after every optimizer step with :func:`attach_projection` (or
-      :func:`project_model_`). State-dict keys are unchanged.
+      ``project_``, as the constrained layers' initialisation does) and stores the constraint as the
+      child module ``weight_constraint``; project after every optimizer step with
+      :func:`attach_projection` (or :func:`project_model_`). State-dict keys are unchanged.
     * ``enforce='inplace'``: as ``'post_step'``, plus a forward pre-hook that projects the weight in place
       whenever it changed since the last projection.
 
     Args:
-        module: a module with a ``weight`` parameter (``nn.Conv*``, ``nn.ConvTranspose*``, ``nn.Linear``, ...).
+        module: a module with a ``weight`` parameter (``nn.Conv*``, ``nn.ConvTranspose*``, ``nn.Linear``).
         constraint: the constraint (see :func:`structconv.constraints.make_constraint`).
         enforce: ``'forward'``, ``'post_step'`` or ``'inplace'``.
         **params: ``eps``, ``max_l2``, ``center_value``, ``neighbor_sum`` for the named modes.
@@ -98,21 +98,28 @@ def constrain(
     """
     unknown = sorted(set(params) - set(_PARAMS))
     if unknown:
-        raise TypeError(f"constrain() got unknown keyword(s) {unknown}; expected some of: {', '.join(_PARAMS)}")
+        raise TypeError(
+            f"constrain() got unknown keyword(s) {unknown}; expected some of: {', '.join(_PARAMS)}"
+        )
     if not isinstance(module, nn.Module):
-        raise TypeError(f"module={module!r} is not accepted; expected a torch.nn.Module with a weight parameter")
+        raise TypeError(
+            f"module={module!r} is not accepted; expected a torch.nn.Module with a weight parameter"
+        )
     check_enforce(enforce)
-    if isinstance(module, ConstrainedLayerMixin) or parametrize.is_parametrized(module, "weight") or hasattr(
-        module, "weight_constraint"
+    if (
+        isinstance(module, ConstrainedLayerMixin)
+        or parametrize.is_parametrized(module, "weight")
+        or hasattr(module, "weight_constraint")
     ):
         raise ValueError(
-            f"module={type(module).__name__} already has a weight constraint; expected an unconstrained layer "
-            "(pass a list of constraints to combine them)"
+            f"module={type(module).__name__} already has a weight constraint; "
+            "expected an unconstrained layer (pass a list of constraints to combine them)"
         )
     weight = module._parameters.get("weight")
     if not isinstance(weight, nn.Parameter):
         raise TypeError(
-            f"module={type(module).__name__} has no 'weight' parameter; expected a convolution or linear layer"
+            f"module={type(module).__name__} has no 'weight' parameter; "
+            "expected a convolution or linear layer"
         )
     c = make_constraint(constraint, **params)
     check = getattr(c, "check", None)

@@ -70,8 +70,14 @@ def plot_accuracy(
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
     for i, (name, (xs, ys)) in enumerate(curves.items()):
         pairs = sorted(zip(map(float, xs), map(float, ys)))
-        ax.plot([p[0] for p in pairs], [100 * p[1] for p in pairs], marker=_MARKERS[i % len(_MARKERS)],
-                markersize=3, linewidth=1.5, label=name)
+        ax.plot(
+            [p[0] for p in pairs],
+            [100 * p[1] for p in pairs],
+            marker=_MARKERS[i % len(_MARKERS)],
+            markersize=3,
+            linewidth=1.5,
+            label=name,
+        )
     ax.set_xlabel("rotation of the test digits (degrees)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_xlim(0, 360)

@@ -39,7 +39,8 @@ def format_table(rows: Sequence[Mapping[str, object]], columns: Sequence[tuple[s
     """
     cells = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
     numeric = [
-        all(isinstance(row.get(key), (int, float)) or row.get(key) is None for row in rows) for key, _ in columns
+        all(isinstance(row.get(key), (int, float)) or row.get(key) is None for row in rows)
+        for key, _ in columns
     ]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, (_, h) in enumerate(columns)]
 

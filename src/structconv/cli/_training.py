@@ -14,7 +14,14 @@ from torch import nn
 from structconv.cli._progress import ProgressBar
 from structconv.data.digits import rotate_images
 
-__all__ = ["train_model", "predict", "accuracy_by_angle", "invariance_error", "count_parameters"]
+__all__ = [
+    "train_model",
+    "predict",
+    "accuracy_by_angle",
+    "logit_change",
+    "invariance_error",
+    "count_parameters",
+]
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -102,8 +109,12 @@ def train_model(
 
 
 @torch.no_grad()
-def predict(model: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int = 256,
-            device: torch.device | str = "cpu") -> torch.Tensor:
+def predict(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """Logits of ``model`` (in eval mode) on ``images``, computed in batches, returned on the CPU.
 
     Example:
@@ -123,24 +134,38 @@ def accuracy_by_angle(
     angles: Sequence[float],
     device: torch.device | str = "cpu",
 ) -> tuple[list[float], torch.Tensor]:
-    """Accuracy on ``images`` rotated by each of ``angles`` (degrees), and all predicted labels.
+    """Accuracy on ``images`` rotated by each of ``angles`` (degrees), and all the logits.
 
     Returns:
-        ``(accuracies, predictions)`` with ``predictions`` of shape ``(len(angles), N)``.
+        ``(accuracies, logits)`` with ``logits`` of shape ``(len(angles), N, classes)``.
 
     Example:
         >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(9, 2))
-        >>> accs, preds = accuracy_by_angle(net, torch.ones(4, 1, 3, 3), torch.zeros(4, dtype=torch.long), [0, 90])
-        >>> len(accs), tuple(preds.shape)
-        (2, (2, 4))
+        >>> accs, logits = accuracy_by_angle(net, torch.ones(4, 1, 3, 3), torch.zeros(4, dtype=torch.long), [0, 90])
+        >>> len(accs), tuple(logits.shape)
+        (2, (2, 4, 2))
     """
     accs: list[float] = []
-    preds = []
+    logits = []
     for angle in angles:
-        p = predict(model, rotate_images(images, float(angle)), device=device).argmax(1)
-        preds.append(p)
-        accs.append(float((p == labels).float().mean()))
-    return accs, torch.stack(preds)
+        out = predict(model, rotate_images(images, float(angle)), device=device)
+        logits.append(out)
+        accs.append(float((out.argmax(1) == labels).float().mean()))
+    return accs, torch.stack(logits)
+
+
+def logit_change(reference: torch.Tensor, others: Sequence[torch.Tensor]) -> dict[str, float]:
+    """Largest change of any logit from ``reference`` to each of ``others``, absolute and relative.
+
+    The relative figure divides by the largest absolute logit of ``reference``.
+
+    Example:
+        >>> logit_change(torch.tensor([[2.0, -4.0]]), [torch.tensor([[2.0, -3.0]])])
+        {'max_abs': 1.0, 'relative': 0.25}
+    """
+    worst = max((float((o - reference).abs().max()) for o in others), default=0.0)
+    scale = float(reference.abs().max()) if reference.numel() else 0.0
+    return {"max_abs": worst, "relative": worst / scale if scale > 0 else worst}
 
 
 def invariance_error(
@@ -158,9 +183,5 @@ def invariance_error(
         True
     """
     ref = predict(model, images, device=device)
-    worst = 0.0
-    for k in (1, 2, 3):
-        rot = predict(model, torch.rot90(images, k, dims=(-2, -1)), device=device)
-        worst = max(worst, float((rot - ref).abs().max()))
-    scale = float(ref.abs().max())
-    return {"max_abs": worst, "relative": worst / scale if scale > 0 else worst}
+    turned = [predict(model, torch.rot90(images, k, dims=(-2, -1)), device=device) for k in (1, 2, 3)]
+    return logit_change(ref, turned)

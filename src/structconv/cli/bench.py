@@ -32,7 +32,15 @@ from torch import nn
 
 from structconv.cli._table import format_table
 
-__all__ = ["time_median", "bench_constrained", "bench_r2conv", "run_bench", "add_arguments", "main", "COLUMNS"]
+__all__ = [
+    "time_median",
+    "bench_constrained",
+    "bench_r2conv",
+    "run_bench",
+    "add_arguments",
+    "main",
+    "COLUMNS",
+]
 
 COLUMNS: list[tuple[str, str]] = [
     ("layer", "layer"),
@@ -67,7 +75,9 @@ def time_median(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) ->
     return statistics.median(times)
 
 
-def _train_step(module: Callable[[Any], Any], make_input: Callable[[], Any], unwrap: Callable[[Any], torch.Tensor]):
+def _train_step(
+    module: Callable[[Any], Any], make_input: Callable[[], Any], unwrap: Callable[[Any], torch.Tensor]
+):
     def step() -> None:
         out = unwrap(module(make_input()))
         out.sum().backward()
@@ -117,10 +127,18 @@ def _constrained_candidates(c_in: int, c_out: int, k: int) -> list[tuple[str, Ca
             ("max_l2", {"max_l2": 1.0}),
             ("fixed_center", {}),
         ):
-            cands.append((f"ConstrainedConv2d({mode})",
-                          lambda m=mode, e=extra: conv(c_in, c_out, k, padding=k // 2, constraint=m, **e)))
-        cands.append(("ConstrainedConv2d(zero_mean, post_step)",
-                      lambda: conv(c_in, c_out, k, padding=k // 2, constraint="zero_mean", enforce="post_step")))
+            cands.append(
+                (
+                    f"ConstrainedConv2d({mode})",
+                    lambda m=mode, e=extra: conv(c_in, c_out, k, padding=k // 2, constraint=m, **e),
+                )
+            )
+        cands.append(
+            (
+                "ConstrainedConv2d(zero_mean, post_step)",
+                lambda: conv(c_in, c_out, k, padding=k // 2, constraint="zero_mean", enforce="post_step"),
+            )
+        )
     ws = getattr(snn, "WSConv2d", None)
     if ws is not None:
         cands.append(("WSConv2d", lambda: ws(c_in, c_out, k, padding=k // 2)))
@@ -151,11 +169,20 @@ def bench_constrained(quick: bool = False, repeats: int | None = None) -> list[d
     x = torch.randn(batch, c_in, size, size)
     make_input = lambda: x
     torch.manual_seed(0)
-    base_train, base_eval = _time_module(nn.Conv2d(c_in, c_out, k, padding=k // 2), make_input, repeats, warmup)
-    rows: list[dict[str, Any]] = [{
-        "benchmark": "constrained", "layer": "nn.Conv2d", "config": config, "train_ms": 1e3 * base_train,
-        "eval_ms": 1e3 * base_eval, "train_ratio": 1.0, "eval_ratio": 1.0,
-    }]
+    base_train, base_eval = _time_module(
+        nn.Conv2d(c_in, c_out, k, padding=k // 2), make_input, repeats, warmup
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "benchmark": "constrained",
+            "layer": "nn.Conv2d",
+            "config": config,
+            "train_ms": 1e3 * base_train,
+            "eval_ms": 1e3 * base_eval,
+            "train_ratio": 1.0,
+            "eval_ratio": 1.0,
+        }
+    ]
     for name, factory in _constrained_candidates(c_in, c_out, k):
         row: dict[str, Any] = {"benchmark": "constrained", "layer": name, "config": config}
         try:
@@ -164,8 +191,15 @@ def bench_constrained(quick: bool = False, repeats: int | None = None) -> list[d
             rows.append(row | {"note": f"not built: {err}"})
             continue
         train_s, eval_s = _time_module(module, make_input, repeats, warmup)
-        rows.append(row | {"train_ms": 1e3 * train_s, "eval_ms": 1e3 * eval_s,
-                           "train_ratio": train_s / base_train, "eval_ratio": eval_s / base_eval})
+        rows.append(
+            row
+            | {
+                "train_ms": 1e3 * train_s,
+                "eval_ms": 1e3 * eval_s,
+                "train_ratio": train_s / base_train,
+                "eval_ratio": eval_s / base_eval,
+            }
+        )
     return rows
 
 
@@ -199,8 +233,17 @@ def _e2cnn_modules() -> tuple[Any, Any] | None:
     return e2_gspaces, e2_nn
 
 
-def _measure_equivariant(gspaces: Any, enn: Any, group: str, fields: int, k: int, x: torch.Tensor,
-                         repeats: int, warmup: int, build_repeats: int) -> dict[str, float]:
+def _measure_equivariant(
+    gspaces: Any,
+    enn: Any,
+    group: str,
+    fields: int,
+    k: int,
+    x: torch.Tensor,
+    repeats: int,
+    warmup: int,
+    build_repeats: int,
+) -> dict[str, float]:
     ftype, build = _build_r2conv(gspaces, enn, group, fields, k)
     start = time.perf_counter()
     torch.manual_seed(0)
@@ -211,11 +254,17 @@ def _measure_equivariant(gspaces: Any, enn: Any, group: str, fields: int, k: int
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         train_s, eval_s = _time_module(module, make_input, repeats, warmup, unwrap=lambda y: y.tensor)
-    return {"construct_first_ms": 1e3 * first, "construct_ms": 1e3 * construct,
-            "train_s": train_s, "eval_s": eval_s}
+    return {
+        "construct_first_ms": 1e3 * first,
+        "construct_ms": 1e3 * construct,
+        "train_s": train_s,
+        "eval_s": eval_s,
+    }
 
 
-def bench_r2conv(quick: bool = False, repeats: int | None = None, reference: bool = True) -> list[dict[str, Any]]:
+def bench_r2conv(
+    quick: bool = False, repeats: int | None = None, reference: bool = True
+) -> list[dict[str, Any]]:
     """Time ``R2Conv`` (regular fields to regular fields) against ``nn.Conv2d`` with the same channels.
 
     Args:
@@ -248,23 +297,32 @@ def bench_r2conv(quick: bool = False, repeats: int | None = None, reference: boo
         channels = fields * kind_order
         x = torch.randn(batch, channels, size, size)
         torch.manual_seed(0)
-        base_train, base_eval = _time_module(nn.Conv2d(channels, channels, k, padding=k // 2), lambda: x,
-                                             repeats, warmup)
+        base_train, base_eval = _time_module(
+            nn.Conv2d(channels, channels, k, padding=k // 2), lambda: x, repeats, warmup
+        )
         ours = _measure_equivariant(gspaces, snn, group, fields, k, x, repeats, warmup, build_repeats)
         row: dict[str, Any] = {
-            "benchmark": "r2conv", "layer": "R2Conv",
+            "benchmark": "r2conv",
+            "layer": "R2Conv",
             "config": f"{group} {fields}x regular k{k} {batch}x{size}x{size}",
-            "construct_ms": ours["construct_ms"], "construct_first_ms": ours["construct_first_ms"],
-            "train_ms": 1e3 * ours["train_s"], "eval_ms": 1e3 * ours["eval_s"],
-            "train_ratio": ours["train_s"] / base_train, "eval_ratio": ours["eval_s"] / base_eval,
-            "conv2d_train_ms": 1e3 * base_train, "conv2d_eval_ms": 1e3 * base_eval,
+            "construct_ms": ours["construct_ms"],
+            "construct_first_ms": ours["construct_first_ms"],
+            "train_ms": 1e3 * ours["train_s"],
+            "eval_ms": 1e3 * ours["eval_s"],
+            "train_ratio": ours["train_s"] / base_train,
+            "eval_ratio": ours["eval_s"] / base_eval,
+            "conv2d_train_ms": 1e3 * base_train,
+            "conv2d_eval_ms": 1e3 * base_eval,
         }
         if e2 is not None:
             ref = _measure_equivariant(e2[0], e2[1], group, fields, k, x, repeats, warmup, build_repeats)
             row |= {
-                "e2cnn_construct_ms": ref["construct_ms"], "e2cnn_construct_first_ms": ref["construct_first_ms"],
-                "e2cnn_train_ms": 1e3 * ref["train_s"], "e2cnn_eval_ms": 1e3 * ref["eval_s"],
-                "e2cnn_train_ratio": ref["train_s"] / base_train, "e2cnn_eval_ratio": ref["eval_s"] / base_eval,
+                "e2cnn_construct_ms": ref["construct_ms"],
+                "e2cnn_construct_first_ms": ref["construct_first_ms"],
+                "e2cnn_train_ms": 1e3 * ref["train_s"],
+                "e2cnn_eval_ms": 1e3 * ref["eval_s"],
+                "e2cnn_train_ratio": ref["train_s"] / base_train,
+                "e2cnn_eval_ratio": ref["eval_s"] / base_eval,
             }
         rows.append(row)
     return rows
@@ -303,11 +361,20 @@ def run_bench(
     for row in rows:
         if row.get("note"):
             stream.write(f"note: {row['layer']}: {row['note']}\n")
-    stream.write("times: median of repeated runs after warm-up; 'x' columns: ratio to nn.Conv2d of the same "
-                 "shape, measured in this run (train = forward + backward; eval = no-grad forward, eval mode)\n")
+    stream.write(
+        "times: median of repeated runs after warm-up; 'x' columns: ratio to nn.Conv2d of the same "
+        "shape, measured in this run (train = forward + backward; eval = no-grad forward, eval mode)\n"
+    )
     if json_path is not None:
-        payload = {"environment": {"python": platform.python_version(), "torch": torch.__version__,
-                                   "threads": torch.get_num_threads(), "quick": quick}, "rows": rows}
+        payload = {
+            "environment": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "quick": quick,
+            },
+            "rows": rows,
+        }
         Path(json_path).write_text(json.dumps(payload, indent=2) + "\n")
         stream.write(f"wrote {json_path}\n")
     stream.flush()
@@ -323,8 +390,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """
     parser.add_argument("--quick", action="store_true", help="tiny configurations (a smoke test)")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the rows to this JSON file")
-    parser.add_argument("--only", choices=("constrained", "r2conv"), action="append", default=None,
-                        help="run only this benchmark (repeatable)")
+    parser.add_argument(
+        "--only",
+        choices=("constrained", "r2conv"),
+        action="append",
+        default=None,
+        help="run only this benchmark (repeatable)",
+    )
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement")
     parser.add_argument("--no-reference", action="store_true", help="do not time e2cnn even if importable")
     return parser
@@ -333,15 +405,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Run the benchmarks from parsed arguments; return an exit status."""
     if args.repeats is not None and args.repeats < 1:
-        print(f"structconv bench: error: --repeats={args.repeats} is not accepted; expected a positive int",
-              file=sys.stderr)
+        print(
+            f"structconv bench: error: --repeats={args.repeats} is not accepted; expected a positive int",
+            file=sys.stderr,
+        )
         return 2
-    run_bench(quick=args.quick, only=args.only or ("constrained", "r2conv"), json_path=args.json,
-              repeats=args.repeats, reference=not args.no_reference, stream=stream)
+    run_bench(
+        quick=args.quick,
+        only=args.only or ("constrained", "r2conv"),
+        json_path=args.json,
+        repeats=args.repeats,
+        reference=not args.no_reference,
+        stream=stream,
+    )
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``structconv bench``; return the exit status."""
-    parser = add_arguments(argparse.ArgumentParser(prog="structconv bench", description=__doc__.splitlines()[0]))
+    parser = add_arguments(
+        argparse.ArgumentParser(prog="structconv bench", description=__doc__.splitlines()[0])
+    )
     return run_from_args(parser.parse_args(argv))

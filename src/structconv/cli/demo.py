@@ -29,7 +29,14 @@ from torch import nn
 
 from structconv.cli._plot import plot_accuracy
 from structconv.cli._table import format_table
-from structconv.cli._training import accuracy_by_angle, count_parameters, invariance_error, predict, train_model
+from structconv.cli._training import (
+    accuracy_by_angle,
+    count_parameters,
+    invariance_error,
+    logit_change,
+    predict,
+    train_model,
+)
 from structconv.data.digits import DEMO_INSTALL_HINT, DigitsSplit, load_rotated_digits
 from structconv.models.equivariant import default_fields, parse_group
 
@@ -79,7 +86,9 @@ class DemoConfig:
         try:
             torch.device(self.device)
         except (RuntimeError, TypeError) as err:
-            raise ValueError(f"device={self.device!r} is not accepted; expected a torch device, e.g. 'cpu'") from err
+            raise ValueError(
+                f"device={self.device!r} is not accepted; expected a torch device, e.g. 'cpu'"
+            ) from err
 
     def resolved_epochs(self) -> int:
         """Epochs actually used."""
@@ -120,12 +129,20 @@ def _say(stream: TextIO, text: str = "") -> None:
 
 
 def _evaluate(
-    model: Callable[[torch.Tensor], torch.Tensor], data: DigitsSplit, angles: Sequence[float], device: torch.device
+    model: Callable[[torch.Tensor], torch.Tensor],
+    data: DigitsSplit,
+    angles: Sequence[float],
+    device: torch.device,
 ) -> tuple[dict[str, Any], torch.Tensor]:
-    accs, preds = accuracy_by_angle(model, data.test_images, data.test_labels, angles, device=device)
+    accs, logits = accuracy_by_angle(model, data.test_images, data.test_labels, angles, device=device)
     rotated = [(a, acc) for a, acc in zip(angles, accs) if a != 0.0]
     worst_angle, worst = min(rotated, key=lambda p: p[1]) if rotated else (0.0, accs[0])
-    inv = invariance_error(model, data.test_images, device=device)
+    # angles 90/180/270 are exact rot90 turns of the test set (see rotate_images): reuse their logits
+    index = {float(a): i for i, a in enumerate(angles)}
+    if all(a in index for a in (0.0, 90.0, 180.0, 270.0)):
+        inv = logit_change(logits[index[0.0]], [logits[index[a]] for a in (90.0, 180.0, 270.0)])
+    else:
+        inv = invariance_error(model, data.test_images, device=device)
     result = {
         "upright_accuracy": accs[list(angles).index(0.0)] if 0.0 in angles else float("nan"),
         "rotated_accuracy_mean": float(np.mean([acc for _, acc in rotated])) if rotated else float("nan"),
@@ -136,7 +153,7 @@ def _evaluate(
         "angles": list(angles),
         "accuracy_by_angle": accs,
     }
-    return result, preds
+    return result, logits
 
 
 def run_demo(
@@ -167,9 +184,12 @@ def run_demo(
     angles = config.angles()
 
     data = load_rotated_digits(size=config.size, seed=config.seed, max_train=400 if config.quick else None)
-    _say(stream, f"structconv demo: {len(data.train_labels)} upright training digits, {len(data.test_labels)} "
-                 f"test digits ({data.size}x{data.size}), tested at {len(angles)} angles; "
-                 f"{epochs} epochs, batch {config.batch_size}, device {device}")
+    _say(
+        stream,
+        f"structconv demo: {len(data.train_labels)} upright training digits, {len(data.test_labels)} "
+        f"test digits ({data.size}x{data.size}), tested at {len(angles)} angles; "
+        f"{epochs} epochs, batch {config.batch_size}, device {device}",
+    )
     models = (model_factory or _default_models)(config)
     for name, model in models.items():
         _say(stream, f"  {name}: {count_parameters(model):,} parameters")
@@ -177,32 +197,53 @@ def run_demo(
     results: dict[str, Any] = {
         "config": {k: v for k, v in asdict(config).items() if k != "extra"} | {"epochs": epochs},
         "data": {"train": len(data.train_labels), "test": len(data.test_labels), "size": data.size},
-        "environment": {"python": platform.python_version(), "torch": torch.__version__,
-                        "threads": torch.get_num_threads()},
+        "environment": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        },
         "models": {},
     }
     rows: list[dict[str, Any]] = []
     curves: dict[str, tuple[list[float], list[float]]] = {}
     for i, (name, model) in enumerate(models.items()):
-        stats = train_model(model, data.train_images, data.train_labels, epochs, config.batch_size,
-                            seed=config.seed + i, lr=config.lr, device=device, desc=name, stream=stream)
+        stats = train_model(
+            model,
+            data.train_images,
+            data.train_labels,
+            epochs,
+            config.batch_size,
+            seed=config.seed + i,
+            lr=config.lr,
+            device=device,
+            desc=name,
+            stream=stream,
+        )
         t0 = time.perf_counter()
-        res, preds = _evaluate(model, data, angles, device)
+        res, logits = _evaluate(model, data, angles, device)
         res |= {"parameters": count_parameters(model), "eval_time_s": time.perf_counter() - t0} | stats
         results["models"][name] = res
         rows.append({"model": name} | res)
         curves[name] = (angles, res["accuracy_by_angle"])
         if hasattr(model, "export"):
-            rows.append(_export_and_check(model, name, preds, data, angles, device, out, res, stream))
+            rows.append(_export_and_check(model, name, logits, data, angles, device, out, res, stream))
 
-    table = format_table(rows, [
-        ("model", "model"), ("parameters", "params"), ("train_time_s", "train s"),
-        ("upright_accuracy", "upright acc"), ("rotated_accuracy_mean", "rotated mean"),
-        ("rotated_accuracy_worst", "rotated worst"), ("worst_angle", "worst angle"),
-        ("invariance_error_rot90", "rot90 inv. err"),
-    ])
-    plot_path = plot_accuracy(curves, out / "accuracy_vs_rotation.png",
-                              title=f"trained on upright digits only ({epochs} epochs)")
+    table = format_table(
+        rows,
+        [
+            ("model", "model"),
+            ("parameters", "params"),
+            ("train_time_s", "train s"),
+            ("upright_accuracy", "upright acc"),
+            ("rotated_accuracy_mean", "rotated mean"),
+            ("rotated_accuracy_worst", "rotated worst"),
+            ("worst_angle", "worst angle"),
+            ("invariance_error_rot90", "rot90 inv. err"),
+        ],
+    )
+    plot_path = plot_accuracy(
+        curves, out / "accuracy_vs_rotation.png", title=f"trained on upright digits only ({epochs} epochs)"
+    )
     results["plot"] = plot_path.name
     (out / "results.txt").write_text(table + "\n")
     with open(out / "results.json", "w") as fh:
@@ -210,8 +251,11 @@ def run_demo(
     _say(stream)
     _say(stream, table)
     _say(stream)
-    _say(stream, "accuracies are fractions of the test set; 'rot90 inv. err' is the largest change of a logit "
-                 "under 90/180/270 degree turns, relative to the largest logit")
+    _say(
+        stream,
+        "accuracies are fractions of the test set; 'rot90 inv. err' is the largest change of a logit "
+        "under 90/180/270 degree turns, relative to the largest logit",
+    )
     _say(stream, f"wrote {out / 'results.txt'}, {out / 'results.json'}, {plot_path}")
     return results
 
@@ -219,7 +263,7 @@ def run_demo(
 def _export_and_check(
     model: nn.Module,
     name: str,
-    preds: torch.Tensor,
+    logits: torch.Tensor,
     data: DigitsSplit,
     angles: Sequence[float],
     device: torch.device,
@@ -229,14 +273,16 @@ def _export_and_check(
 ) -> dict[str, Any]:
     """Export ``model``, compare its predictions, save it, reload it; return the exported model's row."""
     exported = model.export().to(device).eval()
-    ex_res, ex_preds = _evaluate(exported, data, angles, device)
+    ex_res, ex_logits = _evaluate(exported, data, angles, device)
     up = data.test_images
-    logit_diff = float((predict(exported, up, device=device) - predict(model, up, device=device)).abs().max())
+    logit_diff = float((ex_logits - logits).abs().max())
     path = out / "equivariant_exported.pt"
     torch.save(exported, path)
     reloaded = torch.load(path, weights_only=False)
-    reload_same = bool(torch.equal(predict(reloaded, up, device=device), predict(exported, up, device=device)))
-    identical = bool(torch.equal(ex_preds, preds))
+    reload_same = bool(
+        torch.equal(predict(reloaded, up, device=device), predict(exported, up, device=device))
+    )
+    identical = bool(torch.equal(ex_logits.argmax(-1), logits.argmax(-1)))
     res["export"] = {
         "upright_accuracy": ex_res["upright_accuracy"],
         "rotated_accuracy_mean": ex_res["rotated_accuracy_mean"],
@@ -248,12 +294,21 @@ def _export_and_check(
         "reloaded_identical": reload_same,
         "module": type(exported).__name__,
     }
-    _say(stream, f"  exported {name} -> {type(exported).__name__}: predictions identical at every angle: "
-                 f"{'yes' if identical else 'NO'} (largest logit difference {logit_diff:.2e}); saved to {path}, "
-                 f"reloaded: {'identical' if reload_same else 'DIFFERENT'}")
+    _say(
+        stream,
+        f"  exported {name} -> {type(exported).__name__}: predictions identical at every angle: "
+        f"{'yes' if identical else 'NO'} (largest logit difference {logit_diff:.2e}); saved to {path}, "
+        f"reloaded: {'identical' if reload_same else 'DIFFERENT'}",
+    )
     return {"model": f"{name} (exported)", "parameters": res["parameters"], "train_time_s": None} | {
-        k: ex_res[k] for k in ("upright_accuracy", "rotated_accuracy_mean", "rotated_accuracy_worst",
-                               "worst_angle", "invariance_error_rot90")
+        k: ex_res[k]
+        for k in (
+            "upright_accuracy",
+            "rotated_accuracy_mean",
+            "rotated_accuracy_worst",
+            "worst_angle",
+            "invariance_error_rot90",
+        )
     }
 
 
@@ -265,10 +320,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         >>> p.parse_args(["--quick", "--group", "D4"]).group
         'D4'
     """
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs per model (default 12; 2 with --quick)")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="training epochs per model (default 12; 2 with --quick)"
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="images per optimizer step (default 64)")
-    parser.add_argument("--group", default="C8", help="group of the equivariant model: C4, C8, D4, D8, ... (default C8)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of split, initialisation and angles (default 0)")
+    parser.add_argument(
+        "--group", default="C8", help="group of the equivariant model: C4, C8, D4, D8, ... (default C8)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of split, initialisation and angles (default 0)"
+    )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--quick", action="store_true", help="a small smoke-test run of well under a minute")
     parser.add_argument("--out", default="structconv-demo", help="output folder (default ./structconv-demo/)")
@@ -277,8 +338,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Run the demo from parsed arguments; return an exit status (2 for bad options or missing extras)."""
-    config = DemoConfig(epochs=args.epochs, batch_size=args.batch_size, group=args.group, seed=args.seed,
-                        device=args.device, quick=args.quick, out=args.out)
+    config = DemoConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        group=args.group,
+        seed=args.seed,
+        device=args.device,
+        quick=args.quick,
+        out=args.out,
+    )
     try:
         config.validate()
     except ValueError as err:
@@ -286,12 +354,17 @@ def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int
         return 2
     missing = _missing_extras()
     if "sklearn" in missing:
-        print(f"structconv demo needs scikit-learn (it ships the digits data set); install the demo extras:\n"
-              f"    {DEMO_INSTALL_HINT}", file=sys.stderr)
+        print(
+            f"structconv demo needs scikit-learn (it ships the digits data set); install the demo extras:\n"
+            f"    {DEMO_INSTALL_HINT}",
+            file=sys.stderr,
+        )
         return 2
     if "matplotlib" in missing:
-        print(f"note: matplotlib is not installed, the plot is written as text; for a PNG: {DEMO_INSTALL_HINT}",
-              file=sys.stderr)
+        print(
+            f"note: matplotlib is not installed, the plot is written as text; for a PNG: {DEMO_INSTALL_HINT}",
+            file=sys.stderr,
+        )
     run_demo(config, stream=stream)
     return 0
 
@@ -312,5 +385,7 @@ def _missing_extras() -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``structconv demo``; return the exit status."""
-    parser = add_arguments(argparse.ArgumentParser(prog="structconv demo", description=__doc__.splitlines()[0]))
+    parser = add_arguments(
+        argparse.ArgumentParser(prog="structconv demo", description=__doc__.splitlines()[0])
+    )
     return run_from_args(parser.parse_args(argv))

@@ -230,4 +230,3 @@ class ConstrainedConv3d(_c.ConstrainedConv3d):
             center_value=center_value,
             neighbor_sum=neighbor_sum,
         )
-

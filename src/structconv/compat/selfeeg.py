@@ -38,7 +38,9 @@ def _selfeeg_constraint(
     if isinstance(minmax_rate, bool) or not isinstance(minmax_rate, (int, float)) or not 0 < minmax_rate <= 1:
         raise ValueError(f"minmax_rate={minmax_rate!r} is not accepted; expected a number in (0, 1]")
     if isinstance(axis_norm, bool) or not isinstance(axis_norm, (int, list, tuple)):
-        raise TypeError(f"axis_norm={axis_norm!r} is not accepted; expected an int, a list or a tuple of ints")
+        raise TypeError(
+            f"axis_norm={axis_norm!r} is not accepted; expected an int, a list or a tuple of ints"
+        )
     axis = axis_norm if isinstance(axis_norm, int) else tuple(axis_norm)
     if max_norm is None:
         return "none", 0

@@ -1,9 +1,10 @@
 """Base class of kernel constraints and their composition.
 
 A kernel constraint is a small :class:`torch.nn.Module` that maps a raw weight tensor ``theta`` to a
-kernel ``W = P(theta)`` in an allowed set. It plugs into :func:`torch.nn.utils.parametrize.register_parametrization`
-unchanged, and offers :meth:`KernelConstraint.project_` to overwrite a weight with its projection in
-place (hard projection after an optimizer step).
+kernel ``W = P(theta)`` in an allowed set. It plugs into
+:func:`torch.nn.utils.parametrize.register_parametrization` unchanged, and offers
+:meth:`KernelConstraint.project_` to overwrite a weight with its projection in place (hard projection
+after an optimizer step).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from torch import Tensor, nn
 __all__ = ["KernelConstraint", "Compose", "normalize_dims", "constraint_spec"]
 
 
-def normalize_dims(dims: int | Sequence[int], ndim: int, *, argname: str = "axis", owner: str = "") -> tuple[int, ...]:
+def normalize_dims(
+    dims: int | Sequence[int], ndim: int, *, argname: str = "axis", owner: str = ""
+) -> tuple[int, ...]:
     """Turn ``dims`` (an int or a sequence of ints, negative allowed) into sorted non-negative dims.
 
     Args:

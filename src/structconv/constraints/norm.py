@@ -18,6 +18,7 @@ against the weight's number of dims when a layer is built and at first use.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
@@ -96,7 +97,9 @@ class MaxNorm(NormConstraint):
 
     name = "max_norm"
 
-    def __init__(self, max_value: float = 2.0, axis: int | Sequence[int] | None = None, eps: float = KERAS_EPSILON) -> None:
+    def __init__(
+        self, max_value: float = 2.0, axis: int | Sequence[int] | None = None, eps: float = KERAS_EPSILON
+    ) -> None:
         max_value = _check_real(max_value, "max_value", "MaxNorm", positive=True)
         super().__init__(axis, eps)
         self.max_value = max_value
@@ -171,7 +174,10 @@ class MinMaxNorm(NormConstraint):
         return self.forward(weight) if self.rate == 1.0 else weight
 
     def extra_repr(self) -> str:
-        return f"min_value={self.min_value:g}, max_value={self.max_value:g}, rate={self.rate:g}, " + super().extra_repr()
+        return (
+            f"min_value={self.min_value:g}, max_value={self.max_value:g}, rate={self.rate:g}, "
+            + super().extra_repr()
+        )
 
 
 class UnitNorm(NormConstraint):

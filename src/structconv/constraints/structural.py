@@ -15,7 +15,7 @@ With :math:`K` the number of taps of a slice, :math:`\varepsilon` = ``eps``:
 ``nonneg_sum1``    :math:`\tilde W = \max(W, 0) / (\sum_i \max(W_i, 0) + \varepsilon)`
 ``unit_l2``        :math:`\tilde W = W / \sqrt{\sum_i W_i^2 + \varepsilon}`
 ``max_l2``         :math:`\tilde W = W \min(1, c / \sqrt{\sum_i W_i^2 + \varepsilon})`, :math:`c` = ``max_l2``
-``fixed_center``   centre tap :math:`= v_c`, the other taps rescaled to sum to :math:`s_n` (see :class:`FixedCenter`)
+``fixed_center``   centre tap :math:`= v_c`, the others rescaled to sum to :math:`s_n` (:class:`FixedCenter`)
 =================  ==========================================================================================
 
 NaN (or infinite) weights are never turned into a valid-looking kernel: every slice holding one maps to a

@@ -73,7 +73,9 @@ def _default_content(size: int) -> int:
     return content
 
 
-def upsample_digits(images: np.ndarray | torch.Tensor, size: int = 29, content: int | None = None) -> torch.Tensor:
+def upsample_digits(
+    images: np.ndarray | torch.Tensor, size: int = 29, content: int | None = None
+) -> torch.Tensor:
     """Upsample small digit scans and centre them on an odd canvas.
 
     Args:
@@ -176,6 +178,4 @@ def load_rotated_digits(
         train_idx = train_idx[:max_train]
     train_idx_t = torch.as_tensor(train_idx)
     test_idx_t = torch.as_tensor(test_idx)
-    return DigitsSplit(
-        images[train_idx_t], labels[train_idx_t], images[test_idx_t], labels[test_idx_t], size
-    )
+    return DigitsSplit(images[train_idx_t], labels[train_idx_t], images[test_idx_t], labels[test_idx_t], size)

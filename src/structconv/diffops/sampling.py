@@ -140,7 +140,8 @@ def sample_irreps_diffop_basis(
 
     Returns:
         a :class:`~structconv.kernels.sampling.SampledIrrepsBasis` whose attributes hold ``order``,
-        ``power``, ``frequency``, ``offset``, ``angular_idx`` and ``shape``.
+        ``power``, ``frequency``, ``offset``, ``angular_idx`` and ``shape`` (plus ``radius`` = ``order``,
+        ``gamma`` = 0 and ``s`` = ``angular_idx``, the keys the kernels' basis expansion reads).
 
     Example:
         >>> from structconv.kernels.irreps import IrrepSpec
@@ -209,6 +210,12 @@ def _sample_cached(
                     "offset": a["offset"],
                     "angular_idx": a["inner_idx"],
                     "shape": a["shape"],
+                    # the keys the kernel bases carry, read by the basis expansion (names, delta
+                    # initialisation): "radius" holds the derivative order (order 0 is the identity,
+                    # supported at the centre for finite differences), "s" the angular index
+                    "radius": float(a["order"]),
+                    "gamma": 0.0,
+                    "s": a["inner_idx"],
                 }
             )
     sampled.setflags(write=False)

@@ -359,6 +359,27 @@ def bl_regular_representation(G: Group, L: int) -> Representation:
     return rho
 
 
+def _tidy(H: Group, names: list[str], Q: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Order the 1-d blocks of the restriction of one irrep as the reference library does.
+
+    The blocks symmetric under the subgroup's flip (``flip_frequency`` 0) come first, then the order of
+    the coordinates; 1-d columns are made to point "up" (``Q`` as close to a signed identity as allowed).
+    """
+    if len(names) < 2 or Q.shape[1] != len(names):  # a single block, or 2-d blocks: keep
+        return names, Q
+    Q = Q.copy()
+    keys = []
+    for j in range(Q.shape[1]):
+        a = np.abs(Q[:, j])
+        r = int(np.argmax(a > a.max() - 1e-9))  # first row of (nearly) largest magnitude
+        if Q[r, j] < 0:
+            Q[:, j] = -Q[:, j]
+        keys.append(r)
+    flip = [H._irrep_by_name(n).attributes.get("flip_frequency", 0) for n in names]
+    order = sorted(range(len(names)), key=lambda j: (flip[j], keys[j]))
+    return [names[j] for j in order], Q[:, order]
+
+
 def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) -> Representation:
     """Restriction of ``repr`` to the subgroup ``subgroup_id``, expressed with the subgroup's irreps.
 
@@ -389,7 +410,8 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
         rk = ("irrep", key, irr.name)
         dec = G._restrictions.get(rk)
         if dec is None:
-            dec = _decompose_on(H, irr.representation_matrices(parents), samples, irr.attributes["frequency"])
+            mats = irr.representation_matrices(parents)
+            dec = _tidy(H, *_decompose_on(H, mats, samples, irr.attributes["frequency"]))
             G._restrictions[rk] = dec  # type: ignore[assignment]
         names.extend(dec[0])
         Qs.append(dec[1])

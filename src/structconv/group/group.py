@@ -65,7 +65,9 @@ class Group(ABC):
         self._subgroups: dict[Any, tuple[Group, SubgroupParentMap, SubgroupChildMap]] = {}
         self._restrictions: dict[tuple[Any, str], Representation] = {}
         self._cache: dict[Any, Any] = {}
+        self._building = True
         self._build_irreps()
+        self._building = False
 
     # ------------------------------------------------------------------ identity of the object
     @property
@@ -199,7 +201,11 @@ class Group(ABC):
 
     @property
     def irreps(self) -> dict[str, IrreducibleRepresentation]:
-        """The irreducible representations by name (continuous groups: up to the maximum frequency)."""
+        """The irreducible representations by name (continuous groups: up to the maximum frequency).
+
+        The dict is fixed when the group is built; :meth:`irrep` also builds higher frequencies of
+        SO(2) / O(2) without adding them here.
+        """
         return self._irreps
 
     def irrep(self, *id: int) -> IrreducibleRepresentation:
@@ -209,7 +215,8 @@ class Group(ABC):
         if irr is None:
             irr = self._new_irrep(key)
             self._irreps_by_id[key] = irr
-            self._irreps[irr.name] = irr
+            if self._building:  # `irreps` stays the fixed list built with the group
+                self._irreps[irr.name] = irr
         return irr
 
     def _irrep_by_name(self, name: str) -> IrreducibleRepresentation:
@@ -222,8 +229,11 @@ class Group(ABC):
             except ValueError:
                 id = ()
             if id:
-                irr = self.irrep(*id)
-                if irr.name == name:
+                try:
+                    irr = self.irrep(*id)
+                except ValueError:
+                    irr = None
+                if irr is not None and irr.name == name:
                     return irr
         raise ValueError(
             f"irreps: {name!r} is not an irrep of {self.name}; expected one of {list(self._irreps)}"

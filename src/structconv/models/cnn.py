@@ -54,7 +54,11 @@ class ConventionalCNN(nn.Module):
         layers: list[nn.Module] = []
         prev = in_channels
         for i, (width, k) in enumerate(zip(self.channels, (5, 5, 3))):
-            layers += [nn.Conv2d(prev, width, k, padding=k // 2, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+            layers += [
+                nn.Conv2d(prev, width, k, padding=k // 2, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(),
+            ]
             if i < 2:
                 layers.append(nn.MaxPool2d(3, stride=2, padding=1))
             prev = width

@@ -68,7 +68,9 @@ def _make_gspace(gspaces: ModuleType, group: str) -> Any:
     return gspaces.FlipRot2dOnR2(n) if kind == "D" else gspaces.Rot2dOnR2(n)
 
 
-def _build_features(gspaces: ModuleType, enn: ModuleType, group: str, fields: Sequence[int], in_channels: int):
+def _build_features(
+    gspaces: ModuleType, enn: ModuleType, group: str, fields: Sequence[int], in_channels: int
+):
     """Build the equivariant trunk with the modules of ``enn`` (``structconv.nn`` or an API twin)."""
     space = _make_gspace(gspaces, group)
     in_type = enn.FieldType(space, [space.trivial_repr] * in_channels)
@@ -76,7 +78,11 @@ def _build_features(gspaces: ModuleType, enn: ModuleType, group: str, fields: Se
     prev = in_type
     for i, (num, k) in enumerate(zip(fields, (5, 5, 3))):
         out = enn.FieldType(space, [space.regular_repr] * num)
-        layers += [enn.R2Conv(prev, out, k, padding=k // 2, bias=False), enn.InnerBatchNorm(out), enn.ReLU(out)]
+        layers += [
+            enn.R2Conv(prev, out, k, padding=k // 2, bias=False),
+            enn.InnerBatchNorm(out),
+            enn.ReLU(out),
+        ]
         if i < 2:
             layers.append(enn.PointwiseMaxPool(out, 3, stride=2, padding=1))
         prev = out

@@ -125,3 +125,27 @@ __all__ += [
     "SequentialModule",
     "VectorFieldNonLinearity",
 ]
+
+from structconv.nn import init  # noqa: E402
+from structconv.nn.basisexpansion import (  # noqa: E402
+    BasisExpansion,
+    BlocksBasisExpansion,
+    SingleBlockBasisExpansion,
+    block_basisexpansion,
+)
+from structconv.nn.r2conv import R2Conv  # noqa: E402
+from structconv.nn.r2conv_transposed import R2ConvTransposed  # noqa: E402
+
+__all__ += [
+    "BasisExpansion",
+    "BlocksBasisExpansion",
+    "R2Conv",
+    "R2ConvTransposed",
+    "SingleBlockBasisExpansion",
+    "block_basisexpansion",
+    "init",
+]
+
+from structconv.nn.r2diffop import R2Diffop  # noqa: E402
+
+__all__ += ["R2Diffop"]

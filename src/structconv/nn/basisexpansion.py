@@ -235,13 +235,13 @@ class SingleBlockBasisExpansion(BasisExpansion):
 def _element_table(basis: SteerableBasis, keep: bytes | None) -> tuple[np.ndarray, np.ndarray]:
     out_idx = basis.elements[:, 0].copy()
     radius = np.empty(len(basis))
-    for name_pair, pair in basis.irreps_bases.items():
+    out_names = np.array(basis.out_irreps, dtype=object)[basis.elements[:, 0]]
+    in_names = np.array(basis.in_irreps, dtype=object)[basis.elements[:, 1]]
+    for (out_name, in_name), pair in basis.irreps_bases.items():
         if not len(pair):
             continue
         radii = np.array([a["radius"] for a in pair.attributes])
-        sel = np.array(
-            [(basis.out_irreps[a], basis.in_irreps[b]) == name_pair for a, b, _ in basis.elements.tolist()]
-        )
+        sel = (out_names == out_name) & (in_names == in_name)
         if sel.any():
             radius[sel] = radii[basis.elements[sel, 2]]
     if keep is not None:

@@ -85,7 +85,9 @@ class ConstrainedLayerMixin:
         center_value: float,
         neighbor_sum: float,
     ) -> None:
-        c = make_constraint(constraint, eps=eps, max_l2=max_l2, center_value=center_value, neighbor_sum=neighbor_sum)
+        c = make_constraint(
+            constraint, eps=eps, max_l2=max_l2, center_value=center_value, neighbor_sum=neighbor_sum
+        )
         check = getattr(c, "check", None)
         if check is not None:
             check(tuple(self.weight.shape))
@@ -229,7 +231,7 @@ class _ConstrainedConvNd(ConstrainedLayerMixin):
 
 class ConstrainedConv1d(_ConstrainedConvNd, nn.Conv1d):
     __doc__ = (
-        r"""1-D convolution with a constrained kernel: :math:`y = b + \tilde W \star x`, :math:`\tilde W = P(W)`.
+        r"""1-D convolution with a constrained kernel :math:`\tilde W = P(W)`.
 
     Shape:
         Input :math:`(N, C_{in}, L_{in})`, output :math:`(N, C_{out}, L_{out})` with
@@ -273,14 +275,24 @@ class ConstrainedConv1d(_ConstrainedConvNd, nn.Conv1d):
         check_groups(in_channels, out_channels, groups)
         check_enforce(enforce)
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
         )
         self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
 
 
 class ConstrainedConv2d(_ConstrainedConvNd, nn.Conv2d):
     __doc__ = (
-        r"""2-D convolution with a constrained kernel: :math:`y = b + \tilde W \star x`, :math:`\tilde W = P(W)`.
+        r"""2-D convolution with a constrained kernel :math:`\tilde W = P(W)`.
 
     Shape:
         Input :math:`(N, C_{in}, H_{in}, W_{in})`, output :math:`(N, C_{out}, H_{out}, W_{out})` with
@@ -293,8 +305,8 @@ class ConstrainedConv2d(_ConstrainedConvNd, nn.Conv2d):
         >>> m = ConstrainedConv2d(3, 8, 3, padding=1, constraint=["zero_mean", "unit_l2"])
         >>> m(torch.randn(2, 3, 16, 16)).shape
         torch.Size([2, 8, 16, 16])
-        >>> m.extra_repr()
-        "3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), constraint=[zero_mean, unit_l2], enforce='forward'"
+        >>> m.extra_repr().split(", constraint=")[1]
+        "[zero_mean, unit_l2], enforce='forward'"
 """
     )
 
@@ -324,19 +336,29 @@ class ConstrainedConv2d(_ConstrainedConvNd, nn.Conv2d):
         check_groups(in_channels, out_channels, groups)
         check_enforce(enforce)
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
         )
         self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
 
 
 class ConstrainedConv3d(_ConstrainedConvNd, nn.Conv3d):
     __doc__ = (
-        r"""3-D convolution with a constrained kernel: :math:`y = b + \tilde W \star x`, :math:`\tilde W = P(W)`.
+        r"""3-D convolution with a constrained kernel :math:`\tilde W = P(W)`.
 
     Shape:
-        Input :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})`, output :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})`
-        with :math:`D_{out} = \lfloor (D_{in} + 2P_0 - D_0(K_0 - 1) - 1) / S_0 \rfloor + 1` (same for
-        :math:`H`, :math:`W`).
+        Input :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})`,
+        output :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})` with
+        :math:`D_{out} = \lfloor (D_{in} + 2P_0 - D_0(K_0 - 1) - 1) / S_0 \rfloor + 1` (same for H, W).
 """
         + _DOC_ARGS
         + """
@@ -376,7 +398,17 @@ class ConstrainedConv3d(_ConstrainedConvNd, nn.Conv3d):
         check_groups(in_channels, out_channels, groups)
         check_enforce(enforce)
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
         )
         self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
 
@@ -553,8 +585,9 @@ class ConstrainedConvTranspose3d(_ConstrainedConvTransposeNd, nn.ConvTranspose3d
         r"""3-D transposed convolution with a constrained kernel :math:`\tilde W = P(W)`.
 
     Shape:
-        Input :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})`, output :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})`
-        with :math:`D_{out} = (D_{in} - 1) S_0 - 2P_0 + D_0(K_0 - 1) + P_{out,0} + 1` (same for the others).
+        Input :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})`,
+        output :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})` with
+        :math:`D_{out} = (D_{in} - 1) S_0 - 2P_0 + D_0(K_0 - 1) + P_{out,0} + 1` (same for the others).
 """
         + _DOC_TRANSPOSED
         + _DOC_ARGS

@@ -139,15 +139,18 @@ class _SteerableConv(EquivariantModule):
         out_sub = _split_groups(out_type, self.groups, "out_type")
         # a transposed convolution's weight [C_in, C_out / groups] is a steerable kernel from out to in
         src, dst = (out_sub, in_type) if self._transposed else (in_sub, out_type)
+        # the transposed convolution samples its basis on the undilated grid (as the reference library
+        # does, so that the numbers of parameters agree); dilating a steerable kernel keeps it steerable
+        basis_dilation = 1 if self._transposed else self.dilation
         self._basisexpansion = BlocksBasisExpansion(
             src,
             dst,
             r2_kernel_basis,
-            kernel_grid(self.kernel_size, self.dilation),
+            kernel_grid(self.kernel_size, basis_dilation),
             basis_filter=basis_filter,
             recompute=recompute,
             kernel_size=self.kernel_size,
-            dilation=self.dilation,
+            dilation=basis_dilation,
             rings=rings,
             sigma=sigma,
             frequencies_cutoff=frequencies_cutoff,

@@ -97,6 +97,12 @@ class _WSMixin:
 
         Args:
             eps: lower bound of ``var * fan_in``; finite and > 0.
+
+        Example:
+            >>> m = WSConv2d(3, 4, 3)
+            >>> w = m.standardize_weight()
+            >>> torch.allclose(w.pow(2).sum((1, 2, 3)), m.gain.pow(2))
+            True
         """
         _check_eps(eps)
         w = self.weight
@@ -116,13 +122,13 @@ class _WSMixin:
         self._ws_cache = (key, w)
         return w
 
-    def train(self, mode: bool = True) -> Any:  # noqa: D102 - same contract as nn.Module.train
+    def train(self, mode: bool = True) -> Any:
+        """Set the mode as :meth:`torch.nn.Module.train` does and drop the eval-mode kernel cache."""
         self._ws_cache = None
         return super().train(mode)  # type: ignore[misc]
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()  # type: ignore[misc]
-        state = dict(state)
+        state = self.__dict__.copy()
         state["_ws_cache"] = None
         return state
 
@@ -522,7 +528,7 @@ class FWS(nn.Module):
         return copy.deepcopy(self.layer)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(super().__getstate__())
+        state = self.__dict__.copy()
         state["_last_key"] = None
         return state
 

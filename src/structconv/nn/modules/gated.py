@@ -309,24 +309,27 @@ class GatedNonLinearity2(_GatedBase):
             input_shape = input_shape[1]
         return self._shape(input_shape, self.in_type[1].size)
 
-    def check_equivariance(self, atol: float = 1e-6, rtol: float = 1e-5) -> list[tuple[object, float]]:
-        """Check equivariance on random inputs for every testing element; return ``(element, error)`` pairs."""
+    def check_equivariance(self, atol: float = 1e-7, rtol: float = 1e-5) -> list[tuple[object, float]]:
+        """Check equivariance with :func:`structconv.testing.assert_equivariant` on the joint input
+        ``gates (+) gated``; return ``(element, max error)`` pairs."""
+        from ...testing import assert_equivariant
+
         gates_type, gated_type = self.in_type
-        g = torch.randn(3, gates_type.size, 9, 9)
-        v = torch.randn(3, gated_type.size, 9, 9)
-        out = self(GeometricTensor(g, gates_type), GeometricTensor(v, gated_type)).tensor
-        errors = []
-        for el in gated_type.testing_elements:
-            y = self(
-                GeometricTensor(gates_type.transform(g, el), gates_type),
-                GeometricTensor(gated_type.transform(v, el), gated_type),
-            ).tensor
-            ref = self.out_type.transform(out, el)
-            err = float((y - ref).abs().max())
-            if not torch.allclose(y, ref, atol=atol, rtol=rtol):
-                raise AssertionError(f"{type(self).__name__} is not equivariant to {el}: max error {err:.3g}")
-            errors.append((el, err))
-        return errors
+        records = assert_equivariant(_JointGated(self), gates_type + gated_type, self.out_type, atol=atol, rtol=rtol)
+        return [(r.element, r.abs_error) for r in records]
 
     def extra_repr(self) -> str:
         return f"gates={self.in_type[0]}, gated={self.in_type[1]}"
+
+
+class _JointGated(torch.nn.Module):
+    """Feed a :class:`GatedNonLinearity2` from one tensor holding the gates followed by the gated fields."""
+
+    def __init__(self, module: GatedNonLinearity2) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gates_type, gated_type = self.module.in_type
+        g, v = x[:, : gates_type.size], x[:, gates_type.size :]
+        return self.module(GeometricTensor(g, gates_type), GeometricTensor(v, gated_type)).tensor

@@ -1,0 +1,208 @@
+"""Initialisation of the expansion coefficients of steerable convolutions.
+
+* :func:`generalized_he_init`: He initialisation generalised to steerable filters: every output channel
+  of the layer gets (approximately) unit variance for a standard-normal input.
+* :func:`deltaorthonormal_init`: delta-orthogonal initialisation: only the centre of the filter is
+  non-zero, and there it is an orthogonal (equivariant) matrix.
+
+Example:
+    >>> from structconv.gspaces import Rot2dOnR2
+    >>> from structconv.nn import FieldType, R2Conv, init
+    >>> gs = Rot2dOnR2(4)
+    >>> t = FieldType(gs, [gs.regular_repr] * 2)
+    >>> conv = R2Conv(t, t, 3, initialize=False)
+    >>> init.generalized_he_init(conv.weights.data, conv.basisexpansion)
+    >>> bool(conv.weights.abs().sum() > 0)
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, SingleBlockBasisExpansion
+
+__all__ = ["generalized_he_init", "deltaorthonormal_init"]
+
+_VARIANCE_CACHE: dict[Any, np.ndarray] = {}
+
+
+def _he_variances(basisexpansion: BasisExpansion) -> np.ndarray:
+    """Variance of every coefficient so that each output irrep receives unit variance."""
+    if isinstance(basisexpansion, SingleBlockBasisExpansion):
+        out_idx, _ = basisexpansion._element_table()
+        counts = np.bincount(out_idx)
+        return 1.0 / counts[out_idx]
+    if not isinstance(basisexpansion, BlocksBasisExpansion):
+        raise TypeError(
+            f"basisexpansion must be a BlocksBasisExpansion or SingleBlockBasisExpansion; "
+            f"received {type(basisexpansion).__name__}"
+        )
+    layout = basisexpansion._layout()
+    # number of coefficients feeding each irrep of each output representation
+    counts: dict[Any, np.ndarray] = {}
+    tables = {}
+    for ro, ri, _, in_f, dim, _, block in layout:
+        if block is None:
+            continue
+        out_idx, _ = block._element_table()
+        tables[(ro, ri)] = out_idx
+        add = np.bincount(out_idx, minlength=len(ro.irreps)) * len(in_f)
+        counts[ro] = counts.get(ro, 0) + add
+    variances = np.empty(basisexpansion.dimension())
+    for ro, ri, out_f, in_f, dim, start, block in layout:
+        if block is None:
+            continue
+        per_element = 1.0 / counts[ro][tables[(ro, ri)]]
+        chunk = np.broadcast_to(per_element, (len(out_f), len(in_f), dim))
+        variances[start : start + chunk.size] = chunk.ravel()
+    return variances
+
+
+def generalized_he_init(tensor: torch.Tensor, basisexpansion: BasisExpansion, cache: bool = False) -> None:
+    r"""Initialise the coefficients of a steerable filter with a generalised He initialisation.
+
+    Each coefficient ``w_d`` is drawn from :math:`\mathcal{N}(0, 1/n)` where ``n`` counts the
+    coefficients that feed the same output irrep of the same output field; since every basis element is
+    normalised, each output channel then has variance close to 1 for a standard-normal input.
+
+    Args:
+        tensor: the coefficients (``basisexpansion.dimension()`` elements), filled in place.
+        basisexpansion: the basis expansion the coefficients belong to.
+        cache: keep the variances in memory (this process only) to reuse them for the next layer with
+            the same basis expansion.
+
+    Raises:
+        ValueError: if ``tensor`` does not have ``basisexpansion.dimension()`` elements.
+
+    Example:
+        >>> from structconv.gspaces import FlipRot2dOnR2
+        >>> from structconv.nn import FieldType, R2Conv
+        >>> gs = FlipRot2dOnR2(4)
+        >>> t = FieldType(gs, [gs.regular_repr])
+        >>> conv = R2Conv(t, t, 5, initialize=False)
+        >>> generalized_he_init(conv.weights.data, conv.basisexpansion, cache=True)
+        >>> conv.weights.shape
+        torch.Size([44])
+    """
+    if tensor.numel() != basisexpansion.dimension():
+        raise ValueError(
+            f"tensor has {tensor.numel()} elements; expected basisexpansion.dimension() = "
+            f"{basisexpansion.dimension()}"
+        )
+    key = _cache_key(basisexpansion)
+    variances = _VARIANCE_CACHE.get(key) if cache and key is not None else None
+    if variances is None:
+        variances = _he_variances(basisexpansion)
+        if cache and key is not None:
+            _VARIANCE_CACHE[key] = variances
+    std = torch.from_numpy(np.sqrt(variances)).to(device=tensor.device, dtype=tensor.dtype)
+    with torch.no_grad():
+        tensor.copy_((torch.randn(tensor.shape, device=tensor.device, dtype=tensor.dtype).reshape(-1) * std)
+                     .reshape(tensor.shape))
+
+
+def _cache_key(basisexpansion: BasisExpansion) -> Any:
+    if isinstance(basisexpansion, BlocksBasisExpansion):
+        return (
+            "blocks",
+            tuple(
+                (ro, ri, len(out_f), len(in_f), id(block._basis) if block is not None else None)
+                for ro, ri, out_f, in_f, _, _, block in basisexpansion._layout()
+            ),
+        )
+    if isinstance(basisexpansion, SingleBlockBasisExpansion):
+        return ("single", id(basisexpansion._basis), None if basisexpansion._keep is None
+                else basisexpansion._keep.tobytes())
+    return None
+
+
+def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) -> None:
+    r"""Delta-orthogonal initialisation of a steerable filter.
+
+    Only the basis elements supported at the centre of the filter (radius 0) get non-zero coefficients,
+    chosen so that the filter's centre is an orthogonal matrix (semi-orthogonal when the numbers of
+    input and output channels differ).  The polar factor of an equivariant matrix is equivariant, so
+    the result stays in the steerable space.
+
+    Args:
+        tensor: the coefficients of a :class:`BlocksBasisExpansion`, filled in place.
+        basisexpansion: the basis expansion (odd kernel size: the filter needs a centre pixel).
+
+    Raises:
+        TypeError: for a basis expansion that is not a :class:`BlocksBasisExpansion`.
+        ValueError: on a wrong number of elements or a filter without a centre pixel.
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> from structconv.nn import FieldType, R2Conv
+        >>> gs = Rot2dOnR2(8)
+        >>> t = FieldType(gs, [gs.regular_repr] * 2)
+        >>> conv = R2Conv(t, t, 3, initialize=False)
+        >>> deltaorthonormal_init(conv.weights.data, conv.basisexpansion)
+        >>> centre = conv.expand_parameters()[0][:, :, 1, 1]
+        >>> torch.allclose(centre @ centre.T, torch.eye(16), atol=1e-5)
+        True
+    """
+    if not isinstance(basisexpansion, BlocksBasisExpansion):
+        raise TypeError(
+            f"basisexpansion must be a BlocksBasisExpansion; received {type(basisexpansion).__name__}"
+        )
+    if tensor.numel() != basisexpansion.dimension():
+        raise ValueError(
+            f"tensor has {tensor.numel()} elements; expected basisexpansion.dimension() = "
+            f"{basisexpansion.dimension()}"
+        )
+    side = int(round(basisexpansion.S**0.5))
+    if side * side != basisexpansion.S or side % 2 == 0:
+        raise ValueError(f"deltaorthonormal_init needs an odd square filter; the basis has {basisexpansion.S} points")
+    centre = basisexpansion.S // 2
+    layout = basisexpansion._layout()
+    in_type, out_type = basisexpansion._in_type, basisexpansion._out_type
+    # 1. a random equivariant matrix from the centre elements, in float64
+    weights = np.zeros(basisexpansion.dimension())
+    rng_values = torch.randn(basisexpansion.dimension(), dtype=torch.float64).numpy()
+    centre_bases = {}
+    for ro, ri, out_f, in_f, dim, start, block in layout:
+        if block is None:
+            continue
+        _, radius = block._element_table()
+        at_centre = radius == 0
+        base = block._basis.array[:, :, :, centre]
+        if block._keep is not None:
+            base = base[block._keep]
+        centre_bases[(ro, ri)] = (at_centre, base[at_centre])
+        chunk = weights[start : start + len(out_f) * len(in_f) * dim].reshape(len(out_f), len(in_f), dim)
+        chunk[:, :, at_centre] = rng_values[start : start + chunk.size].reshape(chunk.shape)[:, :, at_centre]
+    matrix = np.zeros((out_type.size, in_type.size))
+    for ro, ri, out_f, in_f, dim, start, block in layout:
+        if block is None:
+            continue
+        at_centre, base = centre_bases[(ro, ri)]
+        w = weights[start : start + len(out_f) * len(in_f) * dim].reshape(len(out_f), len(in_f), dim)
+        blocks = np.einsum("abd,dxy->axby", w[:, :, at_centre], base)
+        rows = np.concatenate([np.arange(out_type.fields_start[f], out_type.fields_end[f]) for f in out_f])
+        cols = np.concatenate([np.arange(in_type.fields_start[f], in_type.fields_end[f]) for f in in_f])
+        matrix[np.ix_(rows, cols)] = blocks.reshape(len(rows), len(cols))
+    # 2. its polar factor, orthogonal and still equivariant
+    u, _, vh = np.linalg.svd(matrix, full_matrices=False)
+    ortho = u @ vh
+    # 3. back to coefficients, block by block (exact: the centre elements span the intertwiners)
+    for ro, ri, out_f, in_f, dim, start, block in layout:
+        if block is None:
+            continue
+        at_centre, base = centre_bases[(ro, ri)]
+        rows = np.concatenate([np.arange(out_type.fields_start[f], out_type.fields_end[f]) for f in out_f])
+        cols = np.concatenate([np.arange(in_type.fields_start[f], in_type.fields_end[f]) for f in in_f])
+        target = ortho[np.ix_(rows, cols)].reshape(len(out_f), ro.size, len(in_f), ri.size)
+        target = target.transpose(0, 2, 1, 3).reshape(len(out_f) * len(in_f), -1)
+        chunk = np.zeros((len(out_f) * len(in_f), dim))
+        if at_centre.any():
+            flat = base.reshape(base.shape[0], -1)
+            chunk[:, at_centre] = target @ np.linalg.pinv(flat)
+        weights[start : start + chunk.size] = chunk.ravel()
+    with torch.no_grad():
+        tensor.copy_(torch.from_numpy(weights).reshape(tensor.shape).to(tensor))

@@ -1,0 +1,330 @@
+r"""``R2Diffop``: G-steerable partial differential operators on the plane (Jenner & Weiler, 2021).
+
+An :class:`R2Diffop` is an :class:`~structconv.nn.R2Conv` whose filter is a discretised steerable PDO
+instead of a sampled steerable kernel: the basis comes from :mod:`structconv.diffops` (homogenised
+Chebyshev polynomials times powers of the Laplacian in :math:`(\partial_x, \partial_y)`), discretised by
+finite differences, Gaussian derivatives or RBF-FD.  The basis expansion, initialisation, train/eval
+caching and export are those of ``R2Conv``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from structconv.diffops import cache as _dcache
+from structconv.diffops import sampling as _dsampling
+from structconv.diffops.basis import _angular_solutions_cached, _basis_cached
+from structconv.diffops.discretization import RADIAL_BASIS_FUNCTIONS, resolve_kernel_size
+from structconv.diffops.sampling import DiscretizationArgs, diffop_basis
+from structconv.kernels import SteerableBasis, kernel_grid
+from structconv.nn.basisexpansion import BlocksBasisExpansion
+from structconv.nn.equivariant_module import EquivariantModule
+from structconv.nn.field_type import FieldType
+from structconv.nn.geometric_tensor import GeometricTensor
+from structconv.nn.r2conv import (
+    _PADDING_MODES,
+    R2Conv,
+    _bias_expansion,
+    _pair,
+    _refresh_cache_after_load,
+    _split_groups,
+    _SteerableConv,
+)
+
+__all__ = ["R2Diffop", "r2_diffop_basis"]
+
+_CACHE_MODES = (False, True, "load", "store")
+
+
+def r2_diffop_basis(
+    in_repr: Any,
+    out_repr: Any,
+    *,
+    kernel_size: int,
+    maximum_order: int,
+    maximum_power: int | None = None,
+    maximum_offset: int | None = None,
+    dilation: int = 1,
+    discretization: DiscretizationArgs | None = None,
+    axis: float = math.pi / 2,
+    recompute: bool = False,
+) -> SteerableBasis:
+    """Basis generator of :class:`R2Diffop` for :class:`~structconv.nn.BlocksBasisExpansion`.
+
+    Wraps :func:`structconv.diffops.diffop_basis`; with ``recompute=True`` the cached sampled bases are
+    dropped first (the stencil cache of :mod:`structconv.diffops.cache` is kept).
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> G = cyclic_group(4)
+        >>> len(r2_diffop_basis(G.regular_representation, G.regular_representation, kernel_size=3, maximum_order=2))
+        24
+    """
+    if recompute:
+        _dsampling._diffop_basis_cached.cache_clear()
+        _dsampling._sample_cached.cache_clear()
+        _basis_cached.cache_clear()
+        _angular_solutions_cached.cache_clear()
+    return diffop_basis(
+        in_repr, out_repr, kernel_size, maximum_order, maximum_power, maximum_offset, dilation, discretization, axis
+    )
+
+
+def _check_optional_int(name: str, value: Any, minimum: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}={value!r} is not valid; expected None or an int >= {minimum}")
+    return int(value)
+
+
+class R2Diffop(_SteerableConv):
+    r"""G-steerable planar partial differential operator between two field types.
+
+    With :math:`\rho_\text{in}`, :math:`\rho_\text{out}` the representations of ``in_type`` and
+    ``out_type``, the layer applies a PDO :math:`D = P(\partial_x, \partial_y)` whose matrix-valued
+    polynomial symbol satisfies
+
+    .. math::
+        P(g \cdot x) = \rho_\text{out}(g)\, P(x)\, \rho_\text{in}(g)^{-1} \qquad \forall g \in G,
+
+    so that :math:`D[\mathcal{T}^\text{in}_{g,u} f] = \mathcal{T}^\text{out}_{g,u} [D f]` for all
+    :math:`g \in G`, :math:`u \in \mathbb{R}^2`.  The symbol is ``Σ_d weights[d] · P_d`` over a basis of
+    such polynomials up to degree ``maximum_order`` (:mod:`structconv.diffops`); each basis PDO is
+    discretised into a ``kernel_size x kernel_size`` stencil and the layer is an ordinary
+    :func:`torch.nn.functional.conv2d`.  The discretised layer is exactly equivariant to the symmetries
+    of the pixel grid (90° rotations, reflections), approximately to the others.
+
+    Any two of ``kernel_size``, ``accuracy`` and ``maximum_order`` determine the third (roughly
+    ``kernel_size ≈ accuracy + maximum_order``, see
+    :func:`~structconv.diffops.resolve_kernel_size`); with only ``kernel_size`` or only
+    ``maximum_order`` the accuracy is 2.  ``smoothing=kernel_size / 4`` is often a good choice.
+
+    In training mode the filter is expanded at every forward; :meth:`eval` expands it once and caches it
+    in :attr:`filter` (a non-persistent buffer: ``state_dict`` keys are ``weights`` and ``bias`` in both
+    modes).  All ``R2Diffop`` layers share one in-memory stencil cache; prefer calling
+    :func:`structconv.diffops.load_cache` before building a model and
+    :func:`structconv.diffops.store_cache` after, over ``cache=True`` on every layer.
+
+    Args:
+        in_type: type of the input field.
+        out_type: type of the output field.
+        kernel_size: size of the square stencil (optional, see above).
+        accuracy: asymptotic accuracy of the discretisation (optional, see above).
+        padding: implicit padding on both sides of the input (int or pair). Default: 0.
+        stride: stride of the convolution (int or pair). Default: 1.
+        dilation: spacing between stencil elements; derivatives are in input pixels. Default: 1.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``. Default: ``'zeros'``.
+        groups: number of blocked connections; ``in_type`` and ``out_type`` must each be ``groups``
+            copies of one list of fields. Default: 1.
+        bias: add a learnable bias to the trivial irreps of the output fields. Default: ``True``.
+        basisexpansion: the basis expansion algorithm; only ``'blocks'``.
+        maximum_order: largest derivative order in the basis (optional, see above).
+        maximum_power: largest power of the Laplacian in the basis (default: no extra limit).
+        maximum_offset: largest aliasing offset of the angular frequencies for finite groups (default:
+            all allowed by ``maximum_order``).
+        recompute: rebuild the sampled bases instead of reusing cached ones.
+        angle_offset: rotate every basis PDO by this angle (radians) before discretising.
+        basis_filter: callable on a basis element's attribute dict (``order``, ``power``,
+            ``frequency``, ``in_irrep``, ...) returning whether to keep it.
+        initialize: initialise :attr:`weights` with :func:`~structconv.nn.init.generalized_he_init`.
+        cache: ``True`` loads the on-disk stencil cache (``./.structconv_cache/diffops.npz``) before
+            building and stores it after; ``'load'`` or ``'store'`` do only one of these; ``False``
+            (default) neither.
+        rbffd: discretise with RBF-FD instead of finite differences.
+        radial_basis_function: the RBF of RBF-FD: one of ``'ga'`` (default), ``'phs1'``, ``'phs3'``,
+            ``'phs5'``, ``'phs7'``, ``'mq'``, ``'imq'``, ``'iq'``.
+        smoothing: if set, discretise with derivatives of a Gaussian of this standard deviation (pixels).
+
+    Attributes:
+        weights: learnable expansion coefficients (1-D).
+        bias: learnable bias of the trivial irreps of ``out_type`` (or ``None``).
+        filter: the cached stencil in eval mode (``None`` in training mode).
+        expanded_bias: the cached expanded bias in eval mode.
+        kernel_size, accuracy, maximum_order: the resolved sizes.
+
+    Shape:
+        - input: ``(B, in_type.size, H, W)``
+        - output: ``(B, out_type.size, H_out, W_out)`` with
+          ``H_out = floor((H + 2·padding - dilation·(kernel_size - 1) - 1) / stride + 1)``.
+
+    Raises:
+        TypeError: if the types are not :class:`FieldType` or ``bias`` is not a bool.
+        ValueError: on any invalid argument or an empty basis.
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> from structconv.nn import FieldType, GeometricTensor
+        >>> gs = Rot2dOnR2(4)
+        >>> t = FieldType(gs, [gs.regular_repr])
+        >>> pdo = R2Diffop(t, t, kernel_size=5)
+        >>> pdo.maximum_order, pdo.accuracy, pdo.weights.numel()
+        (4, 2, 60)
+        >>> pdo(GeometricTensor(torch.randn(2, 4, 9, 9), t)).tensor.shape
+        torch.Size([2, 4, 5, 5])
+    """
+
+    def __init__(
+        self,
+        in_type: FieldType,
+        out_type: FieldType,
+        kernel_size: int | None = None,
+        accuracy: int | None = None,
+        padding: int | tuple[int, int] = 0,
+        stride: int | tuple[int, int] = 1,
+        dilation: int = 1,
+        padding_mode: str = "zeros",
+        groups: int = 1,
+        bias: bool = True,
+        basisexpansion: str = "blocks",
+        maximum_order: int | None = None,
+        maximum_power: int | None = None,
+        maximum_offset: int | None = None,
+        recompute: bool = False,
+        angle_offset: float | None = None,
+        basis_filter: Callable[[dict[str, Any]], bool] | None = None,
+        initialize: bool = True,
+        cache: bool | str = False,
+        rbffd: bool = False,
+        radial_basis_function: str = "ga",
+        smoothing: float | None = None,
+    ) -> None:
+        # the parent's __init__ builds a kernel basis; this one sets up the same state for PDOs
+        EquivariantModule.__init__(self)
+        for arg, value in (("in_type", in_type), ("out_type", out_type)):
+            if not isinstance(value, FieldType):
+                raise TypeError(f"{arg} must be a structconv.nn.FieldType; received {type(value).__name__}")
+        if in_type.gspace != out_type.gspace:
+            raise ValueError(
+                f"in_type and out_type must share one gspace; received {in_type.gspace!r} and {out_type.gspace!r}"
+            )
+        ks, acc, order = resolve_kernel_size(kernel_size, accuracy, maximum_order)
+        maximum_power = _check_optional_int("maximum_power", maximum_power, 0)
+        maximum_offset = _check_optional_int("maximum_offset", maximum_offset, 0)
+        if isinstance(dilation, bool) or not isinstance(dilation, (int, np.integer)) or dilation < 1:
+            raise ValueError(f"dilation={dilation!r} is not valid; expected an int >= 1")
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise ValueError(f"groups={groups!r} is not valid; expected an int >= 1")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode={padding_mode!r} is not known; expected one of {_PADDING_MODES}")
+        if basisexpansion != "blocks":
+            raise ValueError(f"basisexpansion={basisexpansion!r} is not known; expected 'blocks'")
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias={bias!r} is not valid; expected a bool")
+        if not any(cache is mode or (isinstance(cache, str) and cache == mode) for mode in _CACHE_MODES):
+            raise ValueError(f"cache={cache!r} is not valid; expected one of False, True, 'load', 'store'")
+        if not isinstance(rbffd, bool):
+            raise TypeError(f"rbffd={rbffd!r} is not valid; expected a bool")
+        if rbffd and radial_basis_function not in RADIAL_BASIS_FUNCTIONS:
+            raise ValueError(
+                f"radial_basis_function={radial_basis_function!r} is not known; "
+                f"expected one of {sorted(RADIAL_BASIS_FUNCTIONS)}"
+            )
+        disc = DiscretizationArgs(
+            "rbffd" if rbffd else "fd", smoothing=smoothing, angle_offset=angle_offset, phi=radial_basis_function
+        )
+        self.in_type, self.out_type = in_type, out_type
+        self.space = in_type.gspace
+        self.kernel_size, self.accuracy, self.maximum_order = ks, acc, order
+        self.maximum_power, self.maximum_offset = maximum_power, maximum_offset
+        self.padding = _pair(padding, "padding", 0)
+        self.stride = _pair(stride, "stride", 1)
+        self.dilation = int(dilation)
+        self.padding_mode = padding_mode
+        self.groups = int(groups)
+        self.output_padding = (0, 0)
+        self.rbffd, self.radial_basis_function = rbffd, radial_basis_function
+        self.smoothing, self.angle_offset = disc.smoothing, disc.angle_offset
+        self.discretization = disc
+        in_sub = _split_groups(in_type, self.groups, "in_type")
+        _split_groups(out_type, self.groups, "out_type")
+        if cache is True or cache == "load":
+            _dcache.load_cache()
+        self._basisexpansion = BlocksBasisExpansion(
+            in_sub,
+            out_type,
+            r2_diffop_basis,
+            kernel_grid(ks, self.dilation),
+            basis_filter=basis_filter,
+            recompute=recompute,
+            kernel_size=ks,
+            maximum_order=order,
+            maximum_power=maximum_power,
+            maximum_offset=maximum_offset,
+            dilation=self.dilation,
+            discretization=disc,
+            axis=float(getattr(self.space, "axis", math.pi / 2)),
+        )
+        if cache is True or cache == "store":
+            _dcache.store_cache()
+        self._filter_shape = (out_type.size, in_sub.size, ks, ks)
+        self.weights = torch.nn.Parameter(torch.zeros(self._basisexpansion.dimension()))
+        expansion = _bias_expansion(out_type)
+        if bias and expansion.shape[1] > 0:
+            self.bias: torch.nn.Parameter | None = torch.nn.Parameter(torch.zeros(expansion.shape[1]))
+            self.register_buffer("bias_expansion", torch.from_numpy(expansion.astype(np.float32)), persistent=False)
+        else:
+            self.bias = None
+            self.register_buffer("bias_expansion", None, persistent=False)
+        self.register_buffer("filter", None, persistent=False)
+        self.register_buffer("expanded_bias", None, persistent=False)
+        self.register_load_state_dict_post_hook(_refresh_cache_after_load)
+        ph, pw = self.padding
+        self._reversed_padding_repeated_twice = (pw, pw, ph, ph)
+        if initialize:
+            from structconv.nn.init import generalized_he_init
+
+            generalized_he_init(self.weights.data, self._basisexpansion, cache=True)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Apply the discretised PDO (convolve with the expanded stencil) and add the expanded bias.
+
+        Args:
+            input: a :class:`GeometricTensor` of type :attr:`in_type`.
+
+        Returns:
+            a :class:`GeometricTensor` of type :attr:`out_type`.
+        """
+        return R2Conv.forward(self, input)  # type: ignore[arg-type]
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``(B, in_type.size, H, W)``.
+
+        Example:
+            >>> from structconv.gspaces import FlipRot2dOnR2
+            >>> from structconv.nn import FieldType
+            >>> gs = FlipRot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr])
+            >>> R2Diffop(t, t, maximum_order=2, padding=1).evaluate_output_shape((1, 8, 9, 10))
+            (1, 8, 9, 10)
+        """
+        return R2Conv.evaluate_output_shape(self, input_shape)  # type: ignore[arg-type]
+
+    def export(self) -> torch.nn.Conv2d:
+        """Export to an equivalent :class:`torch.nn.Conv2d` (this module is set to eval mode).
+
+        Example:
+            >>> from structconv.gspaces import FlipRot2dOnR2
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = FlipRot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr])
+            >>> pdo = R2Diffop(t, t, 3, padding=1)
+            >>> x = torch.randn(1, 8, 7, 7)
+            >>> torch.allclose(pdo.export()(x), pdo(GeometricTensor(x, t)).tensor, atol=1e-6)
+            True
+        """
+        return R2Conv.export(self)  # type: ignore[arg-type]
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        disc = "rbffd" if self.rbffd else "fd"
+        if self.smoothing is not None:
+            disc = f"gauss(smoothing={self.smoothing})"
+        elif self.rbffd:
+            disc = f"rbffd({self.radial_basis_function})"
+        return text + f", maximum_order={self.maximum_order}, accuracy={self.accuracy}, discretization={disc}"
