@@ -367,3 +367,28 @@ def test_against_e2cnn_field_type_and_transform():
         for g in theirs_gs.testing_elements:
             expected = theirs.transform(x, g)
             assert torch.allclose(ours.transform(x, g), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gspaces.Flip2dOnR2(axis=0.0),
+        lambda: gspaces.Flip2dOnR2(axis=math.pi / 4),
+        lambda: gspaces.Flip2dOnR2(axis=math.pi / 3),
+        lambda: gspaces.FlipRot2dOnR2(4, axis=math.pi / 4),
+        lambda: gspaces.TrivialOnR2(),
+    ],
+)
+def test_other_axes_and_gspaces_match_featurefield_action(make):
+    gs = make()
+    ft = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
+    x = torch.randn(1, ft.size, 7, 7, dtype=torch.float64)
+    for g in _exact_elements(gs):
+        theirs = torch.as_tensor(gs.featurefield_action(x.numpy(), ft.representation, g))
+        assert torch.equal(ft.transform(x, g), theirs)
+    xs = _smooth((1, ft.size, 25, 25))
+    mask = _disc_mask(25)
+    for g in _inexact_elements(gs):
+        ours = ft.transform(xs, g)
+        theirs = torch.as_tensor(gs.featurefield_action(xs.numpy(), ft.representation, g))
+        assert ((ours - theirs).abs() * mask).max() < 0.05 * (theirs.abs() * mask).max()

@@ -7,6 +7,8 @@ import pickle
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from structconv import gspaces
 from structconv.nn import FieldType, GeometricTensor, tensor_directsum
@@ -166,6 +168,31 @@ def test_field_slicing_matches_channel_gather(mixed, fields):
     ids = list(range(7))[fields] if isinstance(fields, slice) else [list(range(7))[fields]]
     assert out.type == mixed.index_select(ids)
     assert torch.equal(out.tensor, x[:, _channels(mixed, ids)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(["regular", "irrep_1", "irrep_2", "trivial"]), min_size=1, max_size=6),
+    start=st.none() | st.integers(-7, 7),
+    stop=st.none() | st.integers(-7, 7),
+    step=st.none() | st.integers(-3, 3).filter(lambda v: v != 0),
+)
+def test_random_field_slices_match_index_select(kinds, start, stop, step):
+    gs = gspaces.Rot2dOnR2(4)
+    table = {
+        "regular": gs.regular_repr,
+        "irrep_1": gs.irrep(1),
+        "irrep_2": gs.irrep(2),
+        "trivial": gs.trivial_repr,
+    }
+    ft = FieldType(gs, [table[k] for k in kinds])
+    x = torch.randn(1, ft.size, 2, 2)
+    fields = slice(start, stop, step)
+    ids = list(range(len(ft)))[fields]
+    out = GeometricTensor(x, ft)[:, fields]
+    assert out.type == ft.index_select(ids)
+    assert torch.equal(out.tensor, x[:, _channels(ft, ids)])
+    assert out.type.size == out.shape[1]
 
 
 def test_slicing_keeps_dims_and_views(mixed):

@@ -116,7 +116,12 @@ def test_irrep_names_and_attributes_follow_the_reference_library() -> None:
     assert dihedral_group(3).trivial_representation.name == "irrep_0,0"
     assert cyclic_group(4).irrep(1).supported_nonlinearities == {"norm", "gated"}
     assert "pointwise" in cyclic_group(4).irrep(0).supported_nonlinearities
-    assert so2_group(2).irrep(5).name == "irrep_5" and "irrep_5" not in so2_group(2).irreps
+    assert so2_group(2).irrep(5).name == "irrep_5" and "irrep_5" not in list(so2_group(2).irreps)
+    assert (
+        so2_group(2).irreps["irrep_6"] is so2_group(2).irrep(6) and o2_group(1).irreps["irrep_1,4"].size == 2
+    )
+    with pytest.raises(KeyError):
+        so2_group(2).irreps["irrep_1,1"]
 
 
 def test_elements_and_plain_forms() -> None:

@@ -157,7 +157,8 @@ def test_induced_from_trivial_is_the_quotient_and_regular() -> None:
     G = dihedral_group(4)
     ind = G.induced_representation((1, 2), dihedral_group(2).trivial_representation)
     np.testing.assert_array_equal(
-        ind.representation_matrices(G.elements), G.quotient_representation((1, 2)).representation_matrices(G.elements)
+        ind.representation_matrices(G.elements),
+        G.quotient_representation((1, 2)).representation_matrices(G.elements),
     )
     reg = G.induced_representation((None, 1), cyclic_group(1).trivial_representation)
     assert sorted(reg.irreps) == sorted(G.regular_representation.irreps)
@@ -244,7 +245,9 @@ def test_bl_regular_representation() -> None:
     assert rho.irreps == ["irrep_0", "irrep_1", "irrep_2"] and rho.size == 5
     check_representation(rho, pairs_stride=2)
     for r in range(5):
-        np.testing.assert_allclose(rho(2 * np.pi * r / 5), cyclic_group(5).regular_representation(r), atol=1e-10)
+        np.testing.assert_allclose(
+            rho(2 * np.pi * r / 5), cyclic_group(5).regular_representation(r), atol=1e-10
+        )
     O = o2_group(4)
     rho = O.bl_regular_representation(1)
     assert rho.irreps == ["irrep_0,0", "irrep_1,0", "irrep_1,1", "irrep_1,1"]
@@ -282,7 +285,9 @@ def test_directsum_change_basis_and_disentangle() -> None:
     P, parts = disentangle(s)
     assert parts == [a, b]
     for g in G.elements:
-        np.testing.assert_allclose(s(g), P @ scipy.linalg.block_diag(*[p(g) for p in parts]) @ P.T, atol=1e-12)
+        np.testing.assert_allclose(
+            s(g), P @ scipy.linalg.block_diag(*[p(g) for p in parts]) @ P.T, atol=1e-12
+        )
     P, parts = disentangle(t)
     assert parts == [t] and np.array_equal(P, np.eye(10))
     perm = np.eye(10)[[9, 0, 1, 2, 3, 4, 5, 6, 7, 8]]
@@ -290,7 +295,9 @@ def test_directsum_change_basis_and_disentangle() -> None:
     P, parts = disentangle(v)
     assert sorted(p.size for p in parts) == [2, 8]
     for g in G.elements:
-        np.testing.assert_allclose(v(g), P @ scipy.linalg.block_diag(*[p(g) for p in parts]) @ P.T, atol=1e-12)
+        np.testing.assert_allclose(
+            v(g), P @ scipy.linalg.block_diag(*[p(g) for p in parts]) @ P.T, atol=1e-12
+        )
 
 
 def test_bad_representation_input() -> None:
@@ -379,17 +386,23 @@ def test_regular_irreps_match_e2cnn(kind: str, N: int) -> None:
 )
 def test_quotient_and_induced_match_e2cnn(N: int, sid, kind: str) -> None:
     eg = _e2cnn_group()
-    ours, theirs = (cyclic_group(N), eg.cyclic_group(N)) if kind == "C" else (dihedral_group(N), eg.dihedral_group(N))
+    ours, theirs = (
+        (cyclic_group(N), eg.cyclic_group(N)) if kind == "C" else (dihedral_group(N), eg.dihedral_group(N))
+    )
     q, tq = ours.quotient_representation(sid), theirs.quotient_representation(sid)
     assert q.name == tq.name and q.irreps == tq.irreps
     np.testing.assert_allclose(_char(q, ours.elements), _char(tq, ours.elements), atol=1e-9)
     H, tH = ours.subgroup(sid)[0], theirs.subgroup(sid)[0]
     for name in list(H.irreps)[:3]:
-        ind, tind = ours.induced_representation(sid, H.irreps[name]), theirs.induced_representation(sid, tH.irreps[name])
+        ind, tind = (
+            ours.induced_representation(sid, H.irreps[name]),
+            theirs.induced_representation(sid, tH.irreps[name]),
+        )
         assert ind.name == tind.name and sorted(ind.irreps) == sorted(tind.irreps)
         np.testing.assert_allclose(_char(ind, ours.elements), _char(tind, ours.elements), atol=1e-9)
-        res, tres = ours.regular_representation.restrict(sid), theirs.restrict_representation(
-            sid, theirs.regular_representation
+        res, tres = (
+            ours.regular_representation.restrict(sid),
+            theirs.restrict_representation(sid, theirs.regular_representation),
         )
         assert res.irreps == tres.irreps
 

@@ -141,7 +141,8 @@ def accuracy_by_angle(
 
     Example:
         >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(9, 2))
-        >>> accs, logits = accuracy_by_angle(net, torch.ones(4, 1, 3, 3), torch.zeros(4, dtype=torch.long), [0, 90])
+        >>> x, y = torch.ones(4, 1, 3, 3), torch.zeros(4, dtype=torch.long)
+        >>> accs, logits = accuracy_by_angle(net, x, y, [0, 90])
         >>> len(accs), tuple(logits.shape)
         (2, (2, 4, 2))
     """

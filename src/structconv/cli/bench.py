@@ -298,7 +298,7 @@ def bench_r2conv(
         x = torch.randn(batch, channels, size, size)
         torch.manual_seed(0)
         base_train, base_eval = _time_module(
-            nn.Conv2d(channels, channels, k, padding=k // 2), lambda: x, repeats, warmup
+            nn.Conv2d(channels, channels, k, padding=k // 2), lambda x=x: x, repeats, warmup
         )
         ours = _measure_equivariant(gspaces, snn, group, fields, k, x, repeats, warmup, build_repeats)
         row: dict[str, Any] = {

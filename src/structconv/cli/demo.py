@@ -50,29 +50,30 @@ class DemoConfig:
     """Settings of one demo run (the command line options).
 
     Args:
-        epochs: training epochs per model; default 12 (2 with ``quick``).
-        batch_size: images per optimizer step.
+        epochs: training epochs per model; default 12 (3 with ``quick``).
+        batch_size: images per optimizer step; default 64 (32 with ``quick``).
         group: symmetry group of the equivariant model, ``"C<N>"`` or ``"D<N>"``.
         seed: seed of the split, the initialisations, the batch order and the random test angles.
         device: torch device to train and test on.
         quick: a small smoke-test run (fewer images, angles and channels) of well under a minute.
         out: output folder.
-        size: odd side of the image canvas.
+        size: odd side of the image canvas; default 21.
+        lr: peak learning rate (one-cycle schedule).
 
     Example:
         >>> cfg = DemoConfig(quick=True)
         >>> cfg.resolved_epochs(), cfg.angles()[:3]
-        (2, [0.0, 30.0, 60.0])
+        (3, [0.0, 45.0, 90.0])
     """
 
     epochs: int | None = None
-    batch_size: int = 64
+    batch_size: int | None = None
     group: str = "C8"
     seed: int = 0
     device: str = "cpu"
     quick: bool = False
     out: str = "structconv-demo"
-    size: int = 29
+    size: int | None = None
     lr: float = 3e-3
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,8 +81,10 @@ class DemoConfig:
         """Raise ``ValueError`` naming the first bad setting."""
         if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 1):
             raise ValueError(f"epochs={self.epochs!r} is not accepted; expected a positive int")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
             raise ValueError(f"batch_size={self.batch_size!r} is not accepted; expected a positive int")
+        if self.size is not None and (not isinstance(self.size, int) or self.size < 9 or self.size % 2 == 0):
+            raise ValueError(f"size={self.size!r} is not accepted; expected an odd int >= 9")
         parse_group(self.group)
         try:
             torch.device(self.device)
@@ -94,11 +97,25 @@ class DemoConfig:
         """Epochs actually used."""
         if self.epochs is not None:
             return self.epochs
-        return 2 if self.quick else 12
+        return 3 if self.quick else 12
+
+    def resolved_batch_size(self) -> int:
+        """Batch size actually used."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return 32 if self.quick else 64
+
+    def resolved_size(self) -> int:
+        """Image size actually used."""
+        return self.size if self.size is not None else 21
+
+    def max_images(self) -> tuple[int | None, int | None]:
+        """Caps on the numbers of training and test images (``None``: all)."""
+        return (300, 200) if self.quick else (None, None)
 
     def angles(self) -> list[float]:
-        """Test angles in degrees: a regular sweep (every 15 degrees, 30 with ``quick``) plus random ones."""
-        step, n_random = (30, 2) if self.quick else (15, 8)
+        """Test angles in degrees: a regular sweep (every 15 degrees, 45 with ``quick``) plus random ones."""
+        step, n_random = (45, 1) if self.quick else (15, 8)
         rng = np.random.default_rng(self.seed)
         extra = rng.uniform(0.0, 360.0, size=n_random).round(2)
         return sorted({float(a) for a in range(0, 360, step)} | {float(a) for a in extra})
@@ -183,19 +200,24 @@ def run_demo(
     epochs = config.resolved_epochs()
     angles = config.angles()
 
-    data = load_rotated_digits(size=config.size, seed=config.seed, max_train=400 if config.quick else None)
+    batch_size = config.resolved_batch_size()
+    max_train, max_test = config.max_images()
+    data = load_rotated_digits(
+        size=config.resolved_size(), seed=config.seed, max_train=max_train, max_test=max_test
+    )
     _say(
         stream,
         f"structconv demo: {len(data.train_labels)} upright training digits, {len(data.test_labels)} "
         f"test digits ({data.size}x{data.size}), tested at {len(angles)} angles; "
-        f"{epochs} epochs, batch {config.batch_size}, device {device}",
+        f"{epochs} epochs, batch {batch_size}, device {device}",
     )
     models = (model_factory or _default_models)(config)
     for name, model in models.items():
         _say(stream, f"  {name}: {count_parameters(model):,} parameters")
 
     results: dict[str, Any] = {
-        "config": {k: v for k, v in asdict(config).items() if k != "extra"} | {"epochs": epochs},
+        "config": {k: v for k, v in asdict(config).items() if k != "extra"}
+        | {"epochs": epochs, "batch_size": batch_size, "size": data.size},
         "data": {"train": len(data.train_labels), "test": len(data.test_labels), "size": data.size},
         "environment": {
             "python": platform.python_version(),
@@ -212,7 +234,7 @@ def run_demo(
             data.train_images,
             data.train_labels,
             epochs,
-            config.batch_size,
+            batch_size,
             seed=config.seed + i,
             lr=config.lr,
             device=device,
@@ -321,9 +343,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         'D4'
     """
     parser.add_argument(
-        "--epochs", type=int, default=None, help="training epochs per model (default 12; 2 with --quick)"
+        "--epochs", type=int, default=None, help="training epochs per model (default 12; 3 with --quick)"
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="images per optimizer step (default 64)")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="images per optimizer step (default 64; 32 with --quick)"
+    )
     parser.add_argument(
         "--group", default="C8", help="group of the equivariant model: C4, C8, D4, D8, ... (default C8)"
     )
@@ -331,6 +355,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of split, initialisation and angles (default 0)"
     )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--size", type=int, default=None, help="odd side of the image canvas (default 21)")
     parser.add_argument("--quick", action="store_true", help="a small smoke-test run of well under a minute")
     parser.add_argument("--out", default="structconv-demo", help="output folder (default ./structconv-demo/)")
     return parser
@@ -346,6 +371,7 @@ def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int
         device=args.device,
         quick=args.quick,
         out=args.out,
+        size=args.size,
     )
     try:
         config.validate()

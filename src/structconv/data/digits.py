@@ -74,7 +74,7 @@ def _default_content(size: int) -> int:
 
 
 def upsample_digits(
-    images: np.ndarray | torch.Tensor, size: int = 29, content: int | None = None
+    images: np.ndarray | torch.Tensor, size: int = 21, content: int | None = None
 ) -> torch.Tensor:
     """Upsample small digit scans and centre them on an odd canvas.
 
@@ -139,7 +139,11 @@ def rotate_images(images: torch.Tensor, angle: float) -> torch.Tensor:
 
 
 def load_rotated_digits(
-    size: int = 29, test_fraction: float = 0.25, seed: int = 0, max_train: int | None = None
+    size: int = 21,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    max_train: int | None = None,
+    max_test: int | None = None,
 ) -> DigitsSplit:
     """Load scikit-learn's digits, upsample them and split them into train and test sets.
 
@@ -148,6 +152,7 @@ def load_rotated_digits(
         test_fraction: fraction of the 1,797 scans kept for testing, stratified by label.
         seed: seed of the split (the same seed always gives the same split).
         max_train: if given, keep only the first ``max_train`` training images (quick runs).
+        max_test: if given, keep only the first ``max_test`` test images.
 
     Returns:
         A :class:`DigitsSplit`.
@@ -176,6 +181,8 @@ def load_rotated_digits(
     )
     if max_train is not None:
         train_idx = train_idx[:max_train]
+    if max_test is not None:
+        test_idx = test_idx[:max_test]
     train_idx_t = torch.as_tensor(train_idx)
     test_idx_t = torch.as_tensor(test_idx)
     return DigitsSplit(images[train_idx_t], labels[train_idx_t], images[test_idx_t], labels[test_idx_t], size)

@@ -73,7 +73,9 @@ def decompose_matrices(
             k = int(round(float(np.einsum("jbjb->", T))))  # trace of the projector = its rank
         else:
             eye_d = np.eye(d)
-            A = np.concatenate([np.kron(eye_d, matrices[s]) - np.kron(P[s].T, eye_n) for s in range(S)], axis=0)
+            A = np.concatenate(
+                [np.kron(eye_d, matrices[s]) - np.kron(P[s].T, eye_n) for s in range(S)], axis=0
+            )
             _, sv, Vt = np.linalg.svd(A, full_matrices=False)
             scale = max(1.0, float(sv[0])) if sv.size else 1.0
             null = Vt[sv < _NULL_TOL * scale]

@@ -35,6 +35,27 @@ def _wrap_angle(theta: float) -> float:
     return t
 
 
+class _IrrepDict(dict):
+    """``name -> irrep``; iterates over the irreps built with the group, but looks up any valid name.
+
+    ``G.irreps["irrep_7"]`` therefore works for SO(2) / O(2) beyond the maximum frequency (as in the
+    reference library), while ``list(G.irreps)`` stays the fixed, band-limited list.
+    """
+
+    def __init__(self, group: Group) -> None:
+        super().__init__()
+        self._group = group
+
+    def __missing__(self, name: str) -> IrreducibleRepresentation:
+        try:
+            return self._group._irrep_by_name(name)
+        except ValueError as err:
+            raise KeyError(name) from err
+
+    def __reduce__(self) -> Any:  # pragma: no cover - groups pickle through their factory
+        return dict, (dict(self),)
+
+
 class Group(ABC):
     """A compact group of the plane (a subgroup of O(2)): C_N, D_N, SO(2) or O(2).
 
@@ -59,7 +80,7 @@ class Group(ABC):
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._irreps: dict[str, IrreducibleRepresentation] = {}
+        self._irreps: dict[str, IrreducibleRepresentation] = _IrrepDict(self)
         self._irreps_by_id: dict[tuple[int, ...], IrreducibleRepresentation] = {}
         self.representations: dict[str, Representation] = {}
         self._subgroups: dict[Any, tuple[Group, SubgroupParentMap, SubgroupChildMap]] = {}
@@ -203,8 +224,8 @@ class Group(ABC):
     def irreps(self) -> dict[str, IrreducibleRepresentation]:
         """The irreducible representations by name (continuous groups: up to the maximum frequency).
 
-        The dict is fixed when the group is built; :meth:`irrep` also builds higher frequencies of
-        SO(2) / O(2) without adding them here.
+        Iterating lists the irreps built with the group; looking up a name of a higher frequency of
+        SO(2) / O(2) (``G.irreps["irrep_7"]``) builds it, without adding it to the listing.
         """
         return self._irreps
 
@@ -220,7 +241,7 @@ class Group(ABC):
         return irr
 
     def _irrep_by_name(self, name: str) -> IrreducibleRepresentation:
-        irr = self._irreps.get(name)
+        irr = dict.get(self._irreps, name)
         if irr is not None:
             return irr
         if isinstance(name, str) and name.startswith("irrep_"):

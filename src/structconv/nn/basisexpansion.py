@@ -193,6 +193,15 @@ class SingleBlockBasisExpansion(BasisExpansion):
     def dimension(self) -> int:
         return int(self.sampled_basis.shape[0])
 
+    def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SingleBlockBasisExpansion:
+        super()._apply(fn, *args, **kwargs)
+        if self.sampled_basis.dtype == torch.float64:
+            # cast to double: take the float64 samples, not the rounded float32 copy
+            arr = self._basis.array if self._keep is None else self._basis.array[self._keep]
+            exact = torch.tensor(arr, dtype=torch.float64, device=self.sampled_basis.device)
+            self.sampled_basis = exact
+        return self
+
     def forward(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [..., D]`` into filters ``[..., out_size, in_size, P]``."""
         d = self.sampled_basis.shape[0]

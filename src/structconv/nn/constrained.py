@@ -145,7 +145,7 @@ class ConstrainedLayerMixin:
         w = self.weight
         if torch.compiler.is_compiling():
             return self.weight_constraint(w)
-        if parametrize._cache_enabled:  # inside parametrize.cached(): one kernel per context
+        if getattr(parametrize, "_cache_enabled", 0):  # inside parametrize.cached(): one kernel per context
             key = (id(self), "structconv.weight")
             kernel = parametrize._cache.get(key)
             if kernel is None:

@@ -101,14 +101,17 @@ class FieldType:
         starts = ends - sizes
         starts.setflags(write=False)
         ends.setflags(write=False)
-        unique: dict[Representation, None] = dict.fromkeys(reprs)
+        positions: dict[Representation, list[int]] = {}
+        for i, r in enumerate(reprs):
+            positions.setdefault(r, []).append(i)
         _set = object.__setattr__
         _set(self, "gspace", gspace)
         _set(self, "representations", reprs)
         _set(self, "size", int(sizes.sum()))
         _set(self, "_fields_start", starts)
         _set(self, "_fields_end", ends)
-        _set(self, "_unique", tuple(unique))
+        _set(self, "_unique", tuple(positions))
+        _set(self, "_starts_by_repr", {r: starts[ids] for r, ids in positions.items()})
         _set(self, "_hash", hash((gspace, reprs)))
         _set(self, "_cache", {})
 
@@ -419,11 +422,10 @@ class FieldType:
         cached = self._cache.get(key)
         if cached is None:
             matrix = np.zeros((self.size, self.size), dtype=np.float64)
-            reprs = self.representations
             for r in self._unique:
                 block = np.asarray(r(element), dtype=np.float64)
                 d = block.shape[0]
-                starts = self._fields_start[[i for i, s in enumerate(reprs) if s == r]]
+                starts = self._starts_by_repr[r]
                 offsets = np.arange(d)
                 rows = starts[:, None, None] + offsets[None, :, None]
                 cols = starts[:, None, None] + offsets[None, None, :]
@@ -508,7 +510,7 @@ class FieldType:
 
 
 def _check_floating(input: torch.Tensor) -> None:
-    if not (input.is_floating_point() or input.is_complex()):
+    if not input.is_floating_point():
         raise TypeError(f"input must be a floating point tensor; received dtype {input.dtype}")
 
 

@@ -6,6 +6,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from structconv.nn._typecheck import check_tensor
@@ -227,8 +228,8 @@ class GeometricTensor:
             c1 = int(ends[field_ids[-1]]) if field_ids else 0
             data = data[:, c0:c1]
         else:
-            channels = [c for i in field_ids for c in range(int(starts[i]), int(ends[i]))]
-            data = data[:, torch.tensor(channels, dtype=torch.long, device=data.device)]
+            channels = _field_channels(starts[field_ids], ends[field_ids])
+            data = data[:, torch.as_tensor(channels, dtype=torch.long, device=data.device)]
         return GeometricTensor(data, new_type)
 
     @staticmethod
@@ -308,6 +309,15 @@ class GeometricTensor:
         """In-place product with a scalar or a one-element tensor."""
         self.tensor *= self._check_scalar(other, "*=")
         return self
+
+
+def _field_channels(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Concatenate the channel ranges ``starts[i]:ends[i]`` without a Python loop."""
+    sizes = ends - starts
+    if sizes.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+    return offsets + np.arange(int(sizes.sum()))
 
 
 def tensor_directsum(tensors: Sequence[GeometricTensor]) -> GeometricTensor:

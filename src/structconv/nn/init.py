@@ -27,39 +27,41 @@ from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, S
 
 __all__ = ["generalized_he_init", "deltaorthonormal_init"]
 
-_VARIANCE_CACHE: dict[Any, np.ndarray] = {}
+_STD_CACHE: dict[Any, list[tuple[int, tuple[int, ...], torch.Tensor]]] = {}
 
 
-def _he_variances(basisexpansion: BasisExpansion) -> np.ndarray:
-    """Variance of every coefficient so that each output irrep receives unit variance."""
+def _he_stds(basisexpansion: BasisExpansion) -> list[tuple[int, tuple[int, ...], torch.Tensor]]:
+    """Per chunk of coefficients: ``(start, chunk shape, std per basis element)``.
+
+    Each coefficient gets variance ``1/n``, where ``n`` counts the coefficients feeding the same output
+    irrep of the same output field, so that every output irrep receives unit variance.
+    """
     if isinstance(basisexpansion, SingleBlockBasisExpansion):
         out_idx, _ = basisexpansion._element_table()
         counts = np.bincount(out_idx)
-        return 1.0 / counts[out_idx]
+        std = torch.from_numpy(np.sqrt(1.0 / counts[out_idx]))
+        return [(0, (basisexpansion.dimension(),), std)]
     if not isinstance(basisexpansion, BlocksBasisExpansion):
         raise TypeError(
             f"basisexpansion must be a BlocksBasisExpansion or SingleBlockBasisExpansion; "
             f"received {type(basisexpansion).__name__}"
         )
     layout = basisexpansion._layout()
-    # number of coefficients feeding each irrep of each output representation
     counts: dict[Any, np.ndarray] = {}
     tables = {}
-    for ro, ri, _, in_f, dim, _, block in layout:
+    for ro, ri, _, in_f, _, _, block in layout:
         if block is None:
             continue
         out_idx, _ = block._element_table()
         tables[(ro, ri)] = out_idx
-        add = np.bincount(out_idx, minlength=len(ro.irreps)) * len(in_f)
-        counts[ro] = counts.get(ro, 0) + add
-    variances = np.empty(basisexpansion.dimension())
+        counts[ro] = counts.get(ro, 0) + np.bincount(out_idx, minlength=len(ro.irreps)) * len(in_f)
+    chunks = []
     for ro, ri, out_f, in_f, dim, start, block in layout:
         if block is None:
             continue
-        per_element = 1.0 / counts[ro][tables[(ro, ri)]]
-        chunk = np.broadcast_to(per_element, (len(out_f), len(in_f), dim))
-        variances[start : start + chunk.size] = chunk.ravel()
-    return variances
+        std = torch.from_numpy(np.sqrt(1.0 / counts[ro][tables[(ro, ri)]]))
+        chunks.append((start, (len(out_f), len(in_f), dim), std))
+    return chunks
 
 
 def generalized_he_init(tensor: torch.Tensor, basisexpansion: BasisExpansion, cache: bool = False) -> None:
@@ -94,15 +96,18 @@ def generalized_he_init(tensor: torch.Tensor, basisexpansion: BasisExpansion, ca
             f"{basisexpansion.dimension()}"
         )
     key = _cache_key(basisexpansion)
-    variances = _VARIANCE_CACHE.get(key) if cache and key is not None else None
-    if variances is None:
-        variances = _he_variances(basisexpansion)
+    chunks = _STD_CACHE.get(key) if cache and key is not None else None
+    if chunks is None:
+        chunks = _he_stds(basisexpansion)
         if cache and key is not None:
-            _VARIANCE_CACHE[key] = variances
-    std = torch.from_numpy(np.sqrt(variances)).to(device=tensor.device, dtype=tensor.dtype)
+            _STD_CACHE[key] = chunks
+    flat = torch.empty(tensor.numel(), device=tensor.device, dtype=tensor.dtype)
+    for start, shape, std in chunks:
+        size = int(np.prod(shape))
+        noise = torch.randn(shape, device=tensor.device, dtype=tensor.dtype)
+        flat[start : start + size] = (noise * std.to(noise)).reshape(-1)
     with torch.no_grad():
-        tensor.copy_((torch.randn(tensor.shape, device=tensor.device, dtype=tensor.dtype).reshape(-1) * std)
-                     .reshape(tensor.shape))
+        tensor.copy_(flat.view(tensor.shape))
 
 
 def _cache_key(basisexpansion: BasisExpansion) -> Any:
@@ -110,14 +115,17 @@ def _cache_key(basisexpansion: BasisExpansion) -> Any:
         return (
             "blocks",
             tuple(
-                (ro, ri, len(out_f), len(in_f), id(block._basis) if block is not None else None)
+                (ro, ri, len(out_f), len(in_f), None if block is None else _block_key(block))
                 for ro, ri, out_f, in_f, _, _, block in basisexpansion._layout()
             ),
         )
     if isinstance(basisexpansion, SingleBlockBasisExpansion):
-        return ("single", id(basisexpansion._basis), None if basisexpansion._keep is None
-                else basisexpansion._keep.tobytes())
+        return ("single", _block_key(basisexpansion))
     return None
+
+
+def _block_key(block: SingleBlockBasisExpansion) -> Any:
+    return (block._basis, None if block._keep is None else block._keep.tobytes())
 
 
 def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) -> None:

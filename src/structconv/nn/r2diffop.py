@@ -62,7 +62,8 @@ def r2_diffop_basis(
     Example:
         >>> from structconv.group import cyclic_group
         >>> G = cyclic_group(4)
-        >>> len(r2_diffop_basis(G.regular_representation, G.regular_representation, kernel_size=3, maximum_order=2))
+        >>> reg = G.regular_representation
+        >>> len(r2_diffop_basis(reg, reg, kernel_size=3, maximum_order=2))
         24
     """
     if recompute:
@@ -71,7 +72,15 @@ def r2_diffop_basis(
         _basis_cached.cache_clear()
         _angular_solutions_cached.cache_clear()
     return diffop_basis(
-        in_repr, out_repr, kernel_size, maximum_order, maximum_power, maximum_offset, dilation, discretization, axis
+        in_repr,
+        out_repr,
+        kernel_size,
+        maximum_order,
+        maximum_power,
+        maximum_offset,
+        dilation,
+        discretization,
+        axis,
     )
 
 
@@ -201,7 +210,8 @@ class R2Diffop(_SteerableConv):
                 raise TypeError(f"{arg} must be a structconv.nn.FieldType; received {type(value).__name__}")
         if in_type.gspace != out_type.gspace:
             raise ValueError(
-                f"in_type and out_type must share one gspace; received {in_type.gspace!r} and {out_type.gspace!r}"
+                "in_type and out_type must share one gspace; "
+                f"received {in_type.gspace!r} and {out_type.gspace!r}"
             )
         ks, acc, order = resolve_kernel_size(kernel_size, accuracy, maximum_order)
         maximum_power = _check_optional_int("maximum_power", maximum_power, 0)
@@ -226,7 +236,10 @@ class R2Diffop(_SteerableConv):
                 f"expected one of {sorted(RADIAL_BASIS_FUNCTIONS)}"
             )
         disc = DiscretizationArgs(
-            "rbffd" if rbffd else "fd", smoothing=smoothing, angle_offset=angle_offset, phi=radial_basis_function
+            "rbffd" if rbffd else "fd",
+            smoothing=smoothing,
+            angle_offset=angle_offset,
+            phi=radial_basis_function,
         )
         self.in_type, self.out_type = in_type, out_type
         self.space = in_type.gspace
@@ -267,7 +280,9 @@ class R2Diffop(_SteerableConv):
         expansion = _bias_expansion(out_type)
         if bias and expansion.shape[1] > 0:
             self.bias: torch.nn.Parameter | None = torch.nn.Parameter(torch.zeros(expansion.shape[1]))
-            self.register_buffer("bias_expansion", torch.from_numpy(expansion.astype(np.float32)), persistent=False)
+            self.register_buffer(
+                "bias_expansion", torch.from_numpy(expansion.astype(np.float32)), persistent=False
+            )
         else:
             self.bias = None
             self.register_buffer("bias_expansion", None, persistent=False)

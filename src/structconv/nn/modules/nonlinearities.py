@@ -334,9 +334,6 @@ class VectorFieldNonLinearity(EquivariantModule):
         self.in_type = in_type
         self.out_type = FieldType(in_type.gspace, [out_rep] * len(in_type))
         self._n = n
-        angles = 2.0 * math.pi * np.arange(n) / n
-        table = torch.from_numpy(np.stack([np.cos(angles), np.sin(angles)], axis=1))
-        self.register_buffer("_directions", table.to(torch.get_default_dtype()), persistent=False)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Return one vector per field: the max as length, the argmax rotation as angle."""
@@ -345,8 +342,8 @@ class VectorFieldNonLinearity(EquivariantModule):
         b, spatial = x.shape[0], x.shape[2:]
         v = x.reshape(b, len(self.in_type), self._n, *spatial)
         m, k = v.max(dim=2)
-        directions = self._directions.to(x.dtype)[k]  # [B, F, *spatial, 2]
-        y = (m.unsqueeze(-1) * directions).movedim(-1, 2)
+        angle = k.to(x.dtype) * (2.0 * math.pi / self._n)
+        y = torch.stack([m * torch.cos(angle), m * torch.sin(angle)], dim=2)
         return GeometricTensor(y.reshape(b, self.out_type.size, *spatial), self.out_type)
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

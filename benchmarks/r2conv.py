@@ -1,0 +1,166 @@
+"""Benchmark of R2Conv: construction time, filter expansion, train-step and eval ratios vs nn.Conv2d.
+
+For each configuration it prints, for structconv and (when importable) the reference library e2cnn:
+
+* ``build ms``: time to construct the layer (default initialisation) in a fresh Python process, after
+  the imports, the field types and a first torch operation;
+* ``expand ms``: one filter expansion (training-mode forward of the basis expansion);
+* ``train x``: forward+backward time of the layer divided by that of ``torch.nn.Conv2d`` with the same
+  channels (batch ``--batch``, ``--size`` x ``--size`` pixels, "same" padding);
+* ``eval x``: eval-mode forward time divided by that of ``torch.nn.Conv2d``.
+
+Timings are medians over ``--repeats`` interleaved runs.  Not a test: numbers depend on the machine.
+
+Usage::
+
+    python benchmarks/r2conv.py                      # all configurations, batch 16, 64x64
+    python benchmarks/r2conv.py --configs c8,d8 --repeats 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+import torch
+
+CONFIGS = {
+    "c8": ("C8 regular 16->16 k5", "rot", 8, "regular", 16, 5),
+    "c16": ("C16 regular 32->32 k7", "rot", 16, "regular", 32, 7),
+    "d8": ("D8 regular 16->16 k5", "fliprot", 8, "regular", 16, 5),
+    "so2": ("SO(2) irreps 0..3 x8 k5", "rot", -1, "irreps", 8, 5),
+}
+
+_BUILD_CODE = """
+import sys, time, warnings
+warnings.filterwarnings("ignore")
+import torch
+torch.zeros(8).add_(1); torch.randn(64)
+lib, kind, N, field, mult, k = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+if lib == "structconv":
+    from structconv import gspaces
+    from structconv import nn
+else:
+    from e2cnn import gspaces
+    from e2cnn import nn
+mf = {"maximum_frequency": 4} if N == -1 else {}
+gs = gspaces.Rot2dOnR2(N, **mf) if kind == "rot" else gspaces.FlipRot2dOnR2(N, **mf)
+reprs = [gs.regular_repr] * mult if field == "regular" else [gs.irrep(i) for i in range(4)] * mult
+t = nn.FieldType(gs, reprs)
+start = time.perf_counter()
+conv = nn.R2Conv(t, t, k)
+print((time.perf_counter() - start) * 1e3)
+"""
+
+
+def build_time(lib: str, cfg: tuple) -> float:
+    _, kind, N, field, mult, k = cfg
+    out = subprocess.run(
+        [sys.executable, "-c", _BUILD_CODE, lib, kind, str(N), field, str(mult), str(k)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def make_layer(lib: str, cfg: tuple):
+    _, kind, N, field, mult, k = cfg
+    if lib == "structconv":
+        from structconv import gspaces, nn
+    else:
+        from e2cnn import gspaces, nn
+    mf = {"maximum_frequency": 4} if N == -1 else {}
+    gs = gspaces.Rot2dOnR2(N, **mf) if kind == "rot" else gspaces.FlipRot2dOnR2(N, **mf)
+    reprs = [gs.regular_repr] * mult if field == "regular" else [gs.irrep(i) for i in range(4)] * mult
+    t = nn.FieldType(gs, reprs)
+    return nn.R2Conv(t, t, k, padding=k // 2), t, nn.GeometricTensor
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int) -> dict[str, float]:
+    layer, t, GT = make_layer(lib, cfg)
+    k = cfg[5]
+    plain = torch.nn.Conv2d(t.size, t.size, k, padding=k // 2)
+    x = torch.randn(batch, t.size, size, size)
+    gx = GT(x, t)
+
+    def step_plain():
+        plain(x).sum().backward()
+
+    def step_layer():
+        layer(gx).tensor.sum().backward()
+
+    def expand():
+        layer.expand_parameters()
+
+    layer.train()
+    step_plain(), step_layer()  # warm up
+    plain_t, layer_t, expand_t = [], [], []
+    for _ in range(repeats):
+        plain_t.append(_timed(step_plain))
+        layer_t.append(_timed(step_layer))
+        expand_t.append(_timed(expand))
+    layer.eval()
+    plain.eval()
+    with torch.no_grad():
+        plain(x), layer(gx)
+        plain_e, layer_e = [], []
+        for _ in range(repeats):
+            plain_e.append(_timed(lambda: plain(x)))
+            layer_e.append(_timed(lambda: layer(gx)))
+    med = statistics.median
+    return {
+        "expand": med(expand_t) * 1e3,
+        "train": med(layer_t) / med(plain_t),
+        "eval": med(layer_e) / med(plain_e),
+        "conv_ms": med(plain_t) * 1e3,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ",".join(CONFIGS))
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--builds", type=int, default=3, help="fresh processes per construction timing")
+    parser.add_argument("--no-reference", action="store_true", help="skip e2cnn even if importable")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    libs = ["structconv"]
+    if not args.no_reference:
+        try:
+            import e2cnn  # noqa: F401
+
+            libs.append("e2cnn")
+        except ImportError:
+            pass
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, {args.size}x{args.size}")
+    header = f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} {'train x':>8s} {'eval x':>7s} {'conv2d fwd+bwd ms':>18s}"
+    print(header)
+    print("-" * len(header))
+    for key in args.configs.split(","):
+        cfg = CONFIGS[key]
+        for lib in libs:
+            build = min(build_time(lib, cfg) for _ in range(args.builds))
+            res = measure(lib, cfg, args.batch, args.size, args.repeats)
+            n_weights = make_layer(lib, cfg)[0].weights.numel()
+            print(
+                f"{cfg[0]:26s} {lib:10s} {n_weights:8d} {build:9.1f} {res['expand']:10.2f} {res['train']:8.3f} "
+                f"{res['eval']:7.3f} {res['conv_ms']:18.1f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
