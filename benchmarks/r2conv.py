@@ -129,7 +129,9 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ",".join(CONFIGS))
+    parser.add_argument(
+        "--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ",".join(CONFIGS)
+    )
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
@@ -145,7 +147,9 @@ def main() -> None:
             libs.append("e2cnn")
         except ImportError:
             pass
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, {args.size}x{args.size}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, {args.size}x{args.size}"
+    )
     header = f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} {'train x':>8s} {'eval x':>7s} {'conv2d fwd+bwd ms':>18s}"
     print(header)
     print("-" * len(header))

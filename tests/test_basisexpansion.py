@@ -36,8 +36,10 @@ def slow_filter(in_type, out_type, weights, kernel_size, **kwargs):
                     coeff = w[pos : pos + len(basis)]
                     pos += len(basis)
                     block = np.tensordot(coeff, basis, axes=1)
-                    filt[out_type.fields_start[a] : out_type.fields_end[a],
-                         in_type.fields_start[b] : in_type.fields_end[b]] = block
+                    filt[
+                        out_type.fields_start[a] : out_type.fields_end[a],
+                        in_type.fields_start[b] : in_type.fields_end[b],
+                    ] = block
     assert pos == len(w)
     return filt
 
@@ -61,7 +63,15 @@ def test_basis_info_names_and_elements():
     names = exp.get_basis_names()
     assert len(infos) == len(names) == exp.dimension() == len(set(names))
     assert exp.get_element_info(names[5]) == infos[5] == exp.get_element_info(5)
-    for key in ("radius", "frequency", "in_repr", "out_repr", "in_field_position", "out_field_position", "in_irrep"):
+    for key in (
+        "radius",
+        "frequency",
+        "in_repr",
+        "out_repr",
+        "in_field_position",
+        "out_field_position",
+        "in_irrep",
+    ):
         assert key in infos[0]
     with pytest.raises(ValueError, match="name="):
         exp.get_element_info("nope")

@@ -74,7 +74,12 @@ def _fibre_error(m, x):
     t = m.in_type
     y = m(GeometricTensor(x, t)).tensor
     return max(
-        float((m(GeometricTensor(t.transform_fibers(x, g), t)).tensor - t.transform_fibers(y, g)).abs().max().detach())
+        float(
+            (m(GeometricTensor(t.transform_fibers(x, g), t)).tensor - t.transform_fibers(y, g))
+            .abs()
+            .max()
+            .detach()
+        )
         for g in t.testing_elements
     )
 
@@ -130,7 +135,9 @@ def test_norm_statistics_on_the_orbit(cls, make_type):
     y = m.eval()(GeometricTensor(x, t)).tensor
     dims = (0, 2, 3)
     torch.testing.assert_close(y.mean(dim=dims), torch.zeros(t.size, dtype=torch.float64), atol=1e-10, rtol=0)
-    torch.testing.assert_close((y * y).mean(dim=dims), torch.ones(t.size, dtype=torch.float64), atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        (y * y).mean(dim=dims), torch.ones(t.size, dtype=torch.float64), atol=1e-4, rtol=0
+    )
 
 
 def test_gnorm_statistics_on_the_orbit():
@@ -150,7 +157,9 @@ def test_gnorm_statistics_on_the_orbit():
             assert abs(float(block.mean())) < 1e-10
             assert abs(float(block.var()) - 1) < 2e-3
         else:
-            torch.testing.assert_close(block.mean(dim=(0, 2, 3)), torch.zeros(irr.size, dtype=torch.float64), atol=1e-10, rtol=0)
+            torch.testing.assert_close(
+                block.mean(dim=(0, 2, 3)), torch.zeros(irr.size, dtype=torch.float64), atol=1e-10, rtol=0
+            )
             assert abs(float((block * block).sum(1).mean()) / irr.size - 1) < 1e-4
         c += irr.size
 
@@ -221,7 +230,9 @@ def test_state_dict_pickle_gradcheck(kind):
 def test_rejections_and_validation():
     with pytest.raises(ValueError, match="field 1 of in_type has representation 'irrep_1'.*'pointwise'"):
         InnerBatchNorm(FieldType(C4, [C4.regular_repr, C4.irrep(1)]))
-    with pytest.raises(ValueError, match="field 1 of in_type has representation 'regular'.*contains the trivial"):
+    with pytest.raises(
+        ValueError, match="field 1 of in_type has representation 'regular'.*contains the trivial"
+    ):
         NormBatchNorm(FieldType(C4, [C4.irrep(1), C4.regular_repr]))
     with pytest.raises(ValueError, match="field 0 of in_type.*'induced_norm'"):
         InducedNormBatchNorm(FieldType(D4, [D4.irrep(1, 1)]))
@@ -243,10 +254,16 @@ def test_inner_batch_norm_matches_e2cnn():
     ref_m, ours = e2cnn.nn.InnerBatchNorm(et), InnerBatchNorm(t)
     x = torch.randn(4, t.size, 5, 5) * 2 + 1
     torch.testing.assert_close(
-        ours(GeometricTensor(x, t)).tensor, ref_m(e2cnn.nn.GeometricTensor(x, et)).tensor, atol=1e-5, rtol=1e-5
+        ours(GeometricTensor(x, t)).tensor,
+        ref_m(e2cnn.nn.GeometricTensor(x, et)).tensor,
+        atol=1e-5,
+        rtol=1e-5,
     )
     ours.eval()
     ref_m.eval()
     torch.testing.assert_close(
-        ours(GeometricTensor(x, t)).tensor, ref_m(e2cnn.nn.GeometricTensor(x, et)).tensor, atol=1e-5, rtol=1e-5
+        ours(GeometricTensor(x, t)).tensor,
+        ref_m(e2cnn.nn.GeometricTensor(x, et)).tensor,
+        atol=1e-5,
+        rtol=1e-5,
     )

@@ -8,6 +8,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.nn.utils import parametrize
 
 from structconv.constraints import (
@@ -72,6 +74,8 @@ def random_weight(name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torc
     w = torch.randn(shape, dtype=dtype)
     if name == "sum_to_one":  # keep every slice sum away from 0, where the map is ill-conditioned
         w = w.abs() + 0.1
+    if name == "nonneg_sum1":  # a slice without a positive tap maps to 0 (tested separately)
+        w = torch.where(w.amax(slice_dims(w), keepdim=True) > 0, w, w.abs())
     return w
 
 
@@ -300,3 +304,30 @@ def test_bad_norm_parameters():
         UnitNorm(axis="x")
     with pytest.raises(ValueError, match="repeats"):
         UnitNorm(axis=[1, 1]).check((2, 2))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    name=st.sampled_from(CONSTRAINT_NAMES),
+    sizes=st.lists(st.sampled_from([1, 3, 5]), min_size=1, max_size=3),
+    channels=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_random_shapes(name, sizes, channels, dtype, seed):
+    torch.manual_seed(seed)
+    shape = (*channels, *sizes)
+    c = make_constraint(name, **PARAMS)
+    if name == "fixed_center" and math.prod(sizes) < 2:
+        with pytest.raises(ValueError, match="at least 3 taps"):
+            c.check(shape)
+        return
+    c.check(shape)
+    assert_holds(name, c(random_weight(name, shape, dtype)))
+
+
+def test_nonneg_sum1_without_positive_tap_is_zero():
+    # the documented degenerate case of the formula: no positive tap, nothing to normalise
+    c = make_constraint("nonneg_sum1")
+    w = c(torch.tensor([[-1.0, -2.0], [1.0, -1.0]]))
+    assert w.tolist() == [[0.0, 0.0], [1.0, 0.0]]

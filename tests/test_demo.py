@@ -130,6 +130,16 @@ def test_equivariant_cnn_is_invariant_to_quarter_turns(small_equivariant, group)
     assert "group=" + group in repr(net)
 
 
+@pytest.mark.parametrize("group", ["C4", "D4"])
+def test_trunk_and_exported_trunk_pass_assert_equivariant(small_equivariant, group):
+    testing = pytest.importorskip("structconv.testing")
+    net = copy.deepcopy(small_equivariant[group])
+    trunk = net.features
+    testing.assert_equivariant(trunk, spatial_size=13)
+    exported = copy.deepcopy(trunk).export()
+    testing.assert_equivariant(exported, trunk.in_type, trunk.out_type, spatial_size=13)
+
+
 def test_equivariant_cnn_export_state_dict_pickle(small_equivariant):
     net = small_equivariant["C4"]
     x = torch.rand(2, 1, 13, 13)
@@ -230,7 +240,11 @@ def test_demo_config_validation():
     assert DemoConfig().resolved_epochs() > DemoConfig(quick=True).resolved_epochs()
     angles = DemoConfig().angles()
     assert {float(a) for a in range(0, 360, 15)} <= set(angles) and len(angles) > 24
-    for kwargs, match in (({"epochs": 0}, "epochs=0"), ({"group": "X"}, "group='X'"), ({"device": "nope"}, "device=")):
+    for kwargs, match in (
+        ({"epochs": 0}, "epochs=0"),
+        ({"group": "X"}, "group='X'"),
+        ({"device": "nope"}, "device="),
+    ):
         with pytest.raises(ValueError, match=match):
             DemoConfig(**kwargs).validate()
 

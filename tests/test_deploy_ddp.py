@@ -34,6 +34,7 @@ def _load_worker() -> Any:
     spec = importlib.util.spec_from_file_location("_structconv_ddp_worker", WORKER)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
+    sys.modules[spec.name] = module  # the worker's model classes must pickle
     spec.loader.exec_module(module)
     return module
 
@@ -124,7 +125,10 @@ def test_ddp_parameters_identical_on_both_ranks(ddp_results, kind: str) -> None:
     assert r0["state_dict_keys"] == r1["state_dict_keys"]
     for name, p in r0["params"].items():
         assert torch.equal(p, r1["params"][name]), f"{kind}: parameter {name} differs between ranks"
-    assert torch.equal(r0["eval_output"], r1["eval_output"])
+    if not any(k.endswith("running_mean") for k in r0["buffers"]):
+        # (running statistics are rank-local after the last step, as with torch.nn.BatchNorm2d: DDP
+        # broadcasts rank 0's before every forward, so rank 0 holds the reference ones)
+        assert torch.equal(r0["eval_output"], r1["eval_output"])
 
 
 @pytest.mark.slow

@@ -74,6 +74,21 @@ def test_transform_and_multiply_polynomials() -> None:
     )
 
 
+def test_harmonic_action_matches_polynomial_transform() -> None:
+    """The analytic action on (r^k cos, r^k sin) equals composing the polynomials with the matrix."""
+    from structconv.diffops.basis import _harmonic_action, _harmonics
+
+    for k in range(5):
+        h = _harmonics(k)
+        for theta in (0.0, 0.4, math.pi / 2):
+            for flip in (False, True):
+                c, s = math.cos(theta), math.sin(theta)
+                mat = np.array([[c, -s], [s, c]]) @ (np.diag([1.0, -1.0]) if flip else np.eye(2))
+                np.testing.assert_allclose(
+                    transform_polynomial(h, mat), _harmonic_action(k, mat) @ h, atol=1e-12
+                )
+
+
 def test_polynomial_bad_input() -> None:
     with pytest.raises(ValueError, match="n=-1"):
         homogenized_chebyshev(-1)
@@ -153,6 +168,13 @@ def test_maximum_power_and_offset_restrict_the_basis() -> None:
     no_alias = irreps_diffop_basis(one, one, 4, maximum_offset=0)
     assert {a["frequency"] for a in no_alias.attributes} == {0, 2}
     assert {a["frequency"] for a in full.attributes} == {0, 2, 4}
+    # a large offset bound keeps everything: the kernels' harmonics span the whole equivariant space
+    for kind, N in [("cyclic", 3), ("dihedral", 4)]:
+        for a in all_irreps(kind, N):
+            for b in all_irreps(kind, N):
+                assert len(irreps_diffop_basis(a, b, 5, maximum_offset=9)) == len(
+                    irreps_diffop_basis(a, b, 5)
+                )
     with pytest.raises(ValueError, match="maximum_offset=-1"):
         irreps_diffop_basis(one, one, 4, maximum_offset=-1)
     with pytest.raises(ValueError, match="maximum_order=-2"):
@@ -287,6 +309,18 @@ def test_angle_offset_rotates_the_operators() -> None:
     # the first-order elements d/dx, d/dy become d/dy, -d/dx
     np.testing.assert_allclose(one.array[1], ref.array[2], atol=1e-12)
     np.testing.assert_allclose(one.array[2], -ref.array[1], atol=1e-12)
+
+
+def test_discretization_args_value_semantics() -> None:
+    a = DiscretizationArgs("rbffd", angle_offset=0.5, phi="phs3")
+    assert a == DiscretizationArgs("rbffd", angle_offset=0.5, phi="phs3") and hash(a) == hash(
+        pickle.loads(pickle.dumps(a))
+    )
+    assert a != DiscretizationArgs("rbffd", phi="phs3")
+    with pytest.raises(AttributeError, match="immutable"):
+        a.method = "fd"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="method='spectral'"):
+        DiscretizationArgs("spectral")
 
 
 def test_representation_basis_matches_irreps_blocks() -> None:

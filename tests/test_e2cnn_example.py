@@ -110,7 +110,9 @@ def test_printouts_match_the_document():
             assert got == want
     exported = _top_level_lines(repr(net.export()))
     # torch >= 2.x prints `bias=True` in BatchNorm2d's repr; the document predates it
-    exported = [line.replace(", bias=True, track_running_stats", ", track_running_stats") for line in exported]
+    exported = [
+        line.replace(", bias=True, track_running_stats", ", track_running_stats") for line in exported
+    ]
     assert exported == _top_level_lines(PRINTED_EXPORT)
 
 

@@ -45,6 +45,7 @@ def test_names_and_groups_follow_the_reference_library() -> None:
     assert FlipRot2dOnR2(-1, 3).fibergroup is o2_group(3)
     assert FlipRot2dOnR2(4, axis=0.0).name == "Flip_4-Rotations(f=0.00000)"
     assert Flip2dOnR2().name == "Flips" and Flip2dOnR2().fibergroup is dihedral_group(1)
+    assert Flip2dOnR2().irrep(1) is Flip2dOnR2().irrep(1, 0) is dihedral_group(1).irrep(1, 0)
     assert TrivialOnR2().name == "Trivial" and TrivialOnR2().fibergroup is cyclic_group(1)
     gs = FlipRot2dOnR2(8)
     assert gs.dimensionality == 2 and gs.axis == pytest.approx(np.pi / 2)

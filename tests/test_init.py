@@ -62,7 +62,9 @@ def test_deltaorthonormal_init(gs):
     filt = conv.expand_parameters()[0]
     centre = filt[:, :, 2, 2]
     # semi-orthogonal: orthonormal columns (more outputs than inputs)
-    torch.testing.assert_close(centre.T @ centre, torch.eye(t_in.size, dtype=torch.float64), atol=1e-10, rtol=0)
+    torch.testing.assert_close(
+        centre.T @ centre, torch.eye(t_in.size, dtype=torch.float64), atol=1e-10, rtol=0
+    )
     off_centre = filt.clone()
     off_centre[:, :, 2, 2] = 0
     assert off_centre.abs().max() < 1e-12

@@ -25,7 +25,11 @@ def _fibre_error(module, x: torch.Tensor) -> float:
     t_in, t_out = module.in_type, module.out_type
     y = module(GeometricTensor(x, t_in)).tensor
     return max(
-        float((module(GeometricTensor(t_in.transform_fibers(x, g), t_in)).tensor - t_out.transform_fibers(y, g)).abs().max())
+        float(
+            (module(GeometricTensor(t_in.transform_fibers(x, g), t_in)).tensor - t_out.transform_fibers(y, g))
+            .abs()
+            .max()
+        )
         for g in t_in.testing_elements
     )
 

@@ -232,14 +232,38 @@ def test_irreps_pair_bases_match_reference_library():
         irreps = list(gs.fibergroup.irreps.values())
         for ri, ro in itertools.product(irreps, irreps):
             for k, dilation, offset in [(5, 1, None), (5, 2, None), (7, 1, 0)]:
-                mine = sample_irreps_basis(spec(kind, N, ri), spec(kind, N, ro), k, dilation, maximum_offset=offset)
-                key = [(float(a["radius"]), int(a["frequency"]), round(float(a["gamma"]), 6), int(a["s"]),
-                        int(a["offset"])) for a in mine.attributes]
+                mine = sample_irreps_basis(
+                    spec(kind, N, ri), spec(kind, N, ro), k, dilation, maximum_offset=offset
+                )
+                key = [
+                    (
+                        float(a["radius"]),
+                        int(a["frequency"]),
+                        round(float(a["gamma"]), 6),
+                        int(a["s"]),
+                        int(a["offset"]),
+                    )
+                    for a in mine.attributes
+                ]
                 try:
-                    conv = enn.R2Conv(enn.FieldType(gs, [ri]), enn.FieldType(gs, [ro]), k, dilation=dilation,
-                                      maximum_offset=offset, initialize=False)
-                    theirs = [(float(a["radius"]), int(a["frequency"]), round(float(a["gamma"]), 6),
-                               int(a.get("s", 0)), int(a["offset"])) for a in conv.basisexpansion.get_basis_info()]
+                    conv = enn.R2Conv(
+                        enn.FieldType(gs, [ri]),
+                        enn.FieldType(gs, [ro]),
+                        k,
+                        dilation=dilation,
+                        maximum_offset=offset,
+                        initialize=False,
+                    )
+                    theirs = [
+                        (
+                            float(a["radius"]),
+                            int(a["frequency"]),
+                            round(float(a["gamma"]), 6),
+                            int(a.get("s", 0)),
+                            int(a["offset"]),
+                        )
+                        for a in conv.basisexpansion.get_basis_info()
+                    ]
                 except ValueError:
                     theirs = []
                 assert sorted(key) == sorted(theirs), (kind, N, ri.name, ro.name, k, dilation, offset)

@@ -85,7 +85,15 @@ def _unsupported(gs):
         (C4, True, lambda t: ConcatenatedNonLinearity(t, "c_relu")),
         (D4, False, lambda t: ConcatenatedNonLinearity(t, "c_tanh")),
     ],
-    ids=["relu-C4", "relu-D4-shuffled", "elu-D4", "p_sigmoid-C4-shuffled", "p_tanh-D4-shuffled", "c_relu", "c_tanh"],
+    ids=[
+        "relu-C4",
+        "relu-D4-shuffled",
+        "elu-D4",
+        "p_sigmoid-C4-shuffled",
+        "p_tanh-D4-shuffled",
+        "c_relu",
+        "c_tanh",
+    ],
 )
 def test_pointwise_equivariance(gs, shuffled, make):
     m = make(_perm_type(gs, shuffled))
@@ -126,7 +134,9 @@ def test_pointwise_export(make, plain):
 
 def test_reprs_match_the_reference_printout():
     t = FieldType(C8, [C8.regular_repr] * 3)
-    assert repr(ReLU(t, inplace=True)) == "ReLU(inplace=True, type=[8-Rotations: {regular, regular, regular}])"
+    assert (
+        repr(ReLU(t, inplace=True)) == "ReLU(inplace=True, type=[8-Rotations: {regular, regular, regular}])"
+    )
     t1 = FieldType(C8, [C8.regular_repr])
     assert repr(ELU(t1, inplace=True)) == "ELU(alpha=1.0, inplace=True, type=[8-Rotations: {regular}])"
 

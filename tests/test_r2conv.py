@@ -163,8 +163,15 @@ def test_equivariance_conv_options(kwargs, size):
     assert max_equivariance_error(conv, x, exact_elements(gs)) < 1e-12
 
 
-@pytest.mark.parametrize("kwargs,size", [({}, 7), ({"stride": 2, "padding": 1, "output_padding": 1}, 6),
-                                         ({"dilation": 2}, 5), ({"groups": 2}, 5)])
+@pytest.mark.parametrize(
+    "kwargs,size",
+    [
+        ({}, 7),
+        ({"stride": 2, "padding": 1, "output_padding": 1}, 6),
+        ({"dilation": 2}, 5),
+        ({"groups": 2}, 5),
+    ],
+)
 def test_transposed_equivariance(kwargs, size):
     gs = Rot2dOnR2(4)
     t_in = FieldType(gs, [gs.regular_repr, gs.irrep(1)] * 2)
@@ -223,8 +230,11 @@ def test_export_after_sgd_steps(cls):
     gs = FlipRot2dOnR2(4)
     t_in = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
     t_out = FieldType(gs, [gs.trivial_repr, gs.regular_repr])
-    kwargs = {"stride": 2, "padding": 1, "output_padding": 1} if cls is R2ConvTransposed else {
-        "padding": 1, "padding_mode": "reflect"}
+    kwargs = (
+        {"stride": 2, "padding": 1, "output_padding": 1}
+        if cls is R2ConvTransposed
+        else {"padding": 1, "padding_mode": "reflect"}
+    )
     conv = cls(t_in, t_out, 3, **kwargs)
     opt = torch.optim.SGD(conv.parameters(), lr=0.1)
     x = torch.randn(2, t_in.size, 8, 8)
@@ -370,14 +380,31 @@ def test_weight_counts_match_reference_library():
             k, d = rng.choice([3, 5]), rng.choice([1, 2])
             for e_cls, s_cls in ((enn.R2Conv, R2Conv), (enn.R2ConvTransposed, R2ConvTransposed)):
                 try:
-                    ref = e_cls(enn.FieldType(e_gs, [e_pool[i] for i in ii]),
-                                enn.FieldType(e_gs, [e_pool[i] for i in oo]), k, dilation=d, initialize=False)
+                    ref = e_cls(
+                        enn.FieldType(e_gs, [e_pool[i] for i in ii]),
+                        enn.FieldType(e_gs, [e_pool[i] for i in oo]),
+                        k,
+                        dilation=d,
+                        initialize=False,
+                    )
                 except ValueError:
                     with pytest.raises(ValueError):
-                        s_cls(FieldType(s_gs, [s_pool[i] for i in ii]), FieldType(s_gs, [s_pool[i] for i in oo]),
-                              k, dilation=d, initialize=False)
+                        s_cls(
+                            FieldType(s_gs, [s_pool[i] for i in ii]),
+                            FieldType(s_gs, [s_pool[i] for i in oo]),
+                            k,
+                            dilation=d,
+                            initialize=False,
+                        )
                     continue
-                mine = s_cls(FieldType(s_gs, [s_pool[i] for i in ii]), FieldType(s_gs, [s_pool[i] for i in oo]),
-                             k, dilation=d, initialize=False)
+                mine = s_cls(
+                    FieldType(s_gs, [s_pool[i] for i in ii]),
+                    FieldType(s_gs, [s_pool[i] for i in oo]),
+                    k,
+                    dilation=d,
+                    initialize=False,
+                )
                 assert mine.weights.numel() == ref.weights.numel()
-                assert (0 if mine.bias is None else mine.bias.numel()) == (0 if ref.bias is None else ref.bias.numel())
+                assert (0 if mine.bias is None else mine.bias.numel()) == (
+                    0 if ref.bias is None else ref.bias.numel()
+                )

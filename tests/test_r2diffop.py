@@ -139,12 +139,13 @@ def test_parameter_counts_and_options() -> None:
     assert R2Diffop(t, t, kernel_size=4).weights.numel() == 40
     assert R2Diffop(t, t, kernel_size=5, maximum_power=0).weights.numel() == 36
     assert R2Diffop(t, t, kernel_size=5, maximum_power=1).weights.numel() == 56
+    assert R2Diffop(t, t, kernel_size=7, maximum_offset=0, initialize=False).weights.numel() == 48
     gs = gspaces.FlipRot2dOnR2(4)
     t = FieldType(gs, [gs.regular_repr])
     assert R2Diffop(t, t, kernel_size=5).weights.numel() == 120
     pdo = R2Diffop(t, t, kernel_size=5, basis_filter=lambda a: a["order"] <= 2)
     assert pdo.weights.numel() == R2Diffop(t, t, maximum_order=2).weights.numel() == 48
-    assert R2Diffop(t, t, kernel_size=7, maximum_offset=0).weights.numel() < R2Diffop(t, t, 7).weights.numel()
+    assert R2Diffop(t, t, kernel_size=7, maximum_offset=0, initialize=False).weights.numel() == 96
     infos = list(pdo.basisexpansion.get_basis_info())
     assert len(infos) == 48 and all(i["order"] <= 2 for i in infos)
 
@@ -184,11 +185,13 @@ def test_fd_filters_span_the_oracle_space() -> None:
     e2nn = pytest.importorskip("e2cnn.nn")
     e2gs = pytest.importorskip("e2cnn.gspaces")
     ref_gs, gs = e2gs.Rot2dOnR2(4), gspaces.Rot2dOnR2(4)
-    ref_t = e2nn.FieldType(ref_gs, [ref_gs.regular_repr])
-    t = FieldType(gs, [gs.regular_repr])
-    for kw in ({"kernel_size": 5}, {"kernel_size": 4}):
-        a = _all_filters(e2nn.R2Diffop(ref_t, ref_t, initialize=False, **kw))
-        b = _all_filters(R2Diffop(t, t, initialize=False, **kw))
+    for ks, trivial_in in ((5, False), (4, True)):
+        ref_in = e2nn.FieldType(ref_gs, [ref_gs.trivial_repr if trivial_in else ref_gs.regular_repr])
+        ref_out = e2nn.FieldType(ref_gs, [ref_gs.regular_repr])
+        t_in = FieldType(gs, [gs.trivial_repr if trivial_in else gs.regular_repr])
+        t_out = FieldType(gs, [gs.regular_repr])
+        a = _all_filters(e2nn.R2Diffop(ref_in, ref_out, kernel_size=ks, initialize=False))
+        b = _all_filters(R2Diffop(t_in, t_out, kernel_size=ks, initialize=False))
         rank = np.linalg.matrix_rank
         assert rank(a, tol=1e-5) == rank(b, tol=1e-5) == rank(np.vstack([a, b]), tol=1e-5) == len(b)
 
@@ -220,6 +223,24 @@ def test_export_train_eval_state_dict_and_pickle() -> None:
     assert pdo.evaluate_output_shape((2, t_in.size, 10, 10)) == tuple(y_train.shape)
     text = repr(pdo)
     assert "R2Diffop" in text and "maximum_order=2" in text and "gauss" in text
+
+
+def test_initialisations() -> None:
+    from structconv.nn import init
+
+    gs = gspaces.Rot2dOnR2(8)
+    t = FieldType(gs, [gs.regular_repr] * 2)
+    pdo = R2Diffop(t, t, kernel_size=3, initialize=False)
+    assert torch.all(pdo.weights == 0)
+    init.deltaorthonormal_init(pdo.weights.data, pdo.basisexpansion)  # order-0 FD stencils are deltas
+    filt = pdo.expand_parameters()[0].detach()
+    centre = filt[:, :, 1, 1]
+    torch.testing.assert_close(centre @ centre.T, torch.eye(16), atol=1e-5, rtol=0)
+    assert filt[:, :, 0, :].abs().max() == 0
+    init.generalized_he_init(pdo.weights.data, pdo.basisexpansion)
+    assert pdo.weights.std() > 0
+    names = pdo.basisexpansion.get_basis_names()
+    assert len(set(names)) == len(names) == pdo.weights.numel()
 
 
 def test_gradcheck_float64() -> None:

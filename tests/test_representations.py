@@ -8,6 +8,8 @@ import pickle
 import numpy as np
 import pytest
 import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from structconv.group import (
     Group,
@@ -348,6 +350,54 @@ def test_representation_value_semantics() -> None:
     m[0, 0] = 5.0  # a copy: the cached table is untouched
     assert G.regular_representation((1, 1))[0, 0] != 5.0
     assert G.trivial_representation.is_trivial() and not G.irrep(1, 0).is_trivial()
+
+
+def test_large_direct_sums_are_evaluated_block_by_block() -> None:
+    G = cyclic_group(4)
+    parts = [G.regular_representation] * 70 + [G.irrep(1)] * 3
+    big = directsum(parts, name="big_c4")
+    assert big.size == 286 and big._Q is None  # the change of basis is only built when asked for
+    blocks = scipy.linalg.block_diag(*[p(3) for p in parts])
+    np.testing.assert_array_equal(big(3), blocks)
+    np.testing.assert_array_equal(big.representation_matrices([1, 3])[1], blocks)
+    again = pickle.loads(pickle.dumps(big))
+    assert again is big and big._Q is None
+    res = big.restrict(2)
+    np.testing.assert_array_equal(res(1), big(2))
+    np.testing.assert_allclose(res.change_of_basis @ res.change_of_basis.T, np.eye(286), atol=1e-10)
+    np.testing.assert_allclose(_reference_matrix(big, 1), big(1), atol=1e-10)
+    # continuous groups too
+    S = so2_group(3)
+    cont = directsum([S.irrep(1), S.irrep(3), S.trivial_representation] * 2)
+    np.testing.assert_allclose(_reference_matrix(cont, 0.7), cont(0.7), atol=1e-12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    group_index=st.integers(0, len(FINITE) - 1),
+    choice=st.lists(st.integers(0, 10), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_random_direct_sums_with_a_change_of_basis(group_index: int, choice: list[int], seed: int) -> None:
+    G = FINITE[group_index]
+    pool = [G.regular_representation, *G.irreps.values()]
+    reprs = [pool[c % len(pool)] for c in choice]
+    size = sum(r.size for r in reprs)
+    C = np.linalg.qr(np.random.default_rng(seed).normal(size=(size, size)))[0]
+    rho = directsum(reprs, change_of_basis=C)
+    check_representation(rho)
+    # restriction to a proper subgroup keeps ρ(parent(h))
+    N = G.N
+    M = max([m for m in range(1, N) if N % m == 0], default=1)
+    sid = M if G.name.startswith("C") else (seed % (N // M), M)
+    H, parent, _ = G.subgroup(sid)
+    res = rho.restrict(sid)
+    np.testing.assert_allclose(
+        res.representation_matrices(H.elements),
+        rho.representation_matrices([parent(h) for h in H.elements]),
+        atol=1e-10,
+    )
+    np.testing.assert_allclose(res.change_of_basis @ res.change_of_basis.T, np.eye(size), atol=1e-10)
 
 
 # ---------------------------------------------------------------------------------------- oracle

@@ -19,7 +19,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -50,7 +50,7 @@ class DemoConfig:
     """Settings of one demo run (the command line options).
 
     Args:
-        epochs: training epochs per model; default 12 (3 with ``quick``).
+        epochs: training epochs per model; default 10 (3 with ``quick``).
         batch_size: images per optimizer step; default 64 (32 with ``quick``).
         group: symmetry group of the equivariant model, ``"C<N>"`` or ``"D<N>"``.
         seed: seed of the split, the initialisations, the batch order and the random test angles.
@@ -75,7 +75,6 @@ class DemoConfig:
     out: str = "structconv-demo"
     size: int | None = None
     lr: float = 3e-3
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad setting."""
@@ -97,7 +96,7 @@ class DemoConfig:
         """Epochs actually used."""
         if self.epochs is not None:
             return self.epochs
-        return 3 if self.quick else 12
+        return 3 if self.quick else 10
 
     def resolved_batch_size(self) -> int:
         """Batch size actually used."""
@@ -216,8 +215,7 @@ def run_demo(
         _say(stream, f"  {name}: {count_parameters(model):,} parameters")
 
     results: dict[str, Any] = {
-        "config": {k: v for k, v in asdict(config).items() if k != "extra"}
-        | {"epochs": epochs, "batch_size": batch_size, "size": data.size},
+        "config": asdict(config) | {"epochs": epochs, "batch_size": batch_size, "size": data.size},
         "data": {"train": len(data.train_labels), "test": len(data.test_labels), "size": data.size},
         "environment": {
             "python": platform.python_version(),
@@ -343,7 +341,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         'D4'
     """
     parser.add_argument(
-        "--epochs", type=int, default=None, help="training epochs per model (default 12; 3 with --quick)"
+        "--epochs", type=int, default=None, help="training epochs per model (default 10; 3 with --quick)"
     )
     parser.add_argument(
         "--batch-size", type=int, default=None, help="images per optimizer step (default 64; 32 with --quick)"

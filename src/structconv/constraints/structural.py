@@ -213,7 +213,8 @@ class ZeroMean(StructuralConstraint):
 class NonNegSumToOne(StructuralConstraint):
     r"""Kernels on the probability simplex: :math:`\tilde W = \max(W,0) / (\sum_i \max(W_i,0) + \varepsilon)`.
 
-    ``right_inverse`` applies the map to :math:`|W|`.
+    A slice without a positive tap maps to 0 (the formula's degenerate case). ``right_inverse`` applies
+    the map to :math:`|W|`, so the layers start with no such slice.
 
     Example:
         >>> from structconv.constraints import NonNegSumToOne
@@ -335,7 +336,7 @@ class FixedCenter(StructuralConstraint):
         super().__init__(dims, eps)
         self.center_value = center_value
         self.neighbor_sum = neighbor_sum
-        self._masks: dict[tuple[Any, ...], Tensor] = {}
+        self._masks: dict[tuple[Any, ...], tuple[Tensor, Tensor, Tensor]] = {}
 
     def check(self, shape: Sequence[int]) -> None:
         """Require odd slice sizes and at least 3 taps per slice."""
@@ -353,36 +354,36 @@ class FixedCenter(StructuralConstraint):
                 "expected at least 3 taps per kernel"
             )
 
-    def _center_mask(self, weight: Tensor, dims: tuple[int, ...]) -> Tensor:
-        key = (weight.shape, dims, weight.device)
-        mask = self._masks.get(key)
-        if mask is None:
+    def _masks_for(self, weight: Tensor, dims: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+        """(1 off the centre and 0 at it, v_c at the centre and 0 off it, eps), in the weight's dtype."""
+        key = (weight.shape, dims, weight.device, weight.dtype, self.center_value, self.eps)
+        masks = self._masks.get(key)
+        if masks is None:
             self.check(weight.shape)
             shape = [weight.shape[d] if d in dims else 1 for d in range(weight.ndim)]
-            mask = torch.zeros(shape, dtype=torch.bool, device=weight.device)
-            mask[tuple(s // 2 for s in shape)] = True
-            self._masks[key] = mask
-        return mask
+            center = torch.zeros(shape, dtype=weight.dtype, device=weight.device)
+            center[tuple(s // 2 for s in shape)] = 1.0
+            eps = torch.tensor(self.eps, dtype=weight.dtype, device=weight.device)
+            masks = (1.0 - center, center * self.center_value, eps)
+            self._masks[key] = masks
+        return masks
 
     def forward(self, weight: Tensor) -> Tensor:
         """Set the centre taps and rescale the others."""
         dims = self.slice_dims(weight.shape)
-        mask = self._center_mask(weight, dims)
-        s = torch.where(mask, 0.0, weight).sum(dims, keepdim=True)
-        d = torch.where(s >= 0, s + self.eps, s - self.eps)
-        # 0 * (raw centre) keeps a NaN/inf centre visible instead of overwriting it with v_c
-        center = self.center_value + torch.where(mask, weight, 0.0).sum(dims, keepdim=True) * 0.0
-        return torch.where(mask, center, weight * (self.neighbor_sum / d))
+        off, center, eps = self._masks_for(weight, dims)
+        off_w = weight * off  # a NaN/inf centre stays NaN (NaN * 0), it is never replaced by v_c
+        s = off_w.sum(dims, keepdim=True)
+        d = s + torch.copysign(eps, s)  # |d| >= eps, sign of s (+eps at s = 0)
+        return off_w * (self.neighbor_sum / d) + center
 
     def right_inverse(self, weight: Tensor) -> Tensor:
         """Euclidean projection onto the constraint set."""
         dims = self.slice_dims(weight.shape)
-        mask = self._center_mask(weight, dims)
+        off, center, _ = self._masks_for(weight, dims)
         k = math.prod(weight.shape[d] for d in dims)
-        s = torch.where(mask, 0.0, weight).sum(dims, keepdim=True)
-        shifted = weight + (self.neighbor_sum - s) / (k - 1)
-        center = self.center_value + torch.where(mask, weight, 0.0).sum(dims, keepdim=True) * 0.0
-        return torch.where(mask, center, shifted)
+        s = (weight * off).sum(dims, keepdim=True)
+        return (weight + (self.neighbor_sum - s) / (k - 1)) * off + center
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

@@ -44,8 +44,8 @@ from structconv.diffops.polynomials import (
     homogenized_chebyshev,
     laplacian_power,
     multiply_polynomials,
-    transform_polynomial,
 )
+from structconv.kernels.harmonics import irreps_harmonics
 from structconv.kernels.irreps import IrrepSpec, element_action, irrep_matrix
 
 __all__ = [
@@ -124,11 +124,33 @@ def _harmonics(k: int) -> np.ndarray:
 
 
 def _harmonic_action(k: int, matrix: np.ndarray) -> np.ndarray:
-    """``H`` with ``h(M x) = H h(x)`` for the harmonic vector ``h`` of frequency ``k``."""
-    h = _harmonics(k)
-    moved = transform_polynomial(h, matrix)
-    sol, *_ = np.linalg.lstsq(h.T, moved.T, rcond=None)
-    return sol.T
+    """``H`` with ``h(M x) = H h(x)`` for the harmonic vector ``h`` of frequency ``k`` (``M`` orthogonal).
+
+    ``M = R(θ) S^f`` with ``S = diag(1, -1)``; ``S`` maps ``φ -> -φ`` and ``R(θ)`` maps ``φ -> φ + θ``, so
+    ``H = R(kθ) S^f`` on ``(r^k cos kφ, r^k sin kφ)``.
+    """
+    if k == 0:
+        return np.ones((1, 1))
+    theta = math.atan2(matrix[1, 0], matrix[0, 0])
+    c, s = math.cos(k * theta), math.sin(k * theta)
+    out = np.array([[c, -s], [s, c]])
+    if np.linalg.det(matrix) < 0:
+        out = out @ np.diag([1.0, -1.0])
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _irrep_stack(spec: IrrepSpec, m: int) -> np.ndarray:
+    """``(G, d, d)``: the irrep at every element of :func:`group_elements` (``M = m`` if continuous)."""
+    return np.stack([irrep_matrix(spec, g) for g in group_elements(spec, m - 1)])
+
+
+@lru_cache(maxsize=1024)
+def _harmonic_stack(k: int, group: IrrepSpec, axis: float, m: int) -> np.ndarray:
+    """``(G, n_h, n_h)``: the action on the frequency-``k`` harmonics of every element."""
+    return np.stack(
+        [_harmonic_action(k, element_action(group, g, axis)) for g in group_elements(group, m - 1)]
+    )
 
 
 def angular_solutions(
@@ -156,23 +178,64 @@ def _angular_solutions_cached(in_irrep: IrrepSpec, out_irrep: IrrepSpec, k: int,
     do, di = out_irrep.dim, in_irrep.dim
     nh = 1 if k == 0 else 2
     size = do * di * nh
-    elements = group_elements(in_irrep, k + in_irrep.k + out_irrep.k)
-    proj = np.zeros((size, size), dtype=np.float64)
-    for g in elements:
-        ro = irrep_matrix(out_irrep, g)
-        ri = irrep_matrix(in_irrep, g)
-        hh = _harmonic_action(k, element_action(in_irrep, g, axis))
-        # A -> ro^T (sum_h A_h H_{h h'}) ri  as a matrix on vec(A) with index order (o, i, h)
-        proj += np.einsum("ao,bi,hc->oicabh", ro, ri, hh).reshape(size, size)
-    proj /= len(elements)
+    m = in_irrep.N if in_irrep.N is not None else k + in_irrep.k + out_irrep.k + 1
+    ro, ri = _irrep_stack(out_irrep, m), _irrep_stack(in_irrep, m)
+    hh = _harmonic_stack(k, IrrepSpec(in_irrep.kind, in_irrep.N, 0, 0), axis, m)
+    # the average over g of  A -> ro^T (sum_h A_h H_{h h'}) ri,  a matrix on vec(A) with index order (o, i, h)
+    proj = np.einsum("gao,gbi,ghc->oicabh", ro, ri, hh).reshape(size, size) / len(ro)
+    basis = _gram_schmidt(list(proj.T))  # over the projected canonical candidates
+    out = np.array(basis, dtype=np.float64).reshape(len(basis), do, di, nh)
+    out[np.abs(out) < 1e-13] = 0.0
+    out.setflags(write=False)
+    return out
+
+
+def _gram_schmidt(vectors: Sequence[np.ndarray]) -> list[np.ndarray]:
     basis: list[np.ndarray] = []
-    for col in proj.T:  # Gram-Schmidt over the projected canonical candidates
-        v = col.copy()
+    for col in vectors:
+        v = np.array(col, dtype=np.float64)
         for b in basis:
             v -= (b @ v) * b
         norm = np.linalg.norm(v)
         if norm > _RANK_TOL:
             basis.append(v / norm)
+    return basis
+
+
+@lru_cache(maxsize=4096)
+def _offset_limited_solutions(
+    in_irrep: IrrepSpec, out_irrep: IrrepSpec, k: int, axis: float, maximum_offset: int
+) -> np.ndarray:
+    """Like :func:`angular_solutions`, restricted to the span of the kernels' angular harmonics
+    (:func:`structconv.kernels.harmonics.irreps_harmonics`) of frequency ``±k`` and offset at most
+    ``maximum_offset``.
+    """
+    do, di = out_irrep.dim, in_irrep.dim
+    nh = 1 if k == 0 else 2
+    ref = axis if in_irrep.flips else 0.0
+    cands = []
+    for h in irreps_harmonics(in_irrep, out_irrep, k, maximum_offset):
+        if abs(h.frequency) != k:
+            continue
+        sigma = 1.0 if h.frequency >= 0 else -1.0
+        beta = h.gamma - h.frequency * ref
+        cb, sb = math.cos(beta), math.sin(beta)
+        # cos(±kφ + β) and sin(±kφ + β) in the coordinates (r^k cos kφ, r^k sin kφ)
+        cos_c = np.array([cb]) if k == 0 else np.array([cb, -sigma * sb])
+        sin_c = np.array([sb]) if k == 0 else np.array([sb, sigma * cb])
+        block = np.zeros((do, di, nh))
+        if do == 1 and di == 1:
+            block[0, 0] = cos_c
+        elif di == 1:
+            block[0, 0], block[1, 0] = cos_c, sin_c
+        elif do == 1:
+            block[0, 0], block[0, 1] = cos_c, sin_c
+        else:
+            sign = -1.0 if h.s == 1 else 1.0  # R(α) S^s
+            block[0, 0], block[0, 1] = cos_c, -sin_c * sign
+            block[1, 0], block[1, 1] = sin_c, cos_c * sign
+        cands.append(block.ravel())
+    basis = _gram_schmidt(cands)
     out = np.array(basis, dtype=np.float64).reshape(len(basis), do, di, nh)
     out[np.abs(out) < 1e-13] = 0.0
     out.setflags(write=False)
@@ -219,8 +282,10 @@ def irreps_diffop_basis(
         out_irrep: the output irrep (same group).
         maximum_order: largest derivative order (``>= 0``).
         maximum_power: largest power of the Laplacian (``None``: only ``maximum_order`` limits it).
-        maximum_offset: for finite groups, the largest aliasing offset of the angular frequency, see
-            :func:`aliasing_offset` (``None``: no limit).
+        maximum_offset: for finite groups, the largest aliasing offset ``|t|`` of the signed angular
+            frequencies ``μ = base + t·N`` of the kernels' harmonics
+            (:func:`structconv.kernels.harmonics.irreps_harmonics`); the angular parts are then the span of
+            those harmonics (``None``: no limit, every equivariant angular part).
         axis: angle of the reflection axis for groups with reflections.
 
     Raises:
@@ -269,9 +334,10 @@ def _basis_cached(
     entries = []
     for k in range(maximum_order + 1):
         offset = aliasing_offset(in_irrep, out_irrep, k)
-        if maximum_offset is not None and offset > maximum_offset:
-            continue
-        sols = _angular_solutions_cached(in_irrep, out_irrep, k, axis)
+        if maximum_offset is None:
+            sols = _angular_solutions_cached(in_irrep, out_irrep, k, axis)
+        else:
+            sols = _offset_limited_solutions(in_irrep, out_irrep, k, axis, maximum_offset)
         if len(sols) == 0:
             continue
         harm = _harmonics(k)
@@ -334,6 +400,3 @@ def check_equivariance(
         if values.size:
             worst = max(worst, float(np.abs(moved - expected).max()))
     return worst
-
-
-__all__ += ["check_equivariance"]

@@ -21,9 +21,10 @@ linear in the symbol's coefficients:
 * ``"rbffd"``: radial-basis-function finite differences on the 2-d grid, with the RBF named by ``phi``
   (``"ga"`` Gaussian :math:`e^{-r^2}`, ``"phs1"``, ``"phs3"``, ``"phs5"``, ``"phs7"`` polyharmonic
   splines :math:`r^k`, ``"imq"``, ``"iq"``, ``"mq"``) augmented with all monomials of total degree up to
-  ``max(a + b, m_phi)``; the stencil solves the saddle-point system of interpolation plus polynomial
-  reproduction.  Derivatives of a polyharmonic spline that are singular at the centre are set to 0 there
-  (their symmetric value).
+  ``max(a + b, m_phi)`` (``m_phi`` the RBF's minimal degree, lowered if the points are too few); the
+  stencil solves the saddle-point system of interpolation plus polynomial reproduction.  Derivatives
+  of a polyharmonic spline that are singular at the centre are set to 0 there (their symmetric value).
+  Polyharmonic splines are scale-free, so their systems are solved on points scaled to the unit square.
 
 All three methods are equivariant under the symmetries of the square grid (90° rotations, reflections
 across the axes and diagonals), so the discretised steerable PDOs are exactly equivariant to those.
@@ -278,15 +279,20 @@ def _rbf_profile_derivative(phi: str, t: int, rho: np.ndarray) -> np.ndarray:
 
 def _rbffd_weights(exponents: list[tuple[int, int]], points: np.ndarray, phi: str) -> np.ndarray:
     """RBF-FD stencils ``(len(exponents), P)`` of the monomials ``∂x^a ∂y^b`` at the origin."""
-    x, y = points
+    # polyharmonic splines are scale-free: solve on points scaled into the unit square (conditioning)
+    scale = float(np.abs(points).max()) if phi.startswith("phs") and np.abs(points).max() > 0 else 1.0
+    x, y = np.asarray(points, dtype=np.float64) / scale
     n_pts = len(x)
     order = max(a + b for a, b in exponents)
-    degree = max(order, RADIAL_BASIS_FUNCTIONS[phi])
-    poly = [(i - j, j) for i in range(degree + 1) for j in range(i + 1)]
-    if len(poly) > n_pts:
+    if (order + 1) * (order + 2) // 2 > n_pts:
         raise ValueError(
-            f"RBF-FD of order {order} with phi={phi!r} needs {len(poly)} points; the stencil has {n_pts}"
+            f"RBF-FD of order {order} needs {(order + 1) * (order + 2) // 2} points; the stencil has {n_pts}"
         )
+    # the RBF's own minimal degree, as far as the points allow, and at least the derivative order
+    degree = order
+    while degree < RADIAL_BASIS_FUNCTIONS[phi] and (degree + 2) * (degree + 3) // 2 <= n_pts:
+        degree += 1
+    poly = [(i - j, j) for i in range(degree + 1) for j in range(i + 1)]
     dx = x[:, None] - x[None, :]
     dy = y[:, None] - y[None, :]
     gram = _rbf_derivative(phi, 0, 0, dx, dy)
@@ -301,7 +307,8 @@ def _rbffd_weights(exponents: list[tuple[int, int]], points: np.ndarray, phi: st
         rhs[:n_pts, col] = _rbf_derivative(phi, a, b, -x, -y)
         rhs[n_pts + poly.index((a, b)), col] = math.factorial(a) * math.factorial(b)
     sol, *_ = np.linalg.lstsq(lhs, rhs, rcond=None)
-    return sol[:n_pts].T
+    orders = np.array([a + b for a, b in exponents], dtype=np.float64)
+    return sol[:n_pts].T / scale ** orders[:, None]
 
 
 def _compute_stencils(

@@ -33,7 +33,7 @@ from structconv.kernels.basis import SteerableBasis, irrep_spec_by_name
 from structconv.kernels.irreps import IrrepSpec
 from structconv.kernels.sampling import SampledIrrepsBasis
 
-__all__ = ["DiscretizationArgs", "sample_irreps_diffop_basis", "diffop_basis"]
+__all__ = ["DiscretizationArgs", "DiffopSteerableBasis", "sample_irreps_diffop_basis", "diffop_basis"]
 
 _NORM_EPS = 1e-6
 
@@ -222,6 +222,57 @@ def _sample_cached(
     return SampledIrrepsBasis(in_irrep, out_irrep, sampled, tuple(attrs))
 
 
+class DiffopSteerableBasis(SteerableBasis):
+    """A :class:`~structconv.kernels.SteerableBasis` of discretised PDOs, holding its dense samples.
+
+    It has the public attributes of the kernel bases (``elements``, ``irreps_bases``, ``in_irreps``,
+    ``out_irreps``, ``in_dims``, ``out_dims``, ``shape``, :attr:`array`, :meth:`as_array`,
+    :meth:`attributes`), so the basis expansion of ``R2Conv`` consumes it unchanged.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> G = cyclic_group(4)
+        >>> basis = diffop_basis(G.trivial_representation, G.regular_representation, 3, 2)
+        >>> isinstance(basis, SteerableBasis), basis.shape, basis.as_array(np.float32).dtype
+        (True, (6, 4, 1, 9), dtype('float32'))
+    """
+
+    def __init__(
+        self,
+        array: np.ndarray,
+        elements: np.ndarray,
+        irreps_bases: dict[tuple[str, str], Any],
+        in_irreps: tuple[str, ...],
+        out_irreps: tuple[str, ...],
+        in_dims: tuple[int, ...],
+        out_dims: tuple[int, ...],
+    ) -> None:
+        # the kernels' constructor takes a compact form; this basis is dense from the start
+        self.elements = elements
+        self.irreps_bases = irreps_bases
+        self.in_irreps, self.out_irreps = in_irreps, out_irreps
+        self.in_dims, self.out_dims = in_dims, out_dims
+        self.shape = tuple(int(v) for v in array.shape)
+        self._dense = {np.dtype(np.float64).name: array}
+
+    @property
+    def array(self) -> np.ndarray:
+        """float64 stencils ``[n_elements, out_size, in_size, n_points]`` (read-only)."""
+        return self.as_array(np.float64)
+
+    def as_array(self, dtype: Any = np.float64) -> np.ndarray:
+        """The dense stencils in ``dtype`` (cached, read-only)."""
+        key = np.dtype(dtype).name
+        if key not in self._dense:
+            arr = self._dense["float64"].astype(dtype)
+            arr.setflags(write=False)
+            self._dense[key] = arr
+        return self._dense[key]
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+
 def _positions(names: Sequence[str], specs: dict[str, IrrepSpec]) -> tuple[np.ndarray, dict[str, list[int]]]:
     offsets = np.concatenate([[0], np.cumsum([specs[n].dim for n in names])]).astype(int)
     where: dict[str, list[int]] = {}
@@ -339,4 +390,4 @@ def _diffop_basis_cached(
     elements.setflags(write=False)
     in_dims = tuple(specs[n].dim for n in in_names)
     out_dims = tuple(specs[n].dim for n in out_names)
-    return SteerableBasis(array, elements, pair_bases, in_names, out_names, in_dims, out_dims)
+    return DiffopSteerableBasis(array, elements, pair_bases, in_names, out_names, in_dims, out_dims)

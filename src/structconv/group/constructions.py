@@ -172,6 +172,9 @@ def regular_representation(G: Group) -> Representation:
 
     The basis vector ``e_h`` is indexed by the position of ``h`` in ``G.elements``.
 
+    Args:
+        G: a finite group.
+
     Example:
         >>> from structconv.group import dihedral_group
         >>> rho = dihedral_group(2).regular_representation
@@ -214,6 +217,10 @@ def quotient_representation(G: Group, subgroup_id: Any) -> Representation:
     """The permutation representation of ``G`` on the cosets ``G/H`` (cached).
 
     Finite groups, and O(2) over SO(2) (``(None, -1)``).
+
+    Args:
+        G: the group.
+        subgroup_id: the subgroup ``H`` (see :meth:`Group.subgroup`).
 
     Example:
         >>> from structconv.group import cyclic_group
@@ -260,6 +267,11 @@ def induced_representation(G: Group, subgroup_id: Any, repr: Representation) -> 
     With coset representatives :math:`r_i` (the first element of each coset in ``G.elements``), block
     ``(i, j)`` of :math:`\rho(g)` is :math:`\sigma(h)` where :math:`g r_j = r_i h`, and zero otherwise.
     Finite groups, and O(2) from SO(2) (``(None, -1)``).
+
+    Args:
+        G: the group.
+        subgroup_id: the subgroup ``H`` (see :meth:`Group.subgroup`).
+        repr: a representation of ``H``.
 
     Example:
         >>> from structconv.group import cyclic_group, dihedral_group
@@ -331,6 +343,10 @@ def bl_regular_representation(G: Group, L: int) -> Representation:
     the band-limited interpolation; point-wise non-linearities are therefore only approximately
     equivariant for the other angles.
 
+    Args:
+        G: SO(2) or O(2).
+        L: the band limit (largest frequency).
+
     Example:
         >>> from structconv.group import o2_group
         >>> o2_group(3).bl_regular_representation(2).irreps
@@ -389,6 +405,11 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     result is ``Q · ⊕ Q_i`` where ``Q_i`` decomposes the restriction of the ``i``-th irrep. The result
     satisfies ``restricted(h) == repr(parent_map(h))``.
 
+    Args:
+        G: the group.
+        subgroup_id: the subgroup ``H`` (see :meth:`Group.subgroup`).
+        repr: a representation of ``G``.
+
     Example:
         >>> from structconv.group import cyclic_group
         >>> rho = cyclic_group(8).regular_representation.restrict(4)
@@ -403,6 +424,15 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     cached = G._restrictions.get((key, repr.name))
     if cached is not None:
         return cached
+    name = f"{G.name}:{repr.name}" if shift == 0.0 else f"{G.name}{_format_id(key)}:{repr.name}"
+    supported = set(repr.supported_nonlinearities) - {"vectorfield"}
+    if repr._parts is not None:  # a direct sum: restrict the summands, keep the outer change of basis
+        parts = [restrict_representation(G, key, p) for p in repr._parts]
+        irreps = [n for p in parts for n in p.irreps]
+        Representation(H, name, irreps, None, supported, parts=parts, outer=repr._outer)
+        out = H.representations[name]
+        G._restrictions[(key, repr.name)] = out
+        return out
     _, pmap, _ = G.subgroup(key)
     samples = H.elements if not H.continuous else H._generators()
     parents = [pmap(h) for h in samples]
@@ -420,12 +450,9 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     Qr = scipy.linalg.block_diag(*Qs)
     Q = repr.change_of_basis @ Qr
     Qinv = Qr.T @ repr.change_of_basis_inv
-    table = None
+    source = None
     if not H.continuous and not G.continuous:
-        idx = [G._index(G._parse(pmap(h))) for h in H.elements]
-        table = repr._matrix_table()[idx]
-    name = f"{G.name}:{repr.name}" if shift == 0.0 else f"{G.name}{_format_id(key)}:{repr.name}"
-    supported = set(repr.supported_nonlinearities) - {"vectorfield"}
+        source = (repr, np.array([G._index(G._parse(pmap(h))) for h in H.elements]))
     existing = H.representations.get(name)
     if (
         existing is not None
@@ -434,6 +461,6 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     ):
         out = existing
     else:
-        out = Representation(H, name, names, Q, supported, Qinv, matrices=table)
+        out = Representation(H, name, names, Q, supported, Qinv, source=source)
     G._restrictions[(key, repr.name)] = out
     return out

@@ -315,6 +315,10 @@ class Group(ABC):
     def subgroup(self, subgroup_id: Any) -> tuple[Group, SubgroupParentMap, SubgroupChildMap]:
         """The subgroup ``subgroup_id`` and the maps between its elements and the parent's.
 
+        Args:
+            subgroup_id: the subgroup, as documented by each group (e.g. ``M`` for C_M in C_N,
+                ``(axis, M)`` for D_M in D_N, ``(None, -1)`` for SO(2) in O(2)).
+
         Returns:
             ``(H, parent_map, child_map)``: ``parent_map(h)`` is the element of this group that the
             subgroup element ``h`` is; ``child_map(g)`` is the subgroup element equal to ``g``, or

@@ -87,12 +87,19 @@ class Representation:
         group: Group,
         name: str,
         irreps: Sequence[str],
-        change_of_basis: np.ndarray,
+        change_of_basis: np.ndarray | None,
         supported_nonlinearities: Iterable[str] = (),
         change_of_basis_inv: np.ndarray | None = None,
         *,
         matrices: np.ndarray | None = None,
+        parts: Sequence[Representation] | None = None,
+        outer: tuple[np.ndarray, np.ndarray] | None = None,
+        source: tuple[Representation, np.ndarray] | None = None,
     ) -> None:
+        # `matrices`, `parts`/`outer` and `source` are internal: exact, structured ways to evaluate a
+        # representation of a finite group (a table; a direct sum C (⊕ parts) C^{-1}; a restriction
+        # that looks up its parent at the given element indices). `change_of_basis` may then be None:
+        # it is built lazily.
         if not isinstance(group, Group):
             raise TypeError(f"group: expected a structconv.group.Group, got {type(group).__name__} {group!r}")
         if not isinstance(name, str) or not name:
@@ -101,40 +108,46 @@ class Representation:
         self._name = name
         self._irrep_objs = self._resolve_irreps(irreps)
         size = sum(irr.size for irr in self._irrep_objs)
-        Q = np.asarray(change_of_basis, dtype=np.float64)
-        if Q.shape != (size, size):
-            raise ValueError(
-                f"change_of_basis: expected a ({size}, {size}) matrix for irreps {list(irreps)}, "
-                f"got shape {Q.shape}"
-            )
-        if change_of_basis_inv is None:
-            if np.allclose(Q @ Q.T, np.eye(size), atol=1e-10):
-                Qinv = Q.T.copy()
-            else:
-                try:
-                    Qinv = np.linalg.inv(Q)
-                except np.linalg.LinAlgError as err:
-                    raise ValueError(
-                        "change_of_basis: expected an invertible matrix, got a singular one"
-                    ) from err
-        else:
-            Qinv = np.asarray(change_of_basis_inv, dtype=np.float64)
-            if Qinv.shape != (size, size) or not np.allclose(Q @ Qinv, np.eye(size), atol=1e-8):
-                raise ValueError("change_of_basis_inv: expected the inverse of change_of_basis")
-        sn = frozenset(supported_nonlinearities)
         self._size = size
-        self._Q = _readonly(Q)
-        self._Qinv = _readonly(Qinv)
-        self._supported = sn
+        self._supported = frozenset(supported_nonlinearities)
+        self._parts = None if parts is None else tuple(parts)
+        self._outer = None if outer is None else (_readonly(outer[0]), _readonly(outer[1]))
+        self._source = None if source is None else (source[0], np.asarray(source[1], dtype=np.int64))
+        self._Q: np.ndarray | None = None
+        self._Qinv: np.ndarray | None = None
+        if change_of_basis is None:
+            if self._parts is None:
+                raise ValueError("change_of_basis: expected a (size, size) matrix, got None")
+        else:
+            Q = np.asarray(change_of_basis, dtype=np.float64)
+            if Q.shape != (size, size):
+                raise ValueError(
+                    f"change_of_basis: expected a ({size}, {size}) matrix for irreps {list(irreps)}, "
+                    f"got shape {Q.shape}"
+                )
+            if change_of_basis_inv is None:
+                if np.allclose(Q @ Q.T, np.eye(size), atol=1e-10):
+                    Qinv = Q.T.copy()
+                else:
+                    try:
+                        Qinv = np.linalg.inv(Q)
+                    except np.linalg.LinAlgError as err:
+                        msg = "change_of_basis: expected an invertible matrix, got a singular one"
+                        raise ValueError(msg) from err
+            else:
+                Qinv = np.asarray(change_of_basis_inv, dtype=np.float64)
+                if Qinv.shape != (size, size) or not np.allclose(Q @ Qinv, np.eye(size), atol=1e-8):
+                    raise ValueError("change_of_basis_inv: expected the inverse of change_of_basis")
+            self._Q = _readonly(Q)
+            self._Qinv = _readonly(Qinv)
         self._table: np.ndarray | None = None
-        if matrices is not None:
-            if not group.continuous:
-                m = np.asarray(matrices, dtype=np.float64)
-                if m.shape != (group.order(), size, size):
-                    raise ValueError(
-                        f"matrices: expected shape {(group.order(), size, size)}, got {m.shape}"
-                    )  # pragma: no cover
-                self._table = _readonly(m)
+        self._table_given = False
+        if matrices is not None and not group.continuous:
+            m = np.asarray(matrices, dtype=np.float64)
+            if m.shape != (group.order(), size, size):  # pragma: no cover - internal use only
+                raise ValueError(f"matrices: expected shape {(group.order(), size, size)}, got {m.shape}")
+            self._table = _readonly(m)
+            self._table_given = True
         self._register()
 
     # ------------------------------------------------------------------ construction helpers
@@ -154,14 +167,19 @@ class Representation:
             )
 
     def _same_content_as(self, irreps: list[str], Q: np.ndarray) -> bool:
-        return self.irreps == list(irreps) and self._Q.shape == Q.shape and np.allclose(self._Q, Q, atol=1e-9)
+        if self.irreps != list(irreps):
+            return False
+        mine = self.change_of_basis
+        return mine.shape == Q.shape and np.allclose(mine, Q, atol=1e-9)
 
     def _same_content(self, other: Representation) -> bool:
-        return (
-            self._size == other._size
-            and self.irreps == other.irreps
-            and np.allclose(self._Q, other._Q, atol=1e-9)
-        )
+        if self._size != other._size or self.irreps != other.irreps:
+            return False
+        if self._parts is not None and other._parts is not None and self._parts == other._parts:
+            if self._outer is None or other._outer is None:
+                return self._outer is None and other._outer is None
+            return bool(np.allclose(self._outer[0], other._outer[0], atol=1e-9))
+        return bool(np.allclose(self.change_of_basis, other.change_of_basis, atol=1e-9))
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -184,15 +202,28 @@ class Representation:
         """Names of the irreps it decomposes into (with repetitions, in block order)."""
         return [irr.name for irr in self._irrep_objs]
 
+    def _build_change_of_basis(self) -> None:
+        parts = self._parts or ()
+        Q = scipy.linalg.block_diag(*[p.change_of_basis for p in parts])
+        Qinv = scipy.linalg.block_diag(*[p.change_of_basis_inv for p in parts])
+        if self._outer is not None:
+            Q = self._outer[0] @ Q
+            Qinv = Qinv @ self._outer[1]
+        self._Q, self._Qinv = _readonly(Q), _readonly(Qinv)
+
     @property
     def change_of_basis(self) -> np.ndarray:
         """``Q`` (read-only): ``ρ(g) = Q (⊕ irreps(g)) Q^{-1}``."""
-        return self._Q
+        if self._Q is None:
+            self._build_change_of_basis()
+        return self._Q  # type: ignore[return-value]
 
     @property
     def change_of_basis_inv(self) -> np.ndarray:
         """``Q^{-1}`` (read-only)."""
-        return self._Qinv
+        if self._Qinv is None:
+            self._build_change_of_basis()
+        return self._Qinv  # type: ignore[return-value]
 
     @property
     def supported_nonlinearities(self) -> frozenset[str]:
@@ -215,34 +246,41 @@ class Representation:
     # ------------------------------------------------------------------ evaluation
     def _evaluate_arrays(self, flips: np.ndarray, rots: np.ndarray) -> np.ndarray:
         """Matrices ``(E, size, size)`` at elements given as arrays (see ``Group._element_arrays``)."""
-        E = flips.shape[0]
-        B = np.zeros((E, self._size, self._size))
-        offsets: dict[str, list[int]] = {}
-        objs: dict[str, IrreducibleRepresentation] = {}
-        p = 0
-        for irr in self._irrep_objs:
-            offsets.setdefault(irr.name, []).append(p)
-            objs[irr.name] = irr
-            p += irr.size
-        for nm, offs in offsets.items():
-            irr = objs[nm]
-            d = irr.size
-            mats = irr._evaluate_arrays(flips, rots)  # (E, d, d)
-            idx = np.asarray(offs)[:, None] + np.arange(d)[None, :]  # (m, d)
-            B[:, idx[:, :, None], idx[:, None, :]] = mats[:, None, :, :]
-        return self._Q @ B @ self._Qinv
+        if self._parts is not None:  # a direct sum: block by block, without forming Q
+            B = _block_diagonal(self._parts, self._size, lambda part: part._evaluate_arrays(flips, rots))
+            return B if self._outer is None else self._outer[0] @ B @ self._outer[1]
+        B = _block_diagonal(self._irrep_objs, self._size, lambda irr: irr._evaluate_arrays(flips, rots))
+        return self.change_of_basis @ B @ self.change_of_basis_inv
+
+    def _finite_matrices(self, idx: np.ndarray) -> np.ndarray:
+        """Matrices at the elements with indices ``idx`` (finite group; exact where the structure allows)."""
+        if self._table is not None:
+            return self._table[idx]
+        if self._parts is not None:
+            B = _block_diagonal(self._parts, self._size, lambda part: part._finite_matrices(idx))
+            if self._outer is not None:
+                B = self._outer[0] @ B @ self._outer[1]
+            return B
+        if self._source is not None:
+            parent, parent_idx = self._source
+            return parent._finite_matrices(parent_idx[idx])
+        flips, rots = self._group._all_element_arrays()
+        return _snap(self._evaluate_arrays(flips[idx], rots[idx]))
 
     def _matrix_table(self) -> np.ndarray:
         """All matrices of a finite group, in the order of ``group.elements`` (read-only, cached)."""
         if self._table is None:
             if self._group.continuous:
                 raise ValueError(f"{self._group.name} is continuous: there is no table of all its matrices")
-            flips, rots = self._group._all_element_arrays()
-            self._table = _readonly(_snap(self._evaluate_arrays(flips, rots)))
+            self._table = _readonly(self._finite_matrices(np.arange(self._group.order())))
         return self._table
 
     def representation_matrices(self, elements: Sequence[Any]) -> np.ndarray:
-        """Matrices ``ρ(g)`` for many elements at once, as an array ``(len(elements), size, size)``.
+        """Matrices ``ρ(g)`` for many elements at once, as a new array ``(len(elements), size, size)``.
+
+        For a finite group and a representation of size at most 256 all matrices are computed once and
+        this is a lookup; larger ones are evaluated on demand from their structure (direct sums
+        block by block), never as a table of every element.
 
         Example:
             >>> from structconv.group import so2_group
@@ -253,16 +291,20 @@ class Representation:
                    [[ 0., -1.],
                     [ 1.,  0.]]])
         """
-        if not self._group.continuous:
-            idx = np.fromiter((self._group._index(self._group._parse(e)) for e in elements), dtype=np.int64)
-            return self._matrix_table()[idx]
-        flips, rots = self._group._element_arrays(elements)
+        G = self._group
+        if not G.continuous:
+            idx = np.fromiter((G._index(G._parse(e)) for e in elements), dtype=np.int64)
+            if self._table is not None or self._size <= _TABLE_MAX_SIZE:
+                return self._matrix_table()[idx]
+            return self._finite_matrices(idx)
+        flips, rots = G._element_arrays(elements)
         return self._evaluate_arrays(flips, rots)
 
     def __call__(self, element: Any) -> np.ndarray:
         """The matrix ``ρ(element)`` (a new float64 array)."""
-        if not self._group.continuous:
-            return self._matrix_table()[self._group._index(self._group._parse(element))].copy()
+        G = self._group
+        if not G.continuous and (self._table is not None or self._size <= _TABLE_MAX_SIZE):
+            return self._matrix_table()[G._index(G._parse(element))].copy()
         return self.representation_matrices([element])[0]
 
     def character(self, element: Any) -> float:
@@ -291,14 +333,18 @@ class Representation:
         return hash((self._group, self._name))
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        lazy = self._parts is not None and self._Q is None
         return _rebuild_representation, (
             self._group,
             self._name,
             self.irreps,
-            np.array(self._Q),
+            None if lazy else np.array(self.change_of_basis),
             sorted(self._supported),
-            np.array(self._Qinv),
-            None if self._table is None else np.array(self._table),
+            None if lazy else np.array(self.change_of_basis_inv),
+            np.array(self._table) if self._table_given else None,
+            self._parts,
+            self._outer,
+            self._source,
         )
 
     def __copy__(self) -> Representation:
@@ -315,15 +361,47 @@ def _rebuild_representation(
     group: Group,
     name: str,
     irreps: list[str],
-    Q: np.ndarray,
+    Q: np.ndarray | None,
     supported: list[str],
-    Qinv: np.ndarray,
+    Qinv: np.ndarray | None,
     table: np.ndarray | None,
+    parts: tuple[Representation, ...] | None = None,
+    outer: tuple[np.ndarray, np.ndarray] | None = None,
+    source: tuple[Representation, np.ndarray] | None = None,
 ) -> Representation:
-    existing = group.representations.get(name)
-    if existing is not None and existing.irreps == list(irreps) and np.allclose(existing.change_of_basis, Q):
-        return existing
-    return Representation(group, name, irreps, Q, supported, Qinv, matrices=table)
+    Representation(
+        group, name, irreps, Q, supported, Qinv, matrices=table, parts=parts, outer=outer, source=source
+    )
+    return group.representations[name]  # the registered one (the new object when there was none)
+
+
+_TABLE_MAX_SIZE = 256
+
+
+def _block_diagonal(blocks: Sequence[Any], size: int, evaluate: Any) -> np.ndarray:
+    """Stack the matrices ``evaluate(b)`` ``(E, d, d)`` of the blocks ``b`` on a block diagonal.
+
+    Equal blocks are evaluated once and written with one fancy-indexed assignment.
+    """
+    offsets: dict[int, list[int]] = {}
+    first: dict[int, Any] = {}
+    keys: dict[Any, int] = {}
+    p = 0
+    for b in blocks:
+        key = keys.setdefault(b, len(keys))
+        first.setdefault(key, b)
+        offsets.setdefault(key, []).append(p)
+        p += b.size
+    B = np.zeros((0, size, size))
+    for key, offs in offsets.items():
+        b = first[key]
+        mats = evaluate(b)  # (E, d, d)
+        if B.shape[0] != mats.shape[0]:
+            B = np.zeros((mats.shape[0], size, size))
+        d = b.size
+        idx = np.asarray(offs)[:, None] + np.arange(d)[None, :]  # (m, d)
+        B[:, idx[:, :, None], idx[:, None, :]] = mats[:, None, :, :]
+    return B
 
 
 def _check_reprs(reprs: Sequence[Representation], arg: str = "reprs") -> Group:
@@ -373,17 +451,9 @@ def directsum(
     G = _check_reprs(reprs)
     size = sum(r.size for r in reprs)
     irreps = [n for r in reprs for n in r.irreps]
-    Q = scipy.linalg.block_diag(*[r.change_of_basis for r in reprs])
-    Qinv = scipy.linalg.block_diag(*[r.change_of_basis_inv for r in reprs])
     supported = frozenset.intersection(*[r.supported_nonlinearities for r in reprs])
-    table = None
-    if not G.continuous and all(r._table is not None for r in reprs):
-        table = np.zeros((G.order(), size, size))
-        p = 0
-        for r in reprs:
-            table[:, p : p + r.size, p : p + r.size] = r._table
-            p += r.size
     default_name = "_".join(f"[{r.name}]" for r in reprs)
+    outer = None
     if change_of_basis is not None:
         C = np.asarray(change_of_basis, dtype=np.float64)
         if C.shape != (size, size):
@@ -392,18 +462,13 @@ def directsum(
             Cinv = np.linalg.inv(C)
         except np.linalg.LinAlgError as err:
             raise ValueError("change_of_basis: expected an invertible matrix, got a singular one") from err
-        Q = C @ Q
-        Qinv = Qinv @ Cinv
+        outer = (C, Cinv)
         supported = supported & {"norm", "gated"}
-        if table is not None:
-            table = C @ table @ Cinv
         default_name = f"{default_name}@{_matrix_digest(C)}"
     if name is None:
         name = default_name
-    existing = G.representations.get(name)
-    if existing is not None and existing.irreps == irreps and np.allclose(existing.change_of_basis, Q):
-        return existing
-    return Representation(G, name, irreps, Q, supported, Qinv, matrices=table)
+    Representation(G, name, irreps, None, supported, parts=reprs, outer=outer)
+    return G.representations[name]  # the registered one (the new object when there was none)
 
 
 def change_basis(
@@ -442,15 +507,8 @@ def change_basis(
     if not isinstance(name, str) or not name:
         raise ValueError(f"name: expected a non-empty string, got {name!r}")
     supported = frozenset() if supported_nonlinearities is None else frozenset(supported_nonlinearities)
-    table = None
-    if not repr.group.continuous:
-        table = C @ repr._matrix_table() @ Cinv
-    Q = C @ repr.change_of_basis
-    Qinv = repr.change_of_basis_inv @ Cinv
-    existing = repr.group.representations.get(name)
-    if existing is not None and existing.irreps == repr.irreps and np.allclose(existing.change_of_basis, Q):
-        return existing
-    return Representation(repr.group, name, repr.irreps, Q, supported, Qinv, matrices=table)
+    Representation(repr.group, name, repr.irreps, None, supported, parts=[repr], outer=(C, Cinv))
+    return repr.group.representations[name]
 
 
 def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]:
@@ -463,6 +521,12 @@ def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]
 
     A representation that does not split is returned unchanged (with ``P = I``).
 
+    Args:
+        repr: the representation to split.
+
+    Returns:
+        ``(P, parts)``: the permutation matrix and the list of representations.
+
     Example:
         >>> from structconv.group import cyclic_group, disentangle
         >>> G = cyclic_group(4)
@@ -472,6 +536,10 @@ def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]
     """
     if not isinstance(repr, Representation):
         raise TypeError(f"repr: expected a Representation, got {type(repr).__name__} {repr!r}")
+    if repr._parts is not None and repr._outer is None and len(repr._parts) > 1:
+        # a plain direct sum: disentangle each summand (no dense change of basis is formed)
+        split = [disentangle(p) for p in repr._parts]
+        return scipy.linalg.block_diag(*[P for P, _ in split]), [q for _, qs in split for q in qs]
     n = repr.size
     Q = repr.change_of_basis
     nirr = len(repr._irrep_objs)

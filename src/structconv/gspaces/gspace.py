@@ -143,7 +143,14 @@ class GSpace(ABC):
 
     @abstractmethod
     def restrict(self, id: Any) -> tuple[GSpace, SubgroupParentMap, SubgroupChildMap]:
-        """The gspace of the subgroup ``id`` and the maps ``(parent_map, child_map)`` between elements."""
+        """The gspace of the subgroup ``id`` and the maps ``(parent_map, child_map)`` between elements.
+
+        Args:
+            id: a subgroup id of :attr:`fibergroup` (see :meth:`Group.subgroup`).
+
+        Returns:
+            ``(subspace, parent_map, child_map)``.
+        """
 
     # ------------------------------------------------------------------ actions
     def basespace_action(self, element: Any) -> np.ndarray:
@@ -151,6 +158,9 @@ class GSpace(ABC):
 
         Element ``(f, θ)`` acts as :math:`R(\theta) F^f` where :math:`F` is the reflection across the
         line at angle :attr:`axis` (default :math:`\pi/2`: ``x → -x``).
+
+        Args:
+            element: an element of :attr:`fibergroup`.
         """
         G = self._fibergroup
         f, theta = G._to_flip_angle(G._parse(element))

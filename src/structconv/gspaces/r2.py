@@ -208,6 +208,16 @@ class Flip2dOnR2(GSpace):
     def _init_args(self) -> tuple[Any, ...]:
         return (self._axis,)
 
+    def irrep(self, *id: int) -> Any:
+        """The irrep ``(j, 0)`` of D1; ``irrep(j)`` is accepted too (the reference library's C2 ids).
+
+        Args:
+            id: ``(j, 0)`` or ``(j,)`` with ``j`` in ``{0, 1}`` (``1``: the sign of the flip).
+        """
+        if len(id) == 1:
+            id = (id[0], 0)
+        return self.fibergroup.irrep(*id)
+
     def restrict(self, id: Any) -> _Restriction:
         """``(0, 1)``: itself; ``(None, 1)`` or ``1``: the trivial gspace."""
         if isinstance(id, numbers.Integral) and not isinstance(id, bool) and int(id) == 1:

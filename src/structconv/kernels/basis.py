@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -65,30 +64,72 @@ def irrep_spec_by_name(group: Any, name: str) -> IrrepSpec:
     return IrrepSpec(kind, N, ids[0], ids[1])
 
 
-@dataclass(frozen=True, eq=False)
 class SteerableBasis:
     """A sampled steerable kernel basis between two representations.
 
+    The dense samples are computed on first use, in the precision asked for (:meth:`as_array`), from
+    a compact form: the irrep-pair bases and the changes of basis.
+
     Attributes:
-        array: float64 ``[n_elements, out_size, in_size, n_points]`` (read-only); each element is
-            normalised so that its squared Frobenius norm over the grid equals its output irrep's size.
         elements: per element, ``(out_irrep_idx, in_irrep_idx, irrep-pair element index)``, int array
             ``[n_elements, 3]``: the positions of the irreps in the representations' irreps lists.
             The elements are grouped by pair of distinct irreps, then by occurrences ``(a, b)``.
         irreps_bases: the irrep-pair bases, keyed by ``(out_irrep_name, in_irrep_name)``.
         in_irreps: names of the input irreps (in order); out_irreps likewise.
+        in_dims: sizes of the input irreps; out_dims likewise.
+        shape: ``(n_elements, out_size, in_size, n_points)``.
     """
 
-    array: np.ndarray
-    elements: np.ndarray
-    irreps_bases: dict[tuple[str, str], Any] = field(repr=False)
-    in_irreps: tuple[str, ...] = ()
-    out_irreps: tuple[str, ...] = ()
-    in_dims: tuple[int, ...] = ()
-    out_dims: tuple[int, ...] = ()
+    def __init__(
+        self,
+        elements: np.ndarray,
+        irreps_bases: dict[tuple[str, str], Any],
+        in_irreps: tuple[str, ...],
+        out_irreps: tuple[str, ...],
+        in_dims: tuple[int, ...],
+        out_dims: tuple[int, ...],
+        shape: tuple[int, int, int, int],
+        plan: list[tuple[int, int, np.ndarray, np.ndarray]],
+    ) -> None:
+        self.elements = elements
+        self.irreps_bases = irreps_bases
+        self.in_irreps, self.out_irreps = in_irreps, out_irreps
+        self.in_dims, self.out_dims = in_dims, out_dims
+        self.shape = shape
+        self._plan = plan
+        self._arrays: dict[str, np.ndarray] = {}
+
+    @property
+    def array(self) -> np.ndarray:
+        """float64 samples ``[n_elements, out_size, in_size, n_points]`` (read-only); each element is
+        normalised so that its squared Frobenius norm over the grid equals its output irrep's size."""
+        return self.as_array(np.float64)
+
+    def as_array(self, dtype: Any = np.float64) -> np.ndarray:
+        """The dense samples computed in ``dtype`` (cached, read-only).
+
+        Example:
+            >>> from structconv.group import cyclic_group
+            >>> G = cyclic_group(4)
+            >>> b = steerable_basis(G.regular_representation, G.regular_representation, 3)
+            >>> b.as_array(np.float32).dtype, b.as_array(np.float32).shape
+            (dtype('float32'), (24, 4, 4, 9))
+        """
+        key = np.dtype(dtype).name
+        if key not in self._arrays:
+            n, x, y, p = self.shape
+            array = np.empty((n, x, y, p), dtype=dtype)
+            # Q_out[:, a] K Q_in^-1[b, :] for all the occurrences (a, b) of each irrep pair at once,
+            # written in place: one contraction per pair of distinct irreps
+            for start, stop, left, qi in self._plan:
+                view = array[start:stop].reshape(left.shape[0], qi.shape[0], left.shape[1], x, y, p)
+                np.einsum("anxip,biy->abnxyp", left.astype(dtype), qi.astype(dtype), out=view)
+            array.setflags(write=False)
+            self._arrays[key] = array
+        return self._arrays[key]
 
     def __len__(self) -> int:
-        return int(self.array.shape[0])
+        return int(self.shape[0])
 
     def attributes(self) -> Iterator[dict[str, Any]]:
         """Yield one attribute dict per element (ring, frequency, irreps, positions...)."""
@@ -158,7 +199,9 @@ def steerable_basis(
         )
     rings_t, sigma_t, cutoff = resolve_basis_params(kernel_size, dilation, rings, sigma, frequencies_cutoff)
     if maximum_offset is not None and (
-        isinstance(maximum_offset, bool) or not isinstance(maximum_offset, (int, np.integer)) or maximum_offset < 0
+        isinstance(maximum_offset, bool)
+        or not isinstance(maximum_offset, (int, np.integer))
+        or maximum_offset < 0
     ):
         raise ValueError(f"maximum_offset={maximum_offset!r} is not valid; expected None or an int >= 0")
     return _steerable_basis_cached(
@@ -210,28 +253,33 @@ def _steerable_basis_cached(
     for out_name, a_list in out_where.items():
         for in_name, b_list in in_where.items():
             pair = _sample_cached(
-                specs[in_name], specs[out_name], kernel_size, dilation, rings, sigma, cutoff, maximum_offset, axis
+                specs[in_name],
+                specs[out_name],
+                kernel_size,
+                dilation,
+                rings,
+                sigma,
+                cutoff,
+                maximum_offset,
+                axis,
             )
             pair_bases[(out_name, in_name)] = pair
             if len(pair):
                 plan.append((out_name, a_list, in_name, b_list, pair, total))
                 total += len(a_list) * len(b_list) * len(pair)
-    array = np.empty((total, out_repr.size, in_repr.size, n_points))
     elements = np.empty((total, 3), dtype=int)
-    # second pass: Q_out[:, a] K Q_in^-1[b, :] for all the occurrences (a, b) of each irrep pair at once,
-    # written in place: one contraction per pair of distinct irreps
+    compact = []
     for out_name, a_list, in_name, b_list, pair, start in plan:
         do, di, n = specs[out_name].dim, specs[in_name].dim, len(pair)
         stop = start + len(a_list) * len(b_list) * n
         qo = np.stack([q_out[:, out_off[a] : out_off[a] + do] for a in a_list])  # [A, X, do]
         qi = np.stack([q_in_inv[in_off[b] : in_off[b] + di, :] for b in b_list])  # [B, di, Y]
-        left = np.einsum("axo,noip->anxip", qo, pair.array)  # small
-        view = array[start:stop].reshape(len(a_list), len(b_list), n, out_repr.size, in_repr.size, n_points)
-        np.einsum("anxip,biy->abnxyp", left, qi, out=view)
+        left = np.einsum("axo,noip->anxip", qo, pair.array)  # small: [A, n, X, di, P]
+        compact.append((start, stop, left, qi))
         aa, bb, ee = np.meshgrid(np.array(a_list), np.array(b_list), np.arange(n), indexing="ij")
         elements[start:stop] = np.stack([aa.ravel(), bb.ravel(), ee.ravel()], axis=1)
-    array.setflags(write=False)
     elements.setflags(write=False)
     in_dims = tuple(specs[n].dim for n in in_names)
     out_dims = tuple(specs[n].dim for n in out_names)
-    return SteerableBasis(array, elements, pair_bases, in_names, out_names, in_dims, out_dims)
+    shape = (total, out_repr.size, in_repr.size, n_points)
+    return SteerableBasis(elements, pair_bases, in_names, out_names, in_dims, out_dims, shape, compact)

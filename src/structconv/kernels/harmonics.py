@@ -44,8 +44,9 @@ class Harmonic(NamedTuple):
     offset: int
 
 
-def _frequencies(base: int, period: int | None, max_frequency: float, maximum_offset: int | None,
-                 nonnegative: bool) -> list[tuple[int, int]]:
+def _frequencies(
+    base: int, period: int | None, max_frequency: float, maximum_offset: int | None, nonnegative: bool
+) -> list[tuple[int, int]]:
     """All ``(μ, t)`` with ``μ = base + t·period``, ``|μ| <= max_frequency`` (and the offset bound)."""
     if period is None:
         ok = abs(base) <= max_frequency + 1e-9 and (base >= 0 or not nonnegative)

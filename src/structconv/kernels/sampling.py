@@ -154,7 +154,7 @@ def resolve_basis_params(
     Example:
         >>> rings, sigma, fco = resolve_basis_params(3)
         >>> rings, sigma, fco(1.0)
-        ((0.0, 1.0), (0.005, 0.4), 2)
+        ((0.0, 1.0), (0.005, 0.4), 2.0)
     """
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
         raise ValueError(f"kernel_size={kernel_size!r} is not valid; expected an int >= 1")
@@ -280,7 +280,11 @@ def _angular_blocks(alpha: np.ndarray, s: np.ndarray, di: int, do: int) -> np.nd
 
 
 def _evaluate(
-    in_irrep: IrrepSpec, out_irrep: IrrepSpec, attrs: Sequence[dict[str, Any]], points: np.ndarray, axis: float
+    in_irrep: IrrepSpec,
+    out_irrep: IrrepSpec,
+    attrs: Sequence[dict[str, Any]],
+    points: np.ndarray,
+    axis: float,
 ) -> np.ndarray:
     """Un-normalised values ``[n, do, di, P]`` of the elements ``attrs`` at the points ``(2, P)``."""
     x, y = points
@@ -338,7 +342,9 @@ def sample_irreps_basis(
     """
     rings_t, sigma_t, cutoff = resolve_basis_params(kernel_size, dilation, rings, sigma, frequencies_cutoff)
     if maximum_offset is not None and (
-        isinstance(maximum_offset, bool) or not isinstance(maximum_offset, (int, np.integer)) or maximum_offset < 0
+        isinstance(maximum_offset, bool)
+        or not isinstance(maximum_offset, (int, np.integer))
+        or maximum_offset < 0
     ):
         raise ValueError(f"maximum_offset={maximum_offset!r} is not valid; expected None or an int >= 0")
     return _sample_cached(

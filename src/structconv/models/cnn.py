@@ -27,7 +27,7 @@ class ConventionalCNN(nn.Module):
     Three blocks ``Conv2d -> BatchNorm2d -> ReLU`` with kernels 5, 5 and 3 ("same" padding); the first two
     blocks are followed by a ``3x3`` max pool of stride 2 (padding 1), then the feature maps are averaged
     over space and a linear layer gives the class logits. It has the same layout as
-    :class:`~structconv.models.EquivariantCNN`, with ordinary convolutions.
+    :class:`~structconv.models.EquivariantCNN`, with ordinary convolutions and plain max pooling.
 
     Args:
         channels: output channels of the three conv blocks.

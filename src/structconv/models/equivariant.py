@@ -1,11 +1,12 @@
 """The rotation-equivariant CNN of the demo, built from ``structconv.nn``'s steerable modules.
 
 The network is ``R2Conv -> InnerBatchNorm -> ReLU`` three times on regular feature fields of a cyclic
-(``C_N``) or dihedral (``D_N``) group, with point-wise max pooling after the first two blocks, then
-``GroupPooling`` (a max over each field's channels), a spatial mean and a linear head. Every layer
-before the head commutes with the group's rotations (and reflections), so the logits are invariant:
-exactly, up to float rounding, for rotations by multiples of 90 degrees (on odd image sizes), and
-approximately for other angles.
+(``C_N``) or dihedral (``D_N``) group, with anti-aliased point-wise max pooling (stride 2) after the first
+two blocks, then ``GroupPooling`` (a max over each field's channels), a spatial mean and a linear head.
+Every layer before the head commutes with the group's rotations (and reflections), so the logits are
+invariant: exactly, up to float rounding, for rotations by multiples of 90 degrees (on odd image sizes),
+and approximately for other angles (the anti-aliasing blur makes the pooling far less sensitive to
+rotations that do not map the pixel grid onto itself).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def _build_features(
             enn.ReLU(out),
         ]
         if i < 2:
-            layers.append(enn.PointwiseMaxPool(out, 3, stride=2, padding=1))
+            layers.append(enn.PointwiseMaxPoolAntialiased(out, 3, stride=2, padding=1))
         prev = out
     layers.append(enn.GroupPooling(prev))
     return in_type, enn.SequentialModule(*layers)

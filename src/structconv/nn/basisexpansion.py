@@ -92,8 +92,10 @@ def r2_kernel_basis(
 @lru_cache(maxsize=1024)
 def _to_torch(basis: Any, keep: bytes | None) -> torch.Tensor:
     """float32 torch copy of a sampled basis ``[D, o, i, P]`` (optionally masked), cached."""
-    arr = basis.array if keep is None else basis.array[np.frombuffer(keep, dtype=bool)]
-    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    arr = basis.as_array(np.float32)
+    if keep is not None:
+        arr = arr[np.frombuffer(keep, dtype=bool)]
+    return torch.from_numpy(np.array(arr, copy=keep is None))
 
 
 class BasisExpansion(ABC, torch.nn.Module):
@@ -377,8 +379,12 @@ class BlocksBasisExpansion(BasisExpansion):
         self._dimension = start
         self._in_reprs, self._out_reprs = in_reprs, out_reprs
         self._in_fields, self._out_fields = in_fields, out_fields
-        self.register_buffer("in_channel_perm", self._permutation(in_type, in_reprs, in_fields), persistent=False)
-        self.register_buffer("out_channel_perm", self._permutation(out_type, out_reprs, out_fields), persistent=False)
+        self.register_buffer(
+            "in_channel_perm", self._permutation(in_type, in_reprs, in_fields), persistent=False
+        )
+        self.register_buffer(
+            "out_channel_perm", self._permutation(out_type, out_reprs, out_fields), persistent=False
+        )
         self._n_in_reprs = len(in_reprs)
 
     @staticmethod
@@ -418,7 +424,9 @@ class BlocksBasisExpansion(BasisExpansion):
         return out
 
     # ------------------------------------------------------------------ introspection
-    def _layout(self) -> list[tuple[Any, Any, list[int], list[int], int, int, SingleBlockBasisExpansion | None]]:
+    def _layout(
+        self,
+    ) -> list[tuple[Any, Any, list[int], list[int], int, int, SingleBlockBasisExpansion | None]]:
         """Per representation pair: ``(out_repr, in_repr, out_fields, in_fields, D, start, block)``."""
         return [
             (ro, ri, self._out_fields[ro], self._in_fields[ri], dim, start, block)
@@ -427,7 +435,7 @@ class BlocksBasisExpansion(BasisExpansion):
 
     def get_basis_info(self) -> Iterator[dict[str, Any]]:
         idx = 0
-        for ro, ri, out_f, in_f, dim, _, block in self._layout():
+        for ro, ri, out_f, in_f, _dim, _, block in self._layout():
             if block is None:
                 continue
             pair_attrs = block._attributes()

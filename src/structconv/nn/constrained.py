@@ -19,7 +19,8 @@ the stored weight :math:`\theta`:
     since the last projection (what selfeeg's ``ConstrainedConv2d`` does on every forward).
 
 **State dict.** The keys are exactly those of the plain layer (``weight``, ``bias``) in every mode,
-train or eval: ``weight`` holds :math:`\theta`, the learnable parameter. With ``'post_step'`` and
+train or eval (plus ``weight_constraint.*`` for a constraint module that has parameters or buffers of
+its own; the structural and norm constraints have none): ``weight`` holds :math:`\theta`, the learnable parameter. With ``'post_step'`` and
 ``'inplace'`` it is the kernel (after projection); with ``'forward'`` it is the raw parameter, and the
 kernel is :meth:`constrained_weight` (``layer.weight`` is **not** the kernel in this mode). A plain layer's
 state dict (e.g. pretrained weights) loads into a constrained one as it is; to get a plain layer with the

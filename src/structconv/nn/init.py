@@ -27,7 +27,7 @@ from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, S
 
 __all__ = ["generalized_he_init", "deltaorthonormal_init"]
 
-_STD_CACHE: dict[Any, list[tuple[int, tuple[int, ...], torch.Tensor]]] = {}
+_STD_CACHE: dict[Any, np.ndarray] = {}
 
 
 def _he_stds(basisexpansion: BasisExpansion) -> list[tuple[int, tuple[int, ...], torch.Tensor]]:
@@ -88,26 +88,33 @@ def generalized_he_init(tensor: torch.Tensor, basisexpansion: BasisExpansion, ca
         >>> conv = R2Conv(t, t, 5, initialize=False)
         >>> generalized_he_init(conv.weights.data, conv.basisexpansion, cache=True)
         >>> conv.weights.shape
-        torch.Size([44])
+        torch.Size([88])
     """
     if tensor.numel() != basisexpansion.dimension():
         raise ValueError(
             f"tensor has {tensor.numel()} elements; expected basisexpansion.dimension() = "
             f"{basisexpansion.dimension()}"
         )
-    key = _cache_key(basisexpansion)
-    chunks = _STD_CACHE.get(key) if cache and key is not None else None
-    if chunks is None:
-        chunks = _he_stds(basisexpansion)
-        if cache and key is not None:
-            _STD_CACHE[key] = chunks
-    flat = torch.empty(tensor.numel(), device=tensor.device, dtype=tensor.dtype)
-    for start, shape, std in chunks:
-        size = int(np.prod(shape))
-        noise = torch.randn(shape, device=tensor.device, dtype=tensor.dtype)
-        flat[start : start + size] = (noise * std.to(noise)).reshape(-1)
+    values = _he_values(basisexpansion, cache, tensor.dtype, tensor.device)
     with torch.no_grad():
-        tensor.copy_(flat.view(tensor.shape))
+        tensor.copy_(values.view(tensor.shape))
+
+
+def _he_values(
+    basisexpansion: BasisExpansion, cache: bool, dtype: torch.dtype, device: torch.device | str | None
+) -> torch.Tensor:
+    """A fresh 1-D tensor of He-initialised coefficients (the scaling is done in numpy, one thread)."""
+    key = _cache_key(basisexpansion)
+    std = _STD_CACHE.get(key) if cache and key is not None else None
+    if std is None:
+        std = np.zeros(basisexpansion.dimension())
+        for start, shape, chunk_std in _he_stds(basisexpansion):
+            std[start : start + int(np.prod(shape))].reshape(shape)[...] = chunk_std.numpy()
+        if cache and key is not None:
+            _STD_CACHE[key] = std
+    noise = torch.randn(basisexpansion.dimension(), dtype=torch.float64 if dtype == torch.float64 else torch.float32)
+    np.multiply(noise.numpy(), std, out=noise.numpy(), casting="unsafe")
+    return noise.to(device=device, dtype=dtype)
 
 
 def _cache_key(basisexpansion: BasisExpansion) -> Any:
@@ -166,7 +173,9 @@ def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) 
         )
     side = int(round(basisexpansion.S**0.5))
     if side * side != basisexpansion.S or side % 2 == 0:
-        raise ValueError(f"deltaorthonormal_init needs an odd square filter; the basis has {basisexpansion.S} points")
+        raise ValueError(
+            f"deltaorthonormal_init needs an odd square filter; the basis has {basisexpansion.S} points"
+        )
     centre = basisexpansion.S // 2
     layout = basisexpansion._layout()
     in_type, out_type = basisexpansion._in_type, basisexpansion._out_type

@@ -106,7 +106,8 @@ class _SteerableConv(EquivariantModule):
                 raise TypeError(f"{arg} must be a structconv.nn.FieldType; received {type(value).__name__}")
         if in_type.gspace != out_type.gspace:
             raise ValueError(
-                f"in_type and out_type must share one gspace; received {in_type.gspace!r} and {out_type.gspace!r}"
+                "in_type and out_type must share one gspace; "
+                f"received {in_type.gspace!r} and {out_type.gspace!r}"
             )
         if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
             raise ValueError(f"kernel_size={kernel_size!r} is not valid; expected an int >= 1")
@@ -158,21 +159,27 @@ class _SteerableConv(EquivariantModule):
             axis=float(getattr(self.space, "axis", math.pi / 2)),
         )
         self._filter_shape = (dst.size, src.size, self.kernel_size, self.kernel_size)
-        self.weights = torch.nn.Parameter(torch.zeros(self._basisexpansion.dimension()))
+        dim = self._basisexpansion.dimension()
+        if initialize:
+            # generalized_he_init, writing the parameter directly instead of filling a zero tensor
+            from structconv.nn.init import _he_values
+
+            values = _he_values(self._basisexpansion, True, torch.get_default_dtype(), None)
+        else:
+            values = torch.zeros(dim)
+        self.weights = torch.nn.Parameter(values)
         expansion = _bias_expansion(out_type)
         if bias and expansion.shape[1] > 0:
             self.bias: torch.nn.Parameter | None = torch.nn.Parameter(torch.zeros(expansion.shape[1]))
-            self.register_buffer("bias_expansion", torch.from_numpy(expansion.astype(np.float32)), persistent=False)
+            self.register_buffer(
+                "bias_expansion", torch.from_numpy(expansion.astype(np.float32)), persistent=False
+            )
         else:
             self.bias = None
             self.register_buffer("bias_expansion", None, persistent=False)
         self.register_buffer("filter", None, persistent=False)
         self.register_buffer("expanded_bias", None, persistent=False)
         self.register_load_state_dict_post_hook(_refresh_cache_after_load)
-        if initialize:
-            from structconv.nn.init import generalized_he_init
-
-            generalized_he_init(self.weights.data, self._basisexpansion, cache=True)
 
     # ------------------------------------------------------------------ parameters
     @property

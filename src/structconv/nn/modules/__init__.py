@@ -12,7 +12,13 @@ from .invariantmaps import GroupPooling, InducedNormPool, MaxPoolChannels, NormP
 from .masking import MaskModule
 from .modulelist import ModuleList
 from .multiple import BranchingModule, MergeModule, MultipleModule
-from .nonlinearities import ELU, ConcatenatedNonLinearity, PointwiseNonLinearity, ReLU, VectorFieldNonLinearity
+from .nonlinearities import (
+    ELU,
+    ConcatenatedNonLinearity,
+    PointwiseNonLinearity,
+    ReLU,
+    VectorFieldNonLinearity,
+)
 from .norm_nonlinearities import InducedNormNonLinearity, NormNonLinearity
 from .pooling import (
     NormMaxPool,

@@ -41,7 +41,9 @@ def check_field_type(value: Any, argname: str = "in_type", owner: str = "") -> N
 
     if not isinstance(value, FieldType):
         prefix = f"{owner}: " if owner else ""
-        raise TypeError(f"{prefix}{argname} must be a FieldType; received {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{prefix}{argname} must be a FieldType; received {value!r} of type {type(value).__name__}"
+        )
 
 
 def check_input(module: torch.nn.Module, input: Any, in_type: Any = None, argname: str = "input") -> None:
@@ -64,7 +66,7 @@ def require_support(field_type: Any, operation: str, owner: str, argname: str = 
         if operation not in rep.supported_nonlinearities:
             raise ValueError(
                 f"{owner}: field {i} of {argname} has representation '{rep.name}', which does not support "
-                f"'{operation}' operations (its supported_nonlinearities are {sorted(rep.supported_nonlinearities)}); "
+                f"'{operation}' operations (it supports {sorted(rep.supported_nonlinearities)}); "
                 f"accepted: representations supporting '{operation}'"
             )
 
@@ -93,7 +95,7 @@ def safe_norm(x: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def gaussian_filter(sigma: float, truncate: float) -> torch.Tensor:
-    """A normalised 2D Gaussian of std ``sigma``, of odd size ``2 * round(truncate * sigma) + 1`` (float64)."""
+    """A normalised 2D Gaussian of std ``sigma`` and odd size ``2 round(truncate sigma) + 1`` (float64)."""
     size = 2 * int(round(truncate * sigma)) + 1
     coords = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     g = np.exp(-(coords**2) / (2.0 * sigma**2))
@@ -181,7 +183,9 @@ class FieldGrouping:
         order = np.concatenate(self.field_ids) if self.field_ids else np.zeros(0, dtype=np.int64)
         self.order = order
         in_start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0)
-        out_start = np.concatenate([[0], np.cumsum(out_sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0)
+        out_start = (
+            np.concatenate([[0], np.cumsum(out_sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0)
+        )
         in_perm = self._channels(order, in_start, sizes)
         out_perm = self._channels(order, out_start, out_sizes)
         self.in_perm: torch.Tensor | None = (

@@ -23,7 +23,14 @@ import torch
 from ..equivariant_module import EquivariantModule
 from ..field_type import FieldType
 from ..geometric_tensor import GeometricTensor
-from ._utils import FieldGrouping, check_field_type, check_input, field_of_channel, register_grouping, require_support
+from ._utils import (
+    FieldGrouping,
+    check_field_type,
+    check_input,
+    field_of_channel,
+    register_grouping,
+    require_support,
+)
 
 __all__ = ["InnerBatchNorm", "NormBatchNorm", "InducedNormBatchNorm", "GNormBatchNorm"]
 
@@ -39,7 +46,9 @@ class _BatchNormBase(EquivariantModule):
         if momentum is not None and (
             isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
         ):
-            raise ValueError(f"{name}: momentum={momentum!r} is not accepted; expected a float in [0, 1] or None")
+            raise ValueError(
+                f"{name}: momentum={momentum!r} is not accepted; expected a float in [0, 1] or None"
+            )
         self.space = in_type.gspace
         self.in_type = in_type
         self.out_type = in_type
@@ -98,7 +107,8 @@ class InnerBatchNorm(_BatchNormBase):
         >>> t = FieldType(gs, [gs.regular_repr] * 3)
         >>> bn = InnerBatchNorm(t)
         >>> bn
-        InnerBatchNorm([8-Rotations: {regular, regular, regular}], eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+        InnerBatchNorm([8-Rotations: {regular, regular, regular}], eps=1e-05, momentum=0.1, affine=True,
+        track_running_stats=True)
         >>> y = bn(GeometricTensor(torch.randn(4, 24, 5, 5) * 3 + 1, t)).tensor.detach()
         >>> abs(float(y.mean())) < 1e-4
         True
@@ -119,7 +129,9 @@ class InnerBatchNorm(_BatchNormBase):
         require_support(in_type, "pointwise", type(self).__name__)
         self.track_running_stats = bool(track_running_stats)
         n = len(in_type)
-        self.register_buffer("_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False)
+        self.register_buffer(
+            "_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False
+        )
         sizes = torch.tensor([float(r.size) for r in in_type.representations], dtype=torch.float64)
         self.register_buffer("_field_size", sizes, persistent=False)
         if self.affine:
@@ -184,7 +196,7 @@ class InnerBatchNorm(_BatchNormBase):
         return GeometricTensor(y, self.out_type)
 
     def export(self) -> torch.nn.BatchNorm2d:
-        """Return an equivalent ``torch.nn.BatchNorm2d`` (eval mode) with the per-field statistics per channel.
+        """Return an equivalent ``torch.nn.BatchNorm2d`` (eval mode), the per-field statistics per channel.
 
         Exact in eval mode when running statistics are tracked (or when every field has size 1); otherwise
         eval-mode outputs use per-field batch statistics that ``BatchNorm2d`` cannot reproduce, and
@@ -199,16 +211,16 @@ class InnerBatchNorm(_BatchNormBase):
         self.eval()
         c = self.in_type.size
         bn = torch.nn.BatchNorm2d(c, self.eps, self.momentum, self.affine, self.track_running_stats)
-        foc = self._field_of_channel.to(self.weight.device if self.affine else "cpu")
+        foc = self._field_of_channel
         with torch.no_grad():
             if self.affine:
                 bn.weight.copy_(self.weight.index_select(0, foc))
                 bn.bias.copy_(self.bias.index_select(0, foc))
             if self.track_running_stats:
-                bn.running_mean.copy_(self.running_mean.index_select(0, foc.to(self.running_mean.device)))
-                bn.running_var.copy_(self.running_var.index_select(0, foc.to(self.running_var.device)))
+                bn.running_mean.copy_(self.running_mean.index_select(0, foc))
+                bn.running_var.copy_(self.running_var.index_select(0, foc))
                 bn.num_batches_tracked.copy_(self.num_batches_tracked)
-        return bn.eval()
+        return bn.to(foc.device).eval()
 
     def extra_repr(self) -> str:
         return (
@@ -230,12 +242,15 @@ class _NormBatchNormBase(_BatchNormBase):
         for i, rep in enumerate(in_type.representations):
             if rep.contains_trivial():
                 raise ValueError(
-                    f"{name}: field {i} of in_type has representation '{rep.name}', which contains the trivial "
+                    f"{name}: field {i} of in_type has representation '{rep.name}', which contains the "
+                    "trivial "
                     "representation (its mean need not be zero); accepted: representations without a trivial "
                     "component (use GNormBatchNorm otherwise)"
                 )
         n = len(in_type)
-        self.register_buffer("_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False)
+        self.register_buffer(
+            "_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False
+        )
         sizes = torch.tensor([float(r.size) for r in in_type.representations], dtype=torch.float64)
         self.register_buffer("_field_size", sizes, persistent=False)
         if self.affine:
@@ -258,9 +273,9 @@ class _NormBatchNormBase(_BatchNormBase):
         shape = (1, -1) + (1,) * (x.dim() - 2)
         if self.training:
             dims, _ = self._reduce_dims(x)
-            var = x.new_zeros(len(self.in_type)).index_add(0, foc, (x * x).mean(dim=dims)) / self._field_size.to(
-                x.dtype
-            )
+            var = x.new_zeros(len(self.in_type)).index_add(
+                0, foc, (x * x).mean(dim=dims)
+            ) / self._field_size.to(x.dtype)
             with torch.no_grad():
                 factor = self._factor()
                 self.running_var.mul_(1 - factor).add_(factor * var.to(self.running_var.dtype))
@@ -392,7 +407,9 @@ class GNormBatchNorm(_BatchNormBase):
         for g, (rep, count) in enumerate(zip(self._grouping.reps, self._grouping.counts)):
             q = np.array(rep.change_of_basis, dtype=np.float64)
             q_inv = np.array(rep.change_of_basis_inv, dtype=np.float64)
-            self.register_buffer(f"_cob_{g}", torch.from_numpy(q).to(torch.get_default_dtype()), persistent=False)
+            self.register_buffer(
+                f"_cob_{g}", torch.from_numpy(q).to(torch.get_default_dtype()), persistent=False
+            )
             self.register_buffer(
                 f"_cob_inv_{g}", torch.from_numpy(q_inv).to(torch.get_default_dtype()), persistent=False
             )
@@ -409,8 +426,12 @@ class GNormBatchNorm(_BatchNormBase):
         self._n_blocks = block
         self.register_buffer("_block_of_channel", torch.tensor(blocks, dtype=torch.long), persistent=False)
         self.register_buffer("_block_dim", torch.tensor(dims, dtype=torch.float64), persistent=False)
-        self.register_buffer("_trivial_channels", torch.tensor(trivial_channels, dtype=torch.long), persistent=False)
-        self.register_buffer("_trivial_blocks", torch.tensor(trivial_blocks, dtype=torch.long), persistent=False)
+        self.register_buffer(
+            "_trivial_channels", torch.tensor(trivial_channels, dtype=torch.long), persistent=False
+        )
+        self.register_buffer(
+            "_trivial_blocks", torch.tensor(trivial_blocks, dtype=torch.long), persistent=False
+        )
         n_trivial = len(trivial_channels)
         if self.affine:
             self.weight = torch.nn.Parameter(torch.ones(block))

@@ -51,7 +51,9 @@ class DisentangleModule(EquivariantModule):
             p, reps = disentangle(rep)
             parts[rep] = reps
             p_t = np.ascontiguousarray(np.asarray(p, dtype=np.float64).T)
-            self.register_buffer(f"_basis_{g}", torch.from_numpy(p_t).to(torch.get_default_dtype()), persistent=False)
+            self.register_buffer(
+                f"_basis_{g}", torch.from_numpy(p_t).to(torch.get_default_dtype()), persistent=False
+            )
         self.out_type = FieldType(in_type.gspace, [q for r in in_type.representations for q in parts[r]])
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
@@ -61,7 +63,9 @@ class DisentangleModule(EquivariantModule):
         def fn(g: int, v: torch.Tensor) -> torch.Tensor:
             return torch.einsum("ij,bnj...->bni...", getattr(self, f"_basis_{g}").to(v.dtype), v)
 
-        return GeometricTensor(self._grouping.apply(input.tensor, self._in_perm, self._out_perm, fn), self.out_type)
+        return GeometricTensor(
+            self._grouping.apply(input.tensor, self._in_perm, self._out_perm, fn), self.out_type
+        )
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Return ``input_shape`` after checking its channels."""

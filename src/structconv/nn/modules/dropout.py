@@ -1,4 +1,4 @@
-"""Dropout for feature fields: whole fields (:class:`FieldDropout`) or single channels (:class:`PointwiseDropout`).
+"""Dropout of feature fields: whole fields (:class:`FieldDropout`) or channels (:class:`PointwiseDropout`).
 
 Dropping a whole field (all its channels at once, at a given pixel) commutes with every representation;
 dropping single channels only with permutation representations. Both are equivariant in distribution.
@@ -72,7 +72,9 @@ class FieldDropout(_DropoutBase):
     def __init__(self, in_type: FieldType, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         self._setup(in_type, p, inplace)
-        self.register_buffer("_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False)
+        self.register_buffer(
+            "_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False
+        )
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Zero whole fields at random (training mode only) and rescale the others by ``1 / (1 - p)``."""

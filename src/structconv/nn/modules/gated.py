@@ -34,7 +34,8 @@ def _parse_gates(in_type: FieldType, gates: Sequence[str] | None, owner: str) ->
         return [_GATE] * (n // 2) + [_GATED] * (n // 2)
     if isinstance(gates, str) or not isinstance(gates, Sequence) or len(gates) != n:
         raise ValueError(
-            f"{owner}: gates={gates!r} is not accepted; expected a list of {n} strings 'gate' or 'gated', one "
+            f"{owner}: gates={gates!r} is not accepted; expected a list of {n} strings 'gate' or 'gated', "
+            "one "
             "per field of in_type"
         )
     for i, g in enumerate(gates):
@@ -61,12 +62,17 @@ class _GatedBase(EquivariantModule):
         gated_ids = [i for i, g in enumerate(labels) if g == _GATED]
         if len(gate_ids) != len(gated_ids):
             raise ValueError(
-                f"{name}: {len(gate_ids)} gate fields but {len(gated_ids)} gated fields; the numbers must match"
+                f"{name}: {len(gate_ids)} gate fields but {len(gated_ids)} gated fields; "
+                "the numbers must match"
             )
         for i in gate_ids:
-            require_support(in_type.index_select([i]), gate_support, name, argname=f"in_type (field {i}, a gate)")
+            require_support(
+                in_type.index_select([i]), gate_support, name, argname=f"in_type (field {i}, a gate)"
+            )
         for i in gated_ids:
-            require_support(in_type.index_select([i]), gated_support, name, argname=f"in_type (field {i}, gated)")
+            require_support(
+                in_type.index_select([i]), gated_support, name, argname=f"in_type (field {i}, gated)"
+            )
         start = np.asarray(in_type.fields_start, dtype=np.int64)
         sizes = np.asarray([r.size for r in reps], dtype=np.int64)
         gate_channels = np.concatenate([np.arange(start[i], start[i] + sizes[i]) for i in gate_ids])
@@ -82,7 +88,8 @@ class _GatedBase(EquivariantModule):
                 structure = induced_structure(reps[fi])
                 if structure is None or structure[0] != sizes[gi]:
                     raise ValueError(
-                        f"{name}: gated field {fi} ('{reps[fi].name}') does not have one sub-field per channel "
+                        f"{name}: gated field {fi} ('{reps[fi].name}') does not have one sub-field per "
+                        "channel "
                         f"of its gate field {gi} ('{reps[gi].name}', size {sizes[gi]}); accepted: induced "
                         "representations from the same subgroup"
                     )
@@ -90,16 +97,26 @@ class _GatedBase(EquivariantModule):
                 pos = gate_offset[k] + np.repeat(np.arange(m), d)
             else:
                 if sizes[gi] != 1:
-                    raise ValueError(f"{name}: gate field {gi} has size {sizes[gi]}; accepted: trivial fields")
+                    raise ValueError(
+                        f"{name}: gate field {gi} has size {sizes[gi]}; accepted: trivial fields"
+                    )
                 pos = np.full(sizes[fi], gate_offset[k])
             multiplier[start[fi] : start[fi] + sizes[fi]] = pos
         self.drop_gates = bool(drop_gates)
-        self.register_buffer("_gate_channels", torch.from_numpy(gate_channels.astype(np.int64)), persistent=False)
-        self.register_buffer("_bias_index", torch.from_numpy(bias_of_gate_channel.astype(np.int64)), persistent=False)
+        self.register_buffer(
+            "_gate_channels", torch.from_numpy(gate_channels.astype(np.int64)), persistent=False
+        )
+        self.register_buffer(
+            "_bias_index", torch.from_numpy(bias_of_gate_channel.astype(np.int64)), persistent=False
+        )
         if drop_gates:
             gated_channels = np.concatenate([np.arange(start[i], start[i] + sizes[i]) for i in gated_ids])
-            self.register_buffer("_out_channels", torch.from_numpy(gated_channels.astype(np.int64)), persistent=False)
-            self.register_buffer("_multiplier", torch.from_numpy(multiplier[gated_channels]), persistent=False)
+            self.register_buffer(
+                "_out_channels", torch.from_numpy(gated_channels.astype(np.int64)), persistent=False
+            )
+            self.register_buffer(
+                "_multiplier", torch.from_numpy(multiplier[gated_channels]), persistent=False
+            )
             self.register_buffer("_is_gate", None, persistent=False)
             self.out_type = in_type.index_select(gated_ids)
         else:
@@ -123,7 +140,9 @@ class _GatedBase(EquivariantModule):
     def _shape(self, input_shape: tuple[int, ...], size: int) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
         if len(input_shape) < 2 or input_shape[1] != size:
-            raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type (size {size})")
+            raise ValueError(
+                f"{type(self).__name__}: input_shape={input_shape} does not match in_type (size {size})"
+            )
         return (input_shape[0], self.out_type.size, *input_shape[2:])
 
 
@@ -274,7 +293,9 @@ class GatedNonLinearity2(_GatedBase):
         super().__init__()
         name = type(self).__name__
         if not isinstance(in_type, (tuple, list)) or len(in_type) != 2:
-            raise TypeError(f"{name}: in_type={in_type!r} is not accepted; expected a pair (gates_type, gated_type)")
+            raise TypeError(
+                f"{name}: in_type={in_type!r} is not accepted; expected a pair (gates_type, gated_type)"
+            )
         if kwargs:
             raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
         gates_type, gated_type = in_type
@@ -284,7 +305,8 @@ class GatedNonLinearity2(_GatedBase):
             raise ValueError(f"{name}: the gates and the gated fields live on different gspaces")
         if len(gates_type) != len(gated_type):
             raise ValueError(
-                f"{name}: {len(gates_type)} gate fields but {len(gated_type)} gated fields; the numbers must match"
+                f"{name}: {len(gates_type)} gate fields but {len(gated_type)} gated fields; "
+                "the numbers must match"
             )
         require_support(gates_type, "gate", name, argname="in_type[0]")
         self.space = gated_type.gspace
@@ -315,7 +337,9 @@ class GatedNonLinearity2(_GatedBase):
         from ...testing import assert_equivariant
 
         gates_type, gated_type = self.in_type
-        records = assert_equivariant(_JointGated(self), gates_type + gated_type, self.out_type, atol=atol, rtol=rtol)
+        records = assert_equivariant(
+            _JointGated(self), gates_type + gated_type, self.out_type, atol=atol, rtol=rtol
+        )
         return [(r.element, r.abs_error) for r in records]
 
     def extra_repr(self) -> str:

@@ -49,7 +49,9 @@ class MaxPoolChannels(torch.nn.Module):
     def __init__(self, kernel_size: int) -> None:
         super().__init__()
         if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
-            raise ValueError(f"MaxPoolChannels: kernel_size={kernel_size!r} is not accepted; expected an int >= 1")
+            raise ValueError(
+                f"MaxPoolChannels: kernel_size={kernel_size!r} is not accepted; expected an int >= 1"
+            )
         self.kernel_size = kernel_size
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
@@ -57,7 +59,8 @@ class MaxPoolChannels(torch.nn.Module):
         b, c = input.shape[:2]
         if c % self.kernel_size != 0:
             raise ValueError(
-                f"MaxPoolChannels: the input has {c} channels, not a multiple of kernel_size={self.kernel_size}"
+                f"MaxPoolChannels: the input has {c} channels, "
+                f"not a multiple of kernel_size={self.kernel_size}"
             )
         return input.reshape(b, c // self.kernel_size, self.kernel_size, *input.shape[2:]).amax(dim=2)
 
@@ -239,4 +242,6 @@ class InducedNormPool(_InvariantMap):
             w = v.reshape(v.shape[0], v.shape[1], m, d, *v.shape[3:])
             return safe_norm(w, 3).amax(dim=2)
 
-        return GeometricTensor(self._grouping.apply(input.tensor, self._in_perm, self._out_perm, fn), self.out_type)
+        return GeometricTensor(
+            self._grouping.apply(input.tensor, self._in_perm, self._out_perm, fn), self.out_type
+        )

@@ -76,13 +76,19 @@ class MaskModule(EquivariantModule):
         check_input(self, input)
         x = input.tensor
         if tuple(x.shape[-2:]) != (self.S, self.S):
-            raise ValueError(f"MaskModule: input has spatial shape {tuple(x.shape[-2:])}; expected ({self.S}, {self.S})")
+            raise ValueError(
+                f"MaskModule: input has spatial shape {tuple(x.shape[-2:])}; expected ({self.S}, {self.S})"
+            )
         return GeometricTensor(x * self.mask.to(x.dtype), self.out_type)
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Return ``input_shape`` after checking it is ``(B, C, S, S)``."""
         input_shape = tuple(input_shape)
-        if len(input_shape) != 4 or input_shape[1] != self.in_type.size or input_shape[2:] != (self.S, self.S):
+        if (
+            len(input_shape) != 4
+            or input_shape[1] != self.in_type.size
+            or input_shape[2:] != (self.S, self.S)
+        ):
             raise ValueError(
                 f"MaskModule: input_shape={input_shape} is not accepted; expected (B, {self.in_type.size}, "
                 f"{self.S}, {self.S})"

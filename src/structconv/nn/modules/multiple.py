@@ -6,6 +6,7 @@ each label (or tuple of labels) and concatenates the outputs, :class:`MultipleMo
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -105,7 +106,10 @@ class BranchingModule(EquivariantModule):
         errors = []
         for el in self.in_type.testing_elements:
             moved = self(GeometricTensor(self.in_type.transform(x, el), self.in_type))
-            err = max(float((self.out_type[lb].transform(out[lb].tensor, el) - moved[lb].tensor).abs().max()) for lb in out)
+            err = max(
+                float((self.out_type[lb].transform(out[lb].tensor, el) - moved[lb].tensor).abs().max())
+                for lb in out
+            )
             if err > atol + rtol:
                 raise AssertionError(f"BranchingModule: element {el!r} has error {err:.3g}")
             errors.append((el, err))
@@ -132,7 +136,8 @@ class MergeModule(EquivariantModule):
         >>> gs = gspaces.Rot2dOnR2(4)
         >>> ta, tb = FieldType(gs, [gs.regular_repr]), FieldType(gs, [gs.irrep(1)])
         >>> merge = MergeModule([(ReLU(ta), "a"), (NormNonLinearity(tb), "b")])
-        >>> inputs = {"a": GeometricTensor(torch.randn(1, 4, 3, 3), ta), "b": GeometricTensor(torch.randn(1, 2, 3, 3), tb)}
+        >>> xa = GeometricTensor(torch.randn(1, 4, 3, 3), ta)
+        >>> inputs = {"a": xa, "b": GeometricTensor(torch.randn(1, 2, 3, 3), tb)}
         >>> merge(inputs).type
         [4-Rotations: {regular, irrep_1}]
     """
@@ -151,14 +156,18 @@ class MergeModule(EquivariantModule):
                 raise TypeError(f"{name}: modules[{i}]={item!r} is not a (module, label) pair")
             module, labels = item
             if not isinstance(module, EquivariantModule):
-                raise TypeError(f"{name}: modules[{i}][0] must be an EquivariantModule; received {type(module).__name__}")
+                raise TypeError(
+                    f"{name}: modules[{i}][0] must be an EquivariantModule; received {type(module).__name__}"
+                )
             labels = [labels] if isinstance(labels, str) else list(labels)
             if not labels or not all(isinstance(lb, str) for lb in labels):
                 raise TypeError(f"{name}: modules[{i}][1]={item[1]!r} must be a label or a list of labels")
             if gspace is None:
                 gspace = module.out_type.gspace
             elif module.out_type.gspace != gspace:
-                raise ValueError(f"{name}: modules[{i}] lives on {module.out_type.gspace.name}, not {gspace.name}")
+                raise ValueError(
+                    f"{name}: modules[{i}] lives on {module.out_type.gspace.name}, not {gspace.name}"
+                )
             self._labels.append(labels)
             out_reprs.extend(module.out_type.representations)
             self.add_module(f"submodule_{i}", module)
@@ -169,12 +178,16 @@ class MergeModule(EquivariantModule):
     def forward(self, input: dict[str, GeometricTensor]) -> GeometricTensor:
         """Apply every module to its labelled inputs and concatenate the outputs."""
         if not isinstance(input, dict):
-            raise TypeError(f"MergeModule: input must be a dict label -> GeometricTensor; received {type(input).__name__}")
+            raise TypeError(
+                f"MergeModule: input must be a dict label -> GeometricTensor; received {type(input).__name__}"
+            )
         outs = []
         for i, labels in enumerate(self._labels):
             missing = [lb for lb in labels if lb not in input]
             if missing:
-                raise ValueError(f"MergeModule: labels {missing} are missing from the input (has {sorted(input)})")
+                raise ValueError(
+                    f"MergeModule: labels {missing} are missing from the input (has {sorted(input)})"
+                )
             outs.append(getattr(self, f"submodule_{i}")(*[input[lb] for lb in labels]))
         y = outs[0].tensor if len(outs) == 1 else tensor_directsum(outs).tensor
         return GeometricTensor(y, self.out_type)
@@ -188,6 +201,34 @@ class MergeModule(EquivariantModule):
             shapes.append(module.evaluate_output_shape(arg))
         first = shapes[0]
         return (first[0], sum(s[1] for s in shapes), *first[2:])
+
+    def check_equivariance(self, atol: float = 1e-7, rtol: float = 1e-5) -> list[tuple[object, float]]:
+        """Check equivariance on random labelled inputs (elements acting exactly on the grid only).
+
+        Returns ``(element, max error)`` pairs for the rotations by multiples of 90 degrees and the flips
+        among the testing elements.
+        """
+        from .._typecheck import exact_grid_action
+
+        types: dict[str, FieldType] = {}
+        for i, labels in enumerate(self._labels):
+            module = getattr(self, f"submodule_{i}")
+            in_types = module.in_type if isinstance(module.in_type, tuple) else (module.in_type,)
+            types.update(zip(labels, in_types))
+        inputs = {lb: torch.randn(2, t.size, 9, 9, dtype=torch.float64) for lb, t in types.items()}
+        model = copy.deepcopy(self).double().eval()
+        out = model({lb: GeometricTensor(x, types[lb]) for lb, x in inputs.items()}).tensor
+        errors = []
+        for el in self.out_type.testing_elements:
+            if exact_grid_action(np.asarray(self.space.basespace_action(el))) is None:
+                continue
+            moved = {lb: GeometricTensor(types[lb].transform(x, el), types[lb]) for lb, x in inputs.items()}
+            expected = self.out_type.transform(out, el)
+            err = float((model(moved).tensor - expected).abs().max())
+            if err > atol + rtol * float(expected.abs().max()):
+                raise AssertionError(f"MergeModule: element {el!r} has error {err:.3g}")
+            errors.append((el, err))
+        return errors
 
     def extra_repr(self) -> str:
         return f"labels={self._labels}"

@@ -87,7 +87,8 @@ class PointwiseNonLinearity(_SameTypeModule):
         check_field_type(in_type, owner=type(self).__name__)
         if function not in _POINTWISE:
             raise ValueError(
-                f"PointwiseNonLinearity: function={function!r} is not known; expected one of {sorted(_POINTWISE)}"
+                f"PointwiseNonLinearity: function={function!r} is not known; "
+                f"expected one of {sorted(_POINTWISE)}"
             )
         require_support(in_type, "pointwise", type(self).__name__)
         self.space = in_type.gspace
@@ -101,9 +102,14 @@ class PointwiseNonLinearity(_SameTypeModule):
         return GeometricTensor(_POINTWISE[self.function](input.tensor), self.out_type)
 
     def export(self) -> torch.nn.Module:
-        """Return the equivalent plain activation (``ReLU``, ``ELU``, ``Sigmoid`` or ``Tanh``) in eval mode."""
+        """Return the equivalent plain activation (``ReLU``, ``ELU``, ``Sigmoid``, ``Tanh``) in eval mode."""
         self.eval()
-        plain = {"p_relu": torch.nn.ReLU, "p_elu": torch.nn.ELU, "p_sigmoid": torch.nn.Sigmoid, "p_tanh": torch.nn.Tanh}
+        plain = {
+            "p_relu": torch.nn.ReLU,
+            "p_elu": torch.nn.ELU,
+            "p_sigmoid": torch.nn.Sigmoid,
+            "p_tanh": torch.nn.Tanh,
+        }
         return plain[self.function]().eval()
 
     def extra_repr(self) -> str:
@@ -243,7 +249,9 @@ class ConcatenatedNonLinearity(EquivariantModule):
         name = type(self).__name__
         check_field_type(in_type, owner=name)
         if function not in _CONCATENATED:
-            raise ValueError(f"{name}: function={function!r} is not known; expected one of {sorted(_CONCATENATED)}")
+            raise ValueError(
+                f"{name}: function={function!r} is not known; expected one of {sorted(_CONCATENATED)}"
+            )
         require_support(in_type, "concatenated", name)
         from ...group import directsum
 
@@ -252,7 +260,8 @@ class ConcatenatedNonLinearity(EquivariantModule):
             if rep not in doubled:
                 if not _is_nonnegative(rep):
                     raise ValueError(
-                        f"{name}: field {i} of in_type has representation '{rep.name}' with negative entries; "
+                        f"{name}: field {i} of in_type has representation '{rep.name}' with negative "
+                        "entries; "
                         "accepted: permutation representations (regular, quotient, trivial)"
                     )
                 doubled[rep] = directsum([rep, rep], name=f"{rep.name}_concatenated")
@@ -329,7 +338,9 @@ class VectorFieldNonLinearity(EquivariantModule):
                 )
         out_rep = in_type.gspace.irrep(1)
         if n < 3 or out_rep.size != 2:
-            raise ValueError(f"{name}: in_type's group {group.name} is not accepted; expected C_N with N >= 3")
+            raise ValueError(
+                f"{name}: in_type's group {group.name} is not accepted; expected C_N with N >= 3"
+            )
         self.space = in_type.gspace
         self.in_type = in_type
         self.out_type = FieldType(in_type.gspace, [out_rep] * len(in_type))

@@ -26,6 +26,7 @@ from ._utils import (
 
 __all__ = ["NormNonLinearity", "InducedNormNonLinearity"]
 
+
 def _squash(t: torch.Tensor) -> torch.Tensor:
     return t / (1.0 + t)
 
@@ -45,7 +46,9 @@ class _NormNonLinearityBase(EquivariantModule):
         name = type(self).__name__
         check_field_type(in_type, owner=name)
         if function not in _FUNCTIONS:
-            raise ValueError(f"{name}: function={function!r} is not known; expected one of {sorted(_FUNCTIONS)}")
+            raise ValueError(
+                f"{name}: function={function!r} is not known; expected one of {sorted(_FUNCTIONS)}"
+            )
         if function == "squash" and bias:
             raise ValueError(f"{name}: function='squash' takes no bias, but bias={bias!r}; pass bias=False")
         require_support(in_type, self._support, name)
@@ -174,4 +177,3 @@ class InducedNormNonLinearity(_NormNonLinearityBase):
                 "an induced representation; accepted: induced representations supporting 'induced_norm'"
             )
         return structure
-

@@ -74,7 +74,8 @@ class _WindowPool(EquivariantModule):
         for p, k in zip(self.padding, self.kernel_size):
             if p > k // 2:
                 raise ValueError(
-                    f"{name}: padding={padding!r} is not accepted; expected at most half of kernel_size={kernel_size!r}"
+                    f"{name}: padding={padding!r} is not accepted; "
+                    f"expected at most half of kernel_size={kernel_size!r}"
                 )
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -133,16 +134,26 @@ class NormMaxPool(_WindowPool):
             in_type, keys=[r.size for r in in_type.representations], out_sizes=[1] * len(in_type)
         )
         register_grouping(self, self._grouping)
-        self.register_buffer("_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False)
+        self.register_buffer(
+            "_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False
+        )
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Select, in every window, each field at the position of its largest norm."""
         check_input(self, input)
         x = input.tensor
         with torch.no_grad():
-            sq = self._grouping.apply(x, self._in_perm, self._out_perm, lambda g, v: (v * v).sum(2, keepdim=True))
+            sq = self._grouping.apply(
+                x, self._in_perm, self._out_perm, lambda g, v: (v * v).sum(2, keepdim=True)
+            )
             _, idx = F.max_pool2d(
-                sq, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, return_indices=True
+                sq,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                self.dilation,
+                self.ceil_mode,
+                return_indices=True,
             )
         b, c, h, w = x.shape
         ho, wo = idx.shape[-2:]
@@ -204,7 +215,9 @@ class PointwiseMaxPool(_WindowPool):
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Max-pool every channel."""
         check_input(self, input)
-        y = F.max_pool2d(input.tensor, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        y = F.max_pool2d(
+            input.tensor, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
         return GeometricTensor(y, self.out_type)
 
     def export(self) -> torch.nn.MaxPool2d:
@@ -223,7 +236,8 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
 
     The maximum over each window is taken densely (stride 1); the result is convolved channel by channel
     with a normalised Gaussian of standard deviation ``sigma`` (of size ``2 round(4 sigma) + 1``) with the
-    requested stride, which gives the same output size as :class:`PointwiseMaxPool`.
+    requested stride, which gives the same output size as :class:`PointwiseMaxPool` (the reference
+    implementation padded the blur by ``padding`` a second time, which changed the output size).
 
     Args:
         in_type: the input field type; fields must support ``'pointwise'`` operations.
@@ -275,7 +289,10 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
         dense = F.max_pool2d(x, self.kernel_size, 1, self.padding, self.dilation)
         b, c, h, w = dense.shape
         y = F.conv2d(
-            dense.reshape(b * c, 1, h, w), self._filter.to(x.dtype), stride=self.stride, padding=self._blur_padding
+            dense.reshape(b * c, 1, h, w),
+            self._filter.to(x.dtype),
+            stride=self.stride,
+            padding=self._blur_padding,
         )
         return GeometricTensor(y.reshape(b, c, *y.shape[-2:]), self.out_type)
 
@@ -296,7 +313,8 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
         return torch.nn.Sequential(pool, blur).eval()
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, sigma={self.sigma}"
+        k, st, p = self.kernel_size, self.stride, self.padding
+        return f"kernel_size={k}, stride={st}, padding={p}, sigma={self.sigma}"
 
 
 class PointwiseAvgPool(_WindowPool):
@@ -363,7 +381,8 @@ class PointwiseAvgPoolAntialiased(EquivariantModule):
         padding: zero padding on both sides; default ``(filter_size - 1) // 2``.
 
     Shape:
-        ``[B, C, H, W] -> [B, C, H_out, W_out]`` with :math:`H_{out} = \\lfloor (H + 2p - k) / s \\rfloor + 1`.
+        ``[B, C, H, W] -> [B, C, H_out, W_out]``,
+        :math:`H_{out} = \\lfloor (H + 2p - k) / s \\rfloor + 1`.
 
     Example:
         >>> from structconv import gspaces
@@ -391,7 +410,9 @@ class PointwiseAvgPoolAntialiased(EquivariantModule):
         k = kernel.shape[0]
         self.kernel_size = (k, k)
         self.stride = pair(stride, "stride", name)
-        self.padding = ((k - 1) // 2,) * 2 if padding is None else pair(padding, "padding", name, allow_zero=True)
+        self.padding = (
+            ((k - 1) // 2,) * 2 if padding is None else pair(padding, "padding", name, allow_zero=True)
+        )
         self.register_buffer("_filter", kernel.to(torch.get_default_dtype())[None, None], persistent=False)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
@@ -399,14 +420,17 @@ class PointwiseAvgPoolAntialiased(EquivariantModule):
         check_input(self, input)
         x = input.tensor
         b, c, h, w = x.shape
-        y = F.conv2d(x.reshape(b * c, 1, h, w), self._filter.to(x.dtype), stride=self.stride, padding=self.padding)
+        y = F.conv2d(
+            x.reshape(b * c, 1, h, w), self._filter.to(x.dtype), stride=self.stride, padding=self.padding
+        )
         return GeometricTensor(y.reshape(b, c, *y.shape[-2:]), self.out_type)
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of the output for an input of shape ``(B, C, H, W)``."""
         b, c, h, w = _check_shape(self, input_shape)
         ho, wo = (
-            pool_output_size(s, k, st, p) for s, k, st, p in zip((h, w), self.kernel_size, self.stride, self.padding)
+            pool_output_size(s, k, st, p)
+            for s, k, st, p in zip((h, w), self.kernel_size, self.stride, self.padding)
         )
         return (b, c, ho, wo)
 

@@ -50,16 +50,18 @@ class SequentialModule(EquivariantModule):
                 self.add_module(str(i), module)
 
     def add_module(self, name: str, module: EquivariantModule) -> None:
-        """Append ``module`` (named ``name``) to the sequence; its input type must be the current output type."""
+        """Append ``module`` (named ``name``); its input type must be the current output type."""
         if not isinstance(module, EquivariantModule):
             raise TypeError(
-                f"SequentialModule: module {name!r} must be an EquivariantModule; received {type(module).__name__}"
+                f"SequentialModule: module {name!r} must be an EquivariantModule; "
+                f"received {type(module).__name__}"
             )
         if len(self._modules) == 0:
             self.in_type = module.in_type
         elif module.in_type != self.out_type:
             raise ValueError(
-                f"SequentialModule: module {name!r} expects input type {module.in_type} but the previous module "
+                f"SequentialModule: module {name!r} expects input type {module.in_type} but the previous "
+                "module "
                 f"returns {self.out_type}"
             )
         super().add_module(name, module)

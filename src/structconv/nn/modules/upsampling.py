@@ -65,7 +65,9 @@ class R2Upsampling(EquivariantModule):
                 f"{name}: scale_factor={scale_factor!r} and size={size!r}; expected exactly one of the two"
             )
         if scale_factor is not None and (
-            isinstance(scale_factor, bool) or not isinstance(scale_factor, (int, float)) or not scale_factor > 0
+            isinstance(scale_factor, bool)
+            or not isinstance(scale_factor, (int, float))
+            or not scale_factor > 0
         ):
             raise ValueError(f"{name}: scale_factor={scale_factor!r} is not accepted; expected a number > 0")
         self.space = in_type.gspace
@@ -102,7 +104,10 @@ class R2Upsampling(EquivariantModule):
         """Return an equivalent ``torch.nn.Upsample`` in eval mode."""
         self.eval()
         return torch.nn.Upsample(
-            size=self._size, scale_factor=self._scale_factor, mode=self._mode, align_corners=self._align_corners
+            size=self._size,
+            scale_factor=self._scale_factor,
+            mode=self._mode,
+            align_corners=self._align_corners,
         ).eval()
 
     def extra_repr(self) -> str:
