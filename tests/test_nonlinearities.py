@@ -216,6 +216,19 @@ def test_norm_nonlinearity_values():
     torch.testing.assert_close(sq(GeometricTensor(x, t)).tensor.flatten(), torch.tensor([3.0, 4.0]) / 6.0)
 
 
+def test_norm_nonlinearity_matches_a_loop_over_fields():
+    t = _norm_type(C8, shuffled=True)
+    m = NormNonLinearity(t, "n_relu")
+    with torch.no_grad():
+        m.log_bias.normal_()
+    x = torch.randn(2, t.size, 3, 3)
+    y = m(GeometricTensor(x, t)).tensor
+    for i, (s, e) in enumerate(zip(t.fields_start, t.fields_end)):
+        v = x[:, s:e]
+        n = v.norm(dim=1, keepdim=True)
+        torch.testing.assert_close(y[:, s:e], v * torch.relu(n - m.log_bias[i].exp()) / n)
+
+
 @pytest.mark.parametrize("function, bias", [("n_relu", True), ("n_sigmoid", True), ("squash", False)])
 def test_norm_nonlinearity_zero_field_has_finite_gradient(function, bias):
     t = FieldType(C8, [C8.irrep(1), C8.irrep(2)])
@@ -346,7 +359,7 @@ def test_gated1_errors():
     with pytest.raises(ValueError, match=r"gates\[1\]='gatd'"):
         GatedNonLinearity1(t, gates=["gate", "gatd", "gated"])
     bad = FieldType(C8, [C8.irrep(1), C8.irrep(1)])
-    with pytest.raises(ValueError, match="field 0, a gate.*does not support 'gate'"):
+    with pytest.raises(ValueError, match=r"field 0 of in_type \(a gate\).*does not support 'gate'"):
         GatedNonLinearity1(bad)
 
 

@@ -193,6 +193,7 @@ def run_demo(
     """
     stream = sys.stdout if stream is None else stream
     config.validate()
+    started = time.perf_counter()
     device = torch.device(config.device)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,6 +266,7 @@ def run_demo(
         curves, out / "accuracy_vs_rotation.png", title=f"trained on upright digits only ({epochs} epochs)"
     )
     results["plot"] = plot_path.name
+    results["total_time_s"] = time.perf_counter() - started
     (out / "results.txt").write_text(table + "\n")
     with open(out / "results.json", "w") as fh:
         json.dump(results, fh, indent=2)
@@ -276,7 +278,11 @@ def run_demo(
         "accuracies are fractions of the test set; 'rot90 inv. err' is the largest change of a logit "
         "under 90/180/270 degree turns, relative to the largest logit",
     )
-    _say(stream, f"wrote {out / 'results.txt'}, {out / 'results.json'}, {plot_path}")
+    _say(
+        stream,
+        f"wrote {out / 'results.txt'}, {out / 'results.json'}, {plot_path} "
+        f"(total {results['total_time_s']:.0f} s, {torch.get_num_threads()} threads)",
+    )
     return results
 
 

@@ -12,6 +12,7 @@ from structconv.group import (
     CyclicGroup,
     DihedralGroup,
     Group,
+    IrreducibleRepresentation,
     SubgroupChildMap,
     SubgroupParentMap,
     cyclic_group,
@@ -208,7 +209,7 @@ class Flip2dOnR2(GSpace):
     def _init_args(self) -> tuple[Any, ...]:
         return (self._axis,)
 
-    def irrep(self, *id: int) -> Any:
+    def irrep(self, *id: int) -> IrreducibleRepresentation:
         """The irrep ``(j, 0)`` of D1; ``irrep(j)`` is accepted too (the reference library's C2 ids).
 
         Args:

@@ -65,14 +65,14 @@ class _GatedBase(EquivariantModule):
                 f"{name}: {len(gate_ids)} gate fields but {len(gated_ids)} gated fields; "
                 "the numbers must match"
             )
-        for i in gate_ids:
-            require_support(
-                in_type.index_select([i]), gate_support, name, argname=f"in_type (field {i}, a gate)"
-            )
-        for i in gated_ids:
-            require_support(
-                in_type.index_select([i]), gated_support, name, argname=f"in_type (field {i}, gated)"
-            )
+        for ids, support, role in ((gate_ids, gate_support, "a gate"), (gated_ids, gated_support, "gated")):
+            for i in ids:
+                if support not in reps[i].supported_nonlinearities:
+                    raise ValueError(
+                        f"{name}: field {i} of in_type ({role}) has representation '{reps[i].name}', which "
+                        f"does not support '{support}' operations; accepted: representations supporting "
+                        f"'{support}'"
+                    )
         start = np.asarray(in_type.fields_start, dtype=np.int64)
         sizes = np.asarray([r.size for r in reps], dtype=np.int64)
         gate_channels = np.concatenate([np.arange(start[i], start[i] + sizes[i]) for i in gate_ids])
