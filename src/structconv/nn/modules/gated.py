@@ -316,7 +316,6 @@ class GatedNonLinearity2(_GatedBase):
         self._build(joint, labels, True, "gate", "gated", induced=False)
         # the gated tensor arrives alone: multiply its channels directly
         self._out_channels = None
-        self._multiplier = self._multiplier.clone()
         self._gate_channels = torch.arange(gates_type.size)
 
     def forward(self, gates: GeometricTensor, input: GeometricTensor) -> GeometricTensor:
