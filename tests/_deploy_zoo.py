@@ -7,6 +7,7 @@ A builder raises :class:`Missing` when a layer it needs is not in ``structconv.n
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "EQUIVARIANT",
     "build",
     "require",
+    "to_plain",
 ]
 
 
@@ -229,3 +231,15 @@ def build(name: str, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
     table = {**CONSTRAINED, **EQUIVARIANT}
     torch.manual_seed(seed)
     return table[name]()
+
+
+def to_plain(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` with every structconv layer replaced by its ``export()`` (eval mode)."""
+    if isinstance(module, TypedToPlain):
+        return copy.deepcopy(module.trunk).export()
+    if callable(getattr(module, "export", None)):
+        return copy.deepcopy(module).export().eval()
+    out = copy.deepcopy(module)
+    for name, child in module.named_children():
+        setattr(out, name, to_plain(child))
+    return out.eval()

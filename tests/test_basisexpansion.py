@@ -112,3 +112,30 @@ def test_recompute_gives_equal_basis():
     assert a is not b
     np.testing.assert_array_equal(a.array, b.array)
     assert r2_kernel_basis(rep, rep, kernel_size=3) is b
+
+
+@pytest.mark.parametrize("gs", [Rot2dOnR2(8), FlipRot2dOnR2(4)], ids=lambda g: g.name)
+def test_expansion_float32_filtered_and_pickled(gs):
+    last_irrep = list(gs.fibergroup.irreps.values())[-1]
+    t_in = FieldType(gs, [gs.regular_repr, last_irrep, gs.regular_repr, gs.trivial_repr])
+    t_out = FieldType(gs, [gs.trivial_repr, gs.regular_repr, last_irrep])
+    exp = BlocksBasisExpansion(t_in, t_out, r2_kernel_basis, kernel_grid(5), kernel_size=5)
+    w = torch.randn(exp.dimension(), dtype=torch.float64)
+    np.testing.assert_allclose(exp(w.float()).numpy(), slow_filter(t_in, t_out, w, 5), atol=1e-5)
+    # with a basis filter (masked elements) and through pickling
+    import pickle
+
+    low = BlocksBasisExpansion(
+        t_in,
+        t_out,
+        r2_kernel_basis,
+        kernel_grid(5),
+        basis_filter=lambda a: a["frequency"] != 1,
+        kernel_size=5,
+    )
+    low = pickle.loads(pickle.dumps(low))
+    single = low._pair_modules["block_1_0"]
+    v = torch.randn(2, single.dimension())
+    dense = np.einsum("nd,doip->noip", v.numpy(), single._basis.array[single._keep])
+    np.testing.assert_allclose(single(v).numpy(), dense, atol=1e-5)
+    assert low.dimension() < exp.dimension()

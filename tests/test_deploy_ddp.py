@@ -74,8 +74,10 @@ def _spawn(out: Path, kinds: list[str]) -> tuple[list[int], list[str]]:
         )
         if sys.platform.startswith("linux"):
             env.setdefault("GLOO_SOCKET_IFNAME", "lo")
-        cmd = [sys.executable, str(WORKER), "--out", str(out), "--timeout", "60", "--kinds", *kinds]
-        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        cmd = [sys.executable, str(WORKER), "--out", str(out), "--timeout", "60", "--fsdp", "--kinds", *kinds]
+        procs.append(
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
     deadline = time.monotonic() + TIMEOUT_S
     outputs: list[str] = []
     try:
@@ -105,11 +107,17 @@ def ddp_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict
             break
         if "address already in use" not in "".join(outputs).lower():
             break
-    details = "\n".join(f"--- rank {r} (exit {c}) ---\n{o[-4000:]}" for r, (c, o) in enumerate(zip(codes, outputs)))
+    details = "\n".join(
+        f"--- rank {r} (exit {c}) ---\n{o[-4000:]}" for r, (c, o) in enumerate(zip(codes, outputs))
+    )
     assert all(c == 0 for c in codes), f"DDP workers failed:\n{details}"
-    return {
-        k: [torch.load(out / f"{k}_rank{r}.pt", weights_only=False) for r in range(WORLD_SIZE)] for k in kinds
-    }
+    results = {}
+    for k in kinds:
+        for suffix in ("", "_fsdp"):
+            files = [out / f"{k}{suffix}_rank{r}.pt" for r in range(WORLD_SIZE)]
+            if all(f.exists() for f in files):
+                results[k + suffix] = [torch.load(f, weights_only=False) for f in files]
+    return results
 
 
 def _kind(results: dict[str, list[dict[str, Any]]], kind: str) -> list[dict[str, Any]]:
@@ -134,6 +142,7 @@ def test_ddp_parameters_identical_on_both_ranks(ddp_results, kind: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", worker.KINDS)
 def test_ddp_matches_single_process_training(ddp_results, kind: str) -> None:
+    """DDP on the two halves of every batch = one process on the whole batch (float64, to rounding)."""
     r0 = _kind(ddp_results, kind)[0]
     ref = worker.reference_train(kind, WORLD_SIZE)
     assert sorted(ref["params"]) == sorted(r0["params"])
@@ -141,8 +150,21 @@ def test_ddp_matches_single_process_training(ddp_results, kind: str) -> None:
         torch.testing.assert_close(r0["params"][name], p, rtol=1e-9, atol=1e-11, msg=f"{kind}: {name}")
     # rank 0's buffers (running statistics, cached filters) are what DDP broadcasts to the others
     for name, b in ref["buffers"].items():
-        torch.testing.assert_close(r0["buffers"][name], b, rtol=1e-9, atol=1e-11, msg=f"{kind}: buffer {name}")
+        torch.testing.assert_close(
+            r0["buffers"][name], b, rtol=1e-9, atol=1e-11, msg=f"{kind}: buffer {name}"
+        )
     torch.testing.assert_close(r0["eval_output"], ref["eval_output"], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", worker.KINDS)
+def test_fsdp_matches_single_process_training(ddp_results, kind: str) -> None:
+    """FSDP2 (``fully_shard`` per structured layer): same parameters as single-process training."""
+    r0, r1 = _kind(ddp_results, kind + "_fsdp")
+    ref = worker.reference_train(kind, WORLD_SIZE)
+    for name, p in ref["params"].items():
+        torch.testing.assert_close(r0["params"][name], p, rtol=1e-9, atol=1e-11, msg=f"{kind}: {name}")
+        assert torch.equal(r0["params"][name], r1["params"][name]), f"{kind}: {name} differs between ranks"
 
 
 # ----------------------------------------------------------------------------- single-process checks
@@ -202,3 +224,39 @@ def test_state_dict_keys_do_not_depend_on_mode() -> None:
     keys_train = sorted(model.train().state_dict())
     keys_eval = sorted(model.eval().state_dict())
     assert keys_train == keys_eval
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "constrained_2d",
+        "constrained_nd",
+        "weight_standardized",
+        "regular_fields",
+        "irrep_fields",
+        "transposed_and_diffop",
+    ],
+)
+def test_zoo_parameters_all_get_gradients(name: str) -> None:
+    """Every structconv layer in the zoo models: no parameter that requires grad goes unused."""
+    import _deploy_zoo as zoo
+
+    try:
+        model, x = zoo.build(name)
+    except zoo.Missing as err:
+        pytest.skip(str(err))
+    model(x).square().mean().backward()
+    assert not [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="FWS(learnable_gain=True) registers `gain` as a Parameter that never receives a gradient (the "
+    "projection runs without autograd), so DDP(find_unused_parameters=False) fails at the 2nd step; fix: "
+    "nn.Parameter(gain, requires_grad=False) (same state-dict key; optimizers and DDP skip it)",
+)
+def test_fws_learnable_gain_gets_a_gradient() -> None:
+    _require("FWS")
+    m = snn.FWS(torch.nn.Conv2d(2, 3, 3))
+    m(torch.randn(1, 2, 5, 5)).sum().backward()
+    assert not [n for n, p in m.named_parameters() if p.requires_grad and p.grad is None]

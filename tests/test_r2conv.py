@@ -408,3 +408,36 @@ def test_weight_counts_match_reference_library():
                 assert (0 if mine.bias is None else mine.bias.numel()) == (
                     0 if ref.bias is None else ref.bias.numel()
                 )
+
+
+# -------------------------------------------------------------------------------- random configurations
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=8, deadline=None)
+@hypothesis.given(
+    flips=st.booleans(),
+    fields_in=st.lists(st.integers(0, 3), min_size=1, max_size=3),
+    fields_out=st.lists(st.integers(0, 3), min_size=1, max_size=3),
+    kernel_size=st.sampled_from([1, 3, 4, 5]),
+    transposed=st.booleans(),
+)
+def test_random_configurations_are_equivariant(flips, fields_in, fields_out, kernel_size, transposed):
+    gs = FlipRot2dOnR2(4) if flips else Rot2dOnR2(4)
+    pool = [
+        gs.trivial_repr,
+        gs.regular_repr,
+        gs.quotient_repr((None, 2) if flips else 2),
+        gs.irrep(1, 1) if flips else gs.irrep(1),
+    ]
+    t_in = FieldType(gs, [pool[i] for i in fields_in])
+    t_out = FieldType(gs, [pool[i] for i in fields_out])
+    cls = R2ConvTransposed if transposed else R2Conv
+    try:
+        conv = cls(t_in, t_out, kernel_size).double()
+    except ValueError as exc:  # an empty basis is reported, never a crash
+        assert "empty" in str(exc)
+        return
+    x = torch.randn(1, t_in.size, 7, 7, dtype=torch.float64)
+    assert max_equivariance_error(conv, x, exact_elements(gs)) < 1e-10

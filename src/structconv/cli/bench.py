@@ -45,11 +45,13 @@ __all__ = [
 COLUMNS: list[tuple[str, str]] = [
     ("layer", "layer"),
     ("config", "config"),
+    ("construct_first_ms", "1st build ms"),
     ("construct_ms", "build ms"),
     ("train_ms", "train ms"),
     ("train_ratio", "train x"),
     ("eval_ms", "eval ms"),
     ("eval_ratio", "eval x"),
+    ("e2cnn_construct_first_ms", "e2cnn 1st build ms"),
     ("e2cnn_construct_ms", "e2cnn build ms"),
     ("e2cnn_train_ratio", "e2cnn train x"),
     ("e2cnn_eval_ratio", "e2cnn eval x"),
@@ -362,7 +364,8 @@ def run_bench(
         if row.get("note"):
             stream.write(f"note: {row['layer']}: {row['note']}\n")
     stream.write(
-        "times: median of repeated runs after warm-up; 'x' columns: ratio to nn.Conv2d of the same "
+        "times: median of repeated runs after warm-up ('1st build': the first construction in this process, "
+        "which fills the basis caches); 'x' columns: ratio to nn.Conv2d of the same "
         "shape, measured in this run (train = forward + backward; eval = no-grad forward, eval mode)\n"
     )
     if json_path is not None:

@@ -50,7 +50,7 @@ class DemoConfig:
     """Settings of one demo run (the command line options).
 
     Args:
-        epochs: training epochs per model; default 10 (3 with ``quick``).
+        epochs: training epochs per model; default 10 (4 with ``quick``).
         batch_size: images per optimizer step; default 64 (32 with ``quick``).
         group: symmetry group of the equivariant model, ``"C<N>"`` or ``"D<N>"``.
         seed: seed of the split, the initialisations, the batch order and the random test angles.
@@ -63,7 +63,7 @@ class DemoConfig:
     Example:
         >>> cfg = DemoConfig(quick=True)
         >>> cfg.resolved_epochs(), cfg.angles()[:3]
-        (3, [0.0, 45.0, 90.0])
+        (4, [0.0, 45.0, 90.0])
     """
 
     epochs: int | None = None
@@ -96,7 +96,7 @@ class DemoConfig:
         """Epochs actually used."""
         if self.epochs is not None:
             return self.epochs
-        return 3 if self.quick else 10
+        return 4 if self.quick else 10
 
     def resolved_batch_size(self) -> int:
         """Batch size actually used."""
@@ -110,7 +110,7 @@ class DemoConfig:
 
     def max_images(self) -> tuple[int | None, int | None]:
         """Caps on the numbers of training and test images (``None``: all)."""
-        return (300, 200) if self.quick else (None, None)
+        return (500, 200) if self.quick else (None, None)
 
     def angles(self) -> list[float]:
         """Test angles in degrees: a regular sweep (every 15 degrees, 45 with ``quick``) plus random ones."""
@@ -347,7 +347,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         'D4'
     """
     parser.add_argument(
-        "--epochs", type=int, default=None, help="training epochs per model (default 10; 3 with --quick)"
+        "--epochs", type=int, default=None, help="training epochs per model (default 10; 4 with --quick)"
     )
     parser.add_argument(
         "--batch-size", type=int, default=None, help="images per optimizer step (default 64; 32 with --quick)"

@@ -302,9 +302,10 @@ class FixedCenter(StructuralConstraint):
 
     so the off-centre taps sum to :math:`s_n \, s / d \approx s_n`. Moving :math:`\varepsilon` away from 0 on
     the side of :math:`s` keeps :math:`|d| \ge \varepsilon` and :math:`s / d \in [0, 1)`: the map is finite
-    for every finite weight and never flips the sign of the off-centre sum (it is large where
-    :math:`s \approx 0`, as any rescaling is; where :math:`s < 0` and :math:`s_n > 0` the taps change sign,
-    as they must to reach :math:`s_n`).
+    for every finite weight, and the off-centre sum never exceeds :math:`|s_n|` nor takes the opposite
+    sign (the taps are large where :math:`s \approx 0`, as with any rescaling; where :math:`s` and
+    :math:`s_n` differ in sign the taps flip sign, as they must). A NaN or infinite tap anywhere in a slice,
+    the centre included, makes the whole output slice NaN.
     ``right_inverse`` is the Euclidean projection onto the constraint set (centre set to :math:`v_c`, the
     other taps shifted by :math:`(s_n - s)/(K - 1)`), well-conditioned everywhere; the layers initialise
     their weights with it. With ``neighbor_sum=0`` every off-centre tap becomes 0.

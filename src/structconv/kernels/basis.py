@@ -78,6 +78,7 @@ class SteerableBasis:
         in_irreps: names of the input irreps (in order); out_irreps likewise.
         in_dims: sizes of the input irreps; out_dims likewise.
         shape: ``(n_elements, out_size, in_size, n_points)``.
+        q_in_inv: the inverse change of basis of the input representation.
     """
 
     def __init__(
@@ -90,6 +91,7 @@ class SteerableBasis:
         out_dims: tuple[int, ...],
         shape: tuple[int, int, int, int],
         plan: list[tuple[int, int, np.ndarray, np.ndarray]],
+        q_in_inv: np.ndarray | None = None,
     ) -> None:
         self.elements = elements
         self.irreps_bases = irreps_bases
@@ -97,7 +99,19 @@ class SteerableBasis:
         self.in_dims, self.out_dims = in_dims, out_dims
         self.shape = shape
         self._plan = plan
+        self.q_in_inv = q_in_inv
         self._arrays: dict[str, np.ndarray] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_arrays"] = {}  # dense samples are recomputed on demand, not pickled
+        return state
+
+    def __copy__(self) -> SteerableBasis:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SteerableBasis:
+        return self  # immutable: copies of a layer share their sampled bases
 
     @property
     def array(self) -> np.ndarray:
@@ -226,7 +240,7 @@ def _positions(names: Sequence[str], specs: dict[str, IrrepSpec]) -> tuple[np.nd
     return offsets, where
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _steerable_basis_cached(
     in_repr: Any,
     out_repr: Any,
@@ -282,4 +296,6 @@ def _steerable_basis_cached(
     in_dims = tuple(specs[n].dim for n in in_names)
     out_dims = tuple(specs[n].dim for n in out_names)
     shape = (total, out_repr.size, in_repr.size, n_points)
-    return SteerableBasis(elements, pair_bases, in_names, out_names, in_dims, out_dims, shape, compact)
+    return SteerableBasis(
+        elements, pair_bases, in_names, out_names, in_dims, out_dims, shape, compact, q_in_inv
+    )

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from structconv.kernels import SteerableBasis, kernel_grid, steerable_basis
+from structconv.kernels import SteerableBasis, kernel_grid, steerable_basis  # noqa: F401 (examples)
 
 __all__ = [
     "BasisExpansion",
@@ -38,7 +38,6 @@ __all__ = [
     "SingleBlockBasisExpansion",
     "block_basisexpansion",
     "r2_kernel_basis",
-    "kernel_grid",
 ]
 
 
@@ -89,7 +88,7 @@ def r2_kernel_basis(
     return steerable_basis(*args)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)
 def _to_torch(basis: Any, keep: bytes | None) -> torch.Tensor:
     """float32 torch copy of a sampled basis ``[D, o, i, P]`` (optionally masked), cached."""
     arr = basis.as_array(np.float32)
@@ -176,39 +175,70 @@ class SingleBlockBasisExpansion(BasisExpansion):
     ) -> None:
         super().__init__()
         points = np.asarray(points)
-        if points.ndim != 2 or points.shape[0] != 2 or points.shape[1] != basis.array.shape[-1]:
+        if points.ndim != 2 or points.shape[0] != 2 or points.shape[1] != basis.shape[-1]:
             raise ValueError(
-                f"points has shape {points.shape}; expected (2, {basis.array.shape[-1]}) to match the basis"
+                f"points has shape {points.shape}; expected (2, {basis.shape[-1]}) to match the basis"
             )
         keep = _filtered(basis, basis_filter)
         self._basis = basis
         self._keep = None if keep is None else np.frombuffer(keep, dtype=bool)
-        tensor = _to_torch(basis, keep)
-        if tensor.shape[0] == 0:
+        self._keep_bytes = keep
+        dim = len(basis) if keep is None else int(self._keep.sum())
+        if dim == 0:
             raise ValueError(
                 "the basis of this block is empty (after basis_filter); use a larger kernel_size or "
                 "change rings / frequencies_cutoff / basis_filter"
             )
-        self.register_buffer("sampled_basis", tensor, persistent=False)
-        self._shape = tuple(tensor.shape[1:])
+        self._dim = dim
+        self._shape = tuple(basis.shape[1:])
+        self._install(torch.float32, None)
 
-    def dimension(self) -> int:
-        return int(self.sampled_basis.shape[0])
+    # ------------------------------------------------------------------ buffers
+    def _install(self, dtype: torch.dtype, device: Any) -> None:
+        """(Re)build the basis buffer in ``dtype`` on ``device`` from the float64 samples."""
+        if dtype == torch.float64:
+            arr = self._basis.array if self._keep is None else self._basis.array[self._keep]
+            tensor = torch.tensor(arr, dtype=torch.float64)
+        else:
+            tensor = _to_torch(self._basis, self._keep_bytes)
+        self.register_buffer("sampled_basis", tensor.to(device=device, dtype=dtype), persistent=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the basis buffers are rebuilt from the compact basis when unpickled
+        state = dict(self.__dict__)
+        state["_buffers"] = {}
+        state["_basis_meta"] = (self.sampled_basis.dtype, str(self.sampled_basis.device))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        dtype, device = state.pop("_basis_meta")
+        self.__dict__.update(state)
+        self._install(dtype, device)
 
     def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SingleBlockBasisExpansion:
         super()._apply(fn, *args, **kwargs)
         if self.sampled_basis.dtype == torch.float64:
             # cast to double: take the float64 samples, not the rounded float32 copy
-            arr = self._basis.array if self._keep is None else self._basis.array[self._keep]
-            exact = torch.tensor(arr, dtype=torch.float64, device=self.sampled_basis.device)
-            self.sampled_basis = exact
+            self._install(torch.float64, self.sampled_basis.device)
         return self
 
+    def dimension(self) -> int:
+        return self._dim
+
+    # ------------------------------------------------------------------ expansion
     def forward(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [..., D]`` into filters ``[..., out_size, in_size, P]``."""
-        d = self.sampled_basis.shape[0]
-        out = weights.reshape(-1, d) @ self.sampled_basis.reshape(d, -1)
+        basis = self.sampled_basis
+        out = weights.reshape(-1, self._dim) @ basis.reshape(self._dim, -1)
         return out.reshape(*weights.shape[:-1], *self._shape)
+
+    def expand_fields(self, weights: torch.Tensor, n_out: int, n_in: int) -> torch.Tensor:
+        """Expand ``weights [n_out * n_in * D]`` into the filter ``[n_out * out_size, n_in * in_size, P]``
+        of ``n_out`` output and ``n_in`` input fields: one matrix product and one permutation copy."""
+        o, i, p = self._shape
+        basis = self.sampled_basis
+        out = weights.reshape(n_out * n_in, self._dim) @ basis.reshape(self._dim, -1)
+        return out.reshape(n_out, n_in, o, i, p).transpose(1, 2).reshape(n_out * o, n_in * i, p)
 
     def _element_table(self) -> tuple[np.ndarray, np.ndarray]:
         """``(out_irrep_idx, radius)`` of every kept element, two arrays of length ``D``."""
@@ -409,10 +439,7 @@ class BlocksBasisExpansion(BasisExpansion):
             if block is None:
                 cols.append(weights.new_zeros(n_out * ro.size, n_in * ri.size, self.S))
             else:
-                basis = block.sampled_basis
-                w = weights[start : start + n_out * n_in * dim].reshape(n_out * n_in, dim)
-                filt = (w @ basis.reshape(dim, -1)).reshape(n_out, n_in, ro.size, ri.size, self.S)
-                cols.append(filt.transpose(1, 2).reshape(n_out * ro.size, n_in * ri.size, self.S))
+                cols.append(block.expand_fields(weights[start : start + n_out * n_in * dim], n_out, n_in))
             if len(cols) == self._n_in_reprs:
                 rows.append(cols[0] if len(cols) == 1 else torch.cat(cols, dim=1))
                 cols = []

@@ -20,12 +20,13 @@ the stored weight :math:`\theta`:
 
 **State dict.** The keys are exactly those of the plain layer (``weight``, ``bias``) in every mode,
 train or eval (plus ``weight_constraint.*`` for a constraint module that has parameters or buffers of
-its own; the structural and norm constraints have none): ``weight`` holds :math:`\theta`, the learnable parameter. With ``'post_step'`` and
-``'inplace'`` it is the kernel (after projection); with ``'forward'`` it is the raw parameter, and the
-kernel is :meth:`constrained_weight` (``layer.weight`` is **not** the kernel in this mode). A plain layer's
-state dict (e.g. pretrained weights) loads into a constrained one as it is; to get a plain layer with the
-kernel baked in, use :meth:`export`. The layers do not use ``register_parametrization``, so whole
-modules pickle (``torch.save(layer)``) and ``parametrizations.weight.original`` never appears.
+its own; the structural and norm constraints have none). ``weight`` holds :math:`\theta`, the learnable
+parameter. With ``'post_step'`` and ``'inplace'`` it is the kernel (after projection); with
+``'forward'`` it is the raw parameter, and the kernel is :meth:`constrained_weight` (``layer.weight``
+is **not** the kernel in this mode). A plain layer's state dict (e.g. pretrained weights) loads into a
+constrained one as it is; to get a plain layer with the kernel baked in, use :meth:`export`. The
+layers do not use ``register_parametrization``, so whole modules pickle (``torch.save(layer)``) and
+``parametrizations.weight.original`` never appears.
 
 **Weight assignment.** ``layer.weight = nn.Parameter(t)`` replaces :math:`\theta`; every mode takes it
 into account at the next forward (``'inplace'`` projects it then).

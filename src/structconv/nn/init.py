@@ -112,7 +112,9 @@ def _he_values(
             std[start : start + int(np.prod(shape))].reshape(shape)[...] = chunk_std.numpy()
         if cache and key is not None:
             _STD_CACHE[key] = std
-    noise = torch.randn(basisexpansion.dimension(), dtype=torch.float64 if dtype == torch.float64 else torch.float32)
+    noise = torch.randn(
+        basisexpansion.dimension(), dtype=torch.float64 if dtype == torch.float64 else torch.float32
+    )
     np.multiply(noise.numpy(), std, out=noise.numpy(), casting="unsafe")
     return noise.to(device=device, dtype=dtype)
 

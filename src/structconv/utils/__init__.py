@@ -1,0 +1,18 @@
+"""Utilities for training and deploying structconv models at scale.
+
+* :func:`typed_state_dict`, :func:`load_checkpoint`, :func:`checkpoint_problems` -- checkpoints that
+  remember the field types of equivariant layers, and a loader that names the layer and the type when a
+  checkpoint does not fit.
+
+Example:
+    >>> from structconv.utils import load_checkpoint
+    >>> m = torch.nn.Linear(2, 2)
+    >>> load_checkpoint(m, m.state_dict())
+    <All keys matched successfully>
+"""
+
+from __future__ import annotations
+
+from structconv.utils.checkpoint import TYPE_KEYS, checkpoint_problems, load_checkpoint, typed_state_dict
+
+__all__ = ["TYPE_KEYS", "checkpoint_problems", "load_checkpoint", "typed_state_dict"]

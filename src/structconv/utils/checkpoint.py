@@ -1,0 +1,186 @@
+r"""Checkpoints that remember the field types of equivariant layers, and a loader that checks them.
+
+A plain ``state_dict`` of a steerable model holds coefficient vectors (``weights``) whose meaning
+depends on the layers' field types: two layers with different types can have parameters of the same
+shape, and loading one into the other then succeeds silently with a wrong model. :func:`typed_state_dict`
+records, next to the tensors, the ``in_type`` and ``out_type`` of every module that has them (in the
+state dict's ``_metadata``, which ``torch.save`` / ``torch.load(weights_only=True)`` keep and
+``load_state_dict`` ignores), so the checkpoint stays an ordinary state dict. :func:`load_checkpoint`
+compares those types and every tensor's shape with the model before loading, and names the layer and
+the type on a mismatch.
+
+Example:
+    >>> from structconv.gspaces import Rot2dOnR2
+    >>> from structconv.nn import FieldType, R2Conv
+    >>> gs = Rot2dOnR2(4)
+    >>> t_in = FieldType(gs, [gs.trivial_repr])
+    >>> conv = R2Conv(t_in, FieldType(gs, [gs.regular_repr]), 3)
+    >>> other = R2Conv(t_in, FieldType(gs, [gs.irrep(0), gs.irrep(1), gs.irrep(2)]), 3)
+    >>> other.weights.shape == conv.weights.shape
+    True
+    >>> load_checkpoint(other, typed_state_dict(conv))
+    Traceback (most recent call last):
+    ...
+    ValueError: the checkpoint does not fit the model: layer '' (R2Conv) was saved with out_type [4-Rotations: {regular}] but has out_type [4-Rotations: {irrep_0, irrep_1, irrep_2}]
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["typed_state_dict", "checkpoint_problems", "load_checkpoint", "TYPE_KEYS"]
+
+#: the keys under which the field types are recorded in ``state_dict._metadata[layer]``
+TYPE_KEYS = {"in_type": "structconv.in_type", "out_type": "structconv.out_type"}
+
+
+def _layer_types(module: nn.Module) -> dict[str, str]:
+    """``{"in_type": repr, "out_type": repr}`` for the attributes a module has (FieldType-like only)."""
+    out = {}
+    for attr in TYPE_KEYS:
+        value = getattr(module, attr, None)
+        if value is not None and hasattr(value, "gspace") and hasattr(value, "representations"):
+            out[attr] = repr(value)
+    return out
+
+
+def _check_module(model: Any) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model={type(model).__name__} is not accepted; expected a torch.nn.Module")
+    return model
+
+
+def typed_state_dict(model: nn.Module) -> OrderedDict[str, torch.Tensor]:
+    """``model.state_dict()`` with the field types of its equivariant layers recorded in ``_metadata``.
+
+    The tensors and keys are exactly those of ``model.state_dict()``; for every submodule with an
+    ``in_type`` / ``out_type`` (a :class:`~structconv.nn.FieldType`), ``result._metadata[name]`` gets
+    the entries ``"structconv.in_type"`` / ``"structconv.out_type"`` (the types' ``repr``, plain
+    strings, so ``torch.load(weights_only=True)`` reads them).
+
+    Args:
+        model: any module.
+
+    Returns:
+        the state dict.
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> from structconv.nn import FieldType, InnerBatchNorm
+        >>> gs = Rot2dOnR2(4)
+        >>> sd = typed_state_dict(InnerBatchNorm(FieldType(gs, [gs.regular_repr])))
+        >>> sd._metadata[""]["structconv.in_type"]
+        '[4-Rotations: {regular}]'
+    """
+    state = _check_module(model).state_dict()
+    metadata = getattr(state, "_metadata", None)
+    if metadata is None:
+        metadata = OrderedDict()
+        state._metadata = metadata  # type: ignore[attr-defined]
+    for name, module in model.named_modules():
+        types = _layer_types(module)
+        if types:
+            entry = metadata.setdefault(name, {})
+            for attr, text in types.items():
+                entry[TYPE_KEYS[attr]] = text
+    return state
+
+
+def _describe(model: nn.Module, key: str) -> tuple[str, str]:
+    """``(layer name, description)`` of the module owning state-dict entry ``key``."""
+    layer, _, _ = key.rpartition(".")
+    try:
+        module = model.get_submodule(layer)
+    except AttributeError:
+        return layer, "?"
+    types = _layer_types(module)
+    text = type(module).__name__
+    if types:
+        text += ", " + ", ".join(f"{a} {t}" for a, t in types.items())
+    return layer, text
+
+
+def checkpoint_problems(model: nn.Module, state_dict: Mapping[str, Any]) -> list[str]:
+    """Every way ``state_dict`` does not fit ``model``: field types, then tensor shapes.
+
+    Field types are compared where the checkpoint recorded them (see :func:`typed_state_dict`); tensor
+    shapes everywhere. Missing or unexpected keys are left to ``load_state_dict(strict=...)``.
+
+    Args:
+        model: the model to load into.
+        state_dict: the checkpoint.
+
+    Returns:
+        one message per problem, each naming the layer (its name in ``model``, its class and its types).
+
+    Example:
+        >>> lin = torch.nn.Linear(3, 2)
+        >>> checkpoint_problems(lin, torch.nn.Linear(4, 2).state_dict())
+        ["layer '' (Linear): 'weight' has shape (2, 3) in the model but (2, 4) in the checkpoint"]
+    """
+    _check_module(model)
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"state_dict={type(state_dict).__name__} is not accepted; expected a mapping")
+    problems: list[str] = []
+    metadata = getattr(state_dict, "_metadata", None) or {}
+    modules = dict(model.named_modules())
+    for name, entry in metadata.items():
+        module = modules.get(name)
+        if module is None or not isinstance(entry, Mapping):
+            continue
+        have = _layer_types(module)
+        for attr, meta_key in TYPE_KEYS.items():
+            saved = entry.get(meta_key)
+            if saved is not None and saved != have.get(attr):
+                problems.append(
+                    f"layer {name!r} ({type(module).__name__}) was saved with {attr} {saved} but has "
+                    f"{attr} {have.get(attr, '(none)')}"
+                )
+    own = model.state_dict()
+    for key, value in state_dict.items():
+        mine = own.get(key)
+        if mine is None or not isinstance(value, torch.Tensor) or mine.shape == value.shape:
+            continue
+        layer, text = _describe(model, key)
+        param = key.rpartition(".")[2]
+        problems.append(
+            f"layer {layer!r} ({text}): {param!r} has shape {tuple(mine.shape)} in the model but "
+            f"{tuple(value.shape)} in the checkpoint"
+        )
+    return problems
+
+
+def load_checkpoint(model: nn.Module, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
+    """Check ``state_dict`` against ``model`` (see :func:`checkpoint_problems`), then load it.
+
+    Works in either mode: a checkpoint saved in train mode loads into a model in eval mode and vice
+    versa (the state-dict keys of structconv layers do not depend on the mode, and their eval-mode
+    caches are rebuilt from the loaded values).
+
+    Args:
+        model: the model to load into.
+        state_dict: the checkpoint (from :func:`typed_state_dict` or a plain ``state_dict()``).
+        strict: passed to :meth:`torch.nn.Module.load_state_dict`.
+
+    Returns:
+        what :meth:`torch.nn.Module.load_state_dict` returns (missing and unexpected keys).
+
+    Raises:
+        ValueError: a field type or a tensor shape differs; the message names every such layer.
+
+    Example:
+        >>> src, dst = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+        >>> load_checkpoint(dst, src.state_dict())
+        <All keys matched successfully>
+        >>> torch.equal(dst.weight, src.weight)
+        True
+    """
+    problems = checkpoint_problems(model, state_dict)
+    if problems:
+        raise ValueError("the checkpoint does not fit the model: " + "; ".join(problems))
+    return model.load_state_dict(state_dict, strict=strict)
