@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import timedelta
 from typing import Any
 
 import torch
@@ -176,15 +175,15 @@ def _summary(model: nn.Module) -> dict[str, Any]:
     }
 
 
-def ddp_train(kind: str, rank: int, world_size: int) -> dict[str, Any]:
+def ddp_train(kind: str, env: Any) -> dict[str, Any]:
     """Train ``kind`` under DDP on this rank's shard of every batch; return the rank's summary."""
-    from torch.nn.parallel import DistributedDataParallel
+    from structconv.utils import shard, wrap_ddp
 
     model = build_model(kind)
-    ddp = DistributedDataParallel(model, find_unused_parameters=False)
+    ddp = wrap_ddp(model, env, find_unused_parameters=False)
     opt = _optimizer(model)
     for x, y in make_batches():
-        loss = F.cross_entropy(ddp(x.chunk(world_size)[rank]), y.chunk(world_size)[rank])
+        loss = F.cross_entropy(ddp(shard(x, env)), shard(y, env))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         unused = [n for n, p in model.named_parameters() if p.grad is None]
@@ -194,9 +193,11 @@ def ddp_train(kind: str, rank: int, world_size: int) -> dict[str, Any]:
     return _summary(model)
 
 
-def fsdp_train(kind: str, rank: int, world_size: int) -> dict[str, Any]:
-    """Train ``kind`` with FSDP2 (``fully_shard`` on every structured layer and on the model)."""
+def fsdp_train(kind: str, env: Any) -> dict[str, Any]:
+    """Train ``kind`` with FSDP2 (``fully_shard`` on every convolution and on the model)."""
     from torch.distributed.fsdp import fully_shard
+
+    from structconv.utils import shard
 
     model = build_model(kind)
     for module in list(model.modules()):
@@ -208,7 +209,7 @@ def fsdp_train(kind: str, rank: int, world_size: int) -> dict[str, Any]:
     fully_shard(model)
     opt = _optimizer(model)
     for x, y in make_batches():
-        loss = F.cross_entropy(model(x.chunk(world_size)[rank]), y.chunk(world_size)[rank])
+        loss = F.cross_entropy(model(shard(x, env)), shard(y, env))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -228,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     """Worker entry point: join the gloo process group from the environment and train every kind."""
     import torch.distributed as dist
 
+    from structconv.utils import cleanup_distributed, init_distributed
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for {kind}_rank{rank}.pt")
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
@@ -235,18 +238,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fsdp", action="store_true", help="also train every kind with FSDP2 (fully_shard)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", timeout=timedelta(seconds=args.timeout))
+    env = init_distributed("gloo", timeout_s=args.timeout)
+    if not env.enabled:
+        raise SystemExit("run one process per rank (torchrun, or RANK / WORLD_SIZE / MASTER_* variables)")
     try:
-        rank, world_size = dist.get_rank(), dist.get_world_size()
+        rank = env.rank
         for kind in args.kinds:
-            summary = ddp_train(kind, rank, world_size)
+            summary = ddp_train(kind, env)
             torch.save(summary, os.path.join(args.out, f"{kind}_rank{rank}.pt"))
             if args.fsdp and _fsdp_available():
-                summary = fsdp_train(kind, rank, world_size)
+                summary = fsdp_train(kind, env)
                 torch.save(summary, os.path.join(args.out, f"{kind}_fsdp_rank{rank}.pt"))
         dist.barrier()
     finally:
-        dist.destroy_process_group()
+        cleanup_distributed()
     return 0
 
 

@@ -92,20 +92,18 @@ def _spawn(out: Path, kinds: list[str]) -> tuple[list[int], list[str]]:
     return [p.returncode for p in procs], outputs
 
 
-@pytest.fixture(scope="module")
-def ddp_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+def _run_workers(tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
     if not dist.is_available() or not dist.is_gloo_available():
         pytest.skip("torch.distributed with the gloo backend is not available")
     _require("ConstrainedConv2d", "WSConv2d", "ConstrainedLinear")
     kinds = ["constrained"]
     if all(getattr(snn, n, None) is not None for n in _EQUIVARIANT):
         kinds += ["equivariant", "equivariant_bn"]
-    for _attempt in range(2):  # the free port may be taken between probing and binding: retry once
-        out = tmp_path_factory.mktemp("ddp")
+    for attempt in range(2):  # the free port may be taken between probing and binding: retry once
+        out = tmp_path / f"attempt{attempt}"
+        out.mkdir()
         codes, outputs = _spawn(out, kinds)
-        if all(c == 0 for c in codes):
-            break
-        if "address already in use" not in "".join(outputs).lower():
+        if all(c == 0 for c in codes) or "address already in use" not in "".join(outputs).lower():
             break
     details = "\n".join(
         f"--- rank {r} (exit {c}) ---\n{o[-4000:]}" for r, (c, o) in enumerate(zip(codes, outputs))
@@ -120,51 +118,56 @@ def ddp_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict
     return results
 
 
-def _kind(results: dict[str, list[dict[str, Any]]], kind: str) -> list[dict[str, Any]]:
-    if kind not in results:
-        pytest.skip(f"the {kind!r} model needs modules not in structconv.nn yet")
-    return results[kind]
+def _compare(kind: str, got: dict[str, Any], ref: dict[str, Any], errors: list[str], buffers: bool) -> None:
+    pairs = [("parameter", got["params"], ref["params"])]
+    if buffers:
+        pairs.append(("buffer", got["buffers"], ref["buffers"]))
+    for what, mine, theirs in pairs:
+        if sorted(mine) != sorted(theirs):
+            errors.append(f"{kind}: {what} names differ: {sorted(mine)} vs {sorted(theirs)}")
+            continue
+        for name, value in theirs.items():
+            if not torch.allclose(mine[name], value, rtol=1e-9, atol=1e-11):
+                err = float((mine[name] - value).abs().max())
+                errors.append(f"{kind}: {what} {name} differs from single-process training by {err:.3g}")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", worker.KINDS)
-def test_ddp_parameters_identical_on_both_ranks(ddp_results, kind: str) -> None:
-    r0, r1 = _kind(ddp_results, kind)
-    assert r0["state_dict_keys"] == r1["state_dict_keys"]
-    for name, p in r0["params"].items():
-        assert torch.equal(p, r1["params"][name]), f"{kind}: parameter {name} differs between ranks"
-    if not any(k.endswith("running_mean") for k in r0["buffers"]):
-        # (running statistics are rank-local after the last step, as with torch.nn.BatchNorm2d: DDP
-        # broadcasts rank 0's before every forward, so rank 0 holds the reference ones)
-        assert torch.equal(r0["eval_output"], r1["eval_output"])
+def test_ddp_and_fsdp_match_single_process_training(tmp_path: Path) -> None:
+    """Two gloo ranks, each on half of every batch, train exactly like one process on the whole batch.
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", worker.KINDS)
-def test_ddp_matches_single_process_training(ddp_results, kind: str) -> None:
-    """DDP on the two halves of every batch = one process on the whole batch (float64, to rounding)."""
-    r0 = _kind(ddp_results, kind)[0]
-    ref = worker.reference_train(kind, WORLD_SIZE)
-    assert sorted(ref["params"]) == sorted(r0["params"])
-    for name, p in ref["params"].items():
-        torch.testing.assert_close(r0["params"][name], p, rtol=1e-9, atol=1e-11, msg=f"{kind}: {name}")
-    # rank 0's buffers (running statistics, cached filters) are what DDP broadcasts to the others
-    for name, b in ref["buffers"].items():
-        torch.testing.assert_close(
-            r0["buffers"][name], b, rtol=1e-9, atol=1e-11, msg=f"{kind}: buffer {name}"
-        )
-    torch.testing.assert_close(r0["eval_output"], ref["eval_output"], rtol=1e-9, atol=1e-11)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", worker.KINDS)
-def test_fsdp_matches_single_process_training(ddp_results, kind: str) -> None:
-    """FSDP2 (``fully_shard`` per structured layer): same parameters as single-process training."""
-    r0, r1 = _kind(ddp_results, kind + "_fsdp")
-    ref = worker.reference_train(kind, WORLD_SIZE)
-    for name, p in ref["params"].items():
-        torch.testing.assert_close(r0["params"][name], p, rtol=1e-9, atol=1e-11, msg=f"{kind}: {name}")
-        assert torch.equal(r0["params"][name], r1["params"][name]), f"{kind}: {name} differs between ranks"
+    One launch trains every kind with DDP and FSDP2 (a single test, so ``pytest -n`` starts it once).
+    For each kind: the ranks hold identical parameters; rank 0's parameters, buffers (running statistics,
+    cached filters) and eval output equal those of :func:`reference_train` (float64, to rounding).
+    """
+    results = _run_workers(tmp_path)
+    errors: list[str] = []
+    for kind in worker.KINDS:
+        if kind not in results:
+            continue  # needs equivariant modules that structconv.nn does not provide yet
+        r0, r1 = results[kind]
+        ref = worker.reference_train(kind, WORLD_SIZE)
+        if r0["state_dict_keys"] != r1["state_dict_keys"]:
+            errors.append(f"{kind}: state-dict keys differ between ranks")
+        for name, p in r0["params"].items():
+            if not torch.equal(p, r1["params"][name]):
+                errors.append(f"{kind}: parameter {name} differs between ranks")
+        # running statistics are rank-local after the last step (as with torch.nn.BatchNorm2d): DDP
+        # broadcasts rank 0's before every forward, so only rank 0 is compared with the reference
+        has_stats = any(k.endswith("running_mean") for k in r0["buffers"])
+        if not has_stats and not torch.equal(r0["eval_output"], r1["eval_output"]):
+            errors.append(f"{kind}: eval outputs differ between ranks")
+        _compare(kind, r0, ref, errors, buffers=True)
+        if not torch.allclose(r0["eval_output"], ref["eval_output"], rtol=1e-9, atol=1e-11):
+            errors.append(f"{kind}: eval output differs from single-process training")
+        if kind + "_fsdp" in results:
+            f0, f1 = results[kind + "_fsdp"]
+            _compare(kind + " (FSDP)", f0, ref, errors, buffers=False)
+            for name, p in f0["params"].items():
+                if not torch.equal(p, f1["params"][name]):
+                    errors.append(f"{kind} (FSDP): parameter {name} differs between ranks")
+    assert not errors, "\n".join(errors)
+    assert "constrained" in results
 
 
 # ----------------------------------------------------------------------------- single-process checks
@@ -260,3 +263,36 @@ def test_fws_learnable_gain_gets_a_gradient() -> None:
     m = snn.FWS(torch.nn.Conv2d(2, 3, 3))
     m(torch.randn(1, 2, 5, 5)).sum().backward()
     assert not [n for n, p in m.named_parameters() if p.requires_grad and p.grad is None]
+
+
+# ----------------------------------------------------------------------------- structconv.utils.distributed
+
+
+def test_distributed_env_from_torchrun_variables() -> None:
+    from structconv.utils import DistributedEnv, distributed_env, init_distributed, shard, wrap_ddp
+
+    env = distributed_env({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"})
+    assert env == DistributedEnv(rank=3, world_size=4, local_rank=1)
+    assert env.enabled and not env.is_main
+    single = init_distributed(environ={})
+    assert single == DistributedEnv() and not dist.is_initialized()
+    x = torch.arange(10)
+    assert torch.equal(torch.cat([shard(x, DistributedEnv(r, 3)) for r in range(3)]), x)
+    assert shard(x, single) is x
+    m = torch.nn.Linear(2, 2)
+    assert wrap_ddp(m, single) is m
+
+
+def test_distributed_env_bad_input() -> None:
+    from structconv.utils import DistributedEnv, distributed_env, shard
+
+    with pytest.raises(
+        ValueError, match=r"environment variable WORLD_SIZE='two' is not accepted; expected an integer"
+    ):
+        distributed_env({"WORLD_SIZE": "two"})
+    with pytest.raises(ValueError, match=r"rank=2 is not accepted; expected 0 <= rank < world_size=2"):
+        DistributedEnv(rank=2, world_size=2)
+    with pytest.raises(ValueError, match=r"world_size=0 is not accepted; expected an int >= 1"):
+        DistributedEnv(world_size=0)
+    with pytest.raises(TypeError, match=r"env=.* is not accepted; expected a DistributedEnv"):
+        shard(torch.zeros(2), 2)

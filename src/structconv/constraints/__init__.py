@@ -52,4 +52,9 @@ from structconv.constraints.standardization import (  # noqa: E402
     weight_standardize,
 )
 
-__all__ += ["ScaledWeightStandardization", "WeightStandardization", "scaled_weight_standardize", "weight_standardize"]
+__all__ += [
+    "ScaledWeightStandardization",
+    "WeightStandardization",
+    "scaled_weight_standardize",
+    "weight_standardize",
+]

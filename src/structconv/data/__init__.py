@@ -12,8 +12,16 @@ from structconv.data.digits import (
     DEMO_INSTALL_HINT,
     DigitsSplit,
     load_rotated_digits,
+    render_digits,
     rotate_images,
     upsample_digits,
 )
 
-__all__ = ["DEMO_INSTALL_HINT", "DigitsSplit", "load_rotated_digits", "rotate_images", "upsample_digits"]
+__all__ = [
+    "DEMO_INSTALL_HINT",
+    "DigitsSplit",
+    "load_rotated_digits",
+    "render_digits",
+    "rotate_images",
+    "upsample_digits",
+]

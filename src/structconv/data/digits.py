@@ -3,7 +3,8 @@
 The 1,797 scans of :func:`sklearn.datasets.load_digits` are bilinearly upsampled to a square of
 ``content`` pixels and centred on an odd ``size x size`` canvas small enough that the whole square lies
 inside the canvas' inscribed disc (``content * sqrt(2) <= size``), so that rotating a digit by any angle
-never cuts it off. Nothing is downloaded: the scans ship inside scikit-learn.
+never cuts it off. Rotated test digits are rendered from the original scans (one interpolation at every
+angle, see :func:`render_digits`). Nothing is downloaded: the scans ship inside scikit-learn.
 
 Rotations follow the package convention (``docs/internals.md``): a positive angle turns the image
 counter-clockwise on screen, and a rotation by a multiple of 90 degrees is exactly :func:`torch.rot90`.
@@ -18,27 +19,37 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DigitsSplit", "load_rotated_digits", "upsample_digits", "rotate_images", "DEMO_INSTALL_HINT"]
+__all__ = [
+    "DigitsSplit",
+    "load_rotated_digits",
+    "render_digits",
+    "upsample_digits",
+    "rotate_images",
+    "DEMO_INSTALL_HINT",
+]
 
 DEMO_INSTALL_HINT = 'pip install "structconv[demo]"'
 
 
 @dataclass(frozen=True)
 class DigitsSplit:
-    """A train/test split of upsampled digits.
+    """A train/test split of digits rendered on an odd canvas.
 
     Attributes:
-        train_images: ``(N_train, 1, size, size)`` float32 images in ``[0, 1]``.
+        train_images: ``(N_train, 1, size, size)`` float32 images in ``[0, 1]`` (upright).
         train_labels: ``(N_train,)`` int64 labels in ``0..9``.
-        test_images: ``(N_test, 1, size, size)`` float32 images in ``[0, 1]``.
+        test_images: ``(N_test, 1, size, size)`` float32 images in ``[0, 1]`` (upright).
         test_labels: ``(N_test,)`` int64 labels.
         size: side of the (odd) canvas, in pixels.
+        test_scans: ``(N_test, h, w)`` source scans of the test images (scaled to ``[0, 1]``), from which
+            :meth:`test_images_at` renders rotated copies; ``None`` if unknown.
+        content: side, in canvas pixels, of the square the scans are drawn on.
 
     Example:
         >>> x = torch.zeros(2, 1, 5, 5)
         >>> y = torch.zeros(2, dtype=torch.long)
-        >>> DigitsSplit(x, y, x, y, 5).num_classes
-        10
+        >>> DigitsSplit(x, y, x, y, 5).test_images_at(90.0).shape
+        torch.Size([2, 1, 5, 5])
     """
 
     train_images: torch.Tensor
@@ -46,11 +57,25 @@ class DigitsSplit:
     test_images: torch.Tensor
     test_labels: torch.Tensor
     size: int
+    test_scans: torch.Tensor | None = None
+    content: int | None = None
 
     @property
     def num_classes(self) -> int:
         """Number of classes (always 10 digits)."""
         return 10
+
+    def test_images_at(self, angle: float) -> torch.Tensor:
+        """The test set rotated counter-clockwise by ``angle`` degrees.
+
+        Rendered afresh from the source scans (see :func:`render_digits`) when they are known, so every
+        angle has the same sharpness as the upright images; otherwise the upright images are rotated
+        with :func:`rotate_images`. Multiples of 90 degrees are exact quarter turns of ``test_images``.
+        """
+        quarter = angle / 90.0
+        if self.test_scans is None or abs(quarter - round(quarter)) < 1e-12:
+            return rotate_images(self.test_images, angle)
+        return render_digits(self.test_scans, size=self.size, angle=angle, content=self.content)
 
 
 def _check_size(size: int, content: int) -> None:
@@ -73,10 +98,60 @@ def _default_content(size: int) -> int:
     return content
 
 
+def _scale_scans(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(images), dtype=torch.float64)
+    if x.ndim != 3:
+        raise ValueError(f"images has shape {tuple(x.shape)}; expected (N, h, w)")
+    peak = float(x.max()) if x.numel() else 1.0
+    return x / (peak if peak > 0 else 1.0)
+
+
+def render_digits(
+    scans: np.ndarray | torch.Tensor, size: int = 21, angle: float = 0.0, content: int | None = None
+) -> torch.Tensor:
+    """Draw small scans, rotated by ``angle`` degrees, centred on an odd canvas.
+
+    Each canvas pixel samples the bilinear interpolant of the scan once, at the point that the rotation
+    maps it to, so an upright and a rotated rendering are equally sharp (rotating an already upsampled
+    image would interpolate twice and blur the rotated copies only). The scan fills a square of
+    ``content`` canvas pixels; outside it the canvas is zero.
+
+    Args:
+        scans: ``(N, h, w)`` non-negative scans (divided by their global maximum).
+        size: side of the odd output canvas.
+        angle: counter-clockwise rotation in degrees.
+        content: side of the digit square; default: the largest square (with the parity of ``size``, so
+            that it is centred on a pixel grid) inside the canvas' inscribed disc.
+
+    Returns:
+        ``(N, 1, size, size)`` float32 tensor with values in ``[0, 1]``.
+
+    Example:
+        >>> scans = np.random.default_rng(0).random((2, 8, 8))
+        >>> up = render_digits(scans, size=21)
+        >>> bool(torch.allclose(render_digits(scans, size=21, angle=90.0 + 1e-9), torch.rot90(up, 1, (2, 3)),
+        ...                     atol=1e-6))
+        True
+    """
+    if content is None:
+        content = _default_content(size) if isinstance(size, int) else 0
+    _check_size(size, content)
+    x = _scale_scans(scans)[:, None]
+    theta = math.radians(float(angle))
+    c, s = math.cos(theta), math.sin(theta)
+    # grid_sample's normalised coordinates (x right, y down, align_corners=False): the canvas point p
+    # shows the scan at R(-angle) p, and the scan spans +-content/size of the canvas' half-width.
+    k = size / content
+    mat = torch.tensor([[k * c, -k * s, 0.0], [k * s, k * c, 0.0]], dtype=x.dtype)
+    grid = F.affine_grid(mat.expand(x.shape[0], 2, 3), [x.shape[0], 1, size, size], align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out.clamp_(0.0, 1.0).to(torch.float32)
+
+
 def upsample_digits(
     images: np.ndarray | torch.Tensor, size: int = 21, content: int | None = None
 ) -> torch.Tensor:
-    """Upsample small digit scans and centre them on an odd canvas.
+    """Upsample small digit scans and centre them on an odd canvas (:func:`render_digits` at angle 0).
 
     Args:
         images: ``(N, h, w)`` scans (any non-negative scale; they are divided by their global maximum).
@@ -92,18 +167,7 @@ def upsample_digits(
         >>> tuple(out.shape), float(out.max())
         ((3, 1, 29, 29), 1.0)
     """
-    if content is None:
-        content = _default_content(size) if isinstance(size, int) else 0
-    _check_size(size, content)
-    x = torch.as_tensor(np.asarray(images), dtype=torch.float64)
-    if x.ndim != 3:
-        raise ValueError(f"images has shape {tuple(x.shape)}; expected (N, h, w)")
-    peak = float(x.max()) if x.numel() else 1.0
-    x = x / (peak if peak > 0 else 1.0)
-    x = F.interpolate(x[:, None], size=(content, content), mode="bilinear", align_corners=False)
-    pad = (size - content) // 2
-    x = F.pad(x, (pad, size - content - pad, pad, size - content - pad))
-    return x.clamp_(0.0, 1.0).to(torch.float32)
+    return render_digits(images, size=size, angle=0.0, content=content)
 
 
 def rotate_images(images: torch.Tensor, angle: float) -> torch.Tensor:
@@ -175,7 +239,9 @@ def load_rotated_digits(
             f"the digits data set ships with scikit-learn, which is not installed; run: {DEMO_INSTALL_HINT}"
         ) from err
     digits = load_digits()
-    images = upsample_digits(digits.images, size=size)
+    content = _default_content(size) if isinstance(size, int) else 0
+    images = upsample_digits(digits.images, size=size, content=content)
+    scans = _scale_scans(digits.images).to(torch.float32)
     labels = torch.as_tensor(digits.target, dtype=torch.long)
     idx = np.arange(len(labels))
     train_idx, test_idx = train_test_split(
@@ -187,4 +253,12 @@ def load_rotated_digits(
         test_idx = test_idx[:max_test]
     train_idx_t = torch.as_tensor(train_idx)
     test_idx_t = torch.as_tensor(test_idx)
-    return DigitsSplit(images[train_idx_t], labels[train_idx_t], images[test_idx_t], labels[test_idx_t], size)
+    return DigitsSplit(
+        images[train_idx_t],
+        labels[train_idx_t],
+        images[test_idx_t],
+        labels[test_idx_t],
+        size,
+        test_scans=scans[test_idx_t],
+        content=content,
+    )

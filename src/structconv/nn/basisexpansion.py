@@ -409,46 +409,56 @@ class BlocksBasisExpansion(BasisExpansion):
         self._dimension = start
         self._in_reprs, self._out_reprs = in_reprs, out_reprs
         self._in_fields, self._out_fields = in_fields, out_fields
+        # a single pair of representations is expanded in place (one product, one transposition copy);
+        # several pairs write their products into one flat buffer of length-S rows, gathered once into
+        # the filter's channel order
+        self._single = len(self._blocks) == 1
+        self._has_zero_row = False
         self.register_buffer(
-            "in_channel_perm", self._permutation(in_type, in_reprs, in_fields), persistent=False
-        )
-        self.register_buffer(
-            "out_channel_perm", self._permutation(out_type, out_reprs, out_fields), persistent=False
+            "row_index", None if self._single else self._row_index(in_type, out_type), persistent=False
         )
         self._n_in_reprs = len(in_reprs)
 
-    @staticmethod
-    def _permutation(ftype: Any, reprs: list[Any], fields: dict[Any, list[int]]) -> torch.Tensor | None:
-        """Index mapping the channels grouped by representation back to the type's channel order."""
-        starts, ends = ftype.fields_start, ftype.fields_end
-        grouped = np.concatenate(
-            [np.arange(starts[f], ends[f]) for r in reprs for f in fields[r]] or [np.zeros(0, dtype=int)]
-        )
-        if np.array_equal(grouped, np.arange(ftype.size)):
-            return None
-        return torch.from_numpy(np.argsort(grouped).astype(np.int64))
+    def _row_index(self, in_type: Any, out_type: Any) -> torch.Tensor:
+        """For every (output channel, input channel), its row in the flat buffer of products."""
+        index = np.empty((out_type.size, in_type.size), dtype=np.int64)
+        offset = 0
+        empty: list[tuple[np.ndarray, np.ndarray]] = []
+        for ro, ri, n_out, n_in, _dim, _, block in self._blocks:
+            rows = (out_type.fields_start[self._out_fields[ro]][:, None] + np.arange(ro.size)).ravel()
+            cols = (in_type.fields_start[self._in_fields[ri]][:, None] + np.arange(ri.size)).ravel()
+            if block is None:
+                empty.append((rows, cols))
+                continue
+            # products are laid out [n_out, n_in, out_size, in_size] (rows of length S)
+            a, b, x, y = np.meshgrid(
+                np.arange(n_out), np.arange(n_in), np.arange(ro.size), np.arange(ri.size), indexing="ij"
+            )
+            flat = offset + np.arange(a.size).reshape(a.shape)
+            index[np.ix_(rows, cols)] = flat.transpose(0, 2, 1, 3).reshape(len(rows), len(cols))
+            offset += a.size
+        for rows, cols in empty:
+            index[np.ix_(rows, cols)] = offset  # one shared zero row after all the products
+        self._has_zero_row = bool(empty)
+        return torch.from_numpy(index.ravel())
 
     def dimension(self) -> int:
         return self._dimension
 
     def forward(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand the coefficient vector ``[dimension]`` into the filter ``[out_size, in_size, P]``."""
-        rows: list[torch.Tensor] = []
-        cols: list[torch.Tensor] = []
-        for ro, ri, n_out, n_in, dim, start, block in self._blocks:
-            if block is None:
-                cols.append(weights.new_zeros(n_out * ro.size, n_in * ri.size, self.S))
-            else:
-                cols.append(block.expand_fields(weights[start : start + n_out * n_in * dim], n_out, n_in))
-            if len(cols) == self._n_in_reprs:
-                rows.append(cols[0] if len(cols) == 1 else torch.cat(cols, dim=1))
-                cols = []
-        out = rows[0] if len(rows) == 1 else torch.cat(rows, dim=0)
-        if self.out_channel_perm is not None:
-            out = out.index_select(0, self.out_channel_perm)
-        if self.in_channel_perm is not None:
-            out = out.index_select(1, self.in_channel_perm)
-        return out
+        if self._single:
+            _, _, n_out, n_in, _, _, block = self._blocks[0]
+            return block.expand_fields(weights, n_out, n_in)
+        parts: list[torch.Tensor] = []
+        for _, _, n_out, n_in, dim, start, block in self._blocks:
+            if block is not None:
+                w = weights[start : start + n_out * n_in * dim].reshape(n_out * n_in, dim)
+                parts.append((w @ block.sampled_basis.reshape(dim, -1)).reshape(-1, self.S))
+        if self._has_zero_row:
+            parts.append(weights.new_zeros(1, self.S))
+        flat = torch.cat(parts, dim=0)
+        return flat.index_select(0, self.row_index).reshape(self._out_type.size, self._in_type.size, self.S)
 
     # ------------------------------------------------------------------ introspection
     def _layout(

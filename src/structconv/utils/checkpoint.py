@@ -18,10 +18,12 @@ Example:
     >>> other = R2Conv(t_in, FieldType(gs, [gs.irrep(0), gs.irrep(1), gs.irrep(2)]), 3)
     >>> other.weights.shape == conv.weights.shape
     True
-    >>> load_checkpoint(other, typed_state_dict(conv))
-    Traceback (most recent call last):
-    ...
-    ValueError: the checkpoint does not fit the model: layer '' (R2Conv) was saved with out_type [4-Rotations: {regular}] but has out_type [4-Rotations: {irrep_0, irrep_1, irrep_2}]
+    >>> try:
+    ...     load_checkpoint(other, typed_state_dict(conv))
+    ... except ValueError as err:
+    ...     print(str(err).replace("but has", "\nbut has"))
+    the checkpoint does not fit the model: layer '' (R2Conv) was saved with out_type [4-Rotations: {regular}]
+    but has out_type [4-Rotations: {irrep_0, irrep_1, irrep_2}]
 """
 
 from __future__ import annotations
