@@ -4,12 +4,13 @@ For each configuration it prints, for structconv and (when importable) the refer
 
 * ``build ms``: time to construct the layer (default initialisation) in a fresh Python process, after
   the imports, the field types and a first torch operation;
-* ``expand ms``: one filter expansion (training-mode forward of the basis expansion);
+* ``expand ms``: one filter expansion (training-mode forward of the basis expansion), best of 20;
 * ``train x``: forward+backward time of the layer divided by that of ``torch.nn.Conv2d`` with the same
   channels (batch ``--batch``, ``--size`` x ``--size`` pixels, "same" padding);
 * ``eval x``: eval-mode forward time divided by that of ``torch.nn.Conv2d``.
 
-Timings are medians over ``--repeats`` interleaved runs.  Not a test: numbers depend on the machine.
+The ratios use medians over ``--repeats`` interleaved runs.  Not a test: numbers depend on the machine
+(and on its load: on a shared machine, run it several times).
 
 Usage::
 
@@ -105,11 +106,12 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int) -> dict[s
 
     layer.train()
     step_plain(), step_layer()  # warm up
-    plain_t, layer_t, expand_t = [], [], []
+    plain_t, layer_t = [], []
     for _ in range(repeats):
         plain_t.append(_timed(step_plain))
         layer_t.append(_timed(step_layer))
-        expand_t.append(_timed(expand))
+    expand()
+    expand_t = [_timed(expand) for _ in range(20)]
     layer.eval()
     plain.eval()
     with torch.no_grad():
@@ -120,7 +122,7 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int) -> dict[s
             layer_e.append(_timed(lambda: layer(gx)))
     med = statistics.median
     return {
-        "expand": med(expand_t) * 1e3,
+        "expand": min(expand_t) * 1e3,
         "train": med(layer_t) / med(plain_t),
         "eval": med(layer_e) / med(plain_e),
         "conv_ms": med(plain_t) * 1e3,

@@ -19,6 +19,8 @@ import structconv.nn as snn
 __all__ = [
     "Missing",
     "TypedToPlain",
+    "ConstrainedNd",
+    "REPROJECTS",
     "CONSTRAINED",
     "EQUIVARIANT",
     "build",
@@ -72,25 +74,30 @@ def _constrained_stack() -> tuple[nn.Module, torch.Tensor]:
     return model, torch.randn(2, 3, 8, 8)
 
 
+class ConstrainedNd(nn.Module):
+    """1-D and 3-D constrained convolutions and transposed convolutions side by side."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        c1, t1, c3, t3 = require(
+            "ConstrainedConv1d",
+            "ConstrainedConvTranspose1d",
+            "ConstrainedConv3d",
+            "ConstrainedConvTranspose3d",
+        )
+        self.c1 = c1(2, 3, 3, padding=1, constraint="fixed_center")
+        self.t1 = t1(3, 2, 3, stride=2, constraint="sum_to_one")
+        self.c3 = c3(2, 2, 3, padding=1, constraint="unit_l2")
+        self.t3 = t3(2, 2, 3, constraint="zero_mean", enforce="post_step")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.t1(self.c1(x.flatten(2)[..., :16]))
+        b = self.t3(self.c3(x.unsqueeze(2)[..., :4, :4]))
+        return torch.cat([a.flatten(1), b.flatten(1)], dim=1)
+
+
 def _constrained_nd() -> tuple[nn.Module, torch.Tensor]:
-    c1, t1, c3, t3 = require(
-        "ConstrainedConv1d", "ConstrainedConvTranspose1d", "ConstrainedConv3d", "ConstrainedConvTranspose3d"
-    )
-
-    class Nd(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.c1 = c1(2, 3, 3, padding=1, constraint="fixed_center")
-            self.t1 = t1(3, 2, 3, stride=2, constraint="sum_to_one")
-            self.c3 = c3(2, 2, 3, padding=1, constraint="unit_l2")
-            self.t3 = t3(2, 2, 3, constraint="zero_mean", enforce="post_step")
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            a = self.t1(self.c1(x.flatten(2)[..., :16]))
-            b = self.t3(self.c3(x.unsqueeze(2)[..., :4, :4]))
-            return torch.cat([a.flatten(1), b.flatten(1)], dim=1)
-
-    return Nd(), torch.randn(2, 2, 4, 4)
+    return ConstrainedNd(), torch.randn(2, 2, 4, 4)
 
 
 def _constrained_inplace() -> tuple[nn.Module, torch.Tensor]:
@@ -114,6 +121,10 @@ def _ws_stack() -> tuple[nn.Module, torch.Tensor]:
     )
     return model, torch.randn(2, 3, 6, 6)
 
+
+#: models with layers that project their stored weight in place (enforce='inplace', FWS): a copy or a
+#: loaded checkpoint is projected again, idempotent up to float rounding only
+REPROJECTS = frozenset({"constrained_inplace", "weight_standardized"})
 
 CONSTRAINED: dict[str, Callable[[], tuple[nn.Module, torch.Tensor]]] = {
     "constrained_2d": _constrained_stack,

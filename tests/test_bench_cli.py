@@ -74,5 +74,9 @@ def test_cli_bench(tmp_path, capsys):
     assert json.loads(path.read_text())["rows"][0]["layer"] == "nn.Conv2d"
     assert main(["bench", "--quick", "--repeats", "0"]) == 2
     assert "--repeats=0" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--threads", "-2"]) == 2
+    assert "--threads=-2" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="threads=-1"):
+        run_bench(quick=True, threads=-1, stream=io.StringIO())
     with pytest.raises(SystemExit):
         main(["bench", "--only", "nope"])

@@ -13,7 +13,7 @@ from structconv.utils import checkpoint_problems, load_checkpoint, typed_state_d
 ALL = [*zoo.CONSTRAINED, *zoo.EQUIVARIANT]
 # layers that project their stored weight in place (enforce='inplace', FWS) project a loaded weight again:
 # the maps are idempotent up to float rounding, so their outputs agree to rounding, not bit for bit
-REPROJECTS = {"constrained_inplace", "weight_standardized"}
+REPROJECTS = zoo.REPROJECTS
 
 
 def _tol(name: str) -> dict[str, float]:
@@ -145,3 +145,14 @@ def test_bad_arguments() -> None:
         load_checkpoint({}, {})
     with pytest.raises(TypeError, match="state_dict=list is not accepted; expected a mapping"):
         checkpoint_problems(torch.nn.Linear(1, 1), [])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_whole_model_pickles(name: str) -> None:
+    """``torch.save(model)`` / multiprocessing pickle whole models (no lambdas or local classes inside)."""
+    model, x = _trained(name)
+    expected = _eval_output(model, x)
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    buf.seek(0)
+    torch.testing.assert_close(_eval_output(torch.load(buf, weights_only=False), x), expected, **_tol(name))

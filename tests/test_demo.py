@@ -17,7 +17,7 @@ from structconv.cli import DemoConfig, ProgressBar, format_table, run_demo
 from structconv.cli._plot import plot_accuracy, text_chart
 from structconv.cli._training import accuracy_by_angle, invariance_error, logit_change, train_model
 from structconv.cli.demo import _missing_extras
-from structconv.data import load_rotated_digits, rotate_images, upsample_digits
+from structconv.data import DigitsSplit, load_rotated_digits, render_digits, rotate_images, upsample_digits
 from structconv.models import ConventionalCNN, EquivariantCNN, default_fields, parse_group
 
 # ----------------------------------------------------------------------------------------------- data
@@ -66,6 +66,35 @@ def test_rotate_convention_and_exact_quarter_turns():
     assert i < 4 and j > 4
     with pytest.raises(ValueError, match="expected \\(N, C, H, W\\)"):
         rotate_images(torch.zeros(9, 9), 10.0)
+
+
+def test_render_digits_rotates_the_source_scan_once():
+    scans = np.random.default_rng(0).random((3, 8, 8))
+    up = render_digits(scans, size=17)
+    assert torch.equal(up, upsample_digits(scans, size=17))
+    for angle in (90.0, 180.0, 270.0):
+        near = render_digits(scans, size=17, angle=angle + 1e-7)
+        assert torch.allclose(near, torch.rot90(up, int(angle // 90), dims=(-2, -1)), atol=1e-5)
+    # one interpolation at every angle: a 30 degree rendering keeps the ink and the sharpness that
+    # rotating the upright image would lose
+    rendered = render_digits(scans, size=17, angle=30.0)
+    rotated = rotate_images(up, 30.0)
+    assert torch.allclose(rendered.sum((1, 2, 3)), up.sum((1, 2, 3)), rtol=0.05)
+    assert float(rendered.square().sum()) > float(rotated.square().sum())
+    with pytest.raises(ValueError, match="expected \\(N, h, w\\)"):
+        render_digits(np.ones((8, 8)))
+
+
+def test_split_renders_rotated_test_sets():
+    split = load_rotated_digits(size=15, max_train=10, max_test=20)
+    assert len(split.train_labels) == 10 and split.test_scans.shape == (20, 8, 8)
+    assert torch.equal(split.test_images_at(0.0), split.test_images)
+    assert torch.equal(split.test_images_at(270.0), torch.rot90(split.test_images, 3, dims=(-2, -1)))
+    expected = render_digits(split.test_scans, size=15, angle=20.0, content=split.content)
+    assert torch.equal(split.test_images_at(20.0), expected)
+    # without source scans the upright images are rotated instead
+    bare = DigitsSplit(split.train_images, split.train_labels, split.test_images, split.test_labels, 15)
+    assert torch.equal(bare.test_images_at(20.0), rotate_images(split.test_images, 20.0))
 
 
 def test_load_split_is_seeded_and_stratified():
@@ -244,6 +273,10 @@ def test_demo_config_validation():
         ({"epochs": 0}, "epochs=0"),
         ({"group": "X"}, "group='X'"),
         ({"device": "nope"}, "device="),
+        ({"size": 20}, "size=20"),
+        ({"threads": -1}, "threads=-1"),
+        ({"lr": 0.0}, "lr=0.0"),
+        ({"batch_size": 0}, "batch_size=0"),
     ):
         with pytest.raises(ValueError, match=match):
             DemoConfig(**kwargs).validate()
@@ -265,7 +298,9 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     from structconv.__main__ import main
 
     out = tmp_path / "demo"
+    threads = torch.get_num_threads()
     assert main(["demo", "--quick", "--epochs", "1", "--group", "C4", "--out", str(out)]) == 0
+    assert torch.get_num_threads() == threads  # the run's thread setting is restored
     printed = capsys.readouterr().out
     assert "rot90 inv. err" in printed and "(exported)" in printed and "epoch 1/1" in printed
     assert (out / "results.txt").read_text().splitlines()[0].startswith("model")
@@ -294,3 +329,21 @@ def test_run_demo_with_custom_models(tmp_path):
     )
     assert list(res["models"]) == ["tiny"] and "export" not in res["models"]["tiny"]
     assert not (tmp_path / "equivariant_exported.pt").exists()
+
+
+@pytest.mark.slow
+def test_python_m_structconv_demo_quick_subprocess(tmp_path):
+    """The exact README command, in a fresh interpreter (``python -m structconv demo --quick``)."""
+    import subprocess
+
+    out = tmp_path / "q"
+    proc = subprocess.run(
+        [sys.executable, "-m", "structconv", "demo", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "\r" not in proc.stdout  # not a TTY: plain progress lines
+    for name in ("results.txt", "results.json", "accuracy_vs_rotation.png", "equivariant_exported.pt"):
+        assert (out / name).exists(), name

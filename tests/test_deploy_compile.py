@@ -109,3 +109,18 @@ def test_inplace_enforce_compiles_fullgraph(train: bool) -> None:
 @pytest.mark.parametrize("name", ["demo_equivariant_cnn", "constrained_2d", "weight_standardized"])
 def test_inductor_matches_eager(name: str, train: bool) -> None:
     _check_compiled(name, train, backend="inductor")
+
+
+def test_compiled_eval_model_follows_load_state_dict() -> None:
+    """The eval-mode filter cache is refreshed on load; the compiled graph must use the new one."""
+    model, x = _build("demo_equivariant_cnn")
+    other, _ = zoo.build("demo_equivariant_cnn", seed=1)
+    model.eval()
+    compiled = torch.compile(model, fullgraph=True, backend="eager")
+    with torch.no_grad():
+        before = compiled(x)
+        model.load_state_dict(other.state_dict())
+        after = compiled(x)
+        expected = other.eval()(x)
+    assert not torch.allclose(before, expected)
+    torch.testing.assert_close(after, expected, rtol=0, atol=0)

@@ -133,7 +133,11 @@ INDUCED_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("G", "sid", "make", "irreps"), INDUCED_CASES, ids=lambda x: str(x))
+@pytest.mark.parametrize(
+    ("G", "sid", "make", "irreps"),
+    INDUCED_CASES,
+    ids=[f"{c[0].name}-{c[1]}-{i}" for i, c in enumerate(INDUCED_CASES)],
+)
 def test_induced_representation(G: Group, sid, make, irreps) -> None:
     H, parent, child = G.subgroup(sid)
     sigma = make(H)

@@ -41,7 +41,7 @@ def train_model(
     epochs: int,
     batch_size: int,
     seed: int = 0,
-    lr: float = 3e-3,
+    lr: float = 3e-2,
     device: torch.device | str = "cpu",
     desc: str = "",
     stream: TextIO | None = None,
@@ -133,8 +133,12 @@ def accuracy_by_angle(
     labels: torch.Tensor,
     angles: Sequence[float],
     device: torch.device | str = "cpu",
+    render: Callable[[float], torch.Tensor] | None = None,
 ) -> tuple[list[float], torch.Tensor]:
     """Accuracy on ``images`` rotated by each of ``angles`` (degrees), and all the logits.
+
+    ``render(angle)``, if given, supplies the rotated images instead of :func:`rotate_images` (e.g.
+    :meth:`~structconv.data.DigitsSplit.test_images_at`, which renders them from the source scans).
 
     Returns:
         ``(accuracies, logits)`` with ``logits`` of shape ``(len(angles), N, classes)``.
@@ -149,7 +153,8 @@ def accuracy_by_angle(
     accs: list[float] = []
     logits = []
     for angle in angles:
-        out = predict(model, rotate_images(images, float(angle)), device=device)
+        rotated = rotate_images(images, float(angle)) if render is None else render(float(angle))
+        out = predict(model, rotated, device=device)
         logits.append(out)
         accs.append(float((out.argmax(1) == labels).float().mean()))
     return accs, torch.stack(logits)

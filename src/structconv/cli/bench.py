@@ -337,8 +337,18 @@ def run_bench(
     repeats: int | None = None,
     reference: bool = True,
     stream: TextIO | None = None,
+    threads: int = 1,
 ) -> list[dict[str, Any]]:
     """Run the selected benchmarks, print one table, optionally write the rows as JSON.
+
+    Args:
+        quick: tiny configurations (a smoke test).
+        only: which benchmarks to run, among ``"constrained"`` and ``"r2conv"``.
+        json_path: if given, write ``{"environment": ..., "rows": [...]}`` there.
+        repeats: timed runs per measurement (default: each benchmark's own).
+        reference: time e2cnn beside ours when it is importable.
+        stream: where the table goes (default stdout).
+        threads: PyTorch CPU threads during the run (restored afterwards); ``0`` keeps the current one.
 
     Example:
         >>> import io
@@ -351,6 +361,25 @@ def run_bench(
     for name in only:
         if name not in known:
             raise ValueError(f"only={list(only)!r} is not accepted; expected names among {sorted(known)}")
+    if not isinstance(threads, int) or threads < 0:
+        raise ValueError(f"threads={threads!r} is not accepted; expected an int >= 0 (0: PyTorch's default)")
+    previous_threads = torch.get_num_threads()
+    if threads > 0:
+        torch.set_num_threads(threads)
+    try:
+        return _run_bench(quick, only, json_path, repeats, reference, stream)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run_bench(
+    quick: bool,
+    only: Sequence[str],
+    json_path: str | Path | None,
+    repeats: int | None,
+    reference: bool,
+    stream: TextIO,
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name in only:
         stream.write(f"running {name} benchmark{' (quick)' if quick else ''} ...\n")
@@ -366,7 +395,8 @@ def run_bench(
     stream.write(
         "times: median of repeated runs after warm-up ('1st build': the first construction in this process, "
         "which fills the basis caches); 'x' columns: ratio to nn.Conv2d of the same "
-        "shape, measured in this run (train = forward + backward; eval = no-grad forward, eval mode)\n"
+        "shape, measured in this run (train = forward + backward; eval = no-grad forward, eval mode); "
+        f"torch threads: {torch.get_num_threads()}\n"
     )
     if json_path is not None:
         payload = {
@@ -401,6 +431,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="run only this benchmark (repeatable)",
     )
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="PyTorch CPU threads (default 1; 0 keeps PyTorch's default)"
+    )
     parser.add_argument("--no-reference", action="store_true", help="do not time e2cnn even if importable")
     return parser
 
@@ -413,6 +446,12 @@ def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int
             file=sys.stderr,
         )
         return 2
+    if args.threads < 0:
+        print(
+            f"structconv bench: error: --threads={args.threads} is not accepted; expected an int >= 0",
+            file=sys.stderr,
+        )
+        return 2
     run_bench(
         quick=args.quick,
         only=args.only or ("constrained", "r2conv"),
@@ -420,6 +459,7 @@ def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int
         repeats=args.repeats,
         reference=not args.no_reference,
         stream=stream,
+        threads=args.threads,
     )
     return 0
 
