@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from structconv.cli.bench import COLUMNS, bench_constrained, bench_r2conv, run_bench, time_median
+from structconv.cli.bench import (
+    COLUMNS,
+    bench_constrained,
+    bench_r2conv,
+    run_bench,
+    time_interleaved,
+    time_median,
+)
 
 
 def test_time_median_counts_calls_and_validates():
@@ -16,6 +23,14 @@ def test_time_median_counts_calls_and_validates():
     assert len(calls) == 5 and t >= 0.0
     with pytest.raises(ValueError, match="repeats=0"):
         time_median(lambda: None, repeats=0)
+
+
+def test_time_interleaved_round_robin():
+    order = []
+    medians = time_interleaved([lambda: order.append("a"), lambda: order.append("b")], repeats=2, warmup=1)
+    assert order == ["a", "b"] * 3 and len(medians) == 2
+    with pytest.raises(ValueError, match="repeats=-1"):
+        time_interleaved([lambda: None], repeats=-1)
 
 
 def test_bench_constrained_tiny():

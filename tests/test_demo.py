@@ -301,6 +301,7 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     threads = torch.get_num_threads()
     assert main(["demo", "--quick", "--epochs", "1", "--group", "C4", "--out", str(out)]) == 0
     assert torch.get_num_threads() == threads  # the run's thread setting is restored
+    assert not torch.distributed.is_initialized()  # a single process joins no process group
     printed = capsys.readouterr().out
     assert "rot90 inv. err" in printed and "(exported)" in printed and "epoch 1/1" in printed
     assert (out / "results.txt").read_text().splitlines()[0].startswith("model")
@@ -347,3 +348,27 @@ def test_python_m_structconv_demo_quick_subprocess(tmp_path):
     assert "\r" not in proc.stdout  # not a TTY: plain progress lines
     for name in ("results.txt", "results.json", "accuracy_vs_rotation.png", "equivariant_exported.pt"):
         assert (out / name).exists(), name
+
+
+@pytest.mark.slow
+def test_demo_quick_under_torchrun(tmp_path):
+    """``torchrun --nproc-per-node 2 -m structconv demo --quick``: shared training, one report from rank 0."""
+    import shutil
+    import subprocess
+
+    if shutil.which("torchrun") is None:
+        pytest.skip("torchrun is not on PATH")
+    out = tmp_path / "ddp"
+    proc = subprocess.run(
+        ["torchrun", "--nproc-per-node", "2", "-m", "structconv", "demo", "--quick", "--epochs", "1"]
+        + ["--group", "C4", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("results.json") == 1  # one report, from rank 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["environment"]["world_size"] == 2
+    eq = results["models"][list(results["models"])[1]]
+    assert eq["invariance_error_rot90"] < 1e-5 and eq["export"]["predictions_identical"]

@@ -90,11 +90,6 @@ def test_constrained_weight_update_is_seen_by_compiled_layer() -> None:
     torch.testing.assert_close(compiled(x), model(x), rtol=0, atol=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ConstrainedLayerMixin._kernel (enforce='inplace') compares weight._version in forward: "
-    "Dynamo cannot guard on it; fix: under torch.compiler.is_compiling() project in place on every call",
-)
 @pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
 def test_inplace_enforce_compiles_fullgraph(train: bool) -> None:
     _check_compiled("constrained_inplace", train, backend="eager")

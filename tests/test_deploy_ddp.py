@@ -252,13 +252,7 @@ def test_zoo_parameters_all_get_gradients(name: str) -> None:
     assert not [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FWS(learnable_gain=True) registers `gain` as a Parameter that never receives a gradient (the "
-    "projection runs without autograd), so DDP(find_unused_parameters=False) fails at the 2nd step; fix: "
-    "nn.Parameter(gain, requires_grad=False) (same state-dict key; optimizers and DDP skip it)",
-)
-def test_fws_learnable_gain_gets_a_gradient() -> None:
+def test_fws_has_no_unused_trainable_parameters() -> None:
     _require("FWS")
     m = snn.FWS(torch.nn.Conv2d(2, 3, 3))
     m(torch.randn(1, 2, 5, 5)).sum().backward()

@@ -120,22 +120,12 @@ def test_fixed_center_exported_layer() -> None:
     _assert_same(plain, _onnx_bytes(plain, x), x)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FixedCenter.forward uses torch.copysign, which the TorchScript ONNX exporter lacks; "
-    "fix: d = torch.where(s >= 0, s + eps, s - eps)",
-)
 def test_fixed_center_live_layer() -> None:
     m = zoo.require("ConstrainedConv1d")[0](2, 3, 3, padding=1, constraint="fixed_center").eval()
     x = torch.randn(2, 2, 8)
     _assert_same(m, _onnx_bytes(m, x), x)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WSConv*.forward(input, eps=1e-4): the TorchScript exporter passes the default eps as a tensor "
-    "input and _check_eps rejects tensors; fix: accept a 0-dim tensor eps (or skip the check while tracing)",
-)
 def test_ws_layer_live_top_level() -> None:
     m = zoo.require("WSConv2d")[0](3, 4, 3, padding=1).eval()
     x = torch.randn(2, 3, 6, 6)

@@ -10,8 +10,9 @@ Two benchmarks, each a function returning one ``dict`` per row:
   same channel counts; when the reference library ``e2cnn`` is importable, its numbers for the same layer
   stand beside ours.
 
-Every time is the median of repeated runs after warm-up runs; ratios divide two medians taken in the same
-process a moment apart, so they are far more stable than the absolute times on a shared machine.
+Every time is the median of repeated runs after warm-up runs. The layers compared in one row are timed
+in turn, run after run (round robin), so that they share the same machine load: the ratios are far more
+stable than the absolute times on a busy machine.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from torch import nn
 from structconv.cli._table import format_table
 
 __all__ = [
+    "time_interleaved",
     "time_median",
     "bench_constrained",
     "bench_r2conv",
@@ -95,24 +97,57 @@ def _eval_step(module: Callable[[Any], Any], make_input: Callable[[], Any]):
     return step
 
 
-def _time_module(
-    module: nn.Module,
-    make_input: Callable[[], Any],
-    repeats: int,
-    warmup: int,
-    unwrap: Callable[[Any], torch.Tensor] = lambda y: y,
-) -> tuple[float, float]:
-    """(train-step seconds, eval-forward seconds) of ``module``; the module is left in eval mode."""
-    module.train()
-    train_s = time_median(_train_step(module, make_input, unwrap), repeats, warmup)
-    module.zero_grad(set_to_none=True)
-    module.eval()
-    eval_s = time_median(_eval_step(module, make_input), repeats, warmup)
-    return train_s, eval_s
+def time_interleaved(fns: Sequence[Callable[[], object]], repeats: int = 10, warmup: int = 2) -> list[float]:
+    """Median wall-clock seconds of each function, timed in turn (round robin) after warm-up runs.
+
+    Interleaving puts every function under the same machine load, so ratios of the medians stay stable
+    on a shared machine even when the absolute times drift.
+
+    Example:
+        >>> a, b = time_interleaved([lambda: None, lambda: sum(range(1000))], repeats=3, warmup=1)
+        >>> a >= 0.0 and b >= 0.0
+        True
+    """
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats={repeats!r} is not accepted; expected a positive int")
+    for _ in range(max(0, warmup)):
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b <= 0 else a / b
+_Entry = tuple[nn.Module, Callable[[], Any], Callable[[Any], torch.Tensor]]
+
+
+def _time_modules(entries: Sequence[_Entry], repeats: int, warmup: int) -> list[tuple[float, float]]:
+    """(train-step seconds, eval-forward seconds) per ``(module, make_input, unwrap)``, interleaved.
+
+    The modules are left in eval mode.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for module, _, _ in entries:
+            module.train()
+        train = time_interleaved([_train_step(m, mk, un) for m, mk, un in entries], repeats, warmup)
+        for module, _, _ in entries:
+            module.zero_grad(set_to_none=True)
+            module.eval()
+        evals = time_interleaved([_eval_step(m, mk) for m, mk, _ in entries], repeats, warmup)
+    return list(zip(train, evals))
+
+
+def _plain(y: Any) -> torch.Tensor:
+    return y
+
+
+def _typed(y: Any) -> torch.Tensor:
+    return y.tensor
 
 
 def _constrained_candidates(c_in: int, c_out: int, k: int) -> list[tuple[str, Callable[[], nn.Module]]]:
@@ -171,9 +206,8 @@ def bench_constrained(quick: bool = False, repeats: int | None = None) -> list[d
     x = torch.randn(batch, c_in, size, size)
     make_input = lambda: x
     torch.manual_seed(0)
-    base_train, base_eval = _time_module(
-        nn.Conv2d(c_in, c_out, k, padding=k // 2), make_input, repeats, warmup
-    )
+    base = nn.Conv2d(c_in, c_out, k, padding=k // 2)
+    ((base_train, base_eval),) = _time_modules([(base, make_input, _plain)], repeats, warmup)
     rows: list[dict[str, Any]] = [
         {
             "benchmark": "constrained",
@@ -192,14 +226,18 @@ def bench_constrained(quick: bool = False, repeats: int | None = None) -> list[d
         except (TypeError, ValueError, NotImplementedError) as err:
             rows.append(row | {"note": f"not built: {err}"})
             continue
-        train_s, eval_s = _time_module(module, make_input, repeats, warmup)
+        (b_train, b_eval), (train_s, eval_s) = _time_modules(
+            [(base, make_input, _plain), (module, make_input, _plain)], repeats, warmup
+        )
         rows.append(
             row
             | {
                 "train_ms": 1e3 * train_s,
                 "eval_ms": 1e3 * eval_s,
-                "train_ratio": train_s / base_train,
-                "eval_ratio": eval_s / base_eval,
+                "train_ratio": train_s / b_train,
+                "eval_ratio": eval_s / b_eval,
+                "conv2d_train_ms": 1e3 * b_train,
+                "conv2d_eval_ms": 1e3 * b_eval,
             }
         )
     return rows
@@ -235,33 +273,20 @@ def _e2cnn_modules() -> tuple[Any, Any] | None:
     return e2_gspaces, e2_nn
 
 
-def _measure_equivariant(
-    gspaces: Any,
-    enn: Any,
-    group: str,
-    fields: int,
-    k: int,
-    x: torch.Tensor,
-    repeats: int,
-    warmup: int,
-    build_repeats: int,
-) -> dict[str, float]:
+def _build_and_time_construction(
+    gspaces: Any, enn: Any, group: str, fields: int, k: int, x: torch.Tensor, build_repeats: int
+) -> tuple[_Entry, dict[str, float]]:
+    """Build one ``R2Conv`` (timing the first and the repeated constructions) and its timing entry."""
     ftype, build = _build_r2conv(gspaces, enn, group, fields, k)
-    start = time.perf_counter()
-    torch.manual_seed(0)
-    module = build()
-    first = time.perf_counter() - start
-    construct = time_median(build, build_repeats, 1)
-    make_input = lambda: enn.GeometricTensor(x, ftype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        train_s, eval_s = _time_module(module, make_input, repeats, warmup, unwrap=lambda y: y.tensor)
-    return {
-        "construct_first_ms": 1e3 * first,
-        "construct_ms": 1e3 * construct,
-        "train_s": train_s,
-        "eval_s": eval_s,
-    }
+        start = time.perf_counter()
+        torch.manual_seed(0)
+        module = build()
+        first = time.perf_counter() - start
+        construct = time_median(build, build_repeats, 1)
+    entry: _Entry = (module, lambda: enn.GeometricTensor(x, ftype), _typed)
+    return entry, {"construct_first_ms": 1e3 * first, "construct_ms": 1e3 * construct}
 
 
 def bench_r2conv(
@@ -282,8 +307,8 @@ def bench_r2conv(
         ``e2cnn_eval_ratio``.
 
     Example:
-        >>> rows = bench_r2conv(quick=True, repeats=1, reference=False)  # doctest: +SKIP
-        >>> rows[0]["layer"]  # doctest: +SKIP
+        >>> rows = bench_r2conv(quick=True, repeats=1, reference=False)
+        >>> rows[0]["layer"]
         'R2Conv'
     """
     from structconv import gspaces
@@ -299,32 +324,35 @@ def bench_r2conv(
         channels = fields * kind_order
         x = torch.randn(batch, channels, size, size)
         torch.manual_seed(0)
-        base_train, base_eval = _time_module(
-            nn.Conv2d(channels, channels, k, padding=k // 2), lambda x=x: x, repeats, warmup
-        )
-        ours = _measure_equivariant(gspaces, snn, group, fields, k, x, repeats, warmup, build_repeats)
+        base: _Entry = (nn.Conv2d(channels, channels, k, padding=k // 2), lambda x=x: x, _plain)
+        ours, ours_build = _build_and_time_construction(gspaces, snn, group, fields, k, x, build_repeats)
+        entries = [base, ours]
+        if e2 is not None:
+            ref, ref_build = _build_and_time_construction(e2[0], e2[1], group, fields, k, x, build_repeats)
+            entries.append(ref)
+        times = _time_modules(entries, repeats, warmup)
+        (base_train, base_eval), (train_s, eval_s) = times[0], times[1]
         row: dict[str, Any] = {
             "benchmark": "r2conv",
             "layer": "R2Conv",
             "config": f"{group} {fields}x regular k{k} {batch}x{size}x{size}",
-            "construct_ms": ours["construct_ms"],
-            "construct_first_ms": ours["construct_first_ms"],
-            "train_ms": 1e3 * ours["train_s"],
-            "eval_ms": 1e3 * ours["eval_s"],
-            "train_ratio": ours["train_s"] / base_train,
-            "eval_ratio": ours["eval_s"] / base_eval,
+            **ours_build,
+            "train_ms": 1e3 * train_s,
+            "eval_ms": 1e3 * eval_s,
+            "train_ratio": train_s / base_train,
+            "eval_ratio": eval_s / base_eval,
             "conv2d_train_ms": 1e3 * base_train,
             "conv2d_eval_ms": 1e3 * base_eval,
         }
         if e2 is not None:
-            ref = _measure_equivariant(e2[0], e2[1], group, fields, k, x, repeats, warmup, build_repeats)
+            ref_train, ref_eval = times[2]
             row |= {
-                "e2cnn_construct_ms": ref["construct_ms"],
-                "e2cnn_construct_first_ms": ref["construct_first_ms"],
-                "e2cnn_train_ms": 1e3 * ref["train_s"],
-                "e2cnn_eval_ms": 1e3 * ref["eval_s"],
-                "e2cnn_train_ratio": ref["train_s"] / base_train,
-                "e2cnn_eval_ratio": ref["eval_s"] / base_eval,
+                "e2cnn_construct_ms": ref_build["construct_ms"],
+                "e2cnn_construct_first_ms": ref_build["construct_first_ms"],
+                "e2cnn_train_ms": 1e3 * ref_train,
+                "e2cnn_eval_ms": 1e3 * ref_eval,
+                "e2cnn_train_ratio": ref_train / base_train,
+                "e2cnn_eval_ratio": ref_eval / base_eval,
             }
         rows.append(row)
     return rows

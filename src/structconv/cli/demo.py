@@ -14,6 +14,7 @@ exported model (``equivariant_exported.pt``).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import platform
 import sys
@@ -39,6 +40,7 @@ from structconv.cli._training import (
 )
 from structconv.data.digits import DEMO_INSTALL_HINT, DigitsSplit, load_rotated_digits
 from structconv.models.equivariant import default_fields, parse_group
+from structconv.utils.distributed import DistributedEnv, cleanup_distributed, init_distributed
 
 __all__ = ["DemoConfig", "run_demo", "add_arguments", "main"]
 
@@ -164,7 +166,7 @@ def _evaluate(
     )
     rotated = [(a, acc) for a, acc in zip(angles, accs) if a != 0.0]
     worst_angle, worst = min(rotated, key=lambda p: p[1]) if rotated else (0.0, accs[0])
-    # angles 90/180/270 are exact rot90 turns of the test set (see rotate_images): reuse their logits
+    # angles 90/180/270 are exact rot90 turns of the test set (DigitsSplit.test_images_at): reuse their logits
     index = {float(a): i for i, a in enumerate(angles)}
     if all(a in index for a in (0.0, 90.0, 180.0, 270.0)):
         inv = logit_change(logits[index[0.0]], [logits[index[a]] for a in (90.0, 180.0, 270.0)])
@@ -197,26 +199,35 @@ def run_demo(
             A model with an ``export()`` method is exported, checked and saved after training.
 
     Returns:
-        The results dictionary written to ``results.json``.
+        The results dictionary written to ``results.json`` (an empty dictionary on the other ranks when
+        launched by ``torchrun``: they share the training, rank 0 tests, exports and reports).
 
     Example:
         >>> results = run_demo(DemoConfig(quick=True, out="/tmp/sc-demo"))  # doctest: +SKIP
     """
+    import torch.distributed as dist
+
     stream = sys.stdout if stream is None else stream
     config.validate()
     previous_threads = torch.get_num_threads()
     if config.threads > 0:
         torch.set_num_threads(config.threads)
+    joined = not (dist.is_available() and dist.is_initialized())
+    env = init_distributed()
+    joined = joined and env.enabled
     try:
-        return _run_demo(config, stream, model_factory)
+        return _run_demo(config, stream if env.is_main else io.StringIO(), model_factory, env)
     finally:
         torch.set_num_threads(previous_threads)
+        if joined:
+            cleanup_distributed()
 
 
 def _run_demo(
     config: DemoConfig,
     stream: TextIO,
     model_factory: Callable[[DemoConfig], dict[str, nn.Module]] | None,
+    env: DistributedEnv,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     device = torch.device(config.device)
@@ -250,6 +261,8 @@ def _run_demo(
         },
         "models": {},
     }
+    if env.enabled:
+        results["environment"]["world_size"] = env.world_size
     rows: list[dict[str, Any]] = []
     curves: dict[str, tuple[list[float], list[float]]] = {}
     for i, (name, model) in enumerate(models.items()):
@@ -264,7 +277,10 @@ def _run_demo(
             device=device,
             desc=name,
             stream=stream,
+            env=env,
         )
+        if not env.is_main:  # under torchrun, rank 0 alone tests, exports and reports
+            continue
         t0 = time.perf_counter()
         res, logits = _evaluate(model, data, angles, device)
         res |= {"parameters": count_parameters(model), "eval_time_s": time.perf_counter() - t0} | stats
@@ -274,6 +290,8 @@ def _run_demo(
         if hasattr(model, "export"):
             rows.append(_export_and_check(model, name, logits, data, angles, device, out, res, stream))
 
+    if not env.is_main:
+        return {}
     table = format_table(
         rows,
         [

@@ -55,6 +55,8 @@ __all__ = [
 
 
 def _check_eps(eps: float, name: str = "eps") -> float:
+    if isinstance(eps, torch.Tensor) and eps.numel() == 1 and not eps.requires_grad:
+        eps = eps.item()  # exporters (e.g. ONNX tracing) pass Python defaults as 0-dim tensors
     if isinstance(eps, bool) or not isinstance(eps, (int, float)):
         raise TypeError(f"{name}={eps!r} has type {type(eps).__name__}; expected a finite float > 0")
     if not math.isfinite(eps) or eps <= 0:

@@ -375,7 +375,7 @@ class FixedCenter(StructuralConstraint):
         off, center, eps = self._masks_for(weight, dims)
         off_w = weight * off  # a NaN/inf centre stays NaN (NaN * 0), it is never replaced by v_c
         s = off_w.sum(dims, keepdim=True)
-        d = s + torch.copysign(eps, s)  # |d| >= eps, sign of s (+eps at s = 0)
+        d = torch.where(s >= 0, s + eps, s - eps)  # |d| >= eps, sign of s (+eps at s = 0)
         return off_w * (self.neighbor_sum / d) + center
 
     def right_inverse(self, weight: Tensor) -> Tensor:

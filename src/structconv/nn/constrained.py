@@ -170,6 +170,15 @@ class ConstrainedLayerMixin:
             return self._forward_kernel()
         if self.enforce == "inplace":
             w = self.weight
+            if torch.compiler.is_compiling():
+                # Dynamo cannot read ``_version``: project on every call (idempotent) and keep no state.
+                with torch.no_grad():
+                    project = getattr(self.weight_constraint, "project_", None)
+                    if project is not None:
+                        project(w)
+                    else:
+                        w.copy_(self.weight_constraint(w))
+                return w
             state = self._projected
             if state is None or state[0] is not w or state[1] != w._version:
                 self.project_()

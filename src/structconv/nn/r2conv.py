@@ -229,7 +229,7 @@ class _SteerableConv(EquivariantModule):
     def _check_input(self, input: GeometricTensor) -> torch.Tensor:
         if not isinstance(input, GeometricTensor):
             raise TypeError(f"input must be a GeometricTensor; received {type(input).__name__}")
-        if input.type != self.in_type:
+        if input.type is not self.in_type and input.type != self.in_type:
             raise ValueError(f"input has type {input.type}; expected {self.in_type}")
         return input.tensor
 

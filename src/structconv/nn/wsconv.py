@@ -463,7 +463,9 @@ class FWS(nn.Module):
             fan_in = w.numel() // num_filters
         gain = torch.ones(num_filters, device=w.device, dtype=w.dtype)
         if learnable_gain:
-            self.gain = nn.Parameter(gain)
+            # The in-place standardization runs without autograd, so ``gain`` never gets a gradient;
+            # ``requires_grad=False`` keeps DDP (find_unused_parameters=False) working.
+            self.gain = nn.Parameter(gain, requires_grad=False)
         else:
             self.register_buffer("gain", gain)
         self.register_buffer("fan_in", torch.tensor(fan_in, dtype=torch.int64, device=w.device))
