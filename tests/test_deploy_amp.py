@@ -87,21 +87,11 @@ def _steerable_filter_dtype(cls_name: str) -> torch.dtype:
     return filt.dtype
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the basis expansions (BlocksBasisExpansion.forward, R2Diffop's) run their matmul under autocast, "
-    "so the filter is expanded in bfloat16; fix: expand inside torch.autocast(device_type, enabled=False)",
-)
 @pytest.mark.parametrize("cls_name", ["R2Conv", "R2ConvTransposed", "R2Diffop"])
 def test_basis_expansion_stays_float32(cls_name: str) -> None:
     assert _steerable_filter_dtype(cls_name) == torch.float32
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R2Conv caches its eval-mode filter in .eval(); called under autocast the cache is bfloat16 and a "
-    "later float32 forward fails (dtype mismatch); fix: expand the cache with autocast disabled",
-)
 def test_eval_switch_under_autocast_keeps_float32_cache() -> None:
     model, x = _build("demo_equivariant_cnn")
     with _autocast():

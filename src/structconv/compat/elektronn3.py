@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
+from torch import Tensor, nn
 
 from structconv.nn import wsconv as _ws
 
@@ -48,7 +48,19 @@ class _Elektronn3Stats:
         return ", scaled_ws=elektronn3"
 
 
-class WSConv1d(_Elektronn3Stats, _ws.WSConv1d):
+class _Elektronn3Conv(_Elektronn3Stats):
+    def forward(self, input: Tensor, eps: float = 0.0001) -> Tensor:  # the reference signature
+        return super().forward(input, eps)  # type: ignore[misc]
+
+
+class _Elektronn3ConvTranspose(_Elektronn3Stats):
+    def forward(  # the reference signature
+        self, input: Tensor, output_size: list[int] | None = None, eps: float = 0.0001
+    ) -> Tensor:
+        return super().forward(input, output_size, eps)  # type: ignore[misc]
+
+
+class WSConv1d(_Elektronn3Conv, _ws.WSConv1d):
     """``elektronn3.modules.wsconv.WSConv1d``: 1D convolution on the elektronn3-standardized weight.
 
     ``forward(input, eps=0.0001)``; ``standardize_weight(eps)`` returns the kernel used (see the module
@@ -77,7 +89,7 @@ class WSConv1d(_Elektronn3Stats, _ws.WSConv1d):
         )
 
 
-class WSConv2d(_Elektronn3Stats, _ws.WSConv2d):
+class WSConv2d(_Elektronn3Conv, _ws.WSConv2d):
     """``elektronn3.modules.wsconv.WSConv2d``: 2D convolution on the elektronn3-standardized weight.
 
     ``forward(input, eps=0.0001)``; ``standardize_weight(eps)`` returns the kernel used.
@@ -108,7 +120,7 @@ class WSConv2d(_Elektronn3Stats, _ws.WSConv2d):
         )
 
 
-class WSConv3d(_Elektronn3Stats, _ws.WSConv3d):
+class WSConv3d(_Elektronn3Conv, _ws.WSConv3d):
     """``elektronn3.modules.wsconv.WSConv3d``: 3D convolution on the elektronn3-standardized weight.
 
     Example:
@@ -134,7 +146,7 @@ class WSConv3d(_Elektronn3Stats, _ws.WSConv3d):
         )
 
 
-class WSConvTranspose2d(_Elektronn3Stats, _ws.WSConvTranspose2d):
+class WSConvTranspose2d(_Elektronn3ConvTranspose, _ws.WSConvTranspose2d):
     """``elektronn3.modules.wsconv.WSConvTranspose2d``: transposed 2D convolution, standardized along dim 0.
 
     ``gain`` has ``in_channels`` entries; ``forward(input, output_size=None, eps=0.0001)``.
@@ -181,7 +193,7 @@ class WSConvTranspose2d(_Elektronn3Stats, _ws.WSConvTranspose2d):
         )
 
 
-class WSConvTranspose3d(_Elektronn3Stats, _ws.WSConvTranspose3d):
+class WSConvTranspose3d(_Elektronn3ConvTranspose, _ws.WSConvTranspose3d):
     """``elektronn3.modules.wsconv.WSConvTranspose3d``: transposed 3D convolution, standardized along dim 0.
 
     Example:

@@ -26,9 +26,9 @@ __all__ += [
     "ConstrainedLinear",
 ]
 
+from structconv.nn.equivariant_module import EquivariantModule  # noqa: E402
 from structconv.nn.field_type import FieldType  # noqa: E402
 from structconv.nn.geometric_tensor import GeometricTensor, tensor_directsum  # noqa: E402
-from structconv.nn.equivariant_module import EquivariantModule  # noqa: E402
 
 __all__ += ["FieldType", "GeometricTensor", "tensor_directsum", "EquivariantModule"]
 

@@ -195,10 +195,13 @@ class _SteerableConv(EquivariantModule):
             ``[c_in, c_out / groups, k, k]`` for the transposed convolution) and the expanded bias
             ``[c_out]`` (``None`` without bias).
         """
-        filt = self._basisexpansion(self.weights).reshape(self._filter_shape)
-        bias = None
-        if self.bias is not None:
-            bias = self.bias_expansion.to(self.bias.dtype) @ self.bias
+        # The expansion is a precision-sensitive contraction: keep it in the parameters' dtype under autocast
+        # (the convolution itself still runs in the autocast dtype).
+        with torch.autocast(self.weights.device.type, enabled=False):
+            filt = self._basisexpansion(self.weights).reshape(self._filter_shape)
+            bias = None
+            if self.bias is not None:
+                bias = self.bias_expansion.to(self.bias.dtype) @ self.bias
         return filt, bias
 
     def train(self, mode: bool = True) -> _SteerableConv:

@@ -39,6 +39,8 @@ from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 
 from structconv.constraints.standardization import _check_eps, scaled_weight_standardize
 
+_DEFAULT_EPS = 1e-4  # the reference library's default ``eps`` of ``forward``
+
 __all__ = [
     "FWS",
     "WSConv1d",
@@ -145,9 +147,13 @@ class _WSConvNd(_WSMixin):
     def _ws_setup(self, device: Any, dtype: Any) -> None:
         self._ws_init(self.out_channels, device, dtype)  # type: ignore[attr-defined]
 
-    def forward(self, input: Tensor, eps: float = 1e-4) -> Tensor:
-        """Convolve ``input`` with the standardized kernel (see the class docstring)."""
-        return self._conv_forward(input, self._ws_weight(eps), self.bias)  # type: ignore[attr-defined]
+    def forward(self, input: Tensor, eps: float | None = None) -> Tensor:
+        """Convolve ``input`` with the standardized kernel (see the class docstring).
+
+        ``eps=None`` means the documented default ``1e-4`` (a ``None`` default keeps ``eps`` out of traced
+        graphs, e.g. ONNX exports of the live layer).
+        """
+        return self._conv_forward(input, self._ws_weight(_DEFAULT_EPS if eps is None else eps), self.bias)  # type: ignore[attr-defined]
 
     def export(self, eps: float = 1e-4) -> _ConvNd:
         """Return a plain ``torch.nn`` convolution with the standardized kernel baked in (same output)."""
@@ -182,14 +188,18 @@ class _WSConvTransposeNd(_WSMixin):
         n = self.out_channels if self._ws_transposed_filters else self.in_channels  # type: ignore[attr-defined]
         self._ws_init(n, device, dtype)
 
-    def forward(self, input: Tensor, output_size: list[int] | None = None, eps: float = 1e-4) -> Tensor:
+    def forward(
+        self, input: Tensor, output_size: list[int] | None = None, eps: float | None = None
+    ) -> Tensor:
         """Transposed convolution of ``input`` with the standardized kernel.
 
         Args:
             input: ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
             output_size: optional exact output size (resolves the stride ambiguity, as in torch).
-            eps: lower bound of ``var * fan_in``.
+            eps: lower bound of ``var * fan_in`` (``None``: the documented default ``1e-4``).
         """
+        if eps is None:
+            eps = _DEFAULT_EPS
         m = self
         if m.padding_mode != "zeros":  # type: ignore[attr-defined]
             raise ValueError(
