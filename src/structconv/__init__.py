@@ -10,19 +10,37 @@ maps them onto the allowed set.
   E(2)-equivariant steerable CNN modules (``FieldType``, ``GeometricTensor``, ``R2Conv``, ...).
 * :mod:`structconv.group`, :mod:`structconv.gspaces` -- symmetry groups of the plane, their
   representations, and their actions on images.
+* :mod:`structconv.kernels`, :mod:`structconv.diffops` -- steerable kernel and PDO bases.
+* :mod:`structconv.testing` -- equivariance assertions for your own test suites.
+* :mod:`structconv.compat` -- exact-signature classes of selfeeg, lucid and elektronn3.
+
+Subpackages are imported on first use (``structconv.nn`` works after ``import structconv``).
 
 Example:
     >>> import structconv
     >>> isinstance(structconv.__version__, str)
     True
+    >>> conv = structconv.constrain(torch.nn.Conv2d(3, 8, 3), "zero_mean")
+    >>> bool(conv.weight.sum(dim=(2, 3)).abs().max() < 1e-6)
+    True
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
+from structconv._constrain import attach_projection, constrain
 from structconv._version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "attach_projection", "constrain"]
 
-from structconv._constrain import attach_projection, constrain  # noqa: E402
+_SUBPACKAGES = frozenset(
+    {"compat", "constraints", "diffops", "group", "gspaces", "kernels", "nn", "testing", "utils"}
+)
 
-__all__ += ["attach_projection", "constrain"]
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"structconv.{name}")
+    raise AttributeError(f"module 'structconv' has no attribute {name!r}")

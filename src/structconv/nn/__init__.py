@@ -1,10 +1,32 @@
-"""structconv.nn."""
+"""structconv.nn: the layers users build with.
+
+* Constrained convolutions (:class:`ConstrainedConv2d`, ...) and weight-standardized convolutions
+  (:class:`WSConv2d`, :class:`FWS`, ...): ordinary ``torch.nn`` layers whose kernel is ``W = P(θ)``.
+* The E(2)-equivariant steerable CNN API (the ``e2cnn.nn`` names): typed tensors (:class:`FieldType`,
+  :class:`GeometricTensor`, :class:`EquivariantModule`), steerable convolutions (:class:`R2Conv`,
+  :class:`R2ConvTransposed`, :class:`R2Diffop`), non-linearities, invariant maps, pooling, batch norms,
+  dropout, containers and :mod:`structconv.nn.init`.
+
+Example:
+    >>> from structconv import gspaces, nn
+    >>> gs = gspaces.Rot2dOnR2(8)
+    >>> t_in = nn.FieldType(gs, [gs.trivial_repr])
+    >>> t_out = nn.FieldType(gs, [gs.regular_repr] * 2)
+    >>> conv = nn.R2Conv(t_in, t_out, kernel_size=5, padding=2)
+    >>> conv(nn.GeometricTensor(torch.randn(1, 1, 9, 9), t_in)).shape
+    torch.Size([1, 16, 9, 9])
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
-
-from structconv.nn.constrained import (  # noqa: E402
+from structconv.nn import init
+from structconv.nn.basisexpansion import (
+    BasisExpansion,
+    BlocksBasisExpansion,
+    SingleBlockBasisExpansion,
+    block_basisexpansion,
+)
+from structconv.nn.constrained import (
     ConstrainedConv1d,
     ConstrainedConv2d,
     ConstrainedConv3d,
@@ -14,37 +36,10 @@ from structconv.nn.constrained import (  # noqa: E402
     ConstrainedLayerMixin,
     ConstrainedLinear,
 )
-
-__all__ += [
-    "ConstrainedConv1d",
-    "ConstrainedConv2d",
-    "ConstrainedConv3d",
-    "ConstrainedConvTranspose1d",
-    "ConstrainedConvTranspose2d",
-    "ConstrainedConvTranspose3d",
-    "ConstrainedLayerMixin",
-    "ConstrainedLinear",
-]
-
-from structconv.nn.equivariant_module import EquivariantModule  # noqa: E402
-from structconv.nn.field_type import FieldType  # noqa: E402
-from structconv.nn.geometric_tensor import GeometricTensor, tensor_directsum  # noqa: E402
-
-__all__ += ["FieldType", "GeometricTensor", "tensor_directsum", "EquivariantModule"]
-
-from structconv.nn.wsconv import (  # noqa: E402
-    FWS,
-    WSConv1d,
-    WSConv2d,
-    WSConv3d,
-    WSConvTranspose1d,
-    WSConvTranspose2d,
-    WSConvTranspose3d,
-)
-
-__all__ += ["FWS", "WSConv1d", "WSConv2d", "WSConv3d", "WSConvTranspose1d", "WSConvTranspose2d", "WSConvTranspose3d"]
-
-from structconv.nn.modules import (  # noqa: E402
+from structconv.nn.equivariant_module import EquivariantModule
+from structconv.nn.field_type import FieldType
+from structconv.nn.geometric_tensor import GeometricTensor, tensor_directsum
+from structconv.nn.modules import (
     ELU,
     BranchingModule,
     ConcatenatedNonLinearity,
@@ -84,68 +79,90 @@ from structconv.nn.modules import (  # noqa: E402
     SequentialModule,
     VectorFieldNonLinearity,
 )
+from structconv.nn.r2conv import R2Conv
+from structconv.nn.r2conv_transposed import R2ConvTransposed
+from structconv.nn.r2diffop import R2Diffop
+from structconv.nn.wsconv import (
+    FWS,
+    WSConv1d,
+    WSConv2d,
+    WSConv3d,
+    WSConvTranspose1d,
+    WSConvTranspose2d,
+    WSConvTranspose3d,
+)
 
-__all__ += [
-    "BranchingModule",
+__all__ = [
+    # constrained and weight-standardized convolutions
+    "ConstrainedConv1d",
+    "ConstrainedConv2d",
+    "ConstrainedConv3d",
+    "ConstrainedConvTranspose1d",
+    "ConstrainedConvTranspose2d",
+    "ConstrainedConvTranspose3d",
+    "ConstrainedLayerMixin",
+    "ConstrainedLinear",
+    "FWS",
+    "WSConv1d",
+    "WSConv2d",
+    "WSConv3d",
+    "WSConvTranspose1d",
+    "WSConvTranspose2d",
+    "WSConvTranspose3d",
+    # typed tensors
+    "EquivariantModule",
+    "FieldType",
+    "GeometricTensor",
+    "tensor_directsum",
+    # steerable convolutions and their basis expansion
+    "BasisExpansion",
+    "BlocksBasisExpansion",
+    "R2Conv",
+    "R2ConvTransposed",
+    "R2Diffop",
+    "SingleBlockBasisExpansion",
+    "block_basisexpansion",
+    "init",
+    # non-linearities
     "ConcatenatedNonLinearity",
-    "DisentangleModule",
     "ELU",
-    "FieldDropout",
     "GatedNonLinearity1",
     "GatedNonLinearity2",
-    "GNormBatchNorm",
-    "GroupPooling",
-    "IdentityModule",
     "InducedGatedNonLinearity1",
-    "InducedNormBatchNorm",
     "InducedNormNonLinearity",
-    "InducedNormPool",
-    "InnerBatchNorm",
-    "MaskModule",
-    "MaxPoolChannels",
-    "MergeModule",
-    "ModuleList",
-    "MultipleModule",
-    "NormBatchNorm",
-    "NormMaxPool",
     "NormNonLinearity",
+    "PointwiseNonLinearity",
+    "ReLU",
+    "VectorFieldNonLinearity",
+    # invariant maps and pooling
+    "GroupPooling",
+    "InducedNormPool",
+    "MaxPoolChannels",
+    "NormMaxPool",
     "NormPool",
     "PointwiseAdaptiveAvgPool",
     "PointwiseAdaptiveMaxPool",
     "PointwiseAvgPool",
     "PointwiseAvgPoolAntialiased",
-    "PointwiseDropout",
     "PointwiseMaxPool",
     "PointwiseMaxPoolAntialiased",
-    "PointwiseNonLinearity",
+    # normalization and dropout
+    "FieldDropout",
+    "GNormBatchNorm",
+    "InducedNormBatchNorm",
+    "InnerBatchNorm",
+    "NormBatchNorm",
+    "PointwiseDropout",
+    # containers and other modules
+    "BranchingModule",
+    "DisentangleModule",
+    "IdentityModule",
+    "MaskModule",
+    "MergeModule",
+    "ModuleList",
+    "MultipleModule",
     "R2Upsampling",
-    "ReLU",
     "ReshuffleModule",
     "RestrictionModule",
     "SequentialModule",
-    "VectorFieldNonLinearity",
 ]
-
-from structconv.nn import init  # noqa: E402
-from structconv.nn.basisexpansion import (  # noqa: E402
-    BasisExpansion,
-    BlocksBasisExpansion,
-    SingleBlockBasisExpansion,
-    block_basisexpansion,
-)
-from structconv.nn.r2conv import R2Conv  # noqa: E402
-from structconv.nn.r2conv_transposed import R2ConvTransposed  # noqa: E402
-
-__all__ += [
-    "BasisExpansion",
-    "BlocksBasisExpansion",
-    "R2Conv",
-    "R2ConvTransposed",
-    "SingleBlockBasisExpansion",
-    "block_basisexpansion",
-    "init",
-]
-
-from structconv.nn.r2diffop import R2Diffop  # noqa: E402
-
-__all__ += ["R2Diffop"]

@@ -91,15 +91,20 @@ class _SteerableConv(EquivariantModule):
         groups: int,
         bias: bool,
         basisexpansion: str,
-        sigma: float | list[float] | None,
-        frequencies_cutoff: float | Callable[[float], float] | None,
-        rings: list[float] | None,
-        maximum_offset: int | None,
         recompute: bool,
         basis_filter: Callable[[dict[str, Any]], bool] | None,
         initialize: bool,
+        *,
+        basis_generator: Callable[..., Any],
+        basis_kwargs: dict[str, Any],
         output_padding: int | tuple[int, int] = 0,
     ) -> None:
+        """Validate the convolution arguments and build the basis expansion.
+
+        ``basis_generator`` and ``basis_kwargs`` choose the steerable basis (kernels for :class:`R2Conv`,
+        discretised PDOs for :class:`~structconv.nn.R2Diffop`); the generator also receives
+        ``kernel_size``, ``dilation`` and the gspace's reflection ``axis``.
+        """
         super().__init__()
         for arg, value in (("in_type", in_type), ("out_type", out_type)):
             if not isinstance(value, FieldType):
@@ -146,17 +151,14 @@ class _SteerableConv(EquivariantModule):
         self._basisexpansion = BlocksBasisExpansion(
             src,
             dst,
-            r2_kernel_basis,
+            basis_generator,
             kernel_grid(self.kernel_size, basis_dilation),
             basis_filter=basis_filter,
             recompute=recompute,
             kernel_size=self.kernel_size,
             dilation=basis_dilation,
-            rings=rings,
-            sigma=sigma,
-            frequencies_cutoff=frequencies_cutoff,
-            maximum_offset=maximum_offset,
             axis=float(getattr(self.space, "axis", math.pi / 2)),
+            **basis_kwargs,
         )
         self._filter_shape = (dst.size, src.size, self.kernel_size, self.kernel_size)
         dim = self._basisexpansion.dimension()
@@ -180,6 +182,8 @@ class _SteerableConv(EquivariantModule):
         self.register_buffer("filter", None, persistent=False)
         self.register_buffer("expanded_bias", None, persistent=False)
         self.register_load_state_dict_post_hook(_refresh_cache_after_load)
+        ph, pw = self.padding
+        self._reversed_padding_repeated_twice = (pw, pw, ph, ph)
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -258,7 +262,85 @@ def _refresh_cache_after_load(module: torch.nn.Module, incompatible_keys: Any) -
         module._refresh_cache()
 
 
-class R2Conv(_SteerableConv):
+class _PlanarConv(_SteerableConv):
+    """A steerable :func:`torch.nn.functional.conv2d` (shared by :class:`R2Conv` and ``R2Diffop``)."""
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Convolve the input with the expanded filter and add the expanded bias.
+
+        Args:
+            input: a :class:`GeometricTensor` of type :attr:`in_type`.
+
+        Returns:
+            a :class:`GeometricTensor` of type :attr:`out_type`.
+        """
+        x = self._check_input(input)
+        filt, bias = self._filter_and_bias()
+        if self.padding_mode != "zeros":
+            x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            out = F.conv2d(x, filt, bias, self.stride, 0, self.dilation, self.groups)
+        else:
+            out = F.conv2d(x, filt, bias, self.stride, self.padding, self.dilation, self.groups)
+        return GeometricTensor(out, self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``(B, in_type.size, H, W)``.
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> from structconv.nn import FieldType
+            >>> gs = Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr])
+            >>> R2Conv(t, t, 3, stride=2).evaluate_output_shape((1, 4, 9, 10))
+            (1, 4, 4, 4)
+        """
+        if len(input_shape) != 4 or input_shape[1] != self.in_type.size:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} is not valid; expected (B, {self.in_type.size}, H, W)"
+            )
+        b, _, h, w = input_shape
+        size = [
+            (n + 2 * p - self.dilation * (self.kernel_size - 1) - 1) // s + 1
+            for n, p, s in zip((h, w), self.padding, self.stride)
+        ]
+        return (b, self.out_type.size, size[0], size[1])
+
+    def export(self) -> torch.nn.Conv2d:
+        """Export to an equivalent :class:`torch.nn.Conv2d` (this module is set to eval mode).
+
+        Example:
+            >>> from structconv.gspaces import FlipRot2dOnR2
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = FlipRot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr])
+            >>> conv = R2Conv(t, t, 3, padding=1)
+            >>> x = torch.randn(1, 8, 7, 7)
+            >>> torch.allclose(conv.export()(x), conv(GeometricTensor(x, t)).tensor, atol=1e-6)
+            True
+        """
+        self.eval()
+        filt, bias = self._filter_and_bias()
+        conv = torch.nn.Conv2d(
+            self.in_type.size,
+            self.out_type.size,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=bias is not None,
+            padding_mode=self.padding_mode,
+            device=filt.device,
+            dtype=filt.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(filt)
+            if bias is not None:
+                conv.bias.copy_(bias)
+        return conv.eval()
+
+
+class R2Conv(_PlanarConv):
     r"""G-steerable planar convolution between two field types.
 
     With :math:`\rho_\text{in}`, :math:`\rho_\text{out}` the representations of ``in_type`` and
@@ -357,87 +439,14 @@ class R2Conv(_SteerableConv):
             groups,
             bias,
             basisexpansion,
-            sigma,
-            frequencies_cutoff,
-            rings,
-            maximum_offset,
             recompute,
             basis_filter,
             initialize,
+            basis_generator=r2_kernel_basis,
+            basis_kwargs={
+                "rings": rings,
+                "sigma": sigma,
+                "frequencies_cutoff": frequencies_cutoff,
+                "maximum_offset": maximum_offset,
+            },
         )
-        ph, pw = self.padding
-        self._reversed_padding_repeated_twice = (pw, pw, ph, ph)
-
-    def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Convolve the input with the expanded filter and add the expanded bias.
-
-        Args:
-            input: a :class:`GeometricTensor` of type :attr:`in_type`.
-
-        Returns:
-            a :class:`GeometricTensor` of type :attr:`out_type`.
-        """
-        x = self._check_input(input)
-        filt, bias = self._filter_and_bias()
-        if self.padding_mode != "zeros":
-            x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            out = F.conv2d(x, filt, bias, self.stride, 0, self.dilation, self.groups)
-        else:
-            out = F.conv2d(x, filt, bias, self.stride, self.padding, self.dilation, self.groups)
-        return GeometricTensor(out, self.out_type)
-
-    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of the output for an input of shape ``(B, in_type.size, H, W)``.
-
-        Example:
-            >>> from structconv.gspaces import Rot2dOnR2
-            >>> from structconv.nn import FieldType
-            >>> gs = Rot2dOnR2(4)
-            >>> t = FieldType(gs, [gs.regular_repr])
-            >>> R2Conv(t, t, 3, stride=2).evaluate_output_shape((1, 4, 9, 10))
-            (1, 4, 4, 4)
-        """
-        if len(input_shape) != 4 or input_shape[1] != self.in_type.size:
-            raise ValueError(
-                f"input_shape={tuple(input_shape)} is not valid; expected (B, {self.in_type.size}, H, W)"
-            )
-        b, _, h, w = input_shape
-        size = [
-            (n + 2 * p - self.dilation * (self.kernel_size - 1) - 1) // s + 1
-            for n, p, s in zip((h, w), self.padding, self.stride)
-        ]
-        return (b, self.out_type.size, size[0], size[1])
-
-    def export(self) -> torch.nn.Conv2d:
-        """Export to an equivalent :class:`torch.nn.Conv2d` (this module is set to eval mode).
-
-        Example:
-            >>> from structconv.gspaces import FlipRot2dOnR2
-            >>> from structconv.nn import FieldType, GeometricTensor
-            >>> gs = FlipRot2dOnR2(4)
-            >>> t = FieldType(gs, [gs.regular_repr])
-            >>> conv = R2Conv(t, t, 3, padding=1)
-            >>> x = torch.randn(1, 8, 7, 7)
-            >>> torch.allclose(conv.export()(x), conv(GeometricTensor(x, t)).tensor, atol=1e-6)
-            True
-        """
-        self.eval()
-        filt, bias = self._filter_and_bias()
-        conv = torch.nn.Conv2d(
-            self.in_type.size,
-            self.out_type.size,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=bias is not None,
-            padding_mode=self.padding_mode,
-            device=filt.device,
-            dtype=filt.dtype,
-        )
-        with torch.no_grad():
-            conv.weight.copy_(filt)
-            if bias is not None:
-                conv.bias.copy_(bias)
-        return conv.eval()

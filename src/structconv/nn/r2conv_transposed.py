@@ -14,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from structconv.nn.basisexpansion import r2_kernel_basis
 from structconv.nn.field_type import FieldType
 from structconv.nn.geometric_tensor import GeometricTensor
 from structconv.nn.r2conv import _SteerableConv
@@ -100,13 +101,16 @@ class R2ConvTransposed(_SteerableConv):
             groups,
             bias,
             basisexpansion,
-            sigma,
-            frequencies_cutoff,
-            rings,
-            maximum_offset,
             recompute,
             basis_filter,
             initialize,
+            basis_generator=r2_kernel_basis,
+            basis_kwargs={
+                "rings": rings,
+                "sigma": sigma,
+                "frequencies_cutoff": frequencies_cutoff,
+                "maximum_offset": maximum_offset,
+            },
             output_padding=output_padding,
         )
 

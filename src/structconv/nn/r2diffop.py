@@ -14,27 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
 from structconv.diffops import cache as _dcache
 from structconv.diffops import sampling as _dsampling
 from structconv.diffops.basis import _angular_solutions_cached, _basis_cached
 from structconv.diffops.discretization import RADIAL_BASIS_FUNCTIONS, resolve_kernel_size
 from structconv.diffops.sampling import DiscretizationArgs, diffop_basis
-from structconv.kernels import SteerableBasis, kernel_grid
-from structconv.nn.basisexpansion import BlocksBasisExpansion
-from structconv.nn.equivariant_module import EquivariantModule
+from structconv.kernels import SteerableBasis
 from structconv.nn.field_type import FieldType
-from structconv.nn.geometric_tensor import GeometricTensor
-from structconv.nn.r2conv import (
-    _PADDING_MODES,
-    R2Conv,
-    _bias_expansion,
-    _pair,
-    _refresh_cache_after_load,
-    _split_groups,
-    _SteerableConv,
-)
+from structconv.nn.r2conv import _PlanarConv
 
 __all__ = ["R2Diffop", "r2_diffop_basis"]
 
@@ -92,7 +80,7 @@ def _check_optional_int(name: str, value: Any, minimum: int) -> int | None:
     return int(value)
 
 
-class R2Diffop(_SteerableConv):
+class R2Diffop(_PlanarConv):
     r"""G-steerable planar partial differential operator between two field types.
 
     With :math:`\rho_\text{in}`, :math:`\rho_\text{out}` the representations of ``in_type`` and
@@ -203,29 +191,9 @@ class R2Diffop(_SteerableConv):
         radial_basis_function: str = "ga",
         smoothing: float | None = None,
     ) -> None:
-        # the parent's __init__ builds a kernel basis; this one sets up the same state for PDOs
-        EquivariantModule.__init__(self)
-        for arg, value in (("in_type", in_type), ("out_type", out_type)):
-            if not isinstance(value, FieldType):
-                raise TypeError(f"{arg} must be a structconv.nn.FieldType; received {type(value).__name__}")
-        if in_type.gspace != out_type.gspace:
-            raise ValueError(
-                "in_type and out_type must share one gspace; "
-                f"received {in_type.gspace!r} and {out_type.gspace!r}"
-            )
         ks, acc, order = resolve_kernel_size(kernel_size, accuracy, maximum_order)
         maximum_power = _check_optional_int("maximum_power", maximum_power, 0)
         maximum_offset = _check_optional_int("maximum_offset", maximum_offset, 0)
-        if isinstance(dilation, bool) or not isinstance(dilation, (int, np.integer)) or dilation < 1:
-            raise ValueError(f"dilation={dilation!r} is not valid; expected an int >= 1")
-        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-            raise ValueError(f"groups={groups!r} is not valid; expected an int >= 1")
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode={padding_mode!r} is not known; expected one of {_PADDING_MODES}")
-        if basisexpansion != "blocks":
-            raise ValueError(f"basisexpansion={basisexpansion!r} is not known; expected 'blocks'")
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias={bias!r} is not valid; expected a bool")
         if not any(cache is mode or (isinstance(cache, str) and cache == mode) for mode in _CACHE_MODES):
             raise ValueError(f"cache={cache!r} is not valid; expected one of False, True, 'load', 'store'")
         if not isinstance(rbffd, bool):
@@ -241,99 +209,37 @@ class R2Diffop(_SteerableConv):
             angle_offset=angle_offset,
             phi=radial_basis_function,
         )
-        self.in_type, self.out_type = in_type, out_type
-        self.space = in_type.gspace
-        self.kernel_size, self.accuracy, self.maximum_order = ks, acc, order
-        self.maximum_power, self.maximum_offset = maximum_power, maximum_offset
-        self.padding = _pair(padding, "padding", 0)
-        self.stride = _pair(stride, "stride", 1)
-        self.dilation = int(dilation)
-        self.padding_mode = padding_mode
-        self.groups = int(groups)
-        self.output_padding = (0, 0)
-        self.rbffd, self.radial_basis_function = rbffd, radial_basis_function
-        self.smoothing, self.angle_offset = disc.smoothing, disc.angle_offset
-        self.discretization = disc
-        in_sub = _split_groups(in_type, self.groups, "in_type")
-        _split_groups(out_type, self.groups, "out_type")
         if cache is True or cache == "load":
             _dcache.load_cache()
-        self._basisexpansion = BlocksBasisExpansion(
-            in_sub,
+        super().__init__(
+            in_type,
             out_type,
-            r2_diffop_basis,
-            kernel_grid(ks, self.dilation),
-            basis_filter=basis_filter,
-            recompute=recompute,
-            kernel_size=ks,
-            maximum_order=order,
-            maximum_power=maximum_power,
-            maximum_offset=maximum_offset,
-            dilation=self.dilation,
-            discretization=disc,
-            axis=float(getattr(self.space, "axis", math.pi / 2)),
+            ks,
+            padding,
+            stride,
+            dilation,
+            padding_mode,
+            groups,
+            bias,
+            basisexpansion,
+            recompute,
+            basis_filter,
+            initialize,
+            basis_generator=r2_diffop_basis,
+            basis_kwargs={
+                "maximum_order": order,
+                "maximum_power": maximum_power,
+                "maximum_offset": maximum_offset,
+                "discretization": disc,
+            },
         )
         if cache is True or cache == "store":
             _dcache.store_cache()
-        self._filter_shape = (out_type.size, in_sub.size, ks, ks)
-        self.weights = torch.nn.Parameter(torch.zeros(self._basisexpansion.dimension()))
-        expansion = _bias_expansion(out_type)
-        if bias and expansion.shape[1] > 0:
-            self.bias: torch.nn.Parameter | None = torch.nn.Parameter(torch.zeros(expansion.shape[1]))
-            self.register_buffer(
-                "bias_expansion", torch.from_numpy(expansion.astype(np.float32)), persistent=False
-            )
-        else:
-            self.bias = None
-            self.register_buffer("bias_expansion", None, persistent=False)
-        self.register_buffer("filter", None, persistent=False)
-        self.register_buffer("expanded_bias", None, persistent=False)
-        self.register_load_state_dict_post_hook(_refresh_cache_after_load)
-        ph, pw = self.padding
-        self._reversed_padding_repeated_twice = (pw, pw, ph, ph)
-        if initialize:
-            from structconv.nn.init import generalized_he_init
-
-            generalized_he_init(self.weights.data, self._basisexpansion, cache=True)
-
-    def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Apply the discretised PDO (convolve with the expanded stencil) and add the expanded bias.
-
-        Args:
-            input: a :class:`GeometricTensor` of type :attr:`in_type`.
-
-        Returns:
-            a :class:`GeometricTensor` of type :attr:`out_type`.
-        """
-        return R2Conv.forward(self, input)  # type: ignore[arg-type]
-
-    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of the output for an input of shape ``(B, in_type.size, H, W)``.
-
-        Example:
-            >>> from structconv.gspaces import FlipRot2dOnR2
-            >>> from structconv.nn import FieldType
-            >>> gs = FlipRot2dOnR2(4)
-            >>> t = FieldType(gs, [gs.regular_repr])
-            >>> R2Diffop(t, t, maximum_order=2, padding=1).evaluate_output_shape((1, 8, 9, 10))
-            (1, 8, 9, 10)
-        """
-        return R2Conv.evaluate_output_shape(self, input_shape)  # type: ignore[arg-type]
-
-    def export(self) -> torch.nn.Conv2d:
-        """Export to an equivalent :class:`torch.nn.Conv2d` (this module is set to eval mode).
-
-        Example:
-            >>> from structconv.gspaces import FlipRot2dOnR2
-            >>> from structconv.nn import FieldType, GeometricTensor
-            >>> gs = FlipRot2dOnR2(4)
-            >>> t = FieldType(gs, [gs.regular_repr])
-            >>> pdo = R2Diffop(t, t, 3, padding=1)
-            >>> x = torch.randn(1, 8, 7, 7)
-            >>> torch.allclose(pdo.export()(x), pdo(GeometricTensor(x, t)).tensor, atol=1e-6)
-            True
-        """
-        return R2Conv.export(self)  # type: ignore[arg-type]
+        self.accuracy, self.maximum_order = acc, order
+        self.maximum_power, self.maximum_offset = maximum_power, maximum_offset
+        self.rbffd, self.radial_basis_function = rbffd, radial_basis_function
+        self.smoothing, self.angle_offset = disc.smoothing, disc.angle_offset
+        self.discretization = disc
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
