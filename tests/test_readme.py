@@ -1,0 +1,23 @@
+"""The README's quick start runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _quick_start() -> str:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 1, "the quick start must hold exactly one python block"
+    return blocks[0]
+
+
+def test_quick_start_runs(capsys) -> None:
+    exec(compile(_quick_start(), str(README), "exec"), {"__name__": "__readme__"})
+    out = capsys.readouterr().out
+    assert "torch.Size([2, 16, 32, 32])" in out
+    assert "torch.Size([2, 32, 33, 33])" in out
