@@ -199,7 +199,8 @@ def bench_constrained(quick: bool = False, repeats: int | None = None) -> list[d
         >>> rows[0]["layer"], rows[0]["train_ratio"]
         ('nn.Conv2d', 1.0)
     """
-    batch, c_in, c_out, size, k = (2, 4, 8, 12, 3) if quick else (16, 32, 64, 32, 3)
+    # full size: batch 32, 16 -> 32 channels, 3x3, 64x64 (the overhead target's configuration)
+    batch, c_in, c_out, size, k = (2, 4, 8, 12, 3) if quick else (32, 16, 32, 64, 3)
     repeats = repeats if repeats is not None else (3 if quick else 20)
     warmup = 1 if quick else 3
     config = f"{c_in}->{c_out} k{k} {batch}x{size}x{size}"
