@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn.utils import parametrize
 
+from _constraint_checks import PARAMS, assert_holds, slice_dims
 from structconv.constraints import (
     CONSTRAINT_NAMES,
     Compose,
@@ -26,48 +27,6 @@ from structconv.constraints import (
     ZeroMean,
     make_constraint,
 )
-
-PARAMS = {"max_l2": 0.7, "center_value": -1.0, "neighbor_sum": 1.0}
-
-
-def slice_dims(w: torch.Tensor) -> tuple[int, ...]:
-    return tuple(range(2, w.ndim)) if w.ndim >= 3 else (w.ndim - 1,)
-
-
-def assert_holds(
-    name: str, w: torch.Tensor, raw: torch.Tensor | None = None, atol: float | None = None
-) -> None:
-    """Assert that ``w`` satisfies the named constraint (``raw``: the weight it came from)."""
-    atol = atol if atol is not None else (1e-5 if w.dtype == torch.float32 else 1e-10)
-    dims = slice_dims(w)
-    assert torch.isfinite(w).all()
-    if name == "none":
-        assert raw is None or torch.equal(w, raw)
-    elif name == "nonneg":
-        assert (w >= 0).all()
-    elif name == "sum_to_one":
-        torch.testing.assert_close(w.sum(dims), torch.ones_like(w.sum(dims)), atol=atol * 10, rtol=0)
-    elif name == "zero_mean":
-        assert w.mean(dims).abs().max() <= atol
-    elif name == "nonneg_sum1":
-        assert (w >= 0).all()
-        assert (w.sum(dims) - 1).abs().max() <= atol
-    elif name == "unit_l2":
-        assert (w.square().sum(dims).sqrt() - 1).abs().max() <= atol
-    elif name == "max_l2":
-        norms = w.square().sum(dims).sqrt()
-        assert (norms <= PARAMS["max_l2"] + atol).all()
-        if raw is not None:  # slices already inside the ball are untouched
-            inside = raw.square().sum(dims).sqrt() < PARAMS["max_l2"] * 0.99
-            torch.testing.assert_close(w[inside], raw[inside])
-    elif name == "fixed_center":
-        flat = w.flatten(len(w.shape) - len(dims))
-        c = flat.shape[-1] // 2
-        assert (flat[..., c] == PARAMS["center_value"]).all()
-        neigh = flat.sum(-1) - flat[..., c]
-        assert (neigh - PARAMS["neighbor_sum"]).abs().max() <= atol * 10
-    else:  # pragma: no cover
-        raise AssertionError(name)
 
 
 def random_weight(name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
