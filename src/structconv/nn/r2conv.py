@@ -38,6 +38,11 @@ def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
     return int(items[0]), int(items[1])
 
 
+def _short(pair: tuple[int, int]) -> int | tuple[int, int]:
+    """``(a, a)`` prints as ``a`` (as the reference library prints its layers)."""
+    return pair[0] if pair[0] == pair[1] else pair
+
+
 def _split_groups(ftype: FieldType, groups: int, name: str) -> FieldType:
     """The field type of one group of channels; ``ftype`` must be ``groups`` copies of it."""
     n = len(ftype.representations)
@@ -241,11 +246,12 @@ class _SteerableConv(EquivariantModule):
         return input.tensor
 
     def extra_repr(self) -> str:
-        text = f"{self.in_type}, {self.out_type}, kernel_size={self.kernel_size}, stride={self.stride}"
+        text = f"{self.in_type}, {self.out_type}, kernel_size={self.kernel_size}"
+        text += f", stride={_short(self.stride)}"
         if self.padding != (0, 0):
-            text += f", padding={self.padding}"
+            text += f", padding={_short(self.padding)}"
         if self._transposed and self.output_padding != (0, 0):
-            text += f", output_padding={self.output_padding}"
+            text += f", output_padding={_short(self.output_padding)}"
         if self.dilation != 1:
             text += f", dilation={self.dilation}"
         if self.groups != 1:
