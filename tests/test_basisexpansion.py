@@ -139,3 +139,105 @@ def test_expansion_float32_filtered_and_pickled(gs):
     dense = np.einsum("nd,doip->noip", v.numpy(), single._basis.array[single._keep])
     np.testing.assert_allclose(single(v).numpy(), dense, atol=1e-5)
     assert low.dimension() < exp.dimension()
+
+
+def _factorized_and_dense(monkeypatch, t_in, t_out, kernel_size=5, **kwargs):
+    import structconv.nn.basisexpansion as be
+
+    monkeypatch.setattr(be, "_FACTORIZE", "always")
+    fac = BlocksBasisExpansion(
+        t_in, t_out, r2_kernel_basis, kernel_grid(kernel_size), kernel_size=kernel_size, **kwargs
+    )
+    monkeypatch.setattr(be, "_FACTORIZE", False)
+    dense = BlocksBasisExpansion(
+        t_in, t_out, r2_kernel_basis, kernel_grid(kernel_size), kernel_size=kernel_size, **kwargs
+    )
+    return fac, dense
+
+
+def _field_types(name):
+    if name in ("C4", "C8"):
+        gs = Rot2dOnR2(int(name[1:]))
+        reg = [gs.regular_repr] * 3
+        return gs, FieldType(gs, reg), FieldType(gs, reg)
+    if name in ("D4", "D8"):
+        gs = FlipRot2dOnR2(int(name[1:]))
+        reg = [gs.regular_repr] * 3
+        return gs, FieldType(gs, reg), FieldType(gs, reg)
+    if name == "D4-mixed":
+        gs = FlipRot2dOnR2(4)
+        quot = gs.quotient_repr((None, 2))
+        t_in = FieldType(gs, [gs.trivial_repr, gs.regular_repr, gs.irrep(1, 1), quot, gs.regular_repr])
+        t_out = FieldType(gs, [gs.regular_repr, quot, gs.irrep(1, 2), gs.trivial_repr, gs.regular_repr])
+        return gs, t_in, t_out
+    if name == "C8-mixed":
+        gs = Rot2dOnR2(8)
+        quot = gs.quotient_repr(2)
+        t_in = FieldType(gs, [gs.regular_repr, gs.trivial_repr, quot, gs.irrep(3)])
+        t_out = FieldType(gs, [gs.irrep(1), gs.regular_repr, quot, gs.regular_repr])
+        return gs, t_in, t_out
+    if name in ("SO2-bl", "O2-bl"):
+        gs = (
+            Rot2dOnR2(-1, maximum_frequency=6) if name == "SO2-bl" else FlipRot2dOnR2(-1, maximum_frequency=6)
+        )
+        t = FieldType(gs, [gs.bl_regular_repr(3)] * 2 + [gs.trivial_repr])
+        return gs, t, FieldType(gs, [gs.bl_regular_repr(3)] * 3)
+    if name == "SO2":
+        gs = Rot2dOnR2(-1, maximum_frequency=4)
+        irreps = [gs.irrep(k) for k in range(4)] * 2
+        return gs, FieldType(gs, irreps), FieldType(gs, irreps[::-1])
+    gs = FlipRot2dOnR2(-1, maximum_frequency=3)
+    irreps = [gs.irrep(0, 0), gs.irrep(1, 0), gs.irrep(1, 1), gs.irrep(1, 2), gs.irrep(1, 3)] * 2
+    return gs, FieldType(gs, irreps), FieldType(gs, irreps[1:] + irreps[:1])
+
+
+@pytest.mark.parametrize(
+    "name", ["C4", "C8", "D4", "D8", "D4-mixed", "C8-mixed", "SO2", "O2", "SO2-bl", "O2-bl"]
+)
+def test_factorized_expansion_matches_dense(monkeypatch, name):
+    _, t_in, t_out = _field_types(name)
+    fac, dense = _factorized_and_dense(monkeypatch, t_in, t_out)
+    assert all(b._factors is not None for b in fac._pair_modules.values())
+    assert all(b._factors is None for b in dense._pair_modules.values())
+    w = torch.randn(fac.dimension())
+    ref = dense(w)
+    np.testing.assert_allclose(fac(w).numpy(), ref.numpy(), rtol=1e-5, atol=1e-5 * ref.abs().max().item())
+    # gradients agree too
+    wf, wd = w.clone().requires_grad_(), w.clone().requires_grad_()
+    g = torch.randn_like(ref)
+    (fac(wf) * g).sum().backward()
+    (dense(wd) * g).sum().backward()
+    np.testing.assert_allclose(
+        wf.grad.numpy(), wd.grad.numpy(), rtol=1e-4, atol=1e-4 * wd.grad.abs().max().item()
+    )
+    # float64 (re-installed from the float64 samples) and through pickling
+    import pickle
+
+    fac64, dense64 = pickle.loads(pickle.dumps(fac.double())), dense.double()
+    w64 = torch.randn(fac.dimension(), dtype=torch.float64)
+    np.testing.assert_allclose(fac64(w64).numpy(), dense64(w64).numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fac64(w64).numpy(), slow_filter(t_in, t_out, w64, 5), atol=1e-12)
+
+
+def test_factorized_single_block_batched_forward(monkeypatch):
+    import structconv.nn.basisexpansion as be
+
+    gs = FlipRot2dOnR2(8)
+    basis = r2_kernel_basis(gs.regular_repr, gs.regular_repr, kernel_size=5)
+    fac = block_basisexpansion(basis, kernel_grid(5)).double()  # chosen by default here
+    monkeypatch.setattr(be, "_FACTORIZE", False)
+    dense = block_basisexpansion(basis, kernel_grid(5)).double()
+    assert fac._factors is not None and dense._factors is None
+    monkeypatch.setattr(be, "_FACTORIZE", True)
+    small = r2_kernel_basis(gs.regular_repr, gs.regular_repr, kernel_size=3)
+    assert block_basisexpansion(small, kernel_grid(3))._factors is None  # too little to gain
+    w = torch.randn(2, 3, fac.dimension(), dtype=torch.float64)
+    np.testing.assert_allclose(fac(w).numpy(), dense(w).numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        fac.expand_fields(w.reshape(-1), 2, 3).numpy(),
+        dense.expand_fields(w.reshape(-1), 2, 3).numpy(),
+        atol=1e-12,
+    )
+    # a basis filter falls back to the dense product
+    low = block_basisexpansion(basis, kernel_grid(5), basis_filter=lambda a: a["radius"] < 1.5)
+    assert low._factors is None

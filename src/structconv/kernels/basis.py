@@ -79,6 +79,7 @@ class SteerableBasis:
         in_dims: sizes of the input irreps; out_dims likewise.
         shape: ``(n_elements, out_size, in_size, n_points)``.
         q_in_inv: the inverse change of basis of the input representation.
+        q_out: the change of basis of the output representation (``None`` if unknown).
     """
 
     def __init__(
@@ -92,6 +93,7 @@ class SteerableBasis:
         shape: tuple[int, int, int, int],
         plan: list[tuple[int, int, np.ndarray, np.ndarray]],
         q_in_inv: np.ndarray | None = None,
+        q_out: np.ndarray | None = None,
     ) -> None:
         self.elements = elements
         self.irreps_bases = irreps_bases
@@ -100,6 +102,7 @@ class SteerableBasis:
         self.shape = shape
         self._plan = plan
         self.q_in_inv = q_in_inv
+        self.q_out = q_out
         self._arrays: dict[str, np.ndarray] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -297,5 +300,5 @@ def _steerable_basis_cached(
     out_dims = tuple(specs[n].dim for n in out_names)
     shape = (total, out_repr.size, in_repr.size, n_points)
     return SteerableBasis(
-        elements, pair_bases, in_names, out_names, in_dims, out_dims, shape, compact, q_in_inv
+        elements, pair_bases, in_names, out_names, in_dims, out_dims, shape, compact, q_in_inv, q_out
     )

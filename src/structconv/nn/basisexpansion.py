@@ -4,8 +4,10 @@ A steerable convolution stores one coefficient per basis element of the kernel s
 pair of (input field, output field).  The basis of a pair depends only on the two fields'
 representations, so the expansion groups the fields by representation pair: for each pair it keeps one
 sampled basis ``[D, out_size, in_size, P]`` (a non-persistent buffer, float32 unless the module is cast)
-and expands all the coefficients of that pair with a single matrix product.  The blocks are then
-concatenated and, if the types mix representations, re-ordered with one index gather.
+and expands all the coefficients of that pair with a single matrix product -- or, for large
+representations (e.g. regular ones) where it needs far fewer multiply-adds, expands them in factorized
+form ``Q_out K Q_in⁻¹`` (see :class:`_FactorPlan`).  The blocks are then concatenated and, if the
+types mix representations, re-ordered with one index gather.
 
 Example:
     >>> from structconv.gspaces import Rot2dOnR2
@@ -140,6 +142,86 @@ def _filtered(basis: SteerableBasis, basis_filter: Callable[[dict[str, Any]], bo
     return keep.tobytes()
 
 
+# the factorized expansion is used where it needs clearly fewer multiply-adds than the dense product
+# (its small products run slower per multiply-add, so it pays off from ~4.5x fewer); ``False`` always uses
+# the dense product and ``"always"`` the factorized one where it applies (tests compare the two)
+_FACTORIZE: bool | str = True
+_FACTORIZE_MIN_GAIN = 4.5
+
+
+class _FactorPlan:
+    """Precomputed float64 factors of the factorized expansion ``κ = Q_out K Q_in⁻¹`` of a basis.
+
+    An element's ``K_d`` is non-zero only in the rows of one output irrep occurrence ``a``, and
+    ``K_d Q_in⁻¹`` restricted to those rows depends only on the irrep of ``a`` (not on ``a``).  So, per
+    distinct output irrep ``ψ`` with ``A`` occurrences and ``N`` elements per occurrence, the coefficients
+    gathered as ``[A * F, N]`` times ``R_ψr = [N, in_size * P]`` (row ``r < d_ψ`` of the irrep) give the
+    rows of ``K Q_in⁻¹``; the concatenated rows ``[(ψ, r, a), F * in_size * P]`` times ``Q_out`` (columns
+    permuted to the same row order) give the filter as one matrix product.
+
+    Attributes:
+        groups: per output irrep ``(A, N, d_ψ)``; ``gather``: the coefficient indices, ψ by ψ, laid
+            out ``[A, N]``; ``rights``: the ``R_ψr``, ψ by ψ then r by r; ``q_out``: ``Q_out`` with its
+            columns in the order of the concatenated rows; ``cost`` / ``dense_cost``: multiply-adds per
+            field pair.
+    """
+
+    def __init__(self, basis: SteerableBasis) -> None:
+        _, x, y, p = basis.shape
+        out_off = np.concatenate([[0], np.cumsum(basis.out_dims)]).astype(int)
+        in_off = np.concatenate([[0], np.cumsum(basis.in_dims)]).astype(int)
+        q_out = np.asarray(basis.q_out, dtype=np.float64)
+        q_in_inv = np.asarray(basis.q_in_inv, dtype=np.float64)
+        elements = np.asarray(basis.elements)
+        self.groups: list[tuple[int, int, int]] = []
+        self.rights: list[np.ndarray] = []
+        gather: list[np.ndarray] = []
+        columns: list[np.ndarray] = []
+        cost = 0
+        for name in dict.fromkeys(basis.out_irreps):
+            occurrences = [a for a, n in enumerate(basis.out_irreps) if n == name]
+            idx = np.stack([np.flatnonzero(elements[:, 0] == a) for a in occurrences])  # [A, N]
+            if idx.shape[1] == 0:
+                continue
+            inner = elements[idx[0], 1:]
+            if any(not np.array_equal(elements[row, 1:], inner) for row in idx[1:]):
+                raise ValueError("the occurrences of an output irrep have different element layouts")
+            d = basis.out_dims[occurrences[0]]
+            right = np.empty((len(inner), d, y, p))
+            for j, (b, e) in enumerate(inner.tolist()):
+                sample = basis.irreps_bases[(name, basis.in_irreps[b])].array[e]  # [d, d_b, P]
+                q = q_in_inv[in_off[b] : in_off[b] + basis.in_dims[b]]  # [d_b, in_size]
+                right[j] = np.einsum("oip,iy->oyp", sample, q)
+            self.groups.append((len(occurrences), idx.shape[1], d))
+            self.rights.extend(right[:, r].reshape(len(inner), -1) for r in range(d))
+            gather.append(idx.ravel())
+            # the rows of ψ are laid out (r, a)
+            columns.append((out_off[occurrences][None, :] + np.arange(d)[:, None]).ravel())
+            cost += idx.size * d * y * p
+        self.gather = np.concatenate(gather).astype(np.int64)
+        cols = np.concatenate(columns)
+        self.q_out = q_out[:, cols]
+        self.cost = cost + x * len(cols) * y * p
+        self.dense_cost = len(basis) * x * y * p
+
+
+def _factor_plan(basis: SteerableBasis, keep: bytes | None) -> _FactorPlan | None:
+    """The factorized plan of ``basis`` if it applies and is clearly cheaper than the dense product."""
+    if not _FACTORIZE or keep is not None or type(basis) is not SteerableBasis:
+        return None
+    if getattr(basis, "q_out", None) is None or basis.q_in_inv is None or not len(basis):
+        return None
+    plan = _cached_factor_plan(basis)
+    if _FACTORIZE == "always" or plan.dense_cost > _FACTORIZE_MIN_GAIN * plan.cost:
+        return plan
+    return None
+
+
+@lru_cache(maxsize=64)
+def _cached_factor_plan(basis: SteerableBasis) -> _FactorPlan:
+    return _FactorPlan(basis)
+
+
 class SingleBlockBasisExpansion(BasisExpansion):
     """Basis expansion of a single block: every input field and every output field share one
     representation pair.
@@ -191,11 +273,27 @@ class SingleBlockBasisExpansion(BasisExpansion):
             )
         self._dim = dim
         self._shape = tuple(basis.shape[1:])
+        self._factors = _factor_plan(basis, keep)
         self._install(torch.float32, None)
 
     # ------------------------------------------------------------------ buffers
     def _install(self, dtype: torch.dtype, device: Any) -> None:
         """(Re)build the basis buffer in ``dtype`` on ``device`` from the float64 samples."""
+        plan = getattr(self, "_factors", None)
+        if plan is not None:
+            # factorized: the rows R_ψr of K Q_in⁻¹, the permuted Q_out and the coefficient gather index
+            self.register_buffer("sampled_basis", None, persistent=False)
+
+            def put(name: str, arr: np.ndarray) -> None:
+                tensor = torch.tensor(arr, dtype=torch.float64).to(device=device, dtype=dtype)
+                self.register_buffer(name, tensor, persistent=False)
+
+            for k, right in enumerate(plan.rights):
+                put(f"_fright_{k}", right)
+            put("_fq_out", plan.q_out)
+            gather = torch.tensor(plan.gather, dtype=torch.int64, device=device)
+            self.register_buffer("_fgather", gather, persistent=False)
+            return
         if dtype == torch.float64:
             arr = self._basis.array if self._keep is None else self._basis.array[self._keep]
             tensor = torch.tensor(arr, dtype=torch.float64)
@@ -207,20 +305,27 @@ class SingleBlockBasisExpansion(BasisExpansion):
         # the basis buffers are rebuilt from the compact basis when unpickled
         state = dict(self.__dict__)
         state["_buffers"] = {}
-        state["_basis_meta"] = (self.sampled_basis.dtype, str(self.sampled_basis.device))
+        ref = self._reference_buffer()
+        state["_basis_meta"] = (ref.dtype, str(ref.device))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         dtype, device = state.pop("_basis_meta")
+        state.setdefault("_factors", None)
         self.__dict__.update(state)
         self._install(dtype, device)
 
     def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SingleBlockBasisExpansion:
         super()._apply(fn, *args, **kwargs)
-        if self.sampled_basis.dtype == torch.float64:
+        ref = self._reference_buffer()
+        if ref.dtype == torch.float64:
             # cast to double: take the float64 samples, not the rounded float32 copy
-            self._install(torch.float64, self.sampled_basis.device)
+            self._install(torch.float64, ref.device)
         return self
+
+    def _reference_buffer(self) -> torch.Tensor:
+        """A floating buffer whose dtype and device are those of the expansion."""
+        return self.sampled_basis if self._factors is None else self._fq_out
 
     def dimension(self) -> int:
         return self._dim
@@ -228,14 +333,48 @@ class SingleBlockBasisExpansion(BasisExpansion):
     # ------------------------------------------------------------------ expansion
     def forward(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [..., D]`` into filters ``[..., out_size, in_size, P]``."""
+        if self._factors is not None:
+            flat = weights.reshape(-1, self._dim)
+            out = self._expand_factorized(flat, flat.shape[0], 1)
+            return out.reshape(*weights.shape[:-1], *self._shape)
         basis = self.sampled_basis
         out = weights.reshape(-1, self._dim) @ basis.reshape(self._dim, -1)
         return out.reshape(*weights.shape[:-1], *self._shape)
 
+    def _expand_factorized(self, weights: torch.Tensor, n_out: int, n_in: int) -> torch.Tensor:
+        """Expand ``weights [n_out * n_in, D]`` into the filters laid out ``[n_out, out_size, n_in * in_size
+        * P]``: per output irrep and row, one product of the gathered coefficients with ``R_ψr`` (rows of
+        ``K Q_in⁻¹``), then one (batched) product with ``Q_out``."""
+        plan = self._factors
+        assert plan is not None
+        o, i, p = self._shape
+        coeffs = weights.index_select(1, self._fgather)
+        rows: list[torch.Tensor] = []
+        start, k = 0, 0
+        for n_occ, n, d in plan.groups:
+            chunk = coeffs[:, start : start + n_occ * n].reshape(n_out, n_in, n_occ, n).transpose(1, 2)
+            chunk = chunk.reshape(n_out * n_occ * n_in, n)
+            for _ in range(d):
+                rows.append((chunk @ getattr(self, f"_fright_{k}")).reshape(n_out, -1))
+                k += 1
+            start += n_occ * n
+        stacked = rows[0] if len(rows) == 1 else torch.cat(rows, dim=1)
+        return torch.matmul(self._fq_out, stacked.reshape(n_out, -1, n_in * i * p))
+
+    def _expand_rows(self, weights: torch.Tensor) -> torch.Tensor:
+        """Expand ``weights [F, D]`` into filters ``[F, out_size, in_size, P]``."""
+        if self._factors is not None:
+            return self._expand_factorized(weights, weights.shape[0], 1).reshape(-1, *self._shape)
+        return (weights @ self.sampled_basis.reshape(self._dim, -1)).reshape(-1, *self._shape)
+
     def expand_fields(self, weights: torch.Tensor, n_out: int, n_in: int) -> torch.Tensor:
         """Expand ``weights [n_out * n_in * D]`` into the filter ``[n_out * out_size, n_in * in_size, P]``
-        of ``n_out`` output and ``n_in`` input fields: one matrix product and one permutation copy."""
+        of ``n_out`` output and ``n_in`` input fields: one matrix product and one permutation copy (or,
+        factorized, small products per output irrep and one product with ``Q_out``, without a copy)."""
         o, i, p = self._shape
+        if self._factors is not None:
+            out = self._expand_factorized(weights.reshape(n_out * n_in, self._dim), n_out, n_in)
+            return out.reshape(n_out * o, n_in * i, p)
         basis = self.sampled_basis
         out = weights.reshape(n_out * n_in, self._dim) @ basis.reshape(self._dim, -1)
         return out.reshape(n_out, n_in, o, i, p).transpose(1, 2).reshape(n_out * o, n_in * i, p)
@@ -454,7 +593,7 @@ class BlocksBasisExpansion(BasisExpansion):
         for _, _, n_out, n_in, dim, start, block in self._blocks:
             if block is not None:
                 w = weights[start : start + n_out * n_in * dim].reshape(n_out * n_in, dim)
-                parts.append((w @ block.sampled_basis.reshape(dim, -1)).reshape(-1, self.S))
+                parts.append(block._expand_rows(w).reshape(-1, self.S))
         if self._has_zero_row:
             parts.append(weights.new_zeros(1, self.S))
         flat = torch.cat(parts, dim=0)
