@@ -1,10 +1,17 @@
-"""Filter expansion time of R2Conv alone (no convolution around it), dense vs factorized.
+"""Filter expansion time of R2Conv alone (no convolution around it): structconv's automatic choice, its
+dense product forced, and (when importable) the reference library e2cnn, all in the same process.
 
-For each configuration, times ``conv.expand_parameters()`` (forward, and forward + backward) with the
-expansion path chosen automatically, and with the dense product forced, in the same process.
-Figures: median of ``--repeats`` runs after warm-up, in milliseconds.
+For each configuration and each variant it times ``conv.expand_parameters()``:
 
-Usage: ``python benchmarks/expansion.py [--repeats 30] [--threads 2]``
+* ``fwd ms``: the expansion under ``torch.no_grad()``;
+* ``fwd+bwd ms``: the expansion, then the gradient of the filter with respect to the weights for a fixed
+  random cotangent (what a training step does after the convolution's backward).
+
+The variants are timed in interleaved rounds (each round: every variant, ``--repeats`` calls each, the
+median kept), so that a change of machine load affects them alike.  The table gives the median over the
+``--rounds`` rounds and, in brackets, the lowest and highest round.
+
+Usage: ``python benchmarks/expansion.py [--rounds 5] [--repeats 20] [--threads 2] [--configs c8,d8]``
 """
 
 from __future__ import annotations
@@ -12,23 +19,21 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import warnings
 
 import torch
 
 import structconv.nn.basisexpansion as be
-from structconv.gspaces import FlipRot2dOnR2, Rot2dOnR2
-from structconv.nn import FieldType, R2Conv
 
 CONFIGS = {
-    "C8 regular 16->16 k5": (lambda: Rot2dOnR2(8), 16, 5),
-    "D8 regular 16->16 k5": (lambda: FlipRot2dOnR2(8), 16, 5),
-    "C16 regular 32->32 k7": (lambda: Rot2dOnR2(16), 32, 7),
+    "c8": ("C8 regular 16->16 k5", "rot", 8, 16, 5),
+    "d8": ("D8 regular 16->16 k5", "fliprot", 8, 16, 5),
+    "c16": ("C16 regular 32->32 k7", "rot", 16, 32, 7),
 }
 
 
 def _median_ms(fn, repeats: int) -> float:
-    for _ in range(3):
-        fn()
+    fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -37,49 +42,94 @@ def _median_ms(fn, repeats: int) -> float:
     return 1e3 * statistics.median(times)
 
 
-def run(repeats: int) -> list[dict]:
-    """One row per configuration and expansion path."""
-    rows = []
-    for name, (make_gspace, fields, k) in CONFIGS.items():
-        gs = make_gspace()
-        t = FieldType(gs, [gs.regular_repr] * fields)
-        for label, mode in (("auto", True), ("dense", False)):
-            be._FACTORIZE = mode
-            try:
-                conv = R2Conv(t, t, k)
-            finally:
-                be._FACTORIZE = True
-            factorized = any(getattr(m, "_factors", None) is not None for m in conv.basisexpansion.modules())
+def _layer(lib: str, kind: str, n: int, fields: int, k: int, factorize: bool | str = True):
+    if lib == "structconv":
+        from structconv import gspaces, nn
+    else:
+        from e2cnn import gspaces, nn
+    gs = gspaces.Rot2dOnR2(n) if kind == "rot" else gspaces.FlipRot2dOnR2(n)
+    t = nn.FieldType(gs, [gs.regular_repr] * fields)
+    be._FACTORIZE = factorize
+    try:
+        return nn.R2Conv(t, t, k)
+    finally:
+        be._FACTORIZE = True
 
-            def forward(conv=conv):
-                with torch.no_grad():
-                    conv.expand_parameters()
 
-            def forward_backward(conv=conv):
-                filt, _ = conv.expand_parameters()
-                filt.sum().backward()
+def variants(cfg: tuple, with_reference: bool) -> dict[str, torch.nn.Module]:
+    """The layers to time for one configuration, by label."""
+    _, kind, n, fields, k = cfg
+    auto = _layer("structconv", kind, n, fields, k)
+    factorized = any(getattr(m, "_factors", None) is not None for m in auto.modules())
+    out = {
+        f"structconv auto ({'factorized' if factorized else 'dense'})": auto,
+        "structconv dense": _layer("structconv", kind, n, fields, k, factorize=False),
+    }
+    if with_reference:
+        out["e2cnn"] = _layer("e2cnn", kind, n, fields, k)
+    return out
 
-            rows.append(
-                {
-                    "config": name,
-                    "path": f"{label} ({'factorized' if factorized else 'dense'})",
-                    "forward_ms": _median_ms(forward, repeats),
-                    "forward_backward_ms": _median_ms(forward_backward, repeats),
-                }
-            )
-    return rows
+
+def run(cfg: tuple, rounds: int, repeats: int, with_reference: bool) -> dict[str, tuple[list, list]]:
+    """Per variant: the per-round medians (ms) of the forward and of the forward+backward."""
+    layers = variants(cfg, with_reference)
+    cotangent = torch.randn_like(next(iter(layers.values())).expand_parameters()[0])
+    fns = {}
+    for label, conv in layers.items():
+        conv.train()
+
+        def forward(conv=conv):
+            with torch.no_grad():
+                conv.expand_parameters()
+
+        def forward_backward(conv=conv):
+            filt, _ = conv.expand_parameters()
+            torch.autograd.grad(filt, conv.weights, cotangent)
+
+        fns[label] = (forward, forward_backward)
+    times: dict[str, tuple[list, list]] = {label: ([], []) for label in fns}
+    for _ in range(rounds):
+        for label, (forward, forward_backward) in fns.items():
+            times[label][0].append(_median_ms(forward, repeats))
+            times[label][1].append(_median_ms(forward_backward, repeats))
+    return times
+
+
+def _cell(values: list[float]) -> str:
+    return f"{statistics.median(values):7.2f} [{min(values):.2f}-{max(values):.2f}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument(
+        "--configs", default="c8,d8,c16", help="comma-separated subset of " + ",".join(CONFIGS)
+    )
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-reference", action="store_true", help="skip e2cnn even if importable")
     args = parser.parse_args()
+    warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}")
-    print(f"{'configuration':24} {'path':20} {'fwd ms':>8} {'fwd+bwd ms':>11}")
-    for r in run(args.repeats):
-        print(f"{r['config']:24} {r['path']:20} {r['forward_ms']:8.2f} {r['forward_backward_ms']:11.2f}")
+    with_reference = False
+    if not args.no_reference:
+        try:
+            import e2cnn  # noqa: F401
+
+            with_reference = True
+        except ImportError:
+            pass
+    print(
+        f"torch {torch.__version__}, {args.threads} threads; median of {args.rounds} interleaved rounds "
+        f"(each the median of {args.repeats} calls) [lowest-highest round], ms"
+    )
+    header = f"{'configuration':24} {'variant':28} {'fwd ms':>22} {'fwd+bwd ms':>22}"
+    print(header)
+    print("-" * len(header))
+    for key in args.configs.split(","):
+        cfg = CONFIGS[key]
+        for label, (fwd, fwd_bwd) in run(cfg, args.rounds, args.repeats, with_reference).items():
+            print(f"{cfg[0]:24} {label:28} {_cell(fwd):>22} {_cell(fwd_bwd):>22}", flush=True)
 
 
 if __name__ == "__main__":

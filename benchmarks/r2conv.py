@@ -9,7 +9,8 @@ For each configuration it prints, for structconv and (when importable) the refer
   channels (batch ``--batch``, ``--size`` x ``--size`` pixels, "same" padding);
 * ``eval x``: eval-mode forward time divided by that of ``torch.nn.Conv2d``.
 
-The ratios use medians over ``--repeats`` interleaved runs.  Not a test: numbers depend on the machine
+The ratios are medians of per-pair ratios: the layer and ``nn.Conv2d`` timed back to back, in
+alternating order, ``--repeats`` (train) and ``--eval-repeats`` (eval) times.  Not a test: numbers depend on the machine
 (and on its load: on a shared machine, run it several times).
 
 Usage::
@@ -88,7 +89,7 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int) -> dict[str, float]:
+def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int, eval_repeats: int) -> dict[str, float]:
     layer, t, GT = make_layer(lib, cfg)
     k = cfg[5]
     plain = torch.nn.Conv2d(t.size, t.size, k, padding=k // 2)
@@ -106,27 +107,36 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int) -> dict[s
 
     layer.train()
     step_plain(), step_layer()  # warm up
-    plain_t, layer_t = [], []
-    for _ in range(repeats):
-        plain_t.append(_timed(step_plain))
-        layer_t.append(_timed(step_layer))
+    train = _paired_ratios(step_layer, step_plain, repeats)
     expand()
     expand_t = [_timed(expand) for _ in range(20)]
     layer.eval()
     plain.eval()
     with torch.no_grad():
         plain(x), layer(gx)
-        plain_e, layer_e = [], []
-        for _ in range(repeats):
-            plain_e.append(_timed(lambda: plain(x)))
-            layer_e.append(_timed(lambda: layer(gx)))
+        evals = _paired_ratios(lambda: layer(gx), lambda: plain(x), eval_repeats)
     med = statistics.median
     return {
         "expand": min(expand_t) * 1e3,
-        "train": med(layer_t) / med(plain_t),
-        "eval": med(layer_e) / med(plain_e),
-        "conv_ms": med(plain_t) * 1e3,
+        "train": med(train[0]),
+        "eval": med(evals[0]),
+        "conv_ms": med(train[1]) * 1e3,
+        "conv_eval_ms": med(evals[1]) * 1e3,
     }
+
+
+def _paired_ratios(layer_fn, plain_fn, repeats: int) -> tuple[list[float], list[float]]:
+    """``repeats`` ratios layer / plain of back-to-back timings, the order alternating between pairs (so
+    that neither side always runs first, on warmer caches or a quieter machine), and the plain times."""
+    ratios, plain_times = [], []
+    for i in range(repeats):
+        if i % 2:
+            t_layer, t_plain = _timed(layer_fn), _timed(plain_fn)
+        else:
+            t_plain, t_layer = _timed(plain_fn), _timed(layer_fn)
+        ratios.append(t_layer / t_plain)
+        plain_times.append(t_plain)
+    return ratios, plain_times
 
 
 def main() -> None:
@@ -136,7 +146,8 @@ def main() -> None:
     )
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="paired train-step timings per layer")
+    parser.add_argument("--eval-repeats", type=int, default=11, help="paired eval-forward timings per layer")
     parser.add_argument("--builds", type=int, default=3, help="fresh processes per construction timing")
     parser.add_argument("--no-reference", action="store_true", help="skip e2cnn even if importable")
     args = parser.parse_args()
@@ -152,18 +163,18 @@ def main() -> None:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, {args.size}x{args.size}"
     )
-    header = f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} {'train x':>8s} {'eval x':>7s} {'conv2d fwd+bwd ms':>18s}"
+    header = f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} {'train x':>8s} {'eval x':>7s} {'conv2d fwd+bwd ms':>18s} {'conv2d fwd ms':>14s}"
     print(header)
     print("-" * len(header))
     for key in args.configs.split(","):
         cfg = CONFIGS[key]
         for lib in libs:
             build = min(build_time(lib, cfg) for _ in range(args.builds))
-            res = measure(lib, cfg, args.batch, args.size, args.repeats)
+            res = measure(lib, cfg, args.batch, args.size, args.repeats, args.eval_repeats)
             n_weights = make_layer(lib, cfg)[0].weights.numel()
             print(
                 f"{cfg[0]:26s} {lib:10s} {n_weights:8d} {build:9.1f} {res['expand']:10.2f} {res['train']:8.3f} "
-                f"{res['eval']:7.3f} {res['conv_ms']:18.1f}",
+                f"{res['eval']:7.3f} {res['conv_ms']:18.1f} {res['conv_eval_ms']:14.1f}",
                 flush=True,
             )
 

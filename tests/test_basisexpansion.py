@@ -229,7 +229,8 @@ def test_factorized_single_block_batched_forward(monkeypatch):
     dense = block_basisexpansion(basis, kernel_grid(5)).double()
     assert fac._factors is not None and dense._factors is None
     monkeypatch.setattr(be, "_FACTORIZE", True)
-    small = r2_kernel_basis(gs.regular_repr, gs.regular_repr, kernel_size=3)
+    c4 = Rot2dOnR2(4)
+    small = r2_kernel_basis(c4.regular_repr, c4.regular_repr, kernel_size=3)
     assert block_basisexpansion(small, kernel_grid(3))._factors is None  # too little to gain
     w = torch.randn(2, 3, fac.dimension(), dtype=torch.float64)
     np.testing.assert_allclose(fac(w).numpy(), dense(w).numpy(), atol=1e-12)
