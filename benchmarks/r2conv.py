@@ -4,14 +4,19 @@ For each configuration it prints, for structconv and (when importable) the refer
 
 * ``build ms``: time to construct the layer (default initialisation) in a fresh Python process, after
   the imports, the field types and a first torch operation;
-* ``expand ms``: one filter expansion (training-mode forward of the basis expansion), best of 20;
+* ``expand ms``: one filter expansion under ``no_grad``, median of 20;
+* ``exp f+b ms``: the expansion and its backward (gradient of the weights for a random cotangent on the
+  filter), median of 20; ``exp share``: that time over the ``nn.Conv2d`` train step, i.e. the part of
+  the train step the layer adds to the convolution (the rest of its forward is the same ``conv2d`` call);
 * ``train x``: forward+backward time of the layer divided by that of ``torch.nn.Conv2d`` with the same
-  channels (batch ``--batch``, ``--size`` x ``--size`` pixels, "same" padding);
-* ``eval x``: eval-mode forward time divided by that of ``torch.nn.Conv2d``.
+  channels (batch ``--batch``, ``--size`` x ``--size`` pixels, "same" padding, a fixed random cotangent);
+* ``eval x``: eval-mode forward time divided by that of ``torch.nn.Conv2d`` (the layer then convolves
+  with its cached filter).
 
-The ratios are medians of per-pair ratios: the layer and ``nn.Conv2d`` timed back to back, in
-alternating order, ``--repeats`` (train) and ``--eval-repeats`` (eval) times.  Not a test: numbers depend on the machine
-(and on its load: on a shared machine, run it several times).
+The ratios are medians of per-pair ratios (with their quartiles in brackets): the layer and
+``nn.Conv2d`` timed back to back, in alternating order, ``--repeats`` (train) and ``--eval-repeats``
+(eval) times.  Not a test: numbers depend on the machine, and on a shared machine the convolution's own
+time varies by several per cent from call to call, more than the layer adds (see ``exp share``).
 
 Usage::
 
@@ -96,20 +101,30 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int, eval_repe
     x = torch.randn(batch, t.size, size, size)
     gx = GT(x, t)
 
+    cotangent = torch.randn(batch, t.size, size, size)
+
     def step_plain():
-        plain(x).sum().backward()
+        plain(x).backward(cotangent)
 
     def step_layer():
-        layer(gx).tensor.sum().backward()
+        layer(gx).tensor.backward(cotangent)
 
     def expand():
-        layer.expand_parameters()
+        with torch.no_grad():
+            layer.expand_parameters()
+
+    filt_cotangent = torch.randn_like(layer.expand_parameters()[0])
+
+    def expand_fwd_bwd():
+        filt, _ = layer.expand_parameters()
+        torch.autograd.grad(filt, layer.weights, filt_cotangent)
 
     layer.train()
     step_plain(), step_layer()  # warm up
     train = _paired_ratios(step_layer, step_plain, repeats)
-    expand()
+    expand(), expand_fwd_bwd()
     expand_t = [_timed(expand) for _ in range(20)]
+    expand_fb = [_timed(expand_fwd_bwd) for _ in range(20)]
     layer.eval()
     plain.eval()
     with torch.no_grad():
@@ -117,12 +132,21 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int, eval_repe
         evals = _paired_ratios(lambda: layer(gx), lambda: plain(x), eval_repeats)
     med = statistics.median
     return {
-        "expand": min(expand_t) * 1e3,
+        "expand": med(expand_t) * 1e3,
+        "expand_fb": med(expand_fb) * 1e3,
+        "share": med(expand_fb) / med(train[1]),
         "train": med(train[0]),
+        "train_iqr": _quartiles(train[0]),
         "eval": med(evals[0]),
+        "eval_iqr": _quartiles(evals[0]),
         "conv_ms": med(train[1]) * 1e3,
         "conv_eval_ms": med(evals[1]) * 1e3,
     }
+
+
+def _quartiles(values: list[float]) -> str:
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return f"{q[0]:.3f}-{q[2]:.3f}"
 
 
 def _paired_ratios(layer_fn, plain_fn, repeats: int) -> tuple[list[float], list[float]]:
@@ -146,8 +170,8 @@ def main() -> None:
     )
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5, help="paired train-step timings per layer")
-    parser.add_argument("--eval-repeats", type=int, default=11, help="paired eval-forward timings per layer")
+    parser.add_argument("--repeats", type=int, default=11, help="paired train-step timings per layer")
+    parser.add_argument("--eval-repeats", type=int, default=21, help="paired eval-forward timings per layer")
     parser.add_argument("--builds", type=int, default=3, help="fresh processes per construction timing")
     parser.add_argument("--no-reference", action="store_true", help="skip e2cnn even if importable")
     args = parser.parse_args()
@@ -163,7 +187,11 @@ def main() -> None:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, {args.size}x{args.size}"
     )
-    header = f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} {'train x':>8s} {'eval x':>7s} {'conv2d fwd+bwd ms':>18s} {'conv2d fwd ms':>14s}"
+    header = (
+        f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} "
+        f"{'exp f+b ms':>10s} {'exp share':>9s} {'train x':>7s} {'[quartiles]':>13s} {'eval x':>7s} "
+        f"{'[quartiles]':>13s} {'conv2d f+b ms':>13s} {'conv2d fwd ms':>13s}"
+    )
     print(header)
     print("-" * len(header))
     for key in args.configs.split(","):
@@ -173,8 +201,10 @@ def main() -> None:
             res = measure(lib, cfg, args.batch, args.size, args.repeats, args.eval_repeats)
             n_weights = make_layer(lib, cfg)[0].weights.numel()
             print(
-                f"{cfg[0]:26s} {lib:10s} {n_weights:8d} {build:9.1f} {res['expand']:10.2f} {res['train']:8.3f} "
-                f"{res['eval']:7.3f} {res['conv_ms']:18.1f} {res['conv_eval_ms']:14.1f}",
+                f"{cfg[0]:26s} {lib:10s} {n_weights:8d} {build:9.1f} {res['expand']:10.2f} "
+                f"{res['expand_fb']:10.2f} {100 * res['share']:8.2f}% {res['train']:7.3f} "
+                f"{res['train_iqr']:>13s} {res['eval']:7.3f} {res['eval_iqr']:>13s} {res['conv_ms']:13.1f} "
+                f"{res['conv_eval_ms']:13.1f}",
                 flush=True,
             )
 
