@@ -15,7 +15,8 @@ For each configuration it prints, for structconv and (when importable) the refer
 
 The ratios are medians of per-pair ratios (with their quartiles in brackets): the layer and
 ``nn.Conv2d`` timed back to back, in alternating order, ``--repeats`` (train) and ``--eval-repeats``
-(eval) times.  Not a test: numbers depend on the machine, and on a shared machine the convolution's own
+(eval) times; ``min/min`` is the fastest layer time over the fastest ``nn.Conv2d`` time, an estimate
+that ignores the (positive) noise of a loaded machine.  Not a test: numbers depend on the machine, and on a shared machine the convolution's own
 time varies by several per cent from call to call, more than the layer adds (see ``exp share``).
 
 Usage::
@@ -137,8 +138,10 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int, eval_repe
         "share": med(expand_fb) / med(train[1]),
         "train": med(train[0]),
         "train_iqr": _quartiles(train[0]),
+        "train_min": min(train[2]) / min(train[1]),
         "eval": med(evals[0]),
         "eval_iqr": _quartiles(evals[0]),
+        "eval_min": min(evals[2]) / min(evals[1]),
         "conv_ms": med(train[1]) * 1e3,
         "conv_eval_ms": med(evals[1]) * 1e3,
     }
@@ -149,10 +152,11 @@ def _quartiles(values: list[float]) -> str:
     return f"{q[0]:.3f}-{q[2]:.3f}"
 
 
-def _paired_ratios(layer_fn, plain_fn, repeats: int) -> tuple[list[float], list[float]]:
+def _paired_ratios(layer_fn, plain_fn, repeats: int) -> tuple[list[float], list[float], list[float]]:
     """``repeats`` ratios layer / plain of back-to-back timings, the order alternating between pairs (so
-    that neither side always runs first, on warmer caches or a quieter machine), and the plain times."""
-    ratios, plain_times = [], []
+    that neither side always runs first, on warmer caches or a quieter machine), the plain times and the
+    layer times."""
+    ratios, plain_times, layer_times = [], [], []
     for i in range(repeats):
         if i % 2:
             t_layer, t_plain = _timed(layer_fn), _timed(plain_fn)
@@ -160,7 +164,8 @@ def _paired_ratios(layer_fn, plain_fn, repeats: int) -> tuple[list[float], list[
             t_plain, t_layer = _timed(plain_fn), _timed(layer_fn)
         ratios.append(t_layer / t_plain)
         plain_times.append(t_plain)
-    return ratios, plain_times
+        layer_times.append(t_layer)
+    return ratios, plain_times, layer_times
 
 
 def main() -> None:
@@ -189,8 +194,8 @@ def main() -> None:
     )
     header = (
         f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} "
-        f"{'exp f+b ms':>10s} {'exp share':>9s} {'train x':>7s} {'[quartiles]':>13s} {'eval x':>7s} "
-        f"{'[quartiles]':>13s} {'conv2d f+b ms':>13s} {'conv2d fwd ms':>13s}"
+        f"{'exp f+b ms':>10s} {'exp share':>9s} {'train x':>7s} {'[quartiles]':>13s} {'min/min':>7s} "
+        f"{'eval x':>7s} {'[quartiles]':>13s} {'min/min':>7s} {'conv2d f+b ms':>13s} {'conv2d fwd ms':>13s}"
     )
     print(header)
     print("-" * len(header))
@@ -203,7 +208,8 @@ def main() -> None:
             print(
                 f"{cfg[0]:26s} {lib:10s} {n_weights:8d} {build:9.1f} {res['expand']:10.2f} "
                 f"{res['expand_fb']:10.2f} {100 * res['share']:8.2f}% {res['train']:7.3f} "
-                f"{res['train_iqr']:>13s} {res['eval']:7.3f} {res['eval_iqr']:>13s} {res['conv_ms']:13.1f} "
+                f"{res['train_iqr']:>13s} {res['train_min']:7.3f} {res['eval']:7.3f} {res['eval_iqr']:>13s} "
+                f"{res['eval_min']:7.3f} {res['conv_ms']:13.1f} "
                 f"{res['conv_eval_ms']:13.1f}",
                 flush=True,
             )

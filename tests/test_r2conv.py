@@ -151,6 +151,9 @@ def test_quotient_types_equivariant():
         ({"padding": 2, "padding_mode": "replicate"}, 11),
         ({"padding": 2, "padding_mode": "circular"}, 11),
         ({"groups": 2, "padding": 1}, 9),
+        ({"padding": "same"}, 9),
+        ({"padding": "same", "dilation": 2, "padding_mode": "reflect"}, 11),
+        ({"padding": "valid"}, 9),
     ],
 )
 def test_equivariance_conv_options(kwargs, size):
@@ -323,6 +326,27 @@ def test_repr_mentions_types_and_weights():
     t = regular(gs)
     text = repr(R2Conv(t, t, 3, bias=False, padding=1))
     assert "kernel_size=3" in text and "bias=False" in text and "weights=" in text
+
+
+def test_padding_strings():
+    gs = Rot2dOnR2(4)
+    t = regular(gs, 2)
+    x = GeometricTensor(torch.randn(2, t.size, 10, 12), t)
+    for k, dilation in [(3, 1), (5, 1), (5, 3), (4, 2)]:
+        conv = R2Conv(t, t, k, padding="same", dilation=dilation)
+        assert conv.padding == (dilation * (k - 1) // 2,) * 2
+        assert conv(x).shape == x.shape
+        assert conv.evaluate_output_shape(x.shape) == x.shape
+        assert conv.export()(x.tensor).shape == x.shape
+    assert R2Conv(t, t, 5, padding="valid").padding == (0, 0)
+    with pytest.raises(ValueError, match=r"padding='same' needs stride=1; received stride=2"):
+        R2Conv(t, t, 3, padding="same", stride=2)
+    with pytest.raises(ValueError, match=r"kernel_size=4, dilation=1"):
+        R2Conv(t, t, 4, padding="same")
+    with pytest.raises(ValueError, match=r"padding='full' is not known"):
+        R2Conv(t, t, 3, padding="full")
+    with pytest.raises(ValueError, match=r"padding='same' is not valid for a transposed convolution"):
+        R2ConvTransposed(t, t, 3, padding="same")
 
 
 # ------------------------------------------------------------------------------------------------ errors

@@ -79,6 +79,30 @@ def _bias_expansion(out_type: FieldType) -> np.ndarray:
 class _SteerableConv(EquivariantModule):
     """Shared machinery of :class:`R2Conv` and :class:`~structconv.nn.R2ConvTransposed`."""
 
+    def _padding_from_string(self, padding: str, stride: Any) -> int:
+        """The padding of ``'valid'`` (0) or ``'same'`` (symmetric, output size = input size)."""
+        if self._transposed:
+            raise ValueError(
+                f"padding={padding!r} is not valid for a transposed convolution; expected an int >= 0 or a "
+                "pair of them"
+            )
+        if padding == "valid":
+            return 0
+        if padding != "same":
+            raise ValueError(
+                f"padding={padding!r} is not known; expected an int >= 0, a pair of them, 'same' or 'valid'"
+            )
+        if self.stride != (1, 1):
+            raise ValueError(f"padding='same' needs stride=1; received stride={stride!r}")
+        total = self.dilation * (self.kernel_size - 1)
+        if total % 2:
+            raise ValueError(
+                "padding='same' needs dilation * (kernel_size - 1) to be even, so that the padding is the "
+                f"same on both sides and the layer stays equivariant; received kernel_size={self.kernel_size}, "
+                f"dilation={self.dilation}"
+            )
+        return total // 2
+
     _transposed = False
     filter: torch.Tensor | None
     expanded_bias: torch.Tensor | None
@@ -89,7 +113,7 @@ class _SteerableConv(EquivariantModule):
         in_type: FieldType,
         out_type: FieldType,
         kernel_size: int,
-        padding: int | tuple[int, int],
+        padding: int | tuple[int, int] | str,
         stride: int | tuple[int, int],
         dilation: int,
         padding_mode: str,
@@ -134,9 +158,11 @@ class _SteerableConv(EquivariantModule):
         self.in_type, self.out_type = in_type, out_type
         self.space = in_type.gspace
         self.kernel_size = int(kernel_size)
-        self.padding = _pair(padding, "padding", 0)
-        self.stride = _pair(stride, "stride", 1)
         self.dilation = int(dilation)
+        self.stride = _pair(stride, "stride", 1)
+        if isinstance(padding, str):
+            padding = self._padding_from_string(padding, stride)
+        self.padding = _pair(padding, "padding", 0)
         self.padding_mode = padding_mode
         self.groups = int(groups)
         self.output_padding = _pair(output_padding, "output_padding", 0)
@@ -367,7 +393,9 @@ class R2Conv(_PlanarConv):
         in_type: type of the input field.
         out_type: type of the output field.
         kernel_size: size of the square filter.
-        padding: implicit padding on both sides of the input (int or pair). Default: 0.
+        padding: implicit padding on both sides of the input (int or pair), or ``'same'`` (output as
+            large as the input: needs ``stride=1`` and an even ``dilation * (kernel_size - 1)``, so that
+            the padding is symmetric) or ``'valid'`` (no padding). Default: 0.
         stride: stride of the convolution (int or pair). Default: 1.
         dilation: spacing between kernel elements. Default: 1.
         padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``. Default: ``'zeros'``.
@@ -419,7 +447,7 @@ class R2Conv(_PlanarConv):
         in_type: FieldType,
         out_type: FieldType,
         kernel_size: int,
-        padding: int | tuple[int, int] = 0,
+        padding: int | tuple[int, int] | str = 0,
         stride: int | tuple[int, int] = 1,
         dilation: int = 1,
         padding_mode: str = "zeros",

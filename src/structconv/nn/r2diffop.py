@@ -113,7 +113,9 @@ class R2Diffop(_PlanarConv):
         out_type: type of the output field.
         kernel_size: size of the square stencil (optional, see above).
         accuracy: asymptotic accuracy of the discretisation (optional, see above).
-        padding: implicit padding on both sides of the input (int or pair). Default: 0.
+        padding: implicit padding on both sides of the input (int or pair), or ``'same'`` (output as
+            large as the input: needs ``stride=1`` and an even ``dilation * (kernel_size - 1)``, so that
+            the padding is symmetric) or ``'valid'`` (no padding). Default: 0.
         stride: stride of the convolution (int or pair). Default: 1.
         dilation: spacing between stencil elements; derivatives are in input pixels. Default: 1.
         padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``. Default: ``'zeros'``.
@@ -172,7 +174,7 @@ class R2Diffop(_PlanarConv):
         out_type: FieldType,
         kernel_size: int | None = None,
         accuracy: int | None = None,
-        padding: int | tuple[int, int] = 0,
+        padding: int | tuple[int, int] | str = 0,
         stride: int | tuple[int, int] = 1,
         dilation: int = 1,
         padding_mode: str = "zeros",
