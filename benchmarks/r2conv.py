@@ -16,7 +16,8 @@ For each configuration it prints, for structconv and (when importable) the refer
 The ratios are medians of per-pair ratios (with their quartiles in brackets): the layer and
 ``nn.Conv2d`` timed back to back, in alternating order, ``--repeats`` (train) and ``--eval-repeats``
 (eval) times; ``min/min`` is the fastest layer time over the fastest ``nn.Conv2d`` time, an estimate
-that ignores the (positive) noise of a loaded machine.  Not a test: numbers depend on the machine, and on a shared machine the convolution's own
+that ignores the (positive) noise of a loaded machine.  ``eval +us`` is what the eval forward adds to
+its ``conv2d`` call (type check, wrapping), measured on a tiny input where it can be timed precisely.  Not a test: numbers depend on the machine, and on a shared machine the convolution's own
 time varies by several per cent from call to call, more than the layer adds (see ``exp share``).
 
 Usage::
@@ -131,8 +132,10 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int, eval_repe
     with torch.no_grad():
         plain(x), layer(gx)
         evals = _paired_ratios(lambda: layer(gx), lambda: plain(x), eval_repeats)
+        eval_added = _eval_added_us(layer, t, GT)
     med = statistics.median
     return {
+        "eval_added_us": eval_added,
         "expand": med(expand_t) * 1e3,
         "expand_fb": med(expand_fb) * 1e3,
         "share": med(expand_fb) / med(train[1]),
@@ -145,6 +148,26 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int, eval_repe
         "conv_ms": med(train[1]) * 1e3,
         "conv_eval_ms": med(evals[1]) * 1e3,
     }
+
+
+def _eval_added_us(layer, t, GT, calls: int = 2000) -> float:
+    """What an eval-mode forward adds to its ``conv2d`` call, in microseconds: on a tiny input (1 x 8 x 8,
+    so that the convolution is short and the timing precise), the fastest of ``calls`` layer calls minus
+    the fastest of ``calls`` calls of ``F.conv2d`` with the layer's cached filter and bias."""
+    x = torch.randn(1, t.size, 8, 8)
+    gx = GT(x, t)
+    pad = layer.padding
+
+    def direct():
+        return torch.nn.functional.conv2d(
+            x, layer.filter, layer.expanded_bias, layer.stride, pad, layer.dilation
+        )
+
+    best_layer = best_direct = float("inf")
+    for _ in range(calls):
+        best_layer = min(best_layer, _timed(lambda: layer(gx)))
+        best_direct = min(best_direct, _timed(direct))
+    return (best_layer - best_direct) * 1e6
 
 
 def _quartiles(values: list[float]) -> str:
@@ -195,7 +218,7 @@ def main() -> None:
     header = (
         f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} "
         f"{'exp f+b ms':>10s} {'exp share':>9s} {'train x':>7s} {'[quartiles]':>13s} {'min/min':>7s} "
-        f"{'eval x':>7s} {'[quartiles]':>13s} {'min/min':>7s} {'conv2d f+b ms':>13s} {'conv2d fwd ms':>13s}"
+        f"{'eval x':>7s} {'[quartiles]':>13s} {'min/min':>7s} {'eval +us':>8s} {'conv2d f+b ms':>13s} {'conv2d fwd ms':>13s}"
     )
     print(header)
     print("-" * len(header))
@@ -209,7 +232,7 @@ def main() -> None:
                 f"{cfg[0]:26s} {lib:10s} {n_weights:8d} {build:9.1f} {res['expand']:10.2f} "
                 f"{res['expand_fb']:10.2f} {100 * res['share']:8.2f}% {res['train']:7.3f} "
                 f"{res['train_iqr']:>13s} {res['train_min']:7.3f} {res['eval']:7.3f} {res['eval_iqr']:>13s} "
-                f"{res['eval_min']:7.3f} {res['conv_ms']:13.1f} "
+                f"{res['eval_min']:7.3f} {res['eval_added_us']:8.1f} {res['conv_ms']:13.1f} "
                 f"{res['conv_eval_ms']:13.1f}",
                 flush=True,
             )
