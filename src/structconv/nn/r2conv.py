@@ -97,9 +97,9 @@ class _SteerableConv(EquivariantModule):
         total = self.dilation * (self.kernel_size - 1)
         if total % 2:
             raise ValueError(
-                "padding='same' needs dilation * (kernel_size - 1) to be even, so that the padding is the "
-                f"same on both sides and the layer stays equivariant; received kernel_size={self.kernel_size}, "
-                f"dilation={self.dilation}"
+                "padding='same' needs dilation * (kernel_size - 1) to be even, so that the padding is "
+                "the same on both sides and the layer stays equivariant; received "
+                f"kernel_size={self.kernel_size}, dilation={self.dilation}"
             )
         return total // 2
 
