@@ -13,6 +13,8 @@ maps them onto the allowed set.
 * :mod:`structconv.kernels`, :mod:`structconv.diffops` -- steerable kernel and PDO bases.
 * :mod:`structconv.testing` -- equivariance assertions for your own test suites.
 * :mod:`structconv.compat` -- exact-signature classes of selfeeg, lucid and elektronn3.
+* :func:`constrain`, :func:`attach_projection`, :func:`project_model_` -- constrain a layer of any
+  existing model, and keep projection-enforced constraints after optimizer steps.
 
 Subpackages are imported on first use (``structconv.nn`` works after ``import structconv``).
 
@@ -25,22 +27,24 @@ Example:
     True
 """
 
-from __future__ import annotations
+import importlib as _importlib
 
-import importlib
-from typing import Any
-
-from structconv._constrain import attach_projection, constrain
+from structconv._constrain import attach_projection, constrain, project_model_
 from structconv._version import __version__
 
-__all__ = ["__version__", "attach_projection", "constrain"]
+__all__ = ["__version__", "attach_projection", "constrain", "project_model_"]
 
 _SUBPACKAGES = frozenset(
     {"compat", "constraints", "diffops", "group", "gspaces", "kernels", "nn", "testing", "utils"}
 )
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _SUBPACKAGES:
-        return importlib.import_module(f"structconv.{name}")
+        return _importlib.import_module(f"structconv.{name}")
     raise AttributeError(f"module 'structconv' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names and the subpackages (``dir(structconv)``), without implementation details."""
+    return sorted(set(__all__) | _SUBPACKAGES)

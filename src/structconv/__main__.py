@@ -16,14 +16,23 @@ __all__ = ["main", "available_layers"]
 _LAYER_MODULES = ("structconv.nn",)
 
 
+#: modules whose classes are building blocks of the layers, not layers users put in a model
+_NOT_LAYER_MODULES = ("structconv.nn.basisexpansion",)
+
+
 def available_layers() -> list[str]:
     """Return the names of the layer classes that ``structconv.nn`` exports.
 
+    A layer is a concrete ``torch.nn.Module`` a user puts in a model: abstract bases
+    (``EquivariantModule``) and the basis expansions that ``R2Conv`` uses internally are left out.
+
     Example:
         >>> names = available_layers()
-        >>> isinstance(names, list)
-        True
+        >>> "R2Conv" in names, "EquivariantModule" in names, "BasisExpansion" in names
+        (True, False, False)
     """
+    import inspect
+
     import torch
 
     names: list[str] = []
@@ -31,8 +40,11 @@ def available_layers() -> list[str]:
         mod = importlib.import_module(modname)
         for name in getattr(mod, "__all__", []):
             obj = getattr(mod, name, None)
-            if isinstance(obj, type) and issubclass(obj, torch.nn.Module):
-                names.append(name)
+            if not (isinstance(obj, type) and issubclass(obj, torch.nn.Module)):
+                continue
+            if inspect.isabstract(obj) or obj.__module__.startswith(_NOT_LAYER_MODULES):
+                continue
+            names.append(name)
     return sorted(names)
 
 
@@ -52,6 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="structconv",
         description="structconv: convolution layers with structured kernels for PyTorch.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.set_defaults(func=_info)
     sub = parser.add_subparsers(dest="command")
     info = sub.add_parser("info", help="print the version and the available layers (the default)")
@@ -73,6 +86,12 @@ def _build_parser() -> argparse.ArgumentParser:
     _bench_module().add_arguments(bench)
     bench.set_defaults(func=lambda args: _bench_module().run_from_args(args))
     return parser
+
+
+def _version() -> str:
+    from structconv._version import __version__
+
+    return __version__
 
 
 def _demo_module():  # imported lazily: ``structconv info`` stays light

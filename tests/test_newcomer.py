@@ -1,0 +1,70 @@
+"""The first hour of a new user (issue 17): package surface, command line, README promises."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import structconv
+from structconv.__main__ import available_layers, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_dir_shows_public_names_only():
+    names = dir(structconv)
+    for hidden in ("Any", "annotations", "importlib", "_importlib"):
+        assert hidden not in names
+    for public in ("constrain", "attach_projection", "project_model_", "nn", "__version__"):
+        assert public in names
+
+
+def test_project_model_is_top_level():
+    conv = structconv.nn.ConstrainedConv1d(2, 2, 3, constraint="nonneg", enforce="post_step")
+    with torch.no_grad():
+        conv.weight.fill_(-1.0)
+    assert structconv.project_model_(torch.nn.Sequential(conv)) == 1
+    assert conv.weight.min().item() == 0.0
+    assert "project_model_" in structconv.__all__
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"structconv {structconv.__version__}"
+
+
+def test_layer_list_holds_only_layers(capsys):
+    names = available_layers()
+    for not_layer in ("BasisExpansion", "BlocksBasisExpansion", "SingleBlockBasisExpansion", "EquivariantModule"):
+        assert not_layer not in names
+    for layer in ("R2Conv", "ConstrainedConv2d", "WSConv2d", "GroupPooling", "FWS"):
+        assert layer in names
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(names)} layers available" in out
+    assert "BasisExpansion" not in out
+
+
+def test_license_matches_pyproject():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License")
+    assert 'license = { text = "BSD-3-Clause" }' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_every_path_in_pytest_markers_exists():
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--markers", "-p", "no:cacheprovider"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    paths = re.findall(r"(?<![\w/])((?:\.\./|\./)?(?:[\w.-]+/)+[\w.-]+\.(?:sh|py|txt|md))", out)
+    assert paths, "expected the oracle marker to name how the reference libraries are installed"
+    for path in paths:
+        assert not path.startswith(".."), f"pytest --markers names {path}, outside the repository"
+        assert (ROOT / path).exists(), f"pytest --markers names {path}, which does not exist"
