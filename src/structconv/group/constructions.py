@@ -164,7 +164,7 @@ def _finite_repr_from_table(G: Group, name: str, table: np.ndarray, supported: s
     rho = Representation(G, name, names, Q, supported, matrices=table)
     gens = G._generators()
     _check_decomposition(G, rho, table[[G._index(G._parse(e)) for e in gens]], gens)
-    return rho
+    return rho._register()
 
 
 def regular_representation(G: Group) -> Representation:
@@ -182,7 +182,7 @@ def regular_representation(G: Group) -> Representation:
         (['irrep_0,0', 'irrep_1,0', 'irrep_1,1', 'irrep_0,1'], 4.0, 0.0)
     """
     _require_finite(G, "the regular representation")
-    rho = G.representations.get("regular")
+    rho = G.representations._peek("regular")  # type: ignore[attr-defined]
     if rho is None:
         mul, _ = _cayley(G)
         table = _permutation_table(mul, mul.shape[0])
@@ -230,7 +230,7 @@ def quotient_representation(G: Group, subgroup_id: Any) -> Representation:
     """
     key = G._normalize_subgroup_id(subgroup_id)
     name = f"quotient[{_format_id(key)}]"
-    rho = G.representations.get(name)
+    rho = G.representations._peek(name)  # type: ignore[attr-defined]
     if rho is not None:
         return rho
     supported = {
@@ -287,9 +287,16 @@ def induced_representation(G: Group, subgroup_id: Any, repr: Representation) -> 
             f"subgroup_id={subgroup_id!r}, got {repr!r}"
         )
     name = f"induced[{_format_id(key)}][{repr.name}]"
-    rho = G.representations.get(name)
+    # cached by the representation itself: two representations of H may share a name
+    rho = G._cache.get(("induced", key, repr))
     if rho is not None:
         return rho
+    rho = _induced_representation(G, key, repr, name)
+    G._cache[("induced", key, repr)] = rho
+    return rho
+
+
+def _induced_representation(G: Group, key: Any, repr: Representation, name: str) -> Representation:
     supported = _induced_supported(repr)
     if G.continuous:
         return _continuous_induced(G, key, repr, name, supported)
@@ -332,7 +339,7 @@ def _continuous_induced(
     names, Q = _decompose_on(G, mats, samples, _max_frequency(repr._irrep_objs))
     rho = Representation(G, name, names, Q, supported)
     _check_decomposition(G, rho, mats, samples)
-    return rho
+    return rho._register()
 
 
 def bl_regular_representation(G: Group, L: int) -> Representation:
@@ -366,14 +373,14 @@ def bl_regular_representation(G: Group, L: int) -> Representation:
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 0:
         raise ValueError(f"L: expected a non-negative integer band limit, got {L!r}")
     name = f"bl_regular_{int(L)}"
-    rho = G.representations.get(name)
+    rho = G.representations._peek(name)  # type: ignore[attr-defined]
     if rho is None:
         n = 2 * int(L) + 1
         F = cyclic_group(n) if type(G).__name__ == "SO2" else dihedral_group(n)
         reg = F.regular_representation
         rho = Representation(
             G, name, reg.irreps, reg.change_of_basis, {"pointwise", "norm", "gated", "concatenated"}
-        )
+        )._register()
     return rho
 
 
@@ -421,7 +428,7 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     key, H, shift = G._subgroup(subgroup_id)
     if H is G and shift == 0.0:
         return repr
-    cached = G._restrictions.get((key, repr.name))
+    cached = G._restrictions.get((key, repr))
     if cached is not None:
         return cached
     name = f"{G.name}:{repr.name}" if shift == 0.0 else f"{G.name}{_format_id(key)}:{repr.name}"
@@ -429,9 +436,8 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     if repr._parts is not None:  # a direct sum: restrict the summands, keep the outer change of basis
         parts = [restrict_representation(G, key, p) for p in repr._parts]
         irreps = [n for p in parts for n in p.irreps]
-        Representation(H, name, irreps, None, supported, parts=parts, outer=repr._outer)
-        out = H.representations[name]
-        G._restrictions[(key, repr.name)] = out
+        out = Representation(H, name, irreps, None, supported, parts=parts, outer=repr._outer)
+        G._restrictions[(key, repr)] = out
         return out
     _, pmap, _ = G.subgroup(key)
     samples = H.elements if not H.continuous else H._generators()
@@ -453,14 +459,6 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     source = None
     if not H.continuous and not G.continuous:
         source = (repr, np.array([G._index(G._parse(pmap(h))) for h in H.elements]))
-    existing = H.representations.get(name)
-    if (
-        existing is not None
-        and existing.irreps == names
-        and np.allclose(existing.change_of_basis, Q, atol=1e-9)
-    ):
-        out = existing
-    else:
-        out = Representation(H, name, names, Q, supported, Qinv, source=source)
-    G._restrictions[(key, repr.name)] = out
+    out = Representation(H, name, names, Q, supported, Qinv, source=source)
+    G._restrictions[(key, repr)] = out
     return out

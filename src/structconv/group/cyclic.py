@@ -72,6 +72,16 @@ class CyclicGroup(Group):
         """``[0, 1, ..., N-1]``."""
         return list(range(self._N))
 
+    @property
+    def abelian(self) -> bool:
+        """``True``."""
+        return True
+
+    @property
+    def elements_names(self) -> list[str]:
+        """``['e', 'r1', ..., 'r{N-1}']``: the identity, then the rotations by ``2πk/N``."""
+        return ["e"] + [f"r{k}" for k in range(1, self._N)]
+
     def testing_elements(self) -> list[int]:
         """All elements."""
         return list(range(self._N))

@@ -80,6 +80,22 @@ class DihedralGroup(Group):
         """The ``N`` rotations ``(0, k)`` followed by the ``N`` reflections ``(1, k)``."""
         return [(f, k) for f in (0, 1) for k in range(self._N)]
 
+    @property
+    def elements_names(self) -> list[str]:
+        """``'e', 'r1', ...`` for the rotations, then ``'f', 'r1f', ...`` for the reflections ``(1, k)``."""
+        rot = ["e"] + [f"r{k}" for k in range(1, self._N)]
+        return rot + ["f"] + [f"r{k}f" for k in range(1, self._N)]
+
+    @property
+    def rotation_order(self) -> int:
+        """``N``, the number of rotations (the order of the rotation subgroup C_N)."""
+        return self._N
+
+    @property
+    def reflection(self) -> tuple[int, int]:
+        """The reflection ``(1, 0)`` along the group's axis."""
+        return (1, 0)
+
     def testing_elements(self) -> list[tuple[int, int]]:
         """All elements."""
         return self.elements

@@ -56,6 +56,86 @@ class _IrrepDict(dict):
         return dict, (dict(self),)
 
 
+#: Finite groups up to this order list their regular representation in ``representations`` as soon as
+#: the dict is read; larger ones build it when ``representations["regular"]`` is asked for.
+_AUTO_REGULAR_MAX_ORDER = 256
+
+
+class _RepresentationDict(dict):
+    """``name -> representation`` of a group: its irreps, ``'regular'`` and the named constructions.
+
+    Holds the irreps built with the group and, for a finite group, the regular representation (built
+    on the first read, as in the reference library), then every quotient, induced and band-limited
+    regular representation built so far. Direct sums and changes of basis are never registered, so
+    their names may be reused freely.
+    """
+
+    def __init__(self, group: Group) -> None:
+        super().__init__()
+        self._group = group
+        self._regular_done = False
+
+    def _ensure_regular(self) -> None:
+        if self._regular_done or self._group._building:
+            return
+        self._regular_done = True
+        G = self._group
+        if not G.continuous and G.order() <= _AUTO_REGULAR_MAX_ORDER:
+            G.regular_representation  # noqa: B018 - registers itself under 'regular'
+
+    def __missing__(self, name: str) -> Representation:
+        if name == "regular" and not self._group.continuous and not dict.__contains__(self, name):
+            return self._group.regular_representation
+        raise KeyError(name)
+
+    def __getitem__(self, name: str) -> Representation:
+        self._ensure_regular()
+        return super().__getitem__(name)
+
+    def __setitem__(self, name: str, value: Representation) -> None:
+        self._ensure_regular()
+        super().__setitem__(name, value)
+
+    def __contains__(self, name: object) -> bool:
+        self._ensure_regular()
+        return super().__contains__(name)
+
+    def __iter__(self) -> Any:
+        self._ensure_regular()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._ensure_regular()
+        return super().__len__()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._ensure_regular()
+        return super().get(name, default)
+
+    def keys(self) -> Any:
+        self._ensure_regular()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._ensure_regular()
+        return super().values()
+
+    def items(self) -> Any:
+        self._ensure_regular()
+        return super().items()
+
+    def __repr__(self) -> str:
+        self._ensure_regular()
+        return super().__repr__()
+
+    def _peek(self, name: str) -> Representation | None:
+        """The registered representation ``name`` without building anything (``None`` if absent)."""
+        return dict.get(self, name)
+
+    def __reduce__(self) -> Any:  # pragma: no cover - groups pickle through their factory
+        return dict, (dict(self),)
+
+
 class Group(ABC):
     """A compact group of the plane (a subgroup of O(2)): C_N, D_N, SO(2) or O(2).
 
@@ -82,7 +162,7 @@ class Group(ABC):
         self._name = name
         self._irreps: dict[str, IrreducibleRepresentation] = _IrrepDict(self)
         self._irreps_by_id: dict[tuple[int, ...], IrreducibleRepresentation] = {}
-        self.representations: dict[str, Representation] = {}
+        self._representations = _RepresentationDict(self)
         self._subgroups: dict[Any, tuple[Group, SubgroupParentMap, SubgroupChildMap]] = {}
         self._restrictions: dict[tuple[Any, str], Representation] = {}
         self._cache: dict[Any, Any] = {}
@@ -121,6 +201,35 @@ class Group(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name})"
+
+    @property
+    def representations(self) -> dict[str, Representation]:
+        """The registered representations by name: the irreps, ``'regular'`` (finite groups) and every
+        quotient, induced and band-limited regular representation built so far.
+
+        Direct sums, changes of basis and restrictions are not registered (their names need not be
+        unique).
+
+        Example:
+            >>> from structconv.group import cyclic_group
+            >>> list(cyclic_group(4).representations)
+            ['irrep_0', 'irrep_1', 'irrep_2', 'regular']
+        """
+        return self._representations
+
+    @property
+    def abelian(self) -> bool:
+        """Whether the group is flagged commutative: ``True`` for C_N and SO(2), ``False`` for D_N and O(2).
+
+        As in the reference library the flag is per family, so D_1 and D_2 (which happen to be
+        commutative) report ``False``.
+        """
+        return False
+
+    @property
+    def elements_names(self) -> list[str] | None:
+        """Readable names of the elements, in the order of :attr:`elements` (``None`` if continuous)."""
+        return None
 
     # ------------------------------------------------------------------ elements
     @abstractmethod
@@ -238,6 +347,7 @@ class Group(ABC):
             self._irreps_by_id[key] = irr
             if self._building:  # `irreps` stays the fixed list built with the group
                 self._irreps[irr.name] = irr
+                self._representations[irr.name] = irr
         return irr
 
     def _irrep_by_name(self, name: str) -> IrreducibleRepresentation:

@@ -61,6 +61,16 @@ class O2(Group):
     def __repr__(self) -> str:
         return f"O2(maximum_frequency={self._max_freq})"
 
+    @property
+    def rotation_order(self) -> int:
+        """``-1``: the rotation subgroup SO(2) is continuous."""
+        return -1
+
+    @property
+    def reflection(self) -> tuple[int, float]:
+        """The reflection ``(1, 0.0)`` along the group's axis."""
+        return (1, 0.0)
+
     def order(self) -> int:
         """``-1`` (continuous)."""
         return -1

@@ -55,15 +55,17 @@ class Representation:
 
     where :math:`\psi_i` are the irreps named in :attr:`irreps` and :math:`Q` is
     :attr:`change_of_basis` (orthogonal for every representation this package builds). A
-    representation is immutable, hashable by ``(group, name)`` and picklable; it is registered in its
-    group's ``representations`` dict under its name, so names are unique within a group.
+    representation is an immutable, picklable value: two representations are equal when they have the
+    same group, name, irreps, change of basis and supported non-linearities. Names need not be unique:
+    only the irreps and the named constructions (``'regular'``, quotients, induced representations) are
+    registered in the group's ``representations`` dict.
 
     For a finite group every matrix is precomputed once and :meth:`__call__` is a lookup; use
     :meth:`representation_matrices` to evaluate many elements at once.
 
     Args:
         group: the group.
-        name: a name unique within the group.
+        name: a name (it identifies the representation in ``repr`` and in the names of constructions).
         irreps: names of the irreps, in the order of the blocks of the block-diagonal matrix.
         change_of_basis: the matrix ``Q`` (``size × size``, invertible).
         supported_nonlinearities: the non-linearities the representation allows (see
@@ -148,7 +150,6 @@ class Representation:
                 raise ValueError(f"matrices: expected shape {(group.order(), size, size)}, got {m.shape}")
             self._table = _readonly(m)
             self._table_given = True
-        self._register()
 
     # ------------------------------------------------------------------ construction helpers
     def _resolve_irreps(self, irreps: Sequence[str]) -> list[IrreducibleRepresentation]:
@@ -156,15 +157,17 @@ class Representation:
             raise ValueError(f"irreps: expected a non-empty list of irrep names, got {irreps!r}")
         return [self._group._irrep_by_name(n) for n in irreps]
 
-    def _register(self) -> None:
-        existing = self._group.representations.get(self._name)
-        if existing is None:
-            self._group.representations[self._name] = self
-        elif not existing._same_content(self):
-            raise ValueError(
-                f"name: a different representation called {self._name!r} already exists in "
-                f"{self._group.name}; choose another name"
-            )
+    def _register(self) -> Representation:
+        """Register this representation in its group under its name (named constructions only).
+
+        Returns the one already registered under the name when it has the same content.
+        """
+        registry = self._group.representations
+        existing = registry._peek(self._name)  # type: ignore[attr-defined]
+        if existing is not None and existing._same_content(self):
+            return existing
+        registry[self._name] = self
+        return self
 
     def _same_content_as(self, irreps: list[str], Q: np.ndarray) -> bool:
         if self.irreps != list(irreps):
@@ -174,6 +177,8 @@ class Representation:
 
     def _same_content(self, other: Representation) -> bool:
         if self._size != other._size or self.irreps != other.irreps:
+            return False
+        if self._supported != other._supported:
             return False
         if self._parts is not None and other._parts is not None and self._parts == other._parts:
             if self._outer is None or other._outer is None:
@@ -189,8 +194,25 @@ class Representation:
 
     @property
     def name(self) -> str:
-        """Name, unique within the group."""
+        """Name of the representation."""
         return self._name
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """Extra properties of the representation: ``{}``, except for irreps (their frequencies)."""
+        return {}
+
+    @property
+    def representation(self) -> Any:
+        """The map ``element -> ρ(element)`` as a callable (the same as calling the representation).
+
+        Example:
+            >>> from structconv.group import cyclic_group
+            >>> cyclic_group(4).irrep(1).representation(1)
+            array([[ 0., -1.],
+                   [ 1.,  0.]])
+        """
+        return self.__call__
 
     @property
     def size(self) -> int:
@@ -369,10 +391,13 @@ def _rebuild_representation(
     outer: tuple[np.ndarray, np.ndarray] | None = None,
     source: tuple[Representation, np.ndarray] | None = None,
 ) -> Representation:
-    Representation(
+    rho = Representation(
         group, name, irreps, Q, supported, Qinv, matrices=table, parts=parts, outer=outer, source=source
     )
-    return group.representations[name]  # the registered one (the new object when there was none)
+    existing = group.representations._peek(name)  # type: ignore[attr-defined]
+    if existing is not None and existing._same_content(rho):
+        return existing  # a registered construction comes back as the same object
+    return rho
 
 
 _TABLE_MAX_SIZE = 256
@@ -467,8 +492,7 @@ def directsum(
         default_name = f"{default_name}@{_matrix_digest(C)}"
     if name is None:
         name = default_name
-    Representation(G, name, irreps, None, supported, parts=reprs, outer=outer)
-    return G.representations[name]  # the registered one (the new object when there was none)
+    return Representation(G, name, irreps, None, supported, parts=reprs, outer=outer)
 
 
 def change_basis(
@@ -507,8 +531,7 @@ def change_basis(
     if not isinstance(name, str) or not name:
         raise ValueError(f"name: expected a non-empty string, got {name!r}")
     supported = frozenset() if supported_nonlinearities is None else frozenset(supported_nonlinearities)
-    Representation(repr.group, name, repr.irreps, None, supported, parts=[repr], outer=(C, Cinv))
-    return repr.group.representations[name]
+    return Representation(repr.group, name, repr.irreps, None, supported, parts=[repr], outer=(C, Cinv))
 
 
 def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]:
@@ -517,9 +540,13 @@ def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]
     Finds the connected components of the sparsity pattern of ``Q`` (which basis vectors mix which
     irreps) and returns a permutation matrix ``P`` and the parts ``ρ_i`` with
 
-    .. math:: \rho(g) = P \Big(\bigoplus_i \rho_i(g)\Big) P^T.
+    .. math:: \rho(g) = P^T \Big(\bigoplus_i \rho_i(g)\Big) P,
 
-    A representation that does not split is returned unchanged (with ``P = I``).
+    the reference library's convention: ``P v`` writes a vector ``v`` of ``ρ`` as the concatenation of
+    vectors of the ``ρ_i``. The parts are ordered by their first irrep in ``repr.irreps``; each keeps its
+    basis vectors in their original order. A part equal to a known representation (a summand of a direct
+    sum, ``'regular'``, ...) is that representation; a representation that does not split is returned
+    unchanged (with ``P = I``).
 
     Args:
         repr: the representation to split.
@@ -528,11 +555,14 @@ def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]
         ``(P, parts)``: the permutation matrix and the list of representations.
 
     Example:
-        >>> from structconv.group import cyclic_group, disentangle
+        >>> from structconv.group import cyclic_group, directsum, disentangle
         >>> G = cyclic_group(4)
         >>> P, parts = disentangle(G.regular_representation + G.irrep(1))
         >>> [p.name for p in parts]
         ['regular', 'irrep_1']
+        >>> rho = directsum(parts)
+        >>> bool(np.allclose(P.T @ rho(1) @ P, (G.regular_representation + G.irrep(1))(1)))
+        True
     """
     if not isinstance(repr, Representation):
         raise TypeError(f"repr: expected a Representation, got {type(repr).__name__} {repr!r}")
@@ -555,7 +585,7 @@ def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]
         return np.eye(n), [repr]
     row_lab = labels[:n]
     irr_lab = labels[n:]
-    order = [lab for lab in dict.fromkeys(row_lab.tolist())]
+    order = list(dict.fromkeys(irr_lab.tolist()))  # components by their first irrep
     P = np.zeros((n, n))
     parts: list[Representation] = []
     a = 0
@@ -564,7 +594,7 @@ def disentangle(repr: Representation) -> tuple[np.ndarray, list[Representation]]
         r_idx = np.nonzero(row_lab == lab)[0]
         i_idx = np.nonzero(irr_lab == lab)[0]
         c_idx = np.nonzero(np.isin(col_owner, i_idx))[0]
-        P[r_idx, a + np.arange(r_idx.size)] = 1.0
+        P[a + np.arange(r_idx.size), r_idx] = 1.0
         a += r_idx.size
         sub_irreps = [repr._irrep_objs[i].name for i in i_idx]
         Qi = Q[np.ix_(r_idx, c_idx)]

@@ -76,6 +76,11 @@ class SO2(Group):
     def __repr__(self) -> str:
         return f"SO2(maximum_frequency={self._max_freq})"
 
+    @property
+    def abelian(self) -> bool:
+        """``True``."""
+        return True
+
     def order(self) -> int:
         """``-1`` (continuous)."""
         return -1

@@ -16,9 +16,9 @@ __all__ = ["DisentangleModule"]
 class DisentangleModule(EquivariantModule):
     """Disentangle the representation of every field (:func:`structconv.group.disentangle`).
 
-    Each representation is written :math:`\\rho(g) = P (\\bigoplus_i \\rho_i(g)) P^T` with ``P`` a
+    Each representation is written :math:`\\rho(g) = P^T (\\bigoplus_i \\rho_i(g)) P` with ``P`` a
     permutation (change of basis), computed once per distinct representation in the constructor. A field
-    :math:`v` becomes :math:`P^T v`, the concatenation of fields of types :math:`\\rho_i`. The forward pass is
+    :math:`v` becomes :math:`P v`, the concatenation of fields of types :math:`\\rho_i`. The forward pass is
     one small matrix product per distinct representation.
 
     Args:
@@ -50,9 +50,9 @@ class DisentangleModule(EquivariantModule):
         for g, rep in enumerate(self._grouping.reps):
             p, reps = disentangle(rep)
             parts[rep] = reps
-            p_t = np.ascontiguousarray(np.asarray(p, dtype=np.float64).T)
+            p = np.ascontiguousarray(np.asarray(p, dtype=np.float64))
             self.register_buffer(
-                f"_basis_{g}", torch.from_numpy(p_t).to(torch.get_default_dtype()), persistent=False
+                f"_basis_{g}", torch.from_numpy(p).to(torch.get_default_dtype()), persistent=False
             )
         self.out_type = FieldType(in_type.gspace, [q for r in in_type.representations for q in parts[r]])
 
