@@ -22,7 +22,7 @@ from structconv.nn.constrained import ConstrainedLayerMixin
 
 __all__ = ["constrain", "attach_projection", "project_model_"]
 
-_PARAMS = ("eps", "max_l2", "center_value", "neighbor_sum")
+_PARAMS = ("eps", "max_l2", "center_value", "neighbor_sum", "max_value", "min_value", "rate", "axis")
 
 
 @torch.no_grad()
@@ -80,7 +80,8 @@ def constrain(
         module: a module with a ``weight`` parameter (``nn.Conv*``, ``nn.ConvTranspose*``, ``nn.Linear``).
         constraint: the constraint (see :func:`structconv.constraints.make_constraint`).
         enforce: ``'forward'``, ``'post_step'`` or ``'inplace'``.
-        **params: ``eps``, ``max_l2``, ``center_value``, ``neighbor_sum`` for the named modes.
+        **params: ``eps``, ``max_l2``, ``center_value``, ``neighbor_sum`` for the named structural modes;
+            ``max_value``, ``min_value``, ``rate``, ``axis`` for the Keras names (``'max_norm'``, ...).
 
     Returns:
         ``module`` itself.

@@ -10,6 +10,7 @@ from structconv.constraints._base import Compose, KernelConstraint, constraint_s
 from structconv.constraints.norm import KERAS_EPSILON, MaxNorm, MinMaxNorm, NormConstraint, UnitNorm
 from structconv.constraints.structural import (
     CONSTRAINT_NAMES,
+    KERAS_CONSTRAINT_NAMES,
     FixedCenter,
     MaxL2,
     NoConstraint,
@@ -24,6 +25,7 @@ from structconv.constraints.structural import (
 
 __all__: list[str] = [
     "CONSTRAINT_NAMES",
+    "KERAS_CONSTRAINT_NAMES",
     "KERAS_EPSILON",
     "Compose",
     "FixedCenter",

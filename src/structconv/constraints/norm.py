@@ -79,6 +79,24 @@ class NormConstraint(KernelConstraint):
     def extra_repr(self) -> str:
         return f"axis={self.axis}, eps={self.eps:g}"
 
+    def spec(self) -> str:
+        """The name, with the arguments that differ from their defaults in call form (a valid
+        ``constraint=`` argument: ``make_constraint(c.spec())`` rebuilds ``c``).
+
+        Example:
+            >>> from structconv.constraints import MaxNorm
+            >>> MaxNorm().spec(), MaxNorm(0.5, axis=[1, 2]).spec()
+            ('max_norm', 'max_norm(max_value=0.5, axis=(1, 2))')
+        """
+        import inspect
+
+        args = []
+        for p in list(inspect.signature(type(self).__init__).parameters.values())[1:]:
+            value = getattr(self, p.name, p.default)
+            if value != p.default:
+                args.append(f"{p.name}={value!r}")
+        return self.name + (f"({', '.join(args)})" if args else "")
+
 
 class MaxNorm(NormConstraint):
     r"""Keras ``MaxNorm``: :math:`\tilde W = W \cdot \mathrm{clip}(n, 0, M) / (\varepsilon + n)`.
