@@ -252,16 +252,21 @@ def test_export_after_sgd_steps(cls):
     torch.testing.assert_close(exported(x), conv(GeometricTensor(x, t_in)).tensor, atol=1e-6, rtol=1e-5)
 
 
-def test_eval_caches_filter_and_train_discards_it():
+def test_filter_property_follows_weights_in_both_modes():
     gs = Rot2dOnR2(4)
     t = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
     conv = R2Conv(t, t, 3)
-    assert conv.filter is None
+    buffers = [n for n, _ in conv.named_buffers()]
+    f_train = conv.filter
     conv.eval()
-    assert conv.filter is not None and conv.expanded_bias is not None
+    assert [n for n, _ in conv.named_buffers()] == buffers  # no eval-only buffer
+    torch.testing.assert_close(conv.filter, f_train)
+    assert conv.expanded_bias is not None and not conv.filter.requires_grad
+    with torch.no_grad():
+        conv.weights.mul_(3.0)
+    torch.testing.assert_close(conv.filter, 3 * f_train)
     x = GeometricTensor(torch.randn(1, 5, 7, 7), t)
     torch.testing.assert_close(conv(x).tensor, conv.train()(x).tensor)
-    assert conv.filter is None and conv.expanded_bias is None
 
 
 def test_state_dict_same_keys_and_round_trip_across_modes():

@@ -206,9 +206,9 @@ def test_export_train_eval_state_dict_and_pickle() -> None:
     assert keys == {"weights", "bias"}
     pdo.eval()
     assert pdo.filter is not None and set(pdo.state_dict()) == keys
+    assert not pdo.filter.requires_grad
     torch.testing.assert_close(pdo(GeometricTensor(x, t_in)).tensor, y_train)
     pdo.train()
-    assert pdo.filter is None
     conv = pdo.export()
     assert isinstance(conv, torch.nn.Conv2d)
     torch.testing.assert_close(conv(x), y_train, atol=1e-5, rtol=1e-5)

@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 
 from structconv.nn import (
     FWS,
@@ -174,28 +175,24 @@ def test_state_dict_keys_and_round_trip_train_eval():
         torch.testing.assert_close(other(x), y)
 
 
-def test_eval_cache_reuse_and_invalidation():
+def test_eval_follows_weight_and_cached_context():
     m = WSConv2d(3, 4, 3)
     x = torch.randn(1, 3, 6, 6)
     m.eval()
     with torch.no_grad():
         y1 = m(x)
-        cached = m._ws_cache[1]
-        m(x)
-        assert m._ws_cache[1] is cached  # reused
-        m.weight.mul_(-1.0)  # in-place change (e.g. an optimizer step) invalidates it
+        m.weight.mul_(-1.0)  # in-place change (e.g. an optimizer step)
         torch.testing.assert_close(m(x), F.conv2d(x, m.standardize_weight(), m.bias))
         assert not torch.allclose(m(x), y1)
-        m.gain.mul_(2.0)
+        m.gain.data.mul_(2.0)  # a .data write is seen too
         torch.testing.assert_close(m(x), F.conv2d(x, m.standardize_weight(), m.bias))
         torch.testing.assert_close(m(x, eps=10.0), F.conv2d(x, m.standardize_weight(10.0), m.bias))
-    m.train()
-    assert m._ws_cache is None
-    m.eval()
-    # autograd on in eval: no cache, gradients reach weight and gain
+        with parametrize.cached():  # the explicit fast path: one standardization per context
+            assert m._ws_weight(1e-4) is m._ws_weight(1e-4)
+        assert m._ws_weight(1e-4) is not m._ws_weight(1e-4)
+    # autograd on in eval: gradients reach weight and gain
     m(x).sum().backward()
     assert m.weight.grad is not None and m.gain.grad is not None
-    assert "_ws_cache" not in str(list(m.state_dict()))
 
 
 def test_train_step_changes_output():
@@ -216,7 +213,6 @@ def test_deepcopy_pickle_reset_parameters_repr():
     with torch.no_grad():
         y = m(x)
         for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
-            assert clone._ws_cache is None
             torch.testing.assert_close(clone(x), y)
     m.reset_parameters()
     assert torch.equal(m.gain, torch.ones(4))
@@ -297,14 +293,20 @@ def test_fws_const_eval_semantics():
     assert not torch.equal(lay.weight, raw)
 
 
-def test_fws_skips_when_unchanged_and_restandardizes_after_step():
+def test_fws_restandardizes_every_forward():
     lay = nn.Conv2d(3, 4, 3)
     f = FWS(lay)
     x = torch.randn(1, 3, 5, 5)
-    f(x)
+    y = f(x)
     w1 = lay.weight.detach().clone()
+    y2 = f(x)
+    torch.testing.assert_close(lay.weight.detach(), w1)  # standardizing is idempotent
+    (y + y2).sum().backward()  # two forwards before one backward are safe (the write bypasses autograd)
+    assert lay.weight.grad is not None
+    with torch.no_grad():
+        lay.weight.data.mul_(10.0)  # a .data write is standardized at the next forward
     f(x)
-    assert torch.equal(lay.weight, w1)  # not touched again: two forwards before one backward are safe
+    torch.testing.assert_close(lay.weight.detach().pow(2).sum((1, 2, 3)), torch.ones(4), atol=1e-5, rtol=0)
     with torch.no_grad():
         lay.weight.add_(0.3 * torch.randn_like(lay.weight))
     f(x)

@@ -8,49 +8,70 @@
 
 from __future__ import annotations
 
+import copy
+import gc
 from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 from torch.nn.utils import parametrize
 from torch.utils.hooks import RemovableHandle
 
 from structconv.constraints import make_constraint
 from structconv.nn._conv_utils import check_enforce
-from structconv.nn.constrained import ConstrainedLayerMixin
+from structconv.nn.constrained import ConstrainedLayerMixin, project_weight_
 
 __all__ = ["constrain", "attach_projection", "project_model_"]
 
 _PARAMS = ("eps", "max_l2", "center_value", "neighbor_sum", "max_value", "min_value", "rate", "axis")
 
 
-@torch.no_grad()
-def _project_weight_(module: nn.Module) -> None:
-    c = module.weight_constraint
-    w = module.weight
-    project = getattr(c, "project_", None)
-    if project is not None:
-        project(w)
-    else:
-        w.copy_(c(w))
-
-
 class _InplaceProjection:
-    """Forward pre-hook of :func:`constrain` with ``enforce='inplace'`` (picklable, not a closure)."""
-
-    def __init__(self) -> None:
-        self.state: tuple[Tensor, int] | None = None
+    """Forward pre-hook of :func:`constrain` with ``enforce='inplace'``: project before every forward."""
 
     def __call__(self, module: nn.Module, args: Any) -> None:
-        w = module.weight
-        state = self.state
-        if state is None or state[0] is not w or state[1] != w._version:
-            _project_weight_(module)
-            self.state = (w, w._version)
+        project_weight_(module)
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"state": None}
+
+def _reduce_parametrized(module: nn.Module, protocol: int) -> tuple[Any, ...]:
+    """Pickle a module constrained by :func:`constrain` with ``enforce='forward'``.
+
+    PyTorch refuses to pickle parametrized modules; this reduces one to the plain module holding the raw
+    parameter and the constraint, and :func:`_restore_forward_constraint` registers the constraint again.
+    """
+    plain = copy.deepcopy(module)
+    constraint = plain.parametrizations.weight[0]
+    parametrize.remove_parametrizations(plain, "weight", leave_parametrized=False)
+    return (_restore_forward_constraint, (plain, constraint))
+
+
+def _restore_forward_constraint(plain: nn.Module, constraint: nn.Module) -> nn.Module:
+    """Register ``constraint`` on ``plain.weight`` again, keeping the pickled raw parameter exactly."""
+    raw = plain.weight.detach().clone()
+    _register_forward(plain, constraint)
+    with torch.no_grad():
+        plain.parametrizations.weight.original.copy_(raw)  # undo the right_inverse of the registration
+    return plain
+
+
+def _register_forward(module: nn.Module, constraint: nn.Module) -> None:
+    parametrize.register_parametrization(module, "weight", constraint)
+    # register_parametrization gives the module a class of its own: teach that class to pickle
+    type(module).__reduce_ex__ = _reduce_parametrized  # type: ignore[method-assign, assignment]
+
+
+def _tied_elsewhere(module: nn.Module, weight: nn.Parameter) -> bool:
+    """Whether ``weight`` is also a parameter of another module (tied weights)."""
+    for holder in gc.get_referrers(weight):
+        if not isinstance(holder, dict) or holder is module._parameters:
+            continue
+        for owner in gc.get_referrers(holder):
+            if isinstance(owner, nn.Module) and owner._parameters is holder:
+                return True
+            if isinstance(owner, dict) and owner.get("_parameters") is holder:
+                return True
+    return False
 
 
 def constrain(
@@ -68,13 +89,18 @@ def constrain(
     * ``enforce='forward'``: registers the constraint with
       :func:`torch.nn.utils.parametrize.register_parametrization`; ``module.weight`` becomes the
       constrained kernel and the raw parameter is ``module.parametrizations.weight.original`` (also its
-      state-dict key). PyTorch does not pickle parametrized modules as a whole: save their ``state_dict``.
+      state-dict key). The module pickles whole (``torch.save(module)``) and reloads with the same raw
+      parameter. Inside :func:`torch.nn.utils.parametrize.cached` the kernel is computed once per context.
     * ``enforce='post_step'``: moves the weight onto the constraint set now (``right_inverse`` then
       ``project_``, as the constrained layers' initialisation does) and stores the constraint as the
       child module ``weight_constraint``; project after every optimizer step with
       :func:`attach_projection` (or :func:`project_model_`). State-dict keys are unchanged.
     * ``enforce='inplace'``: as ``'post_step'``, plus a forward pre-hook that projects the weight in place
-      whenever it changed since the last projection.
+      before every forward.
+
+    A weight shared with another module (tied weights) is refused: every mode rewrites the stored weight
+    (``'forward'`` moves it onto the constraint set's preimage with ``right_inverse``), which would silently
+    change the other module.
 
     Args:
         module: a module with a ``weight`` parameter (``nn.Conv*``, ``nn.ConvTranspose*``, ``nn.Linear``).
@@ -88,7 +114,8 @@ def constrain(
 
     Raises:
         TypeError: if ``module`` has no ``weight`` parameter or an unknown keyword is given.
-        ValueError: for a bad constraint, parameter or ``enforce``, or an already constrained module.
+        ValueError: for a bad constraint, parameter or ``enforce``, an already constrained module, or a
+            weight tied to another module.
 
     Example:
         >>> import structconv
@@ -126,15 +153,22 @@ def constrain(
     check = getattr(c, "check", None)
     if check is not None:
         check(tuple(weight.shape))
+    if _tied_elsewhere(module, weight):
+        raise ValueError(
+            f"module={type(module).__name__}: its weight is shared with another module (tied weights), and "
+            "constrain() would rewrite it for both; untie it first "
+            "(module.weight = torch.nn.Parameter(module.weight.detach().clone())) or constrain every "
+            "module that shares it through one constrained layer"
+        )
     if enforce == "forward":
-        parametrize.register_parametrization(module, "weight", c)
+        _register_forward(module, c)
         return module
     module.weight_constraint = c
     inverse = getattr(c, "right_inverse", None)
     if inverse is not None:  # start from a feasible weight, as the constrained layers do
         with torch.no_grad():
             weight.copy_(inverse(weight))
-    _project_weight_(module)
+    project_weight_(module)
     if enforce == "inplace":
         module.register_forward_pre_hook(_InplaceProjection())
     return module
@@ -175,10 +209,7 @@ def project_model_(model: nn.Module) -> int:
     """
     modules = _projected_modules(model)
     for m in modules:
-        if isinstance(m, ConstrainedLayerMixin):
-            m.project_()
-        else:
-            _project_weight_(m)
+        project_weight_(m)
     return len(modules)
 
 

@@ -248,7 +248,6 @@ class FWS(_ws.FWS):
     _ws_unbiased = True
     _ws_numel_fan_in = True
     _ws_always_dim0 = True
-    _ws_skip_unchanged = False
 
     def __init__(
         self, layer: nn.Module, learnable_gain: bool = True, const_eval: bool = False, eps: float = 0.0001

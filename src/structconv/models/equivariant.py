@@ -153,7 +153,7 @@ class EquivariantCNN(nn.Module):
         return self.head(y.mean(dim=(-2, -1)))
 
     def export(self) -> nn.Sequential:
-        """Return an equivalent plain ``torch.nn.Sequential`` (and switch this model to eval mode).
+        """Return an equivalent plain ``torch.nn.Sequential`` in eval mode (this model is left unchanged).
 
         Example:
             >>> net = EquivariantCNN("C4", fields=(2, 2, 2)).eval()
@@ -161,7 +161,6 @@ class EquivariantCNN(nn.Module):
             >>> bool(torch.allclose(net(x), net.export()(x), atol=1e-6))
             True
         """
-        self.eval()
         head = nn.Linear(self.head.in_features, self.head.out_features)
         head.load_state_dict(self.head.state_dict())
         return nn.Sequential(

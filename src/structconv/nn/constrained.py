@@ -6,17 +6,23 @@ keyword-only ``constraint=`` and the parameters of the named structural modes (`
 the stored weight :math:`\theta`:
 
 ``'forward'`` (default)
-    The kernel is :math:`W = P(\theta)`, recomputed differentiably in every training forward (gradients
-    flow through :math:`P`). Whenever no gradient is needed (``torch.no_grad()``, frozen weight), the
-    kernel is computed once and cached until :math:`\theta` changes (new parameter, optimizer step,
-    ``load_state_dict``, ``.to()``, ``train()``), so an evaluation forward costs a plain convolution.
-    Inside :func:`torch.nn.utils.parametrize.cached` the kernel is computed once per context.
+    The kernel is :math:`W = P(\theta)`, recomputed differentiably in every forward, in train and eval
+    mode, with or without autograd (gradients flow through :math:`P`).
 ``'post_step'``
-    The stored weight is the kernel. It is projected once at construction; call :meth:`project_` after
-    each optimizer step (or :func:`structconv.attach_projection`).
+    The stored weight is the kernel: it is projected at construction, and you call :meth:`project_` after
+    each optimizer step (or :func:`structconv.attach_projection`). Every forward still convolves with
+    :math:`P(W)` (gradient straight through to :math:`W`), so a weight made infeasible by any route (a
+    plain checkpoint, a ``.data`` write, a forgotten projection) never reaches the convolution.
 ``'inplace'``
-    The stored weight is projected in place, without autograd, before a forward whenever it changed
-    since the last projection (what selfeeg's ``ConstrainedConv2d`` does on every forward).
+    The stored weight is projected in place, without autograd, before every forward (what selfeeg's
+    ``ConstrainedConv2d`` does), then used as the kernel.
+
+**No hidden caches.** No mode caches a kernel between forwards or decides whether the weight "has
+changed": ``.data`` writes, in-place updates under ``no_grad``, :func:`torch.func.functional_call`,
+``AveragedModel``, ``load_state_dict`` and ``.to()`` are all seen by the next forward. The fast inference
+paths are explicit: :meth:`export` (a plain layer with the kernel baked in), or
+:func:`torch.nn.utils.parametrize.cached`, inside which each layer computes its kernel once (until the
+context exits; parameter changes inside the context are not seen there).
 
 **State dict.** The keys are exactly those of the plain layer (``weight``, ``bias``) in every mode,
 train or eval (plus ``weight_constraint.*`` for a constraint module that has parameters or buffers of
@@ -44,9 +50,12 @@ from torch.nn.utils import parametrize
 
 from structconv.constraints import constraint_spec, make_constraint
 from structconv.nn._conv_utils import check_enforce, check_groups, plain_copy
+from structconv.nn._derived import derived
 
 __all__ = [
     "ConstrainedLayerMixin",
+    "project_weight_",
+    "projected_kernel",
     "ConstrainedConv1d",
     "ConstrainedConv2d",
     "ConstrainedConv3d",
@@ -59,8 +68,79 @@ __all__ = [
 ConstraintArg = str | nn.Module | Sequence[str | nn.Module]
 
 
+def project_weight_(module: nn.Module) -> None:
+    """Overwrite ``module.weight`` with ``module.weight_constraint(module.weight)`` in place, no autograd.
+
+    The one projection routine of the library (constrained layers, :func:`structconv.constrain`,
+    :func:`structconv.attach_projection`). A weight under another parametrization (e.g.
+    :func:`torch.nn.utils.parametrizations.weight_norm`) is written through that parametrization's
+    ``right_inverse``, so its stored tensors change and the weight it computes is the projection. A plain
+    weight is written through ``weight.data``: the write is not recorded by autograd's version counter
+    (as selfeeg's in-place renorm), so a projection between a forward and its backward does not invalidate
+    the saved tensors (the projection is idempotent: they keep their values up to rounding).
+
+    Args:
+        module: a module with a ``weight`` and a ``weight_constraint``.
+
+    Example:
+        >>> conv = ConstrainedConv1d(1, 2, 3, constraint="nonneg", enforce="post_step")
+        >>> with torch.no_grad():
+        ...     _ = conv.weight.fill_(-1.0)
+        >>> project_weight_(conv)
+        >>> conv.weight.min().item()
+        0.0
+    """
+    c = module.weight_constraint
+    with torch.no_grad():
+        if parametrize.is_parametrized(module, "weight"):
+            module.weight = c(module.weight)
+            return
+        w = module.weight
+        if not torch.compiler.is_compiling():
+            w = w.data
+        project = getattr(c, "project_", None)
+        if project is not None:
+            project(w)
+        else:
+            w.copy_(c(w))
+
+
+def projected_kernel(constraint: nn.Module, weight: Tensor) -> Tensor:
+    """The kernel of ``enforce='post_step'``: the value ``P(weight)``, with the gradient of ``weight``.
+
+    The stored weight of a ``'post_step'`` layer is meant to be feasible (it is projected after each
+    optimizer step), so its gradient is taken as if the kernel were the weight itself (straight through
+    ``P``). The value is always ``P(weight)``: a weight made infeasible by any route (a loaded plain
+    checkpoint, a ``.data`` write, a missed projection) never reaches the convolution.
+
+    Args:
+        constraint: the constraint ``P``.
+        weight: the stored weight.
+
+    Returns:
+        ``P(weight)`` (exactly), whose gradient flows to ``weight`` unchanged.
+
+    Example:
+        >>> from structconv.constraints import NonNeg
+        >>> w = torch.tensor([-1.0, 2.0], requires_grad=True)
+        >>> k = projected_kernel(NonNeg(), w)
+        >>> k.tolist()
+        [0.0, 2.0]
+        >>> k.sum().backward(); w.grad.tolist()
+        [1.0, 1.0]
+    """
+    with torch.no_grad():
+        kernel = constraint(weight)
+    if torch.is_grad_enabled() and weight.requires_grad:
+        return kernel + (weight - weight.detach())  # value: kernel + 0 exactly; gradient: identity
+    return kernel
+
+
 class ConstrainedLayerMixin:
     """The constraint machinery shared by the constrained layers (mixed in before the ``torch.nn`` class).
+
+    Every forward derives its kernel from the current stored weight (see :mod:`structconv.nn.constrained`):
+    nothing is cached between forwards, so the output follows the parameters whatever route changed them.
 
     Attributes:
         weight_constraint: the constraint module :math:`P`.
@@ -95,8 +175,6 @@ class ConstrainedLayerMixin:
             check(tuple(self.weight.shape))
         self.weight_constraint = c
         self.enforce = enforce
-        self._kernel_cache: tuple[Tensor, int, Tensor] | None = None
-        self._projected: tuple[Tensor, int] | None = None
         self._init_weight()
 
     @torch.no_grad()
@@ -114,78 +192,43 @@ class ConstrainedLayerMixin:
         if getattr(self, "weight_constraint", None) is not None:
             self._init_weight()
 
-    @torch.no_grad()
     def project_(self) -> ConstrainedLayerMixin:
         """Overwrite the stored weight with its constrained version, in place (hard projection).
 
         Returns:
             The layer itself.
         """
-        w = self.weight
-        project = getattr(self.weight_constraint, "project_", None)
-        if project is not None:
-            project(w)
-        else:
-            w.copy_(self.weight_constraint(w))
-        self._projected = (w, w._version)
+        project_weight_(self)  # type: ignore[arg-type]
         return self
 
     def constrained_weight(self) -> Tensor:
-        """The kernel that the next forward uses (differentiable in ``'forward'`` mode)."""
-        w = self.weight
-        if self.enforce == "post_step":
-            return w
-        if self.enforce == "inplace":
-            state = self._projected
-            if state is not None and state[0] is w and state[1] == w._version:
-                return w
-            with torch.no_grad():
-                return self.weight_constraint(w)
-        return self._forward_kernel()
+        """The kernel that the next forward uses, computed from the current stored weight.
 
-    def _forward_kernel(self) -> Tensor:
+        ``'forward'``: :math:`P(\\theta)`, differentiable. ``'post_step'``: :math:`P(W)` with the gradient of
+        :math:`W` (see :func:`projected_kernel`). ``'inplace'``: :math:`P(W)` without autograd, the value the
+        next forward writes into the stored weight before convolving with it (this method does not write).
+        """
         w = self.weight
-        if torch.compiler.is_compiling():
-            return self.weight_constraint(w)
-        if getattr(parametrize, "_cache_enabled", 0):  # inside parametrize.cached(): one kernel per context
-            key = (id(self), "structconv.weight")
-            kernel = parametrize._cache.get(key)
-            if kernel is None:
-                kernel = self.weight_constraint(w)
-                parametrize._cache[key] = kernel
-            return kernel
-        if torch.is_grad_enabled() and w.requires_grad:
-            return self.weight_constraint(w)
-        cache = self._kernel_cache
-        if cache is not None and cache[0] is w and cache[1] == w._version:
-            return cache[2]
+        c = self.weight_constraint
+        if self.enforce == "forward":
+            return derived(self, "weight", lambda: c(w))
+        if self.enforce == "post_step":
+            return derived(self, "weight", lambda: projected_kernel(c, w))
         with torch.no_grad():
-            kernel = self.weight_constraint(w)
-        self._kernel_cache = (w, w._version, kernel)
-        return kernel
+            return c(w)
 
     def _kernel(self) -> Tensor:
         """The kernel for this forward; projects the stored weight first in ``'inplace'`` mode."""
-        if self.enforce == "forward":
-            return self._forward_kernel()
         if self.enforce == "inplace":
-            w = self.weight
-            if torch.compiler.is_compiling():
-                # Dynamo cannot read ``_version``: project on every call (idempotent) and keep no state.
-                with torch.no_grad():
-                    project = getattr(self.weight_constraint, "project_", None)
-                    if project is not None:
-                        project(w)
-                    else:
-                        w.copy_(self.weight_constraint(w))
-                return w
-            state = self._projected
-            if state is None or state[0] is not w or state[1] != w._version:
-                self.project_()
-        return self.weight
+            project_weight_(self)  # type: ignore[arg-type]
+            return self.weight
+        return self.constrained_weight()
 
     def export(self) -> nn.Module:
         """A plain ``torch.nn`` layer of the base class with the constrained kernel baked in.
+
+        The layer itself is left as it was (weights, mode); in ``'inplace'`` mode the exported kernel is the
+        projection the next forward would write.
 
         Returns:
             The plain layer (same hyper-parameters, device, dtype and train/eval mode); its output equals
@@ -194,22 +237,6 @@ class ConstrainedLayerMixin:
         with torch.no_grad():
             kernel = self.constrained_weight().detach()
         return plain_copy(self, self._plain_class, kernel)  # type: ignore[arg-type]
-
-    def train(self, mode: bool = True) -> Any:
-        """Set train/eval mode (and drop the cached kernel)."""
-        self._kernel_cache = None
-        return super().train(mode)  # type: ignore[misc]
-
-    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        self._kernel_cache = None
-        self._projected = None
-        return super()._apply(fn, *args, **kwargs)  # type: ignore[misc]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()  # type: ignore[misc]
-        state["_kernel_cache"] = None
-        state["_projected"] = None
-        return state
 
     def _constraint_repr(self) -> str:
         return f"constraint={constraint_spec(self.weight_constraint)}, enforce={self.enforce!r}"

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from structconv.kernels import irrep_spec_by_name, kernel_grid
+from structconv.nn._derived import derived
 from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, r2_kernel_basis
 from structconv.nn.equivariant_module import EquivariantModule
 from structconv.nn.field_type import FieldType
@@ -104,8 +105,6 @@ class _SteerableConv(EquivariantModule):
         return total // 2
 
     _transposed = False
-    filter: torch.Tensor | None
-    expanded_bias: torch.Tensor | None
     bias_expansion: torch.Tensor
 
     def __init__(
@@ -210,9 +209,6 @@ class _SteerableConv(EquivariantModule):
         else:
             self.bias = None
             self.register_buffer("bias_expansion", None, persistent=False)
-        self.register_buffer("filter", None, persistent=False)
-        self.register_buffer("expanded_bias", None, persistent=False)
-        self.register_load_state_dict_post_hook(_refresh_cache_after_load)
         ph, pw = self.padding
         self._reversed_padding_repeated_twice = (pw, pw, ph, ph)
 
@@ -239,30 +235,26 @@ class _SteerableConv(EquivariantModule):
                 bias = self.bias_expansion.to(self.bias.dtype) @ self.bias
         return filt, bias
 
-    def train(self, mode: bool = True) -> _SteerableConv:
-        """Set the training mode; in eval mode the filter and bias are expanded once and cached.
+    @property
+    def filter(self) -> torch.Tensor:
+        """The dense filter expanded from the current :attr:`weights` (detached; a fresh tensor per call).
 
-        ``train()`` discards the cached :attr:`filter` and :attr:`expanded_bias` (non-persistent buffers:
-        the ``state_dict`` keys are the same in both modes).
+        The forward expands the filter from :attr:`weights` on every call, in train and eval mode; nothing
+        is cached between forwards (for a cached filter, :meth:`export` the layer or run the forwards inside
+        :func:`torch.nn.utils.parametrize.cached`).
         """
-        super().train(mode)
-        self._refresh_cache()
-        return self
+        with torch.no_grad():
+            return self.expand_parameters()[0]
 
-    def _refresh_cache(self) -> None:
-        if self.training:
-            self.filter = None
-            self.expanded_bias = None
-        else:
-            with torch.no_grad():
-                filt, bias = self.expand_parameters()
-            self.filter = filt.detach()
-            self.expanded_bias = None if bias is None else bias.detach()
+    @property
+    def expanded_bias(self) -> torch.Tensor | None:
+        """The bias of every output channel expanded from the current :attr:`bias` (detached), or ``None``."""
+        with torch.no_grad():
+            return self.expand_parameters()[1]
 
     def _filter_and_bias(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self.training or self.filter is None:
-            return self.expand_parameters()
-        return self.filter, self.expanded_bias
+        """The filter and bias of this forward: expanded from the current parameters (see :attr:`filter`)."""
+        return derived(self, "filter", self.expand_parameters)
 
     def _check_input(self, input: GeometricTensor) -> torch.Tensor:
         if not isinstance(input, GeometricTensor):
@@ -287,11 +279,6 @@ class _SteerableConv(EquivariantModule):
         if self.bias is None:
             text += ", bias=False"
         return text + f", weights={self.weights.numel()}"
-
-
-def _refresh_cache_after_load(module: torch.nn.Module, incompatible_keys: Any) -> None:
-    if isinstance(module, _SteerableConv) and not module.training:
-        module._refresh_cache()
 
 
 class _PlanarConv(_SteerableConv):
@@ -338,7 +325,7 @@ class _PlanarConv(_SteerableConv):
         return (b, self.out_type.size, size[0], size[1])
 
     def export(self) -> torch.nn.Conv2d:
-        """Export to an equivalent :class:`torch.nn.Conv2d` (this module is set to eval mode).
+        """Export to an equivalent :class:`torch.nn.Conv2d` in eval mode (this module is left unchanged).
 
         Example:
             >>> from structconv.gspaces import FlipRot2dOnR2
@@ -350,8 +337,8 @@ class _PlanarConv(_SteerableConv):
             >>> torch.allclose(conv.export()(x), conv(GeometricTensor(x, t)).tensor, atol=1e-6)
             True
         """
-        self.eval()
-        filt, bias = self._filter_and_bias()
+        with torch.no_grad():
+            filt, bias = self.expand_parameters()
         conv = torch.nn.Conv2d(
             self.in_type.size,
             self.out_type.size,
@@ -385,9 +372,12 @@ class R2Conv(_PlanarConv):
     so that the convolution commutes with the action of :math:`\mathbb{R}^2 \rtimes G`. The filter is
     ``Σ_d weights[d] · basis[d]`` over a complete basis of such kernels (Gaussian rings times circular
     harmonics, see :mod:`structconv.kernels`); the convolution is :func:`torch.nn.functional.conv2d`.
-    In training mode the filter is expanded at every forward; :meth:`eval` expands it once and caches it
-    in :attr:`filter` (a non-persistent buffer: the ``state_dict`` keys are ``weights`` and ``bias`` in
-    both modes, so a checkpoint saved in one mode loads in the other).
+    The filter is expanded from :attr:`weights` at every forward, in train and eval mode, so the output
+    always follows the current parameters (optimizer steps, EMA updates, ``functional_call``,
+    ``load_state_dict``, ``.to()``) and eval-mode backward reaches :attr:`weights`. The ``state_dict`` keys
+    and ``buffers()`` are the same in both modes. For inference at the cost of a plain convolution,
+    :meth:`export` the layer, or run it inside :func:`torch.nn.utils.parametrize.cached` (one expansion per
+    layer per context).
 
     Args:
         in_type: type of the input field.
@@ -416,8 +406,8 @@ class R2Conv(_PlanarConv):
     Attributes:
         weights: learnable expansion coefficients (1-D).
         bias: learnable bias of the trivial irreps of ``out_type`` (or ``None``).
-        filter: the cached filter in eval mode (``None`` in training mode).
-        expanded_bias: the cached expanded bias in eval mode.
+        filter: the dense filter expanded from the current weights (read-only, detached).
+        expanded_bias: the expanded bias of the current weights (read-only, detached; ``None`` without bias).
 
     Shape:
         - input: ``(B, in_type.size, H, W)``

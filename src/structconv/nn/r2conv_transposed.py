@@ -27,8 +27,8 @@ class R2ConvTransposed(_SteerableConv):
 
     The filter satisfies :math:`W(g \cdot x) = \rho_\text{in}(g) W(x) \rho_\text{out}(g)^{-1}` (a steerable
     kernel from ``out_type`` to ``in_type``), which makes the transposed convolution equivariant.  Like
-    :class:`~structconv.nn.R2Conv` it expands the filter at every training forward and caches it in
-    eval mode.  Transposed convolutions with ``stride > 1`` can show checkerboard artefacts that hurt
+    :class:`~structconv.nn.R2Conv` it expands the filter from the current weights at every forward.
+    Transposed convolutions with ``stride > 1`` can show checkerboard artefacts that hurt
     equivariance; :class:`R2Upsampling` followed by :class:`~structconv.nn.R2Conv` avoids them.
 
     Args:
@@ -153,7 +153,7 @@ class R2ConvTransposed(_SteerableConv):
         return (b, self.out_type.size, size[0], size[1])
 
     def export(self) -> torch.nn.ConvTranspose2d:
-        """Export to an equivalent :class:`torch.nn.ConvTranspose2d` (this module is set to eval mode).
+        """Export to an equivalent :class:`torch.nn.ConvTranspose2d` in eval mode (this module is unchanged).
 
         Example:
             >>> from structconv.gspaces import Rot2dOnR2
@@ -165,8 +165,8 @@ class R2ConvTransposed(_SteerableConv):
             >>> torch.allclose(up.export()(x), up(GeometricTensor(x, t)).tensor, atol=1e-6)
             True
         """
-        self.eval()
-        filt, bias = self._filter_and_bias()
+        with torch.no_grad():
+            filt, bias = self.expand_parameters()
         conv = torch.nn.ConvTranspose2d(
             self.in_type.size,
             self.out_type.size,

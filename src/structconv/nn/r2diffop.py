@@ -102,8 +102,8 @@ class R2Diffop(_PlanarConv):
     :func:`~structconv.diffops.resolve_kernel_size`); with only ``kernel_size`` or only
     ``maximum_order`` the accuracy is 2.  ``smoothing=kernel_size / 4`` is often a good choice.
 
-    In training mode the filter is expanded at every forward; :meth:`eval` expands it once and caches it
-    in :attr:`filter` (a non-persistent buffer: ``state_dict`` keys are ``weights`` and ``bias`` in both
+    The stencil is expanded from the current weights at every forward, in train and eval mode (as
+    :class:`~structconv.nn.R2Conv`; ``state_dict`` keys and ``buffers()`` are the same in both
     modes).  All ``R2Diffop`` layers share one in-memory stencil cache; prefer calling
     :func:`structconv.diffops.load_cache` before building a model and
     :func:`structconv.diffops.store_cache` after, over ``cache=True`` on every layer.
@@ -143,8 +143,8 @@ class R2Diffop(_PlanarConv):
     Attributes:
         weights: learnable expansion coefficients (1-D).
         bias: learnable bias of the trivial irreps of ``out_type`` (or ``None``).
-        filter: the cached stencil in eval mode (``None`` in training mode).
-        expanded_bias: the cached expanded bias in eval mode.
+        filter: the stencil expanded from the current weights (read-only, detached).
+        expanded_bias: the expanded bias of the current weights (read-only, detached).
         kernel_size, accuracy, maximum_order: the resolved sizes.
 
     Shape:

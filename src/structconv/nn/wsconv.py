@@ -21,10 +21,10 @@ exactly.)
 ``FWS`` is the in-place variant: it overwrites the wrapped layer's ``weight`` with its standardization
 before calling the layer, so gradients reach the raw weight straight through the projection.
 
-In eval mode the standardized kernel of a ``WSConv*`` layer is computed once and reused while the
-weight, the gain and ``eps`` are unchanged (the cache is a plain attribute, never in the state dict,
-dropped by ``train()``/pickling and invalidated by any in-place update such as ``load_state_dict`` or an
-optimizer step). It is used only when autograd is off (``torch.no_grad``/``inference_mode``).
+The standardized kernel is recomputed from the current ``weight`` and ``gain`` on every forward, in train
+and eval mode alike (nothing is cached between forwards; see :mod:`structconv.nn._derived`). For
+inference at the cost of a plain convolution, :meth:`export` the layer, or run the forwards inside
+:func:`torch.nn.utils.parametrize.cached` (one standardization per layer per context).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 
 from structconv.constraints.standardization import _check_eps, scaled_weight_standardize
+from structconv.nn._derived import derived
 
 _DEFAULT_EPS = 1e-4  # the reference library's default ``eps`` of ``forward``
 
@@ -50,17 +51,6 @@ __all__ = [
     "WSConvTranspose2d",
     "WSConvTranspose3d",
 ]
-
-
-def _state_key(*tensors: Tensor) -> tuple[Any, ...]:
-    """Identity of tensors' contents: object, storage and in-place version of each."""
-    return tuple(x for t in tensors for x in (t, t.data_ptr(), t._version))
-
-
-def _same_key(a: tuple[Any, ...] | None, b: tuple[Any, ...]) -> bool:
-    if a is None or len(a) != len(b):
-        return False
-    return all((x is y) if isinstance(x, Tensor) else (x == y) for x, y in zip(a, b))
 
 
 class _WSMixin:
@@ -79,7 +69,6 @@ class _WSMixin:
 
     def _ws_init(self, num_filters: int, device: Any, dtype: Any) -> None:
         self.gain = nn.Parameter(torch.ones(num_filters, device=device, dtype=dtype))
-        self._ws_cache: tuple[tuple[Any, ...], Tensor] | None = None
 
     def reset_parameters(self) -> None:
         """Initialise ``weight``/``bias`` as the torch layer does and ``gain`` to ones."""
@@ -114,25 +103,7 @@ class _WSMixin:
         )
 
     def _ws_weight(self, eps: float) -> Tensor:
-        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling():  # type: ignore[attr-defined]
-            return self.standardize_weight(eps)
-        key = (*_state_key(self.weight, self.gain), float(eps))
-        cache = self._ws_cache
-        if cache is not None and _same_key(cache[0], key):
-            return cache[1]
-        w = self.standardize_weight(eps)
-        self._ws_cache = (key, w)
-        return w
-
-    def train(self, mode: bool = True) -> Any:
-        """Set the mode as :meth:`torch.nn.Module.train` does and drop the eval-mode kernel cache."""
-        self._ws_cache = None
-        return super().train(mode)  # type: ignore[misc]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_ws_cache"] = None
-        return state
+        return derived(self, f"ws_weight_{float(eps)!r}", lambda: self.standardize_weight(eps))
 
     def _ws_extra(self) -> str:
         fan = "weight.numel()" if self._ws_numel_fan_in else "per filter"
@@ -425,8 +396,10 @@ class FWS(nn.Module):
     load); ``learnable_gain`` only decides parameter vs buffer.
 
     With ``const_eval=True`` nothing is standardized in eval mode: the layer runs on its weights as they
-    are (zero overhead). With ``const_eval=False`` eval also standardizes, which is skipped when the
-    weight, gain, ``eps`` and ``fan_in`` are unchanged since the last standardization.
+    are (zero overhead). With ``const_eval=False`` eval also standardizes. In training mode (and in eval
+    mode unless ``const_eval``) the weight is standardized before **every** forward, as the reference does:
+    nothing decides whether the weight "changed", so ``.data`` writes and loaded checkpoints are always
+    standardized before they are used.
 
     Args:
         layer: a module with a ``weight`` tensor of at least 2 dims (``nn.Conv*``, ``nn.ConvTranspose*``,
@@ -445,7 +418,6 @@ class FWS(nn.Module):
     _ws_unbiased: bool = False
     _ws_numel_fan_in: bool = False
     _ws_always_dim0: bool = False
-    _ws_skip_unchanged: bool = True
 
     def __init__(
         self, layer: nn.Module, learnable_gain: bool = True, const_eval: bool = False, eps: float = 0.0001
@@ -482,7 +454,6 @@ class FWS(nn.Module):
         self.register_buffer("eps", torch.tensor(eps, device=w.device))
         self.layer = layer
         self.const_eval = bool(const_eval)
-        self._last_key: tuple[Any, ...] | None = None
 
     def _standardized(self, weight: Tensor) -> Tensor:
         layout: dict[str, Any] = {"channel_dim": self._channel_dim}
@@ -504,30 +475,22 @@ class FWS(nn.Module):
         """
         w = self.layer.weight
         w.data.copy_(self._standardized(w))
-        self._last_key = self._key()
 
-    def _key(self) -> tuple[Any, ...]:
-        return _state_key(self.layer.weight, self.gain, self.eps, self.fan_in)  # type: ignore[arg-type]
-
-    def _maybe_standardize(self) -> None:
-        if self.training or not self.const_eval:
-            if (
-                self._ws_skip_unchanged
-                and not torch.compiler.is_compiling()
-                and _same_key(self._last_key, self._key())
-            ):  # type: ignore[attr-defined]
-                return
-            self.standardize_weight()
+    def _standardizes(self) -> bool:
+        """Whether the next forward standardizes (always in training mode; in eval unless ``const_eval``)."""
+        return self.training or not self.const_eval
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Standardize ``layer.weight`` in place (unless ``const_eval`` in eval mode), then run the layer."""
-        self._maybe_standardize()
+        if self._standardizes():
+            self.standardize_weight()
         return self.layer(*args, **kwargs)
 
     def export(self) -> nn.Module:
         """Return a copy of the wrapped layer holding the weight the next ``forward`` would use.
 
-        This standardizes ``layer.weight`` in place first, exactly as the next ``forward`` would.
+        The wrapped layer itself is left unchanged: the copy receives the standardized weight that the next
+        ``forward`` would write.
 
         Example:
             >>> f = FWS(nn.Conv1d(2, 3, 3))
@@ -535,14 +498,11 @@ class FWS(nn.Module):
             >>> torch.equal(f.export()(x), f(x))
             True
         """
-        with torch.no_grad():
-            self._maybe_standardize()
-        return copy.deepcopy(self.layer)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_last_key"] = None
-        return state
+        out = copy.deepcopy(self.layer)
+        if self._standardizes():
+            with torch.no_grad():
+                out.weight.data.copy_(self._standardized(self.layer.weight))
+        return out
 
     def extra_repr(self) -> str:
         fan = int(self.fan_in)

@@ -22,7 +22,7 @@ Example:
     ...     load_checkpoint(other, typed_state_dict(conv))
     ... except ValueError as err:
     ...     print(str(err).replace("but has", "\nbut has"))
-    the checkpoint does not fit the model: layer '' (R2Conv) was saved with out_type [4-Rotations: {regular}]
+    the checkpoint does not fit the model (nothing was loaded): layer '' (R2Conv) was saved with out_type [4-Rotations: {regular}]
     but has out_type [4-Rotations: {irrep_0, irrep_1, irrep_2}]
 """
 
@@ -158,11 +158,16 @@ def checkpoint_problems(model: nn.Module, state_dict: Mapping[str, Any]) -> list
 
 
 def load_checkpoint(model: nn.Module, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
-    """Check ``state_dict`` against ``model`` (see :func:`checkpoint_problems`), then load it.
+    """Check ``state_dict`` against ``model`` (see :func:`checkpoint_problems`), then load it, all or nothing.
+
+    Field types, shapes and (with ``strict=True``) missing and unexpected keys are checked before anything is
+    written. Should the load still fail part-way (e.g. a tensor that cannot be copied), every parameter and
+    buffer is restored to its value before the call, then the error is raised: on any failure the model is
+    unchanged.
 
     Works in either mode: a checkpoint saved in train mode loads into a model in eval mode and vice
-    versa (the state-dict keys of structconv layers do not depend on the mode, and their eval-mode
-    caches are rebuilt from the loaded values).
+    versa (the state-dict keys of structconv layers do not depend on the mode, and no layer caches
+    anything derived from its parameters).
 
     Args:
         model: the model to load into.
@@ -173,7 +178,8 @@ def load_checkpoint(model: nn.Module, state_dict: Mapping[str, Any], strict: boo
         what :meth:`torch.nn.Module.load_state_dict` returns (missing and unexpected keys).
 
     Raises:
-        ValueError: a field type or a tensor shape differs; the message names every such layer.
+        ValueError: a field type or a tensor shape differs, or (``strict=True``) a key is missing or
+            unexpected; the message names every such layer and key.
 
     Example:
         >>> src, dst = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
@@ -183,6 +189,21 @@ def load_checkpoint(model: nn.Module, state_dict: Mapping[str, Any], strict: boo
         True
     """
     problems = checkpoint_problems(model, state_dict)
+    if strict:
+        own = model.state_dict()
+        problems += [
+            f"key {k!r} of the model is missing from the checkpoint"
+            for k in own if k not in state_dict
+        ]
+        problems += [f"key {k!r} of the checkpoint is not in the model" for k in state_dict if k not in own]
     if problems:
-        raise ValueError("the checkpoint does not fit the model: " + "; ".join(problems))
-    return model.load_state_dict(state_dict, strict=strict)
+        raise ValueError("the checkpoint does not fit the model (nothing was loaded): " + "; ".join(problems))
+    backup = {k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items()}
+    try:
+        return model.load_state_dict(state_dict, strict=strict)
+    except BaseException:
+        with torch.no_grad():
+            for k, v in model.state_dict(keep_vars=True).items():
+                if k in backup:
+                    v.copy_(backup[k])
+        raise

@@ -208,7 +208,6 @@ class InnerBatchNorm(_BatchNormBase):
                 "InnerBatchNorm.export: with track_running_stats=False the statistics are shared by the "
                 "channels of each field, which torch.nn.BatchNorm2d cannot reproduce"
             )
-        self.eval()
         c = self.in_type.size
         bn = torch.nn.BatchNorm2d(c, self.eps, self.momentum, self.affine, self.track_running_stats)
         foc = self._field_of_channel

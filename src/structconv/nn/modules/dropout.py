@@ -93,7 +93,6 @@ class FieldDropout(_DropoutBase):
 
     def export(self) -> torch.nn.Identity:
         """Return ``torch.nn.Identity`` (what field dropout computes in eval mode), in eval mode."""
-        self.eval()
         return torch.nn.Identity().eval()
 
 
@@ -128,5 +127,4 @@ class PointwiseDropout(_DropoutBase):
 
     def export(self) -> torch.nn.Dropout:
         """Return an equivalent ``torch.nn.Dropout`` in eval mode."""
-        self.eval()
         return torch.nn.Dropout(self.p, self.inplace).eval()

@@ -54,7 +54,6 @@ class IdentityModule(EquivariantModule):
 
     def export(self) -> torch.nn.Identity:
         """Return ``torch.nn.Identity`` in eval mode."""
-        self.eval()
         return torch.nn.Identity().eval()
 
     def extra_repr(self) -> str:

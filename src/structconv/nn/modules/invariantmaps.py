@@ -146,7 +146,6 @@ class GroupPooling(_InvariantMap):
                 f"GroupPooling.export: in_type mixes fields of sizes {sorted(sizes)}; only field types whose "
                 "fields all have the same size can be exported to MaxPoolChannels"
             )
-        self.eval()
         return MaxPoolChannels(sizes.pop()).eval()
 
 

@@ -71,5 +71,4 @@ class ModuleList(torch.nn.ModuleList):
 
     def export(self) -> torch.nn.ModuleList:
         """Return a ``torch.nn.ModuleList`` of the exported modules, in eval mode."""
-        self.eval()
         return torch.nn.ModuleList([m.export() for m in self]).eval()

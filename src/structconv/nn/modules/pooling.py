@@ -222,7 +222,6 @@ class PointwiseMaxPool(_WindowPool):
 
     def export(self) -> torch.nn.MaxPool2d:
         """Return an equivalent ``torch.nn.MaxPool2d`` in eval mode."""
-        self.eval()
         return torch.nn.MaxPool2d(
             self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode
         ).eval()
@@ -302,7 +301,6 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
         The reference exported a bare ``MaxPool2d``, which drops the blur; the blur is kept here (a
         depthwise ``Conv2d`` with the fixed Gaussian, ``requires_grad=False``) so that the output is equal.
         """
-        self.eval()
         c = self.in_type.size
         k = self._filter.shape[-1]
         blur = torch.nn.Conv2d(c, c, k, stride=self.stride, padding=self._blur_padding, groups=c, bias=False)
@@ -360,7 +358,6 @@ class PointwiseAvgPool(_WindowPool):
 
     def export(self) -> torch.nn.AvgPool2d:
         """Return an equivalent ``torch.nn.AvgPool2d`` in eval mode."""
-        self.eval()
         return torch.nn.AvgPool2d(self.kernel_size, self.stride, self.padding, self.ceil_mode).eval()
 
     def extra_repr(self) -> str:
@@ -436,7 +433,6 @@ class PointwiseAvgPoolAntialiased(EquivariantModule):
 
     def export(self) -> torch.nn.Conv2d:
         """Return an equivalent depthwise ``torch.nn.Conv2d`` (fixed Gaussian weights) in eval mode."""
-        self.eval()
         c = self.in_type.size
         k = self.kernel_size[0]
         conv = torch.nn.Conv2d(c, c, k, stride=self.stride, padding=self.padding, groups=c, bias=False)
@@ -499,7 +495,6 @@ class PointwiseAdaptiveAvgPool(_AdaptivePool):
 
     def export(self) -> torch.nn.AdaptiveAvgPool2d:
         """Return an equivalent ``torch.nn.AdaptiveAvgPool2d`` in eval mode."""
-        self.eval()
         return torch.nn.AdaptiveAvgPool2d(self.output_size).eval()
 
 
@@ -538,5 +533,4 @@ class PointwiseAdaptiveMaxPool(_AdaptivePool):
 
         (The reference document names ``AdaptiveAvgPool2d`` here, an obvious typo: the max pool is exported.)
         """
-        self.eval()
         return torch.nn.AdaptiveMaxPool2d(self.output_size).eval()

@@ -84,7 +84,6 @@ class RestrictionModule(EquivariantModule):
 
     def export(self) -> torch.nn.Identity:
         """Return ``torch.nn.Identity`` in eval mode."""
-        self.eval()
         return torch.nn.Identity().eval()
 
     def extra_repr(self) -> str:

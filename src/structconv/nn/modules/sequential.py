@@ -84,7 +84,6 @@ class SequentialModule(EquivariantModule):
 
     def export(self) -> torch.nn.Sequential:
         """Return a ``torch.nn.Sequential`` of the exported modules (same names), in eval mode."""
-        self.eval()
         return torch.nn.Sequential(OrderedDict((n, m.export()) for n, m in self._modules.items())).eval()
 
     def __len__(self) -> int:

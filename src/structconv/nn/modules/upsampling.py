@@ -102,7 +102,6 @@ class R2Upsampling(EquivariantModule):
 
     def export(self) -> torch.nn.Upsample:
         """Return an equivalent ``torch.nn.Upsample`` in eval mode."""
-        self.eval()
         return torch.nn.Upsample(
             size=self._size,
             scale_factor=self._scale_factor,
