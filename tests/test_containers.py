@@ -117,6 +117,8 @@ def test_multiple_module(reshuffle):
     m = MultipleModule(t, labels, modules, reshuffle=reshuffle)
     assert m.out_type == p + n + n
     assert_equivariant(m, spatial_size=5)
+    # e2cnn's full_space_action=False: the channel action alone (these modules act pixel by pixel)
+    assert max(e for _, e in m.check_equivariance(full_space_action=False)) < 1e-12
     x = torch.randn(2, t.size, 5, 5)
     y = m(GeometricTensor(x, t))
     assert m.evaluate_output_shape(tuple(x.shape)) == tuple(y.shape)
@@ -146,6 +148,9 @@ def test_branching_and_merge_errors():
         BranchingModule(t, labels[:-1])
     with pytest.raises(ValueError, match="reshuffle=4"):
         BranchingModule(t, labels, reshuffle=4)
+    # e2cnn accepts a bool: False is 0, True is 1
+    assert BranchingModule(t, labels, reshuffle=False).reshuffle == 0
+    assert BranchingModule(t, labels, reshuffle=True).reshuffle == 1
     b = BranchingModule(t, labels)
     assert b.check_equivariance()[0][1] == 0.0
     with pytest.raises(ValueError, match="label 'p' but the branch has type|expects"):

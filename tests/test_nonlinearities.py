@@ -107,11 +107,51 @@ def test_concatenated_layout_and_shape():
     x = torch.randn(2, 5, 3, 3)
     y = m(GeometricTensor(x, t)).tensor
     assert m.out_type.size == 10 and len(m.out_type) == 2
-    torch.testing.assert_close(y[:, 0], x[:, 0].relu())
-    torch.testing.assert_close(y[:, 1], (-x[:, 0]).relu())
-    torch.testing.assert_close(y[:, 2:6], x[:, 1:5].relu())
-    torch.testing.assert_close(y[:, 6:10], (-x[:, 1:5]).relu())
+    # e2cnn's layout: channel 2i holds f(v_i), channel 2i + 1 holds f(-v_i)
+    torch.testing.assert_close(y[:, 0::2], x.relu())
+    torch.testing.assert_close(y[:, 1::2], (-x).relu())
     assert m.evaluate_output_shape((2, 5, 3, 3)) == (2, 10, 3, 3)
+    assert [r.name for r in m.out_type.representations] == ["concatenated_irrep_0", "concatenated_regular"]
+
+
+@pytest.mark.parametrize(
+    "gs, rep",
+    [
+        (C8, C8.irrep(4)),
+        (D4, D4.irrep(1, 0)),
+        (D4, D4.irrep(0, 2)),
+        (O2, O2.irrep(1, 0)),
+        (SO2, SO2.trivial_repr),
+    ],
+    ids=["C8-irrep4", "D4-irrep10", "D4-irrep02", "O2-irrep10", "SO2-trivial"],
+)
+def test_concatenated_signed_permutation(gs, rep):
+    # sign representations list 'concatenated': the module accepts them, and the output is a permutation
+    # representation (an entry -1 of rho(g) swaps the pair f(v), f(-v))
+    assert "concatenated" in rep.supported_nonlinearities
+    t = FieldType(gs, [rep, gs.trivial_repr, rep])
+    m = ConcatenatedNonLinearity(t, "c_relu")
+    out = m.out_type.representations[0]
+    assert out.name == f"concatenated_{rep.name}" and "pointwise" in out.supported_nonlinearities
+    for g in t.testing_elements:
+        a = rep(g)[0, 0]
+        want = np.eye(2) if a > 0 else np.array([[0.0, 1.0], [1.0, 0.0]])
+        np.testing.assert_allclose(out(g), want, atol=1e-12)
+    assert _fibre_error(m.double(), torch.randn(2, t.size, 3, 3, dtype=torch.float64)) < 1e-12
+    m.check_equivariance()
+
+
+def test_concatenated_every_listed_representation_is_accepted():
+    # 'concatenated' in supported_nonlinearities and the module agree, for every representation of the gspaces
+    for gs in (C4, C8, D4):
+        reps = [gs.trivial_repr, gs.regular_repr] + [gs.irrep(*irr.id) for irr in gs.fibergroup.irreps.values()]
+        for rep in reps:
+            t = FieldType(gs, [rep])
+            if "concatenated" in rep.supported_nonlinearities:
+                ConcatenatedNonLinearity(t)
+            else:
+                with pytest.raises(ValueError, match="does not support 'concatenated'"):
+                    ConcatenatedNonLinearity(t)
 
 
 @pytest.mark.parametrize(
@@ -437,3 +477,47 @@ def test_vectorfield():
     torch.testing.assert_close(y[:2], torch.tensor([0.0, 3.0]), atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="does not support 'vectorfield'"):
         VectorFieldNonLinearity(FieldType(D4, [D4.regular_repr]))
+
+
+def test_vectorfield_length_is_relu_of_max():
+    # a field whose every entry is negative has length 0 (e2cnn: [0, 0] for C4 regular [-1, -2, -3, -4])
+    t = FieldType(C4, [C4.regular_repr, C4.regular_repr])
+    m = VectorFieldNonLinearity(t)
+    x = torch.tensor([-1.0, -2.0, -3.0, -4.0, -2.0, 5.0, 1.0, 0.0]).view(1, 8, 1, 1)
+    y = m(GeometricTensor(x, t)).tensor.flatten()
+    assert y[:2].tolist() == [0.0, 0.0]
+    torch.testing.assert_close(y[2:], torch.tensor([0.0, 5.0]), atol=1e-6, rtol=0)
+    # and on random input: |y| = relu(max), angle = 2 pi argmax / N
+    x = torch.randn(3, 8, 4, 4, dtype=torch.float64)
+    y = m(GeometricTensor(x, t)).tensor.view(3, 2, 2, 4, 4)
+    v = x.view(3, 2, 4, 4, 4)
+    torch.testing.assert_close(y.norm(dim=2), v.amax(dim=2).relu())
+
+
+def test_pointwise_check_equivariance_tests_the_fibres():
+    # NormNonLinearity with a discontinuous-looking sigmoid of the norm on C8's sign irrep: exactly
+    # equivariant on the fibres; the check must not interpolate a 45 degree turn of a pointwise map
+    m = NormNonLinearity(FieldType(C8, [C8.irrep(4)] * 2), function="n_sigmoid")
+    errors = m.check_equivariance()
+    assert len(errors) == 8 and max(e for _, e in errors) < 1e-12
+    v = VectorFieldNonLinearity(FieldType(C8, [C8.regular_repr] * 2))
+    assert max(e for _, e in v.check_equivariance()) < 1e-12
+    assert max(e for _, e in v.check_equivariance(full_space_action=False)) < 1e-12
+
+    class Broken(VectorFieldNonLinearity):
+        def forward(self, input):
+            out = super().forward(input)
+            return GeometricTensor(out.tensor.flip(1), self.out_type)  # swaps x and y: not equivariant
+
+    with pytest.raises(AssertionError, match="not equivariant"):
+        Broken(FieldType(C8, [C8.regular_repr])).check_equivariance()
+    report = Broken(FieldType(C8, [C8.regular_repr])).check_equivariance(assertion=False, verbose=True)
+    assert max(e for _, e in report) > 0.1
+
+
+def test_e2cnn_keyword_arguments_are_accepted():
+    gates, gated = FieldType(C4, [C4.trivial_repr] * 2), FieldType(C4, [C4.irrep(1)] * 2)
+    GatedNonLinearity2((gates, gated), function="gated")
+    GatedNonLinearity1(gates + gated, function="gated")
+    with pytest.warns(UserWarning, match="ignored keyword arguments"):
+        GatedNonLinearity2((gates, gated), functon="gated")

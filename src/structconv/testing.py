@@ -174,6 +174,7 @@ def equivariance_errors(
     train: bool = False,
     interpolation: str = "bicubic",
     inner_fraction: float = 0.5,
+    fibers_only: bool = False,
 ) -> list[EquivarianceRecord]:
     """Measure ``|g · f(x) - f(g · x)|`` for every element ``g`` (see the module docstring).
 
@@ -193,6 +194,9 @@ def equivariance_errors(
         train: run the copy in train mode (default eval mode).
         interpolation: ``grid_sample`` mode for the elements that need interpolation.
         inner_fraction: radius of the compared inner disc, as a fraction of the output half-size.
+        fibers_only: act on the channels only (``ρ(g)`` at every pixel, the plane does not move), as
+            :meth:`~structconv.nn.GeometricTensor.transform_fibers` does. This is the symmetry of a
+            pointwise map (non-linearities): every element is then exact and compared on every pixel.
 
     Returns:
         one :class:`EquivarianceRecord` per element, in order.
@@ -253,12 +257,20 @@ def equivariance_errors(
     outputs: dict[bool, torch.Tensor] = {}
     with torch.no_grad():
         for element in elements:
-            exact = exact_grid_action(np.asarray(in_type.gspace.basespace_action(element))) is not None
+            if fibers_only:
+                exact = True
+            else:
+                action = np.asarray(in_type.gspace.basespace_action(element))
+                exact = exact_grid_action(action) is not None
             inp = exact_input if exact else smooth_input
             if exact not in outputs:
                 outputs[exact] = run(inp)
-            expected = out_type.transform(outputs[exact], element, interpolation=interpolation)
-            actual = run(in_type.transform(inp, element, interpolation=interpolation))
+            if fibers_only:
+                expected = out_type.transform_fibers(outputs[exact], element)
+                actual = run(in_type.transform_fibers(inp, element))
+            else:
+                expected = out_type.transform(outputs[exact], element, interpolation=interpolation)
+                actual = run(in_type.transform(inp, element, interpolation=interpolation))
             if expected.shape != actual.shape:
                 raise AssertionError(
                     f"element {element!r}: g.f(x) has shape {tuple(expected.shape)} but f(g.x) has shape "
@@ -313,6 +325,7 @@ def assert_equivariant(
     train: bool = False,
     interpolation: str = "bicubic",
     inner_fraction: float = 0.5,
+    fibers_only: bool = False,
 ) -> list[EquivarianceRecord]:
     """Assert that ``module`` is equivariant: ``f(g · x) == g · f(x)`` for every tested element.
 
@@ -325,6 +338,7 @@ def assert_equivariant(
         atol: absolute tolerance; default from :func:`default_tolerances` for the run dtype.
         rtol: relative tolerance; default from :func:`default_tolerances` for the run dtype.
         interpolation_rtol: relative tolerance for elements that need interpolation.
+        fibers_only: test the action on the channels only (see :func:`equivariance_errors`).
 
     Returns:
         the per-element records (see :func:`equivariance_errors`).
@@ -359,6 +373,7 @@ def assert_equivariant(
         train=train,
         interpolation=interpolation,
         inner_fraction=inner_fraction,
+        fibers_only=fibers_only,
     )
     run_dtype = dtype if dtype is not None else _model_dtype_device(module)[0]
     default_atol, default_rtol = default_tolerances(run_dtype)

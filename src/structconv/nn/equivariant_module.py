@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+import numpy as np
 import torch
 
 from structconv.nn.field_type import FieldType
@@ -69,33 +70,102 @@ class EquivariantModule(torch.nn.Module, ABC):
             the shape of the output tensor.
         """
 
-    def check_equivariance(self, atol: float = 1e-7, rtol: float = 1e-5) -> list[tuple[Any, float]]:
-        """Test the equivariance of this module on the testing elements of its group.
+    #: ``True`` for modules that act on every pixel separately (non-linearities): their symmetry is the
+    #: action on the channels alone, which :meth:`check_equivariance` then tests at every element.
+    _acts_pointwise: bool = False
 
-        Runs :func:`structconv.testing.assert_equivariant` on a float64 copy of the module (in eval
+    def check_equivariance(
+        self,
+        atol: float = 1e-7,
+        rtol: float = 1e-5,
+        assertion: bool = True,
+        verbose: bool = False,
+        full_space_action: bool = True,
+    ) -> list[tuple[Any, float]]:
+        r"""Test the equivariance of this module on the testing elements of its group.
+
+        Runs :func:`structconv.testing.equivariance_errors` on a float64 copy of the module (in eval
         mode, so this module and its running statistics are untouched) with a random input of spatial
-        size 17. Elements acting exactly on the pixel grid (multiples of 90°, mirror flips) are compared
-        everywhere against ``atol + rtol * max|output|``; the others are compared with a smooth input
-        masked to a disc, in the inner disc, with the interpolation tolerance of ``assert_equivariant``.
-        Subclasses may override this with a more specific test.
+        size 17, and compares against ``atol + rtol * max|output|``:
+
+        * ``full_space_action=True`` (default) moves the plane and the channels, :math:`[g \cdot f](x) =
+          \rho(g) f(g^{-1} x)`. Elements acting exactly on the pixel grid (multiples of 90°, mirror flips)
+          are compared everywhere; the others are compared with a smooth input masked to a disc, in the
+          inner disc, with the interpolation tolerance of :func:`~structconv.testing.assert_equivariant`.
+        * ``full_space_action=False`` acts on the channels only, :math:`\rho(g) f(x)` (see
+          :meth:`GeometricTensor.transform_fibers`), for every element. This is the test for maps that
+          act pixel by pixel.
+
+        Modules that act pixel by pixel (the non-linearities) are always tested on the channel action
+        at every element and, with ``full_space_action=True``, also on the full action at the elements
+        that move the grid exactly: an interpolated 45° turn does not commute with a non-linear (often
+        discontinuous) pointwise map, so it would not test the module.
 
         Args:
-            atol: absolute tolerance for exactly-transformed elements.
-            rtol: relative tolerance for exactly-transformed elements.
+            atol: absolute tolerance.
+            rtol: relative tolerance (times the largest output value).
+            assertion: raise when an element exceeds the tolerance; ``False`` only reports the errors.
+            verbose: print one line per tested element.
+            full_space_action: move the plane as well as the channels (see above).
 
         Returns:
             for each testing element, the pair ``(element, max absolute error)``.
 
         Raises:
-            AssertionError: some element exceeds the tolerance; the message names it.
-        """
-        from structconv.testing import assert_equivariant
+            AssertionError: with ``assertion=True``, some element exceeds the tolerance; the message
+                names it.
 
-        records = assert_equivariant(self, atol=atol, rtol=rtol)
-        return [(r.element, r.abs_error) for r in records]
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> from structconv.nn import FieldType, NormNonLinearity
+            >>> gs = Rot2dOnR2(8)
+            >>> m = NormNonLinearity(FieldType(gs, [gs.irrep(4)]), function="n_sigmoid")
+            >>> max(err for _, err in m.check_equivariance()) < 1e-12
+            True
+        """
+        from structconv.nn._typecheck import exact_grid_action
+        from structconv.testing import assert_equivariant, equivariance_errors
+
+        module, in_type, out_type, options = self._equivariance_setup()
+        elements = list(in_type.testing_elements)
+        runs: list[tuple[list[Any], bool]] = []
+        if not full_space_action or self._acts_pointwise:
+            runs.append((elements, True))
+        if full_space_action:
+            if self._acts_pointwise:
+                action = in_type.gspace.basespace_action
+                grid = [g for g in elements if exact_grid_action(np.asarray(action(g))) is not None]
+                if grid:
+                    runs.append((grid, False))
+            else:
+                runs.append((elements, False))
+        worst: dict[int, float] = {}
+        for subset, fibers in runs:
+            kwargs = dict(options, elements=subset, fibers_only=fibers)
+            if assertion:
+                records = assert_equivariant(module, in_type, out_type, atol=atol, rtol=rtol, **kwargs)
+            else:
+                records = equivariance_errors(module, in_type, out_type, **kwargs)
+            for g, r in zip(subset, records):
+                i = next(k for k, e in enumerate(elements) if e is g)
+                worst[i] = max(worst.get(i, 0.0), r.abs_error)
+                if verbose:
+                    print(r.describe() + (" [channels only]" if fibers else ""))
+        return [(elements[i], worst[i]) for i in sorted(worst)]
+
+    def _equivariance_setup(self) -> tuple[torch.nn.Module, FieldType, FieldType, dict[str, Any]]:
+        """What :meth:`check_equivariance` tests: ``(module, in_type, out_type, options)``.
+
+        ``options`` are extra keyword arguments of :func:`structconv.testing.equivariance_errors`
+        (e.g. ``spatial_size``). Subclasses with several inputs or a fixed input size override this.
+        """
+        return self, self.in_type, self.out_type, {}
 
     def export(self) -> torch.nn.Module:
         """Convert to an equivalent plain ``torch.nn`` module in eval mode.
+
+        The module itself is left exactly as it was (mode, parameters, buffers): export reads the current
+        parameters and never switches the live model to eval mode.
 
         Raises:
             NotImplementedError: this module does not implement export (the default).

@@ -27,6 +27,7 @@ __all__ = [
     "field_of_channel",
     "induced_structure",
     "register_grouping",
+    "ignore_extra_kwargs",
 ]
 
 #: smallest squared norm used to keep ``sqrt`` differentiable at a zero field
@@ -43,6 +44,27 @@ def check_field_type(value: Any, argname: str = "in_type", owner: str = "") -> N
         prefix = f"{owner}: " if owner else ""
         raise TypeError(
             f"{prefix}{argname} must be a FieldType; received {value!r} of type {type(value).__name__}"
+        )
+
+
+def ignore_extra_kwargs(owner: str, kwargs: dict[str, Any], expected: dict[str, Any] | None = None) -> None:
+    """Accept the extra keyword arguments e2cnn accepts (and ignores) in a constructor.
+
+    e2cnn's gated and vector-field non-linearities take ``**kwargs`` and ignore them (its model zoo passes
+    e.g. ``function='gated'``). The same calls work here. Keywords whose value is the one listed in
+    ``expected`` pass silently; any other is ignored with a ``UserWarning`` naming it, so a typo does not
+    go unnoticed.
+    """
+    expected = expected or {}
+    unexpected = sorted(k for k, v in kwargs.items() if not (k in expected and v == expected[k]))
+    if unexpected:
+        import warnings
+
+        warnings.warn(
+            f"{owner}: ignored keyword arguments {unexpected} (accepted for compatibility with e2cnn, "
+            "which ignores them)",
+            UserWarning,
+            stacklevel=3,
         )
 
 

@@ -15,7 +15,7 @@ import torch
 from ..equivariant_module import EquivariantModule
 from ..field_type import FieldType
 from ..geometric_tensor import GeometricTensor
-from ._utils import check_field_type, check_input, induced_structure, require_support
+from ._utils import check_field_type, check_input, ignore_extra_kwargs, induced_structure, require_support
 
 __all__ = ["GatedNonLinearity1", "GatedNonLinearity2", "InducedGatedNonLinearity1"]
 
@@ -46,6 +46,8 @@ def _parse_gates(in_type: FieldType, gates: Sequence[str] | None, owner: str) ->
 
 class _GatedBase(EquivariantModule):
     """Index bookkeeping shared by the gated non-linearities (all vectorised with ``index_select``)."""
+
+    _acts_pointwise = True
 
     def _build(
         self,
@@ -182,8 +184,7 @@ class GatedNonLinearity1(_GatedBase):
         super().__init__()
         name = type(self).__name__
         check_field_type(in_type, owner=name)
-        if kwargs:
-            raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        ignore_extra_kwargs(name, kwargs, {"function": "gated"})
         labels = _parse_gates(in_type, gates, name)
         self.space = in_type.gspace
         self.in_type = in_type
@@ -242,8 +243,7 @@ class InducedGatedNonLinearity1(_GatedBase):
         super().__init__()
         name = type(self).__name__
         check_field_type(in_type, owner=name)
-        if kwargs:
-            raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        ignore_extra_kwargs(name, kwargs, {"function": "gated"})
         labels = _parse_gates(in_type, gates, name)
         self.space = in_type.gspace
         self.in_type = in_type
@@ -296,8 +296,7 @@ class GatedNonLinearity2(_GatedBase):
             raise TypeError(
                 f"{name}: in_type={in_type!r} is not accepted; expected a pair (gates_type, gated_type)"
             )
-        if kwargs:
-            raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        ignore_extra_kwargs(name, kwargs, {"function": "gated"})
         gates_type, gated_type = in_type
         check_field_type(gates_type, "in_type[0]", owner=name)
         check_field_type(gated_type, "in_type[1]", owner=name)
@@ -330,16 +329,10 @@ class GatedNonLinearity2(_GatedBase):
             input_shape = input_shape[1]
         return self._shape(input_shape, self.in_type[1].size)
 
-    def check_equivariance(self, atol: float = 1e-7, rtol: float = 1e-5) -> list[tuple[object, float]]:
-        """Check equivariance with :func:`structconv.testing.assert_equivariant` on the joint input
-        ``gates (+) gated``; return ``(element, max error)`` pairs."""
-        from ...testing import assert_equivariant
-
+    def _equivariance_setup(self):
+        # two inputs: test the joint map from ``gates (+) gated``
         gates_type, gated_type = self.in_type
-        records = assert_equivariant(
-            _JointGated(self), gates_type + gated_type, self.out_type, atol=atol, rtol=rtol
-        )
-        return [(r.element, r.abs_error) for r in records]
+        return _JointGated(self), gates_type + gated_type, self.out_type, {}
 
     def extra_repr(self) -> str:
         return f"gates={self.in_type[0]}, gated={self.in_type[1]}"

@@ -30,7 +30,7 @@ class BranchingModule(EquivariantModule):
     Args:
         in_type: the input field type.
         labels: one string label per field.
-        reshuffle: sorting level, 0 to 3.
+        reshuffle: sorting level, 0 to 3; a bool is read as 0 (``False``) or 1 (``True``), as in e2cnn.
 
     Shape:
         ``[B, C, ...] -> {label: [B, C_label, ...]}``.
@@ -54,8 +54,11 @@ class BranchingModule(EquivariantModule):
             raise ValueError(
                 f"{name}: labels={labels!r} is not accepted; expected {len(in_type)} strings, one per field"
             )
-        if isinstance(reshuffle, bool) or reshuffle not in (0, 1, 2, 3):
-            raise ValueError(f"{name}: reshuffle={reshuffle!r} is not accepted; expected 0, 1, 2 or 3")
+        if not isinstance(reshuffle, (int, np.integer)) or reshuffle not in (0, 1, 2, 3):
+            raise ValueError(
+                f"{name}: reshuffle={reshuffle!r} is not accepted; expected 0, 1, 2 or 3 (or a bool: "
+                "False is 0, True is 1)"
+            )
         self.space = in_type.gspace
         self.in_type = in_type
         self.reshuffle = int(reshuffle)
@@ -247,7 +250,7 @@ class MultipleModule(EquivariantModule):
         in_type: the input field type.
         labels: one string label per field.
         modules: the list of ``(EquivariantModule, label or list of labels)`` pairs.
-        reshuffle: sorting level of the branching, 0 to 3.
+        reshuffle: sorting level of the branching, 0 to 3 (a bool is read as 0 or 1).
 
     Shape:
         ``[B, C, H, W] -> [B, C', H, W]``.

@@ -18,9 +18,10 @@ import torch.nn.functional as F
 from ..equivariant_module import EquivariantModule
 from ..field_type import FieldType
 from ..geometric_tensor import GeometricTensor
-from ._utils import check_field_type, check_input, require_support
+from ._utils import check_field_type, check_input, ignore_extra_kwargs, require_support
 
 __all__ = [
+    "concatenated_representation",
     "PointwiseNonLinearity",
     "ReLU",
     "ELU",
@@ -44,6 +45,8 @@ _CONCATENATED: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 class _SameTypeModule(EquivariantModule):
     """Base of the modules whose output type equals their input type and shape equals their input shape."""
+
+    _acts_pointwise = True
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Return ``input_shape`` (the module preserves the shape) after checking its channels."""
@@ -213,22 +216,93 @@ class ELU(_SameTypeModule):
         return f"alpha={self._alpha}, inplace={self._inplace}, type={self.in_type}"
 
 
-def _is_nonnegative(rep) -> bool:
+def _signed_permutation_pattern(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(plus, minus)`` masks of a stack of signed permutation matrices, or ``None`` if they are not."""
+    plus = np.abs(mats - 1.0) < 1e-9
+    minus = np.abs(mats + 1.0) < 1e-9
+    zero = np.abs(mats) < 1e-9
+    nonzero = plus | minus
+    if not (nonzero | zero).all():
+        return None
+    if not ((nonzero.sum(axis=1) == 1).all() and (nonzero.sum(axis=2) == 1).all()):
+        return None
+    return plus, minus
+
+
+def concatenated_representation(rep):
+    """The representation of the output of :class:`ConcatenatedNonLinearity` for an input field ``rep``.
+
+    ``rep`` must be a signed permutation representation (every matrix has one entry :math:`\\pm 1` per row
+    and column). The output field interleaves :math:`f(v_i)` (channel :math:`2i`) and :math:`f(-v_i)`
+    (channel :math:`2i + 1`), so an entry :math:`+1` of :math:`\\rho(g)` becomes a 2×2 identity block and an
+    entry :math:`-1` the 2×2 swap: a permutation representation, named ``'concatenated_<name>'``, that
+    supports pointwise non-linearities.
+
+    Raises:
+        ValueError: ``rep`` is not a signed permutation representation.
+
+    Example:
+        >>> from structconv.group import cyclic_group
+        >>> r = concatenated_representation(cyclic_group(8).irrep(4))  # the sign of the half turn
+        >>> r.name, bool((r(1) == np.array([[0, 1], [1, 0]])).all())
+        ('concatenated_irrep_4', True)
+    """
+    from ...group import Representation, decompose_matrices
+
     group = rep.group
-    elements = group.elements if getattr(group, "elements", None) is not None else group.testing_elements()
-    return all(float(np.min(rep(g))) > -1e-9 for g in elements)
+    if group.continuous:
+        # a connected group acts trivially on a finite set of signed axes; only O(2)'s reflection remains
+        testing = group.testing_elements
+        elements = list(testing() if callable(testing) else testing)
+        candidates = [group.trivial_representation] + _reflection_irrep(group)
+    else:
+        elements = list(group.elements)
+        candidates = list(group.irreps.values())
+    mats = np.asarray(rep.representation_matrices(elements), dtype=np.float64)
+    pattern = _signed_permutation_pattern(mats)
+    if pattern is None:
+        raise ValueError(
+            f"representation {rep.name!r} of {group.name} is not a signed permutation representation; "
+            "accepted: representations whose matrices have one entry +1 or -1 in every row and column"
+        )
+    plus, minus = pattern
+    s, n = mats.shape[0], mats.shape[1]
+    out = np.zeros((s, 2 * n, 2 * n))
+    out[:, 0::2, 0::2] = plus
+    out[:, 1::2, 1::2] = plus
+    out[:, 0::2, 1::2] = minus
+    out[:, 1::2, 0::2] = minus
+    names, Q = decompose_matrices(
+        out,
+        [(irr, np.asarray(irr.representation_matrices(elements))) for irr in candidates],
+        complete=not group.continuous,
+    )
+    supported = set(rep.supported_nonlinearities) | {"pointwise"}
+    return Representation(group, f"concatenated_{rep.name}", names, Q, supported)
+
+
+def _reflection_irrep(group) -> list:
+    """``[the sign of the reflections]`` for O(2), ``[]`` for SO(2)."""
+    try:
+        return [group.irrep(1, 0)]
+    except (TypeError, ValueError, KeyError):
+        return []
 
 
 class ConcatenatedNonLinearity(EquivariantModule):
     """Apply a function to every channel and to its opposite, doubling the channels.
 
-    Every input field :math:`v` of representation :math:`\\rho` becomes the field
-    :math:`[f(v), f(-v)]` of representation :math:`\\rho \\oplus \\rho` (its first half holds :math:`f(v)`,
-    its second half :math:`f(-v)`). This is equivariant when every :math:`\\rho(g)` is a permutation matrix.
+    Every input channel :math:`v_i` becomes the two channels :math:`f(v_i), f(-v_i)` (interleaved: channel
+    :math:`2i` holds :math:`f(v_i)`, channel :math:`2i + 1` holds :math:`f(-v_i)`, as in e2cnn). This is
+    equivariant when every :math:`\\rho(g)` is a signed permutation matrix (permutation representations
+    such as regular, quotient and trivial ones, and sign representations such as :math:`C_8`'s ``irrep_4``
+    or :math:`D_N`'s ``irrep_1,0``): the output field has the permutation representation
+    :func:`concatenated_representation` (a :math:`+1` entry of :math:`\\rho(g)` keeps the pair, a
+    :math:`-1` entry swaps it).
 
     Args:
         in_type: the input field type; every field must support ``'concatenated'`` non-linearities and be a
-            permutation representation (no negative entries).
+            signed permutation representation.
         function: one of ``'c_relu'``, ``'c_sigmoid'``, ``'c_tanh'``.
 
     Shape:
@@ -237,11 +311,16 @@ class ConcatenatedNonLinearity(EquivariantModule):
     Example:
         >>> from structconv import gspaces
         >>> from structconv.nn import ConcatenatedNonLinearity, FieldType, GeometricTensor
-        >>> gs = gspaces.Rot2dOnR2(4)
-        >>> t = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> t = FieldType(gs, [gs.regular_repr, gs.irrep(4)])
         >>> m = ConcatenatedNonLinearity(t)
-        >>> m(GeometricTensor(torch.randn(2, 5, 3, 3), t)).shape
-        torch.Size([2, 10, 3, 3])
+        >>> m.out_type
+        [8-Rotations: {concatenated_regular, concatenated_irrep_4}]
+        >>> x = torch.tensor([-1.0, 2.0] * 4 + [-3.0]).view(1, 9, 1, 1)
+        >>> m(GeometricTensor(x, t)).tensor.flatten()[-2:]
+    _acts_pointwise = True
+
+        tensor([0., 3.])
     """
 
     def __init__(self, in_type: FieldType, function: str = "c_relu") -> None:
@@ -253,36 +332,25 @@ class ConcatenatedNonLinearity(EquivariantModule):
                 f"{name}: function={function!r} is not known; expected one of {sorted(_CONCATENATED)}"
             )
         require_support(in_type, "concatenated", name)
-        from ...group import directsum
-
         doubled = {}
         for i, rep in enumerate(in_type.representations):
             if rep not in doubled:
-                if not _is_nonnegative(rep):
-                    raise ValueError(
-                        f"{name}: field {i} of in_type has representation '{rep.name}' with negative "
-                        "entries; "
-                        "accepted: permutation representations (regular, quotient, trivial)"
-                    )
-                doubled[rep] = directsum([rep, rep], name=f"{rep.name}_concatenated")
+                try:
+                    doubled[rep] = concatenated_representation(rep)
+                except ValueError as err:
+                    raise ValueError(f"{name}: field {i} of in_type: {err}") from None
         self.space = in_type.gspace
         self.in_type = in_type
         self.out_type = FieldType(in_type.gspace, [doubled[r] for r in in_type.representations])
         self.function = function
-        c = in_type.size
-        start, end = np.asarray(in_type.fields_start), np.asarray(in_type.fields_end)
-        idx = np.concatenate(
-            [np.concatenate([np.arange(s, e), c + np.arange(s, e)]) for s, e in zip(start, end)]
-        ).astype(np.int64)
-        self.register_buffer("_index", torch.from_numpy(idx), persistent=False)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Return the fields ``[f(v), f(-v)]``."""
+        """Return the channels ``f(v_0), f(-v_0), f(v_1), f(-v_1), ...``."""
         check_input(self, input)
         x = input.tensor
         f = _CONCATENATED[self.function]
-        both = torch.cat([f(x), f(-x)], dim=1)
-        return GeometricTensor(both.index_select(1, self._index), self.out_type)
+        both = torch.stack([f(x), f(-x)], dim=2)
+        return GeometricTensor(both.flatten(1, 2), self.out_type)
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of the output for an input of shape ``input_shape`` (the channels double)."""
@@ -299,7 +367,8 @@ class VectorFieldNonLinearity(EquivariantModule):
     """Map every regular field of :math:`C_N` to a planar vector: direction of the argmax, length of the max.
 
     .. math::
-        y(x) = \\max_k v_k(x) \\, \\big(\\cos \\tfrac{2\\pi k^*}{N}, \\sin \\tfrac{2\\pi k^*}{N}\\big),
+        y(x) = \\mathrm{relu}\\big(\\max_k v_k(x)\\big)
+        \\, \\big(\\cos \\tfrac{2\\pi k^*}{N}, \\sin \\tfrac{2\\pi k^*}{N}\\big),
         \\qquad k^* = \\arg\\max_k v_k(x)
 
     Rotating the input by :math:`r` shifts the regular field by :math:`r`, hence rotates the output vector
@@ -318,6 +387,8 @@ class VectorFieldNonLinearity(EquivariantModule):
         >>> t = FieldType(gs, [gs.regular_repr] * 2)
         >>> m = VectorFieldNonLinearity(t)
         >>> m(GeometricTensor(torch.randn(1, 16, 5, 5), t)).shape
+    _acts_pointwise = True
+
         torch.Size([1, 4, 5, 5])
     """
 
@@ -325,8 +396,7 @@ class VectorFieldNonLinearity(EquivariantModule):
         super().__init__()
         name = type(self).__name__
         check_field_type(in_type, owner=name)
-        if kwargs:
-            raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        ignore_extra_kwargs(name, kwargs)
         require_support(in_type, "vectorfield", name)
         group = in_type.gspace.fibergroup
         n = group.order()
@@ -350,6 +420,7 @@ class VectorFieldNonLinearity(EquivariantModule):
         """Return one vector per field: the max as length, the argmax rotation as angle."""
         check_input(self, input)
         x = input.tensor
+        m = F.relu(m)
         b, spatial = x.shape[0], x.shape[2:]
         v = x.reshape(b, len(self.in_type), self._n, *spatial)
         m, k = v.max(dim=2)

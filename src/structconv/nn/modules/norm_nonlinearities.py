@@ -40,6 +40,7 @@ _FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 class _NormNonLinearityBase(EquivariantModule):
     _support = "norm"
+    _acts_pointwise = True
 
     def __init__(self, in_type: FieldType, function: str, bias: bool) -> None:
         super().__init__()
