@@ -13,6 +13,10 @@ The norm :math:`n` is the L2 norm over the weight dims ``axis`` (one norm per re
 default ``None`` takes every dim but the first: one norm per output channel of a ``Conv`` / ``Linear``
 weight (Keras' per-unit default, and selfeeg's ``axis_norm=[1, 2, 3]`` for ``Conv2d``). It is validated
 against the weight's number of dims when a layer is built and at first use.
+
+Every dtype gives finite kernels and gradients for finite weights: the norm is computed from the weight
+divided by its largest entry (no overflow of the squares, in float32 at least), and :math:`\varepsilon` is
+raised to the smallest normal number of the weight's dtype (``1e-7`` becomes ``6.1e-5`` in float16).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from structconv._numerics import compute_dtype, effective_eps, scaled_norm, slice_scale
 from structconv.constraints._base import KernelConstraint, normalize_dims
 from structconv.constraints.structural import _check_eps, _check_real
 
@@ -74,7 +79,24 @@ class NormConstraint(KernelConstraint):
         self.norm_dims(len(shape))
 
     def _norms(self, weight: Tensor) -> Tensor:
-        return torch.linalg.vector_norm(weight, dim=self.norm_dims(weight.ndim), keepdim=True)
+        return scaled_norm(weight, self.norm_dims(weight.ndim))
+
+    def _factors(self, weight: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """``(u, s, n, g, h)``: ``W = s u``, ``n = |W| = s r``, ``g = s / (eps + n)``, ``h = r g``.
+
+        Everything is in the computation dtype; ``g`` and ``h`` are formed without computing ``n`` where it
+        could overflow, and have finite gradients at a zero unit.
+        """
+        dims = self.norm_dims(weight.ndim)
+        w = weight.to(compute_dtype(weight.dtype))
+        eps = effective_eps(self.eps, weight.dtype)
+        s = slice_scale(w, dims)
+        u = w / s
+        sq = u.square().sum(dim=dims, keepdim=True)
+        r = torch.where(sq > 0, sq.clamp_min(0.5).sqrt(), torch.zeros_like(sq))  # sq >= 1 unless u == 0
+        s_hi, s_lo = s.clamp(min=1.0), s.clamp(max=1.0)
+        g = torch.where(s >= 1.0, 1.0 / (r + eps / s_hi), s_lo / (s_lo * r + eps))
+        return u, s, s * r, g, r * g
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}, eps={self.eps:g}"
@@ -124,8 +146,8 @@ class MaxNorm(NormConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Rescale every unit whose norm exceeds ``max_value``."""
-        norms = self._norms(weight)
-        return weight * (norms.clamp(0.0, self.max_value) / (self.eps + norms))
+        u, _, norms, g, _ = self._factors(weight)
+        return (u * (norms.clamp(0.0, self.max_value) * g)).to(weight.dtype)
 
     def extra_repr(self) -> str:
         return f"max_value={self.max_value:g}, " + super().extra_repr()
@@ -183,9 +205,9 @@ class MinMaxNorm(NormConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Move every unit's norm towards ``[min_value, max_value]``."""
-        norms = self._norms(weight)
-        desired = self.rate * norms.clamp(self.min_value, self.max_value) + (1.0 - self.rate) * norms
-        return weight * (desired / (self.eps + norms))
+        u, s, norms, g, h = self._factors(weight)
+        factor = self.rate * norms.clamp(self.min_value, self.max_value) * g + (1.0 - self.rate) * s * h
+        return (u * factor).to(weight.dtype)
 
     def right_inverse(self, weight: Tensor) -> Tensor:
         """The map itself when ``rate == 1`` (a projection), else the identity."""
@@ -215,4 +237,5 @@ class UnitNorm(NormConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Divide every unit by its norm."""
-        return weight / (self.eps + self._norms(weight))
+        u, _, _, g, _ = self._factors(weight)
+        return (u * g).to(weight.dtype)

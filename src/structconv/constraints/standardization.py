@@ -34,6 +34,11 @@ Which entries form "a filter": by default every dim but ``channel_dim`` (``0`` f
 output filters live along dim ``1``, and with ``groups > 1`` the filter of output channel
 ``o = k * (out / groups) + j`` is ``weight[k * in / groups:(k + 1) * in / groups, j]``. Pass
 ``channel_dim=1, groups=groups`` to standardize those true output filters.
+
+Every dtype gives finite kernels and gradients for finite weights: half-precision filters are
+standardized in float32, the variance is computed from the filter divided by its largest entry (no overflow
+in float32 for entries of 1e19), and ``eps`` is raised to the smallest normal number of the weight's dtype.
+A filter of one entry has no variance: it standardizes to 0 (the layers refuse such kernels).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from structconv._numerics import compute_dtype, effective_eps, inv_sqrt_scaled, slice_scale
 from structconv.constraints._base import KernelConstraint
 
 __all__ = [
@@ -130,6 +136,18 @@ def _filter_size(weight: Tensor, channel_dim: int, dims: tuple[int, ...], groups
     return (weight.shape[0] // groups) * math.prod(weight.shape[2:])
 
 
+def _scale_and_safe(view: Tensor, red: list[int], fan_in: int | Tensor) -> tuple[Tensor, Tensor]:
+    """The per-filter scale ``max |W|`` and where the plain formula's squares cannot overflow."""
+    s = slice_scale(view, red)
+    n = math.prod([view.shape[r] for r in red])
+    top = torch.finfo(view.dtype).max / 4.0
+    if isinstance(fan_in, Tensor):
+        limit = torch.sqrt(top / torch.clamp(fan_in.detach().to(view.dtype), min=n))
+    else:
+        limit = math.sqrt(top / max(n, fan_in))
+    return s, s <= limit
+
+
 def weight_standardize(
     weight: Tensor,
     eps: float = 1e-5,
@@ -162,12 +180,20 @@ def weight_standardize(
         >>> bool(w.mean((1, 2, 3)).abs().max() < 1e-12)
         True
     """
-    eps = _check_eps(eps)
+    eps = effective_eps(_check_eps(eps), weight.dtype)
     d = _check_layout(channel_dim, dims, groups)
-    view, red = _grouped_view(weight, channel_dim, d, groups)
-    var, mean = torch.var_mean(view, red, correction=0, keepdim=True)
-    scale = torch.rsqrt(var + eps)
-    return (view * scale - mean * scale).reshape(weight.shape)
+    view, red = _grouped_view(weight.to(compute_dtype(weight.dtype)), channel_dim, d, groups)
+    s, safe = _scale_and_safe(view, red, 1)
+    # the plain formula where it cannot overflow (bit for bit the reference arithmetic) ...
+    v0 = torch.where(safe, view, torch.zeros_like(view))
+    var0, mean0 = torch.var_mean(v0, red, correction=0, keepdim=True)
+    scale0 = torch.rsqrt(var0 + eps)
+    # ... and the filter divided by its largest entry elsewhere
+    u = view / s
+    var, mean = torch.var_mean(u, red, correction=0, keepdim=True)
+    scale = s * inv_sqrt_scaled(var, s, eps)  # 1 / sqrt(var(W) + eps), times s
+    out = torch.where(safe, v0 * scale0 - mean0 * scale0, u * scale - mean * scale)
+    return out.reshape(weight.shape).to(weight.dtype)
 
 
 def scaled_weight_standardize(
@@ -208,14 +234,37 @@ def scaled_weight_standardize(
         True
     """
     d = _check_layout(channel_dim, dims, groups)
-    view, red = _grouped_view(weight, channel_dim, d, groups)
+    cdtype = compute_dtype(weight.dtype)
+    view, red = _grouped_view(weight.to(cdtype), channel_dim, d, groups)
     if fan_in is None:
         fan_in = _filter_size(weight, channel_dim, d, groups)
-    var, mean = torch.var_mean(view, red, correction=1 if unbiased else 0, keepdim=True)
-    scale = torch.rsqrt(torch.clamp(var * fan_in, min=eps))
-    if gain is not None:
-        scale = scale * _gain_view(gain, view, weight, channel_dim, groups, d)
-    return (view * scale - mean * scale).reshape(weight.shape)
+    floor = effective_eps(0.0, weight.dtype)
+    if isinstance(eps, Tensor):
+        eps = eps.to(cdtype).clamp_min(floor)
+    else:
+        eps = max(float(eps), floor)
+    correction = 1 if unbiased else 0
+    s, safe = _scale_and_safe(view, red, fan_in)
+    gain_v = None if gain is None else _gain_view(gain.to(cdtype), view, weight, channel_dim, groups, d)
+    # the plain formula where it cannot overflow (bit for bit the reference arithmetic) ...
+    v0 = torch.where(safe, view, torch.zeros_like(view))
+    var0, mean0 = torch.var_mean(v0, red, correction=correction, keepdim=True)
+    scale0 = torch.rsqrt(torch.clamp(var0 * fan_in, min=eps))
+    if gain_v is not None:
+        scale0 = scale0 * gain_v
+    # ... and the filter divided by its largest entry elsewhere
+    u = view / s
+    var, mean = torch.var_mean(u, red, correction=correction, keepdim=True)
+    # s * rsqrt(max(var(W) * F, eps)) with var(W) = s^2 var(u), without forming s^2 where it could overflow
+    s_hi, s_lo = s.clamp(min=1.0), s.clamp(max=1.0)
+    floor = float(torch.finfo(cdtype).max) ** -0.5  # keeps the derivative of rsqrt finite (constant filter)
+    hi = torch.rsqrt(torch.maximum(var * fan_in, (eps / (s_hi * s_hi)).clamp_min(floor)))
+    lo = s_lo * torch.rsqrt(torch.maximum(var * fan_in * (s_lo * s_lo), torch.as_tensor(eps).to(var)))
+    scale = torch.where(s >= 1.0, hi, lo)
+    if gain_v is not None:
+        scale = scale * gain_v
+    out = torch.where(safe, v0 * scale0 - mean0 * scale0, u * scale - mean * scale)
+    return out.reshape(weight.shape).to(weight.dtype)
 
 
 class WeightStandardization(KernelConstraint):

@@ -20,6 +20,15 @@ With :math:`K` the number of taps of a slice, :math:`\varepsilon` = ``eps``:
 
 NaN (or infinite) weights are never turned into a valid-looking kernel: every slice holding one maps to a
 slice holding NaN.
+
+Every dtype gives finite kernels and gradients for finite weights (see :mod:`structconv._numerics`):
+half-precision slices are reduced in float32, the sums of squares are taken of the slice divided by its
+largest tap (no overflow for taps of 1e19 in float32 or 300 in float16), and ``eps`` is raised to
+:math:`\max(\varepsilon, \text{finfo(dtype).tiny}, \sqrt{\text{finfo(float32).tiny}})` (``1e-12`` stays
+``1e-12`` in float32 and float64 and becomes ``6.1e-5`` in float16, where ``1e-12`` is 0). The
+denominators of ``sum_to_one`` and ``fixed_center`` are also kept ``finfo(dtype).max ** (-1/3)`` times the
+largest tap away from 0 (``7e-14`` in float32, below its precision; ``0.025`` in float16), so a slice whose
+sum cancels gives large but finite taps and gradients.
 """
 
 from __future__ import annotations
@@ -31,6 +40,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from structconv._numerics import (
+    compute_dtype,
+    effective_eps,
+    inv_sqrt_scaled,
+    relative_floor,
+    slice_scale,
+)
 from structconv.constraints._base import Compose, KernelConstraint, normalize_dims
 
 __all__ = [
@@ -110,6 +126,13 @@ class StructuralConstraint(KernelConstraint):
         super().check(shape)
         self.slice_dims(shape)
 
+    def _scaled(self, weight: Tensor) -> tuple[Tensor, Tensor, tuple[int, ...], float]:
+        """``(u, s, dims, eps)``: the weight in its computation dtype as ``s * u`` per slice, ``|u| <= 1``."""
+        dims = self.slice_dims(weight.shape)
+        w = weight.to(compute_dtype(weight.dtype))
+        s = slice_scale(w, dims)
+        return w / s, s, dims, effective_eps(self.eps, weight.dtype)
+
     def extra_repr(self) -> str:
         parts = [] if self.dims is None else [f"dims={self.dims}"]
         if type(self)._uses_eps:
@@ -168,9 +191,11 @@ class NonNeg(StructuralConstraint):
 
 
 class SumToOne(StructuralConstraint):
-    r"""Kernels summing to one: :math:`\tilde W = W / (\sum_i W_i + \varepsilon)`.
+    r"""Kernels summing to one: :math:`\tilde W = W / (S + \varepsilon)`, :math:`S = \sum_i W_i`.
 
-    The map is ill-conditioned where a slice sums to about 0; ``right_inverse`` is the Euclidean
+    Where :math:`S < 0` the denominator is :math:`S - \varepsilon` (the same value up to
+    :math:`2\varepsilon`), so it is never 0: a zero slice maps to 0 with a finite gradient. The map is
+    ill-conditioned where a slice sums to about 0; ``right_inverse`` is the Euclidean
     projection onto the hyperplane :math:`\sum_i W_i = 1` (:math:`W - \bar W + 1/K`), which the layers use
     to initialise their weights away from that region.
 
@@ -184,15 +209,17 @@ class SumToOne(StructuralConstraint):
     _uses_eps = True
 
     def forward(self, weight: Tensor) -> Tensor:
-        """Divide every slice by its sum plus ``eps``."""
-        dims = self.slice_dims(weight.shape)
-        return weight / (weight.sum(dims, keepdim=True) + self.eps)
+        """Divide every slice by its sum plus ``eps`` (minus ``eps`` for a negative sum)."""
+        u, s, dims, eps = self._scaled(weight)
+        total = u.sum(dims, keepdim=True)
+        e = (eps / s).clamp_min(relative_floor(weight.dtype))
+        return (u / torch.where(total >= 0, total + e, total - e)).to(weight.dtype)
 
     def right_inverse(self, weight: Tensor) -> Tensor:
         """Shift every slice so that it sums to exactly one."""
-        dims = self.slice_dims(weight.shape)
+        u, s, dims, _ = self._scaled(weight)
         k = math.prod(weight.shape[d] for d in dims)
-        return weight - weight.mean(dims, keepdim=True) + 1.0 / k
+        return ((u - u.mean(dims, keepdim=True)) * s + 1.0 / k).to(weight.dtype)
 
 
 class ZeroMean(StructuralConstraint):
@@ -208,7 +235,8 @@ class ZeroMean(StructuralConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Subtract every slice's mean."""
-        return weight - weight.mean(self.slice_dims(weight.shape), keepdim=True)
+        u, s, dims, _ = self._scaled(weight)
+        return ((u - u.mean(dims, keepdim=True)) * s).to(weight.dtype)
 
 
 class NonNegSumToOne(StructuralConstraint):
@@ -228,8 +256,9 @@ class NonNegSumToOne(StructuralConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Clip negative taps and divide by the slice sum plus ``eps``."""
-        pos = torch.relu(weight)
-        return pos / (pos.sum(self.slice_dims(weight.shape), keepdim=True) + self.eps)
+        u, s, dims, eps = self._scaled(weight)
+        pos = torch.relu(u)
+        return (pos / (pos.sum(dims, keepdim=True) + eps / s)).to(weight.dtype)
 
     def right_inverse(self, weight: Tensor) -> Tensor:
         """Normalise :math:`|W|`."""
@@ -250,8 +279,9 @@ class UnitL2(StructuralConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Divide every slice by its (``eps``-regularised) L2 norm."""
-        sq = weight.square().sum(self.slice_dims(weight.shape), keepdim=True)
-        return weight * torch.rsqrt(sq + self.eps)
+        u, s, dims, eps = self._scaled(weight)
+        q = s * inv_sqrt_scaled(u.square().sum(dims, keepdim=True), s, eps)  # s / sqrt(sum W^2 + eps)
+        return (u * q).to(weight.dtype)
 
 
 class MaxL2(StructuralConstraint):
@@ -282,8 +312,9 @@ class MaxL2(StructuralConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Scale down the slices whose norm exceeds ``max_l2``."""
-        sq = weight.square().sum(self.slice_dims(weight.shape), keepdim=True)
-        return weight * (self.max_l2 * torch.rsqrt(sq + self.eps)).clamp(max=1.0)
+        u, s, dims, eps = self._scaled(weight)
+        q = s * inv_sqrt_scaled(u.square().sum(dims, keepdim=True), s, eps)  # s / sqrt(sum W^2 + eps)
+        return (u * torch.minimum(s, self.max_l2 * q)).to(weight.dtype)  # W min(1, c / sqrt(...))
 
     def extra_repr(self) -> str:
         rest = super().extra_repr()
@@ -373,19 +404,25 @@ class FixedCenter(StructuralConstraint):
     def forward(self, weight: Tensor) -> Tensor:
         """Set the centre taps and rescale the others."""
         dims = self.slice_dims(weight.shape)
-        off, center, eps = self._masks_for(weight, dims)
-        off_w = weight * off  # a NaN/inf centre stays NaN (NaN * 0), it is never replaced by v_c
-        s = off_w.sum(dims, keepdim=True)
-        d = torch.where(s >= 0, s + eps, s - eps)  # |d| >= eps, sign of s (+eps at s = 0)
-        return off_w * (self.neighbor_sum / d) + center
+        w = weight.to(compute_dtype(weight.dtype))
+        off, center, _ = self._masks_for(w, dims)
+        off_w = w * off  # a NaN/inf centre stays NaN (NaN * 0), it is never replaced by v_c
+        scale = slice_scale(off_w, dims)
+        u = off_w / scale  # the off-centre taps divided by the largest: their sum cannot overflow
+        total = u.sum(dims, keepdim=True)
+        e = (effective_eps(self.eps, weight.dtype) / scale).clamp_min(relative_floor(weight.dtype))
+        d = torch.where(total >= 0, total + e, total - e)  # |d| >= e, sign of the sum
+        return (u * (self.neighbor_sum / d) + center).to(weight.dtype)
 
     def right_inverse(self, weight: Tensor) -> Tensor:
         """Euclidean projection onto the constraint set."""
         dims = self.slice_dims(weight.shape)
-        off, center, _ = self._masks_for(weight, dims)
+        w = weight.to(compute_dtype(weight.dtype))
+        off, center, _ = self._masks_for(w, dims)
         k = math.prod(weight.shape[d] for d in dims)
-        s = (weight * off).sum(dims, keepdim=True)
-        return (weight + (self.neighbor_sum - s) / (k - 1)) * off + center
+        scale = slice_scale(w * off, dims)
+        s = (w * off / scale).sum(dims, keepdim=True) * scale
+        return ((w + (self.neighbor_sum - s) / (k - 1)) * off + center).to(weight.dtype)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
