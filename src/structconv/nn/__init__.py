@@ -82,6 +82,7 @@ from structconv.nn.modules import (
 from structconv.nn.r2conv import R2Conv
 from structconv.nn.r2conv_transposed import R2ConvTransposed
 from structconv.nn.r2diffop import R2Diffop
+from structconv.nn.separable import ConstrainedSeparableConv2d
 from structconv.nn.wsconv import (
     FWS,
     WSConv1d,
@@ -102,6 +103,7 @@ __all__ = [
     "ConstrainedConvTranspose3d",
     "ConstrainedLayerMixin",
     "ConstrainedLinear",
+    "ConstrainedSeparableConv2d",
     "FWS",
     "WSConv1d",
     "WSConv2d",
