@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from structconv.group._matrices import chi, psi, psichi
 from structconv.group.constructions import (
     bl_regular_representation,
     decompose_matrices,
@@ -62,4 +63,7 @@ __all__ = [
     "induced_representation",
     "restrict_representation",
     "bl_regular_representation",
+    "psi",
+    "chi",
+    "psichi",
 ]

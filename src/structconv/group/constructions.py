@@ -189,8 +189,32 @@ def regular_representation(G: Group) -> Representation:
         supported = {"pointwise", "norm", "gated", "concatenated"}
         if type(G).__name__ == "CyclicGroup":
             supported.add("vectorfield")
-        rho = _finite_repr_from_table(G, "regular", table, supported)
+        names, Q = _regular_fourier_basis(G)
+        rho = Representation(G, "regular", names, Q, supported, matrices=table)
+        gens = G._generators()
+        _check_decomposition(G, rho, table[[G._index(G._parse(e)) for e in gens]], gens)
+        rho = rho._register()
     return rho
+
+
+def _regular_fourier_basis(G: Group) -> tuple[list[str], np.ndarray]:
+    r"""The irreps of the regular representation and its change of basis, in closed form.
+
+    Every irrep ``ψ`` (dimension ``d``) appears ``d / c`` times (``c``: its sum of squares of
+    constituents); copy ``j`` spans the columns :math:`Q[h, (ψ, j, i)] = \sqrt{d / |G|}\, ψ(h)_{i j}`
+    (the matrix coefficients, orthonormal by Schur's relations), as in the reference library.
+    """
+    flips, rots = G._all_element_arrays()  # type: ignore[attr-defined]
+    n = flips.shape[0]
+    names: list[str] = []
+    cols: list[np.ndarray] = []
+    for irr in G.irreps.values():
+        d = irr.size
+        mats = irr._evaluate_arrays(flips, rots)  # (n, d, d)
+        for j in range(d // irr.sum_of_squares_constituents):
+            names.append(irr.name)
+            cols.append(mats[:, :, j] * np.sqrt(d / n))
+    return names, np.concatenate(cols, axis=1)
 
 
 def _format_id(key: Any) -> str:

@@ -172,7 +172,12 @@ class DihedralGroup(Group):
         msg = (
             f"subgroup_id: {subgroup_id!r} is not a subgroup of {self.name}; expected (None, M) or (axis, M) "
             f"with M dividing {N} (one of {divisors}) and an int 0 <= axis < {N}/M"
+            + (" (D1 also accepts 1 for the trivial subgroup and 2 for itself)" if N == 1 else "")
         )
+        if N == 1 and isinstance(subgroup_id, numbers.Integral) and not isinstance(subgroup_id, bool):
+            # Flip2dOnR2's ids: the reference library models D1 as C2, so 1 is the trivial subgroup and
+            # 2 the whole group
+            subgroup_id = {1: (None, 1), 2: (0, 1)}.get(int(subgroup_id), subgroup_id)
         if not isinstance(subgroup_id, (tuple, list)) or len(subgroup_id) != 2:
             raise ValueError(msg)
         axis, M = subgroup_id

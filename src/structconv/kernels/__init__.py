@@ -19,6 +19,24 @@ from __future__ import annotations
 from structconv.kernels.basis import SteerableBasis, group_kind, irrep_spec_by_name, steerable_basis
 from structconv.kernels.harmonics import Harmonic, irreps_harmonics
 from structconv.kernels.irreps import IrrepSpec, element_action, irrep_matrix, irrep_spec_from
+from structconv.kernels.polar import (
+    Basis,
+    EmptyBasisException,
+    GaussianRadialProfile,
+    IrrepsBasis,
+    KernelBasis,
+    PolarBasis,
+    SteerableKernelBasis,
+    chi,
+    kernels_CN_act_R2,
+    kernels_DN_act_R2,
+    kernels_Flip_act_R2,
+    kernels_O2_act_R2,
+    kernels_SO2_act_R2,
+    kernels_Trivial_act_R2,
+    psi,
+    psichi,
+)
 from structconv.kernels.sampling import (
     LinearFrequencyCutoff,
     ManualFrequencyCutoff,
@@ -31,6 +49,22 @@ from structconv.kernels.sampling import (
 )
 
 __all__ = [
+    "Basis",
+    "EmptyBasisException",
+    "GaussianRadialProfile",
+    "IrrepsBasis",
+    "KernelBasis",
+    "PolarBasis",
+    "SteerableKernelBasis",
+    "chi",
+    "kernels_CN_act_R2",
+    "kernels_DN_act_R2",
+    "kernels_Flip_act_R2",
+    "kernels_O2_act_R2",
+    "kernels_SO2_act_R2",
+    "kernels_Trivial_act_R2",
+    "psi",
+    "psichi",
     "Harmonic",
     "IrrepSpec",
     "LinearFrequencyCutoff",
