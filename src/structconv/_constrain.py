@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import copy
 import gc
 from collections.abc import Sequence
 from typing import Any
@@ -37,17 +36,23 @@ class _InplaceProjection:
 def _reduce_parametrized(module: nn.Module, protocol: int) -> tuple[Any, ...]:
     """Pickle a module constrained by :func:`constrain` with ``enforce='forward'``.
 
-    PyTorch refuses to pickle parametrized modules; this reduces one to the plain module holding the raw
-    parameter and the constraint, and :func:`_restore_forward_constraint` registers the constraint again.
+    PyTorch refuses to pickle parametrized modules; this reduces one to the state of the plain module (the
+    raw parameter back under ``weight``) and the constraint, without touching the module itself, and
+    :func:`_restore_forward_constraint` registers the constraint again.
     """
-    plain = copy.deepcopy(module)
-    constraint = plain.parametrizations.weight[0]
-    parametrize.remove_parametrizations(plain, "weight", leave_parametrized=False)
-    return (_restore_forward_constraint, (plain, constraint))
+    plain_cls = type(module).__bases__[0]  # register_parametrization subclassed the original class
+    state = dict(module.__dict__)
+    state["_modules"] = dict(state["_modules"])
+    parametrizations = state["_modules"].pop("parametrizations")
+    state["_parameters"] = dict(state["_parameters"])
+    state["_parameters"]["weight"] = parametrizations.weight.original
+    return (_restore_forward_constraint, (plain_cls, state, parametrizations.weight[0]))
 
 
-def _restore_forward_constraint(plain: nn.Module, constraint: nn.Module) -> nn.Module:
-    """Register ``constraint`` on ``plain.weight`` again, keeping the pickled raw parameter exactly."""
+def _restore_forward_constraint(plain_cls: type, state: dict[str, Any], constraint: nn.Module) -> nn.Module:
+    """Rebuild the plain module and register ``constraint`` again, keeping the pickled raw parameter."""
+    plain = plain_cls.__new__(plain_cls)
+    plain.__setstate__(state)
     raw = plain.weight.detach().clone()
     _register_forward(plain, constraint)
     with torch.no_grad():

@@ -1,0 +1,498 @@
+"""Every forward follows the current parameters: no stale, unconstrained or mode-dependent kernels.
+
+The matrix: every layer with a structured or derived kernel x every route that changes a parameter x
+train/eval x grad on/off. After the route, the next forward must equal the forward of a freshly built
+layer loaded with the same state dict (an independent reference: a new object that never saw the old
+weights), and the kernel actually used must satisfy the layer's constraint.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+import structconv
+from _constraint_checks import PARAMS, assert_holds
+from structconv.compat import elektronn3 as e3
+from structconv.compat import lucid, selfeeg
+from structconv.gspaces import FlipRot2dOnR2, Rot2dOnR2
+from structconv.nn import (
+    FWS,
+    ConstrainedConv1d,
+    ConstrainedConv2d,
+    ConstrainedConv3d,
+    ConstrainedConvTranspose1d,
+    ConstrainedConvTranspose2d,
+    ConstrainedConvTranspose3d,
+    ConstrainedLinear,
+    FieldType,
+    GeometricTensor,
+    R2Conv,
+    R2ConvTransposed,
+    R2Diffop,
+    WSConv1d,
+    WSConv2d,
+    WSConv3d,
+    WSConvTranspose2d,
+)
+
+# ----------------------------------------------------------------------------- the layers
+
+
+def _ws_ok(kernel: torch.Tensor, channel_dim: int = 0) -> None:
+    dims = tuple(d for d in range(kernel.dim()) if d != channel_dim)
+    assert kernel.mean(dims).abs().max() < 1e-5
+
+
+def _norm_ok(max_norm: float) -> Callable[[torch.Tensor], None]:
+    def check(kernel: torch.Tensor) -> None:
+        norms = kernel.flatten(1).norm(dim=1)
+        assert (norms <= max_norm * (1 + 1e-5)).all(), norms
+
+    return check
+
+
+_CONV = [
+    ("ConstrainedConv1d", lambda **k: ConstrainedConv1d(2, 3, 3, **k), (2, 2, 9), "nonneg"),
+    ("ConstrainedConv2d", lambda **k: ConstrainedConv2d(2, 3, 3, **k), (2, 2, 7, 7), "sum_to_one"),
+    ("ConstrainedConv3d", lambda **k: ConstrainedConv3d(2, 2, 3, **k), (1, 2, 5, 5, 5), "max_l2"),
+    ("ConstrainedConvTranspose1d", lambda **k: ConstrainedConvTranspose1d(2, 3, 3, **k), (2, 2, 6), "zero_mean"),
+    ("ConstrainedConvTranspose2d", lambda **k: ConstrainedConvTranspose2d(2, 3, 3, **k), (2, 2, 5, 5), "unit_l2"),
+    ("ConstrainedConvTranspose3d", lambda **k: ConstrainedConvTranspose3d(2, 2, 3, **k), (1, 2, 4, 4, 4), "nonneg"),
+    ("ConstrainedLinear", lambda **k: ConstrainedLinear(5, 3, **k), (4, 5), "nonneg_sum1"),
+]
+
+
+def _holds(name: str, kernel: torch.Tensor) -> None:
+    if name == "nonneg_sum1":  # documented degenerate case: a slice without a positive tap maps to 0
+        kernel = kernel[kernel.flatten(1).abs().sum(1) > 0]
+    assert_holds(name, kernel)
+
+
+def _constrained_entries() -> list[tuple[str, Callable[[], nn.Module], tuple[int, ...], Any]]:
+    out = []
+    for name, make, shape, constraint in _CONV:
+        for enforce in ("forward", "post_step", "inplace"):
+
+            def build(make=make, constraint=constraint, enforce=enforce) -> nn.Module:
+                return make(constraint=constraint, enforce=enforce, max_l2=PARAMS["max_l2"])
+
+            check = (lambda c: lambda k: _holds(c, k))(constraint)
+            out.append((f"{name}-{enforce}", build, shape, check))
+    return out
+
+
+def _constrained_module(enforce: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        return structconv.constrain(nn.Conv2d(2, 3, 3), "nonneg", enforce=enforce)
+
+    return build
+
+
+def _typed(gs: Any, reprs: list[Any]) -> FieldType:
+    return FieldType(gs, reprs)
+
+
+def _r2conv() -> nn.Module:
+    gs = Rot2dOnR2(4)
+    t = _typed(gs, [gs.regular_repr, gs.trivial_repr])
+    return R2Conv(t, t, 3, padding=1)
+
+
+def _r2conv_transposed() -> nn.Module:
+    gs = FlipRot2dOnR2(2)
+    t = _typed(gs, [gs.regular_repr])
+    return R2ConvTransposed(t, _typed(gs, [gs.regular_repr, gs.trivial_repr]), 3, stride=2)
+
+
+def _r2diffop() -> nn.Module:
+    gs = Rot2dOnR2(4)
+    t = _typed(gs, [gs.regular_repr])
+    return R2Diffop(t, _typed(gs, [gs.regular_repr, gs.trivial_repr]), kernel_size=3, padding=1)
+
+
+LAYERS: list[tuple[str, Callable[[], nn.Module], tuple[int, ...], Any]] = [
+    *_constrained_entries(),
+    ("selfeeg.ConstrainedConv2d", lambda: selfeeg.ConstrainedConv2d(2, 3, 3, max_norm=0.5), (2, 2, 7, 7), _norm_ok(0.5)),
+    ("lucid.ConstrainedConv2d", lambda: lucid.ConstrainedConv2d(2, 3, 3, constraint="zero_mean", enforce="post_step"), (2, 2, 7, 7), lambda k: assert_holds("zero_mean", k)),
+    ("constrain-forward", _constrained_module("forward"), (2, 2, 7, 7), lambda k: assert_holds("nonneg", k)),
+    ("constrain-post_step", _constrained_module("post_step"), (2, 2, 7, 7), lambda k: assert_holds("nonneg", k)),
+    ("constrain-inplace", _constrained_module("inplace"), (2, 2, 7, 7), lambda k: assert_holds("nonneg", k)),
+    ("WSConv1d", lambda: WSConv1d(2, 3, 3), (2, 2, 9), _ws_ok),
+    ("WSConv2d", lambda: WSConv2d(2, 3, 3), (2, 2, 7, 7), _ws_ok),
+    ("WSConv3d", lambda: WSConv3d(2, 2, 3), (1, 2, 5, 5, 5), _ws_ok),
+    ("WSConvTranspose2d", lambda: WSConvTranspose2d(2, 3, 3), (2, 2, 5, 5), lambda k: _ws_ok(k, 1)),
+    ("elektronn3.WSConv2d", lambda: e3.WSConv2d(2, 3, 3), (2, 2, 7, 7), _ws_ok),
+    ("FWS", lambda: FWS(nn.Conv2d(2, 3, 3)), (2, 2, 7, 7), _ws_ok),
+    ("elektronn3.FWS", lambda: e3.FWS(nn.Conv2d(2, 3, 3)), (2, 2, 7, 7), _ws_ok),
+    ("R2Conv", _r2conv, (2, 5, 7, 7), None),
+    ("R2ConvTransposed", _r2conv_transposed, (2, 4, 4, 4), None),
+    ("R2Diffop", _r2diffop, (2, 4, 7, 7), None),
+]
+LAYER_IDS = [entry[0] for entry in LAYERS]
+
+ROUTES = [
+    "data_write",
+    "inplace_no_grad",
+    "load_state_dict",
+    "new_parameter",
+    "optimizer_step",
+    "functional_call",
+    "averaged_model",
+    "to_double",
+]
+
+
+def _build(entry: Any) -> nn.Module:
+    torch.manual_seed(0)
+    return entry[1]()
+
+
+def _run(module: nn.Module, x: torch.Tensor, grad: bool, params: dict[str, torch.Tensor] | None = None):
+    inp = GeometricTensor(x, module.in_type) if hasattr(module, "in_type") else x
+    with torch.set_grad_enabled(grad):
+        out = module(inp) if params is None else functional_call(module, params, (inp,))
+    return out.tensor if isinstance(out, GeometricTensor) else out
+
+
+def _new_values(module: nn.Module, scale: float = 3.0) -> dict[str, torch.Tensor]:
+    """Fresh random values for every trainable floating parameter (off the constraint set)."""
+    gen = torch.Generator().manual_seed(1)
+    return {
+        name: (torch.randn(p.shape, generator=gen, dtype=torch.float64) * scale - 0.2).to(p.dtype)
+        for name, p in module.named_parameters()
+        if p.is_floating_point()
+    }
+
+
+def _set_parameter(module: nn.Module, name: str, value: torch.Tensor) -> None:
+    owner_name, _, leaf = name.rpartition(".")
+    owner = module.get_submodule(owner_name) if owner_name else module
+    setattr(owner, leaf, nn.Parameter(value, requires_grad=getattr(owner, leaf).requires_grad))
+
+
+def _kernel_used(module: nn.Module) -> torch.Tensor | None:
+    """The kernel the layer convolves with (what ``export()`` bakes in)."""
+    exported = module.export() if hasattr(module, "export") else None
+    if exported is None:  # a constrain()ed plain layer: its own weight
+        if hasattr(module, "weight_constraint"):
+            with torch.no_grad():
+                return module.weight_constraint(module.weight).detach()
+        return module.weight.detach()
+    return exported.weight.detach()
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "no_grad"])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("entry", LAYERS, ids=LAYER_IDS)
+def test_forward_follows_parameters(entry, route, mode, grad):
+    layer = _build(entry)
+    layer.train(mode == "train")
+    torch.manual_seed(2)
+    x = torch.randn(entry[2])
+    _run(layer, x, grad)  # a first forward: whatever it might cache
+    new = _new_values(layer)
+    params = None
+    dtype = torch.float32
+    if route == "data_write":
+        for name, p in layer.named_parameters():
+            if name in new:
+                p.data.copy_(new[name])
+    elif route == "inplace_no_grad":
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.mul_(3.0).add_(0.25)
+    elif route == "load_state_dict":
+        state = layer.state_dict()
+        state.update(new)
+        layer.load_state_dict(state)
+    elif route == "new_parameter":
+        for name, value in new.items():
+            _set_parameter(layer, name, value)
+    elif route == "optimizer_step":
+        opt = torch.optim.SGD([p for p in layer.parameters() if p.requires_grad], lr=0.5)
+        _run(layer, x, True).square().sum().backward()
+        opt.step()
+    elif route == "functional_call":
+        params = new
+    elif route == "averaged_model":
+        avg = AveragedModel(layer, multi_avg_fn=get_ema_multi_avg_fn(0.5))
+        avg.train(mode == "train")
+        _run(avg.module, x, grad)
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.mul_(1.5).add_(0.3)
+        avg.update_parameters(layer)
+        layer = avg.module
+    elif route == "to_double":
+        layer.double()
+        x = x.double()
+        dtype = torch.float64
+    state = {k: v.detach().clone() for k, v in layer.state_dict().items()}
+    if params is not None:
+        state.update({k: v.clone() for k, v in params.items()})  # the forward may project them in place
+    y = _run(layer, x, grad, params)
+
+    fresh = _build(entry).to(dtype)
+    fresh.load_state_dict(state)
+    fresh.train(mode == "train")
+    y_ref = _run(fresh, x, grad)
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else {"rtol": 1e-11, "atol": 1e-11}
+    torch.testing.assert_close(y, y_ref, **tol)
+    assert torch.isfinite(y).all()
+    check = entry[3]
+    if check is not None and params is None:
+        check(_kernel_used(layer))
+
+
+# ----------------------------------------------------------------------------- listed failing inputs
+
+
+def test_selfeeg_data_write_is_projected():
+    torch.manual_seed(0)
+    m = selfeeg.ConstrainedConv2d(2, 3, 3, max_norm=0.5)
+    x = torch.randn(1, 2, 6, 6)
+    m(x)
+    m.weight.data.copy_(torch.randn(3, 2, 3, 3) * 10)
+    y = m(x)
+    norms = m.weight.detach().flatten(1).norm(dim=1)
+    assert (norms <= 0.5 + 1e-5).all()
+    torch.testing.assert_close(y, F.conv2d(x, m.weight, m.bias, padding="same"))
+
+
+def test_sum_to_one_output_does_not_depend_on_grad_mode():
+    torch.manual_seed(0)
+    m = ConstrainedConv2d(2, 3, 3, constraint="sum_to_one").eval()
+    x = torch.randn(1, 2, 6, 6)
+    with torch.no_grad():
+        m(x)
+    m.weight.data.normal_()
+    with torch.no_grad():
+        y_nograd = m(x)
+    torch.testing.assert_close(y_nograd, m(x).detach())
+    fresh = ConstrainedConv2d(2, 3, 3, constraint="sum_to_one").eval()
+    fresh.load_state_dict(m.state_dict())
+    torch.testing.assert_close(y_nograd, fresh(x).detach())
+
+
+@pytest.mark.parametrize("factory", [_r2conv, _r2conv_transposed, _r2diffop], ids=["R2Conv", "R2ConvT", "R2Diffop"])
+def test_equivariant_eval_mode_follows_weights_and_has_gradients(factory):
+    torch.manual_seed(0)
+    conv = factory().eval()
+    x = GeometricTensor(torch.randn(1, conv.in_type.size, 6, 6), conv.in_type)
+    y = conv(x).tensor
+    with torch.no_grad():  # an EMA-style update
+        for p in conv.parameters():
+            p.mul_(3.0)
+    torch.testing.assert_close(conv(x).tensor, 3 * y)
+    w2 = {n: p.detach().clone().requires_grad_() for n, p in conv.named_parameters()}
+    out = functional_call(conv, {k: v * 2 for k, v in w2.items()}, (x,)).tensor
+    torch.testing.assert_close(out, 6 * y)
+    out.sum().backward()
+    assert all(v.grad is not None and v.grad.abs().sum() > 0 for v in w2.values())
+    conv(x).tensor.sum().backward()  # eval-mode backward reaches the parameters, as torch.nn does
+    assert conv.weights.grad is not None
+    conv.double()  # float64 expansion from the float64 basis
+    with torch.no_grad():
+        y64 = conv(GeometricTensor(x.tensor.double(), conv.in_type)).tensor
+        ref = factory().double()
+        ref.load_state_dict(conv.state_dict())
+        torch.testing.assert_close(y64, ref.train()(GeometricTensor(x.tensor.double(), conv.in_type)).tensor, rtol=0, atol=1e-13)
+
+
+def _demo_model() -> nn.Module:
+    from structconv.models import EquivariantCNN
+
+    torch.manual_seed(0)
+    return EquivariantCNN("C8", fields=(2, 2, 2))
+
+
+def test_buffers_and_keys_do_not_depend_on_mode_and_ema_works_in_eval():
+    model = _demo_model()
+    train_buffers = [n for n, _ in model.named_buffers()]
+    train_keys = list(model.state_dict())
+    model.eval()
+    assert [n for n, _ in model.named_buffers()] == train_buffers
+    assert list(model.state_dict()) == train_keys
+    avg = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    avg.eval()
+    x = torch.randn(2, 1, 21, 21)
+    with torch.no_grad():
+        avg(x)
+        for p in model.parameters():
+            p.add_(0.1)
+    avg.update_parameters(model)  # crashed with an eval-only buffer
+    fresh = _demo_model().eval()
+    fresh.load_state_dict(avg.module.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(avg(x), fresh(x))
+
+
+def _snapshot(model: nn.Module) -> tuple[dict[str, torch.Tensor], list[bool]]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}, [m.training for m in model.modules()]
+
+
+def test_export_leaves_the_live_model_unchanged():
+    import _deploy_zoo as zoo
+
+    for name in [*zoo.CONSTRAINED, *zoo.EQUIVARIANT]:
+        model, x = zoo.build(name)
+        model.train()
+        state, modes = _snapshot(model)
+        exported = 0
+        for module in model.modules():
+            if module is not model and hasattr(module, "export"):
+                try:
+                    module.export()
+                except NotImplementedError:  # modules without export() yet (issue 16)
+                    continue
+                exported += 1
+        assert exported > 0
+        after_state, after_modes = _snapshot(model)
+        assert after_modes == modes, name
+        assert after_state.keys() == state.keys()
+        for k in state:
+            assert torch.equal(after_state[k], state[k]), (name, k)
+        # training goes on: an optimizer step still changes the parameters and the statistics
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        model(x).square().mean().backward()
+        opt.step()
+        changed = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.equal(v, state[k])]
+        assert changed, name
+
+
+def test_post_step_layer_with_plain_checkpoint_uses_feasible_kernel():
+    m = ConstrainedConv2d(1, 2, 3, constraint="nonneg", enforce="post_step")
+    plain = nn.Conv2d(1, 2, 3)
+    with torch.no_grad():
+        plain.weight.fill_(-0.27)
+    m.load_state_dict(plain.state_dict())
+    x = torch.randn(1, 1, 5, 5)
+    assert m.export().weight.min() >= 0
+    torch.testing.assert_close(m(x), F.conv2d(x, m.weight.clamp_min(0), m.bias))
+
+
+def test_projection_through_weight_norm():
+    torch.manual_seed(0)
+    m = nn.utils.parametrizations.weight_norm(ConstrainedConv2d(2, 3, 3, constraint="nonneg", enforce="post_step"))
+    opt = torch.optim.SGD(m.parameters(), lr=1.0)
+    handle = structconv.attach_projection(opt, m)
+    x = torch.randn(2, 2, 6, 6)
+    for _ in range(5):
+        opt.zero_grad()
+        (-m(x).sum()).backward()
+        opt.step()
+        assert m.weight.min() >= -1e-6  # the stored (weight-normed) weight itself is projected
+        assert m.export().weight.min() >= 0
+    handle.remove()
+
+
+def test_load_checkpoint_is_all_or_nothing():
+    from structconv.utils import load_checkpoint
+
+    model = _demo_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    other = {k: v + 1.0 if v.is_floating_point() else v for k, v in _demo_model().state_dict().items()}
+    bad_extra = dict(other)
+    bad_extra["unexpected.weight"] = torch.zeros(1)
+    bad_missing = dict(other)
+    bad_missing.pop(next(k for k in other if k.endswith("weights")))
+    for bad in (bad_extra, bad_missing):
+        with pytest.raises(ValueError, match="nothing was loaded"):
+            load_checkpoint(model, bad)
+        assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_load_checkpoint_rolls_back_a_failure_during_the_copy(monkeypatch):
+    from structconv.utils import load_checkpoint
+
+    model = _demo_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    other = {k: v + 1.0 if v.is_floating_point() else v for k, v in _demo_model().state_dict().items()}
+    last = list(model.modules())[-1]
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("copy failed")
+
+    monkeypatch.setattr(last, "_load_from_state_dict", fail)
+    with pytest.raises(RuntimeError, match="copy failed"):
+        load_checkpoint(model, other)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("enforce", ["forward", "post_step", "inplace"])
+def test_constrained_module_pickles_and_reloads_in_a_fresh_process(tmp_path, enforce):
+    torch.manual_seed(0)
+    conv = structconv.constrain(nn.Conv2d(2, 3, 3), "sum_to_one", enforce=enforce)
+    opt = torch.optim.SGD(conv.parameters(), lr=0.5)
+    x = torch.randn(1, 2, 5, 5)
+    conv(x).square().sum().backward()
+    opt.step()  # the raw parameter leaves the constraint set's right-inverse image
+    y = conv(x)
+    torch.save({"model": conv, "x": x, "y": y.detach()}, tmp_path / "m.pt")
+    buf = io.BytesIO()
+    torch.save(conv, buf)
+    buf.seek(0)
+    torch.testing.assert_close(torch.load(buf, weights_only=False)(x), y, rtol=0, atol=1e-6)
+    code = textwrap.dedent(
+        f"""
+        import torch
+        d = torch.load({str(tmp_path / "m.pt")!r}, weights_only=False)
+        assert torch.allclose(d["model"](d["x"]), d["y"], rtol=0, atol=1e-6), "reloaded output differs"
+        print("ok")
+        """
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize("enforce", ["forward", "post_step", "inplace"])
+def test_constrain_refuses_tied_weights_and_leaves_them_intact(enforce):
+    a, b = nn.Conv2d(1, 2, 3), nn.Conv2d(1, 2, 3)
+    b.weight = a.weight
+    before = b.weight.detach().clone()
+    with pytest.raises(ValueError, match="tied weights"):
+        structconv.constrain(a, "nonneg", enforce=enforce)
+    assert torch.equal(b.weight, before) and b.weight is a.weight
+    assert not hasattr(a, "weight_constraint") and not nn.utils.parametrize.is_parametrized(a)
+    # an untied layer inside a model is accepted (the model holding it is not a second owner)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+    structconv.constrain(net[0], "nonneg", enforce=enforce)
+
+
+def test_cached_context_is_the_explicit_fast_path():
+    conv = _r2conv().eval()
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    calls = []
+    original = conv.expand_parameters
+
+    def counting():
+        calls.append(1)
+        return original()
+
+    conv.expand_parameters = counting  # type: ignore[method-assign]
+    with torch.no_grad():
+        conv(x)
+        conv(x)
+        assert len(calls) == 2  # recomputed at every forward outside the context
+        with nn.utils.parametrize.cached():
+            y1 = conv(x).tensor
+            y2 = conv(x).tensor
+        assert len(calls) == 3 and torch.equal(y1, y2)
+        for p in conv.parameters():
+            p.mul_(2.0)
+        torch.testing.assert_close(conv(x).tensor, 2 * y1)  # the cache ended with the context
