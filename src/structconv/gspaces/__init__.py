@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from structconv.gspaces.gspace import GSpace
+from structconv.gspaces.gspace import GeneralOnR2, GSpace
 from structconv.gspaces.r2 import Flip2dOnR2, FlipRot2dOnR2, Rot2dOnR2, TrivialOnR2
 
-__all__ = ["GSpace", "Rot2dOnR2", "FlipRot2dOnR2", "Flip2dOnR2", "TrivialOnR2"]
+__all__ = ["GSpace", "GeneralOnR2", "Rot2dOnR2", "FlipRot2dOnR2", "Flip2dOnR2", "TrivialOnR2"]

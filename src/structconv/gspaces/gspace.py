@@ -17,7 +17,7 @@ from structconv.group import (
     SubgroupParentMap,
 )
 
-__all__ = ["GSpace"]
+__all__ = ["GSpace", "GeneralOnR2"]
 
 
 def _snap(a: np.ndarray, atol: float = 1e-12) -> np.ndarray:
@@ -57,14 +57,16 @@ class GSpace(ABC):
                [ 1.,  0.]])
     """
 
-    #: Dimension of the base space.
-    dimensionality: int = 2
-
-    def __init__(self, fibergroup: Group, name: str, axis: float = math.pi / 2) -> None:
+    def __init__(self, fibergroup: Group, dimensionality: int, name: str, axis: float = math.pi / 2) -> None:
+        if dimensionality != 2:
+            raise ValueError(f"dimensionality: only the plane is supported (2), got {dimensionality!r}")
         self._fibergroup = fibergroup
+        #: Dimension of the base space.
+        self.dimensionality = int(dimensionality)
         self._name = name
         self._axis = float(axis)
         self._flip_matrix = _reflection(self._axis)
+        self._bases: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ value semantics
     @abstractmethod
@@ -99,6 +101,26 @@ class GSpace(ABC):
     def name(self) -> str:
         """Name, as the reference library prints it: ``"8-Rotations"``, ``"Flip_4-Rotations(f=1.57080)"``."""
         return self._name
+
+    @property
+    def basespace(self) -> str:
+        """The base space the group acts on, as a string: ``"R^2"``."""
+        return f"R^{self.dimensionality}"
+
+    @property
+    def representations(self) -> dict[str, Representation]:
+        """The representations registered in :attr:`fibergroup` (its irreps, ``'regular'``, quotients...).
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> list(Rot2dOnR2(4).representations)
+            ['irrep_0', 'irrep_1', 'irrep_2', 'regular']
+        """
+        return self._fibergroup.representations
+
+    @abstractmethod
+    def build_kernel_basis(self, in_repr: Representation, out_repr: Representation, **kwargs: Any) -> Any:
+        """The analytical basis of steerable kernels from ``in_repr`` to ``out_repr`` (a ``KernelBasis``)."""
 
     @property
     def trivial_repr(self) -> IrreducibleRepresentation:
@@ -207,6 +229,150 @@ class GSpace(ABC):
         A = self.basespace_action(element)
         moved = _move_base(x, A.T, order)
         return np.einsum("ij,...jhw->...ihw", repr(element), moved)
+
+
+class GeneralOnR2(GSpace):
+    """A group acting on the plane: the common part of :class:`~structconv.gspaces.Rot2dOnR2`,
+    :class:`~structconv.gspaces.FlipRot2dOnR2`, :class:`~structconv.gspaces.Flip2dOnR2` and
+    :class:`~structconv.gspaces.TrivialOnR2`, which build the kernel and PDO bases.
+
+    Args:
+        fibergroup: the group.
+        name: the gspace's name.
+        axis: angle of the reflection axis (groups with reflections).
+
+    Example:
+        >>> from structconv.gspaces import GeneralOnR2, Rot2dOnR2
+        >>> gs = Rot2dOnR2(4)
+        >>> isinstance(gs, GeneralOnR2), gs.basespace
+        (True, 'R^2')
+    """
+
+    def __init__(self, fibergroup: Group, name: str, axis: float = math.pi / 2) -> None:
+        super().__init__(fibergroup, 2, name, axis)
+
+    def _check_pair(self, in_repr: Representation, out_repr: Representation) -> None:
+        for arg, r in (("in_repr", in_repr), ("out_repr", out_repr)):
+            if not isinstance(r, Representation) or r.group != self._fibergroup:
+                raise ValueError(f"{arg}: expected a representation of {self._fibergroup.name}, got {r!r}")
+
+    def build_kernel_basis(
+        self,
+        in_repr: Representation,
+        out_repr: Representation,
+        sigma: float | list[float],
+        rings: list[float],
+        **kwargs: Any,
+    ) -> Any:
+        """The analytical basis of steerable kernels from ``in_repr`` to ``out_repr`` (cached).
+
+        Gaussian rings of radii ``rings`` and widths ``sigma`` times the angular harmonics allowed by the
+        group (see :mod:`structconv.kernels`).
+
+        Args:
+            in_repr: input representation of :attr:`fibergroup`.
+            out_repr: output representation.
+            sigma: ring widths (one per ring, or one for all).
+            rings: ring radii.
+            **kwargs: for finite groups ``maximum_frequency`` and/or ``maximum_offset`` (at least one).
+
+        Returns:
+            a :class:`~structconv.kernels.KernelBasis`.
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> gs = Rot2dOnR2(4)
+            >>> gs.build_kernel_basis(gs.regular_repr, gs.irrep(1), 0.6, [0.0, 1.0], maximum_frequency=2).dim
+            20
+        """
+        from structconv import kernels
+
+        self._check_pair(in_repr, out_repr)
+        sig = tuple(np.broadcast_to(np.asarray(sigma, dtype=np.float64), (len(rings),)).tolist())
+        key = (
+            "kernel",
+            in_repr,
+            out_repr,
+            sig,
+            tuple(float(r) for r in rings),
+            tuple(sorted(kwargs.items())),
+        )
+        basis = self._bases.get(key)
+        if basis is None:
+            G = self._fibergroup
+            bounds = {
+                "max_frequency": kwargs.get("maximum_frequency"),
+                "max_offset": kwargs.get("maximum_offset"),
+            }
+            args = (in_repr, out_repr, list(rings), list(sig))
+            if type(G).__name__ == "SO2":
+                basis = kernels.kernels_SO2_act_R2(*args)
+            elif type(G).__name__ == "O2":
+                basis = kernels.kernels_O2_act_R2(*args, axis=self._axis)
+            elif type(G).__name__ == "DihedralGroup":
+                build = kernels.kernels_Flip_act_R2 if G.order() == 2 else kernels.kernels_DN_act_R2
+                basis = build(*args, axis=self._axis, **bounds)
+            elif G.order() == 1:
+                basis = kernels.kernels_Trivial_act_R2(*args, **bounds)
+            else:
+                basis = kernels.kernels_CN_act_R2(*args, **bounds)
+            self._bases[key] = basis
+        return basis
+
+    def build_diffop_basis(
+        self,
+        in_repr: Representation,
+        out_repr: Representation,
+        max_power: int,
+        discretization: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The discretised basis of steerable partial differential operators (cached).
+
+        Args:
+            in_repr: input representation of :attr:`fibergroup`.
+            out_repr: output representation.
+            max_power: the largest power of the Laplacian.
+            discretization: a :class:`~structconv.diffops.DiscretizationArgs` (default finite differences).
+            **kwargs: ``kernel_size`` (default 3) and ``maximum_order`` (default: the largest the stencil
+                allows), ``maximum_offset``, ``dilation``; ``maximum_frequency`` bounds the order when
+                ``maximum_order`` is not given (order = frequency + 2·power).
+
+        Returns:
+            the sampled basis (:class:`~structconv.kernels.SteerableBasis` layout, ``array`` of shape
+            ``(dim, out_size, in_size, kernel_size**2)``).
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> gs = Rot2dOnR2(4)
+            >>> gs.build_diffop_basis(gs.regular_repr, gs.trivial_repr, 1, kernel_size=3).array.shape
+            (6, 1, 4, 9)
+        """
+        from structconv import diffops
+
+        self._check_pair(in_repr, out_repr)
+        kernel_size = int(kwargs.get("kernel_size", 3))
+        order = kwargs.get("maximum_order")
+        if order is None:
+            order = diffops.resolve_kernel_size(kernel_size=kernel_size)[2]
+            if kwargs.get("maximum_frequency") is not None:
+                order = min(order, int(kwargs["maximum_frequency"]) + 2 * int(max_power))
+        key = ("diffop", in_repr, out_repr, max_power, discretization, tuple(sorted(kwargs.items())))
+        basis = self._bases.get(key)
+        if basis is None:
+            basis = diffops.diffop_basis(
+                in_repr,
+                out_repr,
+                kernel_size,
+                int(order),
+                maximum_power=max_power,
+                maximum_offset=kwargs.get("maximum_offset"),
+                dilation=int(kwargs.get("dilation", 1)),
+                discretization=discretization,
+                axis=self._axis,
+            )
+            self._bases[key] = basis
+        return basis
 
 
 def _move_base(x: np.ndarray, Ainv: np.ndarray, order: int) -> np.ndarray:

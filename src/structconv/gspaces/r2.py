@@ -21,7 +21,7 @@ from structconv.group import (
     so2_group,
 )
 from structconv.group.so2 import DEFAULT_MAXIMUM_FREQUENCY
-from structconv.gspaces.gspace import GSpace
+from structconv.gspaces.gspace import GeneralOnR2, GSpace
 
 __all__ = ["Rot2dOnR2", "FlipRot2dOnR2", "Flip2dOnR2", "TrivialOnR2"]
 
@@ -66,7 +66,7 @@ def _rotations_gspace(H: Group) -> GSpace:
     return Rot2dOnR2(fibergroup=H)
 
 
-class Rot2dOnR2(GSpace):
+class Rot2dOnR2(GeneralOnR2):
     """Rotations of the plane: by multiples of ``2π/N`` (C_N), or by any angle (``N=-1``, SO(2)).
 
     Args:
@@ -111,7 +111,7 @@ class Rot2dOnR2(GSpace):
         return _rotations_gspace(H), pmap, cmap
 
 
-class FlipRot2dOnR2(GSpace):
+class FlipRot2dOnR2(GeneralOnR2):
     """Rotations and reflections of the plane: D_N, or O(2) when ``N=-1``.
 
     Element ``(f, θ)`` first reflects across the line at angle ``axis`` (if ``f == 1``), then rotates
@@ -180,7 +180,7 @@ class FlipRot2dOnR2(GSpace):
         return FlipRot2dOnR2(axis=new_axis, fibergroup=H), pmap, cmap
 
 
-class Flip2dOnR2(GSpace):
+class Flip2dOnR2(GeneralOnR2):
     """Reflections of the plane across one axis: the group D_1 of elements ``(0, 0)`` and ``(1, 0)``.
 
     Args:
@@ -229,7 +229,7 @@ class Flip2dOnR2(GSpace):
         return TrivialOnR2(), pmap, cmap
 
 
-class TrivialOnR2(GSpace):
+class TrivialOnR2(GeneralOnR2):
     """The trivial action on the plane (group C_1): ordinary, non-equivariant CNNs.
 
     Args:
