@@ -7,7 +7,10 @@ the Keras norm constraints, selfeeg's compat layer) and, when importable, ``WSCo
 * **train**: zero the grads, forward, backward with a fixed output gradient, then a plain SGD update of
   every parameter (the same for every layer; it makes ``'inplace'`` layers re-project as in training,
   and ``'post_step'`` layers call ``project_()`` after it, as users must);
-* **eval**: ``model.eval()`` forward under ``torch.no_grad()``;
+* **eval**: ``model.eval()`` forward under ``torch.no_grad()`` (the kernel is derived from the current
+  weight in every forward: no hidden cache);
+* **cached**: the same eval forward inside :func:`torch.nn.utils.parametrize.cached`, the explicit fast
+  path (one kernel per layer per context), which costs what ``export()`` costs;
 
 on a batch of 32 x 16 x 64 x 64 float32 CPU images, 16 -> 32 channels, 3x3 kernel, padding 1.
 Layers are timed in interleaved rounds (one sample of each layer per round, order rotated every
@@ -31,6 +34,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from structconv.compat.selfeeg import ConstrainedConv2d as SelfeegConv2d
 from structconv.constraints import CONSTRAINT_NAMES, MaxNorm, MinMaxNorm, UnitNorm
@@ -107,6 +111,11 @@ def _eval_step(m: nn.Module, x: torch.Tensor) -> None:
         m(x)
 
 
+def _cached_eval_step(m: nn.Module, x: torch.Tensor) -> None:
+    with torch.no_grad(), parametrize.cached():
+        m(x)
+
+
 def _transform_us(m: nn.Module, reps: int, timer: Callable[[], float]) -> float | None:
     """Microseconds of the kernel map alone, forward + backward (``'forward'`` layers only)."""
     c = getattr(m, "weight_constraint", None)
@@ -158,6 +167,7 @@ def run(quick: bool = False, clock: str = "wall", rounds: int | None = None) -> 
             _eval_step(m, x)
     train: list[list[float]] = [[] for _ in layers]
     evals: list[list[float]] = [[] for _ in layers]
+    cached: list[list[float]] = [[] for _ in layers]
     n = len(layers)
     for r in range(rounds):
         order = [(i + r) % n for i in range(n)]
@@ -171,6 +181,9 @@ def run(quick: bool = False, clock: str = "wall", rounds: int | None = None) -> 
             _, m, _ = layers[i]
             m.eval()
             evals[i].append(_time(lambda m=m: [_eval_step(m, x) for _ in range(inner)]) / inner)
+        for i in order:
+            _, m, _ = layers[i]
+            cached[i].append(_time(lambda m=m: [_cached_eval_step(m, x) for _ in range(inner)]) / inner)
     rows = []
     for i, (name, _, _) in enumerate(layers):
         rows.append(
@@ -180,6 +193,7 @@ def run(quick: bool = False, clock: str = "wall", rounds: int | None = None) -> 
                 "eval_ratio": statistics.median(evals[i]) / statistics.median(evals[0]),
                 "train_min_ratio": min(train[i]) / min(train[0]),
                 "eval_min_ratio": min(evals[i]) / min(evals[0]),
+                "cached_ratio": statistics.median(cached[i]) / statistics.median(evals[0]),
                 "train_ms": 1e3 * statistics.median(train[i]),
                 "eval_ms": 1e3 * statistics.median(evals[i]),
                 "transform_us": _transform_us(layers[i][1], 20 if quick else 200, timer),
@@ -203,12 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, clock={args.clock}, quick={args.quick}"
     )
-    head = ("layer", "train", "eval", "train min", "eval min", "train ms", "eval ms", "P fwd+bwd us")
-    print("{:<30} {:>6} {:>6} {:>9} {:>8} {:>9} {:>8} {:>13}".format(*head))
+    head = ("layer", "train", "eval", "cached", "train min", "eval min", "train ms", "eval ms", "P fwd+bwd us")
+    print("{:<30} {:>6} {:>6} {:>6} {:>9} {:>8} {:>9} {:>8} {:>13}".format(*head))
     for row in rows:
         tr = "" if row["transform_us"] is None else f"{row['transform_us']:13.1f}"
         print(
-            f"{row['layer']:<30} {row['train_ratio']:6.3f} {row['eval_ratio']:6.3f} "
+            f"{row['layer']:<30} {row['train_ratio']:6.3f} {row['eval_ratio']:6.3f} {row['cached_ratio']:6.3f} "
             f"{row['train_min_ratio']:9.3f} {row['eval_min_ratio']:8.3f} "
             f"{row['train_ms']:9.2f} {row['eval_ms']:8.2f} {tr}"
         )

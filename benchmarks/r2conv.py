@@ -10,14 +10,18 @@ For each configuration it prints, for structconv and (when importable) the refer
   the train step the layer adds to the convolution (the rest of its forward is the same ``conv2d`` call);
 * ``train x``: forward+backward time of the layer divided by that of ``torch.nn.Conv2d`` with the same
   channels (batch ``--batch``, ``--size`` x ``--size`` pixels, "same" padding, a fixed random cotangent);
-* ``eval x``: eval-mode forward time divided by that of ``torch.nn.Conv2d`` (the layer then convolves
-  with its cached filter).
+* ``eval x``: eval-mode forward time divided by that of ``torch.nn.Conv2d``. structconv expands the filter
+  from the current weights in every forward (eval too: no hidden cache), e2cnn convolves with the filter it
+  cached when ``eval()`` was called;
+* ``cached x`` (structconv): the eval forward inside :func:`torch.nn.utils.parametrize.cached`, the
+  explicit fast path (one expansion per context), comparable with e2cnn's eval cache and with ``export()``.
 
 The ratios are medians of per-pair ratios (with their quartiles in brackets): the layer and
 ``nn.Conv2d`` timed back to back, in alternating order, ``--repeats`` (train) and ``--eval-repeats``
 (eval) times; ``min/min`` is the fastest layer time over the fastest ``nn.Conv2d`` time, an estimate
 that ignores the (positive) noise of a loaded machine.  ``eval +us`` is what the eval forward adds to
-its ``conv2d`` call (type check, wrapping), measured on a tiny input where it can be timed precisely.  Not a test: numbers depend on the machine, and on a shared machine the convolution's own
+its ``conv2d`` call (expansion, type check, wrapping), measured on a tiny input where it can be timed
+precisely; ``cached +us`` the same inside ``parametrize.cached()``.  Not a test: numbers depend on the machine, and on a shared machine the convolution's own
 time varies by several per cent from call to call, more than the layer adds (see ``exp share``).
 
 Usage::
@@ -133,9 +137,19 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int, eval_repe
         plain(x), layer(gx)
         evals = _paired_ratios(lambda: layer(gx), lambda: plain(x), eval_repeats)
         eval_added = _eval_added_us(layer, t, GT)
+        cached, cached_added = None, float("nan")
+        if lib == "structconv":
+            from torch.nn.utils import parametrize
+
+            with parametrize.cached():
+                layer(gx)
+                cached = _paired_ratios(lambda: layer(gx), lambda: plain(x), eval_repeats)
+                cached_added = _eval_added_us(layer, t, GT)
     med = statistics.median
     return {
         "eval_added_us": eval_added,
+        "cached": float("nan") if cached is None else med(cached[0]),
+        "cached_added_us": cached_added,
         "expand": med(expand_t) * 1e3,
         "expand_fb": med(expand_fb) * 1e3,
         "share": med(expand_fb) / med(train[1]),
@@ -153,15 +167,14 @@ def measure(lib: str, cfg: tuple, batch: int, size: int, repeats: int, eval_repe
 def _eval_added_us(layer, t, GT, calls: int = 2000) -> float:
     """What an eval-mode forward adds to its ``conv2d`` call, in microseconds: on a tiny input (1 x 8 x 8,
     so that the convolution is short and the timing precise), the fastest of ``calls`` layer calls minus
-    the fastest of ``calls`` calls of ``F.conv2d`` with the layer's cached filter and bias."""
+    the fastest of ``calls`` calls of ``F.conv2d`` with the layer's filter and bias (expanded once)."""
     x = torch.randn(1, t.size, 8, 8)
     gx = GT(x, t)
     pad = layer.padding
+    filt, bias = layer.filter, layer.expanded_bias
 
     def direct():
-        return torch.nn.functional.conv2d(
-            x, layer.filter, layer.expanded_bias, layer.stride, pad, layer.dilation
-        )
+        return torch.nn.functional.conv2d(x, filt, bias, layer.stride, pad, layer.dilation)
 
     best_layer = best_direct = float("inf")
     for _ in range(calls):
@@ -218,7 +231,8 @@ def main() -> None:
     header = (
         f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} "
         f"{'exp f+b ms':>10s} {'exp share':>9s} {'train x':>7s} {'[quartiles]':>13s} {'min/min':>7s} "
-        f"{'eval x':>7s} {'[quartiles]':>13s} {'min/min':>7s} {'eval +us':>8s} {'conv2d f+b ms':>13s} {'conv2d fwd ms':>13s}"
+        f"{'eval x':>7s} {'[quartiles]':>13s} {'min/min':>7s} {'eval +us':>8s} {'cached x':>8s} {'cached +us':>9s} "
+        f"{'conv2d f+b ms':>13s} {'conv2d fwd ms':>13s}"
     )
     print(header)
     print("-" * len(header))
@@ -232,7 +246,8 @@ def main() -> None:
                 f"{cfg[0]:26s} {lib:10s} {n_weights:8d} {build:9.1f} {res['expand']:10.2f} "
                 f"{res['expand_fb']:10.2f} {100 * res['share']:8.2f}% {res['train']:7.3f} "
                 f"{res['train_iqr']:>13s} {res['train_min']:7.3f} {res['eval']:7.3f} {res['eval_iqr']:>13s} "
-                f"{res['eval_min']:7.3f} {res['eval_added_us']:8.1f} {res['conv_ms']:13.1f} "
+                f"{res['eval_min']:7.3f} {res['eval_added_us']:8.1f} {res['cached']:8.3f} "
+                f"{res['cached_added_us']:9.1f} {res['conv_ms']:13.1f} "
                 f"{res['conv_eval_ms']:13.1f}",
                 flush=True,
             )
