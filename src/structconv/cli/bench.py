@@ -7,8 +7,8 @@ Two benchmarks, each a function returning one ``dict`` per row:
   forward, as times and ratios.
 * :func:`bench_r2conv` -- ``R2Conv`` between regular fields: construction time, train step (which
   expands the kernel basis) and eval forward (the filter expanded from the current weights), with
-  ratios against the ``nn.Conv2d`` of the same channel counts; when the reference library ``e2cnn`` is importable, its numbers for the same layer
-  stand beside ours.
+  ratios against the ``nn.Conv2d`` of the same channel counts; when the reference library ``e2cnn`` is
+  importable, its numbers for the same layer stand beside ours.
 
 Every time is the median of repeated runs after warm-up runs. The layers compared in one row are timed
 in turn, run after run (round robin), so that they share the same machine load: the ratios are far more
