@@ -267,3 +267,74 @@ def test_inner_batch_norm_matches_e2cnn():
         atol=1e-5,
         rtol=1e-5,
     )
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_inner_batch_norm_export_is_bit_identical(shuffled):
+    # eval mode runs the very batch_norm call of the exported BatchNorm2d: 0.0 difference, and a chain of
+    # them does not drift from its export
+    t = _perm(C8, shuffled)
+    layers = [_trained(InnerBatchNorm(t), torch.randn(4, t.size, 5, 5)) for _ in range(4)]
+    for m in layers:
+        m.eval()
+    exported = torch.nn.Sequential(*[m.export() for m in layers])
+    x = torch.randn(3, t.size, 7, 7) * 3 + 1
+    y = GeometricTensor(x, t)
+    for m in layers:
+        y = m(y)
+    assert torch.equal(exported(x), y.tensor)
+    # one layer: the exported module and the live one agree exactly, also in float64
+    m64 = copy.deepcopy(layers[0]).double()
+    assert torch.equal(m64.export()(x.double()), m64(GeometricTensor(x.double(), t)).tensor)
+
+
+def _e2cnn_inner_pair(e2cnn, shuffled):
+    egs = e2cnn.gspaces.Rot2dOnR2(4)
+
+    def reps(gs):
+        r = [gs.regular_repr, gs.trivial_repr, gs.quotient_repr(2), gs.regular_repr, gs.trivial_repr]
+        return r if shuffled else sorted(r, key=lambda rep: rep.size)
+
+    et, t = e2cnn.nn.FieldType(egs, reps(egs)), FieldType(C4, reps(C4))
+    theirs, ours = e2cnn.nn.InnerBatchNorm(et), InnerBatchNorm(t)
+    sizes = [r.size for r in t.representations]
+    with torch.no_grad():
+        ours.weight.normal_()
+        ours.bias.normal_()
+        for s in set(sizes):
+            ids = [i for i, z in enumerate(sizes) if z == s]
+            bn = getattr(theirs, f"batch_norm_[{s}]")
+            bn.weight.copy_(ours.weight[ids])
+            bn.bias.copy_(ours.bias[ids])
+    return et, t, theirs, ours, sizes
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_inner_batch_norm_bitwise_e2cnn(shuffled):
+    # training outputs, input gradients and running statistics equal e2cnn's bit for bit; the eval output
+    # equals e2cnn's export when e2cnn can export (consecutive fields of each size)
+    e2cnn = pytest.importorskip("e2cnn")
+    et, t, theirs, ours, sizes = _e2cnn_inner_pair(e2cnn, shuffled)
+    for _ in range(3):
+        x = torch.randn(4, t.size, 6, 6) * 2 + 1
+        xs, xe = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ys = ours(GeometricTensor(xs, t)).tensor
+        ye = theirs(e2cnn.nn.GeometricTensor(xe, et)).tensor
+        assert torch.equal(ys, ye)
+        g = torch.randn_like(ys)
+        ys.backward(g)
+        ye.backward(g)
+        assert torch.equal(xs.grad, xe.grad)
+    for s in set(sizes):
+        ids = [i for i, z in enumerate(sizes) if z == s]
+        bn = getattr(theirs, f"batch_norm_[{s}]")
+        assert torch.equal(ours.running_mean[ids], bn.running_mean)
+        assert torch.equal(ours.running_var[ids], bn.running_var)
+    ours.eval()
+    theirs.eval()
+    x = torch.randn(2, t.size, 5, 5)
+    ys = ours(GeometricTensor(x, t)).tensor
+    torch.testing.assert_close(ys, theirs(e2cnn.nn.GeometricTensor(x, et)).tensor, atol=2e-6, rtol=0)
+    if not shuffled:
+        assert torch.equal(ys, theirs.export()(x))

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..equivariant_module import EquivariantModule
 from ..field_type import FieldType
@@ -55,6 +56,16 @@ class _BatchNormBase(EquivariantModule):
         self.eps = float(eps)
         self.momentum = None if momentum is None else float(momentum)
         self.affine = bool(affine)
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, the scales to 1 and the shifts to 0."""
+        self.reset_running_stats()
+        if self.affine:
+            with torch.no_grad():
+                if getattr(self, "weight", None) is not None:
+                    self.weight.fill_(1.0)
+                if getattr(self, "bias", None) is not None:
+                    self.bias.zero_()
 
     def _factor(self) -> float:
         """Increase ``num_batches_tracked`` and return the weight of the new batch in the running average."""
@@ -132,8 +143,19 @@ class InnerBatchNorm(_BatchNormBase):
         self.register_buffer(
             "_field_of_channel", torch.from_numpy(field_of_channel(in_type)), persistent=False
         )
-        sizes = torch.tensor([float(r.size) for r in in_type.representations], dtype=torch.float64)
-        self.register_buffer("_field_size", sizes, persistent=False)
+        # fields grouped by size: each group is normalised as one [B, fields, size, ...] tensor, a slice of
+        # the input when its channels are consecutive, a gathered copy otherwise (as e2cnn does, so that
+        # the reductions run in the same order and the outputs agree bit for bit)
+        grouping = FieldGrouping(in_type, keys=[r.size for r in in_type.representations])
+        starts, ends = np.asarray(in_type.fields_start), np.asarray(in_type.fields_end)
+        self._groups: list[tuple[int, int, int, int | None]] = []
+        for g, ids in enumerate(grouping.field_ids):
+            chans = np.concatenate([np.arange(starts[i], ends[i]) for i in ids]).astype(np.int64)
+            consecutive = bool(np.array_equal(chans, np.arange(chans[0], chans[0] + len(chans))))
+            length = len(chans) if consecutive else None
+            self._groups.append((len(ids), grouping.sizes[g], int(chans[0]), length))
+            self.register_buffer(f"_group_fields_{g}", torch.from_numpy(ids), persistent=False)
+            self.register_buffer(f"_group_channels_{g}", torch.from_numpy(chans), persistent=False)
         if self.affine:
             self.weight = torch.nn.Parameter(torch.ones(n))
             self.bias = torch.nn.Parameter(torch.zeros(n))
@@ -164,35 +186,59 @@ class InnerBatchNorm(_BatchNormBase):
             torch.nn.init.zeros_(self.bias)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Normalise every field with its (batch or running) statistics."""
+        """Normalise every field with its (batch or running) statistics.
+
+        In eval mode (with running statistics) this is ``torch.nn.functional.batch_norm`` with the
+        per-field statistics repeated per channel, the very computation of :meth:`export`: the two agree
+        bit for bit. In training mode the fields of each size ``s`` are normalised as one
+        ``[B, fields, s, ...]`` tensor, as e2cnn does.
+        """
         check_input(self, input)
         x = input.tensor
-        foc = self._field_of_channel
-        shape = (1, -1) + (1,) * (x.dim() - 2)
-        sizes = self._field_size.to(x.dtype)
-        if self.training or not self.track_running_stats:
-            dims, count = self._reduce_dims(x)
-            n = len(self.in_type)
-            mean = x.new_zeros(n).index_add(0, foc, x.mean(dim=dims)) / sizes
-            centered_sq = ((x - mean.index_select(0, foc).view(shape)) ** 2).mean(dim=dims)
-            var = x.new_zeros(n).index_add(0, foc, centered_sq) / sizes
-            if self.training and self.track_running_stats:
+        if not self.training and self.track_running_stats:
+            foc = self._field_of_channel
+            weight = self.weight.index_select(0, foc).to(x.dtype) if self.affine else None
+            bias = self.bias.index_select(0, foc).to(x.dtype) if self.affine else None
+            y = F.batch_norm(
+                x,
+                self.running_mean.index_select(0, foc).to(x.dtype),
+                self.running_var.index_select(0, foc).to(x.dtype),
+                weight,
+                bias,
+                False,
+                0.0,
+                self.eps,
+            )
+            return GeometricTensor(y, self.out_type)
+        update = self.training and self.track_running_stats
+        factor = self._factor() if update else 0.0
+
+        b, spatial = x.shape[0], x.shape[2:]
+        y = torch.empty_like(x)
+        for g, (n_fields, size, first, length) in enumerate(self._groups):
+            ids = getattr(self, f"_group_fields_{g}")
+            mean = var = weight = bias = None
+            if update:
+                mean = self.running_mean.index_select(0, ids).to(x.dtype)
+                var = self.running_var.index_select(0, ids).to(x.dtype)
+            if self.affine:
+                weight = self.weight.index_select(0, ids).to(x.dtype)
+                bias = self.bias.index_select(0, ids).to(x.dtype)
+            if length is not None:
+                chunk = x[:, first : first + length]
+            else:
+                chunk = x.index_select(1, getattr(self, f"_group_channels_{g}"))
+            chunk = chunk.reshape(b, n_fields, size, *spatial)
+            out = F.batch_norm(chunk, mean, var, weight, bias, True, factor, self.eps)
+            out = out.reshape(b, -1, *spatial)
+            if length is not None:
+                y[:, first : first + length] = out
+            else:
+                y[:, getattr(self, f"_group_channels_{g}")] = out
+            if update:
                 with torch.no_grad():
-                    factor = self._factor()
-                    total = count * sizes
-                    unbiased = var * total / (total - 1).clamp_min(1)
-                    self.running_mean.mul_(1 - factor).add_(factor * mean.to(self.running_mean.dtype))
-                    self.running_var.mul_(1 - factor).add_(factor * unbiased.to(self.running_var.dtype))
-        else:
-            mean = self.running_mean.to(x.dtype)
-            var = self.running_var.to(x.dtype)
-        scale = torch.rsqrt(var + self.eps)
-        if self.affine:
-            scale = scale * self.weight.to(x.dtype)
-        shift = -mean * scale
-        if self.affine:
-            shift = shift + self.bias.to(x.dtype)
-        y = x * scale.index_select(0, foc).view(shape) + shift.index_select(0, foc).view(shape)
+                    self.running_mean.index_copy_(0, ids, mean.to(self.running_mean.dtype))
+                    self.running_var.index_copy_(0, ids, var.to(self.running_var.dtype))
         return GeometricTensor(y, self.out_type)
 
     def export(self) -> torch.nn.BatchNorm2d:
@@ -211,6 +257,9 @@ class InnerBatchNorm(_BatchNormBase):
         c = self.in_type.size
         bn = torch.nn.BatchNorm2d(c, self.eps, self.momentum, self.affine, self.track_running_stats)
         foc = self._field_of_channel
+        reference = self.weight if self.affine else self.running_mean
+        if reference is not None:
+            bn = bn.to(dtype=reference.dtype)
         with torch.no_grad():
             if self.affine:
                 bn.weight.copy_(self.weight.index_select(0, foc))
@@ -263,6 +312,13 @@ class _NormBatchNormBase(_BatchNormBase):
         """Reset the running variance to 1 and the batch counter to 0."""
         self.running_var.fill_(1.0)
         self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics and draw the scales from ``U(0, 1)``, as e2cnn does."""
+        self.reset_running_stats()
+        if self.affine:
+            with torch.no_grad():
+                self.weight.uniform_()
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Divide every field by the root mean square of its norm (per channel), times its scale."""

@@ -323,10 +323,32 @@ class GatedNonLinearity2(_GatedBase):
         check_input(self, input, self.in_type[1], argname="input")
         return GeometricTensor(self._gate(input.tensor, gates.tensor), self.out_type)
 
-    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Output shape for the gated tensor's shape (or a pair ``(gates_shape, input_shape)``)."""
-        if len(input_shape) == 2 and all(isinstance(s, (tuple, list, torch.Size)) for s in input_shape):
-            input_shape = input_shape[1]
+    def evaluate_output_shape(self, *input_shapes: tuple[int, ...]) -> tuple[int, ...]:
+        """Output shape for ``(gates_shape, input_shape)`` (e2cnn's form), a pair of them, or the gated shape.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> m = GatedNonLinearity2((FieldType(gs, [gs.trivial_repr]), FieldType(gs, [gs.irrep(1)])))
+            >>> m.evaluate_output_shape((2, 1, 5, 5), (2, 2, 5, 5))
+            (2, 2, 5, 5)
+        """
+        shapes = input_shapes
+        if len(shapes) == 1 and len(shapes[0]) == 2 and all(isinstance(s, (tuple, list)) for s in shapes[0]):
+            shapes = tuple(shapes[0])
+        if len(shapes) == 2:
+            gates_shape, input_shape = (tuple(s) for s in shapes)
+            self._shape(gates_shape, self.in_type[0].size)
+            if gates_shape[0] != input_shape[0] or gates_shape[2:] != input_shape[2:]:
+                raise ValueError(
+                    f"GatedNonLinearity2: gates_shape={gates_shape} and input_shape={input_shape} differ "
+                    "in batch or spatial size"
+                )
+        elif len(shapes) == 1:
+            input_shape = tuple(shapes[0])
+        else:
+            raise TypeError(f"GatedNonLinearity2.evaluate_output_shape: expected 1 or 2 shapes, got {shapes}")
         return self._shape(input_shape, self.in_type[1].size)
 
     def _equivariance_setup(self):

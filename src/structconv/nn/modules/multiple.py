@@ -195,13 +195,22 @@ class MergeModule(EquivariantModule):
         y = outs[0].tensor if len(outs) == 1 else tensor_directsum(outs).tensor
         return GeometricTensor(y, self.out_type)
 
-    def evaluate_output_shape(self, input_shape: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
-        """Output shape for the dict ``label -> shape`` of the inputs."""
+    def evaluate_output_shape(
+        self, input_shape: dict[str, tuple[int, ...]] | None = None, **input_shapes: tuple[int, ...]
+    ) -> tuple[int, ...]:
+        """Output shape for the dict ``label -> shape`` of the inputs.
+
+        The shapes are given as one dict, or as keyword arguments ``label=shape`` (e2cnn's form).
+        """
+        input_shape = {**(input_shape or {}), **input_shapes}
         shapes = []
         for i, labels in enumerate(self._labels):
             module = getattr(self, f"submodule_{i}")
-            arg = input_shape[labels[0]] if len(labels) == 1 else tuple(input_shape[lb] for lb in labels)
-            shapes.append(module.evaluate_output_shape(arg))
+            missing = [lb for lb in labels if lb not in input_shape]
+            if missing:
+                raise ValueError(f"MergeModule: no input shape for the labels {missing}")
+            args = [input_shape[lb] for lb in labels]
+            shapes.append(module.evaluate_output_shape(*args))
         first = shapes[0]
         return (first[0], sum(s[1] for s in shapes), *first[2:])
 

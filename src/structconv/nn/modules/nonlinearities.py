@@ -318,10 +318,10 @@ class ConcatenatedNonLinearity(EquivariantModule):
         [8-Rotations: {concatenated_regular, concatenated_irrep_4}]
         >>> x = torch.tensor([-1.0, 2.0] * 4 + [-3.0]).view(1, 9, 1, 1)
         >>> m(GeometricTensor(x, t)).tensor.flatten()[-2:]
-    _acts_pointwise = True
-
         tensor([0., 3.])
     """
+
+    _acts_pointwise = True
 
     def __init__(self, in_type: FieldType, function: str = "c_relu") -> None:
         super().__init__()
@@ -387,10 +387,10 @@ class VectorFieldNonLinearity(EquivariantModule):
         >>> t = FieldType(gs, [gs.regular_repr] * 2)
         >>> m = VectorFieldNonLinearity(t)
         >>> m(GeometricTensor(torch.randn(1, 16, 5, 5), t)).shape
-    _acts_pointwise = True
-
         torch.Size([1, 4, 5, 5])
     """
+
+    _acts_pointwise = True
 
     def __init__(self, in_type: FieldType, **kwargs) -> None:
         super().__init__()
@@ -420,10 +420,10 @@ class VectorFieldNonLinearity(EquivariantModule):
         """Return one vector per field: the max as length, the argmax rotation as angle."""
         check_input(self, input)
         x = input.tensor
-        m = F.relu(m)
         b, spatial = x.shape[0], x.shape[2:]
         v = x.reshape(b, len(self.in_type), self._n, *spatial)
         m, k = v.max(dim=2)
+        m = F.relu(m)
         angle = k.to(x.dtype) * (2.0 * math.pi / self._n)
         y = torch.stack([m * torch.cos(angle), m * torch.sin(angle)], dim=2)
         return GeometricTensor(y.reshape(b, self.out_type.size, *spatial), self.out_type)
