@@ -379,26 +379,39 @@ class SingleBlockBasisExpansion(BasisExpansion):
         """``(out_irrep_idx, radius)`` of every kept element, two arrays of length ``D``."""
         return _element_table(self._basis, None if self._keep is None else self._keep.tobytes())
 
+    def _attribute_table(self) -> tuple[dict[str, Any], ...]:
+        """The attributes of the kept elements, computed once (the basis and the filter are fixed)."""
+        table = self.__dict__.get("_attr_table")
+        if table is None:
+            attrs = list(self._basis.attributes())
+            if self._keep is not None:
+                attrs = [a for a, k in zip(attrs, self._keep) if k]
+            for i, a in enumerate(attrs):
+                a["idx"] = i
+                a["id"] = _element_name(a)
+            table = tuple(attrs)
+            self.__dict__["_attr_table"] = table
+        return table
+
     def _attributes(self) -> list[dict[str, Any]]:
-        attrs = list(self._basis.attributes())
-        if self._keep is not None:
-            attrs = [a for a, k in zip(attrs, self._keep) if k]
-        for i, a in enumerate(attrs):
-            a["idx"] = i
-            a["id"] = _element_name(a)
-        return attrs
+        return [dict(a) for a in self._attribute_table()]
 
     def get_basis_names(self) -> list[str]:
-        return [a["id"] for a in self._attributes()]
+        return [a["id"] for a in self._attribute_table()]
 
     def get_element_info(self, name: str | int) -> dict[str, Any]:
-        attrs = self._attributes()
+        table = self._attribute_table()
         if isinstance(name, (int, np.integer)):
-            return attrs[int(name)]
-        for a in attrs:
-            if a["id"] == name:
-                return a
-        raise ValueError(f"name={name!r} is not the name of a basis element")
+            if not 0 <= int(name) < len(table):
+                raise ValueError(f"name={name!r} is out of range; expected 0 <= index < {len(table)}")
+            return dict(table[int(name)])
+        ids = self.__dict__.get("_id_index")
+        if ids is None:
+            ids = {a["id"]: i for i, a in enumerate(table)}
+            self.__dict__["_id_index"] = ids
+        if name not in ids:
+            raise ValueError(f"name={name!r} is not the name of a basis element")
+        return dict(table[ids[name]])
 
     def get_basis_info(self) -> Iterator[dict[str, Any]]:
         return iter(self._attributes())
@@ -605,44 +618,84 @@ class BlocksBasisExpansion(BasisExpansion):
             for ro, ri, _, _, dim, start, block in self._blocks
         ]
 
+    def _info_index(self) -> tuple[np.ndarray, list[tuple[Any, Any, list[int], list[int], Any]]]:
+        """``(starts, entries)``: the first global index of every non-empty pair block, and the block.
+
+        Built once (the layout is fixed at construction): element ``i`` lies in block
+        ``searchsorted(starts, i, 'right') - 1``, so :meth:`get_element_info` is O(log #pairs).
+        """
+        cached = self.__dict__.get("_info_cache")
+        if cached is None:
+            starts, entries, total = [], [], 0
+            for ro, ri, out_f, in_f, _dim, _, block in self._layout():
+                if block is None:
+                    continue
+                starts.append(total)
+                entries.append((ro, ri, out_f, in_f, block))
+                total += len(out_f) * len(in_f) * len(block._attribute_table())
+            cached = (np.asarray(starts, dtype=np.int64), entries)
+            self.__dict__["_info_cache"] = cached
+        return cached
+
+    @staticmethod
+    def _info(ro: Any, ri: Any, a: int, b: int, attr: dict[str, Any], idx: int) -> dict[str, Any]:
+        info = dict(attr)
+        info.update(
+            {
+                "in_repr": ri.name,
+                "out_repr": ro.name,
+                "in_field_position": b,
+                "out_field_position": a,
+                "inner_idx": attr["idx"],
+                "idx": idx,
+                "id": f"({ri.name}-{b},{ro.name}-{a})_{attr['id']}",
+            }
+        )
+        return info
+
     def get_basis_info(self) -> Iterator[dict[str, Any]]:
         idx = 0
-        for ro, ri, out_f, in_f, _dim, _, block in self._layout():
-            if block is None:
-                continue
-            pair_attrs = block._attributes()
+        for ro, ri, out_f, in_f, block in self._info_index()[1]:
+            pair_attrs = block._attribute_table()
             for a in out_f:
                 for b in in_f:
                     for attr in pair_attrs:
-                        info = dict(attr)
-                        info.update(
-                            {
-                                "in_repr": ri.name,
-                                "out_repr": ro.name,
-                                "in_field_position": b,
-                                "out_field_position": a,
-                                "inner_idx": attr["idx"],
-                                "idx": idx,
-                                "id": f"({ri.name}-{b},{ro.name}-{a})_{attr['id']}",
-                            }
-                        )
+                        yield self._info(ro, ri, a, b, attr, idx)
                         idx += 1
-                        yield info
 
     def get_basis_names(self) -> list[str]:
         return [a["id"] for a in self.get_basis_info()]
 
     def get_element_info(self, name: str | int) -> dict[str, Any]:
-        if isinstance(name, (int, np.integer)):
-            if not 0 <= int(name) < self._dimension:
+        """The attributes of one basis element, by index or by name (``id``), without scanning the basis.
+
+        Example:
+            >>> from structconv import gspaces, nn
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> regular = nn.FieldType(gs, [gs.regular_repr])
+            >>> conv = nn.R2Conv(regular + regular, regular, 3)
+            >>> info = conv.basisexpansion.get_element_info(7)
+            >>> info["idx"], conv.basisexpansion.get_element_info(info["id"])["idx"]
+            (7, 7)
+        """
+        if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+            i = int(name)
+            if not 0 <= i < self._dimension:
                 raise ValueError(f"name={name!r} is out of range; expected 0 <= index < {self._dimension}")
-            for info in self.get_basis_info():
-                if info["idx"] == int(name):
-                    return info
-        for info in self.get_basis_info():
-            if info["id"] == name:
-                return info
-        raise ValueError(f"name={name!r} is not the name of a basis element")
+            starts, entries = self._info_index()
+            k = int(np.searchsorted(starts, i, side="right")) - 1
+            ro, ri, out_f, in_f, block = entries[k]
+            table = block._attribute_table()
+            pos, e = divmod(i - int(starts[k]), len(table))
+            a, b = divmod(pos, len(in_f))
+            return self._info(ro, ri, out_f[a], in_f[b], table[e], i)
+        ids = self.__dict__.get("_id_index")
+        if ids is None:
+            ids = {info["id"]: info["idx"] for info in self.get_basis_info()}
+            self.__dict__["_id_index"] = ids
+        if name not in ids:
+            raise ValueError(f"name={name!r} is not the name of a basis element")
+        return self.get_element_info(ids[name])
 
     def extra_repr(self) -> str:
         return f"dimension={self._dimension}, pairs={len(self._blocks)}, S={self.S}"
