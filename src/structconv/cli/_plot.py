@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["plot_accuracy", "text_chart"]
 
@@ -67,7 +68,15 @@ def plot_accuracy(
         out = path.with_suffix(".txt")
         out.write_text(text_chart(curves) + "\n")
         return out
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    fig = _figure(curves, title, plt)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _figure(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str, plt: Any) -> Any:
+    """The accuracy figure; its legend sits below the axes, outside the data area, so it hides no data."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.9), dpi=100)
     for i, (name, (xs, ys)) in enumerate(curves.items()):
         pairs = sorted(zip(map(float, xs), map(float, ys)))
         ax.plot(
@@ -84,10 +93,11 @@ def plot_accuracy(
     ax.set_xticks(range(0, 361, 45))
     ax.set_ylim(0, 100)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=max(1, min(3, len(curves))), fontsize=8,
+        frameon=False,
+    )
+    return fig

@@ -22,6 +22,7 @@ __all__ = [
     "logit_change",
     "invariance_error",
     "count_parameters",
+    "count_held_parameters",
 ]
 
 
@@ -33,6 +34,17 @@ def count_parameters(model: nn.Module) -> int:
         8
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def count_held_parameters(model: nn.Module) -> int:
+    """Number of scalars in all of ``model``'s parameters, learnable or frozen (what the model holds).
+
+    Example:
+        >>> net = torch.nn.Linear(3, 2).requires_grad_(False)
+        >>> count_held_parameters(net), count_parameters(net)
+        (8, 0)
+    """
+    return sum(p.numel() for p in model.parameters())
 
 
 def train_model(
@@ -147,11 +159,13 @@ def accuracy_by_angle(
     angles: Sequence[float],
     device: torch.device | str = "cpu",
     render: Callable[[float], torch.Tensor] | None = None,
+    progress: Callable[[float, float], object] | None = None,
 ) -> tuple[list[float], torch.Tensor]:
     """Accuracy on ``images`` rotated by each of ``angles`` (degrees), and all the logits.
 
     ``render(angle)``, if given, supplies the rotated images instead of :func:`rotate_images` (e.g.
     :meth:`~structconv.data.DigitsSplit.test_images_at`, which renders them from the source scans).
+    ``progress(angle, accuracy)``, if given, is called after each angle.
 
     Returns:
         ``(accuracies, logits)`` with ``logits`` of shape ``(len(angles), N, classes)``.
@@ -170,6 +184,8 @@ def accuracy_by_angle(
         out = predict(model, rotated, device=device)
         logits.append(out)
         accs.append(float((out.argmax(1) == labels).float().mean()))
+        if progress is not None:
+            progress(float(angle), accs[-1])
     return accs, torch.stack(logits)
 
 

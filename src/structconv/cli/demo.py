@@ -29,9 +29,11 @@ import torch
 from torch import nn
 
 from structconv.cli._plot import plot_accuracy
+from structconv.cli._progress import ProgressBar
 from structconv.cli._table import format_table
 from structconv.cli._training import (
     accuracy_by_angle,
+    count_held_parameters,
     count_parameters,
     invariance_error,
     logit_change,
@@ -97,11 +99,12 @@ class DemoConfig:
             raise ValueError(f"lr={self.lr!r} is not accepted; expected a positive float")
         parse_group(self.group)
         try:
-            torch.device(self.device)
+            device = torch.device(self.device)
         except (RuntimeError, TypeError) as err:
             raise ValueError(
                 f"device={self.device!r} is not accepted; expected a torch device, e.g. 'cpu'"
             ) from err
+        _check_device_available(device, self.device)
 
     def resolved_epochs(self) -> int:
         """Epochs actually used."""
@@ -140,6 +143,27 @@ class DemoConfig:
         return tuple(max(1, f // 2) for f in fields) if self.quick else fields
 
 
+def _check_device_available(device: torch.device, given: str) -> None:
+    """Raise ``ValueError`` (one line) when this torch build or machine cannot use ``device``."""
+    if device.type == "cpu":
+        return
+    if device.type == "cuda" and not torch.cuda.is_available():
+        why = (
+            "this torch build has no CUDA support (a CPU-only build)"
+            if torch.version.cuda is None
+            else "no CUDA device is visible"
+        )
+        raise ValueError(f"device={given!r} is not available: {why}; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={given!r} is not available on this machine; use --device cpu")
+    try:
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError, ValueError) as err:
+        text = str(err).strip()
+        first = text.splitlines()[0].split(". ")[0].rstrip(".") if text else type(err).__name__
+        raise ValueError(f"device={given!r} is not available: {first}; use --device cpu") from err
+
+
 def _default_models(config: DemoConfig) -> dict[str, nn.Module]:
     from structconv.models import ConventionalCNN, EquivariantCNN
 
@@ -155,15 +179,60 @@ def _say(stream: TextIO, text: str = "") -> None:
     stream.flush()
 
 
+def _batch_text(batch_size: int, env: DistributedEnv) -> str:
+    """``'batch 64'``, or under ``torchrun`` the world size and the per-rank share of the batch.
+
+    Example:
+        >>> _batch_text(64, DistributedEnv()), _batch_text(64, DistributedEnv(0, 2))
+        ('batch 64', 'batch 64 split over 2 processes (world size 2): 32 images per rank')
+    """
+    if env.world_size <= 1:
+        return f"batch {batch_size}"
+    shares = sorted({len(t) for t in torch.tensor_split(torch.arange(batch_size), env.world_size)})
+    per_rank = str(shares[0]) if len(shares) == 1 else f"{shares[0]}-{shares[-1]}"
+    return (
+        f"batch {batch_size} split over {env.world_size} processes (world size {env.world_size}): "
+        f"{per_rank} images per rank"
+    )
+
+
+class _Phase:
+    """Announce a step (``'  saving ... done in 0.4 s'``): the text first, its duration when it ends."""
+
+    def __init__(self, stream: TextIO, text: str) -> None:
+        self.stream, self.text = stream, text
+
+    def __enter__(self) -> _Phase:
+        self.start = time.perf_counter()
+        self.stream.write(f"  {self.text} ...")
+        self.stream.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        outcome = "done" if exc[0] is None else "failed"
+        self.stream.write(f" {outcome} in {time.perf_counter() - self.start:.1f} s\n")
+        self.stream.flush()
+
+
 def _evaluate(
     model: Callable[[torch.Tensor], torch.Tensor],
     data: DigitsSplit,
     angles: Sequence[float],
     device: torch.device,
+    name: str = "",
+    stream: TextIO | None = None,
 ) -> tuple[dict[str, Any], torch.Tensor]:
-    accs, logits = accuracy_by_angle(
-        model, data.test_images, data.test_labels, angles, device=device, render=data.test_images_at
-    )
+    desc = f"{name} test at {len(angles)} angles".strip()
+    with ProgressBar(len(angles), desc=desc, stream=stream if stream is not None else io.StringIO()) as bar:
+        accs, logits = accuracy_by_angle(
+            model,
+            data.test_images,
+            data.test_labels,
+            angles,
+            device=device,
+            render=data.test_images_at,
+            progress=lambda angle, acc: bar.update(angle=angle, acc=acc),
+        )
     rotated = [(a, acc) for a, acc in zip(angles, accs) if a != 0.0]
     worst_angle, worst = min(rotated, key=lambda p: p[1]) if rotated else (0.0, accs[0])
     # angles 90/180/270 are exact rot90 turns of the test set (DigitsSplit.test_images_at): reuse their logits
@@ -245,7 +314,7 @@ def _run_demo(
         stream,
         f"structconv demo: {len(data.train_labels)} upright training digits, {len(data.test_labels)} "
         f"test digits ({data.size}x{data.size}), tested at {len(angles)} angles; "
-        f"{epochs} epochs, batch {batch_size}, device {device}",
+        f"{epochs} epochs, {_batch_text(batch_size, env)}, device {device}",
     )
     models = (model_factory or _default_models)(config)
     for name, model in models.items():
@@ -282,8 +351,8 @@ def _run_demo(
         if not env.is_main:  # under torchrun, rank 0 alone tests, exports and reports
             continue
         t0 = time.perf_counter()
-        res, logits = _evaluate(model, data, angles, device)
-        res |= {"parameters": count_parameters(model), "eval_time_s": time.perf_counter() - t0} | stats
+        res, logits = _evaluate(model, data, angles, device, name, stream)
+        res |= {"parameters": count_held_parameters(model), "eval_time_s": time.perf_counter() - t0} | stats
         results["models"][name] = res
         rows.append({"model": name} | res)
         curves[name] = (angles, res["accuracy_by_angle"])
@@ -301,7 +370,7 @@ def _run_demo(
             ("upright_accuracy", "upright acc"),
             ("rotated_accuracy_mean", "rotated mean"),
             ("rotated_accuracy_worst", "rotated worst"),
-            ("worst_angle", "worst angle"),
+            ("worst_angle", "worst angle", "{:.2f}"),
             ("invariance_error_rot90", "rot90 inv. err"),
         ],
     )
@@ -318,8 +387,10 @@ def _run_demo(
     _say(stream)
     _say(
         stream,
-        "accuracies are fractions of the test set; 'rot90 inv. err' is the largest change of a logit "
-        "under 90/180/270 degree turns, relative to the largest logit",
+        "accuracies are fractions of the test set; 'worst angle' is in degrees; 'rot90 inv. err' is the "
+        "largest change of a logit under 90/180/270 degree turns, relative to the largest logit; 'params' "
+        "counts the scalars each model holds (an equivariant model learns basis coefficients, its export "
+        "holds the expanded filters)",
     )
     _say(
         stream,
@@ -341,16 +412,19 @@ def _export_and_check(
     stream: TextIO,
 ) -> dict[str, Any]:
     """Export ``model``, compare its predictions, save it, reload it; return the exported model's row."""
-    exported = model.export().to(device).eval()
-    ex_res, ex_logits = _evaluate(exported, data, angles, device)
+    with _Phase(stream, f"exporting {name} to plain torch.nn layers"):
+        exported = model.export().to(device).eval()
+    ex_res, ex_logits = _evaluate(exported, data, angles, device, f"{name} (exported)", stream)
     up = data.test_images
     logit_diff = float((ex_logits - logits).abs().max())
     path = out / "equivariant_exported.pt"
-    torch.save(exported, path)
-    reloaded = torch.load(path, weights_only=False)
-    reload_same = bool(
-        torch.equal(predict(reloaded, up, device=device), predict(exported, up, device=device))
-    )
+    with _Phase(stream, f"saving the exported model to {path}"):
+        torch.save(exported, path)
+    with _Phase(stream, "reloading it and comparing its predictions"):
+        reloaded = torch.load(path, weights_only=False)
+        reload_same = bool(
+            torch.equal(predict(reloaded, up, device=device), predict(exported, up, device=device))
+        )
     identical = bool(torch.equal(ex_logits.argmax(-1), logits.argmax(-1)))
     res["export"] = {
         "upright_accuracy": ex_res["upright_accuracy"],
@@ -369,7 +443,8 @@ def _export_and_check(
         f"{'yes' if identical else 'NO'} (largest logit difference {logit_diff:.2e}); saved to {path}, "
         f"reloaded: {'identical' if reload_same else 'DIFFERENT'}",
     )
-    return {"model": f"{name} (exported)", "parameters": res["parameters"], "train_time_s": None} | {
+    res["export"]["parameters"] = held = count_held_parameters(exported)
+    return {"model": f"{name} (exported)", "parameters": held, "train_time_s": None} | {
         k: ex_res[k]
         for k in (
             "upright_accuracy",
