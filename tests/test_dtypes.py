@@ -91,3 +91,109 @@ def test_eps_follows_the_dtype():
     for c in (C.UnitL2(), C.SumToOne(), C.NonNegSumToOne(), C.FixedCenter()):
         out = c(torch.zeros(2, 1, 3, 3, dtype=torch.float16))
         assert torch.equal(out.float(), c(torch.zeros(2, 1, 3, 3)))
+
+
+# ------------------------------------------------------------------------------ norm-based modules
+
+
+def _modules():
+    from structconv import gspaces
+    from structconv.nn import (
+        FieldType,
+        GNormBatchNorm,
+        InducedNormBatchNorm,
+        InducedNormNonLinearity,
+        InducedNormPool,
+        NormBatchNorm,
+        NormMaxPool,
+        NormNonLinearity,
+        NormPool,
+    )
+
+    gs = gspaces.Rot2dOnR2(8)
+    t = FieldType(gs, [gs.irrep(1), gs.irrep(2), gs.regular_repr])
+    nontrivial = FieldType(gs, [gs.irrep(1), gs.irrep(3)])
+    fr = gspaces.FlipRot2dOnR2(4)
+    induced = FieldType(fr, [fr.induced_repr((None, 4), fr.restrict((None, 4))[0].irrep(1))] * 2)
+    return {
+        "NormNonLinearity[n_relu]": lambda: NormNonLinearity(t, "n_relu"),
+        "NormNonLinearity[n_sigmoid]": lambda: NormNonLinearity(t, "n_sigmoid"),
+        "NormNonLinearity[squash]": lambda: NormNonLinearity(t, "squash", bias=False),
+        "InducedNormNonLinearity": lambda: InducedNormNonLinearity(induced),
+        "NormPool": lambda: NormPool(t),
+        "InducedNormPool": lambda: InducedNormPool(induced),
+        "NormMaxPool": lambda: NormMaxPool(t, 2),
+        "NormBatchNorm": lambda: NormBatchNorm(nontrivial),
+        "InducedNormBatchNorm": lambda: InducedNormBatchNorm(induced),
+        "GNormBatchNorm": lambda: GNormBatchNorm(t),
+    }
+
+
+MODULES = sorted(_modules())
+
+
+def _field_inputs(c: int, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    shape = (2, c, 4, 4)
+    out = _inputs(shape, dtype)
+    region = out["normal"].clone()
+    region[..., :2] = 0  # a zero background next to ordinary values
+    out["zero_region"] = region
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", MODULES)
+def test_norm_module_outputs_and_gradients_are_finite(name, dtype):
+    from structconv.nn import GeometricTensor
+
+    m = _modules()[name]().to(dtype)
+    for mode in ("train", "eval"):
+        m.train(mode == "train")
+        for kind, x in _field_inputs(m.in_type.size, dtype).items():
+            x = x.clone().requires_grad_(True)
+            m.zero_grad()
+            y = m(GeometricTensor(x, m.in_type)).tensor
+            assert y.dtype == dtype
+            assert torch.isfinite(y).all(), f"{name} {dtype} {mode} {kind}: output not finite"
+            y.backward(torch.ones_like(y))
+            assert torch.isfinite(x.grad).all(), f"{name} {dtype} {mode} {kind}: input gradient not finite"
+            for p_name, p in m.named_parameters():
+                assert p.grad is None or torch.isfinite(p.grad).all(), f"{name} {dtype} {kind}: {p_name}.grad"
+            for b_name, b in m.named_buffers():
+                if b.is_floating_point():
+                    assert torch.isfinite(b).all(), f"{name} {dtype} {kind}: buffer {b_name}"
+
+
+def test_norm_values_are_right_where_the_squares_overflow():
+    from structconv import gspaces
+    from structconv.nn import FieldType, GeometricTensor, NormNonLinearity, NormPool
+
+    gs = gspaces.Rot2dOnR2(4)
+    t = FieldType(gs, [gs.irrep(1)])
+    for dtype, v in ((torch.float16, 200.0), (torch.float32, 3e19), (torch.float64, 3e160)):
+        x = torch.tensor([v, v], dtype=dtype).view(1, 2, 1, 1)
+        norm = NormPool(t)(GeometricTensor(x, t)).tensor.double().item()
+        assert norm == pytest.approx(v * 2**0.5, rel=2e-3)
+        y = NormNonLinearity(t, "squash", bias=False).to(dtype)(GeometricTensor(x, t)).tensor.double()
+        n = v * 2**0.5
+        assert y.flatten().tolist() == pytest.approx([v / (1 + n)] * 2, rel=2e-3)  # squash: n / (1 + n) v / n
+
+
+def test_autocast_float16_net_with_a_zero_region_has_finite_gradients():
+    # the net: R2Conv -> NormNonLinearity -> NormPool under autocast, input with a zero background
+    from structconv import gspaces
+    from structconv.nn import FieldType, GeometricTensor, NormNonLinearity, NormPool, R2Conv, SequentialModule
+
+    gs = gspaces.Rot2dOnR2(8)
+    t_in = FieldType(gs, [gs.trivial_repr])
+    t_mid = FieldType(gs, [gs.irrep(1)] * 2 + [gs.regular_repr])
+    torch.manual_seed(0)
+    net = SequentialModule(R2Conv(t_in, t_mid, 3, padding=1), NormNonLinearity(t_mid), NormPool(t_mid))
+    x = torch.zeros(2, 1, 9, 9)
+    x[:, :, 2:5, 2:5] = torch.randn(2, 1, 3, 3) * 50
+    with torch.autocast("cpu", dtype=torch.float16):
+        y = net(GeometricTensor(x, t_in)).tensor
+    y.float().sum().backward()
+    assert torch.isfinite(y).all()
+    for name, p in net.named_parameters():
+        assert torch.isfinite(p.grad).all(), name

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..._numerics import compute_dtype, inv_sqrt_scaled
 from ..equivariant_module import EquivariantModule
 from ..field_type import FieldType
 from ..geometric_tensor import GeometricTensor
@@ -34,6 +35,34 @@ from ._utils import (
 )
 
 __all__ = ["InnerBatchNorm", "NormBatchNorm", "InducedNormBatchNorm", "GNormBatchNorm"]
+
+
+def _bessel(count: int) -> float:
+    """Bessel's factor ``n / (n - 1)`` of ``n`` samples (1 for a single sample), as e2cnn applies it."""
+    return count / (count - 1) if count > 1 else 1.0
+
+
+def _block_moments(
+    x: torch.Tensor, index: torch.Tensor, n_blocks: int, dims: list[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per block ``b`` of channels: ``S_b``, the largest ``|x|`` (detached; 1 where 0 or not finite), and
+    ``t_b``, the sum over its channels of the mean of ``(x / S_b) ** 2``, so that the block's summed second
+    moment is ``S_b ** 2 * t_b`` with ``t_b`` never overflowing."""
+    shape = (1, -1) + (1,) * (x.dim() - 2)
+    with torch.no_grad():
+        s_c = x.detach().abs().amax(dim=dims)
+        big = torch.zeros(n_blocks, dtype=x.dtype, device=x.device)
+        big = big.scatter_reduce(0, index, s_c, reduce="amax", include_self=False)
+        big = torch.where((big > 0) & torch.isfinite(big), big, torch.ones_like(big))
+    u = x / big.index_select(0, index).view(shape)
+    return big, x.new_zeros(n_blocks).index_add(0, index, u.square().mean(dim=dims))
+
+
+def _store_running(buffer: torch.Tensor, factor: float, value: torch.Tensor) -> None:
+    """``buffer <- (1 - factor) buffer + factor value``, in float64, clamped to the buffer dtype's range."""
+    new = buffer.double() * (1.0 - factor) + factor * value.double()
+    top = torch.finfo(buffer.dtype).max
+    buffer.copy_(new.clamp(-top, top).to(buffer.dtype))
 
 
 class _BatchNormBase(EquivariantModule):
@@ -321,25 +350,27 @@ class _NormBatchNormBase(_BatchNormBase):
                 self.weight.uniform_()
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Divide every field by the root mean square of its norm (per channel), times its scale."""
+        """Divide every field by the root of its running variance (updated first in training), times a scale.
+
+        As e2cnn: in training the running variance is updated with the batch's Bessel-corrected variance and
+        the output is normalised by the updated running variance (no gradient through the statistics).
+        """
         check_input(self, input)
         x = input.tensor
         foc = self._field_of_channel
         shape = (1, -1) + (1,) * (x.dim() - 2)
+        cdtype = compute_dtype(x.dtype)
         if self.training:
-            dims, _ = self._reduce_dims(x)
-            var = x.new_zeros(len(self.in_type)).index_add(
-                0, foc, (x * x).mean(dim=dims)
-            ) / self._field_size.to(x.dtype)
+            dims, count = self._reduce_dims(x)
             with torch.no_grad():
-                factor = self._factor()
-                self.running_var.mul_(1 - factor).add_(factor * var.to(self.running_var.dtype))
-        else:
-            var = self.running_var.to(x.dtype)
-        scale = torch.rsqrt(var + self.eps)
+                big, t = _block_moments(x.detach().to(cdtype), foc, len(self.in_type), dims)
+                var = big.double().square() * t.double() / self._field_size * _bessel(count)
+                _store_running(self.running_var, self._factor(), var)
+        scale = torch.rsqrt(self.running_var.to(cdtype) + self.eps)
         if self.affine:
-            scale = scale * self.weight.to(x.dtype)
-        return GeometricTensor(x * scale.index_select(0, foc).view(shape), self.out_type)
+            scale = scale * self.weight.to(cdtype)
+        y = x.to(cdtype) * scale.index_select(0, foc).view(shape)
+        return GeometricTensor(y.to(x.dtype), self.out_type)
 
     def extra_repr(self) -> str:
         return f"{self.in_type}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
@@ -352,8 +383,14 @@ class NormBatchNorm(_NormBatchNormBase):
     scale is estimated, per field :math:`i` of size :math:`d_i`:
 
     .. math::
-        \\sigma_i^2 = \\frac{1}{d_i} \\mathbb{E}_{b, x} \\|v_i\\|^2, \\qquad
-        y_i = \\gamma_i \\frac{v_i}{\\sqrt{\\sigma_i^2 + \\epsilon}}
+        \\sigma_i^2 = \\frac{N}{N - 1} \\frac{1}{d_i} \\mathbb{E}_{b, x} \\|v_i\\|^2, \\qquad
+        r_i \\leftarrow (1 - m) r_i + m \\sigma_i^2, \\qquad
+        y_i = \\gamma_i \\frac{v_i}{\\sqrt{r_i + \\epsilon}}
+
+    with :math:`N` the number of samples (batch times pixels) and :math:`m` the momentum. As in e2cnn, the
+    output is normalised by the running variance :math:`r_i` in training too (updated first), so training and
+    eval outputs differ only by that update, and no gradient flows through the statistics. Large fields are
+    handled without overflow (the running variance saturates at the buffer dtype's largest value).
 
     Args:
         in_type: the input field type; fields must support ``'norm'`` and contain no trivial irrep.
@@ -387,8 +424,11 @@ class InducedNormBatchNorm(_NormBatchNormBase):
     variance of field :math:`i` is the mean squared norm of its sub-fields per channel,
 
     .. math::
-        \\sigma_i^2 = \\frac{1}{d_i} \\mathbb{E}_{b, x} \\sum_j \\|v_{i,j}\\|^2, \\qquad
-        y_i = \\gamma_i \\frac{v_i}{\\sqrt{\\sigma_i^2 + \\epsilon}}
+        \\sigma_i^2 = \\frac{N}{N - 1} \\frac{1}{d_i} \\mathbb{E}_{b, x} \\sum_j \\|v_{i,j}\\|^2, \\qquad
+        r_i \\leftarrow (1 - m) r_i + m \\sigma_i^2, \\qquad
+        y_i = \\gamma_i \\frac{v_i}{\\sqrt{r_i + \\epsilon}}
+
+    normalised by the running variance in training too, as :class:`NormBatchNorm`.
 
     Args:
         in_type: the input field type; fields must support ``'induced_norm'`` and contain no trivial irrep.
@@ -426,7 +466,11 @@ class GNormBatchNorm(_BatchNormBase):
 
     .. math::
         z_t \\mapsto \\gamma_t \\frac{z_t - \\mu_t}{\\sqrt{\\sigma_t^2 + \\epsilon}} + \\beta_t, \\qquad
-        z_k \\mapsto \\gamma_k \\frac{z_k}{\\sqrt{\\mathbb{E}\\|z_k\\|^2 / d_k + \\epsilon}}
+        z_k \\mapsto \\gamma_k \\frac{z_k}{\\sqrt{\\sigma_k^2 + \\epsilon}}, \\qquad
+        \\sigma_k^2 = \\frac{N}{N - 1} \\frac{\\mathbb{E}\\|z_k\\|^2}{d_k}
+
+    with Bessel's factor :math:`N / (N - 1)` (:math:`N` = batch times pixels) on every block, trivial or not,
+    as e2cnn. Training normalises by these batch statistics (with their gradient), eval by the running ones.
 
     and mapped back with :math:`Q`. The block scalings commute with the irreps, hence the equivariance.
 
@@ -517,32 +561,37 @@ class GNormBatchNorm(_BatchNormBase):
         check_input(self, input)
         x = input.tensor
         shape = (1, -1) + (1,) * (x.dim() - 2)
-        z = self._change_basis(x, inverse=True, out_perm=None)  # irreps basis, fields grouped
+        cdtype = compute_dtype(x.dtype)
+        z = self._change_basis(x.to(cdtype), inverse=True, out_perm=None)  # irreps basis, fields grouped
         c = z.shape[1]
-        tc, tb, boc = self._trivial_channels, self._trivial_blocks, self._block_of_channel
-        dims_f = self._block_dim.to(x.dtype)
+        tc, boc = self._trivial_channels, self._block_of_channel
+        dims_f = self._block_dim.to(cdtype)
         if self.training:
             dims, count = self._reduce_dims(z)
-            mean = z.index_select(1, tc).mean(dim=dims)
+            trivial = z.index_select(1, tc)
+            with torch.no_grad():  # the trivial means, from the channels divided by their largest value
+                top = trivial.detach().abs().amax(dim=dims)
+                top = torch.where((top > 0) & torch.isfinite(top), top, torch.ones_like(top))
+            mean = (trivial / top.view(shape)).mean(dim=dims) * top
             centered = z - z.new_zeros(c).index_copy(0, tc, mean).view(shape)
-            var = z.new_zeros(self._n_blocks).index_add(0, boc, (centered * centered).mean(dim=dims)) / dims_f
+            # Bessel-corrected variance of every block (as e2cnn), S_b^2 t_b / d_b without overflow
+            big, t = _block_moments(centered, boc, self._n_blocks, dims)
+            t = t / dims_f * _bessel(count)
+            scale = inv_sqrt_scaled(t, big, self.eps)  # 1 / sqrt(var + eps), with gradient
             with torch.no_grad():
                 factor = self._factor()
-                running = var.detach().clone()
-                running[tb] = running[tb] * (count / max(count - 1, 1))
-                self.running_var.mul_(1 - factor).add_(factor * running.to(self.running_var.dtype))
-                self.running_mean.mul_(1 - factor).add_(factor * mean.to(self.running_mean.dtype))
+                _store_running(self.running_var, factor, big.double().square() * t.detach().double())
+                _store_running(self.running_mean, factor, mean.detach())
         else:
-            mean = self.running_mean.to(x.dtype)
-            var = self.running_var.to(x.dtype)
-        scale = torch.rsqrt(var + self.eps)
+            centered = z - z.new_zeros(c).index_copy(0, tc, self.running_mean.to(cdtype)).view(shape)
+            scale = torch.rsqrt(self.running_var.to(cdtype) + self.eps)
         if self.affine:
-            scale = scale * self.weight.to(x.dtype)
-        shift = -mean * scale.index_select(0, tb)
+            scale = scale * self.weight.to(cdtype)
+        y = centered * scale.index_select(0, boc).view(shape)
         if self.affine:
-            shift = shift + self.bias.to(x.dtype)
-        y = z * scale.index_select(0, boc).view(shape) + z.new_zeros(c).index_copy(0, tc, shift).view(shape)
-        return GeometricTensor(self._change_basis(y, inverse=False, out_perm=self._out_perm), self.out_type)
+            y = y + z.new_zeros(c).index_copy(0, tc, self.bias.to(cdtype)).view(shape)
+        y = self._change_basis(y, inverse=False, out_perm=self._out_perm)
+        return GeometricTensor(y.to(x.dtype), self.out_type)
 
     def extra_repr(self) -> str:
         return f"{self.in_type}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"

@@ -11,11 +11,11 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from ..._numerics import compute_dtype, slice_scale
 from ..equivariant_module import EquivariantModule
 from ..field_type import FieldType
 from ..geometric_tensor import GeometricTensor
 from ._utils import (
-    NORM_EPS,
     FieldGrouping,
     check_field_type,
     check_input,
@@ -83,15 +83,22 @@ class _NormNonLinearityBase(EquivariantModule):
         def fn(g: int, v: torch.Tensor) -> torch.Tensor:
             m, d = self._grouping.keys[g]
             b, n = v.shape[:2]
-            w = v.reshape(b, n, m, d, *v.shape[3:])
-            sq = (w * w).sum(dim=3, keepdim=True)
-            norms = torch.sqrt(sq.clamp_min(NORM_EPS))
+            w = v.reshape(b, n, m, d, *v.shape[3:]).to(compute_dtype(v.dtype))
+            # v = s u with s = max |v| per (sub-)field: the sum of squares of u cannot overflow, and it is
+            # >= 1 unless the field is zero, which maps to zero with a zero gradient
+            s = slice_scale(w, 3)
+            u = w / s
+            sq = u.square().sum(dim=3, keepdim=True)
+            nonzero = sq > 0
+            r = torch.where(nonzero, sq.clamp_min(0.5).sqrt(), torch.ones_like(sq))
+            norms = torch.where(nonzero, s * r, torch.zeros_like(sq))
             if biases is not None:
-                new = _FUNCTIONS[self.function](norms - biases[g].to(v.dtype).view(1, n, 1, 1, *spatial_ones))
+                bias = biases[g].to(w.dtype).view(1, n, 1, 1, *spatial_ones)
+                new = _FUNCTIONS[self.function](norms - bias)
             else:
                 new = _FUNCTIONS[self.function](norms)
-            mult = torch.where(sq > NORM_EPS, new / norms, torch.zeros_like(norms))
-            return (w * mult).reshape(v.shape)
+            mult = torch.where(nonzero, new / r, torch.zeros_like(new))  # f(|v| - b) / |v|, times s
+            return (u * mult).reshape(v.shape).to(v.dtype)
 
         return GeometricTensor(self._grouping.apply(x, self._in_perm, self._out_perm, fn), self.out_type)
 
@@ -115,6 +122,8 @@ class NormNonLinearity(_NormNonLinearityBase):
     with one bias (parametrised by its logarithm ``log_bias``, initialised to 0) per field and
     :math:`f` one of ``'n_relu'`` (:math:`\\max(0, t)`), ``'n_sigmoid'`` (:math:`\\sigma(t)`) or
     ``'squash'`` (:math:`t / (1 + t)`, no bias allowed). A zero field maps to zero with a finite gradient.
+    Norms are computed from the field divided by its largest component (half precision in float32), so
+    they neither overflow nor underflow: outputs and gradients are finite in every float dtype.
 
     Args:
         in_type: the input field type; every field must support ``'norm'`` non-linearities.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..._numerics import compute_dtype
 from ..equivariant_module import EquivariantModule
 from ..field_type import FieldType
 from ..geometric_tensor import GeometricTensor
@@ -24,6 +25,7 @@ from ._utils import (
     pool_output_size,
     register_grouping,
     require_support,
+    safe_norm,
 )
 
 __all__ = [
@@ -143,8 +145,9 @@ class NormMaxPool(_WindowPool):
         check_input(self, input)
         x = input.tensor
         with torch.no_grad():
+            # field norms without overflow, in float32 at least: ties only between truly equal norms
             sq = self._grouping.apply(
-                x, self._in_perm, self._out_perm, lambda g, v: (v * v).sum(2, keepdim=True)
+                x.to(compute_dtype(x.dtype)), self._in_perm, self._out_perm, lambda g, v: safe_norm(v, 2)
             )
             _, idx = F.max_pool2d(
                 sq,
