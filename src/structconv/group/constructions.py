@@ -483,6 +483,6 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     source = None
     if not H.continuous and not G.continuous:
         source = (repr, np.array([G._index(G._parse(pmap(h))) for h in H.elements]))
-    out = Representation(H, name, names, Q, supported, Qinv, source=source)
+    out = Representation(H, name, names, Q, supported, change_of_basis_inv=Qinv, source=source)
     G._restrictions[(key, repr)] = out
     return out

@@ -48,7 +48,7 @@ class CyclicGroup(Group):
 
     def __init__(self, N: int) -> None:
         self._N = _check_order(N)
-        super().__init__(f"C{self._N}")
+        super().__init__(f"C{self._N}", continuous=False, abelian=True)
 
     @property
     def N(self) -> int:
@@ -71,11 +71,6 @@ class CyclicGroup(Group):
     def elements(self) -> list[int]:
         """``[0, 1, ..., N-1]``."""
         return list(range(self._N))
-
-    @property
-    def abelian(self) -> bool:
-        """``True``."""
-        return True
 
     @property
     def elements_names(self) -> list[str]:
@@ -122,6 +117,10 @@ class CyclicGroup(Group):
     def _build_irreps(self) -> None:
         for k in range(self._N // 2 + 1):
             self.irrep(k)
+
+    def irrep(self, k: int, *more: int) -> IrreducibleRepresentation:  # type: ignore[override]
+        """The irrep of frequency ``k`` (``irrep_k``); any other id raises ``ValueError``."""
+        return super().irrep(k, *more)
 
     def _check_irrep_id(self, id: tuple[Any, ...]) -> tuple[int, ...]:
         if len(id) != 1 or isinstance(id[0], bool) or not isinstance(id[0], numbers.Integral):

@@ -56,7 +56,7 @@ class DihedralGroup(Group):
 
     def __init__(self, N: int) -> None:
         self._N = _check_order(N)
-        super().__init__(f"D{self._N}")
+        super().__init__(f"D{self._N}", continuous=False, abelian=False)
 
     @property
     def N(self) -> int:
@@ -146,6 +146,11 @@ class DihedralGroup(Group):
         if N % 2 == 0:
             self.irrep(1, N // 2)
             self.irrep(0, N // 2)
+
+    def irrep(self, j: int, k: int | None = None, *more: int) -> IrreducibleRepresentation:  # type: ignore[override]
+        """The irrep of flip frequency ``j`` and rotation frequency ``k`` (``irrep_j,k``); any other id
+        raises ``ValueError``."""
+        return super().irrep(*((j,) if k is None else (j, k)), *more)
 
     def _check_irrep_id(self, id: tuple[Any, ...]) -> tuple[int, ...]:
         N = self._N

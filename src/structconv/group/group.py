@@ -158,8 +158,10 @@ class Group(ABC):
     #: Whether the group is continuous (SO(2), O(2)).
     continuous: bool = False
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, continuous: bool, abelian: bool) -> None:
         self._name = name
+        self.continuous = bool(continuous)
+        self._abelian = bool(abelian)
         self._irreps: dict[str, IrreducibleRepresentation] = _IrrepDict(self)
         self._irreps_by_id: dict[tuple[int, ...], IrreducibleRepresentation] = {}
         self._representations = _RepresentationDict(self)
@@ -224,7 +226,7 @@ class Group(ABC):
         As in the reference library the flag is per family, so D_1 and D_2 (which happen to be
         commutative) report ``False``.
         """
-        return False
+        return self._abelian
 
     @property
     def elements_names(self) -> list[str] | None:
@@ -270,18 +272,18 @@ class Group(ABC):
         """All elements in their plain form (finite groups), ``None`` for a continuous group."""
         return None
 
-    def combine(self, a: Any, b: Any) -> Any:
-        """Return the product ``a·b`` (apply ``b`` first, then ``a``)."""
-        return self._combine(self._parse(a), self._parse(b))
+    def combine(self, e1: Any, e2: Any) -> Any:
+        """Return the product ``e1·e2`` (apply ``e2`` first, then ``e1``)."""
+        return self._combine(self._parse(e1), self._parse(e2))
 
-    def inverse(self, a: Any) -> Any:
-        """Return the inverse of ``a``."""
-        return self._inverse(self._parse(a))
+    def inverse(self, element: Any) -> Any:
+        """Return the inverse of ``element``."""
+        return self._inverse(self._parse(element))
 
-    def equal(self, a: Any, b: Any, atol: float = 1e-9) -> bool:
+    def equal(self, e1: Any, e2: Any, atol: float = 1e-9) -> bool:
         """Whether two elements are equal (angles compared modulo 2π within ``atol``)."""
-        fa, ta = self._to_flip_angle(self._parse(a))
-        fb, tb = self._to_flip_angle(self._parse(b))
+        fa, ta = self._to_flip_angle(self._parse(e1))
+        fb, tb = self._to_flip_angle(self._parse(e2))
         d = abs(ta - tb) % TWO_PI
         return fa == fb and min(d, TWO_PI - d) <= atol
 
@@ -361,7 +363,7 @@ class Group(ABC):
                 id = ()
             if id:
                 try:
-                    irr = self.irrep(*id)
+                    irr = Group.irrep(self, *id)
                 except ValueError:
                     irr = None
                 if irr is not None and irr.name == name:
@@ -399,11 +401,11 @@ class Group(ABC):
 
         return induced_representation(self, subgroup_id, repr)
 
-    def restrict_representation(self, subgroup_id: Any, repr: Representation) -> Representation:
-        """Restrict ``repr`` to the subgroup ``subgroup_id``, decomposed into the subgroup's irreps."""
+    def restrict_representation(self, id: Any, repr: Representation) -> Representation:
+        """Restrict ``repr`` to the subgroup ``id``, decomposed into the subgroup's irreps."""
         from structconv.group.constructions import restrict_representation
 
-        return restrict_representation(self, subgroup_id, repr)
+        return restrict_representation(self, id, repr)
 
     def bl_regular_representation(self, L: int) -> Representation:
         """Band-limited regular representation (SO(2)/O(2)): the irreps of frequency ≤ ``L``.
@@ -422,11 +424,11 @@ class Group(ABC):
     def _normalize_subgroup_id(self, subgroup_id: Any) -> Any:
         return self._subgroup(subgroup_id)[0]
 
-    def subgroup(self, subgroup_id: Any) -> tuple[Group, SubgroupParentMap, SubgroupChildMap]:
-        """The subgroup ``subgroup_id`` and the maps between its elements and the parent's.
+    def subgroup(self, id: Any) -> tuple[Group, SubgroupParentMap, SubgroupChildMap]:
+        """The subgroup ``id`` and the maps between its elements and the parent's.
 
         Args:
-            subgroup_id: the subgroup, as documented by each group (e.g. ``M`` for C_M in C_N,
+            id: the subgroup, as documented by each group (e.g. ``M`` for C_M in C_N,
                 ``(axis, M)`` for D_M in D_N, ``(None, -1)`` for SO(2) in O(2)).
 
         Returns:
@@ -434,7 +436,7 @@ class Group(ABC):
             subgroup element ``h`` is; ``child_map(g)`` is the subgroup element equal to ``g``, or
             ``None`` when ``g`` is not in the subgroup.
         """
-        key, H, shift = self._subgroup(subgroup_id)
+        key, H, shift = self._subgroup(id)
         cached = self._subgroups.get(key)
         if cached is None:
             cached = (H, SubgroupParentMap(self, H, shift), SubgroupChildMap(self, H, shift))

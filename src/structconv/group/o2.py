@@ -44,11 +44,9 @@ class O2(Group):
         (1, 1.0)
     """
 
-    continuous = True
-
     def __init__(self, maximum_frequency: int) -> None:
         self._max_freq = _check_max_frequency(maximum_frequency)
-        super().__init__("O(2)")
+        super().__init__("O(2)", continuous=True, abelian=False)
 
     @property
     def maximum_frequency(self) -> int:
@@ -108,6 +106,11 @@ class O2(Group):
         self.irrep(0, 0)
         for k in range(self._max_freq + 1):
             self.irrep(1, k)
+
+    def irrep(self, j: int, k: int | None = None, *more: int) -> IrreducibleRepresentation:  # type: ignore[override]
+        """The irrep of flip frequency ``j`` and rotation frequency ``k`` (``irrep_j,k``); any other id
+        raises ``ValueError``."""
+        return super().irrep(*((j,) if k is None else (j, k)), *more)
 
     def _check_irrep_id(self, id: tuple[Any, ...]) -> tuple[int, ...]:
         msg = f"id: {id!r} is not an irrep of O(2); expected irrep(0, 0) or irrep(1, k) with an int k >= 0"

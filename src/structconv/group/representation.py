@@ -70,7 +70,12 @@ class Representation:
         change_of_basis: the matrix ``Q`` (``size × size``, invertible).
         supported_nonlinearities: the non-linearities the representation allows (see
             :data:`NONLINEARITIES`).
+        representation: optional dict or callable ``element -> matrix``; the matrices are always computed
+            from ``irreps`` and ``change_of_basis``, and a given map must agree with them (checked on
+            the elements, ``ValueError`` otherwise).
+        character: optional dict or callable ``element -> trace``, checked the same way.
         change_of_basis_inv: ``Q^{-1}``; computed when omitted.
+        **kwargs: extra properties, kept in :attr:`attributes`.
 
     Example:
         >>> from structconv.group import cyclic_group
@@ -91,12 +96,15 @@ class Representation:
         irreps: Sequence[str],
         change_of_basis: np.ndarray | None,
         supported_nonlinearities: Iterable[str] = (),
+        representation: Any = None,
+        character: Any = None,
         change_of_basis_inv: np.ndarray | None = None,
         *,
         matrices: np.ndarray | None = None,
         parts: Sequence[Representation] | None = None,
         outer: tuple[np.ndarray, np.ndarray] | None = None,
         source: tuple[Representation, np.ndarray] | None = None,
+        **kwargs: Any,
     ) -> None:
         # `matrices`, `parts`/`outer` and `source` are internal: exact, structured ways to evaluate a
         # representation of a finite group (a table; a direct sum C (⊕ parts) C^{-1}; a restriction
@@ -150,6 +158,31 @@ class Representation:
                 raise ValueError(f"matrices: expected shape {(group.order(), size, size)}, got {m.shape}")
             self._table = _readonly(m)
             self._table_given = True
+        self._extra_attributes = dict(kwargs)
+        if representation is not None or character is not None:
+            self._check_given(representation, character)
+
+    def _check_given(self, representation: Any, character: Any) -> None:
+        """Check a user's ``representation`` / ``character`` (dict or callable) against ``Q (⊕ ψ_i) Q^{-1}``.
+
+        The matrices are always computed from the irreps and the change of basis; the given maps are a
+        declaration of what they should be, and a mismatch is an error.
+        """
+        G = self._group
+        elements = list(G.elements) if not G.continuous else G.testing_elements()
+        for arg, given in (("representation", representation), ("character", character)):
+            if given is None:
+                continue
+            lookup = given.__getitem__ if isinstance(given, dict) else given
+            if not callable(lookup):
+                raise TypeError(f"{arg}: expected a dict or a callable of the group elements, got {given!r}")
+            for e in elements:
+                mine = self(e) if arg == "representation" else np.trace(self(e))
+                if not np.allclose(np.asarray(lookup(e), dtype=np.float64), mine, atol=1e-8):
+                    raise ValueError(
+                        f"{arg}: the value at element {e!r} does not match the irreps {self.irreps} and the "
+                        "change_of_basis given"
+                    )
 
     # ------------------------------------------------------------------ construction helpers
     def _resolve_irreps(self, irreps: Sequence[str]) -> list[IrreducibleRepresentation]:
@@ -199,8 +232,8 @@ class Representation:
 
     @property
     def attributes(self) -> dict[str, Any]:
-        """Extra properties of the representation: ``{}``, except for irreps (their frequencies)."""
-        return {}
+        """Extra properties: the keyword arguments given at construction (irreps: their frequencies)."""
+        return dict(self._extra_attributes)
 
     @property
     def representation(self) -> Any:
@@ -329,14 +362,14 @@ class Representation:
             return self._matrix_table()[G._index(G._parse(element))].copy()
         return self.representation_matrices([element])[0]
 
-    def character(self, element: Any) -> float:
-        """The character ``tr ρ(element)``."""
-        return float(np.trace(self(element)))
+    def character(self, e: Any) -> float:
+        """The character ``tr ρ(e)``."""
+        return float(np.trace(self(e)))
 
     # ------------------------------------------------------------------ operations
-    def restrict(self, subgroup_id: Any) -> Representation:
-        """Restriction to the subgroup ``subgroup_id`` (see :meth:`Group.subgroup`)."""
-        return self._group.restrict_representation(subgroup_id, self)
+    def restrict(self, id: Any) -> Representation:
+        """Restriction to the subgroup ``id`` (see :meth:`Group.subgroup`)."""
+        return self._group.restrict_representation(id, self)
 
     def __add__(self, other: Representation) -> Representation:
         if not isinstance(other, Representation):
@@ -367,6 +400,7 @@ class Representation:
             self._parts,
             self._outer,
             self._source,
+            self._extra_attributes,
         )
 
     def __copy__(self) -> Representation:
@@ -390,9 +424,20 @@ def _rebuild_representation(
     parts: tuple[Representation, ...] | None = None,
     outer: tuple[np.ndarray, np.ndarray] | None = None,
     source: tuple[Representation, np.ndarray] | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> Representation:
     rho = Representation(
-        group, name, irreps, Q, supported, Qinv, matrices=table, parts=parts, outer=outer, source=source
+        group,
+        name,
+        irreps,
+        Q,
+        supported,
+        change_of_basis_inv=Qinv,
+        matrices=table,
+        parts=parts,
+        outer=outer,
+        source=source,
+        **(attributes or {}),
     )
     existing = group.representations._peek(name)  # type: ignore[attr-defined]
     if existing is not None and existing._same_content(rho):
@@ -615,4 +660,4 @@ def _find_or_build_part(
         ):
             return r
     supported = parent.supported_nonlinearities & {"norm", "gated"}
-    return Representation(G, f"{parent.name}_{c}", irreps, Q, supported, Qinv)
+    return Representation(G, f"{parent.name}_{c}", irreps, Q, supported, change_of_basis_inv=Qinv)

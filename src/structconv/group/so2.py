@@ -59,11 +59,9 @@ class SO2(Group):
         1.570796
     """
 
-    continuous = True
-
     def __init__(self, maximum_frequency: int) -> None:
         self._max_freq = _check_max_frequency(maximum_frequency)
-        super().__init__("SO(2)")
+        super().__init__("SO(2)", continuous=True, abelian=True)
 
     @property
     def maximum_frequency(self) -> int:
@@ -75,11 +73,6 @@ class SO2(Group):
 
     def __repr__(self) -> str:
         return f"SO2(maximum_frequency={self._max_freq})"
-
-    @property
-    def abelian(self) -> bool:
-        """``True``."""
-        return True
 
     def order(self) -> int:
         """``-1`` (continuous)."""
@@ -115,6 +108,10 @@ class SO2(Group):
     def _build_irreps(self) -> None:
         for k in range(self._max_freq + 1):
             self.irrep(k)
+
+    def irrep(self, k: int, *more: int) -> IrreducibleRepresentation:  # type: ignore[override]
+        """The irrep of frequency ``k`` (``irrep_k``); any other id raises ``ValueError``."""
+        return super().irrep(k, *more)
 
     def _check_irrep_id(self, id: tuple[Any, ...]) -> tuple[int, ...]:
         if (
