@@ -9,6 +9,9 @@ the Keras norm constraints, selfeeg's compat layer) and, when importable, ``WSCo
   and ``'post_step'`` layers call ``project_()`` after it, as users must);
 * **eval**: ``model.eval()`` forward under ``torch.no_grad()`` (the kernel is derived from the current
   weight in every forward: no hidden cache);
+* **P fwd us** / **eval +%**: what an eval forward adds to the convolution, measured directly: deriving
+  the kernel without autograd (the projection in place for ``'inplace'``), in microseconds and as a share
+  of the ``nn.Conv2d`` eval forward (robust on a loaded machine, unlike the ratios);
 * **cached**: the same eval forward inside :func:`torch.nn.utils.parametrize.cached`, the explicit fast
   path (one kernel per layer per context), which costs what ``export()`` costs;
 
@@ -130,6 +133,24 @@ def _transform_us(m: nn.Module, reps: int, timer: Callable[[], float]) -> float 
     return 1e6 * (timer() - t0) / reps
 
 
+def _kernel_fwd_us(m: nn.Module, reps: int, timer: Callable[[], float]) -> float | None:
+    """Microseconds of what an eval forward adds to its convolution: deriving the kernel (no autograd)."""
+    if hasattr(m, "weight_constraint"):
+        fn = m._kernel  # the projection in place for 'inplace' layers
+    elif hasattr(m, "_ws_weight"):
+        fn = lambda: m._ws_weight(1e-4)  # noqa: E731
+    elif hasattr(m, "standardize_weight"):
+        fn = m.standardize_weight
+    else:
+        return None
+    with torch.no_grad():
+        fn()
+        t0 = timer()
+        for _ in range(reps):
+            fn()
+        return 1e6 * (timer() - t0) / reps
+
+
 def run(quick: bool = False, clock: str = "wall", rounds: int | None = None) -> list[dict[str, Any]]:
     """Time every layer; return one row per layer (ratios to the plain conv, medians in ms).
 
@@ -197,6 +218,7 @@ def run(quick: bool = False, clock: str = "wall", rounds: int | None = None) -> 
                 "train_ms": 1e3 * statistics.median(train[i]),
                 "eval_ms": 1e3 * statistics.median(evals[i]),
                 "transform_us": _transform_us(layers[i][1], 20 if quick else 200, timer),
+                "kernel_fwd_us": _kernel_fwd_us(layers[i][1], 20 if quick else 200, timer),
             }
         )
     return rows
@@ -217,10 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, clock={args.clock}, quick={args.quick}"
     )
-    head = ("layer", "train", "eval", "cached", "train min", "eval min", "train ms", "eval ms", "P fwd+bwd us")
-    print("{:<30} {:>6} {:>6} {:>6} {:>9} {:>8} {:>9} {:>8} {:>13}".format(*head))
+    head = ("layer", "train", "eval", "cached", "train min", "eval min", "train ms", "eval ms", "P fwd+bwd us",
+            "P fwd us", "eval +%")
+    print("{:<30} {:>6} {:>6} {:>6} {:>9} {:>8} {:>9} {:>8} {:>13} {:>9} {:>7}".format(*head))
+    conv_eval_us = 1e3 * rows[0]["eval_ms"]
     for row in rows:
         tr = "" if row["transform_us"] is None else f"{row['transform_us']:13.1f}"
+        kf = row["kernel_fwd_us"]
+        tr = f"{tr:>13} " + ("" if kf is None else f"{kf:9.1f} {100 * kf / conv_eval_us:6.2f}%")
         print(
             f"{row['layer']:<30} {row['train_ratio']:6.3f} {row['eval_ratio']:6.3f} {row['cached_ratio']:6.3f} "
             f"{row['train_min_ratio']:9.3f} {row['eval_min_ratio']:8.3f} "

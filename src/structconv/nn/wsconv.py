@@ -30,6 +30,8 @@ inference at the cost of a plain convolution, :meth:`export` the layer, or run t
 from __future__ import annotations
 
 import copy
+import inspect
+import math
 from typing import Any
 
 import torch
@@ -38,6 +40,7 @@ from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 
 from structconv.constraints.standardization import _check_eps, scaled_weight_standardize
+from structconv.nn._conv_utils import check_conv_args
 from structconv.nn._derived import derived
 
 _DEFAULT_EPS = 1e-4  # the reference library's default ``eps`` of ``forward``
@@ -66,6 +69,24 @@ class _WSMixin:
     weight: Tensor
     gain: Tensor
     groups: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _check_ws_args(type(self), args, kwargs)  # the arguments of the torch layer, before torch sees them
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        layout = self._ws_layout()
+        w = self.weight
+        if layout["channel_dim"] == 0:
+            entries = math.prod(w.shape[1:])
+        else:
+            entries = (w.shape[0] // layout["groups"]) * math.prod(w.shape[2:])
+        if entries < 2:
+            raise ValueError(
+                f"{type(self).__name__}: in_channels={self.in_channels}, "  # type: ignore[attr-defined]
+                f"out_channels={self.out_channels}, kernel_size={self.kernel_size}, "  # type: ignore[attr-defined]
+                f"groups={self.groups} give output filters of {entries} weight: weight standardization "
+                "maps a single weight to 0 (it has no variance); expected at least 2 weights per filter "
+                "(more input channels per group or a larger kernel)"
+            )
 
     def _ws_init(self, num_filters: int, device: Any, dtype: Any) -> None:
         self.gain = nn.Parameter(torch.ones(num_filters, device=device, dtype=dtype))
@@ -218,6 +239,33 @@ class _WSConvTransposeNd(_WSMixin):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + self._ws_extra()  # type: ignore[misc]
+
+
+def _check_ws_args(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Bind the arguments to the torch base class's signature and validate them (``check_conv_args``)."""
+    base = cls._plain
+    try:
+        bound = inspect.signature(base.__init__).bind(None, *args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"{cls.__name__}: {err} (the arguments of torch.nn.{base.__name__})") from None
+    bound.apply_defaults()
+    a = bound.arguments
+    ndim = int(base.__name__[-2])  # Conv1d, ConvTranspose3d, ...
+    check_conv_args(
+        cls.__name__,
+        ndim,
+        a["in_channels"],
+        a["out_channels"],
+        a["kernel_size"],
+        a["stride"],
+        a["padding"],
+        a["dilation"],
+        a["groups"],
+        a["bias"],
+        a["padding_mode"],
+        a["dtype"],
+        output_padding=a["output_padding"] if "output_padding" in a else None,
+    )
 
 
 @torch.no_grad()
@@ -394,6 +442,9 @@ class FWS(nn.Module):
     stored in the state dict under those names, as ``elektronn3.modules.wsconv.FWS`` does. Since the
     projection runs without autograd, ``gain`` receives no gradient: it is a scale you may set (or
     load); ``learnable_gain`` only decides parameter vs buffer.
+    Standardizing a standardized weight returns it unchanged only for positive gains: with a negative
+    gain entry the filter changes sign at every standardization (as in the reference library), so keep
+    ``gain`` positive.
 
     With ``const_eval=True`` nothing is standardized in eval mode: the layer runs on its weights as they
     are (zero overhead). With ``const_eval=False`` eval also standardizes. In training mode (and in eval
