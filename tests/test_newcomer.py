@@ -68,3 +68,47 @@ def test_every_path_in_pytest_markers_exists():
     for path in paths:
         assert not path.startswith(".."), f"pytest --markers names {path}, outside the repository"
         assert (ROOT / path).exists(), f"pytest --markers names {path}, which does not exist"
+
+
+# ------------------------------------------------------------------ structconv.testing input size
+
+
+def _block(stride_conv: bool = False):
+    from structconv import gspaces, nn
+
+    gs = gspaces.Rot2dOnR2(8)
+    t_in, t_r = nn.FieldType(gs, [gs.trivial_repr]), nn.FieldType(gs, [gs.regular_repr] * 2)
+    torch.manual_seed(0)
+    if stride_conv:
+        return nn.SequentialModule(nn.R2Conv(t_in, t_r, 3, padding=1, stride=2), nn.GroupPooling(t_r))
+    return nn.SequentialModule(
+        nn.R2Conv(t_in, t_r, 5, padding=2), nn.ReLU(t_r), nn.PointwiseMaxPool(t_r, 2), nn.GroupPooling(t_r)
+    )
+
+
+def test_assert_equivariant_fits_the_input_size_to_the_strides():
+    from structconv.testing import assert_equivariant, equivariance_errors
+
+    records = assert_equivariant(_block())  # an even size: 2x2 pooling needs one
+    exact = [r for r in records if r.exact]
+    assert len(exact) == 4 and max(r.abs_error for r in exact) < 1e-12
+    # a 3x3 stride-2 convolution with padding 1 needs an odd size: 17 fits
+    assert max(r.abs_error for r in equivariance_errors(_block(stride_conv=True)) if r.exact) < 1e-12
+
+
+def test_assert_equivariant_names_an_input_size_that_breaks_the_grid():
+    from structconv.testing import assert_equivariant
+
+    with pytest.raises(AssertionError) as err:
+        assert_equivariant(_block(), spatial_size=17)
+    message = str(err.value)
+    assert "not rotation-symmetric at layer '2' (PointwiseMaxPool: kernel 2, stride 2" in message
+    assert "on an input of 17 px" in message and "spatial_size=18 fits every strided layer" in message
+    # a module that really is not equivariant gets no such note
+    from structconv import gspaces, nn
+
+    gs = gspaces.Rot2dOnR2(4)
+    ft = nn.FieldType(gs, [gs.regular_repr])
+    with pytest.raises(AssertionError) as err:
+        assert_equivariant(torch.nn.Conv2d(4, 4, 1, bias=False), ft, ft)
+    assert "note:" not in str(err.value)

@@ -18,8 +18,14 @@ How the check works:
   ``inner_fraction`` of the half-size of the output), against ``atol + interpolation_rtol * max|g·f(x)|``.
   These checks catch gross errors (wrong frequencies, wrong sign, wrong permutation), not small ones.
 
-Use odd spatial sizes (the default is 17) so that the image centre is a pixel centre; with strides or
-pooling, choose a size for which the sampling grid is symmetric (e.g. ``(size - 1) % stride == 0``).
+The input size matters for modules with strides or pooling: a strided layer samples a rotation-symmetric
+grid only when its windows sit as far from one border as from the other, i.e. when
+``(n - 1 + 2 * padding - dilation * (kernel_size - 1)) % stride == 0`` for its input size ``n`` (an
+odd size for a 3x3 stride-2 convolution with padding 1, an even one for a 2x2 pooling). By default
+(``spatial_size=None``) the smallest size from 17 up for which every strided layer of the module
+(anything with ``kernel_size`` and ``stride`` attributes: convolutions, pooling) sees a symmetric grid is
+chosen, by one probe forward per candidate size. With an explicit ``spatial_size`` that does not fit, a
+failure message says which layer breaks the symmetry and which size would fit.
 """
 
 from __future__ import annotations
@@ -118,6 +124,80 @@ def _resolve_types(module: torch.nn.Module, in_type: FieldType | None, out_type:
     return in_type, out_type
 
 
+_DEFAULT_SIZE = 17
+_MAX_SIZE_SEARCH = 64
+
+
+def _pair(value: Any, default: int) -> tuple[int, int]:
+    if value is None:
+        return (default, default)
+    if isinstance(value, (int, np.integer)):
+        return (int(value), int(value))
+    values = tuple(int(v) for v in value)
+    return values if len(values) == 2 else (values[0], values[0])
+
+
+def _grid_problems(model: torch.nn.Module, run_probe: Any, size: tuple[int, int]) -> list[str] | None:
+    """The strided layers of ``model`` whose sampling grid is not symmetric for an input of ``size``.
+
+    Runs ``run_probe(size)`` once with forward pre-hooks on every submodule that has ``kernel_size`` and
+    ``stride`` attributes; returns ``None`` if the probe forward raised (the size does not fit at all).
+    """
+    problems: list[str] = []
+
+    def hook(name: str, mod: torch.nn.Module) -> Any:
+        def check(_: torch.nn.Module, args: tuple[Any, ...]) -> None:
+            t = args[0] if args else None
+            t = t.tensor if isinstance(t, GeometricTensor) else t
+            if not isinstance(t, torch.Tensor) or t.dim() < 3:
+                return
+            k = _pair(getattr(mod, "kernel_size", 1), 1)
+            st = _pair(getattr(mod, "stride", None) or getattr(mod, "kernel_size", 1), 1)
+            d = _pair(getattr(mod, "dilation", 1), 1)
+            padding = getattr(mod, "padding", 0)
+            for axis, n in enumerate(t.shape[-2:]):
+                reach = d[axis] * (k[axis] - 1)
+                if isinstance(padding, str):  # 'same' (stride 1) pads reach // 2 before, the rest after
+                    p2 = 0 if padding == "valid" else reach
+                    ok = (n - 1 + p2 - reach) % st[axis] == 0 and (padding == "valid" or reach % 2 == 0)
+                    pad_text = repr(padding)
+                else:
+                    p = _pair(padding, 0)[axis]
+                    ok = (n - 1 + 2 * p - reach) % st[axis] == 0
+                    pad_text = str(p)
+                if not ok:
+                    where = f"layer {name!r}" if name else "the module"
+                    problems.append(
+                        f"{where} ({type(mod).__name__}: kernel {k[axis]}, stride {st[axis]}, "
+                        f"padding {pad_text}, dilation {d[axis]}) on an input of {n} px"
+                    )
+                    return
+
+        return check
+
+    handles = [
+        mod.register_forward_pre_hook(hook(name, mod))
+        for name, mod in model.named_modules()
+        if hasattr(mod, "kernel_size") and hasattr(mod, "stride")
+    ]
+    try:
+        run_probe(size)
+    except (RuntimeError, ValueError, AssertionError):
+        return None
+    finally:
+        for h in handles:
+            h.remove()
+    return problems
+
+
+def _fitting_size(model: torch.nn.Module, run_probe: Any, start: int = _DEFAULT_SIZE) -> int | None:
+    """The smallest square size from ``start`` up whose sampling grid every strided layer sees symmetric."""
+    for n in range(start, start + _MAX_SIZE_SEARCH):
+        if _grid_problems(model, run_probe, (n, n)) == []:
+            return n
+    return None
+
+
 def _spatial(spatial_size: int | Sequence[int]) -> tuple[int, int]:
     if isinstance(spatial_size, (int, np.integer)) and not isinstance(spatial_size, bool):
         size = (int(spatial_size), int(spatial_size))
@@ -167,7 +247,7 @@ def equivariance_errors(
     elements: Sequence[Any] | None = None,
     x: torch.Tensor | GeometricTensor | None = None,
     dtype: torch.dtype | None = torch.float64,
-    spatial_size: int | Sequence[int] = 17,
+    spatial_size: int | Sequence[int] | None = None,
     batch_size: int = 2,
     seed: int = 0,
     device: torch.device | str | None = None,
@@ -187,7 +267,9 @@ def equivariance_errors(
         x: input tensor ``(B, in_type.size, H, W)`` (or a ``GeometricTensor``); default random noise
             (exact elements) and smoothed noise tapered to a disc (interpolated elements), seeded.
         dtype: dtype the module copy and the input are converted to; ``None`` keeps the module's.
-        spatial_size: ``H`` (square) or ``(H, W)`` of the generated input.
+        spatial_size: ``H`` (square) or ``(H, W)`` of the generated input; default (``None``): the smallest
+            size from 17 up whose sampling grid is symmetric at every strided layer (see the module
+            docstring).
         batch_size: batch size of the generated input.
         seed: seed of the generated input.
         device: device to run on; default the module's.
@@ -247,6 +329,12 @@ def equivariance_errors(
         check_tensor(given, in_type.size, "x", min_dims=4, max_dims=4)
         exact_input = smooth_input = given.to(device=run_device, dtype=run_dtype)
     else:
+        if spatial_size is None:
+            def probe(size: tuple[int, int]) -> None:
+                with torch.no_grad():
+                    run(torch.zeros((1, in_type.size, *size), device=run_device, dtype=run_dtype))
+
+            spatial_size = _fitting_size(model, probe) or _DEFAULT_SIZE
         height, width = _spatial(spatial_size)
         shape = (int(batch_size), in_type.size, height, width)
         noise = torch.randn(shape, generator=generator, dtype=torch.float64)
@@ -307,6 +395,53 @@ def equivariance_errors(
     return records
 
 
+def _grid_hint(
+    module: torch.nn.Module,
+    in_type: FieldType | None,
+    out_type: FieldType | None,
+    spatial_size: int | Sequence[int] | None,
+    dtype: torch.dtype | None,
+    device: torch.device | str | None,
+) -> list[str]:
+    """Lines naming the layers whose sampling grid the tested input size made asymmetric (if any)."""
+    in_type, out_type = _resolve_types(module, in_type, out_type)
+    model = copy.deepcopy(module)
+    run_dtype = dtype if dtype is not None else _model_dtype_device(model)[0]
+    run_device = torch.device(device) if device is not None else _model_dtype_device(model)[1]
+    model = model.to(device=run_device, dtype=run_dtype).eval()
+    typed = isinstance(model, EquivariantModule)
+
+    def probe(size: tuple[int, int]) -> None:
+        with torch.no_grad():
+            t = torch.zeros((1, in_type.size, *size), device=run_device, dtype=run_dtype)
+            model(GeometricTensor(t, in_type) if typed else t)
+
+    tested = _spatial(spatial_size) if spatial_size is not None else None
+    if tested is None:
+        fit = _fitting_size(model, probe)
+        if fit is not None:
+            return []
+        last = _DEFAULT_SIZE + _MAX_SIZE_SEARCH - 1
+        return [
+            f"note: no input size from {_DEFAULT_SIZE} to {last} gives every strided layer a "
+            "rotation-symmetric sampling grid; pass x or spatial_size that fits the module"
+        ]
+    problems = _grid_problems(model, probe, tested)
+    if not problems:
+        return []
+    fit = _fitting_size(model, probe, start=max(tested))
+    lines = [
+        f"note: with spatial_size={spatial_size!r} the sampling grid is not rotation-symmetric at "
+        + "; ".join(problems[:3])
+        + " -- so even an equivariant module fails here"
+    ]
+    if fit is not None:
+        lines.append(
+            f"      spatial_size={fit} fits every strided layer (or leave spatial_size=None to choose it)"
+        )
+    return lines
+
+
 def assert_equivariant(
     module: torch.nn.Module,
     in_type: FieldType | None = None,
@@ -318,7 +453,7 @@ def assert_equivariant(
     rtol: float | None = None,
     interpolation_rtol: float = 0.15,
     dtype: torch.dtype | None = torch.float64,
-    spatial_size: int | Sequence[int] = 17,
+    spatial_size: int | Sequence[int] | None = None,
     batch_size: int = 2,
     seed: int = 0,
     device: torch.device | str | None = None,
@@ -393,5 +528,7 @@ def assert_equivariant(
             f"worst: {worst.describe()}",
         ]
         lines += [f"  {r.describe()} > allowed {allowed:.3g}" for r, allowed in failures]
+        if x is None and not fibers_only:
+            lines += _grid_hint(module, in_type, out_type, spatial_size, dtype, device)
         raise AssertionError("\n".join(lines))
     return records
