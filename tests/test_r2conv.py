@@ -121,8 +121,9 @@ def test_equivariance_mixed_types(gs):
     x = torch.randn(2, t_in.size, 13, 13, dtype=torch.float64)
     assert max_equivariance_error(conv, x, exact_elements(gs)) < 1e-12
     if len(exact_elements(gs)) < len(gs.testing_elements):
-        # elements off the pixel grid: interpolation-limited, checked by the shared helper
-        assert_equivariant(conv, spatial_size=15)
+        # elements off the pixel grid: interpolation-limited. Measured worst relative error over seeds
+        # 0-4 (k5, 15x15, inner disc): C8 2.7 %, D3 3.3 %, SO(2) 4.2 %, O(2) 4.0 %; the bound is 1.5x that.
+        assert_equivariant(conv, spatial_size=15, interpolation_rtol=0.06)
 
 
 @pytest.mark.parametrize("gs", [Rot2dOnR2(4), FlipRot2dOnR2(4)], ids=lambda g: g.name)
