@@ -46,3 +46,44 @@ def assert_holds(
         assert (neigh - PARAMS["neighbor_sum"]).abs().max() <= atol * 10
     else:  # pragma: no cover
         raise AssertionError(name)
+
+
+def reference_kernel(name: str, w: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """The named constraint applied slice by slice with plain Python loops in float64 (independent of
+    ``structconv.constraints``): the documented formula of each mode, written out a second time."""
+    import math
+
+    w64 = w.detach().double()
+    flat = w64.reshape(-1, w64.shape[-1]) if w64.ndim < 3 else w64.reshape(w64.shape[0] * w64.shape[1], -1)
+    out = torch.empty_like(flat)
+    for i, row in enumerate(flat.tolist()):
+        n = len(row)
+        if name == "none":
+            new = row
+        elif name == "nonneg":
+            new = [max(v, 0.0) for v in row]
+        elif name == "sum_to_one":
+            s = sum(row)
+            new = [v / (s + eps) for v in row]
+        elif name == "zero_mean":
+            m = sum(row) / n
+            new = [v - m for v in row]
+        elif name == "nonneg_sum1":
+            pos = [max(v, 0.0) for v in row]
+            s = sum(pos)
+            new = [v / (s + eps) for v in pos]
+        elif name == "unit_l2":
+            norm = math.sqrt(sum(v * v for v in row) + eps)
+            new = [v / norm for v in row]
+        elif name == "max_l2":
+            scale = min(1.0, PARAMS["max_l2"] / math.sqrt(sum(v * v for v in row) + eps))
+            new = [v * scale for v in row]
+        elif name == "fixed_center":
+            c = n // 2
+            s = sum(v for j, v in enumerate(row) if j != c)
+            d = s + eps if s >= 0 else s - eps
+            new = [PARAMS["center_value"] if j == c else v * PARAMS["neighbor_sum"] / d for j, v in enumerate(row)]
+        else:
+            raise ValueError(name)
+        out[i] = torch.tensor(new, dtype=torch.float64)
+    return out.reshape(w64.shape)
