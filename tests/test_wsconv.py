@@ -358,8 +358,9 @@ def test_fws_bad_input():
             FWS(nn.Conv2d(1, 1, 1), eps=bad)
 
 
-def test_wsconv_bad_construction_is_torchs():
-    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+def test_wsconv_bad_construction_names_the_argument():
+    # the shared check (structconv.nn._conv_utils.check_conv_args), before torch sees the arguments
+    with pytest.raises(ValueError, match="WSConv2d: in_channels=3 is not divisible by groups=2"):
         WSConv2d(3, 4, 3, groups=2)
 
 

@@ -139,11 +139,28 @@ class Compose(KernelConstraint):
 
     def __init__(self, *constraints: nn.Module | Iterable[nn.Module]) -> None:
         super().__init__()
+        for c in constraints:
+            if isinstance(c, (str, bytes, bytearray)):
+                raise TypeError(
+                    f"Compose: constraint {c!r} is a name, not a module; expected constraint modules "
+                    f"(build one from a name with make_constraint({c!r}))"
+                )
         if len(constraints) == 1 and not isinstance(constraints[0], nn.Module):
-            constraints = tuple(constraints[0])  # type: ignore[arg-type]
+            try:
+                constraints = tuple(constraints[0])  # type: ignore[arg-type]
+            except TypeError:
+                raise TypeError(
+                    f"Compose: constraint {constraints[0]!r} is not accepted; expected constraint modules "
+                    "(or one iterable of them)"
+                ) from None
+        if not constraints:
+            raise ValueError("Compose: no constraint given; expected at least one constraint module")
         for c in constraints:
             if not isinstance(c, nn.Module):
-                raise TypeError(f"Compose: constraint {c!r} is not accepted; expected constraint modules")
+                raise TypeError(
+                    f"Compose: constraint {c!r} is not accepted; expected constraint modules "
+                    "(build one from a name with make_constraint)"
+                )
         self.constraints = nn.ModuleList(constraints)  # type: ignore[arg-type]
 
     def forward(self, weight: Tensor) -> Tensor:

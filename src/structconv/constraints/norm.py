@@ -21,7 +21,8 @@ raised to the smallest normal number of the weight's dtype (``1e-7`` becomes ``6
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -98,6 +99,26 @@ class NormConstraint(KernelConstraint):
         g = torch.where(s >= 1.0, 1.0 / (r + eps / s_hi), s_lo / (s_lo * r + eps))
         return u, s, s * r, g, r * g
 
+    def _rescale(
+        self,
+        weight: Tensor,
+        desired: Callable[[Tensor], Tensor],
+        scaled: Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor],
+    ) -> Tensor:
+        """``W * desired(n) / (eps + n)`` per unit: Keras' arithmetic where the squares cannot overflow or
+        underflow (the same numbers as Keras and selfeeg), ``scaled(*self._factors(W))`` elsewhere."""
+        dims = self.norm_dims(weight.ndim)
+        w = weight.to(compute_dtype(weight.dtype))
+        eps = effective_eps(self.eps, weight.dtype)
+        info = torch.finfo(w.dtype)
+        n_entries = math.prod([w.shape[d] for d in dims])
+        top = slice_scale(w, dims)
+        safe = (top <= math.sqrt(info.max / (4.0 * n_entries))) & (top >= info.tiny**0.25)
+        w0 = torch.where(safe, w, torch.zeros_like(w))
+        n0 = torch.linalg.vector_norm(w0, dim=dims, keepdim=True)
+        plain = w0 * (desired(n0) / (eps + n0))
+        return torch.where(safe, plain, scaled(*self._factors(weight))).to(weight.dtype)
+
     def extra_repr(self) -> str:
         return f"axis={self.axis}, eps={self.eps:g}"
 
@@ -146,8 +167,11 @@ class MaxNorm(NormConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Rescale every unit whose norm exceeds ``max_value``."""
-        u, _, norms, g, _ = self._factors(weight)
-        return (u * (norms.clamp(0.0, self.max_value) * g)).to(weight.dtype)
+        return self._rescale(
+            weight,
+            lambda n: n.clamp(0.0, self.max_value),
+            lambda u, s, n, g, h: u * (n.clamp(0.0, self.max_value) * g),
+        )
 
     def extra_repr(self) -> str:
         return f"max_value={self.max_value:g}, " + super().extra_repr()
@@ -205,9 +229,12 @@ class MinMaxNorm(NormConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Move every unit's norm towards ``[min_value, max_value]``."""
-        u, s, norms, g, h = self._factors(weight)
-        factor = self.rate * norms.clamp(self.min_value, self.max_value) * g + (1.0 - self.rate) * s * h
-        return (u * factor).to(weight.dtype)
+        lo, hi, rate = self.min_value, self.max_value, self.rate
+        return self._rescale(
+            weight,
+            lambda n: rate * n.clamp(lo, hi) + (1.0 - rate) * n,
+            lambda u, s, n, g, h: u * (rate * n.clamp(lo, hi) * g + (1.0 - rate) * s * h),
+        )
 
     def right_inverse(self, weight: Tensor) -> Tensor:
         """The map itself when ``rate == 1`` (a projection), else the identity."""
@@ -237,5 +264,4 @@ class UnitNorm(NormConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Divide every unit by its norm."""
-        u, _, _, g, _ = self._factors(weight)
-        return (u * g).to(weight.dtype)
+        return self._rescale(weight, torch.ones_like, lambda u, s, n, g, h: u * g)

@@ -578,6 +578,11 @@ def make_constraint(
         MinMaxNorm(min_value=0.5, max_value=1, rate=0.5, axis=None, eps=1e-07)
     """
     keras = {"max_value": max_value, "min_value": min_value, "rate": rate, "axis": axis}
+    if isinstance(constraint, (bytes, bytearray)):
+        raise TypeError(
+            f"constraint={constraint!r} is not accepted; expected a name as a str (for example "
+            f"{constraint.decode(errors='replace')!r}), a constraint module, or a list of them"
+        )
     if isinstance(constraint, nn.Module):
         return constraint
     if isinstance(constraint, str):

@@ -1,13 +1,267 @@
-"""Helpers shared by the structured convolution layers: argument checks and export to plain layers."""
+"""Helpers shared by the structured convolution layers: argument checks and export to plain layers.
+
+The argument checks are the one place where every layer family (constrained, weight-standardized and
+steerable convolutions, linear layers) validates its constructor arguments: each raises at construction a
+``TypeError`` (wrong type) or ``ValueError`` (wrong value) whose message names the layer, the argument, the
+value received and what is accepted.
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ENFORCE_MODES", "check_enforce", "check_groups", "plain_copy"]
+__all__ = [
+    "ENFORCE_MODES",
+    "PADDING_MODES",
+    "check_bias",
+    "check_constraint_output",
+    "check_conv_args",
+    "check_dtype",
+    "check_enforce",
+    "check_groups",
+    "check_int",
+    "check_linear_args",
+    "check_real",
+    "check_size",
+    "plain_copy",
+]
+
+#: the ``padding_mode`` values of ``torch.nn.ConvNd``
+PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
+
+
+def _where(owner: str) -> str:
+    return f"{owner}: " if owner else ""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_int(value: Any, name: str, *, minimum: int = 1, owner: str = "") -> int:
+    """Return ``value`` as an int if it is an integer ``>= minimum``.
+
+    Raises:
+        TypeError: if ``value`` is not an integer (a bool, a float, a string, ...).
+        ValueError: if it is smaller than ``minimum``.
+
+    Example:
+        >>> check_int(3, "kernel_size")
+        3
+        >>> check_int("3", "kernel_size", owner="WSConv2d")
+        Traceback (most recent call last):
+        ...
+        TypeError: WSConv2d: kernel_size='3' is not accepted; expected an int >= 1
+    """
+    if not _is_int(value):
+        raise TypeError(f"{_where(owner)}{name}={value!r} is not accepted; expected an int >= {minimum}")
+    if value < minimum:
+        raise ValueError(f"{_where(owner)}{name}={value!r} is not accepted; expected an int >= {minimum}")
+    return int(value)
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    allow_none: bool = False,
+    owner: str = "",
+) -> float | None:
+    """Return ``value`` as a float if it is a finite real number (``> minimum`` if ``strict``, else ``>=``).
+
+    Example:
+        >>> check_real(0.5, "frequencies_cutoff", minimum=0.0)
+        0.5
+        >>> check_real(float("nan"), "frequencies_cutoff", minimum=0.0, owner="R2Conv")
+        Traceback (most recent call last):
+        ...
+        ValueError: R2Conv: frequencies_cutoff=nan is not accepted; expected a finite number >= 0.0
+    """
+    bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum}"
+    if value is None and allow_none:
+        return None
+    expected = f"expected a finite number{bound}" + (" or None" if allow_none else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{_where(owner)}{name}={value!r} is not accepted; {expected}")
+    v = float(value)
+    if not math.isfinite(v) or (minimum is not None and (v <= minimum if strict else v < minimum)):
+        raise ValueError(f"{_where(owner)}{name}={value!r} is not accepted; {expected}")
+    return v
+
+
+def check_size(value: Any, name: str, ndim: int, *, minimum: int = 1, owner: str = "") -> tuple[int, ...]:
+    """Return ``value`` (an int, or a tuple/list of ``ndim`` ints) as a tuple of ``ndim`` ints ``>= minimum``.
+
+    Example:
+        >>> check_size(3, "kernel_size", 2)
+        (3, 3)
+        >>> check_size((3, 3, 3), "kernel_size", 2, owner="ConstrainedConv2d")
+        Traceback (most recent call last):
+        ...
+        ValueError: ConstrainedConv2d: kernel_size=(3, 3, 3) is not accepted; expected an int >= 1 or ...
+    """
+    expected = f"expected an int >= {minimum} or a tuple of {ndim} of them"
+    if _is_int(value):
+        items: list[Any] = [value] * ndim
+    elif isinstance(value, (tuple, list)):
+        items = list(value)
+        if len(items) != ndim or not all(_is_int(v) for v in items):
+            kind = TypeError if not all(_is_int(v) for v in items) else ValueError
+            raise kind(f"{_where(owner)}{name}={value!r} is not accepted; {expected}")
+    else:
+        raise TypeError(f"{_where(owner)}{name}={value!r} is not accepted; {expected}")
+    if min(items) < minimum:
+        raise ValueError(f"{_where(owner)}{name}={value!r} is not accepted; {expected}")
+    return tuple(int(v) for v in items)
+
+
+def check_bias(bias: Any, owner: str = "") -> bool:
+    """Return ``bias`` if it is a bool (``True``/``False``, numpy bools included), else raise ``TypeError``.
+
+    Example:
+        >>> check_bias(False)
+        False
+    """
+    if isinstance(bias, bool) or type(bias).__name__ == "bool_":
+        return bool(bias)
+    raise TypeError(f"{_where(owner)}bias={bias!r} is not accepted; expected True or False")
+
+
+def check_dtype(dtype: Any, owner: str = "") -> None:
+    """Raise ``TypeError`` unless ``dtype`` is ``None`` or a floating-point ``torch.dtype``.
+
+    Example:
+        >>> check_dtype(torch.float16)
+    """
+    if dtype is None:
+        return
+    if not isinstance(dtype, torch.dtype) or not (dtype.is_floating_point or dtype.is_complex):
+        raise TypeError(
+            f"{_where(owner)}dtype={dtype!r} is not accepted; expected None or a floating-point torch.dtype "
+            "(torch.float16, torch.bfloat16, torch.float32, torch.float64): the weights must be trainable"
+        )
+
+
+def check_conv_args(
+    owner: str,
+    ndim: int,
+    in_channels: Any,
+    out_channels: Any,
+    kernel_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: Any = 1,
+    bias: Any = True,
+    padding_mode: Any = "zeros",
+    dtype: Any = None,
+    output_padding: Any = None,
+) -> None:
+    """Validate the arguments of an ``ndim``-dimensional (transposed) convolution, as ``torch.nn.ConvNd``'s.
+
+    The transposed convolutions pass ``output_padding`` (which must be smaller than ``stride`` or
+    ``dilation`` in every dim) and take no string ``padding``.
+
+    Raises:
+        TypeError: for an argument of the wrong type (``'3'`` or ``3.5`` as a size, ``bias='yes'``, an
+            integer ``dtype``).
+        ValueError: for a wrong value (a size < 1, a negative padding, a tuple of the wrong length,
+            channels not divisible by ``groups``, ``output_padding`` too large).
+
+    Example:
+        >>> check_conv_args("ConstrainedConv2d", 2, 3, 4, 3, stride=2)
+        >>> check_conv_args("ConstrainedConv2d", 2, 3, 4, 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: ConstrainedConv2d: kernel_size=0 is not accepted; expected an int >= 1 or a tuple of 2...
+    """
+    check_groups(in_channels, out_channels, groups, owner=owner)
+    check_size(kernel_size, "kernel_size", ndim, minimum=1, owner=owner)
+    strides = check_size(stride, "stride", ndim, minimum=1, owner=owner)
+    dilations = check_size(dilation, "dilation", ndim, minimum=1, owner=owner)
+    transposed = output_padding is not None
+    if isinstance(padding, str) and not transposed:
+        if padding not in ("same", "valid"):
+            raise ValueError(
+                f"{owner}: padding={padding!r} is not accepted; expected an int >= 0, a tuple of {ndim} of "
+                "them, 'same' or 'valid'"
+            )
+        if padding == "same" and any(s != 1 for s in strides):
+            raise ValueError(
+                f"{owner}: padding='same' is not accepted with stride={stride!r}; expected stride=1"
+            )
+    else:
+        check_size(padding, "padding", ndim, minimum=0, owner=owner)
+    if transposed:
+        ops = check_size(output_padding, "output_padding", ndim, minimum=0, owner=owner)
+        for op, s, d in zip(ops, strides, dilations):
+            if op >= max(s, d):
+                raise ValueError(
+                    f"{owner}: output_padding={output_padding!r} is not accepted with stride={stride!r} and "
+                    f"dilation={dilation!r}; expected each output padding smaller than the stride or the "
+                    "dilation of its dim"
+                )
+    check_bias(bias, owner)
+    if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
+        raise ValueError(
+            f"{owner}: padding_mode={padding_mode!r} is not accepted; "
+            f"expected one of: {', '.join(PADDING_MODES)}"
+        )
+    check_dtype(dtype, owner)
+
+
+def check_linear_args(
+    owner: str, in_features: Any, out_features: Any, bias: Any = True, dtype: Any = None
+) -> None:
+    """Validate the arguments of a linear layer, as ``torch.nn.Linear``'s.
+
+    Example:
+        >>> check_linear_args("ConstrainedLinear", 0, 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: ConstrainedLinear: in_features=0 is not accepted; expected an int >= 1
+    """
+    check_int(in_features, "in_features", minimum=1, owner=owner)
+    check_int(out_features, "out_features", minimum=1, owner=owner)
+    check_bias(bias, owner)
+    check_dtype(dtype, owner)
+
+
+def check_constraint_output(constraint: nn.Module, weight: Tensor, owner: str = "") -> None:
+    """Raise ``TypeError`` unless ``constraint(weight)`` is a tensor of ``weight``'s shape.
+
+    A module that is not a kernel map (``torch.nn.Flatten()``, say) is refused when the layer is built
+    instead of at its first forward.
+
+    Example:
+        >>> check_constraint_output(torch.nn.Flatten(), torch.zeros(4, 3, 3), owner="ConstrainedConv1d")
+        Traceback (most recent call last):
+        ...
+        TypeError: ConstrainedConv1d: constraint=Flatten(...) maps a weight of shape (4, 3, 3) to ...
+    """
+    with torch.no_grad():
+        try:
+            out = constraint(weight.detach())
+        except Exception as err:  # a module that cannot take a weight tensor at all
+            raise TypeError(
+                f"{_where(owner)}constraint={constraint!r} fails on a weight of shape {tuple(weight.shape)} "
+                f"({type(err).__name__}: {err}); expected a constraint module mapping a weight to a kernel"
+            ) from err
+    if not isinstance(out, Tensor) or out.shape != weight.shape:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
+        raise TypeError(
+            f"{_where(owner)}constraint={constraint!r} maps a weight of shape {tuple(weight.shape)} "
+            f"to {got}; "
+            "expected a constraint module that returns a tensor of the weight's shape"
+        )
+
 
 #: the accepted values of ``enforce=``
 ENFORCE_MODES: tuple[str, ...] = ("forward", "post_step", "inplace")
@@ -25,23 +279,29 @@ def check_enforce(enforce: Any, accepted: tuple[str, ...] = ENFORCE_MODES) -> st
     return enforce
 
 
-def check_groups(in_channels: Any, out_channels: Any, groups: Any) -> None:
-    """Raise ``ValueError`` unless both channel counts are positive multiples of ``groups``.
+def check_groups(in_channels: Any, out_channels: Any, groups: Any, owner: str = "") -> None:
+    """Raise unless both channel counts are positive integers and multiples of ``groups``.
+
+    Raises:
+        TypeError: for a channel count or ``groups`` that is not an integer.
+        ValueError: for one that is < 1, or channels not divisible by ``groups``.
 
     Example:
         >>> check_groups(8, 4, 4)
     """
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name}={value!r} is not accepted; expected a positive integer")
+        if not _is_int(value):
+            raise TypeError(f"{_where(owner)}{name}={value!r} is not accepted; expected a positive integer")
+        if value <= 0:
+            raise ValueError(f"{_where(owner)}{name}={value!r} is not accepted; expected a positive integer")
     if in_channels % groups:
         raise ValueError(
-            f"in_channels={in_channels} is not divisible by groups={groups}; "
+            f"{_where(owner)}in_channels={in_channels} is not divisible by groups={groups}; "
             "expected in_channels and out_channels to be multiples of groups"
         )
     if out_channels % groups:
         raise ValueError(
-            f"out_channels={out_channels} is not divisible by groups={groups}; "
+            f"{_where(owner)}out_channels={out_channels} is not divisible by groups={groups}; "
             "expected in_channels and out_channels to be multiples of groups"
         )
 

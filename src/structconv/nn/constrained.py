@@ -49,7 +49,13 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from structconv.constraints import constraint_spec, make_constraint
-from structconv.nn._conv_utils import check_enforce, check_groups, plain_copy
+from structconv.nn._conv_utils import (
+    check_constraint_output,
+    check_conv_args,
+    check_enforce,
+    check_linear_args,
+    plain_copy,
+)
 from structconv.nn._derived import derived
 
 __all__ = [
@@ -173,6 +179,7 @@ class ConstrainedLayerMixin:
         check = getattr(c, "check", None)
         if check is not None:
             check(tuple(self.weight.shape))
+        check_constraint_output(c, self.weight, type(self).__name__)  # e.g. torch.nn.Flatten() is refused
         self.weight_constraint = c
         self.enforce = enforce
         self._init_weight()
@@ -310,7 +317,10 @@ class ConstrainedConv1d(_ConstrainedConvNd, nn.Conv1d):
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
     ) -> None:
-        check_groups(in_channels, out_channels, groups)
+        check_conv_args(
+            type(self).__name__, 1, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, dtype
+        )
         check_enforce(enforce)
         super().__init__(
             in_channels,
@@ -371,7 +381,10 @@ class ConstrainedConv2d(_ConstrainedConvNd, nn.Conv2d):
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
     ) -> None:
-        check_groups(in_channels, out_channels, groups)
+        check_conv_args(
+            type(self).__name__, 2, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, dtype
+        )
         check_enforce(enforce)
         super().__init__(
             in_channels,
@@ -433,7 +446,10 @@ class ConstrainedConv3d(_ConstrainedConvNd, nn.Conv3d):
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
     ) -> None:
-        check_groups(in_channels, out_channels, groups)
+        check_conv_args(
+            type(self).__name__, 3, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, dtype
+        )
         check_enforce(enforce)
         super().__init__(
             in_channels,
@@ -535,7 +551,10 @@ class ConstrainedConvTranspose1d(_ConstrainedConvTransposeNd, nn.ConvTranspose1d
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
     ) -> None:
-        check_groups(in_channels, out_channels, groups)
+        check_conv_args(
+            type(self).__name__, 1, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, dtype, output_padding=output_padding
+        )
         check_enforce(enforce)
         super().__init__(
             in_channels,
@@ -599,7 +618,10 @@ class ConstrainedConvTranspose2d(_ConstrainedConvTransposeNd, nn.ConvTranspose2d
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
     ) -> None:
-        check_groups(in_channels, out_channels, groups)
+        check_conv_args(
+            type(self).__name__, 2, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, dtype, output_padding=output_padding
+        )
         check_enforce(enforce)
         super().__init__(
             in_channels,
@@ -664,7 +686,10 @@ class ConstrainedConvTranspose3d(_ConstrainedConvTransposeNd, nn.ConvTranspose3d
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
     ) -> None:
-        check_groups(in_channels, out_channels, groups)
+        check_conv_args(
+            type(self).__name__, 3, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, dtype, output_padding=output_padding
+        )
         check_enforce(enforce)
         super().__init__(
             in_channels,
@@ -731,6 +756,7 @@ class ConstrainedLinear(ConstrainedLayerMixin, nn.Linear):
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
     ) -> None:
+        check_linear_args(type(self).__name__, in_features, out_features, bias, dtype)
         check_enforce(enforce)
         super().__init__(in_features, out_features, bias, device, dtype)
         self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
