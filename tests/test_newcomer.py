@@ -112,3 +112,46 @@ def test_assert_equivariant_names_an_input_size_that_breaks_the_grid():
     with pytest.raises(AssertionError) as err:
         assert_equivariant(torch.nn.Conv2d(4, 4, 1, bias=False), ft, ft)
     assert "note:" not in str(err.value)
+
+
+# ------------------------------------------------------------------ ONNX export without warnings
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["exported", "live"])
+def test_onnx_export_of_readme_model_emits_no_tracer_warning(tmp_path, live):
+    import warnings
+
+    pytest.importorskip("onnx")
+    from structconv.models import EquivariantCNN
+
+    torch.manual_seed(0)
+    model = EquivariantCNN("C4", fields=(1, 1, 1)).eval()
+    net = model if live else model.export()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.onnx.export(
+            net, (torch.randn(1, 1, 29, 29),), str(tmp_path / "m.onnx"), dynamo=False,
+            input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+        )
+    ours = [w for w in caught if "structconv" in str(w.filename)]
+    assert not ours, [f"{w.filename}:{w.lineno}: {w.message}" for w in ours]
+    assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+    ort = pytest.importorskip("onnxruntime")
+    x = torch.randn(3, 1, 29, 29)  # another batch size than the traced one
+    y = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"x": x.numpy()})[0]
+    torch.testing.assert_close(torch.from_numpy(y), model(x).detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_channel_checks_still_raise_in_eager_mode():
+    from structconv import gspaces, nn
+    from structconv.nn import MaxPoolChannels
+
+    with pytest.raises(ValueError, match="not a multiple of kernel_size=4"):
+        MaxPoolChannels(4)(torch.zeros(1, 6, 2, 2))
+    from structconv.nn._typecheck import check_tensor
+
+    with pytest.raises(ValueError, match="x has 3 channels .* but its field type has size 4"):
+        check_tensor(torch.zeros(1, 3, 5, 5), 4, "x", min_dims=4, max_dims=4)
+    gs = gspaces.Rot2dOnR2(4)
+    with pytest.raises(ValueError, match="3 channels"):
+        nn.GeometricTensor(torch.zeros(1, 3, 5, 5), nn.FieldType(gs, [gs.regular_repr]))

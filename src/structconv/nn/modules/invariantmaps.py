@@ -56,13 +56,15 @@ class MaxPoolChannels(torch.nn.Module):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         """Return the maximum of every group of ``kernel_size`` consecutive channels."""
-        b, c = input.shape[:2]
-        if c % self.kernel_size != 0:
+        c = input.shape[1]
+        # the check is Python control flow on a shape: skipped while tracing (ONNX export), where the
+        # channel count is that of the model's own previous layer
+        if not torch.jit.is_tracing() and c % self.kernel_size != 0:
             raise ValueError(
                 f"MaxPoolChannels: the input has {c} channels, "
                 f"not a multiple of kernel_size={self.kernel_size}"
             )
-        return input.reshape(b, c // self.kernel_size, self.kernel_size, *input.shape[2:]).amax(dim=2)
+        return input.unflatten(1, (-1, self.kernel_size)).amax(dim=2)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}"
