@@ -423,10 +423,13 @@ def _run_bench(
             stream.write(f"note: {row['layer']}: {row['note']}\n")
     stream.write(
         "times: median of repeated runs after warm-up ('1st build': the first construction in this process, "
-        "which fills the basis caches); 'x' columns: ratio to nn.Conv2d of the same "
-        "shape, measured in this run (train = forward + backward; eval = no-grad forward, eval mode); "
+        "which fills the basis caches; train = forward + backward; eval = no-grad forward, eval mode); "
         f"torch threads: {torch.get_num_threads()}\n"
     )
+    stream.write(_ratio_note(quick) + "\n")
+    e2cnn_note = _e2cnn_note(rows, reference)
+    if e2cnn_note:
+        stream.write(e2cnn_note + "\n")
     if json_path is not None:
         payload = {
             "environment": {
@@ -441,6 +444,37 @@ def _run_bench(
         stream.write(f"wrote {json_path}\n")
     stream.flush()
     return rows
+
+
+def _ratio_note(quick: bool) -> str:
+    """What the 'x' columns divide by, and why they need not match the ms columns' quotients."""
+    text = (
+        "'x' columns: the layer's time divided by that of an nn.Conv2d of the same shape timed in turn with "
+        "it, in the same runs (paired, so both see the same machine load); the nn.Conv2d row is a separate "
+        "measurement, so a row's ms divided by the nn.Conv2d row's ms can differ from its 'x'"
+    )
+    if quick:
+        text += (
+            "; with --quick (a few runs of tiny layers, well under a millisecond) timer noise dominates: the "
+            "figures check that everything runs, they measure nothing -- use the full run for numbers"
+        )
+    return text
+
+
+def _e2cnn_note(rows: Sequence[dict[str, Any]], reference: bool) -> str:
+    """Why the e2cnn columns show '-' (not installed, --no-reference, or a layer e2cnn does not have)."""
+    r2 = [r for r in rows if r.get("benchmark") == "r2conv"]
+    timed = any(r.get("e2cnn_train_ratio") is not None for r in r2)
+    if timed:
+        return "e2cnn columns: e2cnn's R2Conv on the same input ('-' on constrained rows: e2cnn has none)"
+    if not r2:
+        return "e2cnn columns: '-' (they compare R2Conv with e2cnn's; run without --only constrained)"
+    if not reference:
+        return "e2cnn columns: '-' because --no-reference was given"
+    return (
+        "e2cnn columns: '-' because e2cnn is not installed in this environment (pip install e2cnn, or "
+        "tools/install-oracles.sh in a source checkout, which also patches it for numpy 2 / torch 2)"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
