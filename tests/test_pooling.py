@@ -117,6 +117,10 @@ def test_antialiased_blur_is_a_normalised_gaussian():
     assert m.evaluate_output_shape((1, 4, 15, 15)) == (1, 4, 15, 15)
     mx = PointwiseMaxPoolAntialiased(t, 2)
     assert mx.evaluate_output_shape((1, 4, 8, 8)) == (1, 4, 4, 4)
+    # e2cnn pads the blur by `padding` again: with padding 1, a 9 x 9 input gives 6 x 6 (MaxPool2d: 5 x 5)
+    mx = PointwiseMaxPoolAntialiased(t, 3, stride=2, padding=1)
+    assert mx.evaluate_output_shape((1, 4, 9, 9)) == (1, 4, 6, 6)
+    assert mx(GeometricTensor(torch.randn(1, 4, 9, 9), t)).shape == (1, 4, 6, 6)
 
 
 @pytest.mark.oracle
@@ -151,7 +155,9 @@ def test_pooling_rejects_and_validates():
         PointwiseMaxPool(t, 3, padding=2)
     with pytest.raises(ValueError, match="sigma=0"):
         PointwiseAvgPoolAntialiased(t, 0, 2)
-    with pytest.raises(ValueError, match="ceil_mode=True is not supported"):
-        PointwiseMaxPoolAntialiased(t, 2, ceil_mode=True)
+    # ceil_mode has no effect on the dense (stride 1) max, as in e2cnn
+    x = GeometricTensor(torch.randn(1, t.size, 9, 9), t)
+    ceil = PointwiseMaxPoolAntialiased(t, 3, 2, 1, ceil_mode=True)
+    torch.testing.assert_close(ceil(x).tensor, PointwiseMaxPoolAntialiased(t, 3, 2, 1)(x).tensor)
     with pytest.raises(ValueError, match="input_shape"):
         PointwiseMaxPool(t, 2).evaluate_output_shape((1, 3, 4, 4))

@@ -83,7 +83,14 @@ class _GatedBase(EquivariantModule):
         # for every channel: the position, among the gate channels, of the gate multiplying it
         multiplier = np.zeros(in_type.size, dtype=np.int64)
         is_gate = np.zeros(in_type.size, dtype=bool)
-        for k, (gi, fi) in enumerate(zip(gate_ids, gated_ids)):
+        # as e2cnn: the k-th gate gates the k-th gated field in the order of their sizes (stable; induced
+        # fields by size, then sub-field size), which is the field order whenever the sizes are sorted
+        def size_key(i: int) -> tuple[int, int]:
+            structure = induced_structure(reps[i]) if induced else None
+            return int(sizes[i]), (structure[1] if structure is not None else 0)
+
+        paired = sorted(gated_ids, key=size_key)
+        for k, (gi, fi) in enumerate(zip(gate_ids, paired)):
             is_gate[start[gi] : start[gi] + sizes[gi]] = True
             multiplier[start[gi] : start[gi] + sizes[gi]] = gate_offset[k] + np.arange(sizes[gi])
             if induced:
@@ -155,8 +162,9 @@ class GatedNonLinearity1(_GatedBase):
         y_i = \\sigma(s_i - b_i) \\, v_i
 
     where the :math:`i`-th gate :math:`s_i` (a trivial field) multiplies the :math:`i`-th gated field
-    :math:`v_i` (gates and gated fields are paired in the order they appear) and :math:`b_i` is a
-    learnable bias (initialised to 0).
+    :math:`v_i` and :math:`b_i` is a learnable bias (initialised to 0). As in e2cnn, the gates are taken in
+    the order they appear and the gated fields in the order of their sizes (a stable sort): when the gated
+    fields are sorted by size, gate :math:`i` gates the :math:`i`-th gated field.
 
     Args:
         in_type: the input field type, containing the gates and the gated fields.
@@ -268,7 +276,8 @@ class GatedNonLinearity2(_GatedBase):
 
     ``in_type`` is a pair ``(gates_type, gated_type)``; ``forward(gates, input)`` returns
     :math:`y_i = \\sigma(s_i - b_i) v_i` with the type ``gated_type``. Both types must have the same number
-    of fields; the gates must be trivial fields.
+    of fields; the gates must be trivial fields. Gates pair with the gated fields sorted by size, as in
+    :class:`GatedNonLinearity1`.
 
     Args:
         in_type: the pair ``(gates_type, gated_type)`` of field types.

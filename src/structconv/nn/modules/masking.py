@@ -12,7 +12,7 @@ from ._utils import check_field_type, check_input
 
 __all__ = ["MaskModule"]
 
-#: width (in pixels) of the Gaussian fall-off outside the disc
+#: width of the Gaussian fall-off outside the disc (in the squared radius: exp((r0^2 - r^2) / width^2))
 _FALLOFF = 2.0
 
 
@@ -23,7 +23,9 @@ class MaskModule(EquivariantModule):
     (``margin`` :math:`m` in percent), the mask is
 
     .. math::
-        M(r) = 1 \\text{ if } r \\le r_0, \\qquad M(r) = e^{-(r - r_0)^2 / 4} \\text{ otherwise}
+        M(r) = 1 \\text{ if } r \\le r_0, \\qquad M(r) = e^{(r_0^2 - r^2) / 4} \\text{ otherwise}
+
+    (e2cnn's mask: a Gaussian fall-off in the squared radius).
 
     which removes the corners that a rotation would move out of the grid, so rotated and non-rotated inputs
     carry the same information. The mask is radial, hence invariant, and the same for every channel.
@@ -63,8 +65,8 @@ class MaskModule(EquivariantModule):
         c = (self.S - 1) / 2.0
         r0 = c * (1.0 - self.margin / 100.0)
         coords = np.arange(self.S, dtype=np.float64) - c
-        r = np.sqrt(coords[:, None] ** 2 + coords[None, :] ** 2)
-        mask = np.where(r <= r0, 1.0, np.exp(-((r - r0) ** 2) / _FALLOFF**2))
+        r2 = coords[:, None] ** 2 + coords[None, :] ** 2
+        mask = np.where(r2 <= r0**2, 1.0, np.exp((r0**2 - r2) / _FALLOFF**2))
         self.register_buffer(
             "mask", torch.from_numpy(mask).to(torch.get_default_dtype())[None, None], persistent=False
         )

@@ -236,10 +236,12 @@ class PointwiseMaxPool(_WindowPool):
 class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
     """Anti-aliased channel-wise max pooling: dense max, Gaussian blur, then subsampling.
 
-    The maximum over each window is taken densely (stride 1); the result is convolved channel by channel
-    with a normalised Gaussian of standard deviation ``sigma`` (of size ``2 round(4 sigma) + 1``) with the
-    requested stride, which gives the same output size as :class:`PointwiseMaxPool` (the reference
-    implementation padded the blur by ``padding`` a second time, which changed the output size).
+    The maximum over each window is taken densely (stride 1, padding ``padding``); the result is convolved
+    channel by channel with a normalised Gaussian of standard deviation ``sigma`` (of size
+    :math:`2 \\lfloor 4\\sigma \\rceil + 1`, radius :math:`r`) with the requested stride and padding
+    ``padding + r``, as e2cnn does. The padding thus enters twice: with ``padding = 0`` the output has
+    :class:`PointwiseMaxPool`'s size, with ``padding = p > 0`` it is larger,
+    :math:`\\lfloor (H + 4p - d(k - 1) - 1) / s \\rfloor + 1`.
 
     Args:
         in_type: the input field type; fields must support ``'pointwise'`` operations.
@@ -247,11 +249,13 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
         stride: subsampling stride; default ``kernel_size``.
         padding: implicit padding of the max window.
         dilation: spacing of the elements of the max window.
-        ceil_mode: must be ``False`` (ceil mode is not supported by the blurred subsampling).
+        ceil_mode: accepted for compatibility; it has no effect (the max is taken with stride 1, where
+            ceil and floor agree; the subsampling is the blur's convolution), as in e2cnn.
         sigma: standard deviation of the Gaussian blur (in pixels), ``> 0``.
 
     Shape:
-        ``[B, C, H, W] -> [B, C, H_out, W_out]`` as :class:`PointwiseMaxPool` with ``ceil_mode=False``.
+        ``[B, C, H, W] -> [B, C, H_out, W_out]``,
+        :math:`H_{out} = \\lfloor (H + 4p - d(k - 1) - 1) / s \\rfloor + 1` (likewise :math:`W_{out}`).
 
     Example:
         >>> from structconv import gspaces
@@ -275,14 +279,25 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
     ) -> None:
         super().__init__(in_type, kernel_size, stride, padding, dilation, ceil_mode)
         name = type(self).__name__
-        if ceil_mode:
-            raise ValueError(f"{name}: ceil_mode={ceil_mode!r} is not supported; expected False")
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
             raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a float > 0")
         self.sigma = float(sigma)
         kernel = gaussian_filter(self.sigma, 4.0)
-        self._blur_padding = (kernel.shape[0] - 1) // 2
+        radius = (kernel.shape[0] - 1) // 2
+        self._blur_padding = tuple(p + radius for p in self.padding)
         self.register_buffer("_filter", kernel.to(torch.get_default_dtype())[None, None], persistent=False)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``(B, C, H, W)`` (see the class's Shape)."""
+        b, c, h, w = _check_shape(self, input_shape)
+        k = self._filter.shape[-1]
+        out = []
+        for size, kk, st, p, d, bp in zip(
+            (h, w), self.kernel_size, self.stride, self.padding, self.dilation, self._blur_padding
+        ):
+            dense = pool_output_size(size, kk, 1, p, d, False)
+            out.append((dense + 2 * bp - k) // st + 1)
+        return (b, self.out_type.size, *out)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Dense max pooling followed by a strided Gaussian blur of every channel."""

@@ -1,0 +1,518 @@
+"""Numeric parity of ``structconv.nn`` with ``e2cnn.nn`` (oracle: needs e2cnn 0.2.3).
+
+Every module is built twice, by the same code (``lib.Module(lib.FieldType(gs, ...))`` with ``lib`` either
+``e2cnn.nn`` or ``structconv.nn``), on the same field types of C4, C8, D4, D8, SO(2) and O(2) (trivial,
+regular, quotient, irrep and mixed fields). The learnable state of ours is copied into e2cnn's, and the two
+are compared: whether they accept the type at all, outputs in train and eval mode, input (and parameter)
+gradients, running statistics, ``evaluate_output_shape`` and the output representations. R2Conv's weights
+live in another basis than e2cnn's, so convolutions are compared by the span of their expanded filters.
+
+Every difference is a failure, or an entry of ``DEVIATIONS`` with its reason. ``NormBatchNorm`` and
+``GNormBatchNorm`` are compared in ``tests/test_norm_batchnorm_e2cnn.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+pytestmark = pytest.mark.oracle
+
+pytest.importorskip("e2cnn")
+
+import e2cnn.gspaces as egspaces  # noqa: E402
+import e2cnn.nn as enn  # noqa: E402
+
+import structconv.nn as snn  # noqa: E402
+from structconv import gspaces as sgspaces  # noqa: E402
+
+#: documented deviations: (module, what) -> reason
+DEVIATIONS: dict[tuple[str, str], str] = {
+    ("InnerBatchNorm", "eval output"): (
+        "eval mode runs one batch_norm over all channels, the very call of export(), so that the module "
+        "and its export agree bit for bit; e2cnn normalises each field size separately, which rounds "
+        "differently in the last float32 bit (<= 2e-6)"
+    ),
+    ("ConcatenatedNonLinearity", "construction"): (
+        "e2cnn builds the output representation with pymanopt (an optional dependency it lacks here); "
+        "the test builds e2cnn's module with the representation decomposed by structconv, and compares "
+        "e2cnn's own matrices and outputs with ours"
+    ),
+    ("GatedNonLinearity1/2", "bias initialisation"): (
+        "e2cnn draws the gate biases from N(0, 1); structconv starts them at 0 (sigmoid(g)). The "
+        "parameters are synchronised before comparing; the layouts differ ((1, n, 1, 1) in e2cnn, "
+        "(n,) here, in e2cnn's gate order)"
+    ),
+    ("*", "check_equivariance return value"): (
+        "e2cnn returns the mean absolute error per element, structconv the maximum"
+    ),
+}
+
+#: e2cnn bugs the comparison steps around: module -> what
+E2CNN_BUGS: dict[str, str] = {
+    "PointwiseAvgPool": "e2cnn's evaluate_output_shape reads self.dilation, which it never sets "
+    "(AttributeError); ours is checked against the real output shape instead",
+    "PointwiseMaxPoolAntialiased": "e2cnn's evaluate_output_shape gives MaxPool2d's size while its forward "
+    "returns a larger one (it pads the blur by `padding` again); ours follows the forward",
+    "PointwiseAdaptiveAvgPool": "e2cnn's evaluate_output_shape returns (B, C, (h, w), (h, w)); ours returns "
+    "(B, C, h, w), the real output shape",
+    "PointwiseAdaptiveMaxPool": "as PointwiseAdaptiveAvgPool",
+}
+
+GROUPS: dict[str, tuple[Callable, Callable]] = {
+    "C4": (lambda g: g.Rot2dOnR2(4), None),
+    "C8": (lambda g: g.Rot2dOnR2(8), None),
+    "D4": (lambda g: g.FlipRot2dOnR2(4), None),
+    "D8": (lambda g: g.FlipRot2dOnR2(8), None),
+    "SO2": (lambda g: g.Rot2dOnR2(-1, maximum_frequency=4), None),
+    "O2": (lambda g: g.FlipRot2dOnR2(-1, maximum_frequency=4), None),
+}
+KINDS = ["trivial", "regular", "quotient", "irrep", "mixed"]
+
+_SPACES: dict[tuple[str, str], object] = {}
+
+
+def _space(lib: str, group: str):
+    key = (lib, group)
+    if key not in _SPACES:
+        _SPACES[key] = GROUPS[group][0](egspaces if lib == "e2cnn" else sgspaces)
+    return _SPACES[key]
+
+
+def _dihedral(gs) -> bool:
+    return gs.fibergroup.name.startswith(("D", "O")) or "Flip" in type(gs).__name__
+
+
+def _reps(gs, kind: str) -> list | None:
+    """The representations of a field kind, or None where the kind does not exist (continuous groups)."""
+    continuous = gs.fibergroup.continuous
+    dihedral = _dihedral(gs)
+
+    def irrep(k, j=1):
+        return gs.irrep(j, k) if dihedral else gs.irrep(k)
+
+    if kind == "trivial":
+        return [gs.trivial_repr] * 3
+    if kind == "irrep":
+        return [irrep(1), irrep(2), irrep(1)] + ([gs.irrep(1, 0)] if dihedral else [])
+    if continuous:
+        if kind == "mixed":
+            return [irrep(1), gs.trivial_repr, irrep(2), gs.trivial_repr, irrep(1)]
+        return None
+    n = gs.fibergroup.order() // (2 if dihedral else 1)
+    quotient = gs.quotient_repr((None, n // 2) if dihedral else n // 2)
+    if kind == "regular":
+        return [gs.regular_repr] * 2
+    if kind == "quotient":
+        return [quotient, quotient]
+    if kind == "mixed":
+        return [gs.regular_repr, irrep(1), gs.trivial_repr, quotient, irrep(2), gs.trivial_repr]
+    raise ValueError(kind)
+
+
+def _types(group: str, kind: str, filt: Callable | None = None):
+    """``(e2cnn FieldType, structconv FieldType)`` of a kind, or None; ``filt`` keeps some representations."""
+    pair = []
+    for lib, nn_lib in (("e2cnn", enn), ("structconv", snn)):
+        gs = _space(lib, group)
+        reps = _reps(gs, kind)
+        if reps is None:
+            return None
+        if filt is not None:
+            reps = [r for r in reps if filt(r)]
+        if not reps:
+            return None
+        pair.append(nn_lib.FieldType(gs, reps))
+    return tuple(pair)
+
+
+def _size_order(ftype) -> list[int]:
+    """Fields sorted by size (stable): the order of e2cnn's per-field parameters and gates."""
+    reps = ftype.representations
+    return sorted(range(len(reps)), key=lambda i: reps[i].size)
+
+
+@dataclass
+class Result:
+    compared: int = 0
+    rejected_both: int = 0
+    max_diff: float = 0.0
+    max_grad_diff: float = 0.0
+
+
+RESULTS: dict[str, Result] = {}
+
+
+def _record(name: str) -> Result:
+    return RESULTS.setdefault(name, Result())
+
+
+def _compare_pair(
+    name: str,
+    ours: torch.nn.Module,
+    theirs: torch.nn.Module,
+    inputs: list[tuple],
+    *,
+    atol: float = 2e-6,
+    modes: tuple[bool, ...] = (True, False),
+    grads: bool = True,
+    param_pairs: Callable | None = None,
+) -> None:
+    """Compare outputs (each mode), input gradients, parameter gradients and evaluate_output_shape."""
+    res = _record(name)
+    res.compared += 1
+    for train in modes:
+        ours.train(train)
+        theirs.train(train)
+        xs = [x.clone().requires_grad_(grads) for x, _, _ in inputs]
+        xe = [x.clone().requires_grad_(grads) for x, _, _ in inputs]
+        yo = ours(*[snn.GeometricTensor(x, t) for x, (_, _, t) in zip(xs, inputs)])
+        ye = theirs(*[enn.GeometricTensor(x, t) for x, (_, t, _) in zip(xe, inputs)])
+        diff = float((yo.tensor - ye.tensor).detach().abs().max()) if yo.tensor.numel() else 0.0
+        res.max_diff = max(res.max_diff, diff)
+        assert yo.tensor.shape == ye.tensor.shape, f"{name}: shapes {yo.tensor.shape} vs {ye.tensor.shape}"
+        scale = max(1.0, float(ye.tensor.detach().abs().max())) if ye.tensor.numel() else 1.0
+        assert diff <= atol * scale, f"{name} ({'train' if train else 'eval'}): outputs differ by {diff:.3g}"
+        assert [r.size for r in yo.type.representations] == [r.size for r in ye.type.representations]
+        if grads:
+            g = torch.randn_like(yo.tensor)
+            yo.tensor.backward(g)
+            ye.tensor.backward(g)
+            for a, b in zip(xs, xe):
+                gd = float((a.grad - b.grad).abs().max())
+                res.max_grad_diff = max(res.max_grad_diff, gd)
+                gscale = max(1.0, float(b.grad.abs().max()))
+                assert gd <= 4 * atol * gscale, f"{name}: input gradients differ by {gd:.3g}"
+            if param_pairs is not None:
+                for po, pe in param_pairs(ours, theirs):
+                    gd = float((po - pe).abs().max())
+                    res.max_grad_diff = max(res.max_grad_diff, gd)
+                    pscale = max(1.0, float(pe.abs().max()))
+                    assert gd <= 4 * atol * pscale, f"{name}: parameter gradients differ by {gd:.3g}"
+            ours.zero_grad()
+            theirs.zero_grad()
+    shapes = [tuple(x.shape) for x, _, _ in inputs]
+    so = ours.evaluate_output_shape(*shapes)
+    assert tuple(so) == tuple(yo.tensor.shape), f"{name}: evaluate_output_shape {so} vs output {yo.tensor.shape}"
+    if name in E2CNN_BUGS:
+        return
+    se = theirs.evaluate_output_shape(*shapes)
+    assert tuple(so) == tuple(se), f"{name}: evaluate_output_shape {so} vs {se}"
+
+
+#: modules that accept more field types than e2cnn: module -> reason
+ACCEPTS_MORE: dict[str, str] = {
+    "PointwiseAdaptiveAvgPool": "averaging is linear, hence equivariant for every representation: it accepts "
+    "any field, like e2cnn's own PointwiseAvgPool (e2cnn's adaptive version asks for 'pointwise' support)",
+}
+
+
+def _both(build: Callable, et, st, name: str = ""):
+    """Build with both libraries; None when both reject the type, a failure when only one does."""
+    errors = []
+    mods = []
+    for lib, t in ((snn, st), (enn, et)):
+        try:
+            mods.append(build(lib, t))
+            errors.append(None)
+        except (ValueError, AssertionError, TypeError, KeyError) as err:
+            mods.append(None)
+            errors.append(err)
+    if errors[0] is not None and errors[1] is not None:
+        return None
+    assert errors[0] is None, f"structconv rejects what e2cnn accepts: {errors[0]!r}"
+    if errors[1] is not None and name in ACCEPTS_MORE:
+        return None
+    assert errors[1] is None, f"structconv accepts what e2cnn rejects ({errors[1]!r}); list it as a deviation"
+    return mods
+
+
+def _x(t, size: int = 9, batch: int = 3, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, t.size, size, size, generator=g)
+
+
+CASES = [(g, k) for g in GROUPS for k in KINDS]
+
+
+# --------------------------------------------------------------------------- non-linearities
+POINTWISE = {
+    "PointwiseNonLinearity(p_relu)": lambda lib, t: lib.PointwiseNonLinearity(t, "p_relu"),
+    "PointwiseNonLinearity(p_elu)": lambda lib, t: lib.PointwiseNonLinearity(t, "p_elu"),
+    "PointwiseNonLinearity(p_sigmoid)": lambda lib, t: lib.PointwiseNonLinearity(t, "p_sigmoid"),
+    "PointwiseNonLinearity(p_tanh)": lambda lib, t: lib.PointwiseNonLinearity(t, "p_tanh"),
+    "ReLU": lambda lib, t: lib.ReLU(t),
+    "ELU": lambda lib, t: lib.ELU(t, alpha=0.7),
+}
+
+
+@pytest.mark.parametrize("group,kind", CASES)
+def test_pointwise_nonlinearities(group, kind):
+    types = _types(group, kind)
+    if types is None:
+        pytest.skip("kind absent for this group")
+    et, st = types
+    for name, build in POINTWISE.items():
+        mods = _both(build, et, st)
+        if mods is None:
+            _record(name).rejected_both += 1
+            continue
+        ours, theirs = mods
+        _compare_pair(name, ours, theirs, [(_x(st), et, st)], modes=(True,))
+
+
+def _sync_norm_bias(ours, theirs):
+    if getattr(theirs, "log_bias", None) is None:
+        return
+    order = _size_order(ours.in_type)
+    with torch.no_grad():
+        ours.log_bias.normal_(0, 0.5)
+        theirs.log_bias.copy_(ours.log_bias[order].view_as(theirs.log_bias))
+
+
+def _norm_param_pairs(ours, theirs):
+    if getattr(theirs, "log_bias", None) is None:
+        return []
+    order = _size_order(ours.in_type)
+    return [(ours.log_bias.grad[order], theirs.log_bias.grad.flatten())]
+
+
+@pytest.mark.parametrize("group,kind", CASES)
+@pytest.mark.parametrize("function,bias", [("n_relu", True), ("n_sigmoid", True), ("squash", False)])
+def test_norm_nonlinearity(group, kind, function, bias):
+    types = _types(group, kind)
+    if types is None:
+        pytest.skip("kind absent for this group")
+    et, st = types
+    mods = _both(lambda lib, t: lib.NormNonLinearity(t, function=function, bias=bias), et, st)
+    name = f"NormNonLinearity({function})"
+    if mods is None:
+        _record(name).rejected_both += 1
+        return
+    ours, theirs = mods
+    _sync_norm_bias(ours, theirs)
+    x = _x(st)
+    x[:, :, 0, 0] = 0.0  # zero fields: both define the output as 0 there
+    _compare_pair(name, ours, theirs, [(x, et, st)], modes=(True,), param_pairs=_norm_param_pairs)
+
+
+def _gated_types(group: str):
+    # gated fields of mixed sizes in an unsorted order: e2cnn pairs gates with gated fields sorted by size
+    def gated(gs):
+        dihedral = _dihedral(gs)
+        v = gs.irrep(1, 1) if dihedral else gs.irrep(1)
+        w = gs.irrep(1, 2) if dihedral else gs.irrep(2)
+        reps = [v, gs.trivial_repr, w, v]
+        if not gs.fibergroup.continuous:
+            reps = [gs.regular_repr] + reps
+        return reps
+
+    out = []
+    for lib, nn_lib in (("e2cnn", enn), ("structconv", snn)):
+        gs = _space(lib, group)
+        g = gated(gs)
+        out.append((nn_lib.FieldType(gs, [gs.trivial_repr] * len(g)), nn_lib.FieldType(gs, g)))
+    return out
+
+
+def _sync_gate_bias(ours, theirs):
+    with torch.no_grad():
+        ours.bias.normal_()
+        theirs.bias.copy_(ours.bias.view_as(theirs.bias))
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_gated_nonlinearities(group):
+    (eg, egd), (sg, sgd) = _gated_types(group)
+    # GatedNonLinearity2: gates and gated fields in two tensors
+    ours, theirs = _both(lambda lib, t: lib.GatedNonLinearity2(t), (eg, egd), (sg, sgd))
+    _sync_gate_bias(ours, theirs)
+    pairs = lambda o, t: [(o.bias.grad, t.bias.grad.flatten())]  # noqa: E731
+    _compare_pair(
+        "GatedNonLinearity2", ours, theirs, [(_x(sg), eg, sg), (_x(sgd, seed=1), egd, sgd)], param_pairs=pairs
+    )
+    # GatedNonLinearity1: one tensor, gates first; and with the gates kept
+    for drop in (True, False):
+        ours, theirs = _both(lambda lib, t, d=drop: lib.GatedNonLinearity1(t, drop_gates=d), eg + egd, sg + sgd)
+        _sync_gate_bias(ours, theirs)
+        name = f"GatedNonLinearity1(drop_gates={drop})"
+        _compare_pair(name, ours, theirs, [(_x(sg + sgd), eg + egd, sg + sgd)], param_pairs=pairs)
+
+
+@pytest.mark.parametrize("group", ["C4", "C8"])
+def test_vector_field_nonlinearity(group):
+    et, st = _types(group, "regular")
+    ours, theirs = _both(lambda lib, t: lib.VectorFieldNonLinearity(t), et, st)
+    x = _x(st)
+    x[0] = -x[0].abs()  # one sample whose fields are negative everywhere: length relu(max) = 0
+    _compare_pair("VectorFieldNonLinearity", ours, theirs, [(x, et, st)], modes=(True,))
+
+
+def _e2cnn_concatenated(monkeypatch, et):
+    """e2cnn's ConcatenatedNonLinearity, its representation decomposed by structconv (e2cnn needs pymanopt)."""
+    import e2cnn.group as egroup
+    import e2cnn.nn.modules.nonlinearities.concatenated as conc
+
+    from structconv.group import decompose_matrices
+
+    captured = {}
+
+    def build(rep, name, group, supported_nonlinearities):
+        elements = list(group.elements)
+        mats = np.stack([rep[g] for g in elements])
+        captured[name] = (elements, mats)
+        ours_group = _our_group(group)
+        ours_elements = _our_elements(group, elements)
+        cands = [(i, np.asarray(i.representation_matrices(ours_elements))) for i in ours_group.irreps.values()]
+        names, Q = decompose_matrices(mats, cands, complete=True)
+        return egroup.Representation(group, name, names, Q, supported_nonlinearities)
+
+    monkeypatch.setattr(conc, "build_from_discrete_group_representation", build)
+    return captured
+
+
+def _our_group(egroup_obj):
+    from structconv.group import cyclic_group, dihedral_group
+
+    n = egroup_obj.rotation_order if hasattr(egroup_obj, "rotation_order") else egroup_obj.order()
+    return dihedral_group(n) if "Dihedral" in type(egroup_obj).__name__ else cyclic_group(n)
+
+
+def _our_elements(egroup_obj, elements):
+    return [tuple(e) if isinstance(e, tuple) else e for e in elements]
+
+
+@pytest.mark.parametrize("group", ["C4", "C8", "D4", "D8"])
+def test_concatenated_nonlinearity(group, monkeypatch):
+    captured = _e2cnn_concatenated(monkeypatch, None)
+    for kind in ("trivial", "regular", "quotient", "irrep", "mixed"):
+        types = _types(group, kind, filt=lambda r: "concatenated" in r.supported_nonlinearities)
+        if types is None:
+            continue
+        et, st = types
+        ours, theirs = _both(lambda lib, t: lib.ConcatenatedNonLinearity(t, "c_relu"), et, st)
+        _compare_pair("ConcatenatedNonLinearity", ours, theirs, [(_x(st), et, st)], modes=(True,))
+        # e2cnn's own output matrices equal ours
+        for rep in ours.out_type.representations:
+            elements, mats = captured[rep.name]
+            np.testing.assert_allclose(rep.representation_matrices(_our_elements(None, elements)), mats, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- batch norm
+def _sync_inner(ours, theirs):
+    sizes = [r.size for r in ours.in_type.representations]
+    with torch.no_grad():
+        ours.weight.normal_()
+        ours.bias.normal_()
+        for s in set(sizes):
+            ids = [i for i, z in enumerate(sizes) if z == s]
+            bn = getattr(theirs, f"batch_norm_[{s}]")
+            bn.weight.copy_(ours.weight[ids])
+            bn.bias.copy_(ours.bias[ids])
+
+
+def _inner_param_pairs(ours, theirs):
+    sizes = [r.size for r in ours.in_type.representations]
+    out = []
+    for s in set(sizes):
+        ids = [i for i, z in enumerate(sizes) if z == s]
+        bn = getattr(theirs, f"batch_norm_[{s}]")
+        out += [(ours.weight.grad[ids], bn.weight.grad), (ours.bias.grad[ids], bn.bias.grad)]
+    return out
+
+
+@pytest.mark.parametrize("group,kind", CASES)
+def test_inner_batch_norm(group, kind):
+    types = _types(group, kind)
+    if types is None:
+        pytest.skip("kind absent for this group")
+    et, st = types
+    for momentum in (0.1, None):
+        mods = _both(lambda lib, t, m=momentum: lib.InnerBatchNorm(t, momentum=m), et, st)
+        if mods is None:
+            _record("InnerBatchNorm").rejected_both += 1
+            return
+        ours, theirs = mods
+        _sync_inner(ours, theirs)
+        for step in range(2):
+            x = _x(st, seed=step) * 2 + 1
+            _compare_pair("InnerBatchNorm", ours, theirs, [(x, et, st)], atol=0.0, modes=(True,),
+                          param_pairs=_inner_param_pairs)
+        sizes = [r.size for r in st.representations]
+        for s in set(sizes):
+            ids = [i for i, z in enumerate(sizes) if z == s]
+            bn = getattr(theirs, f"batch_norm_[{s}]")
+            assert torch.equal(ours.running_mean[ids], bn.running_mean)
+            assert torch.equal(ours.running_var[ids], bn.running_var)
+        # eval: the documented deviation (one batch_norm over all channels, as export())
+        _compare_pair("InnerBatchNorm", ours, theirs, [(_x(st, seed=5), et, st)], modes=(False,), grads=False)
+
+
+# --------------------------------------------------------------------------- invariant maps and pooling
+@pytest.mark.parametrize("group,kind", CASES)
+def test_invariant_maps(group, kind):
+    types = _types(group, kind)
+    if types is None:
+        pytest.skip("kind absent for this group")
+    et, st = types
+    for name, build in {
+        "GroupPooling": lambda lib, t: lib.GroupPooling(t),
+        "NormPool": lambda lib, t: lib.NormPool(t),
+    }.items():
+        mods = _both(build, et, st)
+        if mods is None:
+            _record(name).rejected_both += 1
+            continue
+        _compare_pair(name, *mods, [(_x(st), et, st)], modes=(True,))
+
+
+POOLS = {
+    "PointwiseMaxPool": lambda lib, t: lib.PointwiseMaxPool(t, 3, stride=2, padding=1),
+    "PointwiseAvgPool": lambda lib, t: lib.PointwiseAvgPool(t, 3, stride=2, padding=1),
+    "PointwiseMaxPoolAntialiased": lambda lib, t: lib.PointwiseMaxPoolAntialiased(t, 3, stride=2, padding=1),
+    "PointwiseAvgPoolAntialiased": lambda lib, t: lib.PointwiseAvgPoolAntialiased(t, 0.6, stride=2, padding=1),
+    "PointwiseAdaptiveAvgPool": lambda lib, t: lib.PointwiseAdaptiveAvgPool(t, 4),
+    "PointwiseAdaptiveMaxPool": lambda lib, t: lib.PointwiseAdaptiveMaxPool(t, 4),
+    "NormMaxPool": lambda lib, t: lib.NormMaxPool(t, 3, stride=2, padding=1),
+    "R2Upsampling(bilinear)": lambda lib, t: lib.R2Upsampling(t, 2, mode="bilinear"),
+    "R2Upsampling(nearest)": lambda lib, t: lib.R2Upsampling(t, 2, mode="nearest"),
+    "MaskModule": lambda lib, t: lib.MaskModule(t, 9, margin=1),
+    "IdentityModule": lambda lib, t: lib.IdentityModule(t),
+    "PointwiseDropout(eval)": lambda lib, t: lib.PointwiseDropout(t, 0.3),
+    "FieldDropout(eval)": lambda lib, t: lib.FieldDropout(t, 0.3),
+    "ReshuffleModule": lambda lib, t: lib.ReshuffleModule(t, list(reversed(range(len(t))))),
+}
+
+
+@pytest.mark.parametrize("group,kind", CASES)
+def test_pooling_and_spatial_modules(group, kind):
+    types = _types(group, kind)
+    if types is None:
+        pytest.skip("kind absent for this group")
+    et, st = types
+    for name, build in POOLS.items():
+        mods = _both(build, et, st, name)
+        if mods is None:
+            _record(name).rejected_both += 1
+            continue
+        modes = (False,) if "Dropout" in name else (True, False)
+        _compare_pair(name, *mods, [(_x(st), et, st)], modes=modes)
+
+
+def test_report():
+    # runs last in this file: the counts and the worst differences of the sweep
+    if not RESULTS:
+        pytest.skip("the sweep did not run (run the whole file)")
+    total = sum(r.compared for r in RESULTS.values())
+    print(f"\ne2cnn nn parity: {total} module builds compared ({len(RESULTS)} modules)")
+    for name, r in sorted(RESULTS.items()):
+        print(
+            f"  {name:40s} compared {r.compared:3d}  both reject {r.rejected_both:3d}  "
+            f"max |out diff| {r.max_diff:.2e}  max |grad diff| {r.max_grad_diff:.2e}"
+        )
+    assert all(math.isfinite(r.max_diff) for r in RESULTS.values())
