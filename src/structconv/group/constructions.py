@@ -429,6 +429,18 @@ def _tidy(H: Group, names: list[str], Q: np.ndarray) -> tuple[list[str], np.ndar
     return [names[j] for j in order], Q[:, order]
 
 
+def _same_irrep(
+    H: Group, mats: np.ndarray, samples: list[Any], max_frequency: int
+) -> tuple[list[str], np.ndarray] | None:
+    """``([name], I)`` when the matrices are exactly those of one irrep of ``H`` (no change of basis)."""
+    for cand in H._candidate_irreps(max_frequency):
+        if cand.size == mats.shape[1] and np.allclose(
+            cand.representation_matrices(samples), mats, atol=1e-12
+        ):
+            return [cand.name], np.eye(cand.size)
+    return None
+
+
 def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) -> Representation:
     """Restriction of ``repr`` to the subgroup ``subgroup_id``, expressed with the subgroup's irreps.
 
@@ -473,7 +485,9 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
         dec = G._restrictions.get(rk)
         if dec is None:
             mats = irr.representation_matrices(parents)
-            dec = _tidy(H, *_decompose_on(H, mats, samples, irr.attributes["frequency"]))
+            dec = _same_irrep(H, mats, samples, irr.attributes["frequency"])
+            if dec is None:
+                dec = _tidy(H, *_decompose_on(H, mats, samples, irr.attributes["frequency"]))
             G._restrictions[rk] = dec  # type: ignore[assignment]
         names.extend(dec[0])
         Qs.append(dec[1])

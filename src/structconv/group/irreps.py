@@ -56,6 +56,8 @@ class IrreducibleRepresentation(Representation):
             supported = {"norm", "gated", "concatenated"}
         else:
             supported = {"norm", "gated"}
+        if self._n_rot < 0:  # as in the reference library, continuous groups list no 'concatenated'
+            supported.discard("concatenated")
         self._isize = size
         name = "irrep_" + ",".join(str(i) for i in self._id)
         super().__init__(group, name, [name], np.eye(size), supported)
