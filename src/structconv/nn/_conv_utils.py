@@ -26,6 +26,7 @@ __all__ = [
     "check_groups",
     "check_int",
     "check_linear_args",
+    "check_padding_mode",
     "check_real",
     "check_size",
     "plain_copy",
@@ -209,12 +210,23 @@ def check_conv_args(
                     "dilation of its dim"
                 )
     check_bias(bias, owner)
+    check_padding_mode(padding_mode, owner)
+    check_dtype(dtype, owner)
+
+
+def check_padding_mode(padding_mode: Any, owner: str = "") -> str:
+    """Return ``padding_mode`` if it is one of :data:`PADDING_MODES`, else raise ``ValueError``.
+
+    Example:
+        >>> check_padding_mode("circular")
+        'circular'
+    """
     if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
         raise ValueError(
-            f"{owner}: padding_mode={padding_mode!r} is not accepted; "
+            f"{_where(owner)}padding_mode={padding_mode!r} is not accepted; "
             f"expected one of: {', '.join(PADDING_MODES)}"
         )
-    check_dtype(dtype, owner)
+    return padding_mode
 
 
 def check_linear_args(

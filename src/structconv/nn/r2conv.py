@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from structconv.kernels import irrep_spec_by_name, kernel_grid
+from structconv.nn._conv_utils import check_bias, check_int, check_padding_mode, check_real, check_size
 from structconv.nn._derived import derived
 from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, r2_kernel_basis
 from structconv.nn.equivariant_module import EquivariantModule
@@ -26,6 +27,11 @@ from structconv.nn.geometric_tensor import GeometricTensor
 __all__ = ["R2Conv"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+#: the largest ``kernel_size`` of a steerable convolution: sampling its basis takes memory and time of order
+#: ``kernel_size ** 4`` (41: about 30 s; 101: several GiB, then ``MemoryError``). Raise it deliberately if
+#: you need more.
+MAX_KERNEL_SIZE = 49
 
 
 def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
@@ -37,6 +43,36 @@ def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
     if not ok:
         raise ValueError(f"{name}={value!r} is not valid; expected an int >= {minimum} or a pair of them")
     return int(items[0]), int(items[1])
+
+
+def _check_basis_kwargs(kwargs: dict[str, Any], owner: str) -> None:
+    """Validate the basis arguments ``frequencies_cutoff``, ``sigma``, ``rings`` and ``maximum_offset``."""
+    cutoff = kwargs.get("frequencies_cutoff")
+    if cutoff is not None and not callable(cutoff):
+        check_real(cutoff, "frequencies_cutoff", minimum=0.0, owner=owner)
+    offset = kwargs.get("maximum_offset")
+    if offset is not None:
+        check_int(offset, "maximum_offset", minimum=0, owner=owner)
+    for name, minimum, strict in (("sigma", 0.0, True), ("rings", 0.0, False)):
+        value = kwargs.get(name)
+        if value is None:
+            continue
+        items = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
+        if name == "rings" and not isinstance(value, (list, tuple, np.ndarray)):
+            raise TypeError(
+                f"{owner}: rings={value!r} is not accepted; expected None or a list of radii >= 0"
+            )
+        if len(items) == 0:
+            raise ValueError(f"{owner}: {name}={value!r} is not accepted; expected at least one value")
+        for item in items:
+            try:
+                check_real(item, name, minimum=minimum, strict=strict, owner=owner)
+            except (TypeError, ValueError) as err:
+                bound = "> 0" if strict else ">= 0"
+                raise type(err)(
+                    f"{owner}: {name}={value!r} is not accepted; expected None, a finite number {bound} "
+                    "or a list of them"
+                ) from None
 
 
 def _short(pair: tuple[int, int]) -> int | tuple[int, int]:
@@ -142,18 +178,26 @@ class _SteerableConv(EquivariantModule):
                 "in_type and out_type must share one gspace; "
                 f"received {in_type.gspace!r} and {out_type.gspace!r}"
             )
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
-            raise ValueError(f"kernel_size={kernel_size!r} is not valid; expected an int >= 1")
-        if isinstance(dilation, bool) or not isinstance(dilation, (int, np.integer)) or dilation < 1:
-            raise ValueError(f"dilation={dilation!r} is not valid; expected an int >= 1")
-        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-            raise ValueError(f"groups={groups!r} is not valid; expected an int >= 1")
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode={padding_mode!r} is not known; expected one of {_PADDING_MODES}")
+        # the argument checks shared by every convolution family (structconv.nn._conv_utils)
+        owner = type(self).__name__
+        check_int(kernel_size, "kernel_size", minimum=1, owner=owner)
+        if kernel_size > MAX_KERNEL_SIZE:
+            raise ValueError(
+                f"{owner}: kernel_size={kernel_size} is above the limit of {MAX_KERNEL_SIZE} "
+                "(structconv.nn.r2conv.MAX_KERNEL_SIZE): sampling a steerable basis takes memory and time of "
+                f"order kernel_size ** 4; expected kernel_size <= {MAX_KERNEL_SIZE}"
+            )
+        check_int(dilation, "dilation", minimum=1, owner=owner)
+        check_int(groups, "groups", minimum=1, owner=owner)
+        check_size(stride, "stride", 2, minimum=1, owner=owner)
+        if not isinstance(padding, str):
+            check_size(padding, "padding", 2, minimum=0, owner=owner)
+        check_size(output_padding, "output_padding", 2, minimum=0, owner=owner)
+        check_padding_mode(padding_mode, owner)
         if basisexpansion != "blocks":
             raise ValueError(f"basisexpansion={basisexpansion!r} is not known; expected 'blocks'")
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias={bias!r} is not valid; expected a bool")
+        check_bias(bias, owner)
+        _check_basis_kwargs(basis_kwargs, owner)
         self.in_type, self.out_type = in_type, out_type
         self.space = in_type.gspace
         self.kernel_size = int(kernel_size)
@@ -211,6 +255,15 @@ class _SteerableConv(EquivariantModule):
             self.register_buffer("bias_expansion", None, persistent=False)
         ph, pw = self.padding
         self._reversed_padding_repeated_twice = (pw, pw, ph, ph)
+
+    def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> _SteerableConv:
+        super()._apply(fn, *args, **kwargs)
+        expansion = self.bias_expansion
+        if expansion is not None and expansion.dtype == torch.float64:
+            # cast to double: take the float64 expansion, not the rounded float32 copy
+            exact = torch.from_numpy(_bias_expansion(self.out_type)).to(expansion.device)
+            self.register_buffer("bias_expansion", exact, persistent=False)
+        return self
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -322,6 +375,14 @@ class _PlanarConv(_SteerableConv):
             (n + 2 * p - self.dilation * (self.kernel_size - 1) - 1) // s + 1
             for n, p, s in zip((h, w), self.padding, self.stride)
         ]
+        if min(size) < 1:
+            span = self.dilation * (self.kernel_size - 1) + 1
+            padded = tuple(n + 2 * p for n, p in zip((h, w), self.padding))
+            raise ValueError(
+                f"{type(self).__name__}: input_shape={tuple(input_shape)} is too small: its padded spatial "
+                f"size {padded} is smaller than the dilated kernel ({span}); expected spatial sizes >= "
+                f"{span} - 2 * padding"
+            )
         return (b, self.out_type.size, size[0], size[1])
 
     def export(self) -> torch.nn.Conv2d:
