@@ -494,6 +494,12 @@ def assert_equivariant(
         ...
         AssertionError: Conv2d is not equivariant: ...
     """
+    from structconv.nn._conv_utils import check_int, check_real
+
+    for name, value in (("atol", atol), ("rtol", rtol), ("interpolation_rtol", interpolation_rtol)):
+        none_ok = name != "interpolation_rtol"
+        check_real(value, name, minimum=0.0, allow_none=none_ok, owner="assert_equivariant")
+    check_int(batch_size, "batch_size", minimum=1, owner="assert_equivariant")
     records = equivariance_errors(
         module,
         in_type,
