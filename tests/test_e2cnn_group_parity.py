@@ -275,8 +275,12 @@ def test_kernels_act_R2_match(kind: str, n: int) -> None:
                 for kw in bounds[:1] if regular else bounds:
                     extra = dict(kw) if axis is None else dict(kw, axis=axis)
                     t, o = _build(
-                        lambda ti=ti, to=to, extra=extra: getattr(ek, fn[kind])(ti, to, RADII, SIGMA, **extra),
-                        lambda oi=oi, oo=oo, extra=extra: getattr(sk, fn[kind])(oi, oo, RADII, SIGMA, **extra),
+                        lambda ti=ti, to=to, extra=extra: getattr(ek, fn[kind])(
+                            ti, to, RADII, SIGMA, **extra
+                        ),
+                        lambda oi=oi, oo=oo, extra=extra: getattr(sk, fn[kind])(
+                            oi, oo, RADII, SIGMA, **extra
+                        ),
                         f"{fn[kind]} {ti.name}->{to.name} {extra}",
                     )
                     if t is not None:
@@ -361,3 +365,67 @@ def test_span_of_the_basis_equals_e2cnns() -> None:
         O = o.sample(grid).transpose(2, 0, 1, 3).reshape(o.dim, -1)
         r_t, r_o = np.linalg.matrix_rank(T, tol=1e-8), np.linalg.matrix_rank(O, tol=1e-8)
         assert r_t == r_o == np.linalg.matrix_rank(np.concatenate([T, O]), tol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------- R2Conv filter spaces
+def _field_types(lib_gspaces, lib_nn, gs_name: str, kind: str):
+    """``(in_type, out_type)`` of one field kind on one gspace, built with one library's API."""
+    args = {
+        "C4": ("Rot2dOnR2", (4,), {}),
+        "C8": ("Rot2dOnR2", (8,), {}),
+        "D4": ("FlipRot2dOnR2", (4,), {}),
+        "SO2": ("Rot2dOnR2", (-1,), {"maximum_frequency": 4}),
+        "O2": ("FlipRot2dOnR2", (-1,), {"maximum_frequency": 4}),
+        "Flip": ("Flip2dOnR2", (), {}),
+        "Trivial": ("TrivialOnR2", (), {}),
+    }[gs_name]
+    gs = getattr(lib_gspaces, args[0])(*args[1], **args[2])
+    G = gs.fibergroup
+    first_2d = next((r for r in G.irreps.values() if r.size == 2), gs.trivial_repr)
+    one_d = [r for r in G.irreps.values() if r.size == 1]
+    sign = one_d[1] if len(one_d) > 1 else gs.trivial_repr
+    finite = not G.continuous
+    reps = {
+        "trivial": ([gs.trivial_repr] * 2, [gs.trivial_repr] * 3),
+        "regular": ([gs.regular_repr], [gs.regular_repr]) if finite else None,
+        "irrep": ([first_2d, sign], [first_2d, first_2d]),
+        "quotient": ([gs.quotient_repr((None, 2) if gs_name == "D4" else 2)], [gs.regular_repr])
+        if gs_name in ("C4", "C8", "D4")
+        else None,
+        "mixed": ([gs.trivial_repr, first_2d] + ([gs.regular_repr] if finite else []), [sign, first_2d]),
+    }[kind]
+    if reps is None:
+        return None
+    return lib_nn.FieldType(gs, reps[0]), lib_nn.FieldType(gs, reps[1])
+
+
+def _filter_space(expansion, dim: int) -> np.ndarray:
+    import torch
+
+    rows = []
+    for i in range(dim):
+        w = torch.zeros(dim)
+        w[i] = 1.0
+        rows.append(expansion(w).detach().reshape(-1).double().numpy())
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("gs_name", ["C4", "C8", "D4", "SO2", "O2", "Flip", "Trivial"])
+@pytest.mark.parametrize("kind", ["trivial", "regular", "irrep", "quotient", "mixed"])
+def test_r2conv_filter_space_equals_e2cnns(gs_name: str, kind: str) -> None:
+    """The expanded filters of R2Conv span e2cnn's filter space: rank(stack) == rank(each) == dimension."""
+    e2 = _oracle()
+    from structconv import nn as snn
+
+    theirs = _field_types(e2.gspaces, e2.nn, gs_name, kind)
+    ours = _field_types(sgs, snn, gs_name, kind)
+    if ours is None:
+        pytest.skip(f"no {kind} field on {gs_name}")
+    t_conv = e2.nn.R2Conv(*theirs, kernel_size=5)
+    o_conv = snn.R2Conv(*ours, kernel_size=5)
+    T = _filter_space(t_conv.basisexpansion, t_conv.weights.numel())
+    O = _filter_space(o_conv.basisexpansion, o_conv.basisexpansion.dimension())
+    rank = lambda A: np.linalg.matrix_rank(A, tol=1e-5)  # noqa: E731
+    assert O.shape == T.shape, f"dimension {O.shape[0]} vs e2cnn's {T.shape[0]}"
+    assert rank(O) == rank(T) == O.shape[0]
+    assert rank(np.concatenate([T, O])) == O.shape[0], "the filter spaces differ"
