@@ -149,6 +149,22 @@ def _require_finite(G: Group, what: str) -> None:
         raise ValueError(f"{what} is only defined for finite groups, not {G.name}")
 
 
+#: the largest table of representation matrices (numbers) built for a finite group: ``|G|`` matrices of size
+#: ``n x n`` in float64; ``2 ** 27`` numbers (1 GiB) allows the regular representation of groups of order 512
+MAX_TABLE_ENTRIES = 2**27
+
+
+def _check_table_size(G: Group, size: int, what: str) -> None:
+    """Refuse, before any allocation, a table of ``|G|`` matrices ``size x size`` above the limit."""
+    entries = G.order() * size * size
+    if entries > MAX_TABLE_ENTRIES:
+        raise ValueError(
+            f"{what} of {G.name} (order {G.order()}) needs {G.order()} matrices of size {size} x {size}, "
+            f"{entries:.3g} numbers ({entries * 8 / 2**30:.3g} GiB); the limit is {MAX_TABLE_ENTRIES} "
+            "numbers (structconv.group.constructions.MAX_TABLE_ENTRIES); expected a smaller group (or irreps)"
+        )
+
+
 def _permutation_table(mul_idx: np.ndarray, n: int) -> np.ndarray:
     """Table ``T[g]`` with ``T[g][mul_idx[g, c], c] = 1``."""
     G_n = mul_idx.shape[0]
@@ -184,6 +200,7 @@ def regular_representation(G: Group) -> Representation:
     _require_finite(G, "the regular representation")
     rho = G.representations._peek("regular")  # type: ignore[attr-defined]
     if rho is None:
+        _check_table_size(G, G.order(), "the regular representation")
         mul, _ = _cayley(G)
         table = _permutation_table(mul, mul.shape[0])
         supported = {"pointwise", "norm", "gated", "concatenated"}
