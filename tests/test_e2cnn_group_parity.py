@@ -429,3 +429,26 @@ def test_r2conv_filter_space_equals_e2cnns(gs_name: str, kind: str) -> None:
     assert O.shape == T.shape, f"dimension {O.shape[0]} vs e2cnn's {T.shape[0]}"
     assert rank(O) == rank(T) == O.shape[0]
     assert rank(np.concatenate([T, O])) == O.shape[0], "the filter spaces differ"
+
+
+@pytest.mark.parametrize("N", [4, 6])
+def test_disentangle_module_matches(N: int) -> None:
+    import torch
+
+    e2 = _oracle()
+    from structconv import nn as snn
+
+    rng = np.random.default_rng(N)
+    E, S = e2.gspaces.FlipRot2dOnR2(N), sgs.FlipRot2dOnR2(N)
+    size = 2 * N + 3
+    perm = np.eye(size)[rng.permutation(size)]
+    te = e2.group.change_basis(
+        e2.group.directsum([E.regular_repr, E.irrep(1, 1), E.trivial_repr]), perm, "pp"
+    )
+    ts = sg.change_basis(sg.directsum([S.regular_repr, S.irrep(1, 1), S.trivial_repr]), perm, "pp")
+    fe, fs = e2.nn.FieldType(E, [te, E.regular_repr]), snn.FieldType(S, [ts, S.regular_repr])
+    me, ms = e2.nn.DisentangleModule(fe), snn.DisentangleModule(fs)
+    x = torch.randn(2, fe.size, 5, 5, generator=torch.Generator().manual_seed(N))
+    ye, ys = me(e2.nn.GeometricTensor(x, fe)).tensor, ms(snn.GeometricTensor(x, fs)).tensor
+    assert torch.equal(ye, ys)
+    assert [r.irreps for r in me.out_type.representations] == [r.irreps for r in ms.out_type.representations]
