@@ -155,3 +155,55 @@ def test_channel_checks_still_raise_in_eager_mode():
     gs = gspaces.Rot2dOnR2(4)
     with pytest.raises(ValueError, match="3 channels"):
         nn.GeometricTensor(torch.zeros(1, 3, 5, 5), nn.FieldType(gs, [gs.regular_repr]))
+
+
+# ------------------------------------------------------------------ README
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_quick_start_prints_what_it_shows_without_warnings(capsys):
+    import warnings
+
+    section = _readme().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    shown = section.split("It prints:", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
+    threads = torch.get_num_threads()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no UserWarning (or any other) on the documented path
+        exec(compile(code, "README quick start", "exec"), {"__name__": "__readme__"})
+    torch.set_num_threads(threads)
+    printed, shown = capsys.readouterr().out.splitlines(), shown.splitlines()
+    assert len(printed) == len(shown) == 3
+    # the kernel sums are zero up to float32 rounding (the exact digits depend on the machine)
+    assert printed[0].split(") ")[0] == shown[0].split(") ")[0] == "torch.Size([2, 16, 32, 32]"
+    assert abs(float(printed[0].split(") ")[1])) < 1e-6
+    assert printed[1] == shown[1]
+    errors, shown_errors = eval(printed[2]), eval(shown[2])
+    assert list(errors) == list(shown_errors) == [f"{45 * k} deg" for k in range(8)]
+    for k in range(8):
+        err, doc = float(errors[f"{45 * k} deg"]), float(shown_errors[f"{45 * k} deg"])
+        if k % 2 == 0:  # exact turns: float64 rounding
+            assert err < 1e-12 and doc < 1e-12
+        else:  # interpolated turns: approximate, as the README says
+            assert 0.02 < err < 0.5 and 0.02 < doc < 0.5
+
+
+def test_readme_set_up_and_links():
+    text = _readme()
+    setup = text.split("## Set-up on a fresh machine", 1)[1].split("\n## ", 1)[0]
+    assert "Python ≥ 3.10" in setup and "cd path/to/structconv" in setup and "python3 -m venv" in setup
+    assert 'requires-python = ">=3.10"' in (ROOT / "pyproject.toml").read_text()
+    assert "tools/install-oracles.sh" in setup and "about 2 minutes" not in text
+    assert "[lucid](https://" in text and "[LICENSE](LICENSE)" in text
+
+
+def test_every_repository_path_in_the_readme_exists():
+    text = _readme()
+    paths = set(re.findall(r"(?<![\w/.-])((?:docs|tests|tools|benchmarks|src)/[\w./-]+\.(?:md|py|sh|png|toml))", text))
+    paths |= set(re.findall(r"\]\(((?!https?:)[^)#]+)\)", text))
+    assert "tools/install-oracles.sh" in paths and "LICENSE" in paths
+    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    assert not missing, missing
