@@ -137,3 +137,13 @@ def test_torchrun_prints_world_size(tmp_path):
     assert "split over 2 processes (world size 2): 16 images per rank" in proc.stdout
     results = json.loads((tmp_path / "ddp" / "results.json").read_text())
     assert results["environment"]["world_size"] == 2
+
+
+def test_out_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
+    from structconv.__main__ import main
+
+    target = tmp_path / "a_file"
+    target.write_text("")
+    assert main(["demo", "--quick", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "it is a file, expected a folder" in err

@@ -207,3 +207,13 @@ def test_every_repository_path_in_the_readme_exists():
     assert "tools/install-oracles.sh" in paths and "LICENSE" in paths
     missing = sorted(p for p in paths if not (ROOT / p).exists())
     assert not missing, missing
+
+
+def test_layer_list_into_a_closed_pipe_prints_no_traceback():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from structconv.__main__ import main; sys.exit(main([]))"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+    )
+    proc.stdout.close()  # the reader is gone before the first line (as `structconv | head -0`)
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err and proc.returncode == 0, err.decode()[-500:]

@@ -106,7 +106,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line interface and return its exit status."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # the output went to a pipe that closed early (e.g. `structconv | head`)
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0
 
 
 if __name__ == "__main__":

@@ -105,6 +105,9 @@ class DemoConfig:
                 f"device={self.device!r} is not accepted; expected a torch device, e.g. 'cpu'"
             ) from err
         _check_device_available(device, self.device)
+        out = Path(self.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"out={self.out!r} is not accepted; it is a file, expected a folder")
 
     def resolved_epochs(self) -> int:
         """Epochs actually used."""
