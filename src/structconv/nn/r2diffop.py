@@ -132,9 +132,10 @@ class R2Diffop(_PlanarConv):
         basis_filter: callable on a basis element's attribute dict (``order``, ``power``,
             ``frequency``, ``in_irrep``, ...) returning whether to keep it.
         initialize: initialise :attr:`weights` with :func:`~structconv.nn.init.generalized_he_init`.
-        cache: ``True`` loads the on-disk stencil cache (``./.structconv_cache/diffops.npz``) before
-            building and stores it after; ``'load'`` or ``'store'`` do only one of these; ``False``
-            (default) neither.
+        cache: ``True`` loads the on-disk stencil cache (``diffops.npz`` in the user's cache directory,
+            :func:`structconv.diffops.cache.default_cache_path`) before building and stores it after;
+            ``'load'`` or ``'store'`` do only one of these; ``False`` (default) neither. Every loaded entry
+            is verified (a bad one is recomputed, with a warning) and neither step ever fails the layer.
         rbffd: discretise with RBF-FD instead of finite differences.
         radial_basis_function: the RBF of RBF-FD: one of ``'ga'`` (default), ``'phs1'``, ``'phs3'``,
             ``'phs5'``, ``'phs7'``, ``'mq'``, ``'imq'``, ``'iq'``.
