@@ -198,7 +198,9 @@ def _compare_pair(
             theirs.zero_grad()
     shapes = [tuple(x.shape) for x, _, _ in inputs]
     so = ours.evaluate_output_shape(*shapes)
-    assert tuple(so) == tuple(yo.tensor.shape), f"{name}: evaluate_output_shape {so} vs output {yo.tensor.shape}"
+    assert tuple(so) == tuple(yo.tensor.shape), (
+        f"{name}: evaluate_output_shape {so} vs output {yo.tensor.shape}"
+    )
     if name in E2CNN_BUGS:
         return
     se = theirs.evaluate_output_shape(*shapes)
@@ -338,7 +340,9 @@ def test_gated_nonlinearities(group):
     )
     # GatedNonLinearity1: one tensor, gates first; and with the gates kept
     for drop in (True, False):
-        ours, theirs = _both(lambda lib, t, d=drop: lib.GatedNonLinearity1(t, drop_gates=d), eg + egd, sg + sgd)
+        ours, theirs = _both(
+            lambda lib, t, d=drop: lib.GatedNonLinearity1(t, drop_gates=d), eg + egd, sg + sgd
+        )
         _sync_gate_bias(ours, theirs)
         name = f"GatedNonLinearity1(drop_gates={drop})"
         _compare_pair(name, ours, theirs, [(_x(sg + sgd), eg + egd, sg + sgd)], param_pairs=pairs)
@@ -368,7 +372,9 @@ def _e2cnn_concatenated(monkeypatch, et):
         captured[name] = (elements, mats)
         ours_group = _our_group(group)
         ours_elements = _our_elements(group, elements)
-        cands = [(i, np.asarray(i.representation_matrices(ours_elements))) for i in ours_group.irreps.values()]
+        cands = [
+            (i, np.asarray(i.representation_matrices(ours_elements))) for i in ours_group.irreps.values()
+        ]
         names, Q = decompose_matrices(mats, cands, complete=True)
         return egroup.Representation(group, name, names, Q, supported_nonlinearities)
 
@@ -400,7 +406,9 @@ def test_concatenated_nonlinearity(group, monkeypatch):
         # e2cnn's own output matrices equal ours
         for rep in ours.out_type.representations:
             elements, mats = captured[rep.name]
-            np.testing.assert_allclose(rep.representation_matrices(_our_elements(None, elements)), mats, atol=1e-9)
+            np.testing.assert_allclose(
+                rep.representation_matrices(_our_elements(None, elements)), mats, atol=1e-9
+            )
 
 
 # --------------------------------------------------------------------------- batch norm
@@ -441,8 +449,15 @@ def test_inner_batch_norm(group, kind):
         _sync_inner(ours, theirs)
         for step in range(2):
             x = _x(st, seed=step) * 2 + 1
-            _compare_pair("InnerBatchNorm", ours, theirs, [(x, et, st)], atol=0.0, modes=(True,),
-                          param_pairs=_inner_param_pairs)
+            _compare_pair(
+                "InnerBatchNorm",
+                ours,
+                theirs,
+                [(x, et, st)],
+                atol=0.0,
+                modes=(True,),
+                param_pairs=_inner_param_pairs,
+            )
         sizes = [r.size for r in st.representations]
         for s in set(sizes):
             ids = [i for i, z in enumerate(sizes) if z == s]
@@ -475,7 +490,9 @@ POOLS = {
     "PointwiseMaxPool": lambda lib, t: lib.PointwiseMaxPool(t, 3, stride=2, padding=1),
     "PointwiseAvgPool": lambda lib, t: lib.PointwiseAvgPool(t, 3, stride=2, padding=1),
     "PointwiseMaxPoolAntialiased": lambda lib, t: lib.PointwiseMaxPoolAntialiased(t, 3, stride=2, padding=1),
-    "PointwiseAvgPoolAntialiased": lambda lib, t: lib.PointwiseAvgPoolAntialiased(t, 0.6, stride=2, padding=1),
+    "PointwiseAvgPoolAntialiased": lambda lib, t: lib.PointwiseAvgPoolAntialiased(
+        t, 0.6, stride=2, padding=1
+    ),
     "PointwiseAdaptiveAvgPool": lambda lib, t: lib.PointwiseAdaptiveAvgPool(t, 4),
     "PointwiseAdaptiveMaxPool": lambda lib, t: lib.PointwiseAdaptiveMaxPool(t, 4),
     "NormMaxPool": lambda lib, t: lib.NormMaxPool(t, 3, stride=2, padding=1),
