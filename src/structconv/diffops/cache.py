@@ -23,6 +23,9 @@ entry is skipped with a :class:`RuntimeWarning` (and recomputed when needed); an
 file gives one warning and is ignored. :func:`load_cache` never raises; :func:`store_cache` warns instead of
 raising when the directory cannot be written.
 
+**Memory.** The in-memory cache is an LRU of at most :data:`MAX_ENTRIES` entries (each one
+``(order + 1) x kernel_size ** 2`` float64 stencils): the least recently used entries are dropped first.
+
 Example:
     >>> import os, tempfile
     >>> from structconv.diffops.discretization import monomial_stencils
@@ -46,6 +49,7 @@ import tempfile
 import threading
 import warnings
 import zipfile
+from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -88,7 +92,7 @@ DEFAULT_CACHE_PATH = default_cache_path()
 
 #: the largest cache file read (bytes); larger files are ignored with a warning, unread
 MAX_FILE_BYTES = 256 * 2**20
-#: the largest number of entries a file may hold
+#: the largest number of entries a file may hold, and the bound of the in-memory cache (an LRU)
 MAX_ENTRIES = 4096
 #: the largest array (bytes, uncompressed) an entry may claim
 MAX_ENTRY_BYTES = 32 * 2**20
@@ -121,8 +125,15 @@ class StencilKey(NamedTuple):
     order: int
 
 
-_STENCILS: dict[StencilKey, np.ndarray] = {}
+#: the in-memory cache: an LRU of at most :data:`MAX_ENTRIES` entries (least recently used dropped first)
+_STENCILS: OrderedDict[StencilKey, np.ndarray] = OrderedDict()
 _LOCK = threading.Lock()
+
+
+def _trim() -> None:
+    """Drop the least recently used entries beyond :data:`MAX_ENTRIES` (call with ``_LOCK`` held)."""
+    while len(_STENCILS) > MAX_ENTRIES:
+        _STENCILS.popitem(last=False)
 
 
 def lookup(key: StencilKey) -> np.ndarray | None:
@@ -133,7 +144,10 @@ def lookup(key: StencilKey) -> np.ndarray | None:
         True
     """
     with _LOCK:
-        return _STENCILS.get(key)
+        found = _STENCILS.get(key)
+        if found is not None:
+            _STENCILS.move_to_end(key)
+        return found
 
 
 def insert(key: StencilKey, stencils: np.ndarray) -> np.ndarray:
@@ -147,6 +161,8 @@ def insert(key: StencilKey, stencils: np.ndarray) -> np.ndarray:
     arr.setflags(write=False)
     with _LOCK:
         _STENCILS[key] = arr
+        _STENCILS.move_to_end(key)
+        _trim()
     return arr
 
 
@@ -380,6 +396,8 @@ def load_cache(path: str | os.PathLike[str] | None = None) -> int:
         for key, arr in entries.items():
             arr.setflags(write=False)
             _STENCILS[key] = arr
+            _STENCILS.move_to_end(key)
+        _trim()
     return len(entries)
 
 

@@ -5,6 +5,11 @@
 * :func:`deltaorthonormal_init`: delta-orthogonal initialisation: only the centre of the filter is
   non-zero, and there it is an orthogonal (equivariant) matrix.
 
+The per-coefficient standard deviations of :func:`generalized_he_init` are cached by layer structure, so
+building many layers of one shape is fast. The cache is a process-wide LRU of at most
+:data:`STD_CACHE_SIZE` entries (one float64 array of the layer's number of coefficients each): building and
+discarding layers of ever new shapes holds at most that many arrays.
+
 Example:
     >>> from structconv.gspaces import Rot2dOnR2
     >>> from structconv.nn import FieldType, R2Conv, init
@@ -18,16 +23,39 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 import torch
 
 from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, SingleBlockBasisExpansion
 
-__all__ = ["generalized_he_init", "deltaorthonormal_init"]
+__all__ = ["STD_CACHE_SIZE", "generalized_he_init", "deltaorthonormal_init"]
 
-_STD_CACHE: dict[Any, np.ndarray] = {}
+#: the most layer structures whose He standard deviations are kept (least recently used dropped first)
+STD_CACHE_SIZE = 64
+
+_STD_CACHE: OrderedDict[Any, np.ndarray] = OrderedDict()
+_STD_LOCK = threading.Lock()
+
+
+def _std_lookup(key: Any) -> np.ndarray | None:
+    with _STD_LOCK:
+        std = _STD_CACHE.get(key)
+        if std is not None:
+            _STD_CACHE.move_to_end(key)
+        return std
+
+
+def _std_store(key: Any, std: np.ndarray) -> None:
+    with _STD_LOCK:
+        _STD_CACHE[key] = std
+        _STD_CACHE.move_to_end(key)
+        while len(_STD_CACHE) > STD_CACHE_SIZE:
+            _STD_CACHE.popitem(last=False)
 
 
 def _he_stds(basisexpansion: BasisExpansion) -> list[tuple[int, tuple[int, ...], torch.Tensor]]:
@@ -105,13 +133,13 @@ def _he_values(
 ) -> torch.Tensor:
     """A fresh 1-D tensor of He-initialised coefficients (the scaling is done in numpy, one thread)."""
     key = _cache_key(basisexpansion)
-    std = _STD_CACHE.get(key) if cache and key is not None else None
+    std = _std_lookup(key) if cache and key is not None else None
     if std is None:
         std = np.zeros(basisexpansion.dimension())
         for start, shape, chunk_std in _he_stds(basisexpansion):
             std[start : start + int(np.prod(shape))].reshape(shape)[...] = chunk_std.numpy()
         if cache and key is not None:
-            _STD_CACHE[key] = std
+            _std_store(key, std)
     noise = torch.randn(
         basisexpansion.dimension(), dtype=torch.float64 if dtype == torch.float64 else torch.float32
     )
@@ -135,6 +163,51 @@ def _cache_key(basisexpansion: BasisExpansion) -> Any:
 
 def _block_key(block: SingleBlockBasisExpansion) -> Any:
     return (block._basis, None if block._keep is None else block._keep.tobytes())
+
+
+def _polar_factor(matrix: np.ndarray) -> np.ndarray:
+    u, _, vh = np.linalg.svd(matrix, full_matrices=False)
+    return u @ vh
+
+
+def _equivariant_polar_factor(matrix: np.ndarray, in_type: Any, out_type: Any) -> np.ndarray:
+    """Polar factor ``U V^T`` of an equivariant matrix, one isotypic block at a time.
+
+    In the irreps bases of the two field types an equivariant matrix only maps components of an irrep to
+    components of the same irrep (Schur), so its polar factor is the direct sum of the polar factors of
+    those blocks: a few small SVDs instead of one of the whole matrix. Falls back to the whole SVD if the
+    changes of basis are not orthogonal or the matrix is not block diagonal there.
+    """
+    q_out, q_in = out_type.change_of_basis.tocsr(), in_type.change_of_basis.tocsr()
+    if (abs(q_out @ q_out.T - scipy.sparse.identity(q_out.shape[0])) > 1e-9).nnz or (
+        abs(q_in @ q_in.T - scipy.sparse.identity(q_in.shape[0])) > 1e-9
+    ).nnz:
+        return _polar_factor(matrix)
+    group = out_type.gspace.fibergroup
+    sizes: dict[str, int] = {}
+
+    def channels(names: list[str]) -> np.ndarray:
+        labels = []
+        for name in names:
+            if name not in sizes:
+                sizes[name] = group.irreps[name].size
+            labels += [name] * sizes[name]
+        return np.asarray(labels, dtype=object)
+
+    rows_irrep, cols_irrep = channels(out_type.irreps), channels(in_type.irreps)
+    inner = np.asarray(q_out.T @ np.asarray(q_in.T @ matrix.T).T)  # Q_out^T M Q_in
+    ortho = np.zeros_like(inner)
+    covered = 0.0
+    for name in sizes:
+        rows, cols = np.flatnonzero(rows_irrep == name), np.flatnonzero(cols_irrep == name)
+        if len(rows) == 0 or len(cols) == 0:
+            continue
+        block = inner[np.ix_(rows, cols)]
+        covered += float(np.sum(block**2))
+        ortho[np.ix_(rows, cols)] = _polar_factor(block)
+    if abs(float(np.sum(inner**2)) - covered) > 1e-9 * max(1.0, float(np.sum(inner**2))):
+        return _polar_factor(matrix)
+    return np.asarray(q_out @ np.asarray(q_in @ ortho.T).T)
 
 
 def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) -> None:
@@ -207,8 +280,7 @@ def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) 
         cols = np.concatenate([np.arange(in_type.fields_start[f], in_type.fields_end[f]) for f in in_f])
         matrix[np.ix_(rows, cols)] = blocks.reshape(len(rows), len(cols))
     # 2. its polar factor, orthogonal and still equivariant
-    u, _, vh = np.linalg.svd(matrix, full_matrices=False)
-    ortho = u @ vh
+    ortho = _equivariant_polar_factor(matrix, in_type, out_type)
     # 3. back to coefficients, block by block (exact: the centre elements span the intertwiners)
     for ro, ri, out_f, in_f, dim, start, block in layout:
         if block is None:
