@@ -609,6 +609,29 @@ class BlocksBasisExpansion(BasisExpansion):
         return flat.index_select(0, self.row_index).reshape(self._out_type.size, self._in_type.size, self.S)
 
     # ------------------------------------------------------------------ introspection
+    def layout(
+        self,
+    ) -> list[tuple[Any, Any, list[int], list[int], int, int, SingleBlockBasisExpansion | None]]:
+        """Where every representation pair's coefficients live in the weight vector.
+
+        Returns:
+            per pair of representations ``(out_repr, in_repr, out_fields, in_fields, D, start, block)``: the
+            positions of the output and input fields with those representations, the pair's basis size
+            ``D``, and its slice ``weights[start : start + len(out_fields) * len(in_fields) * D]``, laid out
+            ``[out field, in field, D]``; ``block`` expands ``[..., D]`` coefficients (``None``: empty basis).
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> from structconv.nn import FieldType
+            >>> gs = Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
+            >>> exp = BlocksBasisExpansion(t, t, r2_kernel_basis, kernel_grid(3), kernel_size=3)
+            >>> [(o.name, i.name, of, inf, d, start) for o, i, of, inf, d, start, _ in exp.layout()]
+            [('regular', 'regular', [0], [0], 24, 0), ('regular', 'irrep_0', [0], [1], 6, 24), ('irrep_0', 'regular', [1], [0], 6, 30), ('irrep_0', 'irrep_0', [1], [1], 2, 36)]
+        """
+        return self._layout()
+
+    # ------------------------------------------------------------------ introspection
     def _layout(
         self,
     ) -> list[tuple[Any, Any, list[int], list[int], int, int, SingleBlockBasisExpansion | None]]:
