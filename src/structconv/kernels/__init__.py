@@ -28,14 +28,16 @@ from structconv.kernels.polar import (
     PolarBasis,
     SteerableKernelBasis,
     chi,
+    psi,
+    psichi,
+)
+from structconv.kernels.r2 import (
     kernels_CN_act_R2,
     kernels_DN_act_R2,
     kernels_Flip_act_R2,
     kernels_O2_act_R2,
     kernels_SO2_act_R2,
     kernels_Trivial_act_R2,
-    psi,
-    psichi,
 )
 from structconv.kernels.sampling import (
     LinearFrequencyCutoff,
