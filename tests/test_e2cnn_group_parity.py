@@ -28,9 +28,6 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         "basis inside the isotypic components: e2cnn's comes out of its numerical decomposition; ours is "
         "built by group averaging. Kernels between such fields span the same space"
     ),
-    ("restriction to a D_M with a rotated axis", "change_of_basis"): (
-        "same irreps and matrices; the 1-d blocks of a restricted 2-d irrep are oriented differently"
-    ),
     ("Flip2dOnR2 / D1", "irrep names"): (
         "e2cnn models the flip group as C2 ('irrep_0', 'irrep_1'); structconv as D1 ('irrep_0,0', "
         "'irrep_1,0'). Flip2dOnR2.irrep(j) and restrict(1) accept e2cnn's ids; matrices and kernels agree"
@@ -139,8 +136,28 @@ def test_quotient_induced_restricted_match(kind: str, n: int, sid) -> None:
         o = ours.representations[rep_name].restrict(sid)
         assert o.irreps == t.irreps, rep_name
         assert _max_diff(t, o, oH.elements) < 1e-12, rep_name
-        if kind == "C" or sid[0] in (None, 0):  # rotated-axis restrictions: a documented deviation
-            np.testing.assert_allclose(o.change_of_basis, t.change_of_basis, atol=1e-12, err_msg=rep_name)
+        np.testing.assert_allclose(o.change_of_basis, t.change_of_basis, atol=1e-12, err_msg=rep_name)
+
+
+@pytest.mark.parametrize("n", [4, 6, 12])
+def test_every_dihedral_restriction_matches(n: int) -> None:
+    """Irreps, change of basis and matrices of the restriction of every irrep and of the regular
+    representation to every subgroup C_M and D_M (every axis) of D_n."""
+    theirs, ours = _pair("D", n)
+    for m in [m for m in range(1, n + 1) if n % m == 0]:
+        for axis in [None] + list(range(n // m)):
+            if m == 1 and axis is not None:
+                continue  # D1: e2cnn's C2 naming (a documented deviation)
+            sid = (axis, m)
+            H = ours.subgroup(sid)[0]
+            for name in [*ours.irreps, "regular"]:
+                t = theirs.restrict_representation(sid, theirs.representations[name])
+                o = ours.representations[name].restrict(sid)
+                assert o.irreps == t.irreps, (sid, name)
+                np.testing.assert_allclose(
+                    o.change_of_basis, t.change_of_basis, atol=1e-10, err_msg=f"{sid} {name}"
+                )
+                assert _max_diff(t, o, H.elements) < 1e-12, (sid, name)
 
 
 def test_continuous_induced_and_restricted_match() -> None:

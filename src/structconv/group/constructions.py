@@ -458,6 +458,35 @@ def _same_irrep(
     return None
 
 
+def _rotated_split(
+    H: Group,
+    irr: IrreducibleRepresentation,
+    shift: float,
+    mats: np.ndarray,
+    samples: list[Any],
+    dec: tuple[list[str], np.ndarray],
+) -> tuple[list[str], np.ndarray]:
+    r"""The reference library's change of basis for a 2-d irrep of frequency ``k`` restricted to a subgroup
+    whose reflection axis is rotated by ``shift``: :math:`R(k \cdot shift / 2)`, times
+    :math:`\mathrm{diag}(1, -1)` when the restriction is a 2-d irrep of the opposite frequency; used when it
+    decomposes the restriction into the same irreps (checked), else ``dec`` is kept."""
+    names, _ = dec
+    if irr.size != 2 or shift == 0.0:
+        return dec
+    target = np.zeros_like(mats)
+    p = 0
+    for n in names:
+        sub = H._irrep_by_name(n)
+        target[:, p : p + sub.size, p : p + sub.size] = sub.representation_matrices(samples)
+        p += sub.size
+    a = irr.attributes["frequency"] * shift / 2.0
+    R = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    for Q in (R, R @ np.diag([1.0, -1.0])):
+        if np.allclose(Q.T @ mats @ Q, target, atol=1e-10):
+            return names, Q
+    return dec  # pragma: no cover - the closed form applies to the planar groups
+
+
 def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) -> Representation:
     """Restriction of ``repr`` to the subgroup ``subgroup_id``, expressed with the subgroup's irreps.
 
@@ -505,6 +534,7 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
             dec = _same_irrep(H, mats, samples, irr.attributes["frequency"])
             if dec is None:
                 dec = _tidy(H, *_decompose_on(H, mats, samples, irr.attributes["frequency"]))
+            dec = _rotated_split(H, irr, shift, mats, samples, dec)
             G._restrictions[rk] = dec  # type: ignore[assignment]
         names.extend(dec[0])
         Qs.append(dec[1])

@@ -58,7 +58,7 @@ class _IrrepDict(dict):
 
 #: Finite groups up to this order list their regular representation in ``representations`` as soon as
 #: the dict is read; larger ones build it when ``representations["regular"]`` is asked for.
-_AUTO_REGULAR_MAX_ORDER = 256
+_AUTO_REGULAR_MAX_ORDER = 128
 
 
 class _RepresentationDict(dict):
