@@ -28,7 +28,6 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 import torch
 
 from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, SingleBlockBasisExpansion
@@ -170,32 +169,56 @@ def _polar_factor(matrix: np.ndarray) -> np.ndarray:
     return u @ vh
 
 
+def _field_blocks(field_type: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(Q, channels (n, d))`` per representation of a field type: its fields' change of basis, batched."""
+    groups: dict[Any, list[int]] = {}
+    for i, rep in enumerate(field_type.representations):
+        groups.setdefault(rep, []).append(i)
+    starts = np.asarray(field_type.fields_start)
+    out = []
+    for rep, fields in groups.items():
+        chans = starts[np.asarray(fields)][:, None] + np.arange(rep.size)[None, :]
+        out.append((np.asarray(rep.change_of_basis, dtype=np.float64), chans))
+    return out
+
+
+def _rotate_rows(
+    matrix: np.ndarray, blocks: list[tuple[np.ndarray, np.ndarray]], transpose: bool
+) -> np.ndarray:
+    """``Q^T M`` (``transpose``) or ``Q M`` for a block-diagonal ``Q`` given by :func:`_field_blocks`."""
+    out = np.empty_like(matrix)
+    for q, chans in blocks:
+        q = q.T if transpose else q
+        out[chans] = np.matmul(q, matrix[chans])
+    return out
+
+
 def _equivariant_polar_factor(matrix: np.ndarray, in_type: Any, out_type: Any) -> np.ndarray:
     """Polar factor ``U V^T`` of an equivariant matrix, one isotypic block at a time.
 
     In the irreps bases of the two field types an equivariant matrix only maps components of an irrep to
     components of the same irrep (Schur), so its polar factor is the direct sum of the polar factors of
-    those blocks: a few small SVDs instead of one of the whole matrix. Falls back to the whole SVD if the
-    changes of basis are not orthogonal or the matrix is not block diagonal there.
+    those blocks: a few small SVDs instead of one of the whole matrix. Falls back to the whole SVD if a
+    change of basis is not orthogonal or the matrix is not block diagonal there.
     """
-    q_out, q_in = out_type.change_of_basis.tocsr(), in_type.change_of_basis.tocsr()
-    if (abs(q_out @ q_out.T - scipy.sparse.identity(q_out.shape[0])) > 1e-9).nnz or (
-        abs(q_in @ q_in.T - scipy.sparse.identity(q_in.shape[0])) > 1e-9
-    ).nnz:
-        return _polar_factor(matrix)
+    out_blocks, in_blocks = _field_blocks(out_type), _field_blocks(in_type)
+    for q, _ in out_blocks + in_blocks:
+        if not np.allclose(q @ q.T, np.eye(q.shape[0]), atol=1e-9):
+            return _polar_factor(matrix)
     group = out_type.gspace.fibergroup
     sizes: dict[str, int] = {}
 
-    def channels(names: list[str]) -> np.ndarray:
-        labels = []
+    def labels(names: list[str]) -> np.ndarray:
+        out = []
         for name in names:
             if name not in sizes:
                 sizes[name] = group.irreps[name].size
-            labels += [name] * sizes[name]
-        return np.asarray(labels, dtype=object)
+            out += [name] * sizes[name]
+        return np.asarray(out, dtype=object)
 
-    rows_irrep, cols_irrep = channels(out_type.irreps), channels(in_type.irreps)
-    inner = np.asarray(q_out.T @ np.asarray(q_in.T @ matrix.T).T)  # Q_out^T M Q_in
+    rows_irrep, cols_irrep = labels(out_type.irreps), labels(in_type.irreps)
+    # Q_out^T M Q_in
+    inner = _rotate_rows(_rotate_rows(matrix, out_blocks, True).T, in_blocks, True).T
     ortho = np.zeros_like(inner)
     covered = 0.0
     for name in sizes:
@@ -205,9 +228,11 @@ def _equivariant_polar_factor(matrix: np.ndarray, in_type: Any, out_type: Any) -
         block = inner[np.ix_(rows, cols)]
         covered += float(np.sum(block**2))
         ortho[np.ix_(rows, cols)] = _polar_factor(block)
-    if abs(float(np.sum(inner**2)) - covered) > 1e-9 * max(1.0, float(np.sum(inner**2))):
+    total = float(np.sum(inner**2))
+    if abs(total - covered) > 1e-9 * max(1.0, total):
         return _polar_factor(matrix)
-    return np.asarray(q_out @ np.asarray(q_in @ ortho.T).T)
+    # Q_out P Q_in^T
+    return _rotate_rows(_rotate_rows(ortho, out_blocks, False).T, in_blocks, False).T
 
 
 def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) -> None:
