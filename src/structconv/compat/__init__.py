@@ -11,3 +11,7 @@ __all__ += ["lucid", "selfeeg"]
 from structconv.compat import elektronn3  # noqa: E402
 
 __all__ += ["elektronn3"]
+
+from structconv.compat import e2cnn  # noqa: E402
+
+__all__ += ["e2cnn"]
