@@ -147,3 +147,27 @@ def test_out_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
     assert main(["demo", "--quick", "--out", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "it is a file, expected a folder" in err
+
+
+def test_default_canvas_keeps_the_equivariant_model_exactly_invariant(tiny_run):
+    from structconv.cli.demo import _grid_problems, choose_size
+
+    results, printed, _ = tiny_run
+    size = results["data"]["size"]
+    models = _tiny_models(DemoConfig())
+    assert choose_size(models, None)[0] == size and _grid_problems(models, size) == []
+    assert results["models"]["C4-equivariant CNN"]["invariance_error_rot90"] < 1e-5  # float32 rounding
+    assert ("note: canvas" in printed) == (size != 21)
+
+
+def test_a_given_canvas_that_breaks_the_grid_is_named():
+    from structconv.cli.demo import _grid_problems, choose_size
+
+    models = _tiny_models(DemoConfig())
+    bad = next(n for n in range(17, 31, 2) if _grid_problems(models, n))
+    size, note = choose_size(models, bad)
+    assert size == bad
+    assert f"at {bad}x{bad} the sampling grid is not rotation-symmetric at C4-equivariant CNN: layer" in note
+    assert "--size" in note and "not exactly invariant" in note
+    good = next(n for n in range(17, 31, 2) if not _grid_problems(models, n))
+    assert choose_size(models, good) == (good, "")

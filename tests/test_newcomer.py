@@ -217,3 +217,17 @@ def test_layer_list_into_a_closed_pipe_prints_no_traceback():
     proc.stdout.close()  # the reader is gone before the first line (as `structconv | head -0`)
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err and proc.returncode == 0, err.decode()[-500:]
+
+
+def test_sampling_grid_problems_is_public_and_names_the_layer():
+    from structconv.testing import sampling_grid_problems
+
+    block = _block()
+    assert sampling_grid_problems(block, (1, 1, 18, 18)) == []
+    (problem,) = sampling_grid_problems(block, (1, 1, 17, 17))
+    assert problem.startswith("layer '2' (PointwiseMaxPool: kernel 2, stride 2") and problem.endswith("17 px")
+    with pytest.raises(ValueError, match="expected \\(B, C, H, W\\)"):
+        sampling_grid_problems(block, (17, 17))
+    plain = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, stride=2, padding=1))
+    assert sampling_grid_problems(plain, (1, 1, 17, 17)) == []
+    assert "on an input of 16 px" in sampling_grid_problems(plain, (1, 1, 16, 16))[0]

@@ -43,7 +43,13 @@ import torch.nn.functional as F
 from structconv.nn import EquivariantModule, FieldType, GeometricTensor
 from structconv.nn._typecheck import check_tensor, exact_grid_action
 
-__all__ = ["EquivarianceRecord", "assert_equivariant", "equivariance_errors", "default_tolerances"]
+__all__ = [
+    "EquivarianceRecord",
+    "assert_equivariant",
+    "equivariance_errors",
+    "default_tolerances",
+    "sampling_grid_problems",
+]
 
 _DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.float64: (1e-9, 1e-7),
@@ -196,6 +202,54 @@ def _fitting_size(model: torch.nn.Module, run_probe: Any, start: int = _DEFAULT_
         if _grid_problems(model, run_probe, (n, n)) == []:
             return n
     return None
+
+
+def sampling_grid_problems(module: torch.nn.Module, input_shape: Sequence[int]) -> list[str]:
+    """The strided layers of ``module`` whose sampling grid an input of ``input_shape`` makes asymmetric.
+
+    A module built from rotation-equivariant layers commutes exactly with 90° turns of its input only if
+    every strided layer (convolution, pooling: anything with ``kernel_size`` and ``stride`` attributes)
+    samples a grid that the turn maps onto itself (see the module docstring). This runs ``module`` once
+    on zeros of ``input_shape`` (a ``GeometricTensor`` of ``module.in_type`` for an
+    :class:`~structconv.nn.EquivariantModule`), in eval mode and without gradients, and names each layer
+    whose input size breaks that symmetry.
+
+    Args:
+        module: the module (left unchanged).
+        input_shape: ``(B, C, H, W)`` of the input to probe.
+
+    Returns:
+        One line per offending layer (empty: every strided layer sees a symmetric grid).
+
+    Raises:
+        ValueError: the module does not accept an input of that shape.
+
+    Example:
+        >>> from structconv.gspaces import Rot2dOnR2
+        >>> from structconv.nn import FieldType, PointwiseMaxPool
+        >>> gs = Rot2dOnR2(4)
+        >>> pool = PointwiseMaxPool(FieldType(gs, [gs.regular_repr]), 2)
+        >>> sampling_grid_problems(pool, (1, 4, 18, 18))
+        []
+        >>> sampling_grid_problems(pool, (1, 4, 17, 17))
+        ['the module (PointwiseMaxPool: kernel 2, stride 2, padding 0, dilation 1) on an input of 17 px']
+    """
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) != 4 or min(shape) < 1:
+        raise ValueError(f"input_shape={tuple(input_shape)!r} is not accepted; expected (B, C, H, W) > 0")
+    model = copy.deepcopy(module).eval()
+    dtype, device = _model_dtype_device(model)
+    typed = isinstance(model, EquivariantModule)
+
+    def probe(size: tuple[int, int]) -> None:
+        with torch.no_grad():
+            t = torch.zeros((*shape[:2], *size), dtype=dtype, device=device)
+            model(GeometricTensor(t, model.in_type) if typed else t)
+
+    problems = _grid_problems(model, probe, shape[2:])
+    if problems is None:
+        raise ValueError(f"{type(module).__name__} does not accept an input of shape {shape}")
+    return problems
 
 
 def _spatial(spatial_size: int | Sequence[int]) -> tuple[int, int]:

@@ -47,6 +47,8 @@ from structconv.utils.distributed import DistributedEnv, cleanup_distributed, in
 __all__ = ["DemoConfig", "run_demo", "add_arguments", "main"]
 
 _CNN_CHANNELS = (16, 32, 64)
+#: canvas sizes tried in order when ``--size`` is not given (the preferred one first)
+_SIZE_CANDIDATES = (21, 23, 19, 25, 17, 27, 29)
 
 
 @dataclass
@@ -122,8 +124,13 @@ class DemoConfig:
         return 32 if self.quick else 64
 
     def resolved_size(self) -> int:
-        """Image size actually used."""
-        return self.size if self.size is not None else 21
+        """The requested image size, or the preferred default 21.
+
+        With ``size=None`` the run may use another odd size near 21: the first of :data:`_SIZE_CANDIDATES`
+        at which every strided layer of the equivariant model samples a rotation-symmetric grid (else its
+        logits could not be exactly invariant to 90 degree turns); see :func:`choose_size`.
+        """
+        return self.size if self.size is not None else _SIZE_CANDIDATES[0]
 
     def max_images(self) -> tuple[int | None, int | None]:
         """Caps on the numbers of training and test images (``None``: all)."""
@@ -144,6 +151,64 @@ class DemoConfig:
         """Regular fields of the equivariant CNN."""
         fields = default_fields(self.group)
         return tuple(max(1, f // 2) for f in fields) if self.quick else fields
+
+
+def _grid_problems(models: dict[str, nn.Module], size: int) -> list[str]:
+    """The strided layers of the equivariant models that a ``size`` x ``size`` image makes asymmetric."""
+    from structconv.nn import EquivariantModule
+    from structconv.testing import sampling_grid_problems
+
+    problems = []
+    for name, model in models.items():
+        if not any(isinstance(m, EquivariantModule) for m in model.modules()):
+            continue  # a conventional model has no symmetry to keep
+        channels = next((m.in_type.size for m in model.modules() if isinstance(m, EquivariantModule)), 1)
+        try:
+            problems += [f"{name}: {p}" for p in sampling_grid_problems(model, (1, channels, size, size))]
+        except ValueError as err:
+            problems.append(f"{name}: {err}")
+    return problems
+
+
+def choose_size(models: dict[str, nn.Module], size: int | None) -> tuple[int, str]:
+    """The canvas size of the run, and a note when it breaks the equivariant models' symmetry.
+
+    A rotation-equivariant model is exactly invariant to 90 degree turns only if each of its strided
+    layers samples a grid that the turn maps onto itself, which depends on the image size (see
+    :func:`structconv.testing.sampling_grid_problems`). With ``size=None`` the first size of
+    ``(21, 23, 19, 25, 17, 27, 29)`` that fits every equivariant model is taken; a given ``size`` is kept,
+    with a note naming the layer it breaks and the sizes that would fit.
+
+    Example:
+        >>> from structconv.models import EquivariantCNN
+        >>> models = {"eq": EquivariantCNN("C4", fields=(1, 1, 1))}
+        >>> size, note = choose_size(models, None)
+        >>> size in (21, 23, 19), _grid_problems(models, size)
+        (True, [])
+    """
+    if size is not None:
+        problems = _grid_problems(models, size)
+        if not problems:
+            return size, ""
+        fits = [n for n in _SIZE_CANDIDATES if not _grid_problems(models, n)]
+        nearest = sorted(fits, key=lambda n: abs(n - size))[:2]
+        hint = f"; --size {' or '.join(map(str, nearest))} fits" if fits else ""
+        return size, (
+            f"at {size}x{size} the sampling grid is not rotation-symmetric at {problems[0]}, so the logits "
+            f"are not exactly invariant to 90 degree turns{hint}"
+        )
+    for n in _SIZE_CANDIDATES:
+        if not _grid_problems(models, n):
+            note = "" if n == _SIZE_CANDIDATES[0] else (
+                f"canvas {n}x{n} (not {_SIZE_CANDIDATES[0]}): the first size at which every strided layer of "
+                "the equivariant model samples a rotation-symmetric grid"
+            )
+            return n, note
+    problems = _grid_problems(models, _SIZE_CANDIDATES[0])
+    return _SIZE_CANDIDATES[0], (
+        f"no canvas size of {_SIZE_CANDIDATES} gives every strided layer a rotation-symmetric grid "
+        f"({problems[0]}): the logits are not exactly invariant to 90 degree turns"
+    )
 
 
 def _check_device_available(device: torch.device, given: str) -> None:
@@ -310,16 +375,17 @@ def _run_demo(
 
     batch_size = config.resolved_batch_size()
     max_train, max_test = config.max_images()
-    data = load_rotated_digits(
-        size=config.resolved_size(), seed=config.seed, max_train=max_train, max_test=max_test
-    )
+    models = (model_factory or _default_models)(config)
+    size, size_note = choose_size(models, config.size)
+    data = load_rotated_digits(size=size, seed=config.seed, max_train=max_train, max_test=max_test)
     _say(
         stream,
         f"structconv demo: {len(data.train_labels)} upright training digits, {len(data.test_labels)} "
         f"test digits ({data.size}x{data.size}), tested at {len(angles)} angles; "
         f"{epochs} epochs, {_batch_text(batch_size, env)}, device {device}",
     )
-    models = (model_factory or _default_models)(config)
+    if size_note:
+        _say(stream, f"  note: {size_note}")
     for name, model in models.items():
         _say(stream, f"  {name}: {count_parameters(model):,} parameters")
 
