@@ -63,7 +63,8 @@ class DemoConfig:
         device: torch device to train and test on.
         quick: a small smoke-test run (fewer images, angles and channels) of well under a minute.
         out: output folder.
-        size: odd side of the image canvas; default 21.
+        size: odd side of the image canvas; default: 21, or the nearest odd size at which the
+            equivariant model keeps exact invariance to 90 degree turns (see :func:`choose_size`).
         lr: peak learning rate (one-cycle schedule).
         threads: PyTorch CPU threads during the run (restored afterwards); ``0`` keeps the current
             setting. The default, 1, is fastest for these small models on a busy or small machine.
@@ -550,7 +551,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--threads", type=int, default=1, help="PyTorch CPU threads (default 1; 0 keeps PyTorch's default)"
     )
     parser.add_argument("--lr", type=float, default=3e-2, help="peak learning rate, one-cycle (default 0.03)")
-    parser.add_argument("--size", type=int, default=None, help="odd side of the image canvas (default 21)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="odd side of the image canvas (default 21, or the nearest size at which the equivariant model "
+        "stays exactly invariant to 90 degree turns)",
+    )
     parser.add_argument("--quick", action="store_true", help="a small smoke-test run of well under a minute")
     parser.add_argument("--out", default="structconv-demo", help="output folder (default ./structconv-demo/)")
     return parser
