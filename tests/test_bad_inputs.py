@@ -246,6 +246,13 @@ row(
     ValueError,
     r"eps=-1 .*finite float > 0",
 )
+row(
+    "ws",
+    "FWS-one-weight",
+    lambda: snn.FWS(torch.nn.Conv2d(1, 4, 1)),
+    ValueError,
+    r"FWS: .*filters of 1 weight",
+)
 row("ws", "FWS-no-weight", lambda: snn.FWS(torch.nn.ReLU()), TypeError, r"has no 'weight'")
 
 # -------------------------------------------------------------------------------------------- constraints

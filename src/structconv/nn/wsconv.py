@@ -490,6 +490,13 @@ class FWS(nn.Module):
         self._channel_dim = 1 if transposed else 0
         self._groups = int(layer.groups) if transposed else 1  # type: ignore[arg-type]
         num_filters = w.shape[1] * self._groups if transposed else w.shape[0]
+        entries = w.numel() // num_filters
+        if entries < 2:
+            raise ValueError(
+                f"FWS: layer={type(layer).__name__} with weight of shape {tuple(w.shape)} has output filters "
+                "of 1 weight: weight standardization maps a single weight to 0 (it has no variance); "
+                "expected at least 2 weights per filter"
+            )
         if self._ws_numel_fan_in:
             fan_in = w.numel()
         else:
