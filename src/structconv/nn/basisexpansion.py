@@ -627,7 +627,8 @@ class BlocksBasisExpansion(BasisExpansion):
             >>> t = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
             >>> exp = BlocksBasisExpansion(t, t, r2_kernel_basis, kernel_grid(3), kernel_size=3)
             >>> [(o.name, i.name, of, inf, d, start) for o, i, of, inf, d, start, _ in exp.layout()]
-            [('regular', 'regular', [0], [0], 24, 0), ('regular', 'irrep_0', [0], [1], 6, 24), ('irrep_0', 'regular', [1], [0], 6, 30), ('irrep_0', 'irrep_0', [1], [1], 2, 36)]
+            [('regular', 'regular', [0], [0], 24, 0), ('regular', 'irrep_0', [0], [1], 6, 24),
+             ('irrep_0', 'regular', [1], [0], 6, 30), ('irrep_0', 'irrep_0', [1], [1], 2, 36)]
         """
         return self._layout()
 
