@@ -261,7 +261,7 @@ def test_eegnet_max_norm_holds_after_every_optimizer_step(build):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         for layer, dims, bound in bounds:
             assert layer.weight.square().sum(dims).sqrt().max() <= bound * (1 + 1e-6), (step, bound)
     assert all(torch.isfinite(torch.tensor(losses)))
