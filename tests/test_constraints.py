@@ -153,7 +153,7 @@ def test_compose_applies_in_order():
     assert_holds("unit_l2", w)
     w2 = Compose([NonNeg(), UnitL2()])(torch.randn(2, 2, 3))
     assert (w2 >= 0).all()
-    assert make_constraint(["max_l2"], max_l2=1.0).spec() == "max_l2"
+    assert make_constraint(["max_l2"], max_l2=1.0).spec() == "max_l2(max_l2=1.0)"
 
 
 def test_structural_dims_argument():

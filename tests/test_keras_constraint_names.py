@@ -10,10 +10,13 @@ from structconv import nn
 from structconv.constraints import (
     KERAS_CONSTRAINT_NAMES,
     KERAS_EPSILON,
+    FixedCenter,
+    MaxL2,
     MaxNorm,
     MinMaxNorm,
     NonNeg,
     UnitNorm,
+    ZeroMean,
     constraint_spec,
     make_constraint,
 )
@@ -79,6 +82,9 @@ def test_constrain_with_keras_kwargs(enforce):
         "zero_mean",
         ["zero_mean", "unit_l2"],
         "nonneg_sum1",
+        MaxL2(0.5),
+        FixedCenter(-2.0, 0.5),
+        [ZeroMean(), MaxL2(2.0, eps=1e-9)],
     ],
     ids=str,
 )

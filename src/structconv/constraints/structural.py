@@ -133,6 +133,24 @@ class StructuralConstraint(KernelConstraint):
         s = slice_scale(w, dims)
         return w / s, s, dims, effective_eps(self.eps, weight.dtype)
 
+    def spec(self) -> str:
+        """The name, with the arguments that differ from their defaults in call form: a valid
+        ``constraint=`` argument (``make_constraint(c.spec())`` rebuilds ``c``).
+
+        Example:
+            >>> from structconv.constraints import MaxL2, ZeroMean
+            >>> ZeroMean().spec(), MaxL2(0.5).spec(), MaxL2(2.0, dims=1).spec()
+            ('zero_mean', 'max_l2(max_l2=0.5)', 'max_l2(max_l2=2.0, dims=1)')
+        """
+        import inspect
+
+        args = []
+        for p in list(inspect.signature(type(self).__init__).parameters.values())[1:]:
+            value = getattr(self, p.name, p.default)
+            if p.default is inspect.Parameter.empty or value != p.default:
+                args.append(f"{p.name}={value!r}")
+        return self.name + (f"({', '.join(args)})" if args else "")
+
     def extra_repr(self) -> str:
         parts = [] if self.dims is None else [f"dims={self.dims}"]
         if type(self)._uses_eps:
