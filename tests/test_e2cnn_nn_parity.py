@@ -115,8 +115,9 @@ def _reps(gs, kind: str) -> list | None:
     raise ValueError(kind)
 
 
-def _types(group: str, kind: str, filt: Callable | None = None):
-    """``(e2cnn FieldType, structconv FieldType)`` of a kind, or None; ``filt`` keeps some representations."""
+def _types(group: str, kind: str, filt: Callable | None = None, unique: bool = False):
+    """``(e2cnn FieldType, structconv FieldType)`` of a kind, or None; ``filt`` keeps some representations,
+    ``unique`` one field per representation."""
     pair = []
     for lib, nn_lib in (("e2cnn", enn), ("structconv", snn)):
         gs = _space(lib, group)
@@ -125,6 +126,8 @@ def _types(group: str, kind: str, filt: Callable | None = None):
             return None
         if filt is not None:
             reps = [r for r in reps if filt(r)]
+        if unique:
+            reps = [r for i, r in enumerate(reps) if r.name not in [q.name for q in reps[:i]]]
         if not reps:
             return None
         pair.append(nn_lib.FieldType(gs, reps))
@@ -519,6 +522,87 @@ def test_pooling_and_spatial_modules(group, kind):
             continue
         modes = (False,) if "Dropout" in name else (True, False)
         _compare_pair(name, *mods, [(_x(st), et, st)], modes=modes)
+
+
+# --------------------------------------------------------------------------- restriction and disentangling
+@pytest.mark.parametrize(
+    "group,sub_id",
+    [("C8", 4), ("C8", 1), ("D8", (0, 4)), ("D8", (0, 1)), ("D4", (None, 4)), ("O2", (None, -1))],
+)
+@pytest.mark.parametrize("kind", ["regular", "irrep", "mixed"])
+def test_restriction_and_disentangle(group, sub_id, kind):
+    types = _types(group, kind)
+    if types is None:
+        pytest.skip("kind absent for this group")
+    et, st = types
+    mods = _both(lambda lib, t: lib.RestrictionModule(t, sub_id), et, st)
+    if mods is None:
+        _record("RestrictionModule").rejected_both += 1
+        return
+    ours, theirs = mods
+    _compare_pair("RestrictionModule", ours, theirs, [(_x(st), et, st)], atol=0.0, modes=(True,))
+    assert [r.name for r in ours.out_type.representations] == [
+        r.name for r in theirs.out_type.representations
+    ]
+    ot, tt = ours.out_type, theirs.out_type
+    mods = _both(lambda lib, t: lib.DisentangleModule(t), tt, ot)
+    if mods is None:
+        _record("DisentangleModule").rejected_both += 1
+        return
+    ours_d, theirs_d = mods
+    _compare_pair("DisentangleModule", ours_d, theirs_d, [(_x(ot, seed=1), tt, ot)], atol=1e-6, modes=(True,))
+    if ours_d.out_type.irreps != theirs_d.out_type.irreps and ours.out_type.gspace.fibergroup.order() == 2:
+        # known, owned by the group/gspaces side: e2cnn's Flip2dOnR2 acts through C2 ('irrep_0', 'irrep_1'),
+        # structconv's through D1 ('irrep_0,0', 'irrep_1,0'); the numbers above agree
+        pytest.xfail("Flip2dOnR2's fiber group is D1 here, C2 in e2cnn (irrep names differ)")
+    assert ours_d.out_type.irreps == theirs_d.out_type.irreps
+
+
+# --------------------------------------------------------------------------- convolutions: filter spans
+def _filter_basis(conv) -> torch.Tensor:
+    """The expanded filters of the basis elements, one column per learnable weight, float64."""
+    conv = conv.double()
+    expansion = conv.basisexpansion
+    n = conv.weights.numel()
+    eye = torch.eye(n, dtype=torch.float64)
+    with torch.no_grad():  # the expansion is linear: its columns are the images of the unit vectors
+        try:
+            return torch.func.vmap(expansion)(eye).reshape(n, -1).T
+        except Exception:  # an expansion that vmap cannot batch: one unit vector at a time
+            return torch.stack([expansion(eye[i]).reshape(-1) for i in range(n)], dim=1)
+
+
+def _rank(m: torch.Tensor) -> int:
+    # e2cnn samples its bases in float32: singular values below 1e-5 of the largest are its rounding
+    s = torch.linalg.svdvals(m)
+    return int((s > 1e-5 * s.max()).sum()) if s.numel() else 0
+
+
+CONV_CASES = [pytest.param(g, k, marks=pytest.mark.slow) if k == "mixed" else (g, k) for g, k in CASES]
+
+
+@pytest.mark.parametrize("group,kind", CONV_CASES)
+@pytest.mark.parametrize("kernel_size", [5])
+def test_r2conv_filter_span_equals_e2cnn(group, kind, kernel_size):
+    # weights live in different bases, so compare the spaces of filters the two layers can express
+    # one field of every representation of the kind (the span is a product over pairs of fields)
+    types = _types(group, kind, unique=True)
+    if types is None:
+        pytest.skip("kind absent for this group")
+    et, st = types
+    ours, theirs = _both(lambda lib, t: lib.R2Conv(t, t, kernel_size, initialize=False), et, st)
+    bo, be = _filter_basis(ours), _filter_basis(theirs)
+    assert bo.shape[0] == be.shape[0]
+    ro, re_ = _rank(bo), _rank(be)
+    joint = _rank(torch.cat([bo, be], dim=1))
+    res = _record(f"R2Conv span (k={kernel_size})")
+    res.compared += 1
+    assert ro == re_ == joint, f"filter spaces differ: rank ours {ro}, e2cnn {re_}, together {joint}"
+    assert ours.weights.numel() == theirs.weights.numel()
+    x = _x(st, size=11).double()
+    so = ours.evaluate_output_shape(tuple(x.shape))
+    assert tuple(so) == tuple(theirs.evaluate_output_shape(tuple(x.shape)))
+    assert tuple(so) == tuple(ours(snn.GeometricTensor(x, st)).tensor.shape)
 
 
 def test_report():
