@@ -19,7 +19,7 @@ from torch.utils.hooks import RemovableHandle
 
 from structconv.constraints import make_constraint
 from structconv.nn._conv_utils import check_enforce
-from structconv.nn.constrained import ConstrainedLayerMixin, project_weight_
+from structconv.nn.constrained import ConstrainedLayerMixin, check_projectable, project_weight_
 
 __all__ = ["constrain", "attach_projection", "project_model_"]
 
@@ -27,7 +27,8 @@ _PARAMS = ("eps", "max_l2", "center_value", "neighbor_sum", "max_value", "min_va
 
 
 class _InplaceProjection:
-    """Forward pre-hook of :func:`constrain` with ``enforce='inplace'``: project before every forward."""
+    """Forward pre-hook of :func:`constrain` with ``enforce='post_step'`` or ``'inplace'``: project the stored
+    weight before every forward, so that the layer never convolves with an infeasible weight."""
 
     def __call__(self, module: nn.Module, args: Any) -> None:
         project_weight_(module)
@@ -99,9 +100,11 @@ def constrain(
     * ``enforce='post_step'``: moves the weight onto the constraint set now (``right_inverse`` then
       ``project_``, as the constrained layers' initialisation does) and stores the constraint as the
       child module ``weight_constraint``; project after every optimizer step with
-      :func:`attach_projection` (or :func:`project_model_`). State-dict keys are unchanged.
-    * ``enforce='inplace'``: as ``'post_step'``, plus a forward pre-hook that projects the weight in place
-      before every forward.
+      :func:`attach_projection` (or :func:`project_model_`). State-dict keys are unchanged. A plain layer
+      convolves with its stored weight, so a forward pre-hook also projects it before every forward (a
+      no-op while the projections keep it feasible; it catches a loaded plain checkpoint or a ``.data``
+      write, which would otherwise reach the convolution unconstrained).
+    * ``enforce='inplace'``: as ``'post_step'`` (the weight is projected in place before every forward).
 
     A weight shared with another module (tied weights) is refused: every mode rewrites the stored weight
     (``'forward'`` moves it onto the constraint set's preimage with ``right_inverse``), which would silently
@@ -174,8 +177,10 @@ def constrain(
         with torch.no_grad():
             weight.copy_(inverse(weight))
     project_weight_(module)
-    if enforce == "inplace":
-        module.register_forward_pre_hook(_InplaceProjection())
+    # a plain layer convolves with its stored weight: project it before every forward in both modes (for
+    # 'post_step' a no-op while the optimizer hook keeps it feasible; it catches loaded checkpoints and
+    # .data writes)
+    module.register_forward_pre_hook(_InplaceProjection())
     return module
 
 
@@ -185,10 +190,10 @@ def _projected_modules(model: nn.Module) -> list[nn.Module]:
         if isinstance(m, ConstrainedLayerMixin):
             if m.enforce != "forward":
                 out.append(m)
-        elif isinstance(getattr(m, "weight_constraint", None), nn.Module) and isinstance(
-            m._parameters.get("weight"), nn.Parameter
-        ):
+        elif isinstance(getattr(m, "weight_constraint", None), nn.Module):
             out.append(m)
+    for m in out:
+        check_projectable(m)
     return out
 
 
@@ -257,4 +262,5 @@ def attach_projection(optimizer: torch.optim.Optimizer, model: nn.Module) -> Rem
         raise TypeError(f"optimizer={optimizer!r} is not accepted; expected a torch.optim.Optimizer")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model={model!r} is not accepted; expected a torch.nn.Module")
+    _projected_modules(model)  # refuse a weight that a projection cannot reach, now rather than later
     return optimizer.register_step_post_hook(_ProjectionHook(model))

@@ -283,6 +283,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
     # ------------------------------------------------------------------ buffers
     def _install(self, dtype: torch.dtype, device: Any) -> None:
         """(Re)build the basis buffer in ``dtype`` on ``device`` from the float64 samples."""
+        self._installed_dtype = dtype
         plan = getattr(self, "_factors", None)
         if plan is not None:
             # factorized: the rows R_ψr of K Q_in⁻¹, the permuted Q_out and the coefficient gather index
@@ -301,7 +302,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
             arr = self._basis.array if self._keep is None else self._basis.array[self._keep]
             tensor = torch.tensor(arr, dtype=torch.float64)
         else:
-            tensor = _to_torch(self._basis, self._keep_bytes)
+            # a private copy: the cached tensor is shared by every layer with this basis
+            tensor = _to_torch(self._basis, self._keep_bytes).clone()
         self.register_buffer("sampled_basis", tensor.to(device=device, dtype=dtype), persistent=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -321,9 +323,10 @@ class SingleBlockBasisExpansion(BasisExpansion):
     def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SingleBlockBasisExpansion:
         super()._apply(fn, *args, **kwargs)
         ref = self._reference_buffer()
-        if ref.dtype == torch.float64:
-            # cast to double: take the float64 samples, not the rounded float32 copy
-            self._install(torch.float64, ref.device)
+        if ref.dtype != getattr(self, "_installed_dtype", None):
+            # any cast (to double, or back from half/bfloat16): rebuild from the float64 samples, never from
+            # the rounded copy, so a round trip through a low precision leaves the basis exact
+            self._install(ref.dtype, ref.device)
         return self
 
     def _reference_buffer(self) -> torch.Tensor:

@@ -60,6 +60,7 @@ from structconv.nn._derived import derived
 
 __all__ = [
     "ConstrainedLayerMixin",
+    "check_projectable",
     "project_weight_",
     "projected_kernel",
     "ConstrainedConv1d",
@@ -96,19 +97,48 @@ def project_weight_(module: nn.Module) -> None:
         >>> conv.weight.min().item()
         0.0
     """
+    check_projectable(module)
     c = module.weight_constraint
     with torch.no_grad():
         if parametrize.is_parametrized(module, "weight"):
             module.weight = c(module.weight)
             return
-        w = module.weight
-        if not torch.compiler.is_compiling():
-            w = w.data
+        w = module.weight.data
         project = getattr(c, "project_", None)
         if project is not None:
             project(w)
         else:
             w.copy_(c(w))
+
+
+#: parameters that the hook-based torch.nn.utils.weight_norm / spectral_norm put in place of ``weight``
+_HOOK_REPARAMETRIZATIONS = ("weight_g", "weight_v", "weight_orig")
+
+
+def check_projectable(module: nn.Module) -> None:
+    """Raise ``ValueError`` if a projection of ``module.weight`` could not reach the weight the layer uses.
+
+    The hook-based :func:`torch.nn.utils.weight_norm` and :func:`torch.nn.utils.spectral_norm` recompute
+    ``weight`` from other parameters in a forward pre-hook, which would silently undo every projection; their
+    :mod:`torch.nn.utils.parametrizations` versions are supported (the projection is written through them).
+
+    Args:
+        module: a module with a ``weight`` and a ``weight_constraint``.
+
+    Example:
+        >>> conv = ConstrainedConv1d(1, 2, 3, constraint="nonneg", enforce="post_step")
+        >>> check_projectable(torch.nn.utils.weight_norm(conv))
+        Traceback (most recent call last):
+        ...
+        ValueError: module=ConstrainedConv1d: its weight is recomputed by a hook ...
+    """
+    hooked = [n for n in _HOOK_REPARAMETRIZATIONS if n in module._parameters]
+    if hooked:
+        raise ValueError(
+            f"module={type(module).__name__}: its weight is recomputed by a hook from {hooked} "
+            "(torch.nn.utils.weight_norm / spectral_norm), which would undo every projection of the "
+            "constraint; use torch.nn.utils.parametrizations.weight_norm / spectral_norm instead (supported)"
+        )
 
 
 def projected_kernel(constraint: nn.Module, weight: Tensor) -> Tensor:

@@ -8,6 +8,7 @@ followed by an ordinary :func:`torch.nn.functional.conv2d`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -259,10 +260,10 @@ class _SteerableConv(EquivariantModule):
     def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> _SteerableConv:
         super()._apply(fn, *args, **kwargs)
         expansion = self.bias_expansion
-        if expansion is not None and expansion.dtype == torch.float64:
-            # cast to double: take the float64 expansion, not the rounded float32 copy
-            exact = torch.from_numpy(_bias_expansion(self.out_type)).to(expansion.device)
-            self.register_buffer("bias_expansion", exact, persistent=False)
+        if expansion is not None and expansion.is_floating_point():
+            # any cast: rebuild from the float64 expansion, never from a rounded copy
+            exact = torch.from_numpy(_bias_expansion(self.out_type))
+            self.register_buffer("bias_expansion", exact.to(expansion), persistent=False)
         return self
 
     # ------------------------------------------------------------------ parameters
@@ -281,7 +282,11 @@ class _SteerableConv(EquivariantModule):
         """
         # The expansion is a precision-sensitive contraction: keep it in the parameters' dtype under autocast
         # (the convolution itself still runs in the autocast dtype).
-        with torch.autocast(self.weights.device.type, enabled=False):
+        device_type = self.weights.device.type
+        no_autocast = (
+            contextlib.nullcontext() if device_type == "meta" else torch.autocast(device_type, enabled=False)
+        )
+        with no_autocast:
             filt = self._basisexpansion(self.weights).reshape(self._filter_shape)
             bias = None
             if self.bias is not None:
