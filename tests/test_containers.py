@@ -95,6 +95,8 @@ def test_module_list():
         layers[0] = torch.nn.ReLU()
     exported = layers.export()
     assert isinstance(exported, torch.nn.ModuleList) and not exported.training
+    assert layers.training  # export() leaves the live modules as they were
+    layers.eval()
     x = torch.randn(2, t.size, 4, 4)
     gx = GeometricTensor(x, t)
     for m, e in zip(layers, exported):
