@@ -11,8 +11,10 @@ exclusions live in ``EXCLUDED``, each with its reason. (The group / gspaces / ke
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
+import torch
 
 pytestmark = pytest.mark.oracle
 
@@ -120,3 +122,85 @@ def test_walk_detects_a_missing_attribute(monkeypatch):
     monkeypatch.setattr(structconv.nn.MultipleModule, "check_equivariance", strict)
     _, _, signatures = _walk()
     assert "nn.MultipleModule.check_equivariance(full_space_action)" in signatures
+
+
+# --------------------------------------------------------------------------- attributes set on instances
+#: instance attributes of e2cnn modules that are implementation details: e2cnn registers its index
+#: buffers, per-size sub-modules and per-representation statistics under public-looking names
+#: (``indices_4``, ``batch_norm_[4]``, ``irrep_1_weight``, ``regular_running_var``, ...). They have no
+#: documented meaning (their layout is e2cnn's); structconv keeps its own state under its own names.
+#: ``branching`` is an attribute e2cnn's gated non-linearities set to ``None`` and never use.
+INTERNAL_ATTRIBUTE = re.compile(
+    r"^(indices(_\d+)?|in_indices_\d+|out_indices_\d+|input_indices_.*|output_indices_.*|gates_indices|"
+    r"batch_norm_\[\d+\]|eps|branching|change_of_basis_.*|fiber_indices_.*|vars_(aggregator|propagator)_.*|"
+    r"\w+_(bias|weight|indices|running_mean|running_var|change_of_basis|change_of_basis_inv))$"
+)
+
+
+def _instances(lib, gspaces):
+    gs = gspaces.Rot2dOnR2(4)
+    reg = lib.FieldType(gs, [gs.regular_repr] * 2)
+    irr = lib.FieldType(gs, [gs.irrep(1), gs.irrep(2)])
+    mixed = lib.FieldType(gs, [gs.regular_repr, gs.irrep(1)])
+    out = {
+        "R2Conv": lib.R2Conv(reg, reg, 3),
+        "R2ConvTransposed": lib.R2ConvTransposed(reg, reg, 3),
+        "InnerBatchNorm": lib.InnerBatchNorm(reg),
+        "NormBatchNorm": lib.NormBatchNorm(irr),
+        "GNormBatchNorm": lib.GNormBatchNorm(mixed),
+        "ReLU": lib.ReLU(reg),
+        "ELU": lib.ELU(reg),
+        "PointwiseNonLinearity": lib.PointwiseNonLinearity(reg),
+        "NormNonLinearity": lib.NormNonLinearity(irr),
+        "VectorFieldNonLinearity": lib.VectorFieldNonLinearity(reg),
+        "GatedNonLinearity1": lib.GatedNonLinearity1(lib.FieldType(gs, [gs.trivial_repr, gs.irrep(1)])),
+        "GroupPooling": lib.GroupPooling(reg),
+        "NormPool": lib.NormPool(irr),
+        "PointwiseMaxPool": lib.PointwiseMaxPool(reg, 2),
+        "PointwiseMaxPoolAntialiased": lib.PointwiseMaxPoolAntialiased(reg, 3),
+        "PointwiseAvgPool": lib.PointwiseAvgPool(reg, 2),
+        "PointwiseAvgPoolAntialiased": lib.PointwiseAvgPoolAntialiased(reg, 0.6, 2),
+        "PointwiseAdaptiveAvgPool": lib.PointwiseAdaptiveAvgPool(reg, 2),
+        "NormMaxPool": lib.NormMaxPool(irr, 2),
+        "R2Upsampling": lib.R2Upsampling(reg, 2),
+        "MaskModule": lib.MaskModule(reg, 9),
+        "FieldDropout": lib.FieldDropout(reg),
+        "PointwiseDropout": lib.PointwiseDropout(reg),
+        "IdentityModule": lib.IdentityModule(reg),
+        "ReshuffleModule": lib.ReshuffleModule(reg, [1, 0]),
+        "RestrictionModule": lib.RestrictionModule(reg, 2),
+        "DisentangleModule": lib.DisentangleModule(reg),
+        "SequentialModule": lib.SequentialModule(lib.ReLU(reg)),
+        "MultipleModule": lib.MultipleModule(
+            mixed,
+            ["a", "b"],
+            [
+                (lib.ReLU(lib.FieldType(gs, [gs.regular_repr])), "a"),
+                (lib.NormNonLinearity(lib.FieldType(gs, [gs.irrep(1)])), "b"),
+            ],
+        ),
+        "FieldType": reg,
+        "GeometricTensor": lib.GeometricTensor(torch.zeros(1, reg.size, 3, 3), reg),
+    }
+    return out
+
+
+def test_instance_attributes_exist():
+    import e2cnn.gspaces
+
+    import structconv.gspaces
+
+    theirs, ours = _instances(e2cnn.nn, e2cnn.gspaces), _instances(structconv.nn, structconv.gspaces)
+    missing, excluded = [], 0
+    for name, obj in theirs.items():
+        for attr in dir(obj):
+            if attr.startswith("_") or hasattr(ours[name], attr):
+                continue
+            if INTERNAL_ATTRIBUTE.match(attr):
+                excluded += 1
+                continue
+            missing.append(f"{name}().{attr}")
+    print(
+        f"instance attributes: {len(theirs)} instances, {len(missing)} missing, {excluded} internal excluded"
+    )
+    assert not missing, f"instance attributes of e2cnn modules missing here: {missing}"

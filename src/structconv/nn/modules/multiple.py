@@ -286,6 +286,7 @@ class MultipleModule(EquivariantModule):
         name = type(self).__name__
         check_field_type(in_type, owner=name)
         self.space = in_type.gspace
+        self.gspace = in_type.gspace
         self.in_type = in_type
         self.branching = BranchingModule(in_type, labels, reshuffle=reshuffle)
         modules = list(modules)

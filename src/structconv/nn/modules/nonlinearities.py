@@ -202,6 +202,11 @@ class ELU(_SameTypeModule):
         self._alpha = float(alpha)
         self._inplace = bool(inplace)
 
+    @property
+    def alpha(self) -> float:
+        """The :math:`\\alpha` of the ELU."""
+        return self._alpha
+
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Apply ``elu`` to every channel."""
         check_input(self, input)

@@ -287,6 +287,12 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
         self._blur_padding = tuple(p + radius for p in self.padding)
         self.register_buffer("_filter", kernel.to(torch.get_default_dtype())[None, None], persistent=False)
 
+    @property
+    def filter(self) -> torch.Tensor:
+        """The Gaussian blur, one copy per channel, as e2cnn's buffer: shape ``(C, 1, k, k)`` (read-only)."""
+        k = self._filter.shape[-1]
+        return self._filter.expand(self.in_type.size, 1, k, k)
+
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of the output for an input of shape ``(B, C, H, W)`` (see the class's Shape)."""
         b, c, h, w = _check_shape(self, input_shape)
@@ -429,6 +435,12 @@ class PointwiseAvgPoolAntialiased(EquivariantModule):
             ((k - 1) // 2,) * 2 if padding is None else pair(padding, "padding", name, allow_zero=True)
         )
         self.register_buffer("_filter", kernel.to(torch.get_default_dtype())[None, None], persistent=False)
+
+    @property
+    def filter(self) -> torch.Tensor:
+        """The Gaussian blur, one copy per channel, as e2cnn's buffer: shape ``(C, 1, k, k)`` (read-only)."""
+        k = self._filter.shape[-1]
+        return self._filter.expand(self.in_type.size, 1, k, k)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Blur every channel with the Gaussian and subsample."""
