@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from structconv.kernels import SteerableBasis, kernel_grid, steerable_basis  # noqa: F401 (examples)
+from structconv.nn._structure import StructureMixin
 
 __all__ = [
     "BasisExpansion",
@@ -99,7 +100,7 @@ def _to_torch(basis: Any, keep: bytes | None) -> torch.Tensor:
     return torch.from_numpy(np.array(arr, copy=keep is None))
 
 
-class BasisExpansion(ABC, torch.nn.Module):
+class BasisExpansion(StructureMixin, ABC, torch.nn.Module):
     """Abstract interface of the basis expansion algorithms.
 
     A basis expansion maps a vector of learnable coefficients to a dense filter.  Subclasses implement

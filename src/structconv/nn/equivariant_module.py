@@ -8,12 +8,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from structconv.nn._structure import StructureMixin
 from structconv.nn.field_type import FieldType
 
 __all__ = ["EquivariantModule"]
 
 
-class EquivariantModule(torch.nn.Module, ABC):
+class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
     r"""Abstract base class of the equivariant modules: a typed map between two field types.
 
     A subclass sets ``self.in_type`` and ``self.out_type`` (:class:`FieldType`) in its ``__init__``,
