@@ -13,6 +13,7 @@ Every difference is a failure, or an entry of ``DEVIATIONS`` with its reason. ``
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -573,7 +574,9 @@ def test_restriction_and_disentangle(group, sub_id, kind):
 # --------------------------------------------------------------------------- convolutions: filter spans
 def _filter_basis(conv) -> torch.Tensor:
     """The expanded filters of the basis elements, one column per learnable weight, float64."""
-    conv = conv.double()
+    # a private float64 copy: e2cnn shares its block expansions between layers (a cache), which an in-place
+    # .double() would convert for every later e2cnn layer as well
+    conv = copy.deepcopy(conv).double()
     expansion = conv.basisexpansion
     n = conv.weights.numel()
     eye = torch.eye(n, dtype=torch.float64)
@@ -611,7 +614,7 @@ def test_r2conv_filter_span_equals_e2cnn(group, kind, kernel_size):
     res.compared += 1
     assert ro == re_ == joint, f"filter spaces differ: rank ours {ro}, e2cnn {re_}, together {joint}"
     assert ours.weights.numel() == theirs.weights.numel()
-    x = _x(st, size=11).double()
+    x = _x(st, size=11)
     so = ours.evaluate_output_shape(tuple(x.shape))
     assert tuple(so) == tuple(theirs.evaluate_output_shape(tuple(x.shape)))
     assert tuple(so) == tuple(ours(snn.GeometricTensor(x, st)).tensor.shape)
