@@ -106,7 +106,6 @@ class PointwiseNonLinearity(_SameTypeModule):
 
     def export(self) -> torch.nn.Module:
         """Return the equivalent plain activation (``ReLU``, ``ELU``, ``Sigmoid``, ``Tanh``) in eval mode."""
-        self.eval()
         plain = {
             "p_relu": torch.nn.ReLU,
             "p_elu": torch.nn.ELU,
@@ -159,7 +158,6 @@ class ReLU(_SameTypeModule):
 
     def export(self) -> torch.nn.ReLU:
         """Return an equivalent ``torch.nn.ReLU`` in eval mode."""
-        self.eval()
         return torch.nn.ReLU(inplace=self._inplace).eval()
 
     def extra_repr(self) -> str:
@@ -214,7 +212,6 @@ class ELU(_SameTypeModule):
 
     def export(self) -> torch.nn.ELU:
         """Return an equivalent ``torch.nn.ELU`` in eval mode."""
-        self.eval()
         return torch.nn.ELU(alpha=self._alpha, inplace=self._inplace).eval()
 
     def extra_repr(self) -> str:
