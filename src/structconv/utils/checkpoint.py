@@ -21,8 +21,9 @@ Example:
     >>> try:
     ...     load_checkpoint(other, typed_state_dict(conv))
     ... except ValueError as err:
-    ...     print(str(err).replace("but has", "\nbut has"))
-    the checkpoint does not fit the model (nothing was loaded): layer '' (R2Conv) was saved with out_type [4-Rotations: {regular}]
+    ...     print(str(err).replace(": layer", ":\nlayer").replace("but has", "\nbut has"))
+    the checkpoint does not fit the model (nothing was loaded):
+    layer '' (R2Conv) was saved with out_type [4-Rotations: {regular}]
     but has out_type [4-Rotations: {irrep_0, irrep_1, irrep_2}]
 """
 
