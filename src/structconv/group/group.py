@@ -214,7 +214,7 @@ class Group(ABC):
 
         Example:
             >>> from structconv.group import cyclic_group
-            >>> list(cyclic_group(4).representations)
+            >>> list(cyclic_group(4).representations)[:4]  # then any quotient/induced ones built so far
             ['irrep_0', 'irrep_1', 'irrep_2', 'regular']
         """
         return self._representations

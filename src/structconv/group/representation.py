@@ -82,11 +82,8 @@ class Representation:
         >>> rho = cyclic_group(4).regular_representation
         >>> rho.size, rho.irreps
         (4, ['irrep_0', 'irrep_1', 'irrep_2'])
-        >>> rho(1)
-        array([[0., 0., 0., 1.],
-               [1., 0., 0., 0.],
-               [0., 1., 0., 0.],
-               [0., 0., 1., 0.]])
+        >>> rho(1).tolist()
+        [[0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
     """
 
     def __init__(

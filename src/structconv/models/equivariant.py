@@ -104,12 +104,13 @@ class EquivariantCNN(nn.Module):
         in_channels: channels of the input images (scalar fields).
 
     Shape:
-        - Input: ``(N, in_channels, H, W)``; use odd ``H = W`` for exact invariance to 90 degree turns.
+        - Input: ``(N, in_channels, H, W)``; exact invariance to 90 degree turns needs ``H = W`` with
+          ``H % 4 == 3`` (19, 23, 27, ...): each stride-2 pooling (e2cnn's padding) must see an odd size.
         - Output: ``(N, num_classes)``
 
     Example:
         >>> net = EquivariantCNN("C4", fields=(2, 2, 2)).eval()
-        >>> x = torch.randn(1, 1, 13, 13)
+        >>> x = torch.randn(1, 1, 19, 19)
         >>> bool(torch.allclose(net(x), net(torch.rot90(x, 1, (2, 3))), atol=1e-5))
         True
     """
@@ -157,7 +158,7 @@ class EquivariantCNN(nn.Module):
 
         Example:
             >>> net = EquivariantCNN("C4", fields=(2, 2, 2)).eval()
-            >>> x = torch.randn(2, 1, 13, 13)
+            >>> x = torch.randn(2, 1, 19, 19)
             >>> bool(torch.allclose(net(x), net.export()(x), atol=1e-6))
             True
         """

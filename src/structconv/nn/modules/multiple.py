@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -274,6 +275,29 @@ class MultipleModule(EquivariantModule):
         >>> m(GeometricTensor(torch.randn(2, 10, 5, 5), t)).type
         [4-Rotations: {regular, regular, irrep_1}]
     """
+
+    def check_equivariance(
+        self,
+        atol: float = 2e-6,
+        rtol: float = 1e-5,
+        full_space_action: bool = True,
+        assertion: bool = True,
+        verbose: bool = False,
+    ) -> list[tuple[Any, float]]:
+        """:meth:`EquivariantModule.check_equivariance` with the reference library's positional order for this
+        class (``atol``, ``rtol``, ``full_space_action``) and its default ``atol``.
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> from structconv.nn import FieldType, ReLU
+            >>> gs = Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
+            >>> branches = [(ReLU(t.index_select([0])), "a"), (ReLU(t.index_select([1])), "b")]
+            >>> m = MultipleModule(t, ["a", "b"], branches)
+            >>> max(err for _, err in m.check_equivariance()) < 1e-6
+            True
+        """
+        return super().check_equivariance(atol, rtol, assertion, verbose, full_space_action)
 
     def __init__(
         self,
