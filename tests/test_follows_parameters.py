@@ -626,3 +626,11 @@ def test_equivariant_layers_run_on_the_meta_device():
     conv = _r2conv().to("meta")
     out = conv(GeometricTensor(torch.randn(1, 5, 6, 6, device="meta"), conv.in_type))
     assert out.tensor.shape == (1, 5, 6, 6) and out.tensor.device.type == "meta"
+
+
+def test_constrain_refuses_a_shape_changing_module_and_transposed_shape_check():
+    with pytest.raises(TypeError, match="maps a weight of shape"):
+        structconv.constrain(nn.Conv2d(1, 2, 3), nn.Flatten())
+    conv = _r2conv_transposed()
+    with pytest.raises(ValueError, match="empty output"):
+        R2ConvTransposed(conv.in_type, conv.out_type, 3, padding=3).evaluate_output_shape((1, 4, 1, 1))

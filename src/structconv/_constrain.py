@@ -18,7 +18,7 @@ from torch.nn.utils import parametrize
 from torch.utils.hooks import RemovableHandle
 
 from structconv.constraints import make_constraint
-from structconv.nn._conv_utils import check_enforce
+from structconv.nn._conv_utils import check_constraint_output, check_enforce
 from structconv.nn.constrained import ConstrainedLayerMixin, check_projectable, project_weight_
 
 __all__ = ["constrain", "attach_projection", "project_model_"]
@@ -161,6 +161,7 @@ def constrain(
     check = getattr(c, "check", None)
     if check is not None:
         check(tuple(weight.shape))
+    check_constraint_output(c, weight, "constrain()")  # e.g. torch.nn.Flatten() is refused
     if _tied_elsewhere(module, weight):
         raise ValueError(
             f"module={type(module).__name__}: its weight is shared with another module (tied weights), and "

@@ -12,6 +12,9 @@ The fast inference paths are explicit and visible:
 * inside :func:`torch.nn.utils.parametrize.cached` (PyTorch's own context for parametrized tensors) each
   kernel is computed once per layer and reused until the context exits. Changing a parameter inside the
   context is not seen by the forwards in that context; the cache is discarded when the context exits.
+  As with PyTorch's own parametrizations, a kernel first computed under ``torch.no_grad()`` inside the
+  context has no autograd graph for later forwards in the same context, and an ``export()`` inside the
+  context bakes in the cached kernel: use the context for inference.
 """
 
 from __future__ import annotations

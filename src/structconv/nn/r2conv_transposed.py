@@ -146,10 +146,17 @@ class R2ConvTransposed(_SteerableConv):
                 f"input_shape={tuple(input_shape)} is not valid; expected (B, {self.in_type.size}, H, W)"
             )
         b, _, h, w = input_shape
+        if min(h, w) < 1:
+            raise ValueError(f"input_shape={tuple(input_shape)} is not valid; expected H >= 1 and W >= 1")
         size = [
             (n - 1) * s - 2 * p + self.dilation * (self.kernel_size - 1) + op + 1
             for n, p, s, op in zip((h, w), self.padding, self.stride, self.output_padding)
         ]
+        if min(size) < 1:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} gives an empty output {tuple(size)} with padding="
+                f"{self.padding}; expected an input whose output is at least 1 x 1"
+            )
         return (b, self.out_type.size, size[0], size[1])
 
     def export(self) -> torch.nn.ConvTranspose2d:

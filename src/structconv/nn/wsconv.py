@@ -442,6 +442,11 @@ class FWS(nn.Module):
     stored in the state dict under those names, as ``elektronn3.modules.wsconv.FWS`` does. Since the
     projection runs without autograd, ``gain`` receives no gradient: it is a scale you may set (or
     load); ``learnable_gain`` only decides parameter vs buffer.
+    The standardization writes into ``layer.weight`` itself: under :func:`torch.func.functional_call` the
+    tensor passed for ``layer.weight`` is standardized in place (as an ``enforce='inplace'`` constrained
+    layer projects it), and each forward may change the stored weight by a few ulps (standardizing is
+    idempotent only up to rounding).
+
     Standardizing a standardized weight returns it unchanged only for positive gains: with a negative
     gain entry the filter changes sign at every standardization (as in the reference library), so keep
     ``gain`` positive.
