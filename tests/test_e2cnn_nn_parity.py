@@ -30,40 +30,10 @@ import e2cnn.gspaces as egspaces  # noqa: E402
 import e2cnn.nn as enn  # noqa: E402
 
 import structconv.nn as snn  # noqa: E402
-from structconv import gspaces as sgspaces  # noqa: E402
 
 #: documented deviations: (module, what) -> reason
-DEVIATIONS: dict[tuple[str, str], str] = {
-    ("InnerBatchNorm", "eval output"): (
-        "eval mode runs one batch_norm over all channels, the very call of export(), so that the module "
-        "and its export agree bit for bit; e2cnn normalises each field size separately, which rounds "
-        "differently in the last float32 bit (<= 2e-6)"
-    ),
-    ("ConcatenatedNonLinearity", "construction"): (
-        "e2cnn builds the output representation with pymanopt (an optional dependency it lacks here); "
-        "the test builds e2cnn's module with the representation decomposed by structconv, and compares "
-        "e2cnn's own matrices and outputs with ours"
-    ),
-    ("GatedNonLinearity1/2", "bias initialisation"): (
-        "e2cnn draws the gate biases from N(0, 1); structconv starts them at 0 (sigmoid(g)). The "
-        "parameters are synchronised before comparing; the layouts differ ((1, n, 1, 1) in e2cnn, "
-        "(n,) here, in e2cnn's gate order)"
-    ),
-    ("Flip2dOnR2", "irrep names"): (
-        "the flip group is D1 here (irreps 'irrep_0,0', 'irrep_1,0'), C2 in e2cnn ('irrep_0', 'irrep_1'); "
-        "the matrices agree (see also tests/test_e2cnn_group_parity.py)"
-    ),
-    ("*", "state_dict layout"): (
-        "parameters and buffers keep structconv's layout (InnerBatchNorm: one weight/bias/statistic per field "
-        "in field order, not one BatchNorm3d per field size; NormNonLinearity: log_bias per field in field "
-        "order, e2cnn (1, n, 1, 1) in size order; gated biases (n,) not (1, n, 1, 1); MaskModule's mask is a "
-        "non-persistent buffer, not a frozen Parameter): the numbers agree once the state is mapped, as the "
-        "_sync_* helpers here do; e2cnn checkpoints need that mapping"
-    ),
-    ("*", "check_equivariance return value"): (
-        "e2cnn returns the mean absolute error per element, structconv the maximum"
-    ),
-}
+from _e2cnn_deviations import DEVIATIONS  # noqa: E402,F401 - the one list, documented there
+from structconv import gspaces as sgspaces  # noqa: E402
 
 #: e2cnn bugs the comparison steps around: module -> what
 E2CNN_BUGS: dict[str, str] = {

@@ -24,13 +24,7 @@ import pytest
 pytestmark = pytest.mark.oracle
 
 #: Deliberate exclusions: ``"module:Qualified.name"`` -> reason. The one place where a gap is accepted.
-EXCLUDED: dict[str, str] = {
-    # ``name(*)`` excludes every parameter of one callable's signature (its existence is still checked).
-    "group:IrreducibleRepresentation(*)": "irreps are built by their group (Group.irrep / G.irreps), which "
-    "knows their closed form: structconv's groups have a fixed, analytically known set of irreps used by the "
-    "kernel bases, so a user-defined irrep from an arbitrary function is not supported; every attribute of an "
-    "irrep instance (name, size, attributes, sum_of_squares_constituents, ...) is checked",
-}
+from _e2cnn_deviations import EXCLUDED  # noqa: E402 - the one list of deliberate exclusions
 
 #: Modules of e2cnn and their structconv counterparts.
 MODULES = {
