@@ -4,28 +4,20 @@ the unified ConstrainedSeparableConv2d, and an EEGNet built from them."""
 from __future__ import annotations
 
 import inspect
-import sys
-import types
 from collections import OrderedDict
 
 import pytest
 import torch
 
 import structconv
+from _oracles import import_selfeeg
 from structconv import nn as scnn
 from structconv.__main__ import available_layers
 from structconv.compat import selfeeg as ours
 
 
 def _selfeeg():
-    if "torchaudio" not in sys.modules:  # selfeeg imports torchaudio at import time; these layers never use it
-        ta = types.ModuleType("torchaudio")
-        ta.functional = types.ModuleType("torchaudio.functional")
-        ta.functional.filtfilt = None
-        sys.modules["torchaudio"] = ta
-        sys.modules["torchaudio.functional"] = ta.functional
-    pytest.importorskip("selfeeg")
-    return pytest.importorskip("selfeeg.models")
+    return import_selfeeg("selfeeg.models")
 
 
 NAMES = ["ConstrainedConv1d", "ConstrainedConv2d", "ConstrainedDense", "DepthwiseConv2d", "SeparableConv2d"]

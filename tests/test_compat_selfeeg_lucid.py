@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import inspect
-import sys
-import types
 
 import pytest
 import torch
 
 import structconv.compat.lucid as lucid_nn
+from _oracles import import_selfeeg
 from structconv.compat.selfeeg import ConstrainedConv2d as SelfeegConv2d
 from structconv.nn import ConstrainedConv1d, ConstrainedConv2d, ConstrainedConv3d
 
 
 def _selfeeg_layers():
-    if "torchaudio" not in sys.modules:  # selfeeg imports torchaudio at import time; the layer never uses it
-        ta = types.ModuleType("torchaudio")
-        ta.functional = types.ModuleType("torchaudio.functional")
-        ta.functional.filtfilt = None
-        sys.modules["torchaudio"] = ta
-        sys.modules["torchaudio.functional"] = ta.functional
-    pytest.importorskip("selfeeg")
-    return pytest.importorskip("selfeeg.models.layers")
+    return import_selfeeg("selfeeg.models.layers")
 
 
 SELFEEG_CONFIGS = [
