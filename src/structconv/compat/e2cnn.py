@@ -3,20 +3,40 @@
 An e2cnn model and the structconv model built by the same code (only the import changed) compute the same
 function space, but not with the same coordinates: e2cnn stores one coefficient per element of *its*
 steerable basis, structconv per element of its own, and the two bases of a pair of representations differ
-by an invertible linear map (element order, normalisation, real/imaginary combinations). State-dict keys and
-layouts differ too (e2cnn's ``InnerBatchNorm`` keeps one ``BatchNorm3d`` per field size, its
-``NormBatchNorm`` stores ``2_running_var`` of shape ``(1, F, 1, 1, 1)``, ...).
+by an invertible linear map (element order, normalisation, real/imaginary combinations). **The same raw
+``weights`` vector therefore means a different filter in the two libraries**: copying it (or loading an
+e2cnn ``state_dict`` with ``load_state_dict``) gives a different network. State-dict keys and layouts
+differ too (e2cnn's ``InnerBatchNorm`` keeps one ``BatchNorm3d`` per field size, its ``NormBatchNorm``
+stores ``2_running_var`` of shape ``(1, F, 1, 1, 1)``, its gated non-linearities a bias of shape
+``(1, F, 1, 1)``, ...). Use :func:`load_e2cnn_state_dict`.
 
-:func:`load_e2cnn_state_dict` converts exactly, from the checkpoint alone. For every steerable convolution
-(``R2Conv``, ``R2ConvTransposed``, ``R2Diffop``) an e2cnn checkpoint holds, besides ``weights``, the sampled
-basis of every pair of representations (``_basisexpansion.block_expansion_('in', 'out').sampled_basis``,
-``[D, out, in, P]``). For each pair the map ``T`` with ``B_e2cnn = T B_structconv`` is solved by least squares
-(in float64; it is exact when the two bases span the same space, and the residual is checked), and the
-coefficients of every pair of fields are mapped by it: the filter, hence the output, is unchanged. This needs
-no knowledge of how e2cnn builds its bases, only of how it lays out its coefficients (pairs sorted by
-``(input name, output name)``, each ``[output field, input field, D]``). Biases are mapped through the two
-bias expansions (``bias_expansion``), and the batch-norm and non-linearity statistics are re-laid out per
-field.
+How the conversion works, from the checkpoint alone:
+
+* **Steerable convolutions** (``R2Conv``, ``R2ConvTransposed``, ``R2Diffop``). An e2cnn checkpoint holds,
+  besides ``weights``, the sampled basis of every pair of representations
+  (``_basisexpansion.block_expansion_('in', 'out').sampled_basis``, ``[D, out, in, P]``). For each pair the
+  map :math:`T` with :math:`B_{e2cnn} = T B_{structconv}` is solved by least squares in float64 (exact when
+  the two bases span the same space; the relative residual is checked against
+  :data:`BASIS_RESIDUAL_TOL`), and the coefficients of every pair of fields are mapped by it,
+  :math:`w_{structconv} = T^\\top w_{e2cnn}`: the filter :math:`w^\\top B`, hence the output, is unchanged.
+  This needs no knowledge of how e2cnn builds its bases, only of how it lays out its coefficients (pairs
+  sorted by ``(input name, output name)``, each ``[output field, input field, D]``). Biases are mapped
+  through the two bias expansions (``bias_expansion``).
+* **Representation names.** e2cnn keys its bases and some batch-norm statistics by representation name,
+  and names are not always the same in the two libraries (e2cnn calls the parts of a disentangled
+  representation ``<name>_<i>`` even when it does not split; the flip group's irreps are ``irrep_0`` /
+  ``irrep_1`` in e2cnn and ``irrep_0,0`` / ``irrep_1,0`` here). Each name of the checkpoint is matched to
+  fields of the layer by, in order: the channel indices e2cnn saved with it (when its fields are not
+  contiguous), the same name, e2cnn's name for it (the disentangled parts, the flip group's irreps), or
+  the only representation of the layer of that size left unmatched. An ambiguous match is an error.
+* **Batch norms, norm and gated non-linearities.** Their statistics, scales and biases are re-laid out per
+  field (e2cnn groups fields by size, by ``(size, sub-field size)`` or by representation name).
+* **Everything else** is derived from the field types and hyper-parameters (channel indices, masks,
+  anti-aliasing filters, changes of basis); such keys are accepted, and compared with the layer's own
+  tensor where the layer exposes one (a mask or filter built with other arguments is an error).
+
+The load is all or nothing, and a key of the checkpoint that no layer accounts for, a key the model needs
+that the checkpoint lacks, or a layer whose bases or shapes do not match is an error naming the layer.
 
 Example:
     >>> from structconv import gspaces, nn
@@ -36,20 +56,30 @@ from __future__ import annotations
 import copy
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["convert_e2cnn_state_dict", "load_e2cnn_state_dict", "e2cnn_state_dict_of"]
+__all__ = [
+    "BASIS_RESIDUAL_TOL",
+    "E2cnnCheckpointError",
+    "convert_e2cnn_state_dict",
+    "load_e2cnn_state_dict",
+    "e2cnn_state_dict_of",
+]
 
 #: relative least-squares residual above which two sampled bases are said not to span the same space
 BASIS_RESIDUAL_TOL = 1e-4
 
 _BLOCK_KEY = re.compile(r"^_basisexpansion\.block_expansion_\('(?P<i>.*)', '(?P<o>.*)'\)\.sampled_basis$")
-# buffers e2cnn stores that structconv derives from the field types (checked for shape only when present)
+_INDEX_KEY = re.compile(r"^_basisexpansion\.(?P<side>in|out)_indices_\('(?P<i>.*)', '(?P<o>.*)'\)$")
+# buffers e2cnn stores that structconv derives from the field types
 _STRUCTURAL_CONV = re.compile(r"^(bias_expansion|expanded_bias|filter|_basisexpansion\.(in|out)_indices_.*)$")
+_INDUCED_TAG = re.compile(r"^induced_norm_(\d+)$")
+# the flip group's irreps: e2cnn names them as C2's
+_FLIP_IRREPS = {"irrep_0": "irrep_0,0", "irrep_1": "irrep_1,0"}
 
 
 class E2cnnCheckpointError(ValueError):
@@ -60,293 +90,512 @@ def _f64(t: Any) -> Tensor:
     return torch.as_tensor(t).detach().to(torch.float64).cpu()
 
 
-def _field_counts(fields_by_repr: Mapping[str, list[int]]) -> dict[str, int]:
-    return {name: len(fields) for name, fields in fields_by_repr.items()}
+def _fail(where: str, module: Any, message: str) -> E2cnnCheckpointError:
+    return E2cnnCheckpointError(f"layer {where!r} ({type(module).__name__}): {message}")
+
+
+def _need(sub: Mapping[str, Tensor], key: str, where: str, module: Any) -> Tensor:
+    if key not in sub:
+        raise _fail(where, module, f"the checkpoint lacks {key!r}")
+    return sub[key].detach()
+
+
+# ----------------------------------------------------------------------------- representation names
+
+
+class _Names:
+    """e2cnn's names for structconv's representations, per group (from the model's disentangle modules)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        from structconv.group import disentangle
+        from structconv.nn import DisentangleModule
+
+        self.aliases: dict[tuple[Any, str], str] = {}
+        for module in model.modules():
+            if isinstance(module, DisentangleModule):
+                group = module.in_type.fibergroup
+                for rep in dict.fromkeys(module.in_type.representations):
+                    # e2cnn names the parts of a disentangled representation '<name>_<i>', split or not
+                    for i, part in enumerate(disentangle(rep)[1]):
+                        self.aliases[(group, f"{rep.name}_{i}")] = part.name
+
+    def ours(self, group: Any, e2_name: str) -> list[str]:
+        """Candidate structconv names of an e2cnn name, best first."""
+        names = [e2_name]
+        if (group, e2_name) in self.aliases:
+            names.append(self.aliases[(group, e2_name)])
+        if group.order() == 2 and e2_name in _FLIP_IRREPS and _FLIP_IRREPS[e2_name] in group.irreps:
+            names.append(_FLIP_IRREPS[e2_name])
+        return names
+
+
+def _channel_fields(ftype: Any) -> list[int]:
+    return [i for i, rep in enumerate(ftype.representations) for _ in range(rep.size)]
+
+
+def _resolve(
+    ftype: Any,
+    e2_sizes: Mapping[str, int],
+    channels: Mapping[str, Sequence[int]],
+    names: _Names,
+    where: str,
+    module: Any,
+) -> dict[str, list[int]]:
+    """The fields of ``ftype`` that each e2cnn representation name of a layer stands for (see the module
+    docstring); ``e2_sizes``: name -> representation size; ``channels``: name -> channels, where known."""
+    reps = ftype.representations
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for i, rep in enumerate(reps):
+        by_name[rep.name].append(i)
+    owner = _channel_fields(ftype)
+    out: dict[str, list[int]] = {}
+    for name, chans in channels.items():
+        if name in e2_sizes:
+            if any(c < 0 or c >= len(owner) for c in chans):
+                raise _fail(where, module, f"the checkpoint's channels of {name!r} exceed the layer's type")
+            out[name] = sorted({owner[int(c)] for c in chans})
+    for name in e2_sizes:
+        if name not in out:
+            match = next((n for n in names.ours(ftype.fibergroup, name) if n in by_name), None)
+            if match is not None:
+                out[name] = list(by_name[match])
+    left = [n for n in e2_sizes if n not in out]
+    taken = {f for fields in out.values() for f in fields}
+    free = {n: fs for n, fs in by_name.items() if not taken.intersection(fs)}
+    for name in left:
+        same = [n for n, fs in free.items() if reps[fs[0]].size == e2_sizes[name]]
+        rivals = [m for m in left if e2_sizes[m] == e2_sizes[name]]
+        if len(same) != 1 or len(rivals) != 1:
+            raise _fail(
+                where,
+                module,
+                f"the checkpoint's representation {name!r} (size {e2_sizes[name]}) matches no single "
+                f"representation of the layer's type ({sorted(by_name)}); build the layer with the same "
+                "field types as the e2cnn model",
+            )
+        out[name] = list(free.pop(same[0]))
+    seen: dict[int, str] = {}
+    for name, fields in out.items():
+        for f in fields:
+            if f in seen:
+                raise _fail(
+                    where,
+                    module,
+                    f"the checkpoint's representations {seen[f]!r} and {name!r} both match field {f} of the "
+                    "layer's type",
+                )
+            if reps[f].size != e2_sizes[name]:
+                raise _fail(
+                    where,
+                    module,
+                    f"the checkpoint's representation {name!r} has size {e2_sizes[name]}, field {f} of the "
+                    f"layer ({reps[f].name!r}) size {reps[f].size}",
+                )
+            seen[f] = name
+    return out
+
+
+def _positions(assign: Mapping[str, list[int]]) -> dict[int, tuple[str, int]]:
+    """field -> (e2cnn name, position of the field among that name's fields)."""
+    return {f: (name, j) for name, fields in assign.items() for j, f in enumerate(fields)}
 
 
 # ----------------------------------------------------------------------------- steerable convolutions
 
 
-def _convert_conv(module: Any, sub: dict[str, Tensor], where: str) -> tuple[dict[str, Tensor], set[str]]:
-    used: set[str] = set()
-    if "weights" not in sub:
-        raise E2cnnCheckpointError(
-            f"layer {where!r} ({type(module).__name__}): the checkpoint has no 'weights'"
-        )
-    w_e2 = _f64(sub["weights"])
-    used.add("weights")
-    exp = module.basisexpansion
-    layout = exp.layout()
-    # e2cnn's basis of a transposed convolution maps the layer's input type to its output type (the filter
-    # is transposed afterwards); structconv's maps the output type to the input type; pairs named as e2cnn.
+def _sides(module: Any) -> tuple[Any, Any]:
+    """The field types e2cnn's basis maps from and to (the layer's, with ``groups`` the first group's)."""
+    g = int(getattr(module, "groups", 1))
+
+    def first(ftype: Any) -> Any:
+        return ftype if g == 1 else ftype.index_select(list(range(len(ftype) // g)))
+
+    if getattr(module, "_transposed", False):
+        return module.in_type, first(module.out_type)
+    return first(module.in_type), module.out_type
+
+
+def _convert_conv(
+    module: Any, sub: dict[str, Tensor], where: str, names: _Names
+) -> tuple[dict[str, Tensor], set[str]]:
+    w_e2 = _f64(_need(sub, "weights", where, module))
+    used = {"weights"}
     transposed = bool(getattr(module, "_transposed", False))
-    e2_in: dict[str, list[int]] = {}
-    e2_out: dict[str, list[int]] = {}
-    for ro, ri, of, inf, _d, _start, _block in layout:
-        if transposed:
-            e2_in[ro.name], e2_out[ri.name] = of, inf
-        else:
-            e2_in[ri.name], e2_out[ro.name] = inf, of
-    blocks = {}
+    e2_in_type, e2_out_type = _sides(module)
+    blocks: dict[tuple[str, str], Tensor] = {}
+    chans: dict[str, dict[str, list[int]]] = {"in": {}, "out": {}}
     for key, value in sub.items():
         m = _BLOCK_KEY.match(key)
         if m:
             blocks[(m["i"], m["o"])] = _f64(value)
             used.add(key)
+        m = _INDEX_KEY.match(key)
+        if m:  # only fields that are not contiguous have their channel indices saved
+            chans[m["side"]][m["i"] if m["side"] == "in" else m["o"]] = (
+                torch.as_tensor(value).unique().tolist()
+            )
+    in_sizes = {i: int(b.shape[2]) for (i, _o), b in blocks.items()}
+    out_sizes = {o: int(b.shape[1]) for (_i, o), b in blocks.items()}
+    e2_in = _resolve(e2_in_type, in_sizes, chans["in"], names, where, module)
+    e2_out = _resolve(e2_out_type, out_sizes, chans["out"], names, where, module)
     # e2cnn's coefficient layout: pairs sorted by (input name, output name), each [out field, in field, D]
     ranges: dict[tuple[str, str], tuple[int, int, int, int]] = {}
     pos = 0
     for pair in sorted(blocks):
         d = blocks[pair].shape[0]
-        n_in, n_out = len(e2_in.get(pair[0], [])), len(e2_out.get(pair[1], []))
-        if n_in == 0 or n_out == 0:
-            raise E2cnnCheckpointError(
-                f"layer {where!r} ({type(module).__name__}): the checkpoint has a basis for the pair {pair} "
-                "that the layer's field types do not contain"
-            )
+        n_in, n_out = len(e2_in[pair[0]]), len(e2_out[pair[1]])
         ranges[pair] = (pos, n_out, n_in, d)
         pos += n_out * n_in * d
     if pos != w_e2.numel():
-        raise E2cnnCheckpointError(
-            f"layer {where!r} ({type(module).__name__}): 'weights' has {w_e2.numel()} entries but the "
-            f"checkpoint's bases account for {pos}"
+        raise _fail(
+            where,
+            module,
+            f"'weights' has {w_e2.numel()} entries but the checkpoint's bases account for {pos}",
         )
+    in_pos, out_pos = _positions(e2_in), _positions(e2_out)
+    exp = module.basisexpansion
     weights = torch.zeros(exp.dimension(), dtype=torch.float64)
-    for ro, ri, _of, _inf, d, start, block in layout:
+    for _ro, _ri, of, inf, d, start, block in exp.layout():
         if block is None:
             continue
-        pair = (ro.name, ri.name) if transposed else (ri.name, ro.name)
-        if pair not in ranges:
-            raise E2cnnCheckpointError(
-                f"layer {where!r} ({type(module).__name__}): the checkpoint has no basis for the "
-                f"representation pair {pair} (key _basisexpansion.block_expansion_{pair}.sampled_basis)"
-            )
-        start_e2, n_out_e2, n_in_e2, d_e2 = ranges[pair]
-        b_e2 = blocks[pair]
-        if transposed:  # e2cnn's [D, out, in, P] is our [D, in, out, P]
-            b_e2 = b_e2.transpose(1, 2)
-        b_e2 = b_e2.reshape(d_e2, -1)
+        # the e2cnn sides of our fields: a transposed layer's basis maps its output type to its input type
+        ins, outs = (of, inf) if transposed else (inf, of)
         b_ours = copy.deepcopy(block).double()(torch.eye(d, dtype=torch.float64)).reshape(d, -1)
-        if b_ours.shape[1] != b_e2.shape[1]:
-            raise E2cnnCheckpointError(
-                f"layer {where!r}: the basis of pair {pair} has blocks of {b_e2.shape[1]} entries in the "
-                f"checkpoint and {b_ours.shape[1]} in the layer (kernel size or representations differ)"
-            )
-        # B_e2 = T B_ours: solve B_ours^T T^T = B_e2^T
-        sol = torch.linalg.lstsq(b_ours.T, b_e2.T, driver="gelsd").solution  # [d, d_e2]
-        residual = (b_ours.T @ sol - b_e2.T).norm() / b_e2.norm().clamp_min(1e-300)
-        if d != d_e2 or residual > BASIS_RESIDUAL_TOL:
-            raise E2cnnCheckpointError(
-                f"layer {where!r} ({type(module).__name__}): the kernel basis of the pair {pair} "
-                f"does not span the same space as the checkpoint's (sizes {d} and {d_e2}, relative residual "
-                f"{float(residual):.2g}); build the layer with the same kernel_size, rings, sigma and "
-                "frequencies_cutoff as the e2cnn model"
-            )
-        coeff = w_e2[start_e2 : start_e2 + n_out_e2 * n_in_e2 * d_e2].reshape(n_out_e2, n_in_e2, d_e2)
-        if transposed:  # e2cnn: [layer out field, layer in field]; structconv: [layer in, layer out]
-            coeff = coeff.transpose(0, 1)
-        weights[start : start + n_out_e2 * n_in_e2 * d] = (coeff.reshape(-1, d_e2) @ sol.T).reshape(-1)
+        ours = weights[start : start + len(of) * len(inf) * d].view(len(of), len(inf), d)
+        # the fields of our pair may stand for several e2cnn pairs (names split differently): one map each
+        for pair in sorted({(in_pos[f][0], out_pos[g][0]) for f in ins for g in outs}):
+            if pair not in ranges:
+                raise _fail(
+                    where,
+                    module,
+                    f"the checkpoint has no basis for the representation pair {pair} "
+                    f"(key _basisexpansion.block_expansion_{pair}.sampled_basis)",
+                )
+            start_e2, n_out_e2, n_in_e2, d_e2 = ranges[pair]
+            b_e2 = blocks[pair]
+            if transposed:  # e2cnn's [D, out, in, P] is our [D, in, out, P]
+                b_e2 = b_e2.transpose(1, 2)
+            b_e2 = b_e2.reshape(d_e2, -1)
+            if b_ours.shape[1] != b_e2.shape[1]:
+                raise _fail(
+                    where,
+                    module,
+                    f"the basis of pair {pair} has blocks of {b_e2.shape[1]} entries in the checkpoint and "
+                    f"{b_ours.shape[1]} in the layer (kernel size or representations differ)",
+                )
+            # B_e2 = T B_ours: solve B_ours^T T^T = B_e2^T
+            sol = torch.linalg.lstsq(b_ours.T, b_e2.T, driver="gelsd").solution  # [d, d_e2]
+            residual = (b_ours.T @ sol - b_e2.T).norm() / b_e2.norm().clamp_min(1e-300)
+            if d != d_e2 or residual > BASIS_RESIDUAL_TOL:
+                raise _fail(
+                    where,
+                    module,
+                    f"the kernel basis of the pair {pair} does not span the same space as the checkpoint's "
+                    f"(sizes {d} and {d_e2}, relative residual {float(residual):.2g}); build the layer with "
+                    "the same kernel_size, rings, sigma and frequencies_cutoff as the e2cnn model",
+                )
+            coeff = w_e2[start_e2 : start_e2 + n_out_e2 * n_in_e2 * d_e2].view(n_out_e2, n_in_e2, d_e2)
+            mapped = coeff @ sol.T  # [e2cnn out field, e2cnn in field, d]
+            a = [k for k, f in enumerate(outs) if out_pos[f][0] == pair[1]]
+            b = [k for k, f in enumerate(ins) if in_pos[f][0] == pair[0]]
+            rows = mapped[[out_pos[outs[k]][1] for k in a]][:, [in_pos[ins[k]][1] for k in b]]
+            if transposed:  # ours: [layer in field (e2cnn in), layer out field (e2cnn out)]
+                ours[torch.tensor(b)[:, None], torch.tensor(a)[None, :]] = rows.transpose(0, 1)
+            else:
+                ours[torch.tensor(a)[:, None], torch.tensor(b)[None, :]] = rows
     out = {"weights": weights}
     if module.bias is not None:
         if "bias" not in sub or "bias_expansion" not in sub:
-            raise E2cnnCheckpointError(
-                f"layer {where!r} ({type(module).__name__}): the layer has a bias but the checkpoint lacks "
-                "'bias' or 'bias_expansion'"
+            raise _fail(
+                where, module, "the layer has a bias but the checkpoint lacks 'bias' or 'bias_expansion'"
             )
         target = _f64(sub["bias_expansion"]) @ _f64(sub["bias"])
         from structconv.nn.r2conv import _bias_expansion
 
-        ours = torch.from_numpy(_bias_expansion(module.out_type))
-        sol = torch.linalg.lstsq(ours, target[:, None], driver="gelsd").solution[:, 0]
-        if (ours @ sol - target).norm() > 1e-6 * max(1.0, float(target.norm())):
-            raise E2cnnCheckpointError(
-                f"layer {where!r}: the checkpoint's bias cannot be expressed by the layer's"
-            )
+        expansion = torch.from_numpy(_bias_expansion(module.out_type))
+        if expansion.shape[0] != target.shape[0]:
+            raise _fail(where, module, "the checkpoint's bias has another number of channels than the layer")
+        sol = torch.linalg.lstsq(expansion, target[:, None], driver="gelsd").solution[:, 0]
+        if (expansion @ sol - target).norm() > 1e-6 * max(1.0, float(target.norm())):
+            raise _fail(where, module, "the checkpoint's bias cannot be expressed by the layer's")
         out["bias"] = sol
         used |= {"bias", "bias_expansion"}
     elif "bias" in sub:
-        raise E2cnnCheckpointError(
-            f"layer {where!r} ({type(module).__name__}): the checkpoint has a bias, the layer none"
-        )
+        raise _fail(where, module, "the checkpoint has a bias, the layer none")
     used |= {k for k in sub if _STRUCTURAL_CONV.match(k)}
     return out, used
 
 
-# ----------------------------------------------------------------------------- batch norms, non-linearities
+# ----------------------------------------------------------------------------- batch norms
 
 
-def _fields_by_size(in_type: Any) -> dict[int, list[int]]:
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, rep in enumerate(in_type.representations):
-        groups[rep.size].append(i)
+def _fields_by(keys: Sequence[Any]) -> dict[Any, list[int]]:
+    groups: dict[Any, list[int]] = defaultdict(list)
+    for i, k in enumerate(keys):
+        groups[k].append(i)
     return groups
 
 
-def _fields_by_name(in_type: Any) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, rep in enumerate(in_type.representations):
-        groups[rep.name].append(i)
-    return groups
+def _sizes(ftype: Any) -> list[int]:
+    return [r.size for r in ftype.representations]
 
 
-def _scatter(n: int, groups: Mapping[Any, list[int]], values: Mapping[Any, Tensor]) -> Tensor:
-    """Per-field vector of length ``n`` from per-group rows (``values[g][j]``: j-th field of group g)."""
+def _induced_keys(ftype: Any, where: str, module: Any) -> list[tuple[int, int]]:
+    """e2cnn's ``(size, sub-field size)`` of every field of an induced type."""
+    keys = []
+    for i, rep in enumerate(ftype.representations):
+        subs = [int(m[1]) for t in rep.supported_nonlinearities if (m := _INDUCED_TAG.match(t))]
+        if not subs:
+            raise _fail(where, module, f"field {i} ({rep.name!r}) is not an induced representation")
+        keys.append((rep.size, subs[0]))
+    return keys
+
+
+def _scatter(n: int, groups: Mapping[Any, list[int]], rows: Mapping[Any, Tensor], key: str, where, module):
+    """Per-field vector from per-group rows: ``rows[g][j]`` is the j-th field of group ``g``."""
     out: list[Tensor | None] = [None] * n
     for g, fields in groups.items():
-        rows = values[g]
+        r = rows[g].reshape(-1)
+        if r.numel() != len(fields):
+            raise _fail(where, module, f"{key!r}: {r.numel()} entries for {len(fields)} fields {fields}")
         for j, f in enumerate(fields):
-            out[f] = rows[j]
-    return (
-        torch.stack([t for t in out if t is not None]) if all(t is not None for t in out) else torch.empty(0)
-    )
+            out[f] = r[j]
+    return torch.stack([t for t in out if t is not None])
 
 
-def _need(sub: Mapping[str, Tensor], key: str, where: str, module: Any) -> Tensor:
-    if key not in sub:
-        raise E2cnnCheckpointError(f"layer {where!r} ({type(module).__name__}): the checkpoint lacks {key!r}")
-    return sub[key].detach()
-
-
-def _convert_inner_bn(module: Any, sub: dict[str, Tensor], where: str) -> tuple[dict[str, Tensor], set[str]]:
-    groups = _fields_by_size(module.in_type)
-    n = len(module.in_type)
+def _convert_grouped_bn(
+    module: Any,
+    sub: dict[str, Tensor],
+    where: str,
+    groups: Mapping[Any, list[int]],
+    key: Callable[[Any], str],
+) -> tuple[dict[str, Tensor], set[str]]:
+    """NormBatchNorm / InducedNormBatchNorm: ``<group>_weight`` / ``<group>_running_var`` of shape
+    ``(1, F, 1, ...)`` per group of fields."""
     out: dict[str, Tensor] = {}
     used: set[str] = set()
-    names = [k for k in ("weight", "bias", "running_mean", "running_var") if k in module.state_dict()]
-    for name in names:
-        per = {}
-        for s in groups:
-            key = f"batch_norm_[{s}].{name}"
-            per[s] = _need(sub, key, where, module)
-            used.add(key)
-        out[name] = _scatter(n, groups, per)
-    if "num_batches_tracked" in module.state_dict():
-        key = f"batch_norm_[{next(iter(groups))}].num_batches_tracked"
-        out["num_batches_tracked"] = _need(sub, key, where, module).clone()
-        used |= {f"batch_norm_[{s}].num_batches_tracked" for s in groups}
-    used |= {k for k in sub if k.startswith("indices_")}
-    return out, used
-
-
-def _convert_norm_bn(module: Any, sub: dict[str, Tensor], where: str) -> tuple[dict[str, Tensor], set[str]]:
-    groups = _fields_by_size(module.in_type)
-    n = len(module.in_type)
-    out: dict[str, Tensor] = {}
-    used: set[str] = set()
+    own = module.state_dict()
     for name in ("weight", "running_var"):
-        if name not in module.state_dict():
+        if name not in own:
             continue
-        per = {}
-        for s in groups:
-            key = f"{s}_{name}"
-            per[s] = _need(sub, key, where, module).reshape(-1)
-            used.add(key)
-        out[name] = _scatter(n, groups, per)
-    if "num_batches_tracked" in module.state_dict():
+        rows = {}
+        for g in groups:
+            k = f"{key(g)}_{name}"
+            rows[g] = _need(sub, k, where, module)
+            used.add(k)
+        out[name] = _scatter(len(module.in_type), groups, rows, name, where, module)
+    if "num_batches_tracked" in own:
         out["num_batches_tracked"] = _need(sub, "num_batches_tracked", where, module).clone()
         used.add("num_batches_tracked")
-    used |= {k for k in sub if k.endswith("_indices")}
     return out, used
 
 
-def _convert_gnorm_bn(module: Any, sub: dict[str, Tensor], where: str) -> tuple[dict[str, Tensor], set[str]]:
-    groups = _fields_by_name(module.in_type)
+def _convert_norm_bn(module, sub, where, names):
+    return _convert_grouped_bn(module, sub, where, _fields_by(_sizes(module.in_type)), str)
+
+
+def _convert_induced_norm_bn(module, sub, where, names):
+    groups = _fields_by(_induced_keys(module.in_type, where, module))
+    return _convert_grouped_bn(module, sub, where, groups, str)
+
+
+def _convert_inner_bn(
+    module: Any, sub: dict[str, Tensor], where: str, names: _Names
+) -> tuple[dict[str, Tensor], set[str]]:
+    groups = _fields_by(_sizes(module.in_type))
     out: dict[str, Tensor] = {}
     used: set[str] = set()
+    own = module.state_dict()
     for name in ("weight", "bias", "running_mean", "running_var"):
-        if name not in module.state_dict():
+        if name in own:
+            rows = {}
+            for s in groups:
+                k = f"batch_norm_[{s}].{name}"
+                rows[s] = _need(sub, k, where, module)
+                used.add(k)
+            out[name] = _scatter(len(module.in_type), groups, rows, name, where, module)
+    if "num_batches_tracked" in own:
+        out["num_batches_tracked"] = _need(
+            sub, f"batch_norm_[{next(iter(groups))}].num_batches_tracked", where, module
+        ).clone()
+        used |= {f"batch_norm_[{s}].num_batches_tracked" for s in groups}
+    return out, used
+
+
+_GNORM_SUFFIXES = (
+    "_weight",
+    "_bias",
+    "_running_mean",
+    "_running_var",
+    "_change_of_basis",
+    "_change_of_basis_inv",
+)
+
+
+def _convert_gnorm_bn(
+    module: Any, sub: dict[str, Tensor], where: str, names: _Names
+) -> tuple[dict[str, Tensor], set[str]]:
+    # e2cnn keys everything by representation name; 'vars_aggregator_<name>' ([size, n_irreps]) always exists
+    sizes = {
+        k[len("vars_aggregator_") :]: int(v.shape[0])
+        for k, v in sub.items()
+        if k.startswith("vars_aggregator_")
+    }
+    chans = {}
+    for name in sizes:
+        idx = sub.get(f"{name}_indices")
+        # a contiguous group of fields is saved as [start, stop]; only other groups are channel lists
+        if idx is not None and idx.numel() != 2:
+            chans[name] = idx.tolist()
+    assign = _resolve(module.in_type, sizes, chans, names, where, module)
+    position = _positions(assign)
+    out: dict[str, Tensor] = {}
+    used: set[str] = set()
+    own = module.state_dict()
+    # structconv lays the blocks out per representation (in order of first appearance), then per field
+    order = [
+        f for fields in _fields_by([r.name for r in module.in_type.representations]).values() for f in fields
+    ]
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        if name not in own:
             continue
-        # structconv lays the blocks out per representation (in order of first appearance), then per field
         rows: list[Tensor] = []
-        for rname, fields in groups.items():
-            key = f"{rname}_{name}"
-            table = _need(sub, key, where, module)
-            used.add(key)
-            rows += [table[j].reshape(-1) for j in range(len(fields))]
+        for f in order:
+            e2_name, j = position[f]
+            k = f"{e2_name}_{name}"
+            table = _need(sub, k, where, module)
+            used.add(k)
+            rows.append(table[j].reshape(-1))
         out[name] = torch.cat(rows)
-    if "num_batches_tracked" in module.state_dict():
+    if "num_batches_tracked" in own:
         out["num_batches_tracked"] = _need(sub, "num_batches_tracked", where, module).clone()
         used.add("num_batches_tracked")
     used |= {
         k
         for k in sub
         if k.startswith(("vars_aggregator_", "vars_propagator_"))
-        or k.endswith("_indices")
-        or k.endswith(("_change_of_basis", "_change_of_basis_inv"))
+        or (k.endswith("_indices") and k[: -len("_indices")] in sizes)
+        or any(k == n + s for n in sizes for s in _GNORM_SUFFIXES)
     }
     return out, used
 
 
-def _convert_norm_nonlinearity(
-    module: Any, sub: dict[str, Tensor], where: str
-) -> tuple[dict[str, Tensor], set[str]]:
-    used: set[str] = set()
-    out: dict[str, Tensor] = {}
+# ----------------------------------------------------------------------------- non-linearities
+
+
+def _convert_log_bias(module: Any, sub: dict[str, Tensor], keys: Sequence[Any], where: str) -> Tensor:
+    """e2cnn orders a norm non-linearity's biases by group key (ascending), then by position."""
+    e2 = _need(sub, "log_bias", where, module).reshape(-1)
+    order = [i for k in sorted(set(keys)) for i, key in enumerate(keys) if key == k]
+    if e2.numel() != len(order):
+        raise _fail(where, module, f"'log_bias' has {e2.numel()} entries, the layer {len(order)} fields")
+    ours = torch.empty_like(e2)
+    ours[torch.tensor(order)] = e2
+    return ours
+
+
+def _convert_norm_nonlinearity(module, sub, where, names):
+    out = {}
     if "log_bias" in module.state_dict():
-        # e2cnn orders the biases by field size (ascending), then by position; structconv by position
-        e2 = _need(sub, "log_bias", where, module).reshape(-1)
-        sizes = [r.size for r in module.in_type.representations]
-        order = [i for size in sorted(set(sizes)) for i, s in enumerate(sizes) if s == size]
-        if e2.numel() != len(order):
-            raise E2cnnCheckpointError(
-                f"layer {where!r} ({type(module).__name__}): 'log_bias' has {e2.numel()} entries, the layer "
-                f"{len(order)} fields"
-            )
-        ours = torch.empty_like(e2)
-        ours[torch.tensor(order)] = e2
-        out["log_bias"] = ours
-        used.add("log_bias")
-    used |= {k for k in sub if k == "eps" or k.startswith("indices_")}
-    return out, used
+        out["log_bias"] = _convert_log_bias(module, sub, _sizes(module.in_type), where)
+    elif "log_bias" in sub:
+        raise _fail(where, module, "the checkpoint has a 'log_bias', the layer none (bias=False)")
+    return out, {"log_bias"} & set(sub)
 
 
-#: buffers e2cnn saves that structconv derives from the field types and hyper-parameters
-_STRUCTURAL = re.compile(r"^(mask|filter|(in_|out_)?indices_\d+|\d+_indices|.*_indices)$")
+def _convert_induced_norm_nonlinearity(module, sub, where, names):
+    out = {}
+    if "log_bias" in module.state_dict():
+        keys = _induced_keys(module.in_type, where, module)
+        out["log_bias"] = _convert_log_bias(module, sub, keys, where)
+    elif "log_bias" in sub:
+        raise _fail(where, module, "the checkpoint has a 'log_bias', the layer none (bias=False)")
+    return out, {"log_bias"} & set(sub)
 
 
-def _structural_keys(
-    module: nn.Module,
-    prefix: str,
-    state_dict: Mapping[str, Any],
-    own: Mapping[str, Any],
-    where: str,
-    problems: list[str],
-) -> set[str]:
-    """e2cnn's derived buffers of ``module`` (``mask``, pooling ``filter``, channel indices): accepted when
-    structconv derives the same tensor (compared where the module exposes it under the same name)."""
-    used = set()
-    for key, value in state_dict.items():
-        if not key.startswith(prefix) or key in own:
-            continue
-        local = key[len(prefix) :]
-        if "." in local or not _STRUCTURAL.match(local):
-            continue
-        mine = getattr(module, local, None)
-        if isinstance(mine, Tensor) and mine.shape == torch.as_tensor(value).shape:
-            if not torch.allclose(_f64(mine), _f64(value), atol=1e-6):
-                problems.append(
-                    f"layer {where!r} ({type(module).__name__}): {local!r} differs from the checkpoint's "
-                    "(built with other arguments?)"
-                )
-        used.add(key)
-    return used
+def _convert_gated(module, sub, where, names):
+    """Gated non-linearities: e2cnn's bias ``(1, n_gates, 1, 1[, 1])``, one per gate in field order."""
+    e2 = _need(sub, "bias", where, module)
+    n = module.bias.numel()
+    if e2.numel() != n:
+        raise _fail(where, module, f"'bias' has {e2.numel()} entries, the layer {n} gates")
+    return {"bias": e2.reshape(n).clone()}, {"bias"}
 
 
-Converter = Callable[[Any, dict[str, Tensor], str], tuple[dict[str, Tensor], set[str]]]
+Converter = Callable[[Any, dict[str, Tensor], str, _Names], tuple[dict[str, Tensor], set[str]]]
+
+
+#: per structconv class name: the keys e2cnn saves that structconv derives from the arguments
+_E2CNN_STRUCTURE: dict[str, re.Pattern[str]] = {
+    name: re.compile(pattern)
+    for names, pattern in [
+        (("R2Conv", "R2ConvTransposed", "R2Diffop"), _STRUCTURAL_CONV.pattern[1:-1]),
+        (("InnerBatchNorm", "FieldDropout", "NormMaxPool"), r"indices_\d+"),
+        (("NormBatchNorm",), r"\d+_indices"),
+        (("InducedNormBatchNorm",), r"\(\d+, \d+\)_indices"),
+        (("NormNonLinearity",), r"eps|indices_\d+"),
+        (("InducedNormNonLinearity",), r"eps|indices_\(\d+, \d+\)"),
+        (("GatedNonLinearity1", "InducedGatedNonLinearity1"), r"gates_indices|(input|output)_indices_.+"),
+        (("GatedNonLinearity2",), r"indices_\d+"),
+        (("GroupPooling", "NormPool"), r"(in|out)_indices_\d+"),
+        (("InducedNormPool",), r"(in|out)_indices_\(\d+, \d+\)"),
+        (("PointwiseMaxPoolAntialiased", "PointwiseAvgPoolAntialiased"), r"filter"),
+        (("MaskModule",), r"mask"),
+        (("ReshuffleModule",), r"indices"),
+        (("BranchingModule",), r"indices_.+"),
+        (("DisentangleModule",), r"(change_of_basis|fiber_indices)_.+"),
+    ]
+    for name in names
+}
 
 
 def _converters() -> list[tuple[type, Converter]]:
     from structconv import nn as snn
     from structconv.nn.r2conv import _SteerableConv
 
-    table: list[tuple[type, Converter]] = [
+    return [
         (_SteerableConv, _convert_conv),
         (snn.InnerBatchNorm, _convert_inner_bn),
         (snn.NormBatchNorm, _convert_norm_bn),
+        (snn.InducedNormBatchNorm, _convert_induced_norm_bn),
         (snn.GNormBatchNorm, _convert_gnorm_bn),
         (snn.NormNonLinearity, _convert_norm_nonlinearity),
+        (snn.InducedNormNonLinearity, _convert_induced_norm_nonlinearity),
+        (snn.GatedNonLinearity1, _convert_gated),
+        (snn.GatedNonLinearity2, _convert_gated),
+        (snn.InducedGatedNonLinearity1, _convert_gated),
     ]
-    return table
+
+
+def _check_structure(module: nn.Module, sub: Mapping[str, Tensor], where: str, names: _Names) -> list[str]:
+    """Compare e2cnn's derived tensors with the layer's, where the layer has them (masks, pooling filters,
+    the changes of basis of a disentangle module); returns the problems."""
+    from structconv.group import disentangle
+    from structconv.nn import DisentangleModule
+
+    problems = []
+    for local, value in sub.items():
+        mine = getattr(module, local, None) if local in ("mask", "filter") else None
+        if isinstance(mine, Tensor) and (
+            mine.shape != torch.as_tensor(value).shape
+            or not torch.allclose(_f64(mine), _f64(value), atol=1e-6)
+        ):
+            problems.append(
+                f"layer {where!r} ({type(module).__name__}): {local!r} differs from the checkpoint's (built "
+                "with other arguments?)"
+            )
+    if isinstance(module, DisentangleModule):
+        for rep in dict.fromkeys(module.in_type.representations):
+            cob = sub.get(f"change_of_basis_{rep.name}")
+            if cob is not None and (
+                cob.shape != (rep.size, rep.size)
+                or not torch.equal(_f64(cob), torch.from_numpy(disentangle(rep)[0]))
+            ):
+                problems.append(
+                    f"layer {where!r} (DisentangleModule): the checkpoint's change of basis of {rep.name!r} "
+                    "differs from the layer's"
+                )
+    return problems
 
 
 # ----------------------------------------------------------------------------- public API
@@ -355,51 +604,91 @@ def _converters() -> list[tuple[type, Converter]]:
 def convert_e2cnn_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) -> dict[str, Tensor]:
     """The structconv state dict of ``model`` equivalent to an e2cnn ``state_dict`` (nothing is loaded).
 
+    See the module docstring for the method. Module names (the state-dict prefixes) follow the code, as in
+    e2cnn: ``SequentialModule``, ``ModuleList`` and ``MultipleModule`` name their children as e2cnn does.
+
     Args:
         model: the structconv model, built by the same code as the e2cnn model (same field types, kernel
-            sizes and basis arguments; module names follow the code, as in e2cnn).
+            sizes and basis arguments).
         state_dict: the e2cnn model's ``state_dict()``, saved in train or eval mode.
 
     Returns:
-        a state dict with exactly the keys of ``model.state_dict()``, in the dtype of ``model``'s tensors.
+        a state dict with exactly the keys of ``model.state_dict()``, in the dtype and on the device of
+        ``model``'s tensors.
 
     Raises:
-        ValueError: a key of the checkpoint that no layer of ``model`` accounts for, a key the model needs
-            the checkpoint lacks, or a layer whose bases or shapes do not match; the message names the layer.
+        TypeError: ``model`` is not a module or ``state_dict`` not a mapping.
+        E2cnnCheckpointError: (a ``ValueError``) a key of the checkpoint that no layer of ``model`` accounts
+            for, a key the model needs the checkpoint lacks, or a layer whose bases, representations or
+            shapes do not match; the message names every such layer and key.
+
+    Example:
+        >>> from structconv import gspaces, nn
+        >>> gs = gspaces.FlipRot2dOnR2(4)
+        >>> t = nn.FieldType(gs, [gs.trivial_repr] * 2 + [gs.irrep(1, 1)] * 2)
+        >>> gate = nn.GatedNonLinearity1(t)
+        >>> checkpoint = {"bias": torch.tensor([[[[0.5]], [[-1.0]]]]), "gates_indices": torch.tensor([0, 2])}
+        >>> convert_e2cnn_state_dict(gate, checkpoint)
+        {'bias': tensor([ 0.5000, -1.0000])}
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model={type(model).__name__} is not accepted; expected a torch.nn.Module")
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"state_dict={type(state_dict).__name__} is not accepted; expected a mapping")
     table = _converters()
+    names = _Names(model)
     own = model.state_dict()
     problems: list[str] = []
     result: dict[str, Tensor] = {}
     consumed: set[str] = set()
+    modules = dict(model.named_modules())
     claimed: list[str] = []
-    for name, module in model.named_modules():
+    for name, module in modules.items():
         prefix = f"{name}." if name else ""
         if any(prefix.startswith(c) for c in claimed):
             continue
         convert = next((fn for cls, fn in table if isinstance(module, cls)), None)
-        if convert is None:  # its own parameters and buffers under the same names, plus e2cnn's structure
-            persistent = [b for b in module._buffers if b not in module._non_persistent_buffers_set]
-            for local in list(module._parameters) + persistent:
-                key = prefix + local
-                if key in own and key in state_dict:
-                    result[key] = torch.as_tensor(state_dict[key])
-                    consumed.add(key)
-            consumed |= _structural_keys(module, prefix, state_dict, own, name, problems)
+        if convert is not None:
+            # every key under a converted layer is its own (e2cnn keeps some in sub-modules: InnerBatchNorm's
+            # batch_norm_[s], a convolution's _basisexpansion); structconv's sub-modules of it have no state
+            claimed.append(prefix)
+            sub = {
+                k[len(prefix) :]: torch.as_tensor(v) for k, v in state_dict.items() if k.startswith(prefix)
+            }
+            try:
+                converted, used = convert(module, sub, name, names)
+            except E2cnnCheckpointError as err:
+                problems.append(str(err))
+                consumed |= {prefix + k for k in sub}  # reported once, as the layer's problem
+                continue
+            consumed |= {prefix + k for k in used}
+            result.update({prefix + k: v for k, v in converted.items()})
+            structure = _E2CNN_STRUCTURE.get(type(module).__name__)
+            if structure is not None:
+                consumed |= {prefix + k for k in sub if structure.fullmatch(k)}
             continue
-        sub = {k[len(prefix) :]: torch.as_tensor(v) for k, v in state_dict.items() if k.startswith(prefix)}
-        converted, used = convert(module, sub, name)
-        claimed.append(prefix)
-        consumed |= {prefix + k for k in used}
-        for k, v in converted.items():
-            result[prefix + k] = v
-    problems = [
-        f"key {k!r} of the checkpoint matches no layer of the model" for k in state_dict if k not in consumed
-    ]
+        sub = {
+            k[len(prefix) :]: torch.as_tensor(v)
+            for k, v in state_dict.items()
+            if k.startswith(prefix) and "." not in k[len(prefix) :]
+        }
+        # any other layer: its own parameters and buffers under the same names, plus e2cnn's derived tensors
+        persistent = [b for b in module._buffers if b not in module._non_persistent_buffers_set]
+        for local in list(module._parameters) + persistent:
+            key = prefix + local
+            if key in own and key in state_dict:
+                result[key] = torch.as_tensor(state_dict[key])
+                consumed.add(key)
+        structure = _E2CNN_STRUCTURE.get(type(module).__name__)
+        if structure is not None:
+            derived = {k: v for k, v in sub.items() if structure.fullmatch(k)}
+            consumed |= {prefix + k for k in derived}
+            problems += _check_structure(module, derived, name, names)
+    for k in state_dict:
+        if k not in consumed:
+            owner = max((n for n in modules if k.startswith(f"{n}.") or not n), key=len)
+            layer = f"layer {owner!r} ({type(modules[owner]).__name__})"
+            problems.append(f"key {k!r} of the checkpoint is not a state of {layer} or of any other layer")
     problems += [
         f"key {k!r} of the model has no counterpart in the checkpoint" for k in own if k not in result
     ]
@@ -418,18 +707,34 @@ def convert_e2cnn_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) ->
 def load_e2cnn_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) -> nn.Module:
     """Load an e2cnn checkpoint into the structconv model built by the same code; eval outputs are identical.
 
-    Works without e2cnn installed: everything needed is in the checkpoint (see the module docstring). The
-    load is all or nothing: on any error the model is unchanged.
+    e2cnn and structconv expand the learnable ``weights`` of a steerable convolution in different bases, so
+    the same raw vector is a different filter in the two libraries: a plain ``load_state_dict`` (even with
+    the keys renamed) changes the network. This function maps every layer's coefficients exactly
+    (per pair of representations, by the linear map between the checkpoint's sampled basis and the layer's,
+    solved in float64) and re-lays out batch-norm statistics and non-linearity biases; see the module
+    docstring. It works without e2cnn installed: everything needed is in the checkpoint.
+
+    Covered: ``R2Conv``, ``R2ConvTransposed``, ``R2Diffop``, ``InnerBatchNorm``, ``NormBatchNorm``,
+    ``InducedNormBatchNorm``, ``GNormBatchNorm``, ``NormNonLinearity``, ``InducedNormNonLinearity``,
+    ``GatedNonLinearity1``, ``GatedNonLinearity2``, ``InducedGatedNonLinearity1``, the containers
+    (``SequentialModule``, ``ModuleList``, ``MultipleModule``) and every stateless module whose derived
+    buffers e2cnn saves (pooling, masking, restriction, disentangle, reshuffle, dropout), and plain
+    ``torch.nn`` layers (same keys in both libraries). Outputs in eval mode agree to float rounding: the
+    relative error is about 1e-7 in float32 and 1e-15 in float64 (``tools/migration_table.py``).
+
+    The load is all or nothing: on any error the model is unchanged.
 
     Args:
-        model: the structconv model.
-        state_dict: the e2cnn model's ``state_dict()`` (train or eval mode).
+        model: the structconv model (any dtype and device; the converted tensors follow it).
+        state_dict: the e2cnn model's ``state_dict()`` (train or eval mode; e.g. ``torch.load`` of it).
 
     Returns:
         ``model``.
 
     Raises:
-        ValueError: the checkpoint does not fit the model (the message names the layer and the key).
+        TypeError: ``model`` is not a module or ``state_dict`` not a mapping.
+        E2cnnCheckpointError: (a ``ValueError``) the checkpoint does not fit the model: the message names
+            the layer and the key.
 
     Example:
         >>> from structconv import gspaces, nn
@@ -437,6 +742,10 @@ def load_e2cnn_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) -> nn
         >>> t = nn.FieldType(gs, [gs.regular_repr])
         >>> model = nn.SequentialModule(nn.R2Conv(t, t, 3), nn.InnerBatchNorm(t))
         >>> _ = load_e2cnn_state_dict(model, e2cnn_state_dict_of(model))
+        >>> load_e2cnn_state_dict(model, {"0.weights": torch.zeros(3)})
+        Traceback (most recent call last):
+        ...
+        structconv.compat.e2cnn.E2cnnCheckpointError: the e2cnn checkpoint does not fit the model (nothing ...
     """
     from structconv.utils import load_checkpoint
 
@@ -445,44 +754,99 @@ def load_e2cnn_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) -> nn
 
 
 def e2cnn_state_dict_of(model: nn.Module) -> dict[str, Tensor]:
-    """The checkpoint e2cnn would save for ``model``'s steerable convolutions and batch norms (for tests and
-    examples only: it uses structconv's own bases, so it checks the layout, not the change of basis).
+    """The checkpoint e2cnn would save for ``model`` (for tests and examples: it uses structconv's own
+    bases, so it checks the layouts and the name matching, not the change of basis).
+
+    Covers the layers :func:`load_e2cnn_state_dict` converts (not the derived buffers e2cnn adds, which the
+    loader does not need); other layers' states are copied under their own names.
 
     Args:
-        model: a structconv model made of the layers :func:`load_e2cnn_state_dict` converts.
+        model: a structconv model.
 
     Returns:
         a state dict in e2cnn's layout.
+
+    Example:
+        >>> from structconv import gspaces, nn
+        >>> gs = gspaces.Rot2dOnR2(8)
+        >>> e2cnn_state_dict_of(nn.NormBatchNorm(nn.FieldType(gs, [gs.irrep(1)] * 3)))["2_running_var"].shape
+        torch.Size([1, 3, 1, 1, 1])
     """
-    table = _converters()
+    kinds = dict((fn, cls) for cls, fn in _converters())
     out: dict[str, Tensor] = {}
     for name, module in model.named_modules():
         prefix = f"{name}." if name else ""
-        kind = next((fn for cls, fn in table if isinstance(module, cls)), None)
+        kind = next((fn for fn, cls in kinds.items() if isinstance(module, cls)), None)
+        state = {k: v.detach().clone() for k, v in module.state_dict().items() if "." not in k}
         if kind is _convert_conv:
-            layout = module.basisexpansion.layout()
-            pairs = sorted((ri.name, ro.name) for ro, ri, *_rest, block in layout if block is not None)
-            chunks = []
-            by_pair = {
-                (ri.name, ro.name): (of, inf, d, start, block) for ro, ri, of, inf, d, start, block in layout
-            }
-            for pair in pairs:
-                of, inf, d, start, block = by_pair[pair]
+            transposed = bool(getattr(module, "_transposed", False))
+            chunks = {}
+            for ro, ri, of, inf, d, start, block in module.basisexpansion.layout():
+                if block is None:
+                    continue
                 basis = copy.deepcopy(block).double()(torch.eye(d, dtype=torch.float64))
+                coeff = module.weights.detach().double()[start : start + len(of) * len(inf) * d]
+                pair = (ro.name, ri.name) if transposed else (ri.name, ro.name)
+                if transposed:
+                    basis = basis.transpose(1, 2)
+                    coeff = coeff.view(len(of), len(inf), d).transpose(0, 1).reshape(-1)
                 out[f"{prefix}_basisexpansion.block_expansion_{pair}.sampled_basis"] = basis
-                chunks.append(module.weights.detach().double()[start : start + len(of) * len(inf) * d])
-            out[prefix + "weights"] = torch.cat(chunks)
+                chunks[pair] = coeff
+            out[prefix + "weights"] = torch.cat([chunks[p] for p in sorted(chunks)])
             if module.bias is not None:
-                out[prefix + "bias"] = module.bias.detach().clone()
+                out[prefix + "bias"] = state["bias"]
                 out[prefix + "bias_expansion"] = module.bias_expansion.detach().double()
         elif kind is _convert_inner_bn:
-            for s, fields in _fields_by_size(module.in_type).items():
-                idx = torch.tensor(fields)
-                for k in ("weight", "bias", "running_mean", "running_var"):
-                    out[f"{prefix}batch_norm_[{s}].{k}"] = getattr(module, k).detach()[idx].clone()
-                out[f"{prefix}batch_norm_[{s}].num_batches_tracked"] = module.num_batches_tracked.clone()
-        elif kind is None:
-            for k, v in module.state_dict(keep_vars=False).items():
-                if "." not in k:
-                    out[prefix + k] = v.clone()
+            for s, fields in _fields_by(_sizes(module.in_type)).items():
+                for k, v in state.items():
+                    out[f"{prefix}batch_norm_[{s}].{k}"] = v if k == "num_batches_tracked" else v[fields]
+        elif kind in (_convert_norm_bn, _convert_induced_norm_bn):
+            keys = (
+                _sizes(module.in_type)
+                if kind is _convert_norm_bn
+                else _induced_keys(module.in_type, name, module)
+            )
+            ones = (1,) * (3 if kind is _convert_norm_bn else 4)  # e2cnn's (1, F, 1, 1, 1[, 1])
+            for g, fields in _fields_by(keys).items():
+                for k, v in state.items():
+                    if k != "num_batches_tracked":
+                        out[f"{prefix}{g}_{k}"] = v[fields].view(1, -1, *ones)
+            out[prefix + "num_batches_tracked"] = state["num_batches_tracked"]
+        elif kind is _convert_gnorm_bn:
+            reps = module.in_type.representations
+            groups = _fields_by([r.name for r in reps])
+            offsets = {k: 0 for k in state}
+            for rname, fields in groups.items():
+                rep = reps[fields[0]]
+                out[f"{prefix}vars_aggregator_{rname}"] = torch.zeros(rep.size, len(rep.irreps))
+                for k, v in state.items():
+                    if k == "num_batches_tracked":
+                        continue
+                    per = _gnorm_width(module, rep, k)
+                    out[f"{prefix}{rname}_{k}"] = v[offsets[k] : offsets[k] + per * len(fields)].view(
+                        len(fields), per
+                    )
+                    offsets[k] += per * len(fields)
+            out[prefix + "num_batches_tracked"] = state["num_batches_tracked"]
+        elif kind in (_convert_norm_nonlinearity, _convert_induced_norm_nonlinearity):
+            if "log_bias" in state:
+                keys = (
+                    _sizes(module.in_type)
+                    if kind is _convert_norm_nonlinearity
+                    else _induced_keys(module.in_type, name, module)
+                )
+                order = [i for k in sorted(set(keys)) for i, key in enumerate(keys) if key == k]
+                out[prefix + "log_bias"] = state["log_bias"][order]
+        elif kind is _convert_gated:
+            out[prefix + "bias"] = state["bias"].view(1, -1, 1, 1)
+        else:
+            out.update({prefix + k: v for k, v in state.items()})
     return out
+
+
+def _gnorm_width(module: Any, rep: Any, key: str) -> int:
+    """Entries per field of ``rep`` in a GNormBatchNorm state (``weight``/``running_var``: one per irrep,
+    ``bias``/``running_mean``: one per trivial irrep)."""
+    trivial = module.in_type.fibergroup.trivial_representation.name
+    n_trivial = sum(1 for i in rep.irreps if i == trivial)
+    return len(rep.irreps) if key in ("weight", "running_var") else n_trivial
