@@ -13,20 +13,27 @@ from structconv.group import (
     SO2,
     CyclicGroup,
     DihedralGroup,
+    FlipGroup,
     Group,
+    IrreducibleRepresentation,
     cyclic_group,
     dihedral_group,
+    directsum,
+    flip_group,
     o2_group,
     so2_group,
     trivial_group,
 )
+from structconv.group import cyclic as cyclic_module
+from structconv.group import so2 as so2_module
 
 CYCLIC_N = [1, 2, 3, 4, 5, 8, 16]
 DIHEDRAL_N = [1, 2, 3, 4, 6, 8]
 BAND_LIMITS = [0, 2, 5]
 
 GROUPS = (
-    [cyclic_group(n) for n in CYCLIC_N]
+    [flip_group()]
+    + [cyclic_group(n) for n in CYCLIC_N]
     + [dihedral_group(n) for n in DIHEDRAL_N]
     + [so2_group(L) for L in BAND_LIMITS]
     + [o2_group(L) for L in BAND_LIMITS]
@@ -128,8 +135,8 @@ def test_elements_and_plain_forms() -> None:
     C8, D4, S, O = cyclic_group(8), dihedral_group(4), so2_group(3), o2_group(3)
     assert C8.elements == list(range(8)) and C8.identity == 0 and C8.order() == 8
     assert D4.elements[:2] == [(0, 0), (0, 1)] and D4.elements[4] == (1, 0) and D4.order() == 8
-    assert S.elements is None and S.order() == -1 and len(S.testing_elements()) == 16
-    assert O.elements is None and len(O.testing_elements()) == 32
+    assert S.elements is None and S.order() == -1 and len(S.testing_elements()) == 52
+    assert O.elements is None and len(O.testing_elements()) == 104
     assert C8.combine(7, 3) == 2 and C8.combine(-1, np.int64(2)) == 1 and C8.inverse(3) == 5
     # (f1, k1)(f2, k2) = (f1 + f2, k1 + (-1)^f1 k2): "reflect then rotate"
     assert D4.combine((1, 1), (0, 1)) == (1, 0) and D4.combine((0, 1), (1, 0)) == (1, 1)
@@ -215,7 +222,10 @@ SUBGROUP_CASES = [
     (dihedral_group(8), (None, 4), "C4"),
     (dihedral_group(8), (0, 4), "D4"),
     (dihedral_group(8), (1, 4), "D4"),
-    (dihedral_group(8), (3, 1), "D1"),
+    (dihedral_group(8), (3, 1), "C2"),
+    (dihedral_group(1), (0, 1), "C2"),
+    (flip_group(), 1, "C1"),
+    (flip_group(), 2, "C2"),
     (dihedral_group(6), (1, 2), "D2"),
     (dihedral_group(4), (0, 4), "D4"),
     (so2_group(4), 6, "C6"),
@@ -223,7 +233,7 @@ SUBGROUP_CASES = [
     (o2_group(4), (None, -1), "SO(2)"),
     (o2_group(4), (None, 3), "C3"),
     (o2_group(4), (0.3, 4), "D4"),
-    (o2_group(4), (1.1, 1), "D1"),
+    (o2_group(4), (1.1, 1), "C2"),
     (o2_group(4), (0.5, -1), "O(2)"),
 ]
 
@@ -275,3 +285,156 @@ def test_bad_subgroup_ids_raise(G: Group, sid, match: str) -> None:
         G.subgroup(sid)
     with pytest.raises(ValueError, match=match):
         G.trivial_representation.restrict(sid)
+
+
+def test_flip_group_is_c2_acting_by_a_reflection() -> None:
+    F, C2 = flip_group(), cyclic_group(2)
+    assert isinstance(F, FlipGroup) and isinstance(F, CyclicGroup) and F is flip_group()
+    assert (F.name, F.order(), F.elements, list(F.irreps)) == (C2.name, 2, [0, 1], ["irrep_0", "irrep_1"])
+    assert (
+        F != C2 and hash(F) != hash(C2) and pickle.loads(pickle.dumps(F)) is F and repr(F) == "FlipGroup(C2)"
+    )
+    for name in ("irrep_0", "irrep_1", "regular"):  # the same matrices as C2's
+        np.testing.assert_array_equal(
+            F.representations[name].representation_matrices(F.elements),
+            C2.representations[name].representation_matrices(C2.elements),
+        )
+    # but 1 is the reflection: it is D_N's reflection (1, axis) as a subgroup, never a rotation
+    assert F._to_flip_angle(1) == (1, 0.0) and C2._to_flip_angle(1) == (0, np.pi)
+    H, parent, child = dihedral_group(6).subgroup((2, 1))
+    assert H is F and parent(1) == (1, 2) and child((1, 2)) == 1 and child((0, 3)) is None
+    assert cyclic_group(4).subgroup(2)[0] is C2  # rotations stay rotations
+    reg = dihedral_group(4).regular_representation.restrict((1, 1))
+    assert reg.group is F and reg.irreps.count("irrep_1") == 4
+    for h in F.elements:
+        np.testing.assert_array_equal(reg(h), dihedral_group(4).regular_representation(parent_map_d4(h)))
+
+
+def parent_map_d4(h):
+    return dihedral_group(4).subgroup((1, 1))[1](h)
+
+
+@pytest.mark.parametrize(
+    ("G", "yes", "no"),
+    [
+        (cyclic_group(4), [0, 3, True, np.int64(2)], [4, -1, 1.0, 2.5, "a", (0, 1), None]),
+        (
+            dihedral_group(4),
+            [(0, 0), (1, 3), (True, 1)],
+            [(2, 0), (0, 4), (0, -1), (1, 1.0), [1, 1], (0,), 3],
+        ),
+        (so2_group(2), [0.0, 7.0, -1.0, 2 * np.pi, np.float64(3.0)], [3, (0, 1.0), float("nan"), "a"]),
+        (o2_group(2), [(0, 0.0), (1, 7.0), (0, -1.0)], [(2, 0.0), (1, 3), [1, 1.0], 1.0, (0, float("inf"))]),
+        (flip_group(), [0, 1], [2, -1, (1, 0)]),
+    ],
+    ids=lambda x: getattr(x, "name", None),
+)
+def test_is_element_accepts_canonical_elements_only(G: Group, yes, no) -> None:
+    """As e2cnn: in range, the right structure (numpy scalars count as python ones; angles finite)."""
+    assert all(G.is_element(e) for e in yes), yes
+    assert not any(G.is_element(e) for e in no), no
+    G.combine(G.identity, yes[0])  # the operations take them
+
+
+def test_continuous_operations_normalise_angles_as_e2cnn() -> None:
+    S, O = so2_group(3), o2_group(3)
+    assert S.combine(3.0, 4.0) == (7.0 % (2 * np.pi)) and S.combine(-1.0, -2.0) == (-3.0) % (2 * np.pi)
+    assert S.inverse(-7.0) == 7.0 % (2 * np.pi) and S.identity == 0.0
+    # O(2) keeps the angles as they come: (f1, t1)(f2, t2) = (f1 + f2, t1 + (-1)^f1 t2), not reduced
+    assert O.combine((1, 1.0), (0, 2.0)) == (1, -1.0) and O.combine((1, 6.0), (1, 0.5)) == (0, 5.5)
+    assert O.inverse((0, 7.0)) == (0, -7.0) and O.inverse((1, 7.0)) == (1, 7.0) and O.identity == (0, 0.0)
+    # equality modulo 2π, symmetric, within 2π·1e-9
+    assert S.equal(0.0, 2 * np.pi) and S.equal(1e-9, 0.0) and S.equal(0.0, 1e-9) and not S.equal(0.0, 1e-8)
+    assert O.equal((1, -1.0), (1, 2 * np.pi - 1.0)) and not O.equal((1, 1.0), (0, 1.0))
+    # finite groups reduce rotation indices in every operation (equal included)
+    assert cyclic_group(4).equal(5, 1) and dihedral_group(4).equal((0, 5), (0, 1))
+    assert len(S.testing_elements()) == 52 and S.testing_elements()[13] == 2 * np.pi * 13 / 52
+    assert O.testing_elements() == [(f, a) for f in (0, 1) for a in S.testing_elements()]
+
+
+def test_size_limits_fire_before_anything_is_built(monkeypatch) -> None:
+    from structconv.gspaces import FlipRot2dOnR2, Rot2dOnR2
+
+    for make in (
+        lambda: so2_group(10**6),
+        lambda: o2_group(10**6),
+        lambda: Rot2dOnR2(-1, maximum_frequency=10**6),
+        lambda: FlipRot2dOnR2(-1, maximum_frequency=10**6),
+    ):
+        with pytest.raises(ValueError, match=r"maximum_frequency: 1000000 exceeds the limit of 1024"):
+            make()
+    for make in (lambda: cyclic_group(10**9), lambda: Rot2dOnR2(10**9), lambda: FlipRot2dOnR2(10**9)):
+        with pytest.raises(ValueError, match=r"N: 1000000000 rotations exceed the limit of 4096"):
+            make()
+    with pytest.raises(ValueError, match=r"the regular representation of C2000 \(order 2000\)"):
+        Rot2dOnR2(2000).regular_repr  # a table of 2000 matrices 2000 x 2000: refused before allocation
+    # the limit is read at call time, before the group (its irreps) is built
+    built = []
+    monkeypatch.setattr(cyclic_module.CyclicGroup, "_build_irreps", lambda self: built.append(self))
+    monkeypatch.setattr(cyclic_module, "MAX_ROTATIONS", 8)
+    monkeypatch.setattr(so2_module, "MAX_MAXIMUM_FREQUENCY", 4)
+    with pytest.raises(ValueError, match="limit of 8"):
+        cyclic_group(9)
+    with pytest.raises(ValueError, match="limit of 4"):
+        so2_group(5)
+    assert built == []
+
+
+def test_group_factories_are_bounded_lrus(monkeypatch) -> None:
+    import functools
+
+    from structconv.group import dihedral as dihedral_module
+    from structconv.group import o2 as o2_module
+    from structconv.group.group import GROUP_CACHE_SIZE
+
+    for cached in (
+        cyclic_module._cyclic_group,
+        dihedral_module._dihedral_group,
+        so2_module._so2_group,
+        o2_module._o2_group,
+    ):
+        assert cached.cache_info().maxsize == GROUP_CACHE_SIZE == 128
+    # the eviction, on a small private copy of the cache (the process-wide one is left alone)
+    small = functools.lru_cache(maxsize=3)(cyclic_module._cyclic_group.__wrapped__)
+    monkeypatch.setattr(cyclic_module, "_cyclic_group", small)
+    before = cyclic_group(5)
+    assert cyclic_group(5) is before
+    for n in (6, 7, 9):  # evicts C5
+        cyclic_group(n)
+    assert small.cache_info().currsize == 3
+    again = cyclic_group(5)
+    assert again is not before and again == before and hash(again) == hash(before)  # equal, a new object
+    assert before.irrep(1) == again.irrep(1) and cyclic_group(5) is again
+
+
+def test_user_defined_irreps_take_e2cnns_arguments() -> None:
+    G = cyclic_group(6)
+    psi1 = G.irrep(1)
+    my = IrreducibleRepresentation(G, "my", lambda k: psi1(k), 2, 2, ["norm"], frequency=1, tag="x")
+    assert (my.name, my.size, my.sum_of_squares_constituents, my.irreps) == ("my", 2, 2, ["my"])
+    assert my.attributes == {"frequency": 1, "tag": "x"} and my.supported_nonlinearities == {"norm"}
+    assert my.irreducible and not my.is_trivial() and my.id is None and "my" not in G.representations
+    for k in G.elements:
+        np.testing.assert_allclose(my(k), psi1(k), atol=1e-15)
+    assert my.character(1) == pytest.approx(1.0) and callable(my.representation)
+    assert my.restrict(3).irreps == psi1.restrict(3).irreps
+    sign = {k: np.array([[(-1.0) ** k]]) for k in G.elements}
+    chars = {k: (-1.0) ** k for k in G.elements}
+    s = IrreducibleRepresentation(G, "sign", sign, 1, 1, ["pointwise"], character=chars)
+    assert s.representation is sign and s.character(3) == -1.0 and s(3)[0, 0] == -1.0
+    triv = IrreducibleRepresentation(G, "ones", lambda k: np.eye(1), 1, 1, ["pointwise"])
+    assert triv.is_trivial() and triv != IrreducibleRepresentation(G, "ones", lambda k: np.eye(1), 1, 1, [])
+    O = o2_group(3)
+    flip = IrreducibleRepresentation(O, "f", lambda e: O.irrep(1, 2)(e), 2, 1, ["norm"], frequency=2)
+    np.testing.assert_allclose(flip((1, 0.7)), O.irrep(1, 2)((1, 0.7)), atol=1e-15)
+    assert flip.restrict((None, -1)).irreps == ["irrep_2"]
+    with pytest.raises(ValueError, match=r"name: 'irrep_1' is already a representation of C6"):
+        IrreducibleRepresentation(G, "irrep_1", lambda k: psi1(k), 2, 2, ["norm"])
+    with pytest.raises(ValueError, match=r"representation: expected \(3, 3\) matrices"):
+        IrreducibleRepresentation(G, "bad", lambda k: psi1(k), 3, 1, [])
+    with pytest.raises(ValueError, match=r"sum_of_squares_constituents: expected a positive int"):
+        IrreducibleRepresentation(G, "bad", lambda k: psi1(k), 2, 0, [])
+    with pytest.raises(TypeError, match=r"representation: expected a dict or a callable"):
+        IrreducibleRepresentation(G, "bad", 3, 2, 2, [])
+    with pytest.raises(ValueError, match=r"irreps: 'my' is not an irrep of C6"):
+        directsum([my, G.irrep(0)])  # as in e2cnn, not one of the group's irreps

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from structconv.group import cyclic_group, dihedral_group, directsum, o2_group, so2_group
+from structconv.group import cyclic_group, dihedral_group, directsum, flip_group, o2_group, so2_group
 from structconv.gspaces import Flip2dOnR2, FlipRot2dOnR2, GSpace, Rot2dOnR2, TrivialOnR2
 
 GSPACES = [
@@ -44,8 +44,14 @@ def test_names_and_groups_follow_the_reference_library() -> None:
     assert FlipRot2dOnR2(-1, 3).name == "Flip_Continuous-Rotations(f=1.57080)"
     assert FlipRot2dOnR2(-1, 3).fibergroup is o2_group(3)
     assert FlipRot2dOnR2(4, axis=0.0).name == "Flip_4-Rotations(f=0.00000)"
-    assert Flip2dOnR2().name == "Flips" and Flip2dOnR2().fibergroup is dihedral_group(1)
-    assert Flip2dOnR2().irrep(1) is Flip2dOnR2().irrep(1, 0) is dihedral_group(1).irrep(1, 0)
+    # the flip gspace's group is e2cnn's C2 (names, ids), whose 1 is the reflection (not C2's rotation by π)
+    assert Flip2dOnR2().name == "Flips" and Flip2dOnR2().fibergroup is flip_group()
+    assert Flip2dOnR2().fibergroup.name == "C2" and Flip2dOnR2().fibergroup != cyclic_group(2)
+    assert Flip2dOnR2().irrep(1) is flip_group().irrep(1) and Flip2dOnR2().irrep(1).name == "irrep_1"
+    assert Flip2dOnR2(fibergroup=cyclic_group(2)) == Flip2dOnR2(fibergroup=flip_group()) == Flip2dOnR2()
+    np.testing.assert_array_equal(Flip2dOnR2().basespace_action(1), [[-1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(Rot2dOnR2(2).basespace_action(1), [[-1.0, 0.0], [0.0, -1.0]])
+    assert FlipRot2dOnR2(1).fibergroup is dihedral_group(1)  # accepted here, refused by e2cnn
     assert TrivialOnR2().name == "Trivial" and TrivialOnR2().fibergroup is cyclic_group(1)
     gs = FlipRot2dOnR2(8)
     assert gs.dimensionality == 2 and gs.axis == pytest.approx(np.pi / 2)
@@ -85,8 +91,13 @@ def test_value_semantics() -> None:
             r"maximum_frequency: expected a non-negative integer",
         ),
         (lambda: FlipRot2dOnR2(4, axis="up"), r"axis: expected a finite angle in radians, got 'up'"),
-        (lambda: Rot2dOnR2(fibergroup=dihedral_group(2)), r"fibergroup: expected a cyclic group or SO\(2\)"),
-        (lambda: Flip2dOnR2(fibergroup=cyclic_group(2)), r"fibergroup: expected D1"),
+        (
+            lambda: Rot2dOnR2(fibergroup=dihedral_group(2)),
+            r"fibergroup: expected a cyclic group of rotations or SO\(2\)",
+        ),
+        (lambda: Rot2dOnR2(fibergroup=flip_group()), r"the reflection group of Flip2dOnR2"),
+        (lambda: Flip2dOnR2(fibergroup=dihedral_group(1)), r"fibergroup: expected the flip group C2"),
+        (lambda: Flip2dOnR2().restrict((0, 1)), r"subgroup_id: \(0, 1\) is not a subgroup of C2"),
         (lambda: Rot2dOnR2(-1).regular_repr, r"regular_repr: Continuous-Rotations has a continuous group"),
         (lambda: Rot2dOnR2(8).restrict(3), r"subgroup_id: 3 is not a subgroup of C8"),
         (lambda: FlipRot2dOnR2(8).restrict((5, 2)), r"not a subgroup of D8"),
@@ -122,7 +133,10 @@ RESTRICTIONS = [
     (FlipRot2dOnR2(-1, 3), (0.5, 4), FlipRot2dOnR2(4, axis=np.pi / 2 + 0.25)),
     (FlipRot2dOnR2(-1, 3), (0.0, 1), Flip2dOnR2()),
     (Flip2dOnR2(), 1, TrivialOnR2()),
-    (Flip2dOnR2(), (0, 1), Flip2dOnR2()),
+    (Flip2dOnR2(), 2, Flip2dOnR2()),
+    (Flip2dOnR2(axis=0.3), 2, Flip2dOnR2(axis=0.3)),
+    (FlipRot2dOnR2(1), (0, 1), Flip2dOnR2()),
+    (FlipRot2dOnR2(1), (None, 1), TrivialOnR2()),
     (TrivialOnR2(), 1, TrivialOnR2()),
 ]
 
@@ -171,10 +185,10 @@ def test_geometry_conventions() -> None:
     fs = FlipRot2dOnR2(4)
     np.testing.assert_array_equal(fs.featurefield_action(x, fs.trivial_repr, (1, 0)), x[..., ::-1])
     np.testing.assert_array_equal(
-        Flip2dOnR2().featurefield_action(x, Flip2dOnR2().trivial_repr, (1, 0)), x[..., ::-1]
+        Flip2dOnR2().featurefield_action(x, Flip2dOnR2().trivial_repr, 1), x[..., ::-1]
     )
     np.testing.assert_array_equal(
-        Flip2dOnR2(axis=0.0).featurefield_action(x, Flip2dOnR2().trivial_repr, (1, 0)), x[..., ::-1, :]
+        Flip2dOnR2(axis=0.0).featurefield_action(x, Flip2dOnR2().trivial_repr, 1), x[..., ::-1, :]
     )
     # point actions: x to the right, y up
     np.testing.assert_array_equal(gs.basespace_action(1) @ [1.0, 0.0], [0.0, 1.0])
@@ -253,12 +267,12 @@ def test_names_and_testing_elements_match_e2cnn(make: str) -> None:
     assert ours.name == theirs.name
     assert len(ours.testing_elements) == len(list(theirs.testing_elements))
     assert ours.regular_repr.size == theirs.regular_repr.size
-    if make != "flips":  # the reference library models the flips as C2, we use D1
-        assert ours.regular_repr.irreps == theirs.regular_repr.irreps
-        x = np.random.default_rng(0).normal(size=(1, ours.regular_repr.size, 5, 5))
-        for g in ours.testing_elements:
-            np.testing.assert_allclose(
-                ours.featurefield_action(x, ours.regular_repr, g),
-                theirs.featurefield_action(x, theirs.regular_repr, g),
-                atol=1e-10,
-            )
+    assert ours.regular_repr.irreps == theirs.regular_repr.irreps
+    assert ours.testing_elements == list(theirs.testing_elements)
+    x = np.random.default_rng(0).normal(size=(1, ours.regular_repr.size, 5, 5))
+    for g in ours.testing_elements:
+        np.testing.assert_allclose(
+            ours.featurefield_action(x, ours.regular_repr, g),
+            theirs.featurefield_action(x, theirs.regular_repr, g),
+            atol=1e-10,
+        )

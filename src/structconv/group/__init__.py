@@ -24,7 +24,7 @@ from structconv.group.constructions import (
     regular_representation,
     restrict_representation,
 )
-from structconv.group.cyclic import CyclicGroup, cyclic_group, trivial_group
+from structconv.group.cyclic import CyclicGroup, FlipGroup, cyclic_group, flip_group, trivial_group
 from structconv.group.dihedral import DihedralGroup, dihedral_group
 from structconv.group.group import Group, SubgroupChildMap, SubgroupParentMap
 from structconv.group.irreps import IrreducibleRepresentation
@@ -41,10 +41,12 @@ from structconv.group.so2 import SO2, so2_group
 __all__ = [
     "Group",
     "CyclicGroup",
+    "FlipGroup",
     "DihedralGroup",
     "SO2",
     "O2",
     "cyclic_group",
+    "flip_group",
     "dihedral_group",
     "so2_group",
     "o2_group",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from structconv.group.cyclic import CyclicGroup, FlipGroup
 from structconv.group.group import Group
 from structconv.group.irreps import IrreducibleRepresentation
 from structconv.group.representation import Representation
@@ -124,8 +125,19 @@ def _decompose_on(
     return decompose_matrices(matrices_at, candidates, complete=complete)
 
 
-def _max_frequency(reprs: list[IrreducibleRepresentation]) -> int:
-    return max(irr.attributes["frequency"] for irr in reprs)
+def _frequency(irr: IrreducibleRepresentation, H: Group) -> int:
+    """The frequency of an irrep: the largest frequency of ``H``'s irreps its restriction may contain.
+
+    A user-defined irrep without a ``frequency`` attribute gets ``H``'s band limit (0 if ``H`` is finite).
+    """
+    freq = irr.attributes.get("frequency")
+    if isinstance(freq, (int, np.integer)) and not isinstance(freq, bool) and freq >= 0:
+        return int(freq)
+    return int(getattr(H, "maximum_frequency", 0))
+
+
+def _max_frequency(reprs: list[IrreducibleRepresentation], H: Group) -> int:
+    return max(_frequency(irr, H) for irr in reprs)
 
 
 # ---------------------------------------------------------------------- finite-group tables
@@ -204,7 +216,7 @@ def regular_representation(G: Group) -> Representation:
         mul, _ = _cayley(G)
         table = _permutation_table(mul, mul.shape[0])
         supported = {"pointwise", "norm", "gated", "concatenated"}
-        if type(G).__name__ == "CyclicGroup":
+        if isinstance(G, CyclicGroup):  # as the reference library: also the flip group's (C2)
             supported.add("vectorfield")
         names, Q = _regular_fourier_basis(G)
         rho = Representation(G, "regular", names, Q, supported, matrices=table)
@@ -377,7 +389,7 @@ def _continuous_induced(
                 if h is not None:
                     mats[s, i * d : (i + 1) * d, j * d : (j + 1) * d] = repr(h)
                     break
-    names, Q = _decompose_on(G, mats, samples, _max_frequency(repr._irrep_objs))
+    names, Q = _decompose_on(G, mats, samples, _max_frequency(repr._irrep_objs, G))
     rho = Representation(G, name, names, Q, supported)
     _check_decomposition(G, rho, mats, samples)
     return rho._register()
@@ -441,7 +453,9 @@ def _tidy(H: Group, names: list[str], Q: np.ndarray) -> tuple[list[str], np.ndar
         if Q[r, j] < 0:
             Q[:, j] = -Q[:, j]
         keys.append(r)
-    flip = [H._irrep_by_name(n).attributes.get("flip_frequency", 0) for n in names]
+    # the flip group's irreps: their frequency is the flip frequency
+    key = "frequency" if isinstance(H, FlipGroup) else "flip_frequency"
+    flip = [H._irrep_by_name(n).attributes.get(key, 0) for n in names]
     order = sorted(range(len(names)), key=lambda j: (flip[j], keys[j]))
     return [names[j] for j in order], Q[:, order]
 
@@ -471,7 +485,7 @@ def _rotated_split(
     :math:`\mathrm{diag}(1, -1)` when the restriction is a 2-d irrep of the opposite frequency; used when it
     decomposes the restriction into the same irreps (checked), else ``dec`` is kept."""
     names, _ = dec
-    if irr.size != 2 or shift == 0.0:
+    if irr.size != 2 or shift == 0.0 or irr.id is None:  # the closed form is for the group's own irreps
         return dec
     target = np.zeros_like(mats)
     p = 0
@@ -527,13 +541,14 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     names: list[str] = []
     Qs: list[np.ndarray] = []
     for irr in repr._irrep_objs:
-        rk = ("irrep", key, irr.name)
+        rk = ("irrep", key, irr.name if irr.id is not None else irr)  # a user-defined irrep: by identity
         dec = G._restrictions.get(rk)
         if dec is None:
             mats = irr.representation_matrices(parents)
-            dec = _same_irrep(H, mats, samples, irr.attributes["frequency"])
+            freq = _frequency(irr, H)
+            dec = _same_irrep(H, mats, samples, freq)
             if dec is None:
-                dec = _tidy(H, *_decompose_on(H, mats, samples, irr.attributes["frequency"]))
+                dec = _tidy(H, *_decompose_on(H, mats, samples, freq))
             dec = _rotated_split(H, irr, shift, mats, samples, dec)
             G._restrictions[rk] = dec  # type: ignore[assignment]
         names.extend(dec[0])

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from structconv.group.cyclic import _check_order, cyclic_group
-from structconv.group.group import ANGLE_ATOL, TWO_PI, Group, _wrap_angle
+from structconv.group.cyclic import _check_order, cyclic_group, flip_group
+from structconv.group.group import ANGLE_ATOL, GROUP_CACHE_SIZE, TWO_PI, Group, _is_int, _wrap_angle
 from structconv.group.irreps import IrreducibleRepresentation
 
 __all__ = ["DihedralGroup", "dihedral_group"]
@@ -43,7 +43,8 @@ class DihedralGroup(Group):
     ``irrep_1,N/2``. Build it with :func:`dihedral_group`.
 
     Subgroups: ``(None, M)`` is C_M (rotations only); ``(axis, M)`` with ``0 ≤ axis < N/M`` is D_M whose
-    reflections are ``(1, axis + k·N/M)``; ``M`` must divide ``N``.
+    reflections are ``(1, axis + k·N/M)``, except ``(axis, 1)``: the single reflection ``(1, axis)``, the
+    C2 of :func:`~structconv.group.flip_group` (as in the reference library); ``M`` must divide ``N``.
 
     Example:
         >>> from structconv.group import dihedral_group
@@ -97,8 +98,21 @@ class DihedralGroup(Group):
         return (1, 0)
 
     def testing_elements(self) -> list[tuple[int, int]]:
-        """All elements."""
+        """All elements, as the reference library (a list; the reference library returns an iterator)."""
         return self.elements
+
+    def _is_canonical(self, element: Any) -> bool:
+        return (
+            isinstance(element, tuple)
+            and len(element) == 2
+            and _is_int(element[0])
+            and int(element[0]) in (0, 1)
+            and _is_int(element[1])
+            and 0 <= int(element[1]) < self._N
+        )
+
+    def _element_from_flip_rot(self, flip: int, rot: float | int) -> tuple[int, int]:
+        return int(flip), int(rot)
 
     def _parse(self, element: Any) -> tuple[int, int]:
         expected = f"a pair (flip, k) with flip in {{0, 1}} and an int k (rotation by 2πk/{self._N})"
@@ -169,7 +183,7 @@ class DihedralGroup(Group):
     def _new_irrep(self, id: tuple[int, ...]) -> IrreducibleRepresentation:
         j, k = id
         size = 1 if (k == 0 or 2 * k == self._N) else 2
-        return IrreducibleRepresentation(self, id, size, self._N)
+        return IrreducibleRepresentation._closed_form(self, id, size, self._N)
 
     def _subgroup(self, subgroup_id: Any) -> tuple[Any, Group, float]:
         N = self._N
@@ -177,12 +191,7 @@ class DihedralGroup(Group):
         msg = (
             f"subgroup_id: {subgroup_id!r} is not a subgroup of {self.name}; expected (None, M) or (axis, M) "
             f"with M dividing {N} (one of {divisors}) and an int 0 <= axis < {N}/M"
-            + (" (D1 also accepts 1 for the trivial subgroup and 2 for itself)" if N == 1 else "")
         )
-        if N == 1 and isinstance(subgroup_id, numbers.Integral) and not isinstance(subgroup_id, bool):
-            # Flip2dOnR2's ids: the reference library models D1 as C2, so 1 is the trivial subgroup and
-            # 2 the whole group
-            subgroup_id = {1: (None, 1), 2: (0, 1)}.get(int(subgroup_id), subgroup_id)
         if not isinstance(subgroup_id, (tuple, list)) or len(subgroup_id) != 2:
             raise ValueError(msg)
         axis, M = subgroup_id
@@ -194,10 +203,10 @@ class DihedralGroup(Group):
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not 0 <= int(axis) < N // M:
             raise ValueError(msg)
         axis = int(axis)
-        return (axis, M), dihedral_group(M), TWO_PI * axis / N
+        return (axis, M), (flip_group() if M == 1 else dihedral_group(M)), TWO_PI * axis / N
 
 
-@functools.cache
+@functools.lru_cache(maxsize=GROUP_CACHE_SIZE)
 def _dihedral_group(N: int) -> DihedralGroup:
     return DihedralGroup(N)
 
@@ -205,8 +214,15 @@ def _dihedral_group(N: int) -> DihedralGroup:
 def dihedral_group(N: int) -> DihedralGroup:
     """The dihedral group D_N (a cached singleton).
 
+    The factory keeps the :data:`~structconv.group.group.GROUP_CACHE_SIZE` (128) most recently used
+    dihedral groups; a group that left the cache stays valid and equal (``==``) to a new one.
+
     Args:
-        N: number of rotations, a positive integer (D_1 is the group of one reflection).
+        N: number of rotations, a positive integer ``<=`` :data:`~structconv.group.cyclic.MAX_ROTATIONS`
+            (4096); D_1 is the group of one reflection.
+
+    Raises:
+        ValueError: ``N`` is not a positive integer, or above the limit (checked before anything is built).
 
     Example:
         >>> from structconv.group import dihedral_group

@@ -9,6 +9,7 @@ element is therefore also described by a pair ``(flip, angle)`` meaning "first r
 from __future__ import annotations
 
 import math
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,25 @@ TWO_PI = 2.0 * math.pi
 
 #: Absolute tolerance used when deciding whether an angle belongs to a finite group.
 ANGLE_ATOL = 1e-6
+
+#: Default tolerance of :meth:`Group.equal` on angles (radians): ``2π · 1e-9``, the window within which the
+#: reference library calls two angles equal.
+ANGLE_EQUAL_ATOL = TWO_PI * 1e-9
+
+#: How many groups of each family (C_N, D_N, SO(2), O(2)) the factories keep (least recently used first
+#: out). A group still referenced elsewhere stays valid after it leaves the cache; asking the factory again
+#: then builds a new, equal (``==``) instance.
+GROUP_CACHE_SIZE = 128
+
+
+def _is_int(x: Any) -> bool:
+    """An integer scalar (python ``int``/``bool`` or numpy integer)."""
+    return isinstance(x, numbers.Integral)
+
+
+def _is_angle(x: Any) -> bool:
+    """A finite float scalar (python ``float`` or numpy floating)."""
+    return isinstance(x, (float, np.floating)) and math.isfinite(x)
 
 
 def _wrap_angle(theta: float) -> float:
@@ -280,20 +300,48 @@ class Group(ABC):
         """Return the inverse of ``element``."""
         return self._inverse(self._parse(element))
 
-    def equal(self, e1: Any, e2: Any, atol: float = 1e-9) -> bool:
-        """Whether two elements are equal (angles compared modulo 2π within ``atol``)."""
+    def equal(self, e1: Any, e2: Any, atol: float = ANGLE_EQUAL_ATOL) -> bool:
+        """Whether two elements are the same group element.
+
+        Finite groups compare the elements (rotation indices modulo ``N``); SO(2) and O(2) compare the
+        flips exactly and the angles modulo 2π, symmetrically, within ``atol`` radians.
+
+        Raises:
+            ValueError: ``e1`` or ``e2`` is not an element (see :meth:`combine`).
+
+        Example:
+            >>> from structconv.group import so2_group
+            >>> G = so2_group(3)
+            >>> G.equal(0.0, 2 * np.pi), G.equal(1e-9, 0.0), G.equal(0.0, 1e-3)
+            (True, True, False)
+        """
         fa, ta = self._to_flip_angle(self._parse(e1))
         fb, tb = self._to_flip_angle(self._parse(e2))
         d = abs(ta - tb) % TWO_PI
         return fa == fb and min(d, TWO_PI - d) <= atol
 
     def is_element(self, element: Any) -> bool:
-        """Whether ``element`` is a valid plain element of this group."""
+        """Whether ``element`` is an element of this group in its canonical plain form.
+
+        As in the reference library: C_N, an int ``0 <= k < N``; D_N, a tuple ``(f, k)`` with ``f`` in
+        ``{0, 1}`` and ``0 <= k < N``; SO(2), a float angle (any value: angles are taken modulo 2π);
+        O(2), a tuple ``(f, angle)``. Numpy integer and floating scalars count as ints and floats; an
+        angle must be finite. Never raises. (:meth:`combine`, :meth:`inverse` and the representations
+        also accept rotation indices outside ``[0, N)``, taken modulo ``N``.)
+
+        Example:
+            >>> from structconv.group import cyclic_group, so2_group
+            >>> cyclic_group(4).is_element(3), cyclic_group(4).is_element(4), so2_group(3).is_element(7.0)
+            (True, False, True)
+        """
         try:
-            self._parse(element)
-        except (ValueError, TypeError):
+            return bool(self._is_canonical(element))
+        except Exception:  # noqa: BLE001 - a predicate: any odd input is simply not an element
             return False
-        return True
+
+    @abstractmethod
+    def _is_canonical(self, element: Any) -> bool:
+        """Whether ``element`` is in the canonical plain form (see :meth:`is_element`)."""
 
     @abstractmethod
     def testing_elements(self) -> list[Any]:
@@ -309,6 +357,10 @@ class Group(ABC):
             flips[i] = f
             rots[i] = r
         return flips, rots
+
+    def _element_from_flip_rot(self, flip: int, rot: float | int) -> Any:
+        """The plain element with this ``(flip, rotation)`` (the inverse of :meth:`_flip_rot`)."""
+        return self._from_flip_angle(int(flip), float(rot))
 
     def _flip_rot(self, element: Any) -> tuple[int, float | int]:
         """``(flip, rotation)`` with the rotation as an index (finite) or an angle (continuous)."""

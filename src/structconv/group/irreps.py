@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,8 @@ __all__ = ["IrreducibleRepresentation"]
 class IrreducibleRepresentation(Representation):
     r"""A real irreducible representation of a planar group (its change of basis is the identity).
 
-    With :math:`R(\varphi)` the rotation matrix by :math:`\varphi` and :math:`S = \mathrm{diag}(1, -1)`:
+    The irreps of a group are built by the group (:meth:`Group.irrep`, :attr:`Group.irreps`) in closed
+    form. With :math:`R(\varphi)` the rotation matrix by :math:`\varphi` and :math:`S = \mathrm{diag}(1, -1)`:
 
     * C_N / SO(2), ``irrep_k``: ``[1]`` for ``k = 0``; :math:`R(k\theta)` for ``0 < k < N/2`` (any
       ``k ≥ 1`` for SO(2)); :math:`[(-1)^r]` for ``k = N/2`` (``N`` even, element ``r``).
@@ -24,19 +26,96 @@ class IrreducibleRepresentation(Representation):
       ``(1,k)``, ``k ≥ 1`` → :math:`R(k\theta) S^f`; ``N`` even: ``(0,N/2)`` → :math:`(-1)^r`,
       ``(1,N/2)`` → :math:`(-1)^{r+f}`.
 
-    Irreps are created by their group (:meth:`Group.irrep`), never directly.
+    The constructor takes the reference library's arguments and builds a user-defined irrep from its
+    matrices: ``representation(g)`` (a dict or a callable of the group elements) is its matrix at ``g``.
+    Such an irrep evaluates, restricts and reports its attributes like the group's own; it is not one of
+    the group's irreps (:attr:`Group.irreps`), so, as in the reference library, it cannot be a summand of
+    :func:`~structconv.group.directsum` or a field of a kernel basis.
+
+    Args:
+        group: the group.
+        name: its name; not the name of a representation registered in ``group.representations``.
+        representation: dict or callable ``element -> (size, size) matrix``.
+        size: the dimension.
+        sum_of_squares_constituents: the dimension of its commutant (1 for real type, 2 for complex type,
+            4 for quaternionic type).
+        supported_nonlinearities: the non-linearities fields of this irrep allow.
+        character: optional dict or callable ``element -> trace`` (default: the trace of the matrix).
+        **kwargs: extra attributes (e.g. ``frequency``), kept in :attr:`attributes`.
+
+    Raises:
+        TypeError: ``group`` is not a group, or ``representation`` / ``character`` is neither a dict nor
+            a callable.
+        ValueError: ``name`` is empty or already registered, ``size`` or ``sum_of_squares_constituents``
+            is not a positive int, or the matrix at the identity is not ``size x size``.
 
     Example:
-        >>> from structconv.group import dihedral_group
+        >>> from structconv.group import cyclic_group, dihedral_group
         >>> psi = dihedral_group(4).irrep(1, 1)
         >>> psi.name, psi.id, psi.size, psi.attributes
         ('irrep_1,1', (1, 1), 2, {'frequency': 1, 'flip_frequency': 1})
         >>> psi((1, 1))
         array([[ 0.,  1.],
                [ 1.,  0.]])
+        >>> G = cyclic_group(6)
+        >>> sign = IrreducibleRepresentation(G, "sign", lambda k: np.array([[(-1.0) ** k]]), 1, 1,
+        ...                                  ["norm"], frequency=3)
+        >>> sign(3), sign.attributes, sign.character(2)
+        (array([[-1.]]), {'frequency': 3}, 1.0)
     """
 
-    def __init__(self, group: Group, id: tuple[int, ...], size: int, n_rotations: int) -> None:
+    def __init__(
+        self,
+        group: Group,
+        name: str,
+        representation: dict[Any, np.ndarray] | Callable[[Any], np.ndarray],
+        size: int,
+        sum_of_squares_constituents: int,
+        supported_nonlinearities: Iterable[str],
+        character: dict[Any, float] | Callable[[Any], float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(group, Group):
+            raise TypeError(f"group: expected a structconv.group.Group, got {type(group).__name__} {group!r}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name: expected a non-empty string, got {name!r}")
+        if name in group.representations:
+            raise ValueError(
+                f"name: {name!r} is already a representation of {group.name} (registered in "
+                "group.representations); expected a new name"
+            )
+        for arg, given in (("representation", representation), ("character", character)):
+            if given is not None and not isinstance(given, dict) and not callable(given):
+                raise TypeError(f"{arg}: expected a dict or a callable of the group elements, got {given!r}")
+        if representation is None:
+            raise TypeError("representation: expected a dict or a callable of the group elements, got None")
+        for arg, value in (("size", size), ("sum_of_squares_constituents", sum_of_squares_constituents)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+                raise ValueError(f"{arg}: expected a positive int, got {value!r}")
+        self._user = (representation, character)
+        self._id = None
+        self._n_rot = -1 if group.continuous else group.order()
+        self._has_flip = False
+        self._j = self._k = -1
+        self._attributes = dict(kwargs)
+        self._sos = int(sum_of_squares_constituents)
+        self._isize = int(size)
+        super().__init__(group, name, [name], np.eye(self._isize), supported_nonlinearities)
+        self._extra_attributes = {}
+        at_identity = np.asarray(self._lookup(representation, group.identity), dtype=np.float64)
+        if at_identity.shape != (self._isize, self._isize):
+            raise ValueError(
+                f"representation: expected ({size}, {size}) matrices (size={size}), got shape "
+                f"{at_identity.shape} at the identity"
+            )
+
+    @classmethod
+    def _closed_form(
+        cls, group: Group, id: tuple[int, ...], size: int, n_rotations: int
+    ) -> IrreducibleRepresentation:
+        """The group's own irrep with this id (used by the groups; see the formulas above)."""
+        self = cls.__new__(cls)
+        self._user = None
         self._id = tuple(int(i) for i in id)
         self._n_rot = int(n_rotations)  # N of C_N / D_N; -1 when continuous
         self._has_flip = len(self._id) == 2
@@ -60,24 +139,30 @@ class IrreducibleRepresentation(Representation):
             supported.discard("concatenated")
         self._isize = size
         name = "irrep_" + ",".join(str(i) for i in self._id)
-        super().__init__(group, name, [name], np.eye(size), supported)
+        Representation.__init__(self, group, name, [name], np.eye(size), supported)
+        return self
+
+    @staticmethod
+    def _lookup(table: Any, element: Any) -> Any:
+        return table[element] if isinstance(table, dict) else table(element)
 
     def _resolve_irreps(self, irreps: Sequence[str]) -> list[IrreducibleRepresentation]:
         return [self]
 
     @property
     def size(self) -> int:
-        """Dimension (1 or 2)."""
+        """Dimension (1 or 2 for the group's own irreps)."""
         return self._isize
 
     @property
-    def id(self) -> tuple[int, ...]:
-        """``(k,)`` for C_N / SO(2), ``(j, k)`` for D_N / O(2)."""
+    def id(self) -> tuple[int, ...] | None:
+        """``(k,)`` for C_N / SO(2), ``(j, k)`` for D_N / O(2); ``None`` for a user-defined irrep."""
         return self._id
 
     @property
-    def attributes(self) -> dict[str, int]:
-        """``{"frequency": k}`` plus ``"flip_frequency": j`` for D_N / O(2)."""
+    def attributes(self) -> dict[str, Any]:
+        """``{"frequency": k}`` plus ``"flip_frequency": j`` for D_N / O(2); a user-defined irrep: the
+        keyword arguments it was built with."""
         return dict(self._attributes)
 
     @property
@@ -90,12 +175,45 @@ class IrreducibleRepresentation(Representation):
         """Always ``True``."""
         return True
 
+    @property
+    def representation(self) -> Any:
+        """The map ``element -> matrix``: the dict or callable a user-defined irrep was built with (as the
+        reference library), else the irrep itself as a callable."""
+        if self._user is not None:
+            return self._user[0]
+        return self.__call__
+
+    def character(self, e: Any) -> float:
+        """The character ``tr ρ(e)`` (a user-defined irrep's ``character`` when it was given one)."""
+        if self._user is not None and self._user[1] is not None:
+            self._group._parse(e)  # validates the element
+            return float(self._lookup(self._user[1], e))
+        return super().character(e)
+
     def is_trivial(self) -> bool:
-        """Whether this is the trivial irrep."""
+        """Whether this is the trivial irrep (a user-defined one: whether every matrix is the identity,
+        on all elements of a finite group or on the testing elements of SO(2) / O(2))."""
+        if self._user is not None:
+            G = self._group
+            elements = G.elements if not G.continuous else G.testing_elements()
+            mats = self.representation_matrices(elements)
+            return bool(np.allclose(mats, np.eye(self._isize), atol=1e-9))
         return self._j == 0 and self._k == 0
 
     def _evaluate_arrays(self, flips: np.ndarray, rots: np.ndarray) -> np.ndarray:
         E = flips.shape[0]
+        if self._user is not None:
+            G, table, d = self._group, self._user[0], self._isize
+            out = np.empty((E, d, d))
+            for i in range(E):
+                m = np.asarray(self._lookup(table, G._element_from_flip_rot(flips[i], rots[i])), np.float64)
+                if m.shape != (d, d):
+                    raise ValueError(
+                        f"representation: expected ({d}, {d}) matrices, got shape {m.shape} at element "
+                        f"{G._element_from_flip_rot(flips[i], rots[i])!r}"
+                    )
+                out[i] = m
+            return out
         sign_f = 1.0 - 2.0 * (flips % 2)
         if self._isize == 1:
             out = np.ones(E)
@@ -117,9 +235,43 @@ class IrreducibleRepresentation(Representation):
         out[:, 1, 1] = c * sg
         return out
 
+    def __eq__(self, other: object) -> bool:
+        if self._user is not None or getattr(other, "_user", None) is not None:
+            return self is other  # a user-defined irrep is equal only to itself (its map is opaque)
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return super().__hash__()
+
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        if self._user is not None:
+            return _rebuild_user_irrep, (
+                self._group,
+                self._name,
+                self._user[0],
+                self._isize,
+                self._sos,
+                sorted(self._supported),
+                self._user[1],
+                self._attributes,
+            )
         return _rebuild_irrep, (self._group, self._id)
 
 
 def _rebuild_irrep(group: Group, id: tuple[int, ...]) -> IrreducibleRepresentation:
     return group.irrep(*id)
+
+
+def _rebuild_user_irrep(
+    group: Group,
+    name: str,
+    representation: Any,
+    size: int,
+    sos: int,
+    supported: list[str],
+    character: Any,
+    attributes: dict[str, Any],
+) -> IrreducibleRepresentation:
+    return IrreducibleRepresentation(
+        group, name, representation, size, sos, supported, character, **attributes
+    )

@@ -9,15 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from structconv.group.cyclic import cyclic_group
+from structconv.group.cyclic import cyclic_group, flip_group
 from structconv.group.dihedral import _parse_flip, _split_pair, dihedral_group
-from structconv.group.group import TWO_PI, Group, _wrap_angle
+from structconv.group.group import GROUP_CACHE_SIZE, Group, _is_angle, _is_int, _wrap_angle
 from structconv.group.irreps import IrreducibleRepresentation
 from structconv.group.so2 import (
     DEFAULT_MAXIMUM_FREQUENCY,
-    N_TESTING_ANGLES,
     _check_max_frequency,
     _parse_angle,
+    _testing_angles,
     so2_group,
 )
 
@@ -27,13 +27,16 @@ __all__ = ["O2", "o2_group"]
 class O2(Group):
     """The orthogonal group O(2): all rotations and reflections of the plane.
 
-    Elements are pairs ``(f, θ)``: "first reflect if ``f == 1``, then rotate by ``θ``". Irreps
+    Elements are pairs ``(f, θ)``: "first reflect if ``f == 1``, then rotate by ``θ``"; as in the
+    reference library the angles are not reduced modulo 2π (``combine((1, 1.0), (0, 2.0)) == (1, -1.0)``),
+    :meth:`equal` compares them modulo 2π. Irreps
     ``irrep_0,0`` (trivial), ``irrep_1,0`` (sign of the flip) and 2-dimensional ``irrep_1,k`` for every
     ``k ≥ 1`` (:attr:`irreps` lists them up to ``maximum_frequency``). Build it with :func:`o2_group`.
 
     Subgroups: ``(None, -1)`` is SO(2); ``(None, M)`` is C_M; ``(θ, M)`` is D_M whose reflections are
-    ``(1, θ + 2πk/M)``; ``(θ, 1)`` is the single flip D_1; ``(θ, -1)`` is O(2) with reflections
-    ``(1, θ + φ)``.
+    ``(1, θ + 2πk/M)``; ``(θ, 1)`` is the single reflection ``(1, θ)``, the C2 of
+    :func:`~structconv.group.flip_group` (as in the reference library); ``(θ, -1)`` is O(2) with
+    reflections ``(1, θ + φ)``.
 
     Example:
         >>> from structconv.group import o2_group
@@ -79,25 +82,35 @@ class O2(Group):
         return (0, 0.0)
 
     def testing_elements(self) -> list[tuple[int, float]]:
-        """16 equally spaced rotations, without and with the flip."""
-        return [(f, TWO_PI * i / N_TESTING_ANGLES) for f in (0, 1) for i in range(N_TESTING_ANGLES)]
+        """The 52 rotations ``(0, 2πi/52)``, then the 52 reflections ``(1, 2πi/52)``: the reference library's
+        104 elements (a list, not an iterator)."""
+        return [(f, a) for f in (0, 1) for a in _testing_angles()]
 
     def _parse(self, element: Any) -> tuple[int, float]:
         expected = "a pair (flip, angle) with flip in {0, 1} and a finite angle"
         f, theta = _split_pair(element, self.name, expected)
         return _parse_flip(f, self.name, element), _parse_angle(theta, self.name, element)
 
+    def _is_canonical(self, element: Any) -> bool:
+        return (
+            isinstance(element, tuple)
+            and len(element) == 2
+            and _is_int(element[0])
+            and int(element[0]) in (0, 1)
+            and _is_angle(element[1])
+        )
+
     def _to_flip_angle(self, element: tuple[int, float]) -> tuple[int, float]:
         return element
 
     def _from_flip_angle(self, flip: int, angle: float) -> tuple[int, float]:
-        return int(flip), _wrap_angle(angle)
+        return int(flip), float(angle)
 
     def _combine(self, a: tuple[int, float], b: tuple[int, float]) -> tuple[int, float]:
-        return a[0] ^ b[0], _wrap_angle(a[1] + (b[1] if a[0] == 0 else -b[1]))
+        return a[0] ^ b[0], a[1] + (b[1] if a[0] == 0 else -b[1])
 
     def _inverse(self, a: tuple[int, float]) -> tuple[int, float]:
-        return a if a[0] else (0, _wrap_angle(-a[1]))
+        return a if a[0] else (0, -a[1])
 
     def _generators(self) -> list[tuple[int, float]]:
         return [(0, 0.3), (0, 1.0), (0, 2.5), (1, 0.0)]
@@ -122,7 +135,7 @@ class O2(Group):
         return (j, k)
 
     def _new_irrep(self, id: tuple[int, ...]) -> IrreducibleRepresentation:
-        return IrreducibleRepresentation(self, id, 1 if id[1] == 0 else 2, -1)
+        return IrreducibleRepresentation._closed_form(self, id, 1 if id[1] == 0 else 2, -1)
 
     def _candidate_irreps(self, max_frequency: int) -> list[IrreducibleRepresentation]:
         return [self.irrep(0, 0)] + [self.irrep(1, k) for k in range(max_frequency + 1)]
@@ -143,10 +156,11 @@ class O2(Group):
         if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Real) or not np.isfinite(axis):
             raise ValueError(msg)
         axis = _wrap_angle(float(axis))
-        return (axis, M), (self if M == -1 else dihedral_group(M)), axis
+        H = self if M == -1 else (flip_group() if M == 1 else dihedral_group(M))
+        return (axis, M), H, axis
 
 
-@functools.cache
+@functools.lru_cache(maxsize=GROUP_CACHE_SIZE)
 def _o2_group(maximum_frequency: int) -> O2:
     return O2(maximum_frequency)
 
@@ -154,8 +168,16 @@ def _o2_group(maximum_frequency: int) -> O2:
 def o2_group(maximum_frequency: int = DEFAULT_MAXIMUM_FREQUENCY) -> O2:
     """The group O(2) with irreps listed up to ``maximum_frequency`` (a cached singleton).
 
+    The factory keeps the :data:`~structconv.group.group.GROUP_CACHE_SIZE` (128) most recently used
+    band limits; a group that left the cache stays valid and equal (``==``) to a new one.
+
     Args:
-        maximum_frequency: the band limit of :attr:`O2.irreps` (default 10, as the reference library).
+        maximum_frequency: the band limit of :attr:`O2.irreps` (default 10, as the reference library),
+            at most :data:`~structconv.group.so2.MAX_MAXIMUM_FREQUENCY` (1024).
+
+    Raises:
+        ValueError: ``maximum_frequency`` is not a non-negative integer, or above the limit (checked
+            before anything is built).
 
     Example:
         >>> from structconv.group import o2_group

@@ -309,7 +309,7 @@ class GeneralOnR2(GSpace):
                 basis = kernels.kernels_SO2_act_R2(*args)
             elif type(G).__name__ == "O2":
                 basis = kernels.kernels_O2_act_R2(*args, axis=self._axis)
-            elif type(G).__name__ == "DihedralGroup":
+            elif type(G).__name__ in ("DihedralGroup", "FlipGroup"):
                 build = kernels.kernels_Flip_act_R2 if G.order() == 2 else kernels.kernels_DN_act_R2
                 basis = build(*args, axis=self._axis, **bounds)
             elif G.order() == 1:

@@ -11,12 +11,13 @@ from structconv.group import (
     SO2,
     CyclicGroup,
     DihedralGroup,
+    FlipGroup,
     Group,
-    IrreducibleRepresentation,
     SubgroupChildMap,
     SubgroupParentMap,
     cyclic_group,
     dihedral_group,
+    flip_group,
     o2_group,
     so2_group,
 )
@@ -89,8 +90,11 @@ class Rot2dOnR2(GeneralOnR2):
     ) -> None:
         N, mf = _check_N(N, maximum_frequency, fibergroup, "Rot2dOnR2")
         if fibergroup is not None:
-            if not isinstance(fibergroup, (CyclicGroup, SO2)):
-                raise ValueError(f"fibergroup: expected a cyclic group or SO(2), got {fibergroup!r}")
+            if not isinstance(fibergroup, (CyclicGroup, SO2)) or isinstance(fibergroup, FlipGroup):
+                raise ValueError(
+                    f"fibergroup: expected a cyclic group of rotations or SO(2), got {fibergroup!r}"
+                    + (" (the reflection group of Flip2dOnR2)" if isinstance(fibergroup, FlipGroup) else "")
+                )
             G: Group = fibergroup
         else:
             G = so2_group(mf) if N == -1 else cyclic_group(N)
@@ -165,41 +169,51 @@ class FlipRot2dOnR2(GeneralOnR2):
         """Restrict to a subgroup (ids as :meth:`DihedralGroup.subgroup` / :meth:`O2.subgroup`).
 
         ``(None, M)`` gives rotations only (:class:`Rot2dOnR2`, or :class:`TrivialOnR2` for ``M = 1``);
-        ``(axis, 1)`` gives :class:`Flip2dOnR2`; ``(axis, M)`` gives a :class:`FlipRot2dOnR2` whose
-        reflection axis is this one rotated by half the angle of the subgroup's reflection element.
+        ``(axis, 1)`` gives :class:`Flip2dOnR2` (its group is C2, :func:`~structconv.group.flip_group`, as
+        in the reference library); ``(axis, M)`` gives a :class:`FlipRot2dOnR2`; both with the reflection
+        axis of this gspace rotated by half the angle of the subgroup's reflection element.
         """
         G = self.fibergroup
         H, pmap, cmap = G.subgroup(id)
         if H is G and pmap.shift == 0.0:
             return self, pmap, cmap
         new_axis = _wrap_axis(self._axis + 0.5 * pmap.shift)
+        if isinstance(H, FlipGroup):
+            return Flip2dOnR2(axis=new_axis), pmap, cmap
         if isinstance(H, (CyclicGroup, SO2)):
             return _rotations_gspace(H), pmap, cmap
-        if H.order() == 2:
-            return Flip2dOnR2(axis=new_axis, fibergroup=H), pmap, cmap
         return FlipRot2dOnR2(axis=new_axis, fibergroup=H), pmap, cmap
 
 
 class Flip2dOnR2(GeneralOnR2):
-    """Reflections of the plane across one axis: the group D_1 of elements ``(0, 0)`` and ``(1, 0)``.
+    """Reflections of the plane across one axis: the group C2 of :func:`~structconv.group.flip_group`.
+
+    As in the reference library the group is C2 (elements ``0`` and ``1``, irreps ``irrep_0`` and
+    ``irrep_1``, subgroups ``1`` and ``2``); its element ``1`` is the reflection across the line at angle
+    ``axis``. (It is not :func:`~structconv.group.cyclic_group` ``(2)``, whose ``1`` rotates by π.)
 
     Args:
         axis: angle of the reflection axis with the x axis (default ``π/2``: mirror left-right).
-        fibergroup: alternatively, the group D_1.
+        fibergroup: alternatively, the group: :func:`~structconv.group.flip_group` (or ``cyclic_group(2)``,
+            the reference library's name for it, which stands for the same here).
 
     Example:
         >>> from structconv.gspaces import Flip2dOnR2
         >>> gs = Flip2dOnR2()
-        >>> gs.name, gs.fibergroup.name
-        ('Flips', 'D1')
-        >>> gs.featurefield_action(np.arange(3.0).reshape(1, 1, 3), gs.trivial_repr, (1, 0))
+        >>> gs.name, gs.fibergroup.name, list(gs.irreps)
+        ('Flips', 'C2', ['irrep_0', 'irrep_1'])
+        >>> gs.featurefield_action(np.arange(3.0).reshape(1, 1, 3), gs.trivial_repr, 1)
         array([[[2., 1., 0.]]])
+        >>> gs.restrict(1)[0].name, gs.restrict(2)[0] is gs
+        ('Trivial', True)
     """
 
     def __init__(self, axis: float = math.pi / 2, fibergroup: Group | None = None) -> None:
-        if fibergroup is not None and fibergroup != dihedral_group(1):
-            raise ValueError(f"fibergroup: expected D1 (dihedral_group(1)), got {fibergroup!r}")
-        super().__init__(dihedral_group(1), "Flips", _wrap_axis(axis))
+        if fibergroup is not None and fibergroup not in (flip_group(), cyclic_group(2)):
+            raise ValueError(
+                f"fibergroup: expected the flip group C2 (structconv.group.flip_group()), got {fibergroup!r}"
+            )
+        super().__init__(flip_group(), "Flips", _wrap_axis(axis))
 
     @property
     def axis(self) -> float:
@@ -209,20 +223,8 @@ class Flip2dOnR2(GeneralOnR2):
     def _init_args(self) -> tuple[Any, ...]:
         return (self._axis,)
 
-    def irrep(self, *id: int) -> IrreducibleRepresentation:
-        """The irrep ``(j, 0)`` of D1; ``irrep(j)`` is accepted too (the reference library's C2 ids).
-
-        Args:
-            id: ``(j, 0)`` or ``(j,)`` with ``j`` in ``{0, 1}`` (``1``: the sign of the flip).
-        """
-        if len(id) == 1:
-            id = (id[0], 0)
-        return self.fibergroup.irrep(*id)
-
-    def restrict(self, id: Any) -> _Restriction:
-        """``(0, 1)``: itself; ``(None, 1)`` or ``1``: the trivial gspace."""
-        if isinstance(id, numbers.Integral) and not isinstance(id, bool) and int(id) == 1:
-            id = (None, 1)
+    def restrict(self, id: int) -> _Restriction:
+        """``2``: itself; ``1``: the trivial gspace (C2's subgroup ids, as in the reference library)."""
         H, pmap, cmap = self.fibergroup.subgroup(id)
         if H is self.fibergroup:
             return self, pmap, cmap

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from structconv.group import FlipGroup
 from structconv.kernels.irreps import IrrepSpec
 from structconv.kernels.sampling import _sample_cached, resolve_basis_params
 
@@ -32,11 +33,16 @@ __all__ = ["SteerableBasis", "group_kind", "irrep_spec_by_name", "steerable_basi
 def group_kind(group: Any) -> tuple[str, int | None]:
     """``(kind, N)`` of a :mod:`structconv.group` group, read from its name.
 
+    The flip group (:func:`~structconv.group.flip_group`, named C2 as in the reference library) acts on
+    the plane as D_1: ``('dihedral', 1)``.
+
     Example:
-        >>> from structconv.group import cyclic_group
-        >>> group_kind(cyclic_group(4))
-        ('cyclic', 4)
+        >>> from structconv.group import cyclic_group, flip_group
+        >>> group_kind(cyclic_group(4)), group_kind(flip_group())
+        (('cyclic', 4), ('dihedral', 1))
     """
+    if isinstance(group, FlipGroup):
+        return "dihedral", 1
     name = str(getattr(group, "name", group))
     if name.startswith("SO(2)"):
         return "so2", None
@@ -59,6 +65,8 @@ def irrep_spec_by_name(group: Any, name: str) -> IrrepSpec:
     if not name.startswith("irrep_"):
         raise ValueError(f"name={name!r} is not an irrep name; expected 'irrep_k' or 'irrep_j,k'")
     ids = [int(v) for v in name[len("irrep_") :].split(",")]
+    if isinstance(group, FlipGroup):  # its irrep_j is D1's irrep_j,0
+        return IrrepSpec(kind, N, ids[0], 0)
     if kind in ("cyclic", "so2"):
         return IrrepSpec(kind, N, 0, ids[-1])
     return IrrepSpec(kind, N, ids[0], ids[1])

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from structconv.group import FlipGroup
+
 __all__ = ["GROUP_KINDS", "IrrepSpec", "irrep_matrix", "element_action", "irrep_spec_from"]
 
 #: The group kinds understood by the kernel bases.
@@ -82,8 +84,13 @@ class IrrepSpec:
 
 
 def _element_parts(spec: IrrepSpec, element: Any) -> tuple[int, float, int | None]:
-    """Return ``(flip, angle, rotation index or None)`` of a plain group element."""
-    if spec.flips:
+    """Return ``(flip, angle, rotation index or None)`` of a plain group element.
+
+    For D_1 an int ``f`` stands for ``(f, 0)``: the element of the flip group C2 (``flip_group()``).
+    """
+    if spec.flips and spec.N == 1 and isinstance(element, (int, np.integer)):
+        f, r = int(element), 0
+    elif spec.flips:
         f, r = element
         f = int(f)
     else:
@@ -146,7 +153,8 @@ def irrep_spec_from(irrep: Any) -> IrrepSpec:
     """Build an :class:`IrrepSpec` from a :mod:`structconv.group` irrep object.
 
     Reads ``irrep.group`` (its class name or ``name``: ``"C8"``, ``"D4"``, ``"SO(2)"``, ``"O(2)"``)
-    and ``irrep.attributes`` (``"frequency"`` and, with reflections, ``"flip_frequency"``).
+    and ``irrep.attributes`` (``"frequency"`` and, with reflections, ``"flip_frequency"``). The irreps of
+    the flip group (:func:`~structconv.group.flip_group`) are D1's.
 
     Raises:
         ValueError: if the irrep's group is not a planar group known to the kernel bases.
@@ -154,6 +162,8 @@ def irrep_spec_from(irrep: Any) -> IrrepSpec:
     group = irrep.group
     name = str(getattr(group, "name", ""))
     attrs = getattr(irrep, "attributes", {}) or {}
+    if isinstance(group, FlipGroup):  # the flip group C2 acts as D1: its irrep_j is D1's irrep_j,0
+        return IrrepSpec("dihedral", 1, int(attrs.get("frequency", irrep.id[-1])), 0)
     k = int(attrs.get("frequency", irrep.id[-1]))
     j = int(attrs.get("flip_frequency", irrep.id[0] if len(irrep.id) == 2 else 0))
     if name.startswith("SO(2)"):

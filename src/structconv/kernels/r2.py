@@ -159,15 +159,26 @@ def kernels_Flip_act_R2(
     max_frequency: int | None = None,
     max_offset: int | None = None,
 ) -> KernelBasis:
-    """The basis of kernels equivariant to one reflection (the group D_1) across the line at ``axis``.
+    """The basis of kernels equivariant to one reflection across the line at ``axis``.
+
+    The representations are of the flip group C2 (:func:`~structconv.group.flip_group`, the group of
+    :class:`~structconv.gspaces.Flip2dOnR2`, as in the reference library) or of D_1; the bases agree.
 
     Example:
-        >>> from structconv.group import dihedral_group
-        >>> G = dihedral_group(1)
-        >>> kernels_Flip_act_R2(G.irrep(0, 0), G.irrep(1, 0), [1.0], 0.6, max_frequency=3).dim
+        >>> from structconv.group import dihedral_group, flip_group
+        >>> G = flip_group()
+        >>> kernels_Flip_act_R2(G.irrep(0), G.irrep(1), [1.0], 0.6, max_frequency=3).dim
+        3
+        >>> D1 = dihedral_group(1)
+        >>> kernels_Flip_act_R2(D1.irrep(0, 0), D1.irrep(1, 0), [1.0], 0.6, max_frequency=3).dim
         3
     """
-    _check_group(in_repr, "in_repr", lambda G: _is_dihedral(G) and G.order() == 2, "the flip group D1")
+    _check_group(
+        in_repr,
+        "in_repr",
+        lambda G: type(G).__name__ == "FlipGroup" or (_is_dihedral(G) and G.order() == 2),
+        "the flip group (flip_group(), C2) or D1",
+    )
     return _polar(
         in_repr, out_repr, radii, sigma, axis=axis, max_frequency=max_frequency, max_offset=max_offset
     )
