@@ -31,6 +31,7 @@ CASES = [
     ("SO2", lambda: sg.so2_group(3), kernels.kernels_SO2_act_R2, {}, None),
     ("O2", lambda: sg.o2_group(3), kernels.kernels_O2_act_R2, {"axis": 0.2}, 0.2),
     ("D1", lambda: sg.dihedral_group(1), kernels.kernels_Flip_act_R2, {"max_frequency": 3}, math.pi / 2),
+    ("Flip", lambda: sg.flip_group(), kernels.kernels_Flip_act_R2, {"max_frequency": 3, "axis": 0.3}, 0.3),
     ("C1", lambda: sg.trivial_group(), kernels.kernels_Trivial_act_R2, {"max_frequency": 3}, None),
 ]
 
@@ -194,7 +195,9 @@ def test_flip_restrictions_to_the_trivial_group() -> None:
     y = module(nn.GeometricTensor(x, ft))
     assert torch.equal(y.tensor, x) and y.type.gspace == gspaces.TrivialOnR2()
     assert gs.restrict(2)[0] == gs  # e2cnn's id for the whole flip group
-    with pytest.raises(ValueError, match="D1 also accepts 1"):
+    with pytest.raises(
+        ValueError, match=r"not a subgroup of C2; expected an int M dividing 2, one of \[1, 2\]"
+    ):
         gs.fibergroup.subgroup(3)
 
 
