@@ -182,8 +182,10 @@ def test_inner_export_after_sgd():
         "InnerBatchNorm([8-Rotations: {regular, regular, regular}], eps=1e-05, momentum=0.1, affine=True, "
         "track_running_stats=True)"
     )
-    with pytest.raises(NotImplementedError, match="track_running_stats=False"):
-        InnerBatchNorm(t, track_running_stats=False).export()
+    # without running statistics the export is a torch.fx graph of per-field batch statistics (issue 16)
+    no_stats = InnerBatchNorm(t, track_running_stats=False).eval()
+    assert isinstance(no_stats.export(), torch.fx.GraphModule)
+    torch.testing.assert_close(no_stats.export()(x), no_stats(GeometricTensor(x, t)).tensor)
 
 
 def test_inner_without_running_stats_uses_batch_statistics():

@@ -66,13 +66,15 @@ def test_group_pooling_export_and_repr():
     m = GroupPooling(t)
     assert repr(m) == "GroupPooling([8-Rotations: {regular}])"
     exported = m.export()
-    assert repr(exported) == "MaxPoolChannels(kernel_size=8)"
-    assert isinstance(exported, MaxPoolChannels) and not exported.training
+    # issue 16: a torch.fx graph (loads without structconv), not e2cnn's MaxPoolChannels
+    assert repr(exported) == "GroupPoolingGraph()"
+    assert isinstance(exported, torch.fx.GraphModule) and not exported.training
     t3 = FieldType(C8, [C8.regular_repr] * 3)
     x = torch.randn(4, 24, 5, 5)
     torch.testing.assert_close(GroupPooling(t3).export()(x), GroupPooling(t3)(GeometricTensor(x, t3)).tensor)
-    with pytest.raises(NotImplementedError, match="sizes"):
-        GroupPooling(FieldType(C8, [C8.regular_repr, C8.trivial_repr])).export()
+    mixed = FieldType(C8, [C8.regular_repr, C8.trivial_repr])
+    x = torch.randn(4, 9, 5, 5)
+    torch.testing.assert_close(GroupPooling(mixed).export()(x), GroupPooling(mixed)(GeometricTensor(x, mixed)).tensor)
 
 
 def test_max_pool_channels_is_plain_torch():

@@ -24,8 +24,8 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
     .. math::
         f(g \cdot x) = g \cdot f(x) \qquad \forall g \in G
 
-    for the group :math:`G` of the types. Modules that can be converted to plain PyTorch override
-    :meth:`export`; the default raises ``NotImplementedError``.
+    for the group :math:`G` of the types. Every structconv module overrides :meth:`export` (plain PyTorch for
+    deployment); the default, for a subclass that does not, raises ``NotImplementedError``.
 
     Attributes:
         in_type: type of the ``GeometricTensor`` expected as input.
@@ -163,15 +163,29 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
         return self, self.in_type, self.out_type, {}
 
     def export(self) -> torch.nn.Module:
-        """Convert to an equivalent plain ``torch.nn`` module in eval mode.
+        """Convert to an equivalent plain PyTorch module, in eval mode, that loads without structconv.
+
+        The result computes what this module computes in eval mode, to float rounding, on the plain tensor
+        ``(B, C, H, W)`` of its ``GeometricTensor`` (containers: the same structure, dicts of tensors for the
+        branching modules). It holds copies of the current parameters and statistics. Every structconv
+        module implements it with ``torch.nn`` classes where they express the layer (``Conv2d``,
+        ``BatchNorm2d``, ``MaxPool2d``, ...) and otherwise with a :class:`torch.fx.GraphModule` traced from
+        torch operations only; either way the result pickles (``torch.save``) and loads with
+        ``torch.load(path, weights_only=False)`` in a Python where structconv is not installed, and converts
+        to ONNX (``torch.onnx.export``).
 
         The module itself is left exactly as it was (mode, parameters, buffers): export reads the current
         parameters and never switches the live model to eval mode.
 
+        A subclass written outside structconv overrides this method to return plain ``torch.nn`` modules (or
+        a :func:`torch.fx.symbolic_trace` of a module written with torch operations).
+
         Raises:
-            NotImplementedError: this module does not implement export (the default).
+            NotImplementedError: this module does not implement export (the default, for subclasses).
         """
-        raise NotImplementedError(f"{type(self).__name__} does not implement export() yet")
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement export(); override it to return plain torch.nn modules"
+        )
 
     def extra_repr(self) -> str:
         in_type = getattr(self, "in_type", None)

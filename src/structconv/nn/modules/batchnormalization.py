@@ -270,19 +270,31 @@ class InnerBatchNorm(_BatchNormBase):
                     self.running_var.index_copy_(0, ids, var.to(self.running_var.dtype))
         return GeometricTensor(y, self.out_type)
 
-    def export(self) -> torch.nn.BatchNorm2d:
-        """Return an equivalent ``torch.nn.BatchNorm2d`` (eval mode), the per-field statistics per channel.
+    def export(self) -> torch.nn.Module:
+        """Return the same map in plain PyTorch (eval mode): a ``torch.nn.BatchNorm2d`` in general.
 
-        Exact in eval mode when running statistics are tracked (or when every field has size 1); otherwise
-        eval-mode outputs use per-field batch statistics that ``BatchNorm2d`` cannot reproduce, and
-        ``NotImplementedError`` is raised.
+        With running statistics (the default), or with fields of size 1 only, the export is a
+        ``torch.nn.BatchNorm2d`` holding the per-field statistics and affine parameters repeated per channel:
+        exact in eval mode. With ``track_running_stats=False`` and larger fields, eval mode normalises by
+        batch statistics shared by the channels of each field, which ``BatchNorm2d`` cannot reproduce: the
+        export is then a :class:`torch.fx.GraphModule` (``torch.nn.functional.batch_norm`` of each field
+        size's ``[B, fields, size, H, W]`` view, as the live module), which loads with PyTorch alone.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr] * 2)
+            >>> InnerBatchNorm(t).export()
+            BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+            >>> m = InnerBatchNorm(t, track_running_stats=False)
+            >>> x = torch.randn(3, 8, 4, 4)
+            >>> bool(torch.allclose(m.export()(x), m.eval()(GeometricTensor(x, t)).tensor))
+            True
         """
         sizes = {r.size for r in self.in_type.representations}
         if not self.track_running_stats and sizes != {1}:
-            raise NotImplementedError(
-                "InnerBatchNorm.export: with track_running_stats=False the statistics are shared by the "
-                "channels of each field, which torch.nn.BatchNorm2d cannot reproduce"
-            )
+            return self._export_batch_statistics()
         c = self.in_type.size
         bn = torch.nn.BatchNorm2d(c, self.eps, self.momentum, self.affine, self.track_running_stats)
         foc = self._field_of_channel
@@ -298,6 +310,22 @@ class InnerBatchNorm(_BatchNormBase):
                 bn.running_var.copy_(self.running_var.index_select(0, foc))
                 bn.num_batches_tracked.copy_(self.num_batches_tracked)
         return bn.to(foc.device).eval()
+
+    def _export_batch_statistics(self) -> torch.fx.GraphModule:
+        """The export without running statistics: per-field batch statistics, traced from torch operations."""
+        from .._export import FieldBatchStats, to_graph
+
+        grouping = FieldGrouping(self.in_type, keys=[r.size for r in self.in_type.representations])
+        device = self._field_of_channel.device
+        weights = biases = None
+        if self.affine:
+            with torch.no_grad():
+                ids = [torch.as_tensor(i, device=device) for i in grouping.field_ids]
+                weights = [self.weight.index_select(0, i) for i in ids]
+                biases = [self.bias.index_select(0, i) for i in ids]
+        perms = [None if p is None else p.to(device) for p in (grouping.in_perm, grouping.out_perm)]
+        root = FieldBatchStats(grouping, perms[0], perms[1], weights, biases, self.eps)
+        return to_graph(root, "InnerBatchNormGraph")
 
     def extra_repr(self) -> str:
         return (
@@ -371,6 +399,38 @@ class _NormBatchNormBase(_BatchNormBase):
             scale = scale * self.weight.to(cdtype)
         y = x.to(cdtype) * scale.index_select(0, foc).view(shape)
         return GeometricTensor(y.to(x.dtype), self.out_type)
+
+    def export(self) -> torch.nn.BatchNorm2d:
+        r"""Return the same map as a ``torch.nn.BatchNorm2d`` (eval mode).
+
+        In eval mode every channel of field :math:`i` is multiplied by :math:`\gamma_i / \sqrt{r_i +
+        \epsilon}`: a ``BatchNorm2d`` whose running mean (and bias) is 0 and whose running variance and scale
+        are the field's, repeated per channel (copies of the current values).
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(8)
+            >>> t = FieldType(gs, [gs.irrep(1), gs.irrep(2)])
+            >>> bn = NormBatchNorm(t)
+            >>> bn.export()
+            BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+            >>> x = torch.randn(2, 4, 3, 3)
+            >>> bool(torch.allclose(bn.export()(x), bn.eval()(GeometricTensor(x, t)).tensor))
+            True
+        """
+        foc = self._field_of_channel
+        reference = self.weight if self.affine else self.running_var
+        bn = torch.nn.BatchNorm2d(self.in_type.size, self.eps, self.momentum, self.affine, True)
+        bn = bn.to(device=reference.device, dtype=reference.dtype)
+        with torch.no_grad():
+            bn.running_mean.zero_()
+            bn.running_var.copy_(self.running_var.index_select(0, foc))
+            bn.num_batches_tracked.copy_(self.num_batches_tracked)
+            if self.affine:
+                bn.weight.copy_(self.weight.index_select(0, foc))
+                bn.bias.zero_()
+        return bn.eval()
 
     def extra_repr(self) -> str:
         return f"{self.in_type}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
@@ -592,6 +652,70 @@ class GNormBatchNorm(_BatchNormBase):
             y = y + z.new_zeros(c).index_copy(0, tc, self.bias.to(cdtype)).view(shape)
         y = self._change_basis(y, inverse=False, out_perm=self._out_perm)
         return GeometricTensor(y.to(x.dtype), self.out_type)
+
+    def export(self) -> torch.nn.Conv2d:
+        r"""Return the same map as a 1×1 ``torch.nn.Conv2d`` with bias (eval mode).
+
+        In eval mode the module is affine in every field: with :math:`S` the scales :math:`\gamma_k /
+        \sqrt{\sigma_k^2 + \epsilon}` of its irrep blocks, :math:`\mu` the running means and :math:`\beta`
+        the biases of its trivial components (zero elsewhere),
+
+        .. math::
+            y = Q \big(S (Q^{-1} v - \mu) + \beta\big) = Q S Q^{-1} v + Q (\beta - S \mu).
+
+        The matrices :math:`Q S Q^{-1}` and the offsets are formed in float64 from the current statistics and
+        parameters, and stored in the module's dtype. When all fields have the same size the convolution has
+        one group per field (weights ``[C, size, 1, 1]``); otherwise it is a dense ``C × C`` 1×1 convolution,
+        zero outside the fields' diagonal blocks.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr, gs.regular_repr])
+            >>> bn = GNormBatchNorm(t)
+            >>> bn.export()
+            Conv2d(8, 8, kernel_size=(1, 1), stride=(1, 1), groups=2)
+            >>> x = torch.randn(2, 8, 3, 3)
+            >>> bool(torch.allclose(bn.export()(x), bn.eval()(GeometricTensor(x, t)).tensor, atol=1e-6))
+            True
+        """
+        f64 = torch.float64
+        c = self.in_type.size
+        tc, boc = self._trivial_channels.cpu(), self._block_of_channel.cpu()
+        with torch.no_grad():
+            scale = torch.rsqrt(self.running_var.detach().cpu().to(f64) + self.eps)
+            if self.affine:
+                scale = scale * self.weight.detach().cpu().to(f64)
+            scale = scale.index_select(0, boc)  # per channel, fields in group order, irreps basis
+            mean = torch.zeros(c, dtype=f64).index_copy(0, tc, self.running_mean.detach().cpu().to(f64))
+            shift = torch.zeros(c, dtype=f64)
+            if self.affine:
+                shift = shift.index_copy(0, tc, self.bias.detach().cpu().to(f64))
+            sizes = [r.size for r in self.in_type.representations]
+            uniform = len(set(sizes)) == 1
+            weight = torch.zeros(c, sizes[0] if uniform else c, dtype=f64)
+            bias = torch.zeros(c, dtype=f64)
+            starts = self.in_type.fields_start
+            position = 0  # start of the field in the grouped (irreps-basis) layout
+            for g, ids in enumerate(self._grouping.field_ids):
+                q = getattr(self, f"_cob_{g}").detach().cpu().to(f64)
+                q_inv = getattr(self, f"_cob_inv_{g}").detach().cpu().to(f64)
+                n = self._grouping.sizes[g]
+                for i in ids:
+                    s_i, m_i, b_i = (v[position : position + n] for v in (scale, mean, shift))
+                    block = q @ (s_i[:, None] * q_inv)
+                    start = int(starts[i])
+                    weight[start : start + n, slice(None) if uniform else slice(start, start + n)] = block
+                    bias[start : start + n] = q @ (b_i - s_i * m_i)
+                    position += n
+        reference = self.running_var
+        conv = torch.nn.Conv2d(c, c, 1, groups=c // weight.shape[1], bias=True)
+        conv = conv.to(device=reference.device, dtype=reference.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(weight[:, :, None, None])
+            conv.bias.copy_(bias)
+        return conv.eval()
 
     def extra_repr(self) -> str:
         return f"{self.in_type}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"

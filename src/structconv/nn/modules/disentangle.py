@@ -74,5 +74,40 @@ class DisentangleModule(EquivariantModule):
             raise ValueError(f"DisentangleModule: input_shape={input_shape} does not match in_type")
         return input_shape
 
+    def export(self) -> torch.nn.Module:
+        """Return the same map in plain PyTorch (eval mode).
+
+        Every change of basis is a permutation (:func:`structconv.group.disentangle`), so the map moves
+        channels: the export is a :class:`torch.fx.GraphModule` holding one ``index_select`` over the
+        channels (loads with PyTorch alone), or ``torch.nn.Identity`` when no field is reordered.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.group import directsum
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [directsum([gs.irrep(1), gs.trivial_repr, gs.irrep(1)])])
+            >>> m = DisentangleModule(t)
+            >>> x = torch.randn(1, 5, 3, 3)
+            >>> torch.equal(m.export()(x), m(GeometricTensor(x, t)).tensor)
+            True
+        """
+        from .._export import Gather, to_graph
+
+        index = np.empty(self.in_type.size, dtype=np.int64)
+        starts = self.in_type.fields_start
+        for g, ids in enumerate(self._grouping.field_ids):
+            p = getattr(self, f"_basis_{g}").detach().cpu().double().numpy()
+            binary = np.isin(p, (0.0, 1.0)).all()
+            if not (binary and (p.sum(axis=0) == 1).all() and (p.sum(axis=1) == 1).all()):
+                raise RuntimeError(f"DisentangleModule.export: change of basis {g} is not a permutation")
+            source = p.argmax(axis=1)  # output channel a of a field is its input channel source[a]
+            for i in ids:
+                index[starts[i] : starts[i] + len(source)] = starts[i] + source
+        if np.array_equal(index, np.arange(len(index))):
+            return torch.nn.Identity().eval()
+        device = self._basis_0.device
+        return to_graph(Gather(torch.from_numpy(index).to(device)), "DisentangleModuleGraph")
+
     def extra_repr(self) -> str:
         return f"{self.in_type} -> {self.out_type}"

@@ -146,6 +146,38 @@ class _GatedBase(EquivariantModule):
             return torch.where(self._is_gate.view(shape), e, x * e)
         return x * e
 
+    def _export_root(self, two_inputs: bool) -> torch.nn.Module:
+        """The pure-torch module :meth:`export` traces: the current biases per gate channel (copies)."""
+        from .._export import Gate, Gate2
+
+        with torch.no_grad():
+            bias = self.bias.index_select(0, self._bias_index)
+        if two_inputs:
+            return Gate2(bias, self._multiplier, None, self._out_channels, self._is_gate)
+        return Gate(bias, self._multiplier, self._gate_channels, self._out_channels, self._is_gate)
+
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` of torch operations (eval mode).
+
+        The graph gathers the gates, subtracts the current biases (copies), applies the sigmoid and
+        multiplies each gated channel by its gate (``index_select`` with the constructor's indices); it
+        pickles and loads with PyTorch alone. It takes and returns plain tensors ``(B, C, H, W)``
+        (:class:`GatedNonLinearity2`'s takes ``(gates, input)``).
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GatedNonLinearity1, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(8)
+            >>> t = FieldType(gs, [gs.trivial_repr] * 2 + [gs.irrep(1), gs.irrep(2)])
+            >>> m = GatedNonLinearity1(t)
+            >>> x = torch.randn(2, t.size, 5, 5)
+            >>> torch.equal(m.export()(x), m(GeometricTensor(x, t)).tensor)
+            True
+        """
+        from .._export import to_graph
+
+        return to_graph(self._export_root(isinstance(self.in_type, tuple)), f"{type(self).__name__}Graph")
+
     def _shape(self, input_shape: tuple[int, ...], size: int) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
         if len(input_shape) < 2 or input_shape[1] != size:

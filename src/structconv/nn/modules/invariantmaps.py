@@ -2,7 +2,8 @@
 
 :class:`GroupPooling` takes the maximum over the channels of a permutation field, :class:`NormPool` the norm
 of an orthogonal field and :class:`InducedNormPool` the largest norm of the sub-fields of an induced field.
-:class:`MaxPoolChannels` is the plain PyTorch module :meth:`GroupPooling.export` returns.
+:class:`MaxPoolChannels` is a plain module of consecutive-channel maxima (e2cnn's ``GroupPooling`` exports to
+it); :meth:`GroupPooling.export` returns a :class:`torch.fx.GraphModule` that needs PyTorch alone.
 """
 
 from __future__ import annotations
@@ -66,8 +67,30 @@ class MaxPoolChannels(torch.nn.Module):
             )
         return input.unflatten(1, (-1, self.kernel_size)).amax(dim=2)
 
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` that loads without structconv (eval mode).
+
+        Example:
+            >>> MaxPoolChannels(2).export()(torch.arange(4.0).view(1, 4, 1, 1)).flatten().tolist()
+            [1.0, 3.0]
+        """
+        from .._export import to_graph
+
+        return to_graph(_ChannelGroupMax(self.kernel_size), "MaxPoolChannelsGraph")
+
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}"
+
+
+class _ChannelGroupMax(torch.nn.Module):
+    """The traced body of :meth:`MaxPoolChannels.export`: the maximum of consecutive groups of channels."""
+
+    def __init__(self, kernel_size: int) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(1, (-1, self.kernel_size)).amax(dim=2)
 
 
 class _InvariantMap(EquivariantModule):
@@ -116,7 +139,7 @@ class GroupPooling(_InvariantMap):
         >>> pool(GeometricTensor(torch.randn(2, 24, 5, 5), t)).shape
         torch.Size([2, 3, 5, 5])
         >>> pool.export()
-        MaxPoolChannels(kernel_size=8)
+        GroupPoolingGraph()
     """
 
     def __init__(self, in_type: FieldType, **kwargs) -> None:
@@ -136,19 +159,30 @@ class GroupPooling(_InvariantMap):
         )
         return GeometricTensor(y, self.out_type)
 
-    def export(self) -> MaxPoolChannels:
-        """Return an equivalent :class:`MaxPoolChannels` (eval mode).
+    def export(self) -> torch.nn.Module:
+        """Return the same map in plain PyTorch (eval mode): a :class:`torch.fx.GraphModule`.
 
-        Only field types whose fields all have the same size can be exported (a single plain module then
-        reproduces the output); any other type raises ``NotImplementedError``.
+        The graph takes the maximum over each field's channels with ``amax`` (one ``unflatten`` and ``amax``
+        per field size, fields of mixed sizes gathered and scattered back with ``index_select``); it calls
+        torch alone, so it pickles and loads without structconv (e2cnn exports its own ``MaxPoolChannels``,
+        which needs e2cnn to load). A type made of trivial fields only exports to ``torch.nn.Identity``.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr, gs.trivial_repr, gs.regular_repr])
+            >>> pool = GroupPooling(t)
+            >>> x = torch.randn(2, t.size, 3, 3)
+            >>> torch.equal(pool.export()(x), pool(GeometricTensor(x, t)).tensor)
+            True
         """
-        sizes = {r.size for r in self.in_type.representations}
-        if len(sizes) != 1:
-            raise NotImplementedError(
-                f"GroupPooling.export: in_type mixes fields of sizes {sorted(sizes)}; only field types whose "
-                "fields all have the same size can be exported to MaxPoolChannels"
-            )
-        return MaxPoolChannels(sizes.pop()).eval()
+        from .._export import FieldMax, to_graph
+
+        if all(r.size == 1 for r in self.in_type.representations):
+            return torch.nn.Identity().eval()
+        root = FieldMax(self._grouping, self._in_perm, self._out_perm)
+        return to_graph(root, "GroupPoolingGraph")
 
 
 class NormPool(_InvariantMap):
@@ -189,6 +223,24 @@ class NormPool(_InvariantMap):
         check_input(self, input)
         y = self._grouping.apply(input.tensor, self._in_perm, self._out_perm, lambda g, v: safe_norm(v, 2))
         return GeometricTensor(y, self.out_type)
+
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` of torch operations (eval mode).
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.irrep(1), gs.regular_repr])
+            >>> pool = NormPool(t)
+            >>> x = torch.randn(2, t.size, 3, 3)
+            >>> bool(torch.allclose(pool.export()(x), pool(GeometricTensor(x, t)).tensor))
+            True
+        """
+        from .._export import NormPool as NormPoolGraph
+        from .._export import to_graph
+
+        return to_graph(NormPoolGraph(self._grouping, self._in_perm, self._out_perm), "NormPoolGraph")
 
 
 class InducedNormPool(_InvariantMap):
@@ -246,3 +298,23 @@ class InducedNormPool(_InvariantMap):
         return GeometricTensor(
             self._grouping.apply(input.tensor, self._in_perm, self._out_perm, fn), self.out_type
         )
+
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` of torch operations (eval mode).
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.FlipRot2dOnR2(4)
+            >>> rep = gs.induced_repr((None, 4), gs.restrict((None, 4))[0].irrep(1))
+            >>> t = FieldType(gs, [rep] * 2)
+            >>> pool = InducedNormPool(t)
+            >>> x = torch.randn(2, t.size, 3, 3)
+            >>> bool(torch.allclose(pool.export()(x), pool(GeometricTensor(x, t)).tensor))
+            True
+        """
+        from .._export import InducedNormPool as InducedNormPoolGraph
+        from .._export import to_graph
+
+        root = InducedNormPoolGraph(self._grouping, self._in_perm, self._out_perm)
+        return to_graph(root, "InducedNormPoolGraph")

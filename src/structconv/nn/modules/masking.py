@@ -95,6 +95,25 @@ class MaskModule(EquivariantModule):
             )
         return input_shape
 
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` (eval mode): the input times a mask copy.
+
+        The graph does not check the spatial size; an input that is not ``S x S`` fails to broadcast.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr])
+            >>> m = MaskModule(t, 9, margin=10)
+            >>> x = torch.randn(2, 4, 9, 9)
+            >>> torch.equal(m.export()(x), m(GeometricTensor(x, t)).tensor)
+            True
+        """
+        from .._export import Mask, to_graph
+
+        return to_graph(Mask(self.mask), "MaskModuleGraph")
+
     def _equivariance_setup(self):
         # the mask has a fixed size: test on inputs of the mask's size S x S
         return self, self.in_type, self.out_type, {"spatial_size": self.S}

@@ -119,6 +119,31 @@ class BranchingModule(EquivariantModule):
             errors.append((el, err))
         return errors
 
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same split as a :class:`torch.fx.GraphModule` (eval mode): a tensor in, a dict out.
+
+        Each branch is a ``narrow`` of the channels (a view) or, when its fields are not contiguous, an
+        ``index_select``; the graph returns the dict ``label -> tensor`` in the order of :attr:`labels` and
+        loads with PyTorch alone.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr, gs.irrep(1), gs.regular_repr])
+            >>> out = BranchingModule(t, ["a", "b", "a"]).export()(torch.randn(1, 10, 3, 3))
+            >>> {k: v.shape[1] for k, v in out.items()}
+            {'a': 8, 'b': 2}
+        """
+        from .._export import Branch, to_graph
+
+        branches = []
+        for b, label in enumerate(self.labels):
+            sl = self._slices[b]
+            where = (sl[0], sl[1] - sl[0]) if sl is not None else getattr(self, f"_branch_{b}")
+            branches.append((label, where))
+        return to_graph(Branch(branches), "BranchingModuleGraph")
+
     def extra_repr(self) -> str:
         return f"{self.in_type}, labels={self.labels}, reshuffle={self.reshuffle}"
 
@@ -243,6 +268,33 @@ class MergeModule(EquivariantModule):
             errors.append((el, err))
         return errors
 
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` (eval mode): dict of tensors in, tensor out.
+
+        Every module is replaced by its own :meth:`~EquivariantModule.export`; the graph calls each on the
+        tensors of its labels and concatenates the outputs along the channels. ``torch.nn`` submodules stay
+        submodules (named ``submodule_<i>`` as here); exported graphs are traced into this one. It loads with
+        PyTorch alone.
+
+        Raises:
+            NotImplementedError: a module does not implement ``export()`` (a user-defined module).
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor, NormNonLinearity, ReLU
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> ta, tb = FieldType(gs, [gs.regular_repr]), FieldType(gs, [gs.irrep(1)])
+            >>> merge = MergeModule([(ReLU(ta), "a"), (NormNonLinearity(tb), "b")])
+            >>> x = {"a": torch.randn(1, 4, 3, 3), "b": torch.randn(1, 2, 3, 3)}
+            >>> y = merge({k: GeometricTensor(v, ta if k == "a" else tb) for k, v in x.items()}).tensor
+            >>> torch.equal(merge.export()(x), y)
+            True
+        """
+        from .._export import Merge, to_graph
+
+        modules = [getattr(self, f"submodule_{i}").export() for i in range(len(self._labels))]
+        return to_graph(Merge(modules, self._labels), "MergeModuleGraph")
+
     def extra_repr(self) -> str:
         return f"labels={self._labels}"
 
@@ -341,6 +393,32 @@ class MultipleModule(EquivariantModule):
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of the output for an input of shape ``input_shape``."""
         return self.merging.evaluate_output_shape(self.branching.evaluate_output_shape(input_shape))
+
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as one :class:`torch.fx.GraphModule` (eval mode), loadable with PyTorch alone.
+
+        The graph chains the exports of the branching and the merging (:meth:`BranchingModule.export`,
+        :meth:`MergeModule.export`); the modules' ``torch.nn`` exports stay submodules
+        (``merging.submodule_<i>``).
+
+        Raises:
+            NotImplementedError: a module does not implement ``export()`` (a user-defined module).
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import ELU, FieldType, GeometricTensor, NormNonLinearity
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr, gs.irrep(1), gs.regular_repr])
+            >>> ta, tb = FieldType(gs, [gs.regular_repr] * 2), FieldType(gs, [gs.irrep(1)])
+            >>> m = MultipleModule(t, ["a", "b", "a"], [(ELU(ta), "a"), (NormNonLinearity(tb), "b")])
+            >>> x = torch.randn(2, 10, 5, 5)
+            >>> torch.equal(m.export()(x), m(GeometricTensor(x, t)).tensor)
+            True
+        """
+        from .._export import Multiple, to_graph
+
+        root = Multiple(self.branching.export(), self.merging.export())
+        return to_graph(root, "MultipleModuleGraph")
 
     def extra_repr(self) -> str:
         return ""

@@ -361,6 +361,25 @@ class ConcatenatedNonLinearity(EquivariantModule):
             raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type")
         return (input_shape[0], self.out_type.size, *input_shape[2:])
 
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` of torch operations (eval mode).
+
+        The graph is ``stack([f(x), f(-x)], dim=2).flatten(1, 2)``; it loads with PyTorch alone.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.regular_repr])
+            >>> m = ConcatenatedNonLinearity(t)
+            >>> x = torch.randn(2, 4, 3, 3)
+            >>> torch.equal(m.export()(x), m(GeometricTensor(x, t)).tensor)
+            True
+        """
+        from .._export import Concatenated, to_graph
+
+        return to_graph(Concatenated(_CONCATENATED[self.function]), "ConcatenatedNonLinearityGraph")
+
     def extra_repr(self) -> str:
         return f"{self.in_type}, function={self.function!r}"
 
@@ -436,6 +455,23 @@ class VectorFieldNonLinearity(EquivariantModule):
         if len(input_shape) < 2 or input_shape[1] != self.in_type.size:
             raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type")
         return (input_shape[0], self.out_type.size, *input_shape[2:])
+
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` of torch operations (eval mode).
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(8)
+            >>> t = FieldType(gs, [gs.regular_repr] * 2)
+            >>> m = VectorFieldNonLinearity(t)
+            >>> x = torch.randn(1, 16, 5, 5)
+            >>> torch.equal(m.export()(x), m(GeometricTensor(x, t)).tensor)
+            True
+        """
+        from .._export import VectorField, to_graph
+
+        return to_graph(VectorField(len(self.in_type), self._n), "VectorFieldNonLinearityGraph")
 
     def extra_repr(self) -> str:
         return f"{self.in_type}"

@@ -109,6 +109,33 @@ class _NormNonLinearityBase(EquivariantModule):
             raise ValueError(f"{type(self).__name__}: input_shape={input_shape} does not match in_type")
         return input_shape
 
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` of torch operations (eval mode).
+
+        No ``torch.nn`` class rescales a field by a function of its norm, so the map is traced from a private
+        pure-torch module holding the current biases :math:`e^{\beta}` as buffers (copies); the graph pickles
+        and loads with PyTorch alone. It takes and returns the plain tensor ``(B, C, H, W)``.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(8)
+            >>> t = FieldType(gs, [gs.irrep(1), gs.regular_repr])
+            >>> m = NormNonLinearity(t, "n_sigmoid")
+            >>> x = torch.randn(2, t.size, 5, 5)
+            >>> bool(torch.allclose(m.export()(x), m(GeometricTensor(x, t)).tensor))
+            True
+        """
+        from .._export import NormScale, to_graph
+
+        biases = None
+        if self.log_bias is not None:
+            with torch.no_grad():
+                biases = torch.exp(self.log_bias).index_select(0, self._bias_order)
+            biases = biases.split(self._grouping.counts)
+        root = NormScale(self._grouping, self._in_perm, self._out_perm, _FUNCTIONS[self.function], biases)
+        return to_graph(root, f"{type(self).__name__}Graph")
+
     def extra_repr(self) -> str:
         return f"{self.in_type}, function={self.function!r}, bias={self.log_bias is not None}"
 

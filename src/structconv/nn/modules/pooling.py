@@ -164,6 +164,35 @@ class NormMaxPool(_WindowPool):
         y = x.reshape(b, c, h * w).gather(2, idx).reshape(b, c, ho, wo)
         return GeometricTensor(y, self.out_type)
 
+    def export(self) -> torch.fx.GraphModule:
+        """Return the same map as a :class:`torch.fx.GraphModule` of torch operations (eval mode).
+
+        The graph computes the field norms, takes ``max_pool2d_with_indices`` of them and gathers every field
+        at its window's index; it pickles and loads with PyTorch alone.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType, GeometricTensor
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.irrep(1), gs.regular_repr])
+            >>> m = NormMaxPool(t, 3, stride=2, padding=1)
+            >>> x = torch.randn(1, t.size, 7, 7)
+            >>> torch.equal(m.export()(x), m(GeometricTensor(x, t)).tensor)
+            True
+        """
+        from .._export import NormMaxPool as NormMaxPoolGraph
+        from .._export import to_graph
+
+        pool = dict(
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            ceil_mode=self.ceil_mode,
+        )
+        root = NormMaxPoolGraph(self._grouping, self._in_perm, self._out_perm, self._field_of_channel, pool)
+        return to_graph(root, "NormMaxPoolGraph")
+
     def extra_repr(self) -> str:
         return (
             f"{self.in_type}, kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -327,7 +356,17 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
         """
         c = self.in_type.size
         k = self._filter.shape[-1]
-        blur = torch.nn.Conv2d(c, c, k, stride=self.stride, padding=self._blur_padding, groups=c, bias=False)
+        blur = torch.nn.Conv2d(
+            c,
+            c,
+            k,
+            stride=self.stride,
+            padding=self._blur_padding,
+            groups=c,
+            bias=False,
+            device=self._filter.device,
+            dtype=self._filter.dtype,
+        )
         with torch.no_grad():
             blur.weight.copy_(self._filter.expand(c, 1, k, k))
         blur.weight.requires_grad_(False)
@@ -465,7 +504,17 @@ class PointwiseAvgPoolAntialiased(EquivariantModule):
         """Return an equivalent depthwise ``torch.nn.Conv2d`` (fixed Gaussian weights) in eval mode."""
         c = self.in_type.size
         k = self.kernel_size[0]
-        conv = torch.nn.Conv2d(c, c, k, stride=self.stride, padding=self.padding, groups=c, bias=False)
+        conv = torch.nn.Conv2d(
+            c,
+            c,
+            k,
+            stride=self.stride,
+            padding=self.padding,
+            groups=c,
+            bias=False,
+            device=self._filter.device,
+            dtype=self._filter.dtype,
+        )
         with torch.no_grad():
             conv.weight.copy_(self._filter.expand(c, 1, k, k))
         conv.weight.requires_grad_(False)

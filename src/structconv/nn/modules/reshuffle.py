@@ -72,8 +72,27 @@ class ReshuffleModule(EquivariantModule):
         return input_shape
 
     def export(self) -> torch.nn.Module:
-        """Not available: a channel permutation has no plain ``torch.nn`` module."""
-        raise NotImplementedError("ReshuffleModule does not implement export()")
+        """Return the same map in plain PyTorch (eval mode).
+
+        No ``torch.nn`` class permutes channels arbitrarily, so the export is a :class:`torch.fx.GraphModule`
+        holding one ``index_select`` over the channels (loads with PyTorch alone); the identity permutation
+        exports to ``torch.nn.Identity``.
+
+        Example:
+            >>> from structconv import gspaces
+            >>> from structconv.nn import FieldType
+            >>> gs = gspaces.Rot2dOnR2(4)
+            >>> t = FieldType(gs, [gs.trivial_repr, gs.irrep(1)])
+            >>> ReshuffleModule(t, [1, 0]).export()(torch.arange(3.0).view(1, 3, 1, 1)).flatten().tolist()
+            [1.0, 2.0, 0.0]
+            >>> ReshuffleModule(t, [0, 1]).export()
+            Identity()
+        """
+        from .._export import Gather, to_graph
+
+        if self.permutation == sorted(self.permutation):
+            return torch.nn.Identity().eval()
+        return to_graph(Gather(self._indices), "ReshuffleModuleGraph")
 
     def extra_repr(self) -> str:
         return f"{self.in_type} -> {self.out_type}"

@@ -1,0 +1,657 @@
+"""Every public module exports to plain PyTorch (issue 16).
+
+The constructor table below has one entry per public module class of ``structconv.nn`` (a new class without
+an entry fails :func:`test_every_public_module_is_in_the_table`), each built on several groups and field kinds
+(C4, C8, D4, SO(2), O(2) where the module accepts them) with random parameters and running statistics. For
+every case, in float32 and float64:
+
+* ``export()`` leaves the live module exactly as it was (mode, parameters, buffers) and emits no warning;
+* the exported tree holds only torch classes (``torch.nn`` modules or ``torch.fx`` graphs calling torch);
+* its output equals the live module's eval output to float rounding, and it holds copies (changing the live
+  module afterwards does not change the export).
+
+Then, once per class: ONNX (``torch.onnx.export`` + onnxruntime) gives the same output, and a subprocess in
+which ``import structconv`` fails loads every saved export (and two composite models) and reproduces it.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import subprocess
+import sys
+import textwrap
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import structconv.nn as snn
+from structconv import gspaces
+from structconv.group import directsum
+from structconv.nn import FieldType, GeometricTensor
+from structconv.nn._export import foreign_parts
+
+SRC = Path(snn.__file__).resolve().parents[1]  # .../src/structconv
+
+# public nn.Module classes of structconv.nn that are not layers, with the reason
+NOT_LAYERS = {
+    "EquivariantModule": "the abstract base class (its default export() raises for user subclasses)",
+    "BasisExpansion": "the filter expansion inside R2Conv / R2ConvTransposed / R2Diffop, exported with them",
+    "BlocksBasisExpansion": "the filter expansion inside R2Conv / R2ConvTransposed / R2Diffop",
+    "SingleBlockBasisExpansion": "the filter expansion inside R2Conv / R2ConvTransposed / R2Diffop",
+}
+
+
+# ----------------------------------------------------------------------------------------------- gspaces
+
+
+@cache
+def _gs(name: str) -> Any:
+    return {
+        "C4": lambda: gspaces.Rot2dOnR2(4),
+        "C8": lambda: gspaces.Rot2dOnR2(8),
+        "D4": lambda: gspaces.FlipRot2dOnR2(4),
+        "SO2": lambda: gspaces.Rot2dOnR2(-1, maximum_frequency=3),
+        "O2": lambda: gspaces.FlipRot2dOnR2(-1, maximum_frequency=3),
+    }[name]()
+
+
+def _ft(gs: str, reps: Callable[[Any], list]) -> FieldType:
+    space = _gs(gs)
+    return FieldType(space, reps(space))
+
+
+def _induced(space: Any, subgroup_id: Any, irrep: Any) -> Any:
+    sub = space.restrict(subgroup_id)[0]
+    return space.induced_repr(subgroup_id, sub.irrep(*irrep) if isinstance(irrep, tuple) else irrep(sub))
+
+
+def _ind_d4(space: Any) -> Any:
+    return _induced(space, (None, 4), (1,))
+
+
+def _ind_gate_d4(space: Any) -> Any:
+    return _induced(space, (None, 4), lambda sub: sub.trivial_repr)
+
+
+def _ind_o2(space: Any) -> Any:
+    return _induced(space, (None, -1), (1,))
+
+
+# ------------------------------------------------------------------------------------------------ cases
+
+
+@dataclass
+class Case:
+    """A live module, an input and the field types of the input (``None`` for plain layers).
+
+    ``inputs`` / ``types`` are a tensor / FieldType, a tuple of them (several inputs) or a dict label -> them
+    (MergeModule); a ModuleList case has ``types`` a FieldType shared by all its modules.
+    """
+
+    module: torch.nn.Module
+    inputs: Any
+    types: Any = None
+
+
+def _x(t: FieldType | int, size: int | tuple[int, ...] = 7, batch: int = 3) -> torch.Tensor:
+    """A random input for type ``t`` (or ``t`` channels) with one all-zero pixel (norms of 0)."""
+    c = t.size if isinstance(t, FieldType) else t
+    spatial = (size, size) if isinstance(size, int) else size
+    x = torch.randn(batch, c, *spatial)
+    if len(spatial) >= 1:
+        x[(slice(None), slice(None)) + (0,) * len(spatial)] = 0.0
+    return x
+
+
+def _typed(module: torch.nn.Module, t: FieldType, size: int | tuple[int, int] = 7) -> Case:
+    return Case(module, _x(t, size), t)
+
+
+def _r2conv(gs, cin, cout, **kw):
+    ti, to = _ft(gs, cin), _ft(gs, cout)
+    return _typed(snn.R2Conv(ti, to, **kw), ti, 9)
+
+
+def _r2convt(gs, cin, cout, **kw):
+    ti, to = _ft(gs, cin), _ft(gs, cout)
+    return _typed(snn.R2ConvTransposed(ti, to, **kw), ti, 5)
+
+
+def _r2diffop(gs, cin, cout, **kw):
+    ti, to = _ft(gs, cin), _ft(gs, cout)
+    return _typed(snn.R2Diffop(ti, to, **kw), ti, 9)
+
+
+def _unary(cls, gs, reps, spatial=7, **kw):
+    t = _ft(gs, reps)
+    return _typed(cls(t, **kw), t, spatial)
+
+
+def _gated2(gs, gates, gated):
+    tg, tv = _ft(gs, gates), _ft(gs, gated)
+    return Case(snn.GatedNonLinearity2((tg, tv)), (_x(tg), _x(tv)), (tg, tv))
+
+
+def _merge():
+    ta = _ft("C4", lambda s: [s.regular_repr])
+    tb = _ft("C4", lambda s: [s.irrep(1), s.irrep(1)])
+    tg = _ft("C4", lambda s: [s.trivial_repr] * 2)
+    module = snn.MergeModule(
+        [
+            (snn.ReLU(ta), "a"),
+            (snn.NormNonLinearity(tb), "b"),
+            (snn.GatedNonLinearity2((tg, tb)), ["g", "b"]),
+            (snn.SequentialModule(snn.InnerBatchNorm(ta), snn.GroupPooling(ta)), "a"),
+        ]
+    )
+    types = {"a": ta, "b": tb, "g": tg}
+    return Case(module, {k: _x(t) for k, t in types.items()}, types)
+
+
+def _multiple(reshuffle: int):
+    t = _ft("D4", lambda s: [s.trivial_repr, s.irrep(1, 1), s.regular_repr, s.trivial_repr, s.irrep(1, 1)])
+    labels = ["g", "n", "p", "g", "n"]
+    branches = snn.BranchingModule(t, labels, reshuffle=reshuffle).out_type
+    modules = [
+        (snn.GatedNonLinearity2((branches["g"], branches["n"])), ["g", "n"]),
+        (snn.InnerBatchNorm(branches["p"]), "p"),
+        (snn.NormPool(branches["n"]), "n"),
+    ]
+    return _typed(snn.MultipleModule(t, labels, modules, reshuffle=reshuffle), t)
+
+
+def _sequential():
+    t0 = _ft("C8", lambda s: [s.trivial_repr])
+    t1 = _ft("C8", lambda s: [s.trivial_repr] * 2 + [s.irrep(1), s.irrep(2)])
+    t2 = _ft("C8", lambda s: [s.irrep(1), s.irrep(2)])
+    t3 = _ft("C8", lambda s: [s.regular_repr] * 2)
+    gated = snn.GatedNonLinearity1(t1)
+    module = snn.SequentialModule(
+        snn.R2Conv(t0, t1, 3, padding=1),
+        snn.GNormBatchNorm(t1),
+        gated,
+        snn.NormBatchNorm(t2),
+        snn.NormNonLinearity(t2, "n_sigmoid"),
+        snn.NormMaxPool(t2, 2),
+        snn.R2Conv(t2, t3, 3, padding=1),
+        snn.InnerBatchNorm(t3),
+        snn.ELU(t3),
+        snn.PointwiseMaxPoolAntialiased(t3, 2),
+        snn.GroupPooling(t3),
+    )
+    return _typed(module, t0, 11)
+
+
+def _shuffled_disentangle():
+    space = _gs("C4")
+    perm = np.eye(5)[[3, 0, 4, 1, 2]]
+    mixed = directsum([space.irrep(1), space.trivial_repr, space.irrep(1)], change_of_basis=perm, name="mixed")
+    t = FieldType(space, [space.regular_repr, mixed, mixed])
+    return _typed(snn.DisentangleModule(t), t)
+
+
+def _module_list():
+    t = _ft("C4", lambda s: [s.regular_repr] * 2)
+    return Case(snn.ModuleList([snn.ReLU(t), snn.NormPool(t), snn.GroupPooling(t)]), _x(t), t)
+
+
+def _plain(module: torch.nn.Module, *shape: int) -> Case:
+    return Case(module, torch.randn(*shape))
+
+
+def _reg(s):
+    return [s.regular_repr]
+
+
+CASES: dict[str, list[tuple[str, Callable[[], Case]]]] = {
+    # steerable convolutions
+    "R2Conv": [
+        ("C8-regular", lambda: _r2conv("C8", lambda s: [s.trivial_repr] * 2 + _reg(s), lambda s: _reg(s) * 2, kernel_size=3, padding=1)),
+        ("D4-mixed-stride2", lambda: _r2conv("D4", lambda s: [*_reg(s), s.irrep(1, 1)], lambda s: [s.trivial_repr, *_reg(s), s.irrep(1, 1)], kernel_size=5, padding=2, stride=2)),
+        ("SO2-irreps", lambda: _r2conv("SO2", lambda s: [s.trivial_repr, s.irrep(1), s.irrep(2)], lambda s: [s.irrep(1), s.trivial_repr], kernel_size=5, padding=2)),
+        ("O2-irreps", lambda: _r2conv("O2", lambda s: [s.trivial_repr, s.irrep(1, 1)], lambda s: [s.irrep(1, 0), s.irrep(1, 2)], kernel_size=3)),
+    ],
+    "R2ConvTransposed": [
+        ("C4-regular-stride2", lambda: _r2convt("C4", _reg, lambda s: _reg(s) * 2, kernel_size=3, stride=2)),
+        ("SO2-irreps", lambda: _r2convt("SO2", lambda s: [s.trivial_repr, s.irrep(1)], lambda s: [s.irrep(1), s.irrep(2)], kernel_size=5, padding=1)),
+    ],
+    "R2Diffop": [
+        ("C8-regular", lambda: _r2diffop("C8", lambda s: [s.trivial_repr], _reg, kernel_size=5, padding=2)),
+        ("SO2-irreps", lambda: _r2diffop("SO2", lambda s: [s.irrep(1)], lambda s: [s.trivial_repr, s.irrep(1)], kernel_size=5)),
+    ],
+    # non-linearities
+    "NormNonLinearity": [
+        ("C8-mixed-n_relu", lambda: _unary(snn.NormNonLinearity, "C8", lambda s: [s.irrep(1), s.irrep(2), *_reg(s), s.irrep(1)])),
+        ("SO2-n_sigmoid", lambda: _unary(snn.NormNonLinearity, "SO2", lambda s: [s.irrep(1), s.irrep(3), s.irrep(1)], function="n_sigmoid")),
+        ("O2-n_relu", lambda: _unary(snn.NormNonLinearity, "O2", lambda s: [s.irrep(1, 1), s.irrep(1, 0), s.irrep(1, 2)])),
+        ("C4-squash", lambda: _unary(snn.NormNonLinearity, "C4", lambda s: [s.irrep(1), *_reg(s)], function="squash", bias=False)),
+    ],
+    "InducedNormNonLinearity": [
+        ("D4-n_relu", lambda: _unary(snn.InducedNormNonLinearity, "D4", lambda s: [_ind_d4(s)] * 2)),
+        ("O2-n_sigmoid", lambda: _unary(snn.InducedNormNonLinearity, "O2", lambda s: [_ind_o2(s)] * 2, function="n_sigmoid")),
+    ],
+    "GatedNonLinearity1": [
+        ("C8-default", lambda: _unary(snn.GatedNonLinearity1, "C8", lambda s: [s.trivial_repr] * 2 + [s.irrep(1), s.irrep(2)])),
+        ("D4-interleaved-keep-gates", lambda: _unary(snn.GatedNonLinearity1, "D4", lambda s: [s.trivial_repr, s.irrep(1, 1), s.trivial_repr, *_reg(s)], gates=["gate", "gated", "gate", "gated"], drop_gates=False)),
+        ("SO2", lambda: _unary(snn.GatedNonLinearity1, "SO2", lambda s: [s.trivial_repr] * 2 + [s.irrep(2), s.irrep(1)])),
+        ("O2", lambda: _unary(snn.GatedNonLinearity1, "O2", lambda s: [s.trivial_repr, s.irrep(1, 1)])),
+    ],
+    "GatedNonLinearity2": [
+        ("C4", lambda: _gated2("C4", lambda s: [s.trivial_repr] * 2, lambda s: [s.irrep(1), *_reg(s)])),
+        ("O2", lambda: _gated2("O2", lambda s: [s.trivial_repr], lambda s: [s.irrep(1, 2)])),
+    ],
+    "InducedGatedNonLinearity1": [
+        ("D4", lambda: _unary(snn.InducedGatedNonLinearity1, "D4", lambda s: [_ind_gate_d4(s), _ind_d4(s)])),
+        ("D4-keep-gates", lambda: _unary(snn.InducedGatedNonLinearity1, "D4", lambda s: [_ind_gate_d4(s)] * 2 + [_ind_d4(s)] * 2, drop_gates=False)),
+    ],
+    "ConcatenatedNonLinearity": [
+        ("C8-c_relu", lambda: _unary(snn.ConcatenatedNonLinearity, "C8", lambda s: [*_reg(s), s.irrep(4)])),
+        ("D4-c_tanh", lambda: _unary(snn.ConcatenatedNonLinearity, "D4", lambda s: [*_reg(s), s.trivial_repr], function="c_tanh")),
+        ("C4-c_sigmoid", lambda: _unary(snn.ConcatenatedNonLinearity, "C4", _reg, function="c_sigmoid")),
+    ],
+    "VectorFieldNonLinearity": [
+        ("C8", lambda: _unary(snn.VectorFieldNonLinearity, "C8", lambda s: _reg(s) * 2)),
+        ("C4", lambda: _unary(snn.VectorFieldNonLinearity, "C4", lambda s: _reg(s) * 3)),
+    ],
+    "PointwiseNonLinearity": [
+        (f"{gs}-{fn}", (lambda gs=gs, fn=fn: _unary(snn.PointwiseNonLinearity, gs, lambda s: _reg(s) * 2, function=fn)))
+        for gs, fn in [("C4", "p_relu"), ("D4", "p_elu"), ("C8", "p_sigmoid"), ("D4", "p_tanh")]
+    ],
+    "ReLU": [("C8", lambda: _unary(snn.ReLU, "C8", lambda s: _reg(s) * 2))],
+    "ELU": [("D4-alpha", lambda: _unary(snn.ELU, "D4", _reg, alpha=0.5))],
+    # invariant maps and pooling
+    "GroupPooling": [
+        ("C8-regular", lambda: _unary(snn.GroupPooling, "C8", lambda s: _reg(s) * 3)),
+        ("D4-mixed", lambda: _unary(snn.GroupPooling, "D4", lambda s: [*_reg(s), s.quotient_repr((None, 2)), s.trivial_repr, *_reg(s)])),
+        ("C4-trivial", lambda: _unary(snn.GroupPooling, "C4", lambda s: [s.trivial_repr] * 2)),
+    ],
+    "NormPool": [
+        ("C8-mixed", lambda: _unary(snn.NormPool, "C8", lambda s: [s.irrep(1), *_reg(s), s.irrep(3)])),
+        ("SO2", lambda: _unary(snn.NormPool, "SO2", lambda s: [s.irrep(1), s.irrep(2)])),
+        ("O2", lambda: _unary(snn.NormPool, "O2", lambda s: [s.irrep(1, 1), s.irrep(1, 0)])),
+    ],
+    "InducedNormPool": [
+        ("D4", lambda: _unary(snn.InducedNormPool, "D4", lambda s: [_ind_d4(s)] * 2)),
+        ("O2", lambda: _unary(snn.InducedNormPool, "O2", lambda s: [_ind_o2(s)])),
+    ],
+    "MaxPoolChannels": [("k4", lambda: _plain(snn.MaxPoolChannels(4), 3, 8, 5, 5))],
+    "NormMaxPool": [
+        ("C8-mixed", lambda: _unary(snn.NormMaxPool, "C8", lambda s: [s.irrep(1), *_reg(s), s.irrep(1)], kernel_size=2)),
+        ("D4-pad-ceil", lambda: _unary(snn.NormMaxPool, "D4", lambda s: [s.irrep(1, 1), s.irrep(1, 0)], kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+        ("SO2", lambda: _unary(snn.NormMaxPool, "SO2", lambda s: [s.irrep(1), s.irrep(2)], kernel_size=2, spatial=8)),
+    ],
+    "PointwiseMaxPool": [("C4", lambda: _unary(snn.PointwiseMaxPool, "C4", _reg, kernel_size=3, stride=2, padding=1))],
+    "PointwiseMaxPoolAntialiased": [("D4", lambda: _unary(snn.PointwiseMaxPoolAntialiased, "D4", _reg, kernel_size=2, spatial=8))],
+    "PointwiseAvgPool": [("SO2", lambda: _unary(snn.PointwiseAvgPool, "SO2", lambda s: [s.irrep(1)], kernel_size=2, spatial=8))],
+    "PointwiseAvgPoolAntialiased": [("C8", lambda: _unary(snn.PointwiseAvgPoolAntialiased, "C8", _reg, sigma=0.66, stride=2, spatial=9))],
+    # (first cases: sizes that divide the input, which PyTorch's ONNX exporter needs for adaptive pools)
+    "PointwiseAdaptiveAvgPool": [
+        ("O2", lambda: _unary(snn.PointwiseAdaptiveAvgPool, "O2", lambda s: [s.irrep(1, 1)], output_size=(2, 3), spatial=(8, 9))),
+        ("C4-uneven", lambda: _unary(snn.PointwiseAdaptiveAvgPool, "C4", _reg, output_size=(2, 3))),
+    ],
+    "PointwiseAdaptiveMaxPool": [
+        ("C4", lambda: _unary(snn.PointwiseAdaptiveMaxPool, "C4", _reg, output_size=2, spatial=8)),
+        ("D4-uneven", lambda: _unary(snn.PointwiseAdaptiveMaxPool, "D4", _reg, output_size=(3, 2))),
+    ],
+    # normalisation and dropout
+    "InnerBatchNorm": [
+        ("C8-regular", lambda: _unary(snn.InnerBatchNorm, "C8", lambda s: _reg(s) * 2)),
+        ("D4-mixed-shuffled", lambda: _unary(snn.InnerBatchNorm, "D4", lambda s: [*_reg(s), s.trivial_repr, s.quotient_repr((None, 2)), *_reg(s)], momentum=None)),
+        ("D4-no-running-stats", lambda: _unary(snn.InnerBatchNorm, "D4", lambda s: [*_reg(s), s.trivial_repr, *_reg(s)], track_running_stats=False)),
+        ("C4-no-affine", lambda: _unary(snn.InnerBatchNorm, "C4", _reg, affine=False)),
+    ],
+    "NormBatchNorm": [
+        ("C8", lambda: _unary(snn.NormBatchNorm, "C8", lambda s: [s.irrep(1), s.irrep(2)])),
+        ("SO2-no-affine", lambda: _unary(snn.NormBatchNorm, "SO2", lambda s: [s.irrep(1), s.irrep(2), s.irrep(1)], affine=False)),
+        ("O2", lambda: _unary(snn.NormBatchNorm, "O2", lambda s: [s.irrep(1, 1), s.irrep(1, 0)])),
+    ],
+    "InducedNormBatchNorm": [("D4", lambda: _unary(snn.InducedNormBatchNorm, "D4", lambda s: [_ind_d4(s)] * 2))],
+    "GNormBatchNorm": [
+        ("C4-mixed", lambda: _unary(snn.GNormBatchNorm, "C4", lambda s: [*_reg(s), s.irrep(1), s.trivial_repr])),
+        ("D4-uniform", lambda: _unary(snn.GNormBatchNorm, "D4", lambda s: _reg(s) * 2)),
+        ("SO2", lambda: _unary(snn.GNormBatchNorm, "SO2", lambda s: [s.trivial_repr, s.irrep(1), s.irrep(2)])),
+        ("O2-no-affine", lambda: _unary(snn.GNormBatchNorm, "O2", lambda s: [s.trivial_repr, s.irrep(1, 1), s.irrep(1, 0)], affine=False)),
+    ],
+    "FieldDropout": [("C4", lambda: _unary(snn.FieldDropout, "C4", lambda s: [*_reg(s), s.irrep(1)], p=0.3))],
+    "PointwiseDropout": [("D4", lambda: _unary(snn.PointwiseDropout, "D4", _reg, p=0.2))],
+    # containers and other modules
+    "IdentityModule": [("C4", lambda: _unary(snn.IdentityModule, "C4", _reg))],
+    "RestrictionModule": [("D4-to-C4", lambda: _unary(snn.RestrictionModule, "D4", _reg, id=(None, 4)))],
+    "R2Upsampling": [
+        ("C4-bilinear", lambda: _unary(snn.R2Upsampling, "C4", _reg, scale_factor=2)),
+        ("D4-nearest-size", lambda: _unary(snn.R2Upsampling, "D4", lambda s: [s.irrep(1, 1)], size=(9, 9), mode="nearest")),
+    ],
+    "MaskModule": [("C4", lambda: _unary(snn.MaskModule, "C4", _reg, S=7, margin=20))],
+    "ReshuffleModule": [
+        ("C4", lambda: _unary(snn.ReshuffleModule, "C4", lambda s: [s.trivial_repr, s.irrep(1), *_reg(s)], permutation=[2, 0, 1])),
+        ("C4-identity", lambda: _unary(snn.ReshuffleModule, "C4", lambda s: [s.trivial_repr, s.irrep(1)], permutation=[0, 1])),
+    ],
+    "DisentangleModule": [("C4-shuffled-sum", _shuffled_disentangle)],
+    "BranchingModule": [
+        ("C4-interleaved", lambda: _unary(snn.BranchingModule, "C4", lambda s: [*_reg(s), s.irrep(1), *_reg(s), s.trivial_repr], labels=["a", "b", "a", "b"])),
+        ("D4-reshuffle2", lambda: _unary(snn.BranchingModule, "D4", lambda s: [*_reg(s), s.irrep(1, 1), s.trivial_repr], labels=["b", "a", "b"], reshuffle=2)),
+    ],
+    "MergeModule": [("C4", _merge)],
+    "MultipleModule": [("D4", lambda: _multiple(0)), ("D4-reshuffle1", lambda: _multiple(1))],
+    "SequentialModule": [("C8-trunk", _sequential)],
+    "ModuleList": [("C4", _module_list)],
+    # constrained and weight-standardized layers (plain tensors)
+    "ConstrainedConv1d": [("nonneg", lambda: _plain(snn.ConstrainedConv1d(3, 4, 3, constraint="nonneg"), 2, 3, 9))],
+    "ConstrainedConv2d": [("zero_mean-unit_l2", lambda: _plain(snn.ConstrainedConv2d(3, 4, 3, padding=1, constraint=["zero_mean", "unit_l2"]), 2, 3, 7, 7))],
+    "ConstrainedConv3d": [("max_l2-post_step", lambda: _plain(snn.ConstrainedConv3d(2, 3, 3, constraint="max_l2", max_l2=0.5, enforce="post_step"), 2, 2, 5, 5, 5))],
+    "ConstrainedConvTranspose1d": [("sum_to_one", lambda: _plain(snn.ConstrainedConvTranspose1d(3, 2, 3, stride=2, constraint="sum_to_one"), 2, 3, 6))],
+    "ConstrainedConvTranspose2d": [("nonneg_sum1", lambda: _plain(snn.ConstrainedConvTranspose2d(3, 2, 3, constraint="nonneg_sum1"), 2, 3, 5, 5))],
+    "ConstrainedConvTranspose3d": [("fixed_center", lambda: _plain(snn.ConstrainedConvTranspose3d(2, 2, 3, constraint="fixed_center"), 1, 2, 4, 4, 4))],
+    "ConstrainedLinear": [("nonneg", lambda: _plain(snn.ConstrainedLinear(5, 3, constraint="nonneg"), 4, 5))],
+    "ConstrainedSeparableConv2d": [("unit_l2-depth", lambda: _plain(snn.ConstrainedSeparableConv2d(3, 6, 3, depth_multiplier=2, depth_constraint="unit_l2"), 2, 3, 7, 7))],
+    "WSConv1d": [("groups", lambda: _plain(snn.WSConv1d(4, 6, 3, padding=1, groups=2), 2, 4, 9))],
+    "WSConv2d": [("stride", lambda: _plain(snn.WSConv2d(4, 6, 3, stride=2), 2, 4, 9, 9))],
+    "WSConv3d": [("plain", lambda: _plain(snn.WSConv3d(2, 3, 3), 1, 2, 5, 5, 5))],
+    "WSConvTranspose1d": [("plain", lambda: _plain(snn.WSConvTranspose1d(3, 2, 3), 2, 3, 6))],
+    "WSConvTranspose2d": [("stride", lambda: _plain(snn.WSConvTranspose2d(3, 2, 3, stride=2), 2, 3, 5, 5))],
+    "WSConvTranspose3d": [("plain", lambda: _plain(snn.WSConvTranspose3d(2, 2, 3), 1, 2, 4, 4, 4))],
+    "FWS": [("conv2d", lambda: _plain(snn.FWS(torch.nn.Conv2d(3, 4, 3)), 2, 3, 7, 7))],
+}
+
+ALL_CASES = [(cls, cid) for cls, cases in CASES.items() for cid, _ in cases]
+FIRST_CASES = [(cls, cases[0][0]) for cls, cases in CASES.items()]
+
+
+def _build(cls: str, cid: str) -> Case:
+    torch.manual_seed(sum(map(ord, cls + cid)))
+    case = dict(CASES[cls])[cid]()
+    _randomize(case)
+    return case
+
+
+# ------------------------------------------------------------------------------------- live / exported
+
+
+def _geometric(x: Any, t: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: GeometricTensor(v, t[k]) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return tuple(GeometricTensor(v, ti) for v, ti in zip(x, t))
+    return GeometricTensor(x, t)
+
+
+def _plain_out(y: Any) -> Any:
+    if isinstance(y, GeometricTensor):
+        return y.tensor
+    if isinstance(y, dict):
+        return {k: _plain_out(v) for k, v in y.items()}
+    if isinstance(y, (tuple, list)):
+        return tuple(_plain_out(v) for v in y)
+    return y
+
+
+def _call(module: torch.nn.Module, inputs: Any, types: Any) -> Any:
+    """Run a live module (types given: wrap in GeometricTensors) or an exported one; plain tensors out."""
+    if isinstance(module, torch.nn.ModuleList):
+        return tuple(_call(m, inputs, types) for m in module)
+    args = inputs if types is None else _geometric(inputs, types)
+    if isinstance(args, tuple):
+        return _plain_out(module(*args))
+    return _plain_out(module(args))
+
+
+def _map(fn: Callable[[torch.Tensor], Any], x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _map(fn, v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return tuple(_map(fn, v) for v in x)
+    return fn(x)
+
+
+def _leaves(x: Any) -> list[torch.Tensor]:
+    if isinstance(x, dict):
+        return [t for v in x.values() for t in _leaves(v)]
+    if isinstance(x, (tuple, list)):
+        return [t for v in x for t in _leaves(v)]
+    return [x]
+
+
+def _randomize(case: Case) -> None:
+    """Random parameters, then running statistics from a few training batches (offset, scaled inputs)."""
+    module = case.module
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+        module.train()
+        for _ in range(3):
+            _call(module, _map(lambda t: 2.0 * torch.randn_like(t) + 0.5, case.inputs), case.types)
+
+
+def _snapshot(module: torch.nn.Module) -> tuple[dict[str, torch.Tensor], list[bool]]:
+    state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    return state, [m.training for m in module.modules()]
+
+
+def _export(module: torch.nn.Module) -> torch.nn.Module:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exported = module.export()
+    assert not caught, [str(w.message) for w in caught]
+    return exported
+
+
+def _max_diff(a: Any, b: Any) -> tuple[float, float]:
+    """(largest |a - b|, largest |b|) over the leaves of two outputs of the same structure."""
+    la, lb = _leaves(a), _leaves(b)
+    assert len(la) == len(lb)
+    if isinstance(b, dict):
+        assert list(a) == list(b), (list(a), list(b))
+    diff = max(float((x - y).abs().max()) if x.numel() else 0.0 for x, y in zip(la, lb))
+    scale = max(float(y.abs().max()) if y.numel() else 0.0 for y in lb)
+    for x, y in zip(la, lb):
+        assert x.shape == y.shape and x.dtype == y.dtype, (x.shape, y.shape, x.dtype, y.dtype)
+    return diff, scale
+
+
+TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["fp32", "fp64"])
+@pytest.mark.parametrize("cls,cid", ALL_CASES, ids=[f"{c}-{i}" for c, i in ALL_CASES])
+def test_export_equals_eval_output(cls: str, cid: str, dtype: torch.dtype) -> None:
+    case = _build(cls, cid)
+    module = copy.deepcopy(case.module).to(dtype)
+    inputs = _map(lambda t: t.to(dtype), case.inputs)
+    module.train()
+    state, modes = _snapshot(module)
+    exported = _export(module)
+    # the live module is untouched: mode, parameters and buffers
+    after_state, after_modes = _snapshot(module)
+    assert after_modes == modes
+    assert after_state.keys() == state.keys()
+    assert all(torch.equal(after_state[k], state[k]) for k in state)
+    # only torch classes, in eval mode when the module is equivariant
+    assert foreign_parts(exported) == []
+    if isinstance(case.module, (snn.EquivariantModule, snn.ModuleList)):
+        assert not any(m.training for m in exported.modules())
+    exported.eval()
+    module.eval()
+    with torch.no_grad():
+        want = _call(module, inputs, case.types)
+        got = _call(exported, inputs, None)
+        diff, scale = _max_diff(got, want)
+        assert diff <= TOLERANCE[dtype] * max(1.0, scale), f"{cls}/{cid}: max |export - live| = {diff:.3g}"
+        # the export holds copies: changing the live module afterwards does not change it
+        for t in list(module.parameters()) + list(module.buffers()):
+            if t.is_floating_point():
+                t.add_(1.0)
+        again = _call(exported, inputs, None)
+    assert all(torch.equal(x, y) for x, y in zip(_leaves(again), _leaves(got)))
+
+
+def test_every_public_module_is_in_the_table() -> None:
+    classes = {
+        name: obj
+        for name in snn.__all__
+        if isinstance(obj := getattr(snn, name), type) and issubclass(obj, torch.nn.Module)
+    }
+    missing = sorted(set(classes) - set(CASES) - set(NOT_LAYERS))
+    assert not missing, f"public modules without an export case: {missing}"
+    assert not set(CASES) - set(classes), "the table names classes that are not public"
+    for name in classes.keys() - NOT_LAYERS.keys():
+        assert callable(getattr(classes[name], "export", None)), name
+        if issubclass(classes[name], snn.EquivariantModule):
+            assert classes[name].export is not snn.EquivariantModule.export, f"{name} keeps the default export"
+    # every equivariant class is swept on at least two cases (groups / field kinds) unless it has one shape
+    single = sorted(n for n, c in CASES.items() if issubclass(classes[n], snn.EquivariantModule) and len(c) < 2)
+    assert len(single) < 20, single
+
+
+def test_user_subclass_without_export_gets_a_clear_error() -> None:
+    class Twice(snn.EquivariantModule):
+        def __init__(self, t: FieldType) -> None:
+            super().__init__()
+            self.in_type = self.out_type = t
+
+        def forward(self, x: GeometricTensor) -> GeometricTensor:
+            return GeometricTensor(2 * x.tensor, self.out_type)
+
+        def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+            return input_shape
+
+    with pytest.raises(NotImplementedError, match="Twice does not implement export"):
+        Twice(_ft("C4", _reg)).export()
+
+
+def test_group_pooling_export_loads_without_the_library_class() -> None:
+    # the demo's last layer: no structconv class (e2cnn's MaxPoolChannels) in the exported tree
+    case = _build("GroupPooling", "C8-regular")
+    exported = case.module.export()
+    assert isinstance(exported, torch.fx.GraphModule)
+    assert foreign_parts(exported) == []
+    buffer = io.BytesIO()
+    torch.save(exported, buffer)
+    assert b"structconv" not in buffer.getvalue()
+
+
+# -------------------------------------------------------------------------------------------------- ONNX
+
+
+def _onnx_inputs(inputs: Any) -> tuple[tuple, list[torch.Tensor]]:
+    """``torch.onnx.export`` args and the flat list of input tensors (a dict input is passed whole)."""
+    if isinstance(inputs, dict):
+        return (inputs, {}), list(inputs.values())
+    if isinstance(inputs, tuple):
+        return inputs, list(inputs)
+    return (inputs,), [inputs]
+
+
+@pytest.mark.parametrize("cls,cid", FIRST_CASES, ids=[c for c, _ in FIRST_CASES])
+def test_onnx_runtime_matches(cls: str, cid: str) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    case = _build(cls, cid)
+    case.module.eval()
+    exported = case.module.export().eval()
+    modules = list(exported) if isinstance(exported, torch.nn.ModuleList) else [exported]
+    for m in modules:
+        args, flat = _onnx_inputs(case.inputs)
+        buffer = io.BytesIO()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.onnx.export(m, args, buffer, dynamo=False, opset_version=17)
+        ours = [w for w in caught if str(SRC) in str(w.filename)]
+        assert not ours, [f"{w.filename}:{w.lineno}: {w.message}" for w in ours]
+        session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+        feeds = {i.name: t.numpy() for i, t in zip(session.get_inputs(), flat)}
+        assert len(feeds) == len(flat)
+        got = session.run(None, feeds)
+        with torch.no_grad():
+            want = _leaves(_call(m, case.inputs, None))
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-4, atol=1e-5 * max(1.0, float(w.abs().max())))
+
+
+# ------------------------------------------------------------------------- loading without structconv
+
+_LOADER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+
+    class NoStructconv:
+        def find_spec(self, name, path=None, target=None):
+            if name == "structconv" or name.startswith("structconv."):
+                raise ImportError(f"structconv is blocked in this process ({name})")
+            return None
+
+    sys.meta_path.insert(0, NoStructconv())
+    sys.path = [p for p in sys.path if not Path(p, "structconv").is_dir()]
+    import torch
+
+    try:
+        import structconv  # noqa: F401
+        blocked = False
+    except ImportError:
+        blocked = True
+    report = {"blocked": blocked, "results": {}}
+    for path in sorted(Path(sys.argv[1]).glob("*.pt")):
+        try:
+            saved = torch.load(path, weights_only=False)
+            model, inputs, want = saved["model"], saved["inputs"], saved["want"]
+            model.eval()
+            with torch.no_grad():
+                if isinstance(inputs, tuple):
+                    got = model(*inputs)
+                else:
+                    got = model(inputs)
+            flat = lambda y: list(y.values()) if isinstance(y, dict) else [y]
+            diff = max(float((a - b).abs().max()) for a, b in zip(flat(got), flat(want)))
+            report["results"][path.stem] = diff
+        except Exception as err:  # noqa: BLE001 - reported to the test
+            report["results"][path.stem] = f"{type(err).__name__}: {err}"
+    report["structconv_loaded"] = sorted(m for m in sys.modules if m.split(".")[0] == "structconv")
+    print(json.dumps(report))
+    """
+)
+
+
+def test_exports_load_in_a_python_without_structconv(tmp_path: Path) -> None:
+    from structconv.models import EquivariantCNN
+
+    saved = {}
+    for cls, cid in FIRST_CASES:
+        case = _build(cls, cid)
+        if isinstance(case.module, torch.nn.ModuleList):
+            continue  # no forward; its elements are saved as their own cases
+        case.module.eval()
+        saved[cls] = (case.module.export(), case.inputs, case.types, case.module)
+    demo = EquivariantCNN("C4", fields=(2, 2, 2)).eval()
+    saved["demo_EquivariantCNN"] = (demo.export(), torch.randn(2, 1, 19, 19), None, demo)
+    trunk = _build("SequentialModule", "C8-trunk")
+    saved["composite_trunk"] = (trunk.module.eval().export(), trunk.inputs, trunk.types, trunk.module)
+    for name, (model, inputs, types, live) in saved.items():
+        with torch.no_grad():
+            want = _call(live, inputs, types)
+        torch.save({"model": model, "inputs": inputs, "want": want}, tmp_path / f"{name}.pt")
+    script = tmp_path / "load.py"
+    script.write_text(_LOADER)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["blocked"], "the subprocess could import structconv"
+    assert report["structconv_loaded"] == []
+    failed = {k: v for k, v in report["results"].items() if not isinstance(v, float) or v > 1e-5}
+    assert not failed, failed
+    assert set(report["results"]) == set(saved)
