@@ -402,7 +402,7 @@ def test_construction_errors():
         ConstrainedConv2d(2, 2, 3, constraint="nonnegative")
     with pytest.raises(ValueError, match="max_l2=None is not accepted"):
         ConstrainedConv1d(2, 2, 3, constraint="max_l2")
-    with pytest.raises(ValueError, match=r"max_l2=-1.0 is not accepted; expected a number > 0"):
+    with pytest.raises(ValueError, match=r"max_l2=-1.0 is not accepted; expected a finite number > 0"):
         ConstrainedConv1d(2, 2, 3, constraint="max_l2", max_l2=-1.0)
     with pytest.raises(
         ValueError, match=r"kernel size \(3, 4\) is not accepted for constraint='fixed_center'"

@@ -354,7 +354,7 @@ def test_fws_bad_input():
     with pytest.raises(TypeError, match=r"weight=Parameter\(4,\)"):
         FWS(nn.LayerNorm(4))
     for bad in (0.0, -1.0, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="eps=.*expected a finite float > 0"):
+        with pytest.raises(ValueError, match="FWS: eps=.*expected a finite number > 0"):
             FWS(nn.Conv2d(1, 1, 1), eps=bad)
 
 

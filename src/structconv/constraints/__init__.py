@@ -7,10 +7,16 @@ Every constraint is a :class:`torch.nn.Module` usable with
 from __future__ import annotations
 
 from structconv.constraints._base import Compose, KernelConstraint, constraint_spec, normalize_dims
+from structconv.constraints.factory import (
+    CONSTRAINT_ALIASES,
+    KERAS_CONSTRAINT_NAMES,
+    STANDARDIZATION_NAMES,
+    constraint_names,
+    make_constraint,
+)
 from structconv.constraints.norm import KERAS_EPSILON, MaxNorm, MinMaxNorm, NormConstraint, UnitNorm
 from structconv.constraints.structural import (
     CONSTRAINT_NAMES,
-    KERAS_CONSTRAINT_NAMES,
     FixedCenter,
     MaxL2,
     NoConstraint,
@@ -20,12 +26,13 @@ from structconv.constraints.structural import (
     SumToOne,
     UnitL2,
     ZeroMean,
-    make_constraint,
 )
 
 __all__: list[str] = [
+    "CONSTRAINT_ALIASES",
     "CONSTRAINT_NAMES",
     "KERAS_CONSTRAINT_NAMES",
+    "STANDARDIZATION_NAMES",
     "KERAS_EPSILON",
     "Compose",
     "FixedCenter",
@@ -42,6 +49,7 @@ __all__: list[str] = [
     "UnitL2",
     "UnitNorm",
     "ZeroMean",
+    "constraint_names",
     "constraint_spec",
     "make_constraint",
     "normalize_dims",

@@ -14,7 +14,25 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["KernelConstraint", "Compose", "normalize_dims", "constraint_spec"]
+__all__ = ["KernelConstraint", "Compose", "normalize_dims", "constraint_spec", "format_number"]
+
+
+def format_number(value: float) -> str:
+    """A number as the reprs show it: short (``:g``) where that reads back exactly, else in full.
+
+    Every constraint's ``repr`` and ``spec()`` are valid arguments (``eval(repr(c))`` rebuilds ``c``), so
+    no digit may be lost.
+
+    Example:
+        >>> format_number(2.0), format_number(1e-07), format_number(0.123456789)
+        ('2', '1e-07', '0.123456789')
+    """
+    short = f"{value:g}"
+    try:
+        exact = float(short) == float(value)
+    except (TypeError, ValueError):
+        exact = False
+    return short if exact else repr(value)
 
 
 def normalize_dims(
@@ -115,8 +133,30 @@ class KernelConstraint(nn.Module):
         return weight
 
     def spec(self) -> str:
-        """A short description used by the layers' ``extra_repr``."""
-        return self.name
+        """The name, with the constructor arguments that differ from their defaults in call form.
+
+        It is what the layers' ``repr`` shows after ``constraint=``, and a valid ``constraint=`` argument:
+        ``make_constraint(c.spec())`` rebuilds ``c``.
+
+        Example:
+            >>> from structconv.constraints import MaxL2, ZeroMean
+            >>> ZeroMean().spec(), MaxL2(0.5).spec(), MaxL2(2.0, dims=1).spec()
+            ('zero_mean', 'max_l2(max_l2=0.5)', 'max_l2(max_l2=2.0, dims=1)')
+        """
+        import inspect
+
+        args = []
+        for p in list(inspect.signature(type(self).__init__).parameters.values())[1:]:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            value = self._init_value(p.name, p.default)
+            if p.default is inspect.Parameter.empty or value != p.default:
+                args.append(f"{p.name}={value!r}")
+        return self.name + (f"({', '.join(args)})" if args else "")
+
+    def _init_value(self, name: str, default: object) -> object:
+        """The current value of the constructor argument ``name`` (its attribute of the same name)."""
+        return getattr(self, name, default)
 
 
 class Compose(KernelConstraint):
@@ -186,6 +226,10 @@ class Compose(KernelConstraint):
     def spec(self) -> str:
         """The list of the composed constraints' names."""
         return "[" + ", ".join(constraint_spec(c) for c in self.constraints) + "]"
+
+    def __repr__(self) -> str:
+        """``Compose(ZeroMean(), UnitL2(eps=1e-12))``: valid constructor arguments, on one line."""
+        return f"{type(self).__name__}({', '.join(repr(c) for c in self.constraints)})"
 
 
 def constraint_spec(constraint: nn.Module) -> str:

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from structconv._numerics import compute_dtype, effective_eps, scaled_norm, slice_scale
-from structconv.constraints._base import KernelConstraint, normalize_dims
+from structconv.constraints._base import KernelConstraint, format_number, normalize_dims
 from structconv.constraints.structural import _check_eps, _check_real
 
 __all__ = ["KERAS_EPSILON", "NormConstraint", "MaxNorm", "MinMaxNorm", "UnitNorm"]
@@ -120,25 +120,7 @@ class NormConstraint(KernelConstraint):
         return torch.where(safe, plain, scaled(*self._factors(weight))).to(weight.dtype)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}, eps={self.eps:g}"
-
-    def spec(self) -> str:
-        """The name, with the arguments that differ from their defaults in call form (a valid
-        ``constraint=`` argument: ``make_constraint(c.spec())`` rebuilds ``c``).
-
-        Example:
-            >>> from structconv.constraints import MaxNorm
-            >>> MaxNorm().spec(), MaxNorm(0.5, axis=[1, 2]).spec()
-            ('max_norm', 'max_norm(max_value=0.5, axis=(1, 2))')
-        """
-        import inspect
-
-        args = []
-        for p in list(inspect.signature(type(self).__init__).parameters.values())[1:]:
-            value = getattr(self, p.name, p.default)
-            if value != p.default:
-                args.append(f"{p.name}={value!r}")
-        return self.name + (f"({', '.join(args)})" if args else "")
+        return f"axis={self.axis!r}, eps={format_number(self.eps)}"
 
 
 class MaxNorm(NormConstraint):
@@ -174,7 +156,7 @@ class MaxNorm(NormConstraint):
         )
 
     def extra_repr(self) -> str:
-        return f"max_value={self.max_value:g}, " + super().extra_repr()
+        return f"max_value={format_number(self.max_value)}, " + super().extra_repr()
 
 
 class MinMaxNorm(NormConstraint):
@@ -242,7 +224,8 @@ class MinMaxNorm(NormConstraint):
 
     def extra_repr(self) -> str:
         return (
-            f"min_value={self.min_value:g}, max_value={self.max_value:g}, rate={self.rate:g}, "
+            f"min_value={format_number(self.min_value)}, max_value={format_number(self.max_value)}, "
+            f"rate={format_number(self.rate)}, "
             + super().extra_repr()
         )
 

@@ -50,7 +50,8 @@ import torch
 from torch import Tensor, nn
 
 from structconv._numerics import compute_dtype, effective_eps, inv_sqrt_scaled, slice_scale
-from structconv.constraints._base import KernelConstraint
+from structconv._validate import check_bool, check_int, check_real, where
+from structconv.constraints._base import KernelConstraint, format_number
 
 __all__ = [
     "ScaledWeightStandardization",
@@ -60,26 +61,26 @@ __all__ = [
 ]
 
 
-def _check_eps(eps: float, name: str = "eps") -> float:
+def _check_eps(eps: float | Tensor, name: str = "eps", owner: str = "") -> float:
+    """``eps`` as a float, finite and > 0 (a 0-dim tensor without gradient is accepted, as exporters pass)."""
     if isinstance(eps, torch.Tensor) and eps.numel() == 1 and not eps.requires_grad:
         eps = eps.item()  # exporters (e.g. ONNX tracing) pass Python defaults as 0-dim tensors
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
-        raise TypeError(f"{name}={eps!r} has type {type(eps).__name__}; expected a finite float > 0")
-    if not math.isfinite(eps) or eps <= 0:
-        raise ValueError(f"{name}={eps!r} is not accepted; expected a finite float > 0")
-    return float(eps)
+    return check_real(eps, name, minimum=0.0, strict=True, owner=owner)  # type: ignore[return-value]
 
 
-def _check_layout(channel_dim: int, dims: Sequence[int] | None, groups: int) -> tuple[int | None, ...]:
+def _check_layout(
+    channel_dim: int, dims: Sequence[int] | None, groups: int, owner: str = ""
+) -> tuple[int | None, ...]:
+    at = where(owner)
     if isinstance(channel_dim, bool) or not isinstance(channel_dim, int) or channel_dim not in (0, 1):
         raise ValueError(
-            f"channel_dim={channel_dim!r} is not accepted; expected 0 (ConvNd/Linear) or 1 (ConvTransposeNd)"
+            f"{at}channel_dim={channel_dim!r} is not accepted; expected 0 (ConvNd/Linear) or 1 "
+            "(ConvTransposeNd)"
         )
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"groups={groups!r} is not accepted; expected an int >= 1")
+    check_int(groups, "groups", minimum=1, owner=owner)
     if groups > 1 and channel_dim != 1:
         raise ValueError(
-            f"groups={groups} is only meaningful with channel_dim=1 (ConvTransposeNd weights); "
+            f"{at}groups={groups} is only meaningful with channel_dim=1 (ConvTransposeNd weights); "
             f"got channel_dim={channel_dim}"
         )
     if dims is None:
@@ -87,12 +88,12 @@ def _check_layout(channel_dim: int, dims: Sequence[int] | None, groups: int) -> 
     try:
         out = tuple(int(d) for d in dims)
     except TypeError:
-        raise TypeError(f"dims={dims!r} is not accepted; expected None or a sequence of ints") from None
+        raise TypeError(f"{at}dims={dims!r} is not accepted; expected None or a sequence of ints") from None
     if groups > 1:
-        raise ValueError(f"dims={dims!r} cannot be combined with groups={groups}; leave dims=None")
+        raise ValueError(f"{at}dims={dims!r} cannot be combined with groups={groups}; leave dims=None")
     if channel_dim in out or len(set(out)) != len(out) or not out or any(d < 0 for d in out):
         raise ValueError(
-            f"dims={dims!r} is not accepted; expected distinct non-negative dims to reduce over, "
+            f"{at}dims={dims!r} is not accepted; expected distinct non-negative dims to reduce over, "
             f"not containing channel_dim={channel_dim}"
         )
     return out
@@ -180,8 +181,8 @@ def weight_standardize(
         >>> bool(w.mean((1, 2, 3)).abs().max() < 1e-12)
         True
     """
-    eps = effective_eps(_check_eps(eps), weight.dtype)
-    d = _check_layout(channel_dim, dims, groups)
+    eps = effective_eps(_check_eps(eps, owner="weight_standardize"), weight.dtype)
+    d = _check_layout(channel_dim, dims, groups, "weight_standardize")
     view, red = _grouped_view(weight.to(compute_dtype(weight.dtype)), channel_dim, d, groups)
     s, safe = _scale_and_safe(view, red, 1)
     # the plain formula where it cannot overflow (bit for bit the reference arithmetic) ...
@@ -233,7 +234,7 @@ def scaled_weight_standardize(
         >>> torch.allclose(w.pow(2).sum((1, 2, 3)), torch.ones(8, dtype=torch.float64))
         True
     """
-    d = _check_layout(channel_dim, dims, groups)
+    d = _check_layout(channel_dim, dims, groups, "scaled_weight_standardize")
     cdtype = compute_dtype(weight.dtype)
     view, red = _grouped_view(weight.to(cdtype), channel_dim, d, groups)
     if fan_in is None:
@@ -297,8 +298,8 @@ class WeightStandardization(KernelConstraint):
         self, eps: float = 1e-5, dims: Sequence[int] | None = None, channel_dim: int = 0, groups: int = 1
     ) -> None:
         super().__init__()
-        self.eps = _check_eps(eps)
-        self.dims = _check_layout(channel_dim, dims, groups) or None
+        self.eps = _check_eps(eps, owner="WeightStandardization")
+        self.dims = _check_layout(channel_dim, dims, groups, "WeightStandardization") or None
         self.channel_dim = channel_dim
         self.groups = groups
 
@@ -319,14 +320,11 @@ class WeightStandardization(KernelConstraint):
         """
         return weight.copy_(self.forward(weight))
 
-    def spec(self) -> str:
-        """Short description for the layers' ``extra_repr``."""
-        return f"{self.name}(eps={self.eps:g})"
-
     def extra_repr(self) -> str:
+        """Every constructor argument: ``eval(repr(c))`` rebuilds ``c`` (the variance is always biased)."""
         return (
-            f"eps={self.eps}, dims={self.dims}, channel_dim={self.channel_dim}, groups={self.groups}, "
-            "variance=biased"
+            f"eps={format_number(self.eps)}, dims={self.dims!r}, channel_dim={self.channel_dim}, "
+            f"groups={self.groups}"
         )
 
 
@@ -374,12 +372,14 @@ class ScaledWeightStandardization(KernelConstraint):
         unbiased: bool = False,
     ) -> None:
         super().__init__()
-        if isinstance(num_filters, bool) or not isinstance(num_filters, int) or num_filters < 1:
-            raise ValueError(f"num_filters={num_filters!r} is not accepted; expected an int >= 1")
-        if fan_in is not None and (isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 1):
-            raise ValueError(f"fan_in={fan_in!r} is not accepted; expected None or an int >= 1")
-        self.eps = _check_eps(eps)
-        self.dims = _check_layout(channel_dim, dims, groups) or None
+        owner = "ScaledWeightStandardization"
+        check_int(num_filters, "num_filters", minimum=1, owner=owner)
+        if fan_in is not None:
+            check_int(fan_in, "fan_in", minimum=1, owner=owner)
+        check_bool(learnable_gain, "learnable_gain", owner=owner)
+        check_bool(unbiased, "unbiased", owner=owner)
+        self.eps = _check_eps(eps, owner=owner)
+        self.dims = _check_layout(channel_dim, dims, groups, owner) or None
         self.channel_dim = channel_dim
         self.groups = groups
         self.fan_in = fan_in
@@ -423,14 +423,17 @@ class ScaledWeightStandardization(KernelConstraint):
         """
         return weight.copy_(self.forward(weight))
 
-    def spec(self) -> str:
-        """Short description for the layers' ``extra_repr``."""
-        return f"{self.name}(eps={self.eps:g})"
+    def _init_value(self, name: str, default: object) -> object:
+        if name == "learnable_gain":
+            return isinstance(self.gain, nn.Parameter)
+        return super()._init_value(name, default)
 
     def extra_repr(self) -> str:
-        fan = "entries per filter" if self.fan_in is None else self.fan_in
+        """Every constructor argument: ``eval(repr(c))`` rebuilds ``c`` (``fan_in=None``: entries per
+        filter)."""
         return (
-            f"{self.num_filters}, eps={self.eps}, learnable_gain={isinstance(self.gain, nn.Parameter)}, "
-            f"dims={self.dims}, channel_dim={self.channel_dim}, groups={self.groups}, fan_in={fan}, "
-            f"variance={'unbiased' if self.unbiased else 'biased'}"
+            f"{self.num_filters}, eps={format_number(self.eps)}, "
+            f"learnable_gain={isinstance(self.gain, nn.Parameter)}, dims={self.dims!r}, "
+            f"channel_dim={self.channel_dim}, groups={self.groups}, fan_in={self.fan_in!r}, "
+            f"unbiased={self.unbiased}"
         )

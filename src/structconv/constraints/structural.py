@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from structconv._numerics import (
     compute_dtype,
@@ -47,11 +47,11 @@ from structconv._numerics import (
     relative_floor,
     slice_scale,
 )
-from structconv.constraints._base import Compose, KernelConstraint, normalize_dims
+from structconv._validate import check_real
+from structconv.constraints._base import KernelConstraint, format_number, normalize_dims
 
 __all__ = [
     "CONSTRAINT_NAMES",
-    "KERAS_CONSTRAINT_NAMES",
     "StructuralConstraint",
     "NoConstraint",
     "NonNeg",
@@ -61,7 +61,6 @@ __all__ = [
     "UnitL2",
     "MaxL2",
     "FixedCenter",
-    "make_constraint",
 ]
 
 #: the names accepted by :func:`make_constraint` and the layers' ``constraint=`` argument
@@ -78,18 +77,12 @@ CONSTRAINT_NAMES: tuple[str, ...] = (
 
 
 def _check_real(value: Any, argname: str, owner: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"{owner}: {argname}={value!r} is not accepted; expected a finite real number")
-    if positive and value <= 0:
-        raise ValueError(f"{owner}: {argname}={value!r} is not accepted; expected a number > 0")
-    return float(value)
+    """A finite real argument (``> 0`` if ``positive``), checked by the library's one scalar check."""
+    return check_real(value, argname, minimum=0.0 if positive else None, strict=True, owner=owner)
 
 
 def _check_eps(eps: Any, owner: str) -> float:
-    eps = _check_real(eps, "eps", owner)
-    if eps < 0:
-        raise ValueError(f"{owner}: eps={eps!r} is not accepted; expected a number >= 0")
-    return eps
+    return check_real(eps, "eps", minimum=0.0, owner=owner)
 
 
 class StructuralConstraint(KernelConstraint):
@@ -133,28 +126,10 @@ class StructuralConstraint(KernelConstraint):
         s = slice_scale(w, dims)
         return w / s, s, dims, effective_eps(self.eps, weight.dtype)
 
-    def spec(self) -> str:
-        """The name, with the arguments that differ from their defaults in call form: a valid
-        ``constraint=`` argument (``make_constraint(c.spec())`` rebuilds ``c``).
-
-        Example:
-            >>> from structconv.constraints import MaxL2, ZeroMean
-            >>> ZeroMean().spec(), MaxL2(0.5).spec(), MaxL2(2.0, dims=1).spec()
-            ('zero_mean', 'max_l2(max_l2=0.5)', 'max_l2(max_l2=2.0, dims=1)')
-        """
-        import inspect
-
-        args = []
-        for p in list(inspect.signature(type(self).__init__).parameters.values())[1:]:
-            value = getattr(self, p.name, p.default)
-            if p.default is inspect.Parameter.empty or value != p.default:
-                args.append(f"{p.name}={value!r}")
-        return self.name + (f"({', '.join(args)})" if args else "")
-
     def extra_repr(self) -> str:
-        parts = [] if self.dims is None else [f"dims={self.dims}"]
+        parts = [] if self.dims is None else [f"dims={self.dims!r}"]
         if type(self)._uses_eps:
-            parts.append(f"eps={self.eps:g}")
+            parts.append(f"eps={format_number(self.eps)}")
         return ", ".join(parts)
 
     _uses_eps = False
@@ -251,6 +226,18 @@ class ZeroMean(StructuralConstraint):
 
     name = "zero_mean"
 
+    def check(self, shape: Sequence[int]) -> None:
+        """Refuse slices of one tap: their zero-mean kernel is identically 0 (as weight standardization
+        refuses filters of one weight)."""
+        super().check(shape)
+        sizes = tuple(shape[d] for d in self.slice_dims(shape))
+        if math.prod(sizes) < 2:
+            raise ValueError(
+                f"ZeroMean: kernel slices of size {sizes} are not accepted for constraint='zero_mean': a "
+                "zero-mean kernel of 1 tap is identically 0 (the layer would only add its bias); expected "
+                "at least 2 taps per kernel slice (a larger kernel, or dims= spanning more entries)"
+            )
+
     def forward(self, weight: Tensor) -> Tensor:
         """Subtract every slice's mean."""
         u, s, dims, _ = self._scaled(weight)
@@ -336,7 +323,7 @@ class MaxL2(StructuralConstraint):
 
     def extra_repr(self) -> str:
         rest = super().extra_repr()
-        return f"max_l2={self.max_l2:g}" + (f", {rest}" if rest else "")
+        return f"max_l2={format_number(self.max_l2)}" + (f", {rest}" if rest else "")
 
 
 class FixedCenter(StructuralConstraint):
@@ -449,228 +436,8 @@ class FixedCenter(StructuralConstraint):
 
     def extra_repr(self) -> str:
         rest = super().extra_repr()
-        head = f"center_value={self.center_value:g}, neighbor_sum={self.neighbor_sum:g}"
+        head = (
+            f"center_value={format_number(self.center_value)}, "
+            f"neighbor_sum={format_number(self.neighbor_sum)}"
+        )
         return head + (f", {rest}" if rest else "")
-
-
-_BY_NAME: dict[str, type[StructuralConstraint]] = {
-    "none": NoConstraint,
-    "nonneg": NonNeg,
-    "sum_to_one": SumToOne,
-    "zero_mean": ZeroMean,
-    "nonneg_sum1": NonNegSumToOne,
-    "unit_l2": UnitL2,
-    "max_l2": MaxL2,
-    "fixed_center": FixedCenter,
-}
-
-
-#: the Keras constraint names (``tf.keras.constraints``), accepted wherever a constraint is, with their Keras
-#: arguments ``max_value``, ``min_value``, ``rate`` and ``axis`` (``axis`` in PyTorch layout)
-KERAS_CONSTRAINT_NAMES: tuple[str, ...] = ("max_norm", "min_max_norm", "unit_norm", "non_neg")
-
-#: the weight-standardization names (the ``spec()`` of those constraint modules)
-_STANDARDIZATION_NAMES: tuple[str, ...] = ("weight_standardization",)
-
-_STRUCTURAL_EPS = 1e-12
-
-
-def _parse_call(text: str) -> tuple[str, dict[str, Any]] | None:
-    """``'name(key=literal, ...)'`` -> ``(name, kwargs)``; ``None`` if ``text`` is not of that form."""
-    import ast
-
-    text = text.strip()
-    if not (text.endswith(")") and "(" in text):
-        return None
-    try:
-        call = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        return None
-    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.args:
-        return None
-    try:
-        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg is not None}
-    except ValueError:
-        return None
-    if len(kwargs) != len(call.keywords):
-        return None
-    return call.func.id, kwargs
-
-
-def _parse_list(text: str) -> list[str] | None:
-    """``'[zero_mean, unit_l2]'`` (a Compose ``spec()``) -> ``['zero_mean', 'unit_l2']``."""
-    text = text.strip()
-    if not (text.startswith("[") and text.endswith("]")):
-        return None
-    items, depth, start = [], 0, 1
-    for i, ch in enumerate(text[1:-1], start=1):
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            items.append(text[start:i])
-            start = i + 1
-    items.append(text[start:-1])
-    items = [item.strip().strip("'\"") for item in items]
-    return [item for item in items if item]
-
-
-def _keras_constraint(
-    name: str, eps: float, dims: Any, keras: dict[str, Any], explicit_eps: bool = False
-) -> nn.Module:
-    from structconv.constraints.norm import KERAS_EPSILON, MaxNorm, MinMaxNorm, UnitNorm
-
-    args = {k: v for k, v in keras.items() if v is not None}
-    accepted = {
-        "max_norm": ("max_value", "axis"),
-        "min_max_norm": ("min_value", "max_value", "rate", "axis"),
-        "unit_norm": ("axis",),
-        "non_neg": (),
-    }[name]
-    extra = sorted(set(args) - set(accepted))
-    if extra:
-        raise ValueError(
-            f"{extra[0]}={args[extra[0]]!r} is not accepted with constraint={name!r}; "
-            f"its arguments are: {', '.join(accepted) or 'none'}"
-        )
-    if name == "non_neg":
-        return NonNeg(dims=dims)
-    # the Keras fuzz factor unless an eps other than the structural default is given
-    eps = KERAS_EPSILON if eps == _STRUCTURAL_EPS and not explicit_eps else eps
-    cls = {"max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "unit_norm": UnitNorm}[name]
-    return cls(**args, eps=eps)
-
-
-def make_constraint(
-    constraint: str | nn.Module | Sequence[str | nn.Module],
-    *,
-    eps: float = _STRUCTURAL_EPS,
-    max_l2: float | None = None,
-    center_value: float = -1.0,
-    neighbor_sum: float = 1.0,
-    dims: int | Sequence[int] | None = None,
-    max_value: float | None = None,
-    min_value: float | None = None,
-    rate: float | None = None,
-    axis: int | Sequence[int] | None = None,
-) -> nn.Module:
-    """Build a constraint from a name, a module, or a list of them (applied in order).
-
-    Names: :data:`CONSTRAINT_NAMES` (the structural modes), the Keras names of
-    :data:`KERAS_CONSTRAINT_NAMES` (``'max_norm'``, ``'min_max_norm'``, ``'unit_norm'``, ``'non_neg'``,
-    with Keras' arguments ``max_value``, ``min_value``, ``rate``, ``axis`` and Keras' defaults) and
-    ``'weight_standardization'``. A name may carry its arguments in call form, as the layers' ``repr``
-    shows them: ``'max_norm(max_value=0.5)'``; a list in brackets (``'[zero_mean, unit_l2]'``) is a list.
-
-    Args:
-        constraint: a name, a constraint module (returned as is), or a list of names/modules, composed
-            with :class:`~structconv.constraints.Compose`.
-        eps: numerical stability constant of the named modes (the Keras names use Keras' ``1e-7``
-            unless another value than the default ``1e-12`` is given).
-        max_l2: the bound of ``'max_l2'`` (required for it).
-        center_value: the centre tap of ``'fixed_center'``.
-        neighbor_sum: the off-centre sum of ``'fixed_center'``.
-        dims: the slice dims of the named structural modes (see :class:`StructuralConstraint`).
-        max_value: the maximum norm of ``'max_norm'`` (default 2) and ``'min_max_norm'`` (default 1).
-        min_value: the minimum norm of ``'min_max_norm'`` (default 0).
-        rate: the rate of ``'min_max_norm'`` (default 1).
-        axis: the dims the norm of a Keras norm constraint runs over (default: every dim but the first).
-
-    Returns:
-        The constraint module.
-
-    Raises:
-        ValueError: for an unknown name (the message lists the accepted ones) or a bad parameter.
-        TypeError: for anything that is neither a name, a module nor a list of them.
-
-    Example:
-        >>> from structconv.constraints import make_constraint
-        >>> make_constraint(["zero_mean", "unit_l2"]).spec()
-        '[zero_mean, unit_l2]'
-        >>> make_constraint("max_l2", max_l2=2.0)
-        MaxL2(max_l2=2, eps=1e-12)
-        >>> make_constraint("max_norm", max_value=0.5)
-        MaxNorm(max_value=0.5, axis=None, eps=1e-07)
-        >>> make_constraint("min_max_norm(min_value=0.5, rate=0.5)")
-        MinMaxNorm(min_value=0.5, max_value=1, rate=0.5, axis=None, eps=1e-07)
-    """
-    keras = {"max_value": max_value, "min_value": min_value, "rate": rate, "axis": axis}
-    if isinstance(constraint, (bytes, bytearray)):
-        raise TypeError(
-            f"constraint={constraint!r} is not accepted; expected a name as a str (for example "
-            f"{constraint.decode(errors='replace')!r}), a constraint module, or a list of them"
-        )
-    if isinstance(constraint, nn.Module):
-        return constraint
-    if isinstance(constraint, str):
-        as_list = _parse_list(constraint)
-        if as_list is not None:
-            constraint = as_list
-        else:
-            call = _parse_call(constraint)
-            if call is not None:
-                name, kwargs = call
-                base = {"eps": eps, "max_l2": max_l2, "center_value": center_value}
-                base |= {"neighbor_sum": neighbor_sum, "dims": dims} | keras
-                unknown = sorted(set(kwargs) - set(base))
-                if unknown:
-                    raise ValueError(
-                        f"constraint={constraint!r}: argument {unknown[0]!r} is not known; expected some of: "
-                        + ", ".join(base)
-                    )
-                if name in KERAS_CONSTRAINT_NAMES and "eps" in kwargs:  # eps as given, even 1e-12
-                    args = base | kwargs
-                    norm_args = {k: args[k] for k in keras}
-                    return _keras_constraint(name, args["eps"], args["dims"], norm_args, explicit_eps=True)
-                return make_constraint(name, **(base | kwargs))
-    if isinstance(constraint, str):
-        if constraint in KERAS_CONSTRAINT_NAMES:
-            return _keras_constraint(constraint, eps, dims, keras)
-        if constraint in _STANDARDIZATION_NAMES:
-            from structconv.constraints.standardization import WeightStandardization
-
-            return WeightStandardization() if eps == _STRUCTURAL_EPS else WeightStandardization(eps=eps)
-        cls = _BY_NAME.get(constraint)
-        if cls is None:
-            known = CONSTRAINT_NAMES + KERAS_CONSTRAINT_NAMES + _STANDARDIZATION_NAMES
-            raise ValueError(
-                f"constraint={constraint!r} is not known; expected one of: {', '.join(known)} "
-                "(or a constraint module, or a list of them)"
-            )
-        given = sorted(k for k, v in keras.items() if v is not None)
-        if given:
-            raise ValueError(
-                f"{given[0]}={keras[given[0]]!r} is not accepted with constraint={constraint!r}; "
-                f"it is an argument of the Keras names ({', '.join(KERAS_CONSTRAINT_NAMES)})"
-            )
-        if cls is MaxL2:
-            if max_l2 is None:
-                raise ValueError(
-                    "max_l2=None is not accepted with constraint='max_l2'; expected a bound, a number > 0"
-                )
-            return MaxL2(max_l2, dims=dims, eps=eps)
-        if cls is FixedCenter:
-            return FixedCenter(center_value, neighbor_sum, dims=dims, eps=eps)
-        return cls(dims=dims, eps=eps)
-    if isinstance(constraint, Sequence):
-        parts = [
-            make_constraint(
-                c, eps=eps, max_l2=max_l2, center_value=center_value, neighbor_sum=neighbor_sum, dims=dims,
-                **(keras if isinstance(c, str) and c in KERAS_CONSTRAINT_NAMES else {}),
-            )
-            for c in constraint
-        ]
-        given = sorted(k for k, v in keras.items() if v is not None)
-        if given and not any(isinstance(c, str) and c in KERAS_CONSTRAINT_NAMES for c in constraint):
-            raise ValueError(
-                f"{given[0]}={keras[given[0]]!r} is not accepted with constraint={list(constraint)!r}; "
-                f"it is an argument of the Keras names ({', '.join(KERAS_CONSTRAINT_NAMES)})"
-            )
-        if not parts:
-            raise ValueError("constraint=[] is not accepted; expected at least one constraint (or 'none')")
-        return parts[0] if len(parts) == 1 else Compose(*parts)
-    raise TypeError(
-        f"constraint={constraint!r} is not accepted; expected a name ({', '.join(CONSTRAINT_NAMES)}), "
-        "a constraint module, or a list of them"
-    )

@@ -3,24 +3,38 @@
 The argument checks are the one place where every layer family (constrained, weight-standardized and
 steerable convolutions, linear layers) validates its constructor arguments: each raises at construction a
 ``TypeError`` (wrong type) or ``ValueError`` (wrong value) whose message names the layer, the argument, the
-value received and what is accepted.
+value received and what is accepted. The scalar checks (``check_int``, ``check_real``, ``check_bool``,
+``check_choice``, ``check_device``) live in :mod:`structconv._validate`, below every layer of the package,
+so that the constraints use the very same ones; they are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from structconv._validate import (
+    _is_int,
+    check_bool,
+    check_choice,
+    check_device,
+    check_float_dtype,
+    check_int,
+    check_real,
+)
+from structconv._validate import where as _where
+
 __all__ = [
     "ENFORCE_MODES",
     "PADDING_MODES",
     "check_bias",
+    "check_bool",
+    "check_choice",
     "check_constraint_output",
     "check_conv_args",
+    "check_device",
     "check_dtype",
     "check_enforce",
     "check_groups",
@@ -34,67 +48,6 @@ __all__ = [
 
 #: the ``padding_mode`` values of ``torch.nn.ConvNd``
 PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
-
-
-def _where(owner: str) -> str:
-    return f"{owner}: " if owner else ""
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def check_int(value: Any, name: str, *, minimum: int = 1, owner: str = "") -> int:
-    """Return ``value`` as an int if it is an integer ``>= minimum``.
-
-    Raises:
-        TypeError: if ``value`` is not an integer (a bool, a float, a string, ...).
-        ValueError: if it is smaller than ``minimum``.
-
-    Example:
-        >>> check_int(3, "kernel_size")
-        3
-        >>> check_int("3", "kernel_size", owner="WSConv2d")
-        Traceback (most recent call last):
-        ...
-        TypeError: WSConv2d: kernel_size='3' is not accepted; expected an int >= 1
-    """
-    if not _is_int(value):
-        raise TypeError(f"{_where(owner)}{name}={value!r} is not accepted; expected an int >= {minimum}")
-    if value < minimum:
-        raise ValueError(f"{_where(owner)}{name}={value!r} is not accepted; expected an int >= {minimum}")
-    return int(value)
-
-
-def check_real(
-    value: Any,
-    name: str,
-    *,
-    minimum: float | None = None,
-    strict: bool = False,
-    allow_none: bool = False,
-    owner: str = "",
-) -> float | None:
-    """Return ``value`` as a float if it is a finite real number (``> minimum`` if ``strict``, else ``>=``).
-
-    Example:
-        >>> check_real(0.5, "frequencies_cutoff", minimum=0.0)
-        0.5
-        >>> check_real(float("nan"), "frequencies_cutoff", minimum=0.0, owner="R2Conv")
-        Traceback (most recent call last):
-        ...
-        ValueError: R2Conv: frequencies_cutoff=nan is not accepted; expected a finite number >= 0.0
-    """
-    bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum}"
-    if value is None and allow_none:
-        return None
-    expected = f"expected a finite number{bound}" + (" or None" if allow_none else "")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{_where(owner)}{name}={value!r} is not accepted; {expected}")
-    v = float(value)
-    if not math.isfinite(v) or (minimum is not None and (v <= minimum if strict else v < minimum)):
-        raise ValueError(f"{_where(owner)}{name}={value!r} is not accepted; {expected}")
-    return v
 
 
 def check_size(value: Any, name: str, ndim: int, *, minimum: int = 1, owner: str = "") -> tuple[int, ...]:
@@ -130,9 +83,7 @@ def check_bias(bias: Any, owner: str = "") -> bool:
         >>> check_bias(False)
         False
     """
-    if isinstance(bias, bool) or type(bias).__name__ == "bool_":
-        return bool(bias)
-    raise TypeError(f"{_where(owner)}bias={bias!r} is not accepted; expected True or False")
+    return check_bool(bias, "bias", owner=owner)
 
 
 def check_dtype(dtype: Any, owner: str = "") -> None:
@@ -141,13 +92,10 @@ def check_dtype(dtype: Any, owner: str = "") -> None:
     Example:
         >>> check_dtype(torch.float16)
     """
-    if dtype is None:
-        return
-    if not isinstance(dtype, torch.dtype) or not (dtype.is_floating_point or dtype.is_complex):
-        raise TypeError(
-            f"{_where(owner)}dtype={dtype!r} is not accepted; expected None or a floating-point torch.dtype "
-            "(torch.float16, torch.bfloat16, torch.float32, torch.float64): the weights must be trainable"
-        )
+    try:
+        check_float_dtype(dtype, complex_ok=True, owner=owner)
+    except TypeError as err:
+        raise TypeError(f"{err}: the weights must be trainable") from None
 
 
 def check_conv_args(
@@ -164,6 +112,7 @@ def check_conv_args(
     padding_mode: Any = "zeros",
     dtype: Any = None,
     output_padding: Any = None,
+    device: Any = None,
 ) -> None:
     """Validate the arguments of an ``ndim``-dimensional (transposed) convolution, as ``torch.nn.ConvNd``'s.
 
@@ -212,6 +161,7 @@ def check_conv_args(
     check_bias(bias, owner)
     check_padding_mode(padding_mode, owner)
     check_dtype(dtype, owner)
+    check_device(device, owner=owner)
 
 
 def check_padding_mode(padding_mode: Any, owner: str = "") -> str:
@@ -221,16 +171,11 @@ def check_padding_mode(padding_mode: Any, owner: str = "") -> str:
         >>> check_padding_mode("circular")
         'circular'
     """
-    if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
-        raise ValueError(
-            f"{_where(owner)}padding_mode={padding_mode!r} is not accepted; "
-            f"expected one of: {', '.join(PADDING_MODES)}"
-        )
-    return padding_mode
+    return check_choice(padding_mode, "padding_mode", PADDING_MODES, owner=owner)
 
 
 def check_linear_args(
-    owner: str, in_features: Any, out_features: Any, bias: Any = True, dtype: Any = None
+    owner: str, in_features: Any, out_features: Any, bias: Any = True, dtype: Any = None, device: Any = None
 ) -> None:
     """Validate the arguments of a linear layer, as ``torch.nn.Linear``'s.
 
@@ -244,6 +189,7 @@ def check_linear_args(
     check_int(out_features, "out_features", minimum=1, owner=owner)
     check_bias(bias, owner)
     check_dtype(dtype, owner)
+    check_device(device, owner=owner)
 
 
 def check_constraint_output(constraint: nn.Module, weight: Tensor, owner: str = "") -> None:
@@ -279,16 +225,14 @@ def check_constraint_output(constraint: nn.Module, weight: Tensor, owner: str = 
 ENFORCE_MODES: tuple[str, ...] = ("forward", "post_step", "inplace")
 
 
-def check_enforce(enforce: Any, accepted: tuple[str, ...] = ENFORCE_MODES) -> str:
+def check_enforce(enforce: Any, accepted: tuple[str, ...] = ENFORCE_MODES, owner: str = "") -> str:
     """Return ``enforce`` if it is one of ``accepted``, else raise ``ValueError``.
 
     Example:
         >>> check_enforce("post_step")
         'post_step'
     """
-    if not isinstance(enforce, str) or enforce not in accepted:
-        raise ValueError(f"enforce={enforce!r} is not known; expected one of: {', '.join(accepted)}")
-    return enforce
+    return check_choice(enforce, "enforce", accepted, owner=owner)
 
 
 def check_groups(in_channels: Any, out_channels: Any, groups: Any, owner: str = "") -> None:

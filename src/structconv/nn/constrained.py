@@ -1,8 +1,9 @@
 r"""Convolutions and linear layers whose kernel satisfies a constraint.
 
 Every layer subclasses its ``torch.nn`` counterpart with the same arguments, order and defaults, plus
-keyword-only ``constraint=`` and the parameters of the named structural modes (``eps``, ``max_l2``,
-``center_value``, ``neighbor_sum``) and ``enforce=``, which says when the constraint :math:`P` acts on
+keyword-only ``constraint=``, the parameters of the named structural modes (``eps``, ``max_l2``,
+``center_value``, ``neighbor_sum``) and of the Keras names (``max_value``, ``min_value``, ``rate``,
+``axis``), and ``enforce=``, which says when the constraint :math:`P` acts on
 the stored weight :math:`\theta`:
 
 ``'forward'`` (default)
@@ -202,9 +203,21 @@ class ConstrainedLayerMixin:
         max_l2: float | None,
         center_value: float,
         neighbor_sum: float,
+        max_value: float | None = None,
+        min_value: float | None = None,
+        rate: float | None = None,
+        axis: int | Sequence[int] | None = None,
     ) -> None:
         c = make_constraint(
-            constraint, eps=eps, max_l2=max_l2, center_value=center_value, neighbor_sum=neighbor_sum
+            constraint,
+            eps=eps,
+            max_l2=max_l2,
+            center_value=center_value,
+            neighbor_sum=neighbor_sum,
+            max_value=max_value,
+            min_value=min_value,
+            rate=rate,
+            axis=axis,
         )
         check = getattr(c, "check", None)
         if check is not None:
@@ -286,13 +299,19 @@ class ConstrainedLayerMixin:
 _DOC_ARGS = """
     Args:
         constraint: a name (``'none'``, ``'nonneg'``, ``'sum_to_one'``, ``'zero_mean'``,
-            ``'nonneg_sum1'``, ``'unit_l2'``, ``'max_l2'``, ``'fixed_center'``), a constraint module
-            (e.g. :class:`~structconv.constraints.MaxNorm`), or a list of them applied in order.
+            ``'nonneg_sum1'``, ``'unit_l2'``, ``'max_l2'``, ``'fixed_center'``; the Keras names
+            ``'max_norm'``, ``'min_max_norm'``, ``'unit_norm'``, ``'non_neg'``), a constraint module
+            (e.g. :class:`~structconv.constraints.MaxNorm`), a list of them applied in order, or any
+            ``repr`` of one (see :func:`~structconv.constraints.make_constraint`).
         enforce: ``'forward'``, ``'post_step'`` or ``'inplace'`` (see :mod:`structconv.nn.constrained`).
         eps: stability constant of the named normalising modes.
         max_l2: the bound of ``'max_l2'`` (required for it).
         center_value: centre tap of ``'fixed_center'`` (odd kernel sizes only).
         neighbor_sum: sum of the off-centre taps of ``'fixed_center'``.
+        max_value: the maximum norm of ``'max_norm'`` (Keras default 2) and ``'min_max_norm'`` (1).
+        min_value: the minimum norm of ``'min_max_norm'`` (Keras default 0).
+        rate: the rate of ``'min_max_norm'`` (Keras default 1).
+        axis: the weight dims the norm of a Keras name runs over (default: every dim but the first).
 
     The other arguments are those of the ``torch.nn`` base class, unchanged.
 """
@@ -346,12 +365,16 @@ class ConstrainedConv1d(_ConstrainedConvNd, nn.Conv1d):
         max_l2: float | None = None,
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
+        max_value: float | None = None,
+        min_value: float | None = None,
+        rate: float | None = None,
+        axis: int | Sequence[int] | None = None,
     ) -> None:
         check_conv_args(
             type(self).__name__, 1, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, dtype
+            groups, bias, padding_mode, dtype, device=device
         )
-        check_enforce(enforce)
+        check_enforce(enforce, owner=type(self).__name__)
         super().__init__(
             in_channels,
             out_channels,
@@ -365,7 +388,9 @@ class ConstrainedConv1d(_ConstrainedConvNd, nn.Conv1d):
             device,
             dtype,
         )
-        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+        self._setup_constraint(
+            constraint, enforce, eps, max_l2, center_value, neighbor_sum, max_value, min_value, rate, axis
+        )
 
 
 class ConstrainedConv2d(_ConstrainedConvNd, nn.Conv2d):
@@ -410,12 +435,16 @@ class ConstrainedConv2d(_ConstrainedConvNd, nn.Conv2d):
         max_l2: float | None = None,
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
+        max_value: float | None = None,
+        min_value: float | None = None,
+        rate: float | None = None,
+        axis: int | Sequence[int] | None = None,
     ) -> None:
         check_conv_args(
             type(self).__name__, 2, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, dtype
+            groups, bias, padding_mode, dtype, device=device
         )
-        check_enforce(enforce)
+        check_enforce(enforce, owner=type(self).__name__)
         super().__init__(
             in_channels,
             out_channels,
@@ -429,7 +458,9 @@ class ConstrainedConv2d(_ConstrainedConvNd, nn.Conv2d):
             device,
             dtype,
         )
-        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+        self._setup_constraint(
+            constraint, enforce, eps, max_l2, center_value, neighbor_sum, max_value, min_value, rate, axis
+        )
 
 
 class ConstrainedConv3d(_ConstrainedConvNd, nn.Conv3d):
@@ -475,12 +506,16 @@ class ConstrainedConv3d(_ConstrainedConvNd, nn.Conv3d):
         max_l2: float | None = None,
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
+        max_value: float | None = None,
+        min_value: float | None = None,
+        rate: float | None = None,
+        axis: int | Sequence[int] | None = None,
     ) -> None:
         check_conv_args(
             type(self).__name__, 3, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, dtype
+            groups, bias, padding_mode, dtype, device=device
         )
-        check_enforce(enforce)
+        check_enforce(enforce, owner=type(self).__name__)
         super().__init__(
             in_channels,
             out_channels,
@@ -494,7 +529,9 @@ class ConstrainedConv3d(_ConstrainedConvNd, nn.Conv3d):
             device,
             dtype,
         )
-        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+        self._setup_constraint(
+            constraint, enforce, eps, max_l2, center_value, neighbor_sum, max_value, min_value, rate, axis
+        )
 
 
 class _ConstrainedConvTransposeNd(ConstrainedLayerMixin):
@@ -580,12 +617,16 @@ class ConstrainedConvTranspose1d(_ConstrainedConvTransposeNd, nn.ConvTranspose1d
         max_l2: float | None = None,
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
+        max_value: float | None = None,
+        min_value: float | None = None,
+        rate: float | None = None,
+        axis: int | Sequence[int] | None = None,
     ) -> None:
         check_conv_args(
             type(self).__name__, 1, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, dtype, output_padding=output_padding
+            groups, bias, padding_mode, dtype, output_padding=output_padding, device=device
         )
-        check_enforce(enforce)
+        check_enforce(enforce, owner=type(self).__name__)
         super().__init__(
             in_channels,
             out_channels,
@@ -600,7 +641,9 @@ class ConstrainedConvTranspose1d(_ConstrainedConvTransposeNd, nn.ConvTranspose1d
             device,
             dtype,
         )
-        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+        self._setup_constraint(
+            constraint, enforce, eps, max_l2, center_value, neighbor_sum, max_value, min_value, rate, axis
+        )
 
 
 class ConstrainedConvTranspose2d(_ConstrainedConvTransposeNd, nn.ConvTranspose2d):
@@ -647,12 +690,16 @@ class ConstrainedConvTranspose2d(_ConstrainedConvTransposeNd, nn.ConvTranspose2d
         max_l2: float | None = None,
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
+        max_value: float | None = None,
+        min_value: float | None = None,
+        rate: float | None = None,
+        axis: int | Sequence[int] | None = None,
     ) -> None:
         check_conv_args(
             type(self).__name__, 2, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, dtype, output_padding=output_padding
+            groups, bias, padding_mode, dtype, output_padding=output_padding, device=device
         )
-        check_enforce(enforce)
+        check_enforce(enforce, owner=type(self).__name__)
         super().__init__(
             in_channels,
             out_channels,
@@ -667,7 +714,9 @@ class ConstrainedConvTranspose2d(_ConstrainedConvTransposeNd, nn.ConvTranspose2d
             device,
             dtype,
         )
-        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+        self._setup_constraint(
+            constraint, enforce, eps, max_l2, center_value, neighbor_sum, max_value, min_value, rate, axis
+        )
 
 
 class ConstrainedConvTranspose3d(_ConstrainedConvTransposeNd, nn.ConvTranspose3d):
@@ -715,12 +764,16 @@ class ConstrainedConvTranspose3d(_ConstrainedConvTransposeNd, nn.ConvTranspose3d
         max_l2: float | None = None,
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
+        max_value: float | None = None,
+        min_value: float | None = None,
+        rate: float | None = None,
+        axis: int | Sequence[int] | None = None,
     ) -> None:
         check_conv_args(
             type(self).__name__, 3, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, dtype, output_padding=output_padding
+            groups, bias, padding_mode, dtype, output_padding=output_padding, device=device
         )
-        check_enforce(enforce)
+        check_enforce(enforce, owner=type(self).__name__)
         super().__init__(
             in_channels,
             out_channels,
@@ -735,7 +788,9 @@ class ConstrainedConvTranspose3d(_ConstrainedConvTransposeNd, nn.ConvTranspose3d
             device,
             dtype,
         )
-        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+        self._setup_constraint(
+            constraint, enforce, eps, max_l2, center_value, neighbor_sum, max_value, min_value, rate, axis
+        )
 
 
 class ConstrainedLinear(ConstrainedLayerMixin, nn.Linear):
@@ -759,6 +814,10 @@ class ConstrainedLinear(ConstrainedLayerMixin, nn.Linear):
         max_l2: the bound of ``'max_l2'``.
         center_value: centre weight of ``'fixed_center'`` (odd ``in_features`` only).
         neighbor_sum: sum of the other weights of ``'fixed_center'``.
+        max_value: the maximum norm of ``'max_norm'`` (Keras default 2) and ``'min_max_norm'`` (1).
+        min_value: the minimum norm of ``'min_max_norm'`` (Keras default 0).
+        rate: the rate of ``'min_max_norm'`` (Keras default 1).
+        axis: the weight dims the norm of a Keras name runs over (default: every dim but the first).
 
     Example:
         >>> from structconv.nn import ConstrainedLinear
@@ -785,11 +844,17 @@ class ConstrainedLinear(ConstrainedLayerMixin, nn.Linear):
         max_l2: float | None = None,
         center_value: float = -1.0,
         neighbor_sum: float = 1.0,
+        max_value: float | None = None,
+        min_value: float | None = None,
+        rate: float | None = None,
+        axis: int | Sequence[int] | None = None,
     ) -> None:
-        check_linear_args(type(self).__name__, in_features, out_features, bias, dtype)
-        check_enforce(enforce)
+        check_linear_args(type(self).__name__, in_features, out_features, bias, dtype, device)
+        check_enforce(enforce, owner=type(self).__name__)
         super().__init__(in_features, out_features, bias, device, dtype)
-        self._setup_constraint(constraint, enforce, eps, max_l2, center_value, neighbor_sum)
+        self._setup_constraint(
+            constraint, enforce, eps, max_l2, center_value, neighbor_sum, max_value, min_value, rate, axis
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         """Apply the linear map with the constrained weight."""

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from structconv.nn._conv_utils import check_conv_args, check_enforce, check_int
 from structconv.nn.constrained import ConstrainedConv2d, ConstraintArg
 
 __all__ = ["ConstrainedSeparableConv2d"]
@@ -83,9 +84,13 @@ class ConstrainedSeparableConv2d(nn.Module):
         enforce: str = "forward",
     ) -> None:
         super().__init__()
-        dm = depth_multiplier
-        if isinstance(dm, bool) or not isinstance(dm, int) or dm < 1:
-            raise ValueError(f"depth_multiplier={dm!r} is not accepted; expected an int >= 1")
+        owner = type(self).__name__
+        dm = check_int(depth_multiplier, "depth_multiplier", minimum=1, owner=owner)
+        check_conv_args(
+            owner, 2, in_channels, out_channels, kernel_size, stride, padding, dilation, 1, bias,
+            padding_mode, dtype, device=device,
+        )
+        check_enforce(enforce, owner=owner)
         factory = {"device": device, "dtype": dtype}
         self.depthwise = ConstrainedConv2d(
             in_channels,

@@ -116,7 +116,7 @@ class _WSMixin:
             >>> torch.allclose(w.pow(2).sum((1, 2, 3)), m.gain.pow(2))
             True
         """
-        _check_eps(eps)
+        _check_eps(eps, owner=type(self).__name__)
         w = self.weight
         fan_in = w.numel() if self._ws_numel_fan_in else None
         return scaled_weight_standardize(
@@ -265,6 +265,7 @@ def _check_ws_args(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         a["padding_mode"],
         a["dtype"],
         output_padding=a["output_padding"] if "output_padding" in a else None,
+        device=a["device"],
     )
 
 
@@ -490,7 +491,7 @@ class FWS(nn.Module):
                 f"layer={type(layer).__name__} has {got}; expected a module whose 'weight' is a tensor "
                 "with >= 2 dims (nn.Conv*, nn.ConvTranspose*, nn.Linear)"
             )
-        eps = _check_eps(eps)
+        eps = _check_eps(eps, owner=type(self).__name__)
         transposed = isinstance(layer, _ConvTransposeNd) and not self._ws_always_dim0
         self._channel_dim = 1 if transposed else 0
         self._groups = int(layer.groups) if transposed else 1  # type: ignore[arg-type]
