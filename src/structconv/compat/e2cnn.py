@@ -104,20 +104,36 @@ def _need(sub: Mapping[str, Tensor], key: str, where: str, module: Any) -> Tenso
 
 
 class _Names:
-    """e2cnn's names for structconv's representations, per group (from the model's disentangle modules)."""
+    """e2cnn's names of structconv's fields, from the model's disentangle modules.
+
+    e2cnn calls the ``i``-th part of a disentangled representation ``<name>_<i>``, split or not (structconv
+    returns a representation that does not split unchanged, and reuses known representations as parts).
+    For every ``DisentangleModule`` of the model this records the e2cnn name of each field of its output
+    type (``labelings``) and of each part's representation (``aliases``), following chains of them.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         from structconv.group import disentangle
         from structconv.nn import DisentangleModule
 
         self.aliases: dict[tuple[Any, str], str] = {}
+        self._labels: list[tuple[Any, list[str]]] = []
         for module in model.modules():
-            if isinstance(module, DisentangleModule):
-                group = module.in_type.fibergroup
-                for rep in dict.fromkeys(module.in_type.representations):
-                    # e2cnn names the parts of a disentangled representation '<name>_<i>', split or not
-                    for i, part in enumerate(disentangle(rep)[1]):
-                        self.aliases[(group, f"{rep.name}_{i}")] = part.name
+            if not isinstance(module, DisentangleModule):
+                continue
+            group = module.in_type.fibergroup
+            in_labels = self.labelings(module.in_type)[0]
+            out_labels = []
+            for label, rep in zip(in_labels, module.in_type.representations):
+                for i, part in enumerate(disentangle(rep)[1]):
+                    out_labels.append(f"{label}_{i}")
+                    self.aliases[(group, f"{label}_{i}")] = part.name
+            self._labels.append((module.out_type, out_labels))
+
+    def labelings(self, ftype: Any) -> list[list[str]]:
+        """Candidate e2cnn names of the fields of ``ftype``, most specific first."""
+        found = [labels for t, labels in self._labels if t == ftype]
+        return [*found, [r.name for r in ftype.representations]]
 
     def ours(self, group: Any, e2_name: str) -> list[str]:
         """Candidate structconv names of an e2cnn name, best first."""
@@ -144,16 +160,22 @@ def _resolve(
     """The fields of ``ftype`` that each e2cnn representation name of a layer stands for (see the module
     docstring); ``e2_sizes``: name -> representation size; ``channels``: name -> channels, where known."""
     reps = ftype.representations
-    by_name: dict[str, list[int]] = defaultdict(list)
-    for i, rep in enumerate(reps):
-        by_name[rep.name].append(i)
     owner = _channel_fields(ftype)
-    out: dict[str, list[int]] = {}
+    hinted: dict[str, list[int]] = {}
     for name, chans in channels.items():
         if name in e2_sizes:
             if any(c < 0 or c >= len(owner) for c in chans):
                 raise _fail(where, module, f"the checkpoint's channels of {name!r} exceed the layer's type")
-            out[name] = sorted({owner[int(c)] for c in chans})
+            hinted[name] = sorted({owner[int(c)] for c in chans})
+    # a naming of every field (e2cnn's, where a disentangle module made the type) that explains the checkpoint
+    for labels in names.labelings(ftype):
+        assign = {n: [i for i, label in enumerate(labels) if label == n] for n in e2_sizes}
+        if all(assign.values()) and all(assign[n] == f for n, f in hinted.items()):
+            return _checked(assign, reps, e2_sizes, where, module)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for i, rep in enumerate(reps):
+        by_name[rep.name].append(i)
+    out = dict(hinted)
     for name in e2_sizes:
         if name not in out:
             match = next((n for n in names.ours(ftype.fibergroup, name) if n in by_name), None)
@@ -174,8 +196,14 @@ def _resolve(
                 "field types as the e2cnn model",
             )
         out[name] = list(free.pop(same[0]))
+    return _checked(out, reps, e2_sizes, where, module)
+
+
+def _checked(
+    assign: dict[str, list[int]], reps: Sequence[Any], e2_sizes: Mapping[str, int], where: str, module: Any
+) -> dict[str, list[int]]:
     seen: dict[int, str] = {}
-    for name, fields in out.items():
+    for name, fields in assign.items():
         for f in fields:
             if f in seen:
                 raise _fail(
@@ -192,7 +220,7 @@ def _resolve(
                     f"layer ({reps[f].name!r}) size {reps[f].size}",
                 )
             seen[f] = name
-    return out
+    return assign
 
 
 def _positions(assign: Mapping[str, list[int]]) -> dict[int, tuple[str, int]]:
@@ -494,23 +522,32 @@ def _convert_log_bias(module: Any, sub: dict[str, Tensor], keys: Sequence[Any], 
     return ours
 
 
-def _convert_norm_nonlinearity(module, sub, where, names):
+#: e2cnn's norm non-linearities save ``eps`` (a frozen Parameter, 1e-10): norms below it are mapped to 0
+_E2CNN_NORM_EPS = 1e-10
+
+
+def _norm_nonlinearity(module, sub, where, keys):
     out = {}
     if "log_bias" in module.state_dict():
-        out["log_bias"] = _convert_log_bias(module, sub, _sizes(module.in_type), where)
+        out["log_bias"] = _convert_log_bias(module, sub, keys(), where)
     elif "log_bias" in sub:
         raise _fail(where, module, "the checkpoint has a 'log_bias', the layer none (bias=False)")
-    return out, {"log_bias"} & set(sub)
+    if "eps" in sub and abs(float(sub["eps"]) - _E2CNN_NORM_EPS) > 1e-6 * _E2CNN_NORM_EPS:
+        raise _fail(
+            where,
+            module,
+            f"the checkpoint's 'eps' is {float(sub['eps']):.3g}; structconv implements e2cnn's fixed 1e-10 "
+            "only",
+        )
+    return out, {"log_bias", "eps"} & set(sub)
+
+
+def _convert_norm_nonlinearity(module, sub, where, names):
+    return _norm_nonlinearity(module, sub, where, lambda: _sizes(module.in_type))
 
 
 def _convert_induced_norm_nonlinearity(module, sub, where, names):
-    out = {}
-    if "log_bias" in module.state_dict():
-        keys = _induced_keys(module.in_type, where, module)
-        out["log_bias"] = _convert_log_bias(module, sub, keys, where)
-    elif "log_bias" in sub:
-        raise _fail(where, module, "the checkpoint has a 'log_bias', the layer none (bias=False)")
-    return out, {"log_bias"} & set(sub)
+    return _norm_nonlinearity(module, sub, where, lambda: _induced_keys(module.in_type, where, module))
 
 
 def _convert_gated(module, sub, where, names):
@@ -533,8 +570,8 @@ _E2CNN_STRUCTURE: dict[str, re.Pattern[str]] = {
         (("InnerBatchNorm", "FieldDropout", "NormMaxPool"), r"indices_\d+"),
         (("NormBatchNorm",), r"\d+_indices"),
         (("InducedNormBatchNorm",), r"\(\d+, \d+\)_indices"),
-        (("NormNonLinearity",), r"eps|indices_\d+"),
-        (("InducedNormNonLinearity",), r"eps|indices_\(\d+, \d+\)"),
+        (("NormNonLinearity",), r"indices_\d+"),
+        (("InducedNormNonLinearity",), r"indices_\(\d+, \d+\)"),
         (("GatedNonLinearity1", "InducedGatedNonLinearity1"), r"gates_indices|(input|output)_indices_.+"),
         (("GatedNonLinearity2",), r"indices_\d+"),
         (("GroupPooling", "NormPool"), r"(in|out)_indices_\d+"),
@@ -542,7 +579,7 @@ _E2CNN_STRUCTURE: dict[str, re.Pattern[str]] = {
         (("PointwiseMaxPoolAntialiased", "PointwiseAvgPoolAntialiased"), r"filter"),
         (("MaskModule",), r"mask"),
         (("ReshuffleModule",), r"indices"),
-        (("BranchingModule",), r"indices_.+"),
+        (("BranchingModule",), r"indices_.+|reshuffle(_layer)?\.indices"),
         (("DisentangleModule",), r"(change_of_basis|fiber_indices)_.+"),
     ]
     for name in names
@@ -585,14 +622,15 @@ def _check_structure(module: nn.Module, sub: Mapping[str, Tensor], where: str, n
                 "with other arguments?)"
             )
     if isinstance(module, DisentangleModule):
-        for rep in dict.fromkeys(module.in_type.representations):
-            cob = sub.get(f"change_of_basis_{rep.name}")
+        labels = names.labelings(module.in_type)[0]  # e2cnn keys its buffers by its own names
+        for label, rep in dict(zip(labels, module.in_type.representations)).items():
+            cob = sub.get(f"change_of_basis_{label}")
             if cob is not None and (
                 cob.shape != (rep.size, rep.size)
                 or not torch.equal(_f64(cob), torch.from_numpy(disentangle(rep)[0]))
             ):
                 problems.append(
-                    f"layer {where!r} (DisentangleModule): the checkpoint's change of basis of {rep.name!r} "
+                    f"layer {where!r} (DisentangleModule): the checkpoint's change of basis of {label!r} "
                     "differs from the layer's"
                 )
     return problems
@@ -670,7 +708,7 @@ def convert_e2cnn_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) ->
         sub = {
             k[len(prefix) :]: torch.as_tensor(v)
             for k, v in state_dict.items()
-            if k.startswith(prefix) and "." not in k[len(prefix) :]
+            if k.startswith(prefix) and k[len(prefix) :].split(".")[0] not in module._modules
         }
         # any other layer: its own parameters and buffers under the same names, plus e2cnn's derived tensors
         persistent = [b for b in module._buffers if b not in module._non_persistent_buffers_set]
