@@ -9,10 +9,6 @@ from __future__ import annotations
 
 EXCLUDED: dict[str, str] = {
     # ``name(*)`` excludes every parameter of one callable's signature (its existence is still checked).
-    "group:IrreducibleRepresentation(*)": "irreps are built by their group (Group.irrep / G.irreps), which "
-    "knows their closed form: structconv's groups have a fixed, analytically known set of irreps used by the "
-    "kernel bases, so a user-defined irrep from an arbitrary function is not supported; every attribute of an "
-    "irrep instance (name, size, attributes, sum_of_squares_constituents, ...) is checked",
 }
 
 DEVIATIONS: dict[tuple[str, str], str] = {
@@ -20,10 +16,6 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         "same irreps in the same order and the same matrices at every element, but a different orthonormal "
         "basis inside the isotypic components: e2cnn's comes out of its numerical decomposition; ours is "
         "built by group averaging. Kernels between such fields span the same space"
-    ),
-    ("Flip2dOnR2 / D1", "irrep names"): (
-        "e2cnn models the flip group as C2 ('irrep_0', 'irrep_1'); structconv as D1 ('irrep_0,0', "
-        "'irrep_1,0'). Flip2dOnR2.irrep(j) and restrict(1) accept e2cnn's ids; matrices and kernels agree"
     ),
     ("InnerBatchNorm", "eval output"): (
         "eval mode runs one batch_norm over all channels, the very call of export(), so that the module "
@@ -40,9 +32,46 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         "parameters are synchronised before comparing; the layouts differ ((1, n, 1, 1) in e2cnn, "
         "(n,) here, in e2cnn's gate order)"
     ),
-    ("Flip2dOnR2", "irrep names"): (
-        "the flip group is D1 here (irreps 'irrep_0,0', 'irrep_1,0'), C2 in e2cnn ('irrep_0', 'irrep_1'); "
-        "the matrices agree (see also tests/test_e2cnn_group_parity.py)"
+    ("Flip2dOnR2", "fibergroup identity"): (
+        "the fiber group is e2cnn's C2 in every observable (name 'C2', order 2, elements 0/1, irreps "
+        "'irrep_0'/'irrep_1' and their matrices, representations, subgroup ids 1/2, restrict; also the "
+        "(axis, 1) subgroup of D_N / O(2)), but it is structconv.group.flip_group(), not the object "
+        "cyclic_group(2) (== is False): structconv's groups carry their action on the plane (the element "
+        "1 is a reflection here, the rotation by pi in Rot2dOnR2(2)), which the kernel bases and their "
+        "caches read from the representations; in e2cnn only the gspace knows it "
+        "(tests/test_e2cnn_group_parity.py::test_flip_gspace_group_matches)"
+    ),
+    ("FlipRot2dOnR2(N=1)", "construction"): (
+        "accepted here (the group D1, kernels of one reflection, its (axis, 1) subgroup the flip C2); e2cnn "
+        "raises ValueError for N=1 (tests/test_gspaces.py)"
+    ),
+    ("Group.is_element", "numpy scalars, non-finite angles"): (
+        "numpy integer / floating scalars count as python ints / floats (the operations take them), and "
+        "a NaN or infinite angle is not an element of SO(2) / O(2) (the operations refuse it); e2cnn answers "
+        "the opposite on each. Everything else (ranges, tuple structure, types) is e2cnn's "
+        "(test_e2cnn_group_parity.py::test_element_operations_match, IS_ELEMENT_DEVIATIONS)"
+    ),
+    ("Group.equal", "symmetry, rotation indices"): (
+        "SO(2) / O(2): angles are equal when their distance modulo 2pi is <= 2pi*1e-9, symmetrically; e2cnn's "
+        "window is one-sided (equal(0, 3e-9) is True, equal(3e-9, 0) False). C_N / D_N: rotation indices "
+        "are compared modulo N, as every operation reads them (equal(5, 1) on C4 is True; e2cnn compares "
+        "the raw values). On canonical elements both libraries agree "
+        "(test_e2cnn_group_parity.py::test_element_operations_match)"
+    ),
+    ("Group.testing_elements", "return type"): (
+        "the same elements in the same order (52 / 104 for SO(2) / O(2)), as a list instead of e2cnn's "
+        "one-shot iterator (iterating works the same; a list can also be indexed and reused)"
+    ),
+    ("SO(2) / O(2) subgroup maps", "child map of a finite subgroup"): (
+        "the child map into C_M / D_M returns the canonical element (rotation index reduced modulo M); "
+        "e2cnn returns the unreduced index (e.g. -1 or 4 for C3), which its own is_element rejects. "
+        "SO(2).subgroup(-1) (SO(2) itself) is accepted here, an AssertionError in e2cnn"
+    ),
+    ("IrreducibleRepresentation (user-defined)", "is_trivial, equality"): (
+        "is_trivial() of an irrep built from a map is computed from its matrices (e2cnn: False unless it "
+        "is the group's own trivial irrep); such irreps compare equal only to themselves (their map is "
+        "opaque). Name clashes raise ValueError (e2cnn: AssertionError) "
+        "(tests/test_group.py::test_user_defined_irreps_take_e2cnns_arguments)"
     ),
     ("*", "state_dict layout"): (
         "parameters and buffers keep structconv's layout (InnerBatchNorm: one weight/bias/statistic per field "
@@ -58,7 +87,8 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ),
     ("*", "check_equivariance return value"): (
         "e2cnn returns the mean absolute error per element, structconv the maximum"
-    ),    ("R2Diffop on D_N", "kernel basis"): (
+    ),
+    ("R2Diffop on D_N", "kernel basis"): (
         "for regular -> trivial fields on D4 the steerable PDO basis has e2cnn's size but spans another "
         "space (least-squares residual ~0.6), found by the checkpoint migration; "
         "load_e2cnn_state_dict refuses such checkpoints with a clear error (tests/test_e2cnn_migration.py)"

@@ -89,6 +89,131 @@ def test_groups_and_irreps_match(kind: str, n: int) -> None:
         assert _max_diff(t.representation, o.representation, els) < 1e-12, name
 
 
+def _probe_elements(G) -> list:
+    """Canonical, out-of-range and malformed elements, to compare is_element / combine / inverse."""
+    if G.name.startswith("C"):
+        return [0, G.order() - 1, G.order(), -1, 1.0, True, "a", (0, 1), None]
+    if G.name.startswith("D"):
+        n = G.order() // 2
+        return [(0, 0), (1, n - 1), (True, 1), (2, 0), (0, n), (0, -1), (1, 1.0), [1, 1], (0,), (0, 0, 0), 3]
+    if G.name == "SO(2)":
+        return [0.0, 1.0, 2 * math.pi, 7.0, -1.0, -7.0, 3, (0, 1.0), "a", np.float64(2.0)]
+    return [(0, 0.0), (1, 7.0), (0, -1.0), (1, -7.5), (2, 0.0), (1, 3), [1, 1.0], 1.0]
+
+
+#: is_element: numpy scalars stand for python ints / floats here, non-finite angles are not elements
+#: (a documented deviation); e2cnn answers the opposite on each of these.
+IS_ELEMENT_DEVIATIONS = {
+    "C": [np.int64(0)],
+    "D": [(np.int64(1), 1), (1, np.int64(0))],
+    "SO2": [np.float32(1.0), float("nan"), float("inf")],
+    "O2": [(np.int64(1), 0.5), (1, np.float32(0.5)), (0, float("nan"))],
+}
+
+
+@pytest.mark.parametrize("kind,n", _groups())
+def test_element_operations_match(kind: str, n: int) -> None:
+    """is_element, identity, combine, inverse, equal and testing_elements give e2cnn's values (bit for bit
+    on the canonical elements; equal: see the documented deviations)."""
+    theirs, ours = _pair(kind, n)
+    assert ours.identity == theirs.identity and type(ours.identity) is type(theirs.identity)
+    probes = _probe_elements(ours)
+    assert [ours.is_element(e) for e in probes] == [theirs.is_element(e) for e in probes], probes
+    for e in IS_ELEMENT_DEVIATIONS[kind]:
+        assert ours.is_element(e) != theirs.is_element(e), e
+    t_test = list(theirs.testing_elements())
+    assert ours.testing_elements() == t_test and len(t_test) == {"SO2": 52, "O2": 104}.get(kind, len(t_test))
+    canonical = [e for e in probes if theirs.is_element(e)] + t_test[:: max(1, len(t_test) // 7)]
+    for a in canonical:
+        assert ours.inverse(a) == theirs.inverse(a), a
+        for b in canonical:
+            assert ours.combine(a, b) == theirs.combine(a, b), (a, b)
+            assert ours.equal(a, b) == theirs.equal(a, b), (a, b)
+    if ours.continuous:  # equal: e2cnn's window is one-sided, ours symmetric (a documented deviation)
+        x = t_test[3]
+        shifted = (x + 3e-9) if kind == "SO2" else (x[0], x[1] + 3e-9)
+        assert ours.equal(x, shifted) and theirs.equal(x, shifted)
+        assert ours.equal(shifted, x) and not theirs.equal(shifted, x)
+
+
+def test_flip_gspace_group_matches() -> None:
+    eg = _oracle().gspaces
+    t, o = eg.Flip2dOnR2(), sgs.Flip2dOnR2()
+    tG, oG = t.fibergroup, o.fibergroup
+    assert (oG.name, oG.order(), oG.elements, oG.elements_names) == (
+        tG.name,
+        tG.order(),
+        list(tG.elements),
+        tG.elements_names,
+    )
+    assert list(oG.irreps) == list(tG.irreps) and list(oG.representations)[:3] == list(tG.representations)[:3]
+    assert oG.irrep(1).name == tG.irrep(1).name and oG.irrep(1).attributes == tG.irrep(1).attributes
+    assert o.representations["irrep_1"] is oG.irrep(1) and o.irrep(1) is oG.irrep(1)
+    for g in oG.elements:
+        np.testing.assert_array_equal(o.representations["irrep_1"](g), t.representations["irrep_1"](g))
+        np.testing.assert_allclose(o.regular_repr(g), t.regular_repr(g), atol=1e-15)
+    assert o.regular_repr.supported_nonlinearities == set(t.regular_repr.supported_nonlinearities)
+    for sid in (1, 2):
+        (ts, tp, tc), (os_, op, oc) = t.restrict(sid), o.restrict(sid)
+        assert (type(os_).__name__, os_.name, os_.fibergroup.name) == (
+            type(ts).__name__,
+            ts.name,
+            ts.fibergroup.name,
+        )
+        assert [op(h) for h in os_.fibergroup.elements] == [tp(h) for h in ts.fibergroup.elements]
+        assert [oc(g) for g in oG.elements] == [tc(g) for g in tG.elements]
+    for N, sids in [(4, [(0, 1), (1, 1), (3, 1)]), (-1, [(0.0, 1), (1.0, 1)])]:
+        kw = {"maximum_frequency": 3} if N == -1 else {}
+        T, O = eg.FlipRot2dOnR2(N, **kw), sgs.FlipRot2dOnR2(N, **kw)
+        for sid in sids:
+            (ts, tp, tc), (os_, op, oc) = T.restrict(sid), O.restrict(sid)
+            assert (type(os_).__name__, os_.name, os_.fibergroup.name) == (
+                type(ts).__name__,
+                ts.name,
+                ts.fibergroup.name,
+            )
+            assert os_.axis == pytest.approx(ts.axis) and os_.fibergroup is sg.flip_group()
+            assert [op(h) for h in (0, 1)] == [tp(h) for h in (0, 1)]
+            flip = tp(1)
+            assert oc(flip) == tc(flip) == 1 and oc(T.fibergroup.identity) == tc(T.fibergroup.identity) == 0
+    for axis in (0.0, 1.0, 3.5):  # the axis variants: e2cnn's group, name and action
+        t, o = eg.Flip2dOnR2(axis=axis), sgs.Flip2dOnR2(axis=axis)
+        assert (o.name, o.fibergroup.name, o.axis) == (t.name, t.fibergroup.name, pytest.approx(t.axis))
+        x = np.random.default_rng(1).normal(size=(1, 2, 7, 7))
+        np.testing.assert_allclose(
+            o.featurefield_action(x, o.regular_repr, 1),
+            t.featurefield_action(x, t.regular_repr, 1),
+            atol=1e-10,
+        )
+
+
+def test_user_defined_irrep_matches() -> None:
+    """IrreducibleRepresentation built from e2cnn's constructor arguments: the same values."""
+    import inspect
+
+    e2 = _oracle().group
+    sig_t = inspect.signature(e2.IrreducibleRepresentation.__init__)
+    sig_o = inspect.signature(sg.IrreducibleRepresentation.__init__)
+    assert list(sig_o.parameters) == list(sig_t.parameters)
+    for tG, oG in [(e2.cyclic_group(5), sg.cyclic_group(5)), (e2.o2_group(3), sg.o2_group(3))]:
+        t_psi, o_psi = list(tG.irreps.values())[2], list(oG.irreps.values())[2]
+        args = (t_psi.size, t_psi.sum_of_squares_constituents, ["norm"])
+        t = e2.IrreducibleRepresentation(tG, "user", lambda g, p=t_psi: p(g), *args, frequency=2, k=1)
+        o = sg.IrreducibleRepresentation(oG, "user", lambda g, p=o_psi: p(g), *args, frequency=2, k=1)
+        assert (o.name, o.size, o.sum_of_squares_constituents, o.irreps) == (
+            t.name,
+            t.size,
+            t.sum_of_squares_constituents,
+            t.irreps,
+        )
+        assert o.attributes == t.attributes and o.supported_nonlinearities == t.supported_nonlinearities
+        assert o.irreducible == t.irreducible and o.is_trivial() == t.is_trivial()
+        els = _elements(oG)
+        assert _max_diff(t, o, els) < 1e-12
+        assert max(abs(t.character(g) - o.character(g)) for g in els) < 1e-12
+        np.testing.assert_array_equal(o.change_of_basis, t.change_of_basis)
+
+
 @pytest.mark.parametrize("kind,n", [(k, n) for k, n in _groups() if k in ("C", "D")])
 def test_regular_representation_matches(kind: str, n: int) -> None:
     theirs, ours = _pair(kind, n)
@@ -108,6 +233,8 @@ SUBGROUPS = [
     ("D", 6, (None, 3)),
     ("D", 6, (1, 3)),
     ("D", 8, (0, 4)),
+    ("D", 4, (0, 1)),  # the flip subgroups: e2cnn's C2 (structconv.group.flip_group())
+    ("D", 6, (5, 1)),
 ]
 
 
@@ -139,9 +266,7 @@ def test_every_dihedral_restriction_matches(n: int) -> None:
     theirs, ours = _pair("D", n)
     for m in [m for m in range(1, n + 1) if n % m == 0]:
         for axis in [None] + list(range(n // m)):
-            if m == 1 and axis is not None:
-                continue  # D1: e2cnn's C2 naming (a documented deviation)
-            sid = (axis, m)
+            sid = (axis, m)  # (axis, 1): the flip group C2, as e2cnn
             H = ours.subgroup(sid)[0]
             for name in [*ours.irreps, "regular"]:
                 t = theirs.restrict_representation(sid, theirs.representations[name])
@@ -222,15 +347,12 @@ def _norm(attr: dict) -> dict:
     return out
 
 
-def _compare_bases(theirs, ours, label: str, names_differ: bool = False) -> float:
+def _compare_bases(theirs, ours, label: str) -> float:
     assert (ours.dim, tuple(ours.shape)) == (theirs.dim, tuple(theirs.shape)), label
     diff = float(np.abs(theirs.sample(POINTS) - ours.sample(POINTS)).max())
     assert diff < 1e-10, f"{label}: sampled bases differ by {diff}"
     for i in range(theirs.dim):
         t, o = _norm(theirs[i]), _norm(ours[i])
-        if names_differ:  # Flip2dOnR2: e2cnn's C2 irrep names (a documented deviation)
-            for key in ("in_irrep", "out_irrep"):
-                t.pop(key, None), o.pop(key, None)
         assert o == t, f"{label}: element {i}: {o} != {t}"
     return diff
 
@@ -301,17 +423,22 @@ def test_kernels_act_R2_match(kind: str, n: int) -> None:
 
 def test_flip_and_trivial_kernels_match() -> None:
     e2 = _oracle()
-    C2, D1 = e2.group.cyclic_group(2), sg.dihedral_group(1)
-    for i in (0, 1):
-        for o in (0, 1):
+    C2, F, D1 = e2.group.cyclic_group(2), sg.flip_group(), sg.dihedral_group(1)
+    reps = [(C2.irrep(i), F.irrep(i)) for i in (0, 1)] + [
+        (C2.regular_representation, F.regular_representation)
+    ]
+    for ti, oi in reps:
+        for to, oo in reps:
             for axis in (math.pi / 2, 0.3):
-                t = e2.kernels.kernels_Flip_act_R2(
-                    C2.irrep(i), C2.irrep(o), RADII, SIGMA, axis=axis, max_frequency=4
-                )
-                s = sk.kernels_Flip_act_R2(
-                    D1.irrep(i, 0), D1.irrep(o, 0), RADII, SIGMA, axis=axis, max_frequency=4
-                )
-                _compare_bases(t, s, f"flip {i}->{o}", names_differ=True)
+                for kw in ({"max_frequency": 4}, {"max_offset": 1}):
+                    t = e2.kernels.kernels_Flip_act_R2(ti, to, RADII, SIGMA, axis=axis, **kw)
+                    s = sk.kernels_Flip_act_R2(oi, oo, RADII, SIGMA, axis=axis, **kw)
+                    _compare_bases(t, s, f"flip {ti.name}->{to.name} {kw}")
+    # D1's irreps give the same basis (FlipRot2dOnR2(1), which e2cnn refuses, uses them)
+    for i, o in [(0, 1), (1, 1)]:
+        d = sk.kernels_Flip_act_R2(D1.irrep(i, 0), D1.irrep(o, 0), RADII, SIGMA, axis=0.3, max_frequency=4)
+        f = sk.kernels_Flip_act_R2(F.irrep(i), F.irrep(o), RADII, SIGMA, axis=0.3, max_frequency=4)
+        np.testing.assert_array_equal(d.sample(POINTS), f.sample(POINTS))
     T, C1 = e2.group.trivial_group(), sg.trivial_group()
     t = e2.kernels.kernels_Trivial_act_R2(T.irrep(0), T.irrep(0), RADII, SIGMA, max_frequency=3)
     _compare_bases(
@@ -336,14 +463,11 @@ def test_gspace_build_kernel_basis_matches(name: str, args, kwargs) -> None:
     theirs, ours = getattr(eg, name)(*args, **kwargs), getattr(sgs, name)(*args, **kwargs)
     assert ours.basespace == theirs.basespace and ours.dimensionality == theirs.dimensionality
     # the registries are process-wide and e2cnn keeps one SO(2) for every maximum frequency: compare the
-    # representations both hold, by name (Flip2dOnR2: by position, its irrep names differ)
-    if name == "Flip2dOnR2":
-        t_reps, o_reps = list(theirs.representations.values())[:3], list(ours.representations.values())[:3]
-    else:
-        common = [n for n in ours.representations if n in theirs.representations]
-        assert common[: len(ours.fibergroup.irreps)] == list(ours.fibergroup.irreps)
-        t_reps = [theirs.representations[n] for n in common]
-        o_reps = [ours.representations[n] for n in common]
+    # representations both hold, by name (e2cnn's Flip2dOnR2 shares its C2 with Rot2dOnR2(2))
+    common = [n for n in ours.representations if n in theirs.representations]
+    assert common[: len(ours.fibergroup.irreps)] == list(ours.fibergroup.irreps)
+    t_reps = [theirs.representations[n] for n in common]
+    o_reps = [ours.representations[n] for n in common]
     sid = {"Rot2dOnR2": 2, "FlipRot2dOnR2": (None, 1)}.get(name)
     if sid is not None and not ours.fibergroup.continuous and ours.fibergroup.order() % 2 == 0:
         t_reps.append(theirs.quotient_repr(sid))  # compared by span (another change of basis)
@@ -360,7 +484,7 @@ def test_gspace_build_kernel_basis_matches(name: str, args, kwargs) -> None:
                 continue
             label = f"{name} {tr.name}->{tr2.name}"
             if all(r.name.startswith("irrep_") or r.name == "regular" for r in (orr, or2)):
-                _compare_bases(t, o, label, names_differ=name == "Flip2dOnR2")
+                _compare_bases(t, o, label)
             else:  # quotient / induced: another change of basis (a documented deviation), the same span
                 _compare_spans(t, o, label)
 

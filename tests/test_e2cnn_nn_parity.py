@@ -509,7 +509,16 @@ def test_pooling_and_spatial_modules(group, kind):
 # --------------------------------------------------------------------------- restriction and disentangling
 @pytest.mark.parametrize(
     "group,sub_id",
-    [("C8", 4), ("C8", 1), ("D8", (0, 4)), ("D8", (0, 1)), ("D4", (None, 4)), ("O2", (None, -1))],
+    [
+        ("C8", 4),
+        ("C8", 1),
+        ("D8", (0, 4)),
+        ("D8", (0, 1)),
+        ("D8", (3, 1)),
+        ("D4", (None, 4)),
+        ("O2", (None, -1)),
+        ("O2", (0.5, 1)),
+    ],
 )
 @pytest.mark.parametrize("kind", ["regular", "irrep", "mixed"])
 def test_restriction_and_disentangle(group, sub_id, kind):
@@ -533,12 +542,7 @@ def test_restriction_and_disentangle(group, sub_id, kind):
         return
     ours_d, theirs_d = mods
     _compare_pair("DisentangleModule", ours_d, theirs_d, [(_x(ot, seed=1), tt, ot)], atol=1e-6, modes=(True,))
-    if ours.out_type.gspace.fibergroup.order() == 2 and _dihedral(ours.out_type.gspace):
-        # the documented deviation ("Flip2dOnR2", "irrep names"): same matrices, D1's irrep names
-        rename = {"irrep_0,0": "irrep_0", "irrep_1,0": "irrep_1"}
-        assert [rename[n] for n in ours_d.out_type.irreps] == theirs_d.out_type.irreps
-        return
-    assert ours_d.out_type.irreps == theirs_d.out_type.irreps
+    assert ours_d.out_type.irreps == theirs_d.out_type.irreps  # Flip2dOnR2 too: e2cnn's C2 names
 
 
 # --------------------------------------------------------------------------- convolutions: filter spans

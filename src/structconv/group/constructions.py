@@ -527,7 +527,7 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     cached = G._restrictions.get((key, repr))
     if cached is not None:
         return cached
-    name = f"{G.name}:{repr.name}" if shift == 0.0 else f"{G.name}{_format_id(key)}:{repr.name}"
+    name = f"{G.name}:{repr.name}"  # as e2cnn, for every subgroup (names need not be unique)
     supported = set(repr.supported_nonlinearities) - {"vectorfield"}
     if repr._parts is not None:  # a direct sum: restrict the summands, keep the outer change of basis
         parts = [restrict_representation(G, key, p) for p in repr._parts]

@@ -32,7 +32,7 @@ def _check_order(N: Any, arg: str = "N") -> int:
 
 
 def _parse_rotation_index(element: Any, N: int, group_name: str) -> int:
-    if isinstance(element, bool) or not isinstance(element, numbers.Integral):
+    if not isinstance(element, numbers.Integral):  # bools too: e2cnn takes True for 1
         raise ValueError(
             f"element: {element!r} is not an element of {group_name}; expected an int k (rotation by 2πk/{N})"
         )

@@ -118,7 +118,7 @@ class DihedralGroup(Group):
         expected = f"a pair (flip, k) with flip in {{0, 1}} and an int k (rotation by 2πk/{self._N})"
         f, k = _split_pair(element, self.name, expected)
         f = _parse_flip(f, self.name, element)
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        if not isinstance(k, numbers.Integral):  # bools too, as e2cnn
             raise ValueError(f"element: {element!r} is not an element of {self.name}; expected {expected}")
         return f, int(k) % self._N
 
