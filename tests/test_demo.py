@@ -312,6 +312,7 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     eq = results["models"][names[1]]
     assert eq["invariance_error_rot90"] < 1e-5  # float32 rounding level
     assert eq["export"]["predictions_identical"] and eq["export"]["reloaded_identical"]
+    assert eq["export"]["loads_without_structconv"] and eq["export"]["foreign"] == []  # issue 16
     assert eq["export"]["upright_accuracy"] == eq["upright_accuracy"]
     assert len(eq["accuracy_by_angle"]) == len(eq["angles"]) == len(DemoConfig(quick=True).angles())
     reloaded = torch.load(out / "equivariant_exported.pt", weights_only=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -40,6 +41,7 @@ from structconv.nn import FieldType, GeometricTensor
 from structconv.nn._export import foreign_parts
 
 SRC = Path(snn.__file__).resolve().parents[1]  # .../src/structconv
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 # public nn.Module classes of structconv.nn that are not layers, with the reason
 NOT_LAYERS = {
@@ -579,9 +581,10 @@ def test_onnx_runtime_matches(cls: str, cid: str) -> None:
 
 # ------------------------------------------------------------------------- loading without structconv
 
-_LOADER = textwrap.dedent(
+# first lines of every script run "without structconv": imports of structconv fail, src is off the path
+_NO_STRUCTCONV = textwrap.dedent(
     """
-    import json, sys
+    import sys
     from pathlib import Path
 
     class NoStructconv:
@@ -592,6 +595,12 @@ _LOADER = textwrap.dedent(
 
     sys.meta_path.insert(0, NoStructconv())
     sys.path = [p for p in sys.path if not Path(p, "structconv").is_dir()]
+    """
+)
+
+_LOADER = _NO_STRUCTCONV + textwrap.dedent(
+    """
+    import json
     import torch
 
     try:
@@ -621,7 +630,9 @@ _LOADER = textwrap.dedent(
 )
 
 
-def test_exports_load_in_a_python_without_structconv(tmp_path: Path) -> None:
+def test_exports_load_in_a_python_without_structconv(tmp_path: Path, monkeypatch) -> None:
+    """One subprocess, where ``import structconv`` fails, loads every saved export and runs the README's
+    loading snippet on the file its saving snippet wrote."""
     from structconv.models import EquivariantCNN
 
     saved = {}
@@ -635,23 +646,54 @@ def test_exports_load_in_a_python_without_structconv(tmp_path: Path) -> None:
     saved["demo_EquivariantCNN"] = (demo.export(), torch.randn(2, 1, 19, 19), None, demo)
     trunk = _build("SequentialModule", "C8-trunk")
     saved["composite_trunk"] = (trunk.module.eval().export(), trunk.inputs, trunk.types, trunk.module)
+    exports = tmp_path / "exports"
+    exports.mkdir()
     for name, (model, inputs, types, live) in saved.items():
         with torch.no_grad():
             want = _call(live, inputs, types)
-        torch.save({"model": model, "inputs": inputs, "want": want}, tmp_path / f"{name}.pt")
+        torch.save({"model": model, "inputs": inputs, "want": want}, exports / f"{name}.pt")
+    # the README: save with structconv here, load in the subprocess
+    save, load = _readme_blocks("**Exported models without structconv.**")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(save, str(README), "exec"), {"__name__": "__readme__"})
     script = tmp_path / "load.py"
-    script.write_text(_LOADER)
+    script.write_text(_LOADER + "\n# the README's snippet\n" + load)
     done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
+        [sys.executable, str(script), str(exports)], capture_output=True, text=True, cwd=tmp_path, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    lines = done.stdout.strip().splitlines()
+    report = json.loads(next(line for line in lines if line.startswith("{")))
     assert report["blocked"], "the subprocess could import structconv"
     assert report["structconv_loaded"] == []
     failed = {k: v for k, v in report["results"].items() if not isinstance(v, float) or v > 1e-5}
     assert not failed, failed
     assert set(report["results"]) == set(saved)
+    assert lines[-1] == "torch.Size([4, 10])"  # the README snippet's output
+
+
+# ----------------------------------------------------------------------------------------- README
+
+
+def _readme_blocks(heading: str) -> list[str]:
+    """The python blocks of the README paragraph that starts with ``heading`` (up to the next one)."""
+    section = README.read_text(encoding="utf-8").split(heading, 1)[1].split("\n**", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_readme_onnx_export_runs_without_warnings_from_structconv(tmp_path: Path, monkeypatch) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    (block,) = _readme_blocks("**ONNX.**")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(compile(block, str(README), "exec"), namespace)
+    ours = [f"{w.category.__name__} {w.filename}:{w.lineno}: {w.message}" for w in caught if str(SRC) in w.filename]
+    assert not ours, ours
+    x = torch.randn(3, 1, 29, 29)
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        want = namespace["plain"](x).numpy()
+    np.testing.assert_allclose(session.run(None, {"x": x.numpy()})[0], want, rtol=1e-4, atol=1e-5)

@@ -481,9 +481,17 @@ def _export_and_check(
     res: dict[str, Any],
     stream: TextIO,
 ) -> dict[str, Any]:
-    """Export ``model``, compare its predictions, save it, reload it; return the exported model's row."""
-    with _Phase(stream, f"exporting {name} to plain torch.nn layers"):
+    """Export ``model``, compare its predictions, save it, reload it; return the exported model's row.
+
+    The saved model holds torch classes only (``torch.nn`` layers and ``torch.fx`` graphs), so
+    ``torch.load(path, weights_only=False)`` works in a Python without structconv; the check is recorded as
+    ``export.loads_without_structconv`` (and the offending classes, if any, as ``export.foreign``).
+    """
+    from structconv.nn._export import foreign_parts
+
+    with _Phase(stream, f"exporting {name} to plain PyTorch"):
         exported = model.export().to(device).eval()
+    foreign = foreign_parts(exported)
     ex_res, ex_logits = _evaluate(exported, data, angles, device, f"{name} (exported)", stream)
     up = data.test_images
     logit_diff = float((ex_logits - logits).abs().max())
@@ -506,12 +514,15 @@ def _export_and_check(
         "saved_to": path.name,
         "reloaded_identical": reload_same,
         "module": type(exported).__name__,
+        "loads_without_structconv": not foreign,
+        "foreign": foreign,
     }
     _say(
         stream,
         f"  exported {name} -> {type(exported).__name__}: predictions identical at every angle: "
         f"{'yes' if identical else 'NO'} (largest logit difference {logit_diff:.2e}); saved to {path}, "
-        f"reloaded: {'identical' if reload_same else 'DIFFERENT'}",
+        f"reloaded: {'identical' if reload_same else 'DIFFERENT'}; torch classes only (loads without "
+        f"structconv): {'yes' if not foreign else 'NO: ' + '; '.join(foreign)}",
     )
     res["export"]["parameters"] = held = count_held_parameters(exported)
     return {"model": f"{name} (exported)", "parameters": held, "train_time_s": None} | {
