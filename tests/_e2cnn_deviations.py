@@ -12,11 +12,6 @@ EXCLUDED: dict[str, str] = {
 }
 
 DEVIATIONS: dict[tuple[str, str], str] = {
-    ("quotient / induced representations", "change_of_basis"): (
-        "same irreps in the same order and the same matrices at every element, but a different orthonormal "
-        "basis inside the isotypic components: e2cnn's comes out of its numerical decomposition; ours is "
-        "built by group averaging. Kernels between such fields span the same space"
-    ),
     ("InnerBatchNorm", "eval output"): (
         "eval mode runs one batch_norm over all channels, the very call of export(), so that the module "
         "and its export agree bit for bit; e2cnn normalises each field size separately, which rounds "

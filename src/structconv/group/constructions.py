@@ -1,10 +1,14 @@
 """Regular, quotient, induced, band-limited regular and restricted representations.
 
-All of them are decomposed into irreps numerically: for each candidate irrep ``ψ`` the intertwiners
-``X`` with ``ρ(h) X = X ψ(h)`` on a generating set of elements form the null space of a small linear
-system; its dimension is the multiplicity of ``ψ`` times the dimension of the commutant of ``ψ``
-(``sum_of_squares_constituents``), and an orthonormal family of intertwiners gives the columns of
-the change of basis. Results are cached on the group.
+The regular representation's change of basis is in closed form (the matrix coefficients of the irreps);
+the quotient and induced representations of an irrep, by Frobenius reciprocity from the restrictions of
+the group's irreps (:func:`_frobenius_basis`), which gives the reference library's change of basis. The
+others are decomposed into irreps numerically: for each candidate irrep ``ψ`` the intertwiners ``X`` with
+``ρ(h) X = X ψ(h)`` on a generating set of elements form the null space of a small linear system (or,
+with all elements of a finite group, the range of the group-averaging projector); its dimension is the
+multiplicity of ``ψ`` times the dimension of the commutant of ``ψ`` (``sum_of_squares_constituents``), and
+an orthonormal family of intertwiners gives the columns of the change of basis. Results are cached on the
+group.
 """
 
 from __future__ import annotations
@@ -187,8 +191,85 @@ def _permutation_table(mul_idx: np.ndarray, n: int) -> np.ndarray:
     return T
 
 
-def _finite_repr_from_table(G: Group, name: str, table: np.ndarray, supported: set[str]) -> Representation:
-    names, Q = _decompose_on(G, table, G.elements, 0)
+#: the commutant of a 2-dimensional irrep of complex type (C_N, SO(2)): spanned by I and J (rotation by 90°)
+_J = np.array([[0.0, -1.0], [1.0, 0.0]])
+
+
+def _frobenius_basis(
+    G: Group, key: Any, sigma: Representation, coset_reps: list[Any]
+) -> tuple[list[str], np.ndarray] | None:
+    r"""The change of basis of :math:`\mathrm{Ind}_H^G \sigma` by Frobenius reciprocity (``None`` if n/a).
+
+    The induced space holds the functions :math:`f` on the cosets, :math:`f(r_c)` in the space of
+    :math:`\sigma`. An intertwiner :math:`A` with :math:`\psi(h) A = A \sigma(h)` (columns of the change of
+    basis of the restriction :math:`\psi|_H`, one block per copy of :math:`\sigma`, times a basis of the
+    commutant of :math:`\sigma`) embeds the irrep :math:`\psi` of :math:`G` as
+    :math:`v \mapsto f_v(r_c) = A^\top \psi(r_c)^\top v`, scaled by :math:`\sqrt{d_\psi / (n_c d_\sigma)}`
+    to unit columns. The irreps ``ψ`` come in the group's order; the copies of each, in the order of the
+    blocks of :math:`\psi|_H`. The choices inside the multiplicity space are the reference library's
+    (checked against it for every subgroup of C_N, N <= 12, and D_N, N <= 8, and for O(2) over SO(2)):
+    the intertwiners as they come, except that the two copies of a real :math:`\sigma` in a complex-type
+    :math:`\psi` (one copy of :math:`\psi`) give :math:`(A_0 + A_1)/\sqrt 2`, and over SO(2) the commutant
+    basis of a complex :math:`\sigma` is :math:`(I \pm J)/\sqrt 2`.
+
+    ``sigma`` must be an irrep of the subgroup (built by the group); otherwise ``None`` is returned and the
+    caller decomposes numerically.
+    """
+    if not isinstance(sigma, IrreducibleRepresentation) or sigma.id is None:
+        return None
+    d, c_sig = sigma.size, sigma.sum_of_squares_constituents
+    if c_sig == 1:
+        commutant = [np.eye(d)]
+    elif c_sig == 2 and d == 2:
+        commutant = [np.eye(2), _J]
+        if G.continuous:
+            commutant = [(np.eye(2) + _J) / np.sqrt(2.0), (np.eye(2) - _J) / np.sqrt(2.0)]
+    else:  # pragma: no cover - the planar groups have no other irreps
+        return None
+    H = G.subgroup(key)[0]
+    n_c = len(coset_reps)
+    n = n_c * d
+    names: list[str] = []
+    blocks: list[np.ndarray] = []
+    for psi in G._candidate_irreps(_frequency(sigma, G) + 1 if G.continuous else 0):
+        res = restrict_representation(G, key, psi)
+        offsets = np.cumsum([0] + [H._irrep_by_name(m).size for m in res.irreps])[:-1]
+        A_blocks = [res.change_of_basis[:, o : o + d] for o, m in zip(offsets, res.irreps) if m == sigma.name]
+        if not A_blocks:
+            continue
+        c_psi = psi.sum_of_squares_constituents
+        cands = [A @ C for A in A_blocks for C in commutant]
+        if c_psi == 2 and c_sig == 1 and len(cands) == 2:
+            cands = [(cands[0] + cands[1]) / np.sqrt(2.0)]
+        mult = len(A_blocks) * c_sig // c_psi
+        psi_at = psi.representation_matrices(coset_reps)  # (n_c, dψ, dψ)
+        scale = np.sqrt(psi.size / n)
+        U = np.zeros((n, 0))
+        for A in cands:
+            if U.shape[1] == mult * psi.size:
+                break
+            B = np.einsum("ma,cim->cai", A, psi_at).reshape(n, psi.size) * scale
+            if np.linalg.norm(B - U @ (U.T @ B)) < 1e-6:  # a copy already found
+                continue
+            U = np.concatenate([U, B], axis=1)
+            names.append(psi.name)
+        if U.shape[1] != mult * psi.size:  # pragma: no cover - by Frobenius reciprocity
+            return None
+        blocks.append(U)
+    Q = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
+    if Q.shape != (n, n) or not np.allclose(Q.T @ Q, np.eye(n), atol=1e-10):  # pragma: no cover
+        return None
+    return names, Q
+
+
+def _finite_repr_from_table(
+    G: Group,
+    name: str,
+    table: np.ndarray,
+    supported: set[str],
+    basis: tuple[list[str], np.ndarray] | None = None,
+) -> Representation:
+    names, Q = basis if basis is not None else _decompose_on(G, table, G.elements, 0)
     rho = Representation(G, name, names, Q, supported, matrices=table)
     gens = G._generators()
     _check_decomposition(G, rho, table[[G._index(G._parse(e)) for e in gens]], gens)
@@ -301,7 +382,9 @@ def quotient_representation(G: Group, subgroup_id: Any) -> Representation:
     key, H, reps, coset_of, _ = _cosets(G, key)
     mul, _ = _cayley(G)
     table = _permutation_table(coset_of[mul[:, reps]], reps.size)
-    return _finite_repr_from_table(G, name, table, supported)
+    coset_reps = [G.elements[i] for i in reps]
+    basis = _frobenius_basis(G, key, H.trivial_representation, coset_reps)
+    return _finite_repr_from_table(G, name, table, supported, basis)
 
 
 def _induced_supported(repr: Representation) -> set[str]:
@@ -365,7 +448,8 @@ def _induced_representation(G: Group, key: Any, repr: Representation, name: str)
     j_idx = np.tile(np.arange(n_c), n_g)
     T[g_idx, i.reshape(-1), :, j_idx, :] = sigma[h.reshape(-1)]
     table = T.reshape(n_g, n_c * d, n_c * d)
-    return _finite_repr_from_table(G, name, table, supported)
+    basis = _frobenius_basis(G, key, repr, [G.elements[i] for i in reps])
+    return _finite_repr_from_table(G, name, table, supported, basis)
 
 
 def _continuous_induced(
@@ -389,7 +473,10 @@ def _continuous_induced(
                 if h is not None:
                     mats[s, i * d : (i + 1) * d, j * d : (j + 1) * d] = repr(h)
                     break
-    names, Q = _decompose_on(G, mats, samples, _max_frequency(repr._irrep_objs, G))
+    basis = _frobenius_basis(G, key, repr, reps)
+    if basis is None:
+        basis = _decompose_on(G, mats, samples, _max_frequency(repr._irrep_objs, G))
+    names, Q = basis
     rho = Representation(G, name, names, Q, supported)
     _check_decomposition(G, rho, mats, samples)
     return rho._register()
