@@ -83,9 +83,16 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("*", "check_equivariance return value"): (
         "e2cnn returns the mean absolute error per element, structconv the maximum"
     ),
-    ("R2Diffop on D_N", "kernel basis"): (
-        "for regular -> trivial fields on D4 the steerable PDO basis has e2cnn's size but spans another "
-        "space (least-squares residual ~0.6), found by the checkpoint migration; "
-        "load_e2cnn_state_dict refuses such checkpoints with a clear error (tests/test_e2cnn_migration.py)"
+    ("R2Diffop with reflections", "kernel basis"): (
+        "on D_N, O(2) and Flip2dOnR2, e2cnn 0.2.3's PDO basis is not equivariant to the gspace's "
+        "reflections wherever the two irreps are joined by an odd angular frequency (e.g. trivial -> "
+        "irrep_1,1, the gradient; irrep_1,1 -> irrep_1,2 on D6; every pair on Flip2dOnR2): flip errors "
+        "~1-9 on a 3x3 operator, random input, exact grid action; structconv's basis is exactly "
+        "equivariant. Matching it would break equivariance: the sizes agree, the spans agree for even "
+        "frequencies and are orthogonal for the odd ones (so regular -> trivial on D4, which holds both, "
+        "has a relative residual ~0.58); without reflections (C_N, SO(2)) the spans are equal. "
+        "load_e2cnn_state_dict refuses such checkpoints with a clear error "
+        "(test_e2cnn_nn_parity.py::test_r2diffop_with_reflections_deviation, "
+        "tests/test_e2cnn_migration.py)"
     ),
 }
