@@ -27,10 +27,14 @@ __all__ = ["MaxPoolChannels", "GroupPooling", "NormPool", "InducedNormPool"]
 
 
 class MaxPoolChannels(torch.nn.Module):
-    """Maximum over consecutive groups of ``kernel_size`` channels (plain PyTorch, no other dependency).
+    """Maximum over consecutive groups of ``kernel_size`` channels (written with torch operations only).
 
     .. math::
         y_{b, i} = \\max_{0 \\le j < k} x_{b, k i + j}
+
+    It is the module e2cnn's ``GroupPooling.export`` returns. The class itself lives in structconv, so a
+    pickled model holding it needs structconv to load; :meth:`export` gives a :class:`torch.fx.GraphModule`
+    that does not (and :meth:`GroupPooling.export` no longer returns this class).
 
     Args:
         kernel_size: the number of consecutive channels pooled together; it must divide the channels.
