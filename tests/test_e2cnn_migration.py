@@ -44,7 +44,9 @@ def _reprs(g, kind: str):
         return [g.trivial_repr, extra, g.trivial_repr]
     if kind == "irreps":
         return [g.irrep(*((1, 1) if flip else (1,))), g.trivial_repr, g.irrep(*((1, 1) if flip else (1,)))]
-    if kind == "nontrivial":  # mixed sizes where the group has 1-d non-trivial irreps (C4: irrep 2, D4: (1, 0))
+    if (
+        kind == "nontrivial"
+    ):  # mixed sizes where the group has 1-d non-trivial irreps (C4: irrep 2, D4: (1, 0))
         a = g.irrep(*((1, 1) if flip else (1,)))
         b = g.irrep(*((1, 0) if flip else (2,))) if finite else g.irrep(*((1, 2) if flip else (2,)))
         return [a, b, a, b, a]
@@ -275,38 +277,65 @@ print("ok")
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
 
 
+@contextlib.contextmanager
+def _fresh_e2cnn_bases():
+    """e2cnn caches sampled bases across layers and models (in the dtype of the first build); build with an
+    empty cache, so that a float64 model gets float64 bases, and leave the cache as it was."""
+    from e2cnn.nn.modules.r2_conv import basisexpansion_singleblock as single
+
+    saved = dict(single._stored_filters)
+    single._stored_filters.clear()
+    try:
+        yield
+    finally:
+        single._stored_filters.clear()
+        single._stored_filters.update(saved)
 
 
-@pytest.mark.parametrize("N, flip, restrict", [(4, True, ()), (8, False, ())], ids=["D4", "C8"])
-def test_wide_resnet_checkpoint(N, flip, restrict):
-    """The equivariant WRN of tests/test_wrn.py (same code, both libraries): trained a few steps with
-    e2cnn, saved, loaded into structconv; the eval logits are identical."""
-    import time
+#: the real client: tests/test_wrn.py's equivariant WRN, unrestricted and restricted between stages, with the
+#: group elements whose action every stage keeps (90° turns and flips)
+WRNS = {
+    "D4": ((4, True, ()), [(f, r) for f in (0, 1) for r in range(4)]),
+    "C8": ((8, False, ()), [0, 2, 4, 6]),
+    "D8-D4-D1": ((8, True, (4, 1)), [(0, 0), (1, 0)]),
+    "C8-C4-C1": ((8, False, (4, 1)), [0]),
+}
 
-    from test_wrn import STRUCTCONV, _e2cnn, make_wrn
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", list(WRNS))
+def test_wide_resnet_checkpoint(name, dtype):
+    """The equivariant WRN of tests/test_wrn.py (same code, both libraries), restricted D8 -> D4 -> D1 and
+    C8 -> C4 -> C1 through RestrictionModule + DisentangleModule too: trained a few steps with e2cnn, saved,
+    loaded into structconv; the eval logits are identical and the migrated model keeps the equivariance of
+    its last group at float rounding."""
+    from test_e2cnn_migration_modules import _oracle_in  # e2cnn's GroupPooling is float32 only otherwise
+    from test_wrn import STRUCTCONV, _e2cnn, _invariance_errors, make_wrn
+
+    (N, flip, restrict), kept = WRNS[name]
     e2lib = _e2cnn()
-    torch.manual_seed(0)
-    theirs = make_wrn(e2lib, N=N, flip=flip, restrict=restrict, depth=10, widen=1, delta_init=False)
-    opt = torch.optim.SGD(theirs.parameters(), lr=0.01)
-    theirs.train()
-    for _ in range(2):
+    with _default_dtype(dtype), _fresh_e2cnn_bases(), _oracle_in(dtype):
+        torch.manual_seed(0)
+        theirs = make_wrn(e2lib, N=N, flip=flip, restrict=restrict, depth=10, widen=1, delta_init=False)
+        theirs = theirs.to(dtype)  # e2cnn's disentangle modules keep float32 buffers whatever the default
+        opt = torch.optim.SGD(theirs.parameters(), lr=0.01)
+        theirs.train()
+        for _ in range(2):
+            loss = theirs(torch.randn(2, 3, 33, 33)).square().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        ckpt = {k: v.clone() for k, v in theirs.state_dict().items()}
+        ours = make_wrn(STRUCTCONV, N=N, flip=flip, restrict=restrict, depth=10, widen=1, delta_init=False)
+        load_e2cnn_state_dict(ours.to(dtype), ckpt)
+        theirs.eval()
+        ours.eval()
         x = torch.randn(2, 3, 33, 33)
-        loss = theirs(x).square().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    ckpt = theirs.state_dict()
-    ours = make_wrn(STRUCTCONV, N=N, flip=flip, restrict=restrict, depth=10, widen=1, delta_init=False)
-    start = time.perf_counter()
-    load_e2cnn_state_dict(ours, ckpt)
-    elapsed = time.perf_counter() - start
-    theirs.eval()
-    ours.eval()
-    x = torch.randn(2, 3, 33, 33)
-    with torch.no_grad():
-        y1, y2 = theirs(x), ours(x)
+        with torch.no_grad():
+            y1, y2 = theirs(x), ours(x)
+    assert y2.dtype == dtype
     err = float((y1 - y2).abs().max() / y1.abs().max())
-    entries = sum(v.numel() for v in ckpt.values())
-    print(f"WRN {N} {flip} {restrict}: {entries} checkpoint entries, load {elapsed:.2f} s, rel. error {err:.2g}")
-    assert err <= 1e-5
+    assert err <= (1e-6 if dtype == torch.float32 else 1e-12), f"relative error {err:.3g}"
+    if dtype == torch.float64:
+        errors = _invariance_errors(ours, kept)
+        assert max(errors.values()) < 1e-12, errors
