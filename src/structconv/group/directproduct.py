@@ -106,7 +106,8 @@ class DirectProductGroup(Group3D):
             jj = np.repeat([0, 1], n2)
             ii = np.tile(np.arange(n2), 2)
             self._mul = (jj[:, None] ^ jj[None, :]) * n2 + mul2[ii[:, None], ii[None, :]]
-            self._inv = np.argmax(self._mul == 0, axis=1)
+            e = self._sub_index[self._sub_key(H.identity)]
+            self._inv = np.argmax(self._mul == e, axis=1)
         super().__init__(name, continuous=H.continuous, abelian=getattr(H, "abelian", False))
         if self._elements is not None:
             self._cache["cayley"] = (self._mul, self._inv)  # the finite-group constructions read it
@@ -329,6 +330,11 @@ class DirectProductGroup(Group3D):
             if irr is not None and irr.name == name:
                 return irr
         raise ValueError(f"irreps: {name!r} is not an irrep of {self.name}; expected one of {list(self._irreps)}")
+
+    def _irrep_frequency(self, irr: IrreducibleRepresentation) -> int:
+        """The frequency of the irrep's ``H`` factor."""
+        f = self._G2.irrep(*irr.id[1]).attributes.get("frequency", 0)
+        return int(f) if isinstance(f, (int, np.integer)) else 0
 
     def _candidate_irreps(self, max_frequency: int) -> list[IrreducibleRepresentation]:
         if self._elements is not None:

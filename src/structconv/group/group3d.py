@@ -53,6 +53,7 @@ __all__ = [
     "SubgroupParentMap3D",
     "SubgroupChildMap3D",
     "tensor_product",
+    "sort_blocks_by_id",
 ]
 
 #: Tolerance on quaternion entries when deciding equality / membership of rotations.
@@ -376,8 +377,9 @@ class Group3D(Group):
     def _restrict_numerically(self, key: Any, irr: IrreducibleRepresentation) -> tuple[list[str], np.ndarray]:
         """Decompose the restriction of ``irr`` to a finite subgroup by group averaging.
 
-        The blocks come in the order of the subgroup's irreps (escnn's order); when the restricted matrices
-        already are one irrep of the subgroup, the change of basis is the identity.
+        The blocks are sorted by the ids of the subgroup's irreps (escnn's order for its numerical
+        restrictions); when the restricted matrices already are one irrep of the subgroup, the change of basis
+        is the identity.
         """
         H, pmap, _ = self.subgroup(key)
         elements = list(H.elements)  # type: ignore[arg-type]
@@ -387,7 +389,7 @@ class Group3D(Group):
         if exact is not None and len(exact) == 1:
             return exact, np.eye(irr.size)
         names, Q = decompose_matrices(mats, cands, complete=True)
-        return names, _tidy_signs(Q)
+        return sort_blocks_by_id(H, names, _tidy_signs(Q))
 
     def quotient_representation(self, subgroup_id: Any) -> Representation:
         """The permutation representation on the cosets ``G/H`` (finite groups; for SO(3) and O(3) use
@@ -442,7 +444,7 @@ class Group3D(Group):
             samples = list(self.elements) if not self.continuous else self._generators()  # type: ignore[arg-type]
             A, B = m.representation_matrices(samples), n.representation_matrices(samples)
             kron = np.einsum("sij,sab->siajb", A, B).reshape(len(samples), m.size * n.size, m.size * n.size)
-            freq = _freq(m) + _freq(n)
+            freq = self._irrep_frequency(m) + self._irrep_frequency(n)
             cands = [(c, c.representation_matrices(samples)) for c in self._candidate_irreps(freq)]
             names, Q = decompose_matrices(kron, cands, complete=not self.continuous)
             dec = (names, Q)
@@ -475,12 +477,22 @@ class Group3D(Group):
     def _tensor_candidates(
         self, a: IrreducibleRepresentation, b: IrreducibleRepresentation
     ) -> list[IrreducibleRepresentation]:
-        return self._candidate_irreps(_freq(a) + _freq(b))
+        return self._candidate_irreps(self._irrep_frequency(a) + self._irrep_frequency(b))
+
+    def _irrep_frequency(self, irr: IrreducibleRepresentation) -> int:
+        """The band limit an irrep counts for (its ``frequency`` attribute; 0 without one)."""
+        f = irr.attributes.get("frequency", 0)
+        return int(f) if isinstance(f, (int, np.integer)) else 0
 
 
-def _freq(irr: IrreducibleRepresentation) -> int:
-    f = irr.attributes.get("frequency", 0)
-    return int(f) if isinstance(f, (int, np.integer)) else 0
+def sort_blocks_by_id(H: Group, names: list[str], Q: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Reorder the blocks of a decomposition ``(names, Q)`` by the ids of ``H``'s irreps (a stable sort: copies
+    of one irrep keep their order), permuting the columns of ``Q`` with them (escnn's order)."""
+    sizes = [H.irreps[n].size for n in names]
+    starts = np.cumsum([0] + sizes[:-1])
+    order = sorted(range(len(names)), key=lambda i: H.irreps[names[i]].id)
+    cols = np.concatenate([np.arange(starts[i], starts[i] + sizes[i]) for i in order]) if names else np.arange(0)
+    return [names[i] for i in order], Q[:, cols]
 
 
 def _as_id(x: Any) -> tuple[Any, ...]:

@@ -28,7 +28,9 @@ Subgroup ids (escnn's; ``adj``: an optional element of O(3) or SO(3) conjugating
 ``('cone', a, N)``, float ``a``                the same with the mirror rotated by ``-a/2`` about z
 =============================================  =============================================================
 
-The restrictions are closed form about an axis (escnn's change of basis), numerical for the finite ones.
+The restrictions are closed form about an axis (with escnn's change of basis for the SO(3) subgroups and the
+continuous cone), numerical for the polyhedral ones; the irreps of a restriction to a cone or to a product with
+the inversion come sorted by id, as escnn's.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from structconv.group.group3d import (
     _axis_quat,
     _check_band_limit,
     _readonly,
+    sort_blocks_by_id,
 )
 from structconv.group.irreps import IrreducibleRepresentation
 from structconv.group.o2 import o2_group
@@ -249,7 +252,7 @@ class O3(Group3D):
         """
         L = _check_band_limit(L)
         names = [f"irrep_{j},{l}" for l in range(L + 1) for j in (0, 1) for _ in range(2 * l + 1)]
-        return _named(self, f"regular_{L}", names, None, set(_IRREP_NL))
+        return _named(self, f"regular_{L}", names, None)
 
     def bl_quotient_representation(self, L: int, subgroup_id: Any) -> Representation:
         """Functions on ``O(3)/H`` band-limited to degree ``L``: each irrep as many times as ``H`` has invariant
@@ -264,7 +267,7 @@ class O3(Group3D):
         for jl in self.bl_irreps(L):
             r = self.restrict_representation(key, self.irrep(*jl))
             names += [self.irrep(*jl).name] * sum(n == H.trivial_representation.name for n in r.irreps)
-        return _named(self, f"quotient[{key!r}]_{L}", names, None, set(_IRREP_NL))
+        return _named(self, f"quotient[{key}]_{L}", names, None)
 
     def bl_sphere_representation(self, L: int) -> Representation:
         """Functions on the sphere ``O(3)/O(2)`` (the conic ``('cone', -1)``) band-limited to degree ``L``:
@@ -402,9 +405,10 @@ class O3(Group3D):
             N = key[1]
             if N == 1:
                 return self._restrict_numerically(key, irr)
-            return restrict_axial(
+            names, Q = restrict_axial(
                 l, True, N, key_adjoint(key), self._max_freq, _axis_quat("y", math.pi), -1.0 if j else 1.0, 1
             )
+            return sort_blocks_by_id(H, names, Q)  # escnn's order
         if H is self:
             return [irr.name], np.eye(irr.size)
         r = self._so3.restrict_representation(so3key, self._so3.irrep(l))
@@ -414,7 +418,8 @@ class O3(Group3D):
         if H.order() == 2 and H.name == "C2":  # the inversion alone
             return [f"irrep_{j}"] * irr.size, np.eye(irr.size)
         Hs = H.G2  # type: ignore[attr-defined]
-        return [H.irrep((j,), Hs.irreps[n].id, 0).name for n in r.irreps], Q  # type: ignore[call-arg]
+        names = [H.irrep((j,), Hs.irreps[n].id, 0).name for n in r.irreps]  # type: ignore[call-arg]
+        return sort_blocks_by_id(H, names, Q)  # escnn's order
 
     # ------------------------------------------------------------------ tensor products
     def _tensor_product_irreps(self, J: Any, l: Any) -> list[tuple[tuple[Any, ...], int]]:

@@ -154,7 +154,10 @@ def parse_so3_subgroup_id(id: Any, maximum_frequency: int, what: str = "SO(3)") 
         "N = -1: SO(2)), (True, N) or (a: float, N) (D_N / O(2) with the flip axis at angle a/2 in the xy plane), "
         "optionally followed by an adjoint element of SO(3)"
     )
-    core, adj = _split_adj(id)
+    try:
+        core, adj = _split_adj(id)
+    except ValueError as err:
+        raise ValueError(f"{msg} ({err})") from err
     if len(core) == 1 and isinstance(core[0], str):
         name = core[0]
         if name == "tetra":
@@ -509,7 +512,7 @@ class SO3(Group3D):
         """
         L = _check_band_limit(L)
         names = [f"irrep_{l}" for l in range(L + 1) for _ in range(2 * l + 1)]
-        return _named(self, f"regular_{L}", names, None, set(_IRREP_NL))
+        return _named(self, f"regular_{L}", names, None)
 
     def bl_quotient_representation(self, L: int, subgroup_id: Any) -> Representation:
         r"""Functions on the quotient ``SO(3)/H`` band-limited to degree ``L``: each :math:`D^l` (``l ≤ L``) as
@@ -528,7 +531,7 @@ class SO3(Group3D):
         for l in range(L + 1):
             r = self.restrict_representation(key, self.irrep(l))
             names += [f"irrep_{l}"] * sum(n == H.trivial_representation.name for n in r.irreps)
-        return _named(self, f"quotient[{key!r}]_{L}", names, None, set(_IRREP_NL))
+        return _named(self, f"quotient[{key}]_{L}", names, None)
 
     def bl_sphere_representation(self, L: int) -> Representation:
         """Functions on the sphere ``SO(3)/SO(2)`` band-limited to degree ``L``: ``irrep_0 ... irrep_L`` once each.
@@ -598,11 +601,14 @@ def _id(x: Any) -> tuple[Any, ...]:
 
 
 def _named(
-    G: Group, name: str, irreps: list[str], Q: np.ndarray | None, supported: set[str]
+    G: Group, name: str, irreps: list[str], Q: np.ndarray | None, supported: set[str] | None = None
 ) -> Representation:
-    """The representation registered as ``name`` (built once; ``Q = None``: the identity)."""
+    """The representation registered as ``name`` (built once; ``Q = None``: the identity; ``supported = None``:
+    the non-linearities all its irreps support, as escnn's direct sums)."""
     rho = G.representations._peek(name)  # type: ignore[attr-defined]
     if rho is None:
+        if supported is None:
+            supported = set.intersection(*[set(G.irreps[n].supported_nonlinearities) for n in irreps])
         size = sum(G.irreps[n].size for n in irreps)
         rho = Representation(G, name, irreps, np.eye(size) if Q is None else Q, supported)
         G.representations[name] = rho
