@@ -189,21 +189,54 @@ def test_default_tolerances():
         default_tolerances(torch.int64)
 
 
-def test_bad_arguments():
-    gs = gspaces.Rot2dOnR2(4)
-    ft = FieldType(gs, [gs.regular_repr])
-    with pytest.raises(TypeError, match="in_type must be a FieldType"):
-        assert_equivariant(torch.nn.Identity())
-    with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
-        assert_equivariant(lambda x: x, ft, ft)
-    with pytest.raises(ValueError, match="at least one group element"):
-        equivariance_errors(torch.nn.Identity(), ft, ft, elements=[])
-    with pytest.raises(ValueError, match="inner_fraction"):
-        equivariance_errors(torch.nn.Identity(), ft, ft, inner_fraction=0)
-    with pytest.raises(ValueError, match="same fiber group"):
-        gs8 = gspaces.Rot2dOnR2(8)
-        equivariance_errors(torch.nn.Identity(), ft, FieldType(gs8, [gs8.regular_repr]))
-    with pytest.raises(ValueError, match="x has 3 channels"):
-        equivariance_errors(torch.nn.Identity(), ft, ft, x=torch.randn(1, 3, 5, 5))
-    with pytest.raises(TypeError, match="spatial_size"):
-        equivariance_errors(torch.nn.Identity(), ft, ft, spatial_size="big")
+_GS4 = gspaces.Rot2dOnR2(4)
+_FT4 = FieldType(_GS4, [_GS4.regular_repr])
+_GS8 = gspaces.Rot2dOnR2(8)
+_BAD_ARGUMENTS = [  # (id, keyword arguments of equivariance_errors / assert_equivariant, exception, message)
+    ("no-types", {"module": torch.nn.Identity(), "in_type": None, "out_type": None}, TypeError,
+     r"in_type must be a FieldType"),
+    ("function", {"module": lambda x: x}, TypeError, r"module=<function .* expected a torch.nn.Module"),
+    ("elements-empty", {"elements": []}, ValueError, r"elements=\[\] is not accepted; expected at least one"),
+    ("elements-str", {"elements": "all"}, TypeError, r"elements='all' is not accepted; expected None or a list"),
+    ("inner-0", {"inner_fraction": 0}, ValueError, r"inner_fraction=0 is not accepted; expected a finite number > 0"),
+    ("inner-2", {"inner_fraction": 2.0}, ValueError, r"inner_fraction=2.0 .*<= 1"),
+    ("fiber-group", {"out_type": FieldType(_GS8, [_GS8.regular_repr])}, ValueError, r"same fiber group"),
+    ("x-channels", {"x": torch.randn(1, 3, 5, 5)}, ValueError, r"x has 3 channels"),
+    ("x-int", {"x": torch.zeros(1, 4, 5, 5, dtype=torch.int64)}, TypeError, r"x has dtype torch.int64"),
+    ("x-list", {"x": [1.0]}, TypeError, r"x=list is not accepted"),
+    ("size-str", {"spatial_size": "big"}, TypeError, r"spatial_size='big' is not accepted"),
+    ("size-0", {"spatial_size": 0}, ValueError, r"spatial_size=0 is not accepted"),
+    ("size-triple", {"spatial_size": (5, 5, 5)}, TypeError, r"spatial_size=\(5, 5, 5\)"),
+    ("seed-str", {"seed": "a"}, TypeError, r"seed='a' is not accepted; expected an int >= 0"),
+    ("seed-float", {"seed": 1.5}, TypeError, r"seed=1.5 is not accepted"),
+    ("seed-negative", {"seed": -1}, ValueError, r"seed=-1 is not accepted"),
+    ("dtype-int", {"dtype": torch.int32}, TypeError, r"dtype=torch.int32 is not accepted; expected None or a floating"),
+    ("dtype-str", {"dtype": "float64"}, TypeError, r"dtype='float64' is not accepted"),
+    ("device", {"device": "nope"}, ValueError, r"device='nope' is not accepted; expected None, a torch.device"),
+    ("batch-0", {"batch_size": 0}, ValueError, r"batch_size=0 is not accepted; expected an int >= 1"),
+    ("train", {"train": "yes"}, TypeError, r"train='yes' is not accepted; expected True or False"),
+    ("fibers_only", {"fibers_only": 1}, TypeError, r"fibers_only=1 is not accepted; expected True or False"),
+    ("interpolation", {"interpolation": "cubic"}, ValueError, r"interpolation='cubic' is not known; expected one of: bicubic"),
+]
+
+
+@pytest.mark.parametrize("owner", ["equivariance_errors", "assert_equivariant"])
+@pytest.mark.parametrize("case", _BAD_ARGUMENTS, ids=[c[0] for c in _BAD_ARGUMENTS])
+def test_bad_arguments(case, owner):
+    _, kwargs, exc, words = case
+    kwargs = {"module": torch.nn.Identity(), "in_type": _FT4, "out_type": _FT4} | kwargs
+    module, in_type, out_type = kwargs.pop("module"), kwargs.pop("in_type"), kwargs.pop("out_type")
+    fn = equivariance_errors if owner == "equivariance_errors" else assert_equivariant
+    with pytest.raises(exc, match=words) as info:
+        fn(module, in_type, out_type, **kwargs)
+    assert str(info.value).startswith(f"{owner}: ")  # the message names the function
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [({"atol": -1}, r"atol=-1 is not accepted"), ({"rtol": float("nan")}, r"rtol=nan is not accepted"),
+     ({"interpolation_rtol": None}, r"interpolation_rtol=None is not accepted")],
+)
+def test_bad_tolerances(kwargs, words):
+    with pytest.raises((TypeError, ValueError), match=rf"assert_equivariant: {words}"):
+        assert_equivariant(torch.nn.Identity(), _FT4, _FT4, **kwargs)

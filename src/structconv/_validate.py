@@ -58,8 +58,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def check_int(value: Any, name: str, *, minimum: int | None = 1, owner: str = "") -> int:
+def check_int(
+    value: Any, name: str, *, minimum: int | None = 1, allow_none: bool = False, owner: str = ""
+) -> int:
     """Return ``value`` as an int if it is an integer (``>= minimum`` unless ``minimum`` is ``None``).
+
+    With ``allow_none``, ``None`` is accepted and returned (typed ``int`` for the common case).
 
     Raises:
         TypeError: if ``value`` is not an integer (a bool, a float, a string, ...).
@@ -73,7 +77,9 @@ def check_int(value: Any, name: str, *, minimum: int | None = 1, owner: str = ""
         ...
         TypeError: WSConv2d: kernel_size='3' is not accepted; expected an int >= 1
     """
-    expected = "an int" if minimum is None else f"an int >= {minimum}"
+    if value is None and allow_none:
+        return None  # type: ignore[return-value]
+    expected = ("an int" if minimum is None else f"an int >= {minimum}") + (" or None" if allow_none else "")
     if not _is_int(value):
         raise TypeError(f"{where(owner)}{name}={value!r} is not accepted; expected {expected}")
     if minimum is not None and value < minimum:

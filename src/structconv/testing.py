@@ -13,19 +13,54 @@ How the check works:
   transform images exactly with ``torch.rot90`` / ``torch.flip``. For them the input is Gaussian
   noise and the outputs are compared on every pixel against ``atol + rtol * max|g · f(x)|``.
 * Other elements (e.g. 45° for C_8, or SO(2) angles) need interpolation, which is only approximately
-  equivariant. For them the input is smoothed noise tapered to zero outside the inscribed disc (so
-  rotating it loses nothing), and the outputs are compared only inside an inner disc (radius
-  ``inner_fraction`` of the half-size of the output), against ``atol + interpolation_rtol * max|g·f(x)|``.
-  These checks catch gross errors (wrong frequencies, wrong sign, wrong permutation), not small ones.
+  equivariant. For them the input is band-limited noise (Gaussian-smoothed, standard deviation
+  ``sigma`` pixels) tapered to zero outside the inscribed disc (so rotating it loses nothing), and the
+  outputs are compared only inside an inner disc (radius ``inner_fraction`` of the half-size of the
+  output), against ``atol + interpolation_rtol * max|g·f(x)|``. These checks catch gross errors (wrong
+  frequencies, wrong sign, wrong permutation: relative errors of order 1), not small ones.
+
+Why interpolated elements have errors at all, even for a correct module: the input and the output are
+rotated by ``bicubic`` interpolation, and a network is only equivariant to rotations that map its
+sampling grids onto themselves. Off the pixel grid, a pooling window or a strided convolution samples
+a rotated signal at other places (an error of order ``stride / sigma`` of the signal), and a
+non-linearity (ReLU, the norm of a vector field) puts kinks into the output that interpolation smooths.
+Both errors shrink when the input varies slowly on the scale of the module's total stride ``s`` (the
+product of its strides, measured by two probe forwards), so the default input has ``sigma = 3 s``
+pixels and the smallest size ``n >= 24 s + 1`` that suits every strided layer (below).
+
+Measured (8 random initialisations and inputs each, float64, bicubic, inner disc 0.5), the worst
+relative error at the interpolated elements of standard blocks with the default input is:
+
+========================================================================  =======
+block (2 fields each)                                                     worst
+========================================================================  =======
+C8: R2Conv(trivial -> regular, 7) -> ReLU -> R2Conv(5)                      0.046
+C8: R2Conv(regular, 3, stride 2) -> ELU                                     0.024
+C8: R2Conv(regular, 5) -> ReLU -> PointwiseMaxPool(2) -> GroupPooling       0.047
+C8: R2Conv(regular, 5) -> ReLU -> PointwiseAvgPoolAntialiased(stride 2)     0.021
+C8: R2Conv(trivial -> irreps 1, 2) -> NormNonLinearity -> NormPool          0.084
+D8: R2Conv(trivial -> regular, 5) -> InnerBatchNorm -> ReLU -> MaxPool(2)   0.091
+SO(2): R2Conv(trivial -> irreps 1, 2, 7) -> NormNonLinearity                0.160
+C8: two (R2Conv -> ReLU -> PointwiseMaxPool(2)) stages -> GroupPooling      0.269
+========================================================================  =======
+
+(Before, with ``sigma = 2`` px on 17 px whatever the strides, the third block reached 0.14 and the
+two-stage one 0.35.) Wrong modules give relative errors of order 1 at the same elements: a plain
+``Conv2d`` on regular fields 1.3, a vector field declared as frequency 2 or 3 0.7 to 1.3, one vector
+component with the wrong sign 1.1. The default ``interpolation_rtol=0.25`` is about 1.5 times the worst
+single-stage block and well below those; deeper stacks of pooling layers, whose errors add up (last row),
+may need a larger tolerance or a check at the exact elements only (``elements=``). A failure at
+interpolated elements only says so in its message, with these numbers.
 
 The input size matters for modules with strides or pooling: a strided layer samples a rotation-symmetric
 grid only when its windows sit as far from one border as from the other, i.e. when
 ``(n - 1 + 2 * padding - dilation * (kernel_size - 1)) % stride == 0`` for its input size ``n`` (an
 odd size for a 3x3 stride-2 convolution with padding 1, an even one for a 2x2 pooling). By default
-(``spatial_size=None``) the smallest size from 17 up for which every strided layer of the module
-(anything with ``kernel_size`` and ``stride`` attributes: convolutions, pooling) sees a symmetric grid is
-chosen, by one probe forward per candidate size. With an explicit ``spatial_size`` that does not fit, a
-failure message says which layer breaks the symmetry and which size would fit.
+(``spatial_size=None``) the smallest size from ``24 s + 1`` up for which every strided layer of the
+module (anything with ``kernel_size`` and ``stride`` attributes: convolutions, pooling) sees a symmetric
+grid is chosen, by one probe forward per candidate size. With an explicit ``spatial_size`` that does not
+fit, a failure message says which layer breaks the symmetry and which size would fit; the smoothing is
+then ``sigma = clip(size / 8, 2, 3 s)`` pixels.
 """
 
 from __future__ import annotations
@@ -40,6 +75,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from structconv._validate import (
+    check_bool,
+    check_choice,
+    check_device,
+    check_float_dtype,
+    check_int,
+    check_real,
+)
 from structconv.nn import EquivariantModule, FieldType, GeometricTensor
 from structconv.nn._typecheck import check_tensor, exact_grid_action
 
@@ -113,25 +156,42 @@ class EquivarianceRecord:
         )
 
 
-def _resolve_types(module: torch.nn.Module, in_type: FieldType | None, out_type: FieldType | None):
+def _resolve_types(
+    module: torch.nn.Module,
+    in_type: FieldType | None,
+    out_type: FieldType | None,
+    owner: str = "equivariance_errors",
+) -> tuple[FieldType, FieldType]:
     in_type = in_type if in_type is not None else getattr(module, "in_type", None)
     out_type = out_type if out_type is not None else getattr(module, "out_type", None)
     for name, value in (("in_type", in_type), ("out_type", out_type)):
         if not isinstance(value, FieldType):
             raise TypeError(
-                f"{name} must be a FieldType (pass it, or give the module an attribute {name}); "
+                f"{owner}: {name} must be a FieldType (pass it, or give the module an attribute {name}); "
                 f"received {type(value).__name__}: {value!r}"
             )
     if in_type.fibergroup != out_type.fibergroup:
         raise ValueError(
-            f"in_type and out_type must have the same fiber group; received {in_type.fibergroup.name!r} "
-            f"and {out_type.fibergroup.name!r}"
+            f"{owner}: in_type and out_type must have the same fiber group; received "
+            f"{in_type.fibergroup.name!r} and {out_type.fibergroup.name!r}"
         )
     return in_type, out_type
 
 
-_DEFAULT_SIZE = 17
+#: the default input, per unit of the module's total stride ``s`` (see the module docstring): Gaussian
+#: smoothing ``sigma = 3 s`` pixels and the smallest fitting size from ``24 s + 1`` up
+_SIGMA_PER_STRIDE = 3.0
+_SIZE_PER_STRIDE = 24
+#: the least smoothing (explicit small inputs), and the largest total stride used for the default input
+_MIN_SIGMA = 2.0
+_MAX_STRIDE = 4
+_DEFAULT_SIZE = _SIZE_PER_STRIDE + 1
 _MAX_SIZE_SEARCH = 64
+#: the default interpolation_rtol: about 1.5 times the worst error measured on single-stage standard blocks
+_INTERPOLATION_RTOL = 0.25
+#: the worst error measured on single-stage standard blocks (module docstring's table)
+_MEASURED_WORST = 0.16
+_INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
 
 
 def _pair(value: Any, default: int) -> tuple[int, int]:
@@ -252,15 +312,21 @@ def sampling_grid_problems(module: torch.nn.Module, input_shape: Sequence[int]) 
     return problems
 
 
-def _spatial(spatial_size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(spatial_size, (int, np.integer)) and not isinstance(spatial_size, bool):
+def _spatial(spatial_size: Any, owner: str = "equivariance_errors") -> tuple[int, int]:
+    expected = "expected None, an int >= 1 or a pair (H, W) of them"
+    if isinstance(spatial_size, (int, np.integer)) and not isinstance(spatial_size, (bool, np.bool_)):
         size = (int(spatial_size), int(spatial_size))
-    elif isinstance(spatial_size, Sequence) and len(spatial_size) == 2:
+    elif (
+        isinstance(spatial_size, Sequence)
+        and not isinstance(spatial_size, str)
+        and len(spatial_size) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in spatial_size)
+    ):
         size = (int(spatial_size[0]), int(spatial_size[1]))
     else:
-        raise TypeError(f"spatial_size must be an int or a pair (H, W); received {spatial_size!r}")
+        raise TypeError(f"{owner}: spatial_size={spatial_size!r} is not accepted; {expected}")
     if min(size) < 1:
-        raise ValueError(f"spatial_size must be positive; received {spatial_size!r}")
+        raise ValueError(f"{owner}: spatial_size={spatial_size!r} is not accepted; {expected}")
     return size
 
 
@@ -293,6 +359,86 @@ def _model_dtype_device(module: torch.nn.Module) -> tuple[torch.dtype, torch.dev
     return torch.get_default_dtype(), torch.device("cpu")
 
 
+def _total_stride(run_probe: Any) -> int:
+    """The module's total downsampling factor (product of its strides), from probes at 32 and 64 px.
+
+    Clipped to ``[1, _MAX_STRIDE]``; 1 when the output size does not grow with the input (global pooling)
+    or a probe fails.
+    """
+    widths = []
+    for n in (32, 64):
+        try:
+            out = run_probe((n, n))
+        except Exception:  # the real run reports the module's own errors
+            return 1
+        if not isinstance(out, torch.Tensor) or out.dim() < 3:
+            return 1
+        widths.append(int(out.shape[-1]))
+    if widths[1] <= widths[0]:
+        return 1
+    return int(min(_MAX_STRIDE, max(1, round(32 / (widths[1] - widths[0])))))
+
+
+@dataclass(frozen=True)
+class _InputInfo:
+    """How the default input of the interpolated elements was made (for the failure message)."""
+
+    size: tuple[int, int] | None
+    sigma: float | None
+    stride: int
+
+
+def _check_options(
+    owner: str,
+    module: Any,
+    elements: Any,
+    x: Any,
+    dtype: Any,
+    batch_size: Any,
+    seed: Any,
+    device: Any,
+    train: Any,
+    interpolation: Any,
+    inner_fraction: Any,
+    fibers_only: Any,
+) -> None:
+    """Validate the options shared by :func:`equivariance_errors` and :func:`assert_equivariant`."""
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(
+            f"{owner}: module={module!r} is not accepted; expected a torch.nn.Module "
+            f"(received {type(module).__name__})"
+        )
+    if elements is not None and (isinstance(elements, (str, bytes)) or not hasattr(elements, "__iter__")):
+        raise TypeError(
+            f"{owner}: elements={elements!r} is not accepted; expected None or a list of group elements "
+            "(e.g. in_type.testing_elements)"
+        )
+    if x is not None and not isinstance(x, (torch.Tensor, GeometricTensor)):
+        raise TypeError(
+            f"{owner}: x={type(x).__name__} is not accepted; expected None, a torch.Tensor or a "
+            "GeometricTensor"
+        )
+    if x is not None:
+        t = x.tensor if isinstance(x, GeometricTensor) else x
+        if not (t.is_floating_point() or t.is_complex()):
+            raise TypeError(
+                f"{owner}: x has dtype {t.dtype}, which is not accepted; expected a floating-point tensor"
+            )
+    check_float_dtype(dtype, complex_ok=True, owner=owner)
+    if dtype is not None and dtype not in _DEFAULT_TOLERANCES:
+        raise TypeError(
+            f"{owner}: dtype={dtype} is not accepted; expected None or one of: "
+            + ", ".join(str(d) for d in _DEFAULT_TOLERANCES)
+        )
+    check_int(batch_size, "batch_size", minimum=1, owner=owner)
+    check_int(seed, "seed", minimum=0, owner=owner)
+    check_device(device, owner=owner)
+    check_bool(train, "train", owner=owner)
+    check_choice(interpolation, "interpolation", _INTERPOLATIONS, owner=owner)
+    check_real(inner_fraction, "inner_fraction", minimum=0.0, maximum=1.0, strict=True, owner=owner)
+    check_bool(fibers_only, "fibers_only", owner=owner)
+
+
 def equivariance_errors(
     module: torch.nn.Module,
     in_type: FieldType | None = None,
@@ -319,23 +465,29 @@ def equivariance_errors(
         out_type: output field type; default ``module.out_type``.
         elements: group elements to test; default ``in_type.testing_elements``.
         x: input tensor ``(B, in_type.size, H, W)`` (or a ``GeometricTensor``); default random noise
-            (exact elements) and smoothed noise tapered to a disc (interpolated elements), seeded.
-        dtype: dtype the module copy and the input are converted to; ``None`` keeps the module's.
+            (exact elements) and band-limited noise tapered to a disc (interpolated elements), seeded.
+        dtype: dtype the module copy and the input are converted to (a floating ``torch.dtype``); ``None``
+            keeps the module's.
         spatial_size: ``H`` (square) or ``(H, W)`` of the generated input; default (``None``): the smallest
-            size from 17 up whose sampling grid is symmetric at every strided layer (see the module
-            docstring).
+            size from ``24 s + 1`` up (``s``: the module's total stride) whose sampling grid is symmetric at
+            every strided layer (see the module docstring).
         batch_size: batch size of the generated input.
-        seed: seed of the generated input.
+        seed: seed of the generated input (an int >= 0).
         device: device to run on; default the module's.
         train: run the copy in train mode (default eval mode).
-        interpolation: ``grid_sample`` mode for the elements that need interpolation.
-        inner_fraction: radius of the compared inner disc, as a fraction of the output half-size.
+        interpolation: ``grid_sample`` mode for the elements that need interpolation (``'bicubic'``,
+            ``'bilinear'`` or ``'nearest'``).
+        inner_fraction: radius of the compared inner disc, as a fraction of the output half-size, in
+            ``(0, 1]``.
         fibers_only: act on the channels only (``ρ(g)`` at every pixel, the plane does not move), as
             :meth:`~structconv.nn.GeometricTensor.transform_fibers` does. This is the symmetry of a
             pointwise map (non-linearities): every element is then exact and compared on every pixel.
 
     Returns:
         one :class:`EquivarianceRecord` per element, in order.
+
+    Raises:
+        TypeError, ValueError: for a bad argument (the message names it, the value and what is accepted).
 
     Example:
         >>> from structconv.gspaces import Rot2dOnR2
@@ -346,17 +498,43 @@ def equivariance_errors(
         >>> [r.abs_error for r in records]
         [0.0, 0.0, 0.0, 0.0]
     """
-    if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module; received {type(module).__name__}")
-    in_type, out_type = _resolve_types(module, in_type, out_type)
-    if not 0 < inner_fraction <= 1:
-        raise ValueError(f"inner_fraction must be in (0, 1]; received {inner_fraction}")
-    if elements is None:
-        elements = list(in_type.testing_elements)
-    else:
-        elements = list(elements)
+    return _errors(
+        "equivariance_errors", module, in_type, out_type, elements, x, dtype, spatial_size, batch_size, seed,
+        device, train, interpolation, inner_fraction, fibers_only,
+    )[0]
+
+
+def _errors(
+    owner: str,
+    module: torch.nn.Module,
+    in_type: FieldType | None,
+    out_type: FieldType | None,
+    elements: Sequence[Any] | None,
+    x: torch.Tensor | GeometricTensor | None,
+    dtype: torch.dtype | None,
+    spatial_size: int | Sequence[int] | None,
+    batch_size: int,
+    seed: int,
+    device: torch.device | str | None,
+    train: bool,
+    interpolation: str,
+    inner_fraction: float,
+    fibers_only: bool,
+) -> tuple[list[EquivarianceRecord], _InputInfo]:
+    """:func:`equivariance_errors`, also returning how the input of the interpolated elements was made."""
+    _check_options(
+        owner, module, elements, x, dtype, batch_size, seed, device, train, interpolation, inner_fraction,
+        fibers_only,
+    )
+    in_type, out_type = _resolve_types(module, in_type, out_type, owner)
+    if spatial_size is not None:
+        _spatial(spatial_size, owner)
+    elements = list(in_type.testing_elements) if elements is None else list(elements)
     if not elements:
-        raise ValueError("elements must contain at least one group element; received an empty list")
+        raise ValueError(
+            f"{owner}: elements=[] is not accepted; expected at least one group element (or None for "
+            "in_type.testing_elements)"
+        )
 
     model = copy.deepcopy(module)
     model_dtype, model_device = _model_dtype_device(model)
@@ -377,33 +555,47 @@ def equivariance_errors(
         check_tensor(out, out_type.size, "module output", min_dims=3, max_dims=None)
         return out
 
+    def probe(size: tuple[int, int]) -> torch.Tensor:
+        with torch.no_grad():
+            return run(torch.zeros((1, in_type.size, *size), device=run_device, dtype=run_dtype))
+
+    def is_exact(element: Any) -> bool:
+        if fibers_only:
+            return True
+        return exact_grid_action(np.asarray(in_type.gspace.basespace_action(element))) is not None
+
+    exact_of = [is_exact(g) for g in elements]
+    info = _InputInfo(None, None, 1)
     generator = torch.Generator().manual_seed(int(seed))
     if x is not None:
         given = x.tensor if isinstance(x, GeometricTensor) else x
-        check_tensor(given, in_type.size, "x", min_dims=4, max_dims=4)
+        try:
+            check_tensor(given, in_type.size, "x", min_dims=4, max_dims=4)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{owner}: {err}") from None
         exact_input = smooth_input = given.to(device=run_device, dtype=run_dtype)
     else:
+        stride = 1 if all(exact_of) else _total_stride(probe)
+        sigma: float | None = None
         if spatial_size is None:
-            def probe(size: tuple[int, int]) -> None:
-                with torch.no_grad():
-                    run(torch.zeros((1, in_type.size, *size), device=run_device, dtype=run_dtype))
-
-            spatial_size = _fitting_size(model, probe) or _DEFAULT_SIZE
-        height, width = _spatial(spatial_size)
+            start = _SIZE_PER_STRIDE * stride + 1
+            spatial_size = _fitting_size(model, probe, start=start) or start
+            sigma = _SIGMA_PER_STRIDE * stride
+        height, width = _spatial(spatial_size, owner)
+        if sigma is None:  # an explicit size: smooth on the scale of the image, at most as by default
+            sigma = min(max(_MIN_SIGMA, min(height, width) / 8), _SIGMA_PER_STRIDE * stride)
         shape = (int(batch_size), in_type.size, height, width)
         noise = torch.randn(shape, generator=generator, dtype=torch.float64)
         exact_input = noise.to(device=run_device, dtype=run_dtype)
-        smooth_input = _smooth_input(noise).to(device=run_device, dtype=run_dtype)
+        smooth_input = exact_input
+        if not all(exact_of):
+            smooth_input = _smooth_input(noise, sigma).to(device=run_device, dtype=run_dtype)
+            info = _InputInfo((height, width), sigma, stride)
 
     records = []
     outputs: dict[bool, torch.Tensor] = {}
     with torch.no_grad():
-        for element in elements:
-            if fibers_only:
-                exact = True
-            else:
-                action = np.asarray(in_type.gspace.basespace_action(element))
-                exact = exact_grid_action(action) is not None
+        for element, exact in zip(elements, exact_of):
             inp = exact_input if exact else smooth_input
             if exact not in outputs:
                 outputs[exact] = run(inp)
@@ -419,34 +611,40 @@ def equivariance_errors(
                     f"{tuple(actual.shape)}; choose a spatial_size for which the module commutes with "
                     f"rotations of the image"
                 )
-            diff = (expected - actual).abs()
-            ref = expected.abs()
-            if not exact:
-                h, w = diff.shape[-2:]
-                inside = _disc(h, w, inner_fraction * (min(h, w) - 1) / 2, diff.device, torch.float64) <= 1
-                inside = inside.to(diff.device)
-                diff = diff * inside
-                ref = ref * inside
-            per_channel = diff.transpose(0, -3).reshape(diff.shape[-3], -1).amax(dim=1).double().cpu()
-            abs_error = float(per_channel.max()) if per_channel.numel() else 0.0
-            ref_max = float(ref.max()) if ref.numel() else 0.0
-            if math.isnan(abs_error) or math.isnan(ref_max):
-                abs_error = rel_error = math.inf
-            else:
-                rel_error = abs_error / ref_max if ref_max > 0 else (0.0 if abs_error == 0 else math.inf)
-            channel = int(per_channel.argmax()) if per_channel.numel() else 0
-            field = int(np.searchsorted(out_type.fields_end, channel, side="right")) if len(out_type) else 0
-            field = min(field, max(len(out_type) - 1, 0))
-            name = out_type.representations[field].name if len(out_type) else ""
-            span = (
-                (int(out_type.fields_start[field]), int(out_type.fields_end[field]))
-                if len(out_type)
-                else (0, 0)
-            )
-            records.append(
-                EquivarianceRecord(element, exact, abs_error, rel_error, ref_max, field, name, span)
-            )
-    return records
+            records.append(_record(element, exact, expected, actual, out_type, inner_fraction))
+    return records, info
+
+
+def _record(
+    element: Any,
+    exact: bool,
+    expected: torch.Tensor,
+    actual: torch.Tensor,
+    out_type: FieldType,
+    inner_fraction: float,
+) -> EquivarianceRecord:
+    """Compare ``g.f(x)`` with ``f(g.x)`` (everywhere, or in the inner disc for interpolated elements)."""
+    diff = (expected - actual).abs()
+    ref = expected.abs()
+    if not exact:
+        h, w = diff.shape[-2:]
+        inside = _disc(h, w, inner_fraction * (min(h, w) - 1) / 2, diff.device, torch.float64) <= 1
+        inside = inside.to(diff.device)
+        diff = diff * inside
+        ref = ref * inside
+    per_channel = diff.transpose(0, -3).reshape(diff.shape[-3], -1).amax(dim=1).double().cpu()
+    abs_error = float(per_channel.max()) if per_channel.numel() else 0.0
+    ref_max = float(ref.max()) if ref.numel() else 0.0
+    if math.isnan(abs_error) or math.isnan(ref_max):
+        abs_error = rel_error = math.inf
+    else:
+        rel_error = abs_error / ref_max if ref_max > 0 else (0.0 if abs_error == 0 else math.inf)
+    channel = int(per_channel.argmax()) if per_channel.numel() else 0
+    field = int(np.searchsorted(out_type.fields_end, channel, side="right")) if len(out_type) else 0
+    field = min(field, max(len(out_type) - 1, 0))
+    name = out_type.representations[field].name if len(out_type) else ""
+    span = (int(out_type.fields_start[field]), int(out_type.fields_end[field])) if len(out_type) else (0, 0)
+    return EquivarianceRecord(element, exact, abs_error, rel_error, ref_max, field, name, span)
 
 
 def _grid_hint(
@@ -496,6 +694,39 @@ def _grid_hint(
     return lines
 
 
+def _interpolation_hint(
+    failures: list[tuple[EquivarianceRecord, float]],
+    records: list[EquivarianceRecord],
+    info: _InputInfo,
+    interpolation: str,
+    interpolation_rtol: float,
+) -> list[str]:
+    """Why only interpolated elements fail, when every exact element passes (the usual case)."""
+    if not failures or any(r.exact for r, _ in failures) or not any(r.exact for r in records):
+        return []
+    worst = max(r.rel_error for r, _ in failures)
+    made = ""
+    if info.sigma is not None and info.size is not None:
+        made = (
+            f" The input of these elements was band-limited noise (Gaussian, sigma = {info.sigma:.3g} px; "
+            f"the module's total stride is {info.stride}) on {info.size[0]}x{info.size[1]} px."
+        )
+    text = (
+        "note: every exact element (90-degree turns, flips) passes; only elements that need "
+        f"{interpolation} interpolation fail (worst relative error {worst:.3g} > interpolation_rtol="
+        f"{interpolation_rtol:g}). At those angles the check is approximate: the input and the output are "
+        "rotated by interpolation, and pooling windows, strides and non-linearities (kinks that "
+        "interpolation smooths) are only approximately equivariant to rotations off the pixel grid."
+        + made
+        + f" On standard single-stage blocks this error stays below {_MEASURED_WORST:g} (see the "
+        "structconv.testing docstring); stacked pooling stages add up. A wrong module gives errors of "
+        "order 1. If the module is meant to be equivariant, test the exact elements only "
+        "(elements=[g for g, r in zip(in_type.testing_elements, records) if r.exact]), raise "
+        "interpolation_rtol, or pass a smoother, larger x."
+    )
+    return [text]
+
+
 def assert_equivariant(
     module: torch.nn.Module,
     in_type: FieldType | None = None,
@@ -505,7 +736,7 @@ def assert_equivariant(
     x: torch.Tensor | GeometricTensor | None = None,
     atol: float | None = None,
     rtol: float | None = None,
-    interpolation_rtol: float = 0.15,
+    interpolation_rtol: float = _INTERPOLATION_RTOL,
     dtype: torch.dtype | None = torch.float64,
     spatial_size: int | Sequence[int] | None = None,
     batch_size: int = 2,
@@ -526,7 +757,9 @@ def assert_equivariant(
     Args:
         atol: absolute tolerance; default from :func:`default_tolerances` for the run dtype.
         rtol: relative tolerance; default from :func:`default_tolerances` for the run dtype.
-        interpolation_rtol: relative tolerance for elements that need interpolation.
+        interpolation_rtol: relative tolerance for elements that need interpolation; the default ``0.25`` is
+            about 1.5 times the worst error measured on standard single-stage blocks, and well below the
+            errors of wrong modules (module docstring's table).
         fibers_only: test the action on the channels only (see :func:`equivariance_errors`).
 
     Returns:
@@ -534,7 +767,9 @@ def assert_equivariant(
 
     Raises:
         AssertionError: some element exceeds its tolerance; the message lists the failing elements with
-            their output field and absolute and relative errors.
+            their output field and absolute and relative errors, and says why when only interpolated
+            elements fail.
+        TypeError, ValueError: for a bad argument (the message names it, the value and what is accepted).
 
     Example:
         >>> from structconv.gspaces import Rot2dOnR2
@@ -548,27 +783,13 @@ def assert_equivariant(
         ...
         AssertionError: Conv2d is not equivariant: ...
     """
-    from structconv.nn._conv_utils import check_int, check_real
-
+    owner = "assert_equivariant"
     for name, value in (("atol", atol), ("rtol", rtol), ("interpolation_rtol", interpolation_rtol)):
         none_ok = name != "interpolation_rtol"
-        check_real(value, name, minimum=0.0, allow_none=none_ok, owner="assert_equivariant")
-    check_int(batch_size, "batch_size", minimum=1, owner="assert_equivariant")
-    records = equivariance_errors(
-        module,
-        in_type,
-        out_type,
-        elements=elements,
-        x=x,
-        dtype=dtype,
-        spatial_size=spatial_size,
-        batch_size=batch_size,
-        seed=seed,
-        device=device,
-        train=train,
-        interpolation=interpolation,
-        inner_fraction=inner_fraction,
-        fibers_only=fibers_only,
+        check_real(value, name, minimum=0.0, allow_none=none_ok, owner=owner)
+    records, info = _errors(
+        owner, module, in_type, out_type, elements, x, dtype, spatial_size, batch_size, seed, device, train,
+        interpolation, inner_fraction, fibers_only,
     )
     run_dtype = dtype if dtype is not None else _model_dtype_device(module)[0]
     default_atol, default_rtol = default_tolerances(run_dtype)
@@ -590,5 +811,6 @@ def assert_equivariant(
         lines += [f"  {r.describe()} > allowed {allowed:.3g}" for r, allowed in failures]
         if x is None and not fibers_only:
             lines += _grid_hint(module, in_type, out_type, spatial_size, dtype, device)
+        lines += _interpolation_hint(failures, records, info, interpolation, interpolation_rtol)
         raise AssertionError("\n".join(lines))
     return records

@@ -290,7 +290,7 @@ def _from_text(text: str, params: dict[str, Any]) -> nn.Module | list[str]:
     as_list = _parse_list(stripped)
     if as_list is not None:
         return as_list
-    if stripped.endswith(")") and "(" in stripped:
+    if "(" in stripped or ")" in stripped:
         try:
             node = ast.parse(stripped, mode="eval").body
         except SyntaxError:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from structconv._validate import check_bool
 from structconv.kernels import SteerableBasis, kernel_grid, steerable_basis  # noqa: F401 (examples)
 from structconv.nn._structure import StructureMixin
 
@@ -98,6 +99,34 @@ def _to_torch(basis: Any, keep: bytes | None) -> torch.Tensor:
     if keep is not None:
         arr = arr[np.frombuffer(keep, dtype=bool)]
     return torch.from_numpy(np.array(arr, copy=keep is None))
+
+
+def _check_points(points: Any, owner: str, size: int | None = None) -> np.ndarray:
+    """``points`` as a float64 array ``(2, P)`` of finite coordinates (``P == size`` when given)."""
+    try:
+        arr = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{owner}: points={points!r} is not accepted; expected an array of shape (2, P) of coordinates "
+            "(e.g. structconv.kernels.kernel_grid(kernel_size))"
+        ) from None
+    expected = f"(2, {size})" if size is not None else "(2, P) with P >= 1"
+    if arr.ndim != 2 or arr.shape[0] != 2 or arr.shape[1] < 1 or (size is not None and arr.shape[1] != size):
+        raise ValueError(
+            f"{owner}: points of shape {arr.shape} is not accepted; expected {expected}"
+            + (" to match the basis" if size is not None else "")
+        )
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{owner}: points holds NaN or infinite coordinates; expected finite ones")
+    return arr
+
+
+def _check_filter(basis_filter: Any, owner: str) -> None:
+    if basis_filter is not None and not callable(basis_filter):
+        raise TypeError(
+            f"{owner}: basis_filter={basis_filter!r} is not accepted; expected None or a callable taking a "
+            "basis element's attributes (a dict) and returning a bool"
+        )
 
 
 class BasisExpansion(StructureMixin, ABC, torch.nn.Module):
@@ -261,11 +290,14 @@ class SingleBlockBasisExpansion(BasisExpansion):
         basis_filter: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         super().__init__()
-        points = np.asarray(points)
-        if points.ndim != 2 or points.shape[0] != 2 or points.shape[1] != basis.shape[-1]:
-            raise ValueError(
-                f"points has shape {points.shape}; expected (2, {basis.shape[-1]}) to match the basis"
+        owner = type(self).__name__
+        if not isinstance(basis, SteerableBasis):
+            raise TypeError(
+                f"{owner}: basis={basis!r} is not accepted; expected a structconv.kernels.SteerableBasis "
+                "(e.g. from r2_kernel_basis or steerable_basis)"
             )
+        points = _check_points(points, owner, basis.shape[-1])
+        _check_filter(basis_filter, owner)
         keep = _filtered(basis, basis_filter)
         self._basis = basis
         self._keep = None if keep is None else np.frombuffer(keep, dtype=bool)
@@ -523,11 +555,29 @@ class BlocksBasisExpansion(BasisExpansion):
         **kwargs: Any,
     ) -> None:
         super().__init__()
+        from structconv.nn.field_type import FieldType
+
+        owner = type(self).__name__
+        for arg, value in (("in_type", in_type), ("out_type", out_type)):
+            if not isinstance(value, FieldType):
+                raise TypeError(
+                    f"{owner}: {arg} must be a structconv.nn.FieldType; received {type(value).__name__}: "
+                    f"{value!r}"
+                )
         if in_type.gspace != out_type.gspace:
             raise ValueError(
-                f"in_type and out_type live on different gspaces ({in_type.gspace!r} and {out_type.gspace!r})"
+                f"{owner}: in_type and out_type live on different gspaces ({in_type.gspace!r} and "
+                f"{out_type.gspace!r}); expected one gspace"
             )
-        points = np.asarray(points, dtype=np.float64)
+        if not callable(basis_generator):
+            raise TypeError(
+                f"{owner}: basis_generator={basis_generator!r} is not accepted; expected a callable "
+                "basis_generator(in_repr, out_repr, **kwargs) returning a SteerableBasis "
+                "(e.g. r2_kernel_basis)"
+            )
+        points = _check_points(points, owner)
+        _check_filter(basis_filter, owner)
+        check_bool(recompute, "recompute", owner=owner)
         self._in_type, self._out_type = in_type, out_type
         self.S = int(points.shape[1])
         in_reprs = list(dict.fromkeys(in_type.representations))

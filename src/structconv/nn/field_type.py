@@ -74,7 +74,13 @@ class FieldType:
                 f"gspace must be a structconv.gspaces.GSpace (e.g. Rot2dOnR2(8)); "
                 f"received {type(gspace).__name__}: {gspace!r}"
             )
-        if isinstance(representations, (str, bytes)) or not isinstance(representations, Sequence):
+        if isinstance(representations, (str, bytes, bytearray)):
+            raise TypeError(
+                f"FieldType: representations={representations!r} is a string, not a list of representations; "
+                "expected a list of representations of the gspace's fiber group, e.g. "
+                "[gspace.trivial_repr] or [gspace.regular_repr] * 4 (a name is not looked up)"
+            )
+        if not isinstance(representations, Sequence):
             if isinstance(representations, Iterator) or hasattr(representations, "__iter__"):
                 representations = list(representations)
             else:

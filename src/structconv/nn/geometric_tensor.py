@@ -35,11 +35,12 @@ class GeometricTensor:
     (and ``scalar * t``) with a number or a one-element ``torch.Tensor``.
 
     Args:
-        tensor: the data, shape ``(B, type.size, H, W)``.
+        tensor: the data, shape ``(B, type.size, H, W)``, floating point (or complex).
         type: the field type of the data.
 
     Raises:
-        TypeError: ``tensor`` is not a ``torch.Tensor`` or ``type`` is not a ``FieldType``.
+        TypeError: ``tensor`` is not a floating-point ``torch.Tensor`` (an integer or bool tensor is refused:
+            the group acts by real matrices) or ``type`` is not a ``FieldType``.
         ValueError: ``tensor`` is not 4-D or its channel count differs from ``type.size``.
 
     Example:
@@ -63,6 +64,13 @@ class GeometricTensor:
                 f"type must be a structconv.nn.FieldType; received {type.__class__.__name__}: {type!r}"
             )
         check_tensor(tensor, type.size, "tensor", min_dims=_NDIM, max_dims=_NDIM)
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            raise TypeError(
+                f"GeometricTensor: tensor has dtype {tensor.dtype}, which is not accepted; expected a "
+                "floating-point tensor (torch.float16, torch.bfloat16, torch.float32, torch.float64): the "
+                "group acts on feature fields by real matrices and the equivariant modules compute in "
+                "floating point (convert it first, e.g. tensor.float())"
+            )
         self.tensor = tensor
         self.type = type
 

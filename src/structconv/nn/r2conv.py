@@ -18,7 +18,15 @@ import torch
 import torch.nn.functional as F
 
 from structconv.kernels import irrep_spec_by_name, kernel_grid
-from structconv.nn._conv_utils import check_bias, check_int, check_padding_mode, check_real, check_size
+from structconv.nn._conv_utils import (
+    check_bias,
+    check_bool,
+    check_choice,
+    check_int,
+    check_padding_mode,
+    check_real,
+    check_size,
+)
 from structconv.nn._derived import derived
 from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, r2_kernel_basis
 from structconv.nn.equivariant_module import EquivariantModule
@@ -81,15 +89,16 @@ def _short(pair: tuple[int, int]) -> int | tuple[int, int]:
     return pair[0] if pair[0] == pair[1] else pair
 
 
-def _split_groups(ftype: FieldType, groups: int, name: str) -> FieldType:
+def _split_groups(ftype: FieldType, groups: int, name: str, owner: str = "") -> FieldType:
     """The field type of one group of channels; ``ftype`` must be ``groups`` copies of it."""
+    at = f"{owner}: " if owner else ""
     n = len(ftype.representations)
     if n % groups != 0:
-        raise ValueError(f"groups={groups} does not divide the {n} fields of {name}={ftype}")
+        raise ValueError(f"{at}groups={groups} does not divide the {n} fields of {name}={ftype}")
     sub = ftype.representations[: n // groups]
     if tuple(sub) * groups != tuple(ftype.representations):
         raise ValueError(
-            f"groups={groups}: {name}={ftype} must be {groups} copies of the same list of fields "
+            f"{at}groups={groups}: {name}={ftype} must be {groups} copies of the same list of fields "
             f"(here the first group is {[r.name for r in sub]})"
         )
     return FieldType(ftype.gspace, sub)
@@ -119,24 +128,26 @@ class _SteerableConv(EquivariantModule):
 
     def _padding_from_string(self, padding: str, stride: Any) -> int:
         """The padding of ``'valid'`` (0) or ``'same'`` (symmetric, output size = input size)."""
+        owner = type(self).__name__
         if self._transposed:
             raise ValueError(
-                f"padding={padding!r} is not valid for a transposed convolution; expected an int >= 0 or a "
-                "pair of them"
+                f"{owner}: padding={padding!r} is not valid for a transposed convolution; expected an int "
+                ">= 0 or a pair of them"
             )
         if padding == "valid":
             return 0
         if padding != "same":
             raise ValueError(
-                f"padding={padding!r} is not known; expected an int >= 0, a pair of them, 'same' or 'valid'"
+                f"{owner}: padding={padding!r} is not known; expected an int >= 0, a pair of them, 'same' or "
+                "'valid'"
             )
         if self.stride != (1, 1):
-            raise ValueError(f"padding='same' needs stride=1; received stride={stride!r}")
+            raise ValueError(f"{owner}: padding='same' needs stride=1; received stride={stride!r}")
         total = self.dilation * (self.kernel_size - 1)
         if total % 2:
             raise ValueError(
-                "padding='same' needs dilation * (kernel_size - 1) to be even, so that the padding is "
-                "the same on both sides and the layer stays equivariant; received "
+                f"{owner}: padding='same' needs dilation * (kernel_size - 1) to be even, so that the padding "
+                "is the same on both sides and the layer stays equivariant; received "
                 f"kernel_size={self.kernel_size}, dilation={self.dilation}"
             )
         return total // 2
@@ -171,16 +182,19 @@ class _SteerableConv(EquivariantModule):
         ``kernel_size``, ``dilation`` and the gspace's reflection ``axis``.
         """
         super().__init__()
+        owner = type(self).__name__
         for arg, value in (("in_type", in_type), ("out_type", out_type)):
             if not isinstance(value, FieldType):
-                raise TypeError(f"{arg} must be a structconv.nn.FieldType; received {type(value).__name__}")
+                raise TypeError(
+                    f"{owner}: {arg} must be a structconv.nn.FieldType; received {type(value).__name__}: "
+                    f"{value!r}"
+                )
         if in_type.gspace != out_type.gspace:
             raise ValueError(
-                "in_type and out_type must share one gspace; "
+                f"{owner}: in_type and out_type must share one gspace; "
                 f"received {in_type.gspace!r} and {out_type.gspace!r}"
             )
         # the argument checks shared by every convolution family (structconv.nn._conv_utils)
-        owner = type(self).__name__
         check_int(kernel_size, "kernel_size", minimum=1, owner=owner)
         if kernel_size > MAX_KERNEL_SIZE:
             raise ValueError(
@@ -195,9 +209,15 @@ class _SteerableConv(EquivariantModule):
             check_size(padding, "padding", 2, minimum=0, owner=owner)
         check_size(output_padding, "output_padding", 2, minimum=0, owner=owner)
         check_padding_mode(padding_mode, owner)
-        if basisexpansion != "blocks":
-            raise ValueError(f"basisexpansion={basisexpansion!r} is not known; expected 'blocks'")
+        check_choice(basisexpansion, "basisexpansion", ("blocks",), owner=owner)
         check_bias(bias, owner)
+        check_bool(recompute, "recompute", owner=owner)
+        check_bool(initialize, "initialize", owner=owner)
+        if basis_filter is not None and not callable(basis_filter):
+            raise TypeError(
+                f"{owner}: basis_filter={basis_filter!r} is not accepted; expected None or a callable taking "
+                "a basis element's attributes (a dict) and returning a bool"
+            )
         _check_basis_kwargs(basis_kwargs, owner)
         self.in_type, self.out_type = in_type, out_type
         self.space = in_type.gspace
@@ -214,10 +234,11 @@ class _SteerableConv(EquivariantModule):
             op >= max(s, self.dilation) for op, s in zip(self.output_padding, self.stride)
         ):
             raise ValueError(
-                f"output_padding={output_padding!r} is not valid; it must be smaller than stride or dilation"
+                f"{owner}: output_padding={output_padding!r} is not accepted with stride={stride!r} and "
+                f"dilation={dilation!r}; expected each output padding smaller than the stride or the dilation"
             )
-        in_sub = _split_groups(in_type, self.groups, "in_type")
-        out_sub = _split_groups(out_type, self.groups, "out_type")
+        in_sub = _split_groups(in_type, self.groups, "in_type", owner)
+        out_sub = _split_groups(out_type, self.groups, "out_type", owner)
         # a transposed convolution's weight [C_in, C_out / groups] is a steerable kernel from out to in
         src, dst = (out_sub, in_type) if self._transposed else (in_sub, out_type)
         # the transposed convolution samples its basis on the undilated grid (as the reference library

@@ -13,14 +13,13 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from structconv.diffops import cache as _dcache
 from structconv.diffops import sampling as _dsampling
 from structconv.diffops.basis import _angular_solutions_cached, _basis_cached
 from structconv.diffops.discretization import RADIAL_BASIS_FUNCTIONS, resolve_kernel_size
 from structconv.diffops.sampling import DiscretizationArgs, diffop_basis
 from structconv.kernels import SteerableBasis
+from structconv.nn._conv_utils import check_bool, check_choice, check_int, check_real
 from structconv.nn.field_type import FieldType
 from structconv.nn.r2conv import _PlanarConv
 
@@ -70,14 +69,6 @@ def r2_diffop_basis(
         discretization,
         axis,
     )
-
-
-def _check_optional_int(name: str, value: Any, minimum: int) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}={value!r} is not valid; expected None or an int >= {minimum}")
-    return int(value)
 
 
 class R2Diffop(_PlanarConv):
@@ -194,17 +185,28 @@ class R2Diffop(_PlanarConv):
         radial_basis_function: str = "ga",
         smoothing: float | None = None,
     ) -> None:
-        ks, acc, order = resolve_kernel_size(kernel_size, accuracy, maximum_order)
-        maximum_power = _check_optional_int("maximum_power", maximum_power, 0)
-        maximum_offset = _check_optional_int("maximum_offset", maximum_offset, 0)
+        owner = type(self).__name__
+        check_int(kernel_size, "kernel_size", minimum=1, allow_none=True, owner=owner)
+        check_int(accuracy, "accuracy", minimum=1, allow_none=True, owner=owner)
+        check_int(maximum_order, "maximum_order", minimum=0, allow_none=True, owner=owner)
+        try:
+            ks, acc, order = resolve_kernel_size(kernel_size, accuracy, maximum_order)
+        except ValueError as err:
+            raise ValueError(f"{owner}: {err}") from None
+        maximum_power = check_int(maximum_power, "maximum_power", minimum=0, allow_none=True, owner=owner)
+        maximum_offset = check_int(maximum_offset, "maximum_offset", minimum=0, allow_none=True, owner=owner)
         if not any(cache is mode or (isinstance(cache, str) and cache == mode) for mode in _CACHE_MODES):
-            raise ValueError(f"cache={cache!r} is not valid; expected one of False, True, 'load', 'store'")
-        if not isinstance(rbffd, bool):
-            raise TypeError(f"rbffd={rbffd!r} is not valid; expected a bool")
-        if rbffd and radial_basis_function not in RADIAL_BASIS_FUNCTIONS:
             raise ValueError(
-                f"radial_basis_function={radial_basis_function!r} is not known; "
-                f"expected one of {sorted(RADIAL_BASIS_FUNCTIONS)}"
+                f"{owner}: cache={cache!r} is not known; expected one of: False, True, 'load', 'store'"
+            )
+        check_bool(rbffd, "rbffd", owner=owner)
+        check_bool(initialize, "initialize", owner=owner)
+        check_bool(recompute, "recompute", owner=owner)
+        check_real(angle_offset, "angle_offset", allow_none=True, owner=owner)
+        check_real(smoothing, "smoothing", minimum=0.0, strict=True, allow_none=True, owner=owner)
+        if rbffd:
+            check_choice(
+                radial_basis_function, "radial_basis_function", sorted(RADIAL_BASIS_FUNCTIONS), owner=owner
             )
         disc = DiscretizationArgs(
             "rbffd" if rbffd else "fd",

@@ -124,7 +124,8 @@ class _WSMixin:
         )
 
     def _ws_weight(self, eps: float) -> Tensor:
-        return derived(self, f"ws_weight_{float(eps)!r}", lambda: self.standardize_weight(eps))
+        eps = _check_eps(eps, owner=type(self).__name__)
+        return derived(self, f"ws_weight_{eps!r}", lambda: self.standardize_weight(eps))
 
     def _ws_extra(self) -> str:
         fan = "weight.numel()" if self._ws_numel_fan_in else "per filter"
