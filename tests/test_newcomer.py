@@ -271,3 +271,44 @@ def test_sampling_grid_problems_is_public_and_names_the_layer():
     plain = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, stride=2, padding=1))
     assert sampling_grid_problems(plain, (1, 1, 17, 17)) == []
     assert "on an input of 16 px" in sampling_grid_problems(plain, (1, 1, 16, 16))[0]
+
+
+# ------------------------------------------------------------------ dir() shows the API, not the imports
+
+_PUBLIC = [
+    "structconv",
+    "structconv.cli",
+    "structconv.cli.bench",
+    "structconv.compat",
+    "structconv.compat.elektronn3",
+    "structconv.compat.lucid",
+    "structconv.compat.selfeeg",
+    "structconv.constraints",
+    "structconv.data",
+    "structconv.diffops",
+    "structconv.models",
+    "structconv.nn",
+    "structconv.testing",
+    "structconv.utils",
+]
+# outside this change (issue 15's helper could not edit them): each needs the two lines
+# ``from structconv._public import public_dir as _public_dir`` / ``__dir__ = _public_dir(__name__)``
+_NOT_YET = ["structconv.compat.e2cnn", "structconv.group", "structconv.gspaces", "structconv.kernels",
+            "structconv.nn.modules"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    _PUBLIC + [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="__dir__ not added yet")) for n in _NOT_YET],
+)
+def test_dir_shows_the_api_not_the_imports(name):
+    import importlib
+    from types import ModuleType
+
+    module = importlib.import_module(name)
+    shown = [n for n in dir(module) if not n.startswith("_")]
+    leaked = [n for n in shown if n not in module.__all__ and not isinstance(getattr(module, n), ModuleType)]
+    assert not leaked, f"dir({name}) shows names that are not in its __all__: {leaked}"
+    assert {"annotations", "Any", "importlib", "torch"}.isdisjoint(shown) or "torch" in module.__all__
+    for n in module.__all__:  # and everything it declares exists
+        getattr(module, n)

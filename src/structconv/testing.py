@@ -814,3 +814,7 @@ def assert_equivariant(
         lines += _interpolation_hint(failures, records, info, interpolation, interpolation_rtol)
         raise AssertionError("\n".join(lines))
     return records
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

@@ -26,3 +26,7 @@ __all__ = [
     "run_demo",
     "time_median",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

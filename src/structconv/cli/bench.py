@@ -533,3 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argparse.ArgumentParser(prog="structconv bench", description=__doc__.splitlines()[0])
     )
     return run_from_args(parser.parse_args(argv))
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

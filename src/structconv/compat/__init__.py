@@ -15,3 +15,7 @@ __all__ += ["elektronn3"]
 from structconv.compat import e2cnn  # noqa: E402
 
 __all__ += ["e2cnn"]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

@@ -253,3 +253,7 @@ class FWS(_ws.FWS):
         self, layer: nn.Module, learnable_gain: bool = True, const_eval: bool = False, eps: float = 0.0001
     ) -> None:
         super().__init__(layer, learnable_gain=learnable_gain, const_eval=const_eval, eps=eps)
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

@@ -230,3 +230,7 @@ class ConstrainedConv3d(_c.ConstrainedConv3d):
             center_value=center_value,
             neighbor_sum=neighbor_sum,
         )
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

@@ -546,3 +546,7 @@ class SeparableConv2d(nn.Module):
     def export(self) -> nn.Sequential:
         """Plain ``nn.Conv2d`` layers (depthwise, pointwise) with the projected kernels baked in."""
         return nn.Sequential(self.depthwise.export(), self.pointwise.export())
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

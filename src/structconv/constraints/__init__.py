@@ -68,3 +68,7 @@ __all__ += [
     "scaled_weight_standardize",
     "weight_standardize",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

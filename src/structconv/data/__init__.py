@@ -25,3 +25,7 @@ __all__ = [
     "rotate_images",
     "upsample_digits",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

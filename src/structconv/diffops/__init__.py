@@ -77,3 +77,7 @@ __all__: list[str] = [
     "symmetric_points",
     "transform_polynomial",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

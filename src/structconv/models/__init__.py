@@ -12,3 +12,7 @@ from structconv.models.cnn import ConventionalCNN
 from structconv.models.equivariant import EquivariantCNN, default_fields, parse_group
 
 __all__ = ["ConventionalCNN", "EquivariantCNN", "default_fields", "parse_group"]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

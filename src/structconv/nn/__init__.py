@@ -168,3 +168,7 @@ __all__ = [
     "RestrictionModule",
     "SequentialModule",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

@@ -37,3 +37,7 @@ __all__ = [
     "typed_state_dict",
     "wrap_ddp",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)
