@@ -1,7 +1,12 @@
 """Every constraint and every norm-based module is finite, outputs and gradients, in every float dtype.
 
-Inputs: zero, tiny (the dtype's smallest normal number), ordinary (standard normal), negative, and huge (a
-value whose square overflows the dtype: 300 in float16, 1e19 in float32 and bfloat16, 1e155 in float64).
+Inputs: zero, tiny (the dtype's smallest normal number, and a subnormal), ordinary (standard normal),
+negative, huge (a value whose square overflows the dtype: 300 in float16, 1e19 in float32 and bfloat16,
+1e155 in float64), and the largest inputs the maps are specified for, ``finfo(dtype).max / 4`` (all entries,
+signs mixed, and ordinary values scaled so that the largest is ``max / 4``). Gradients are taken for an
+upstream gradient of ones and for a random one: a backward pass sums upstream gradients over a slice, which
+overflows if anything multiplies that sum by the slice's scale (issue 15: ZeroMean / UnitL2 at 8.5e37 in
+float32, the norm batch norms at 4.5e307 in float64).
 """
 
 from __future__ import annotations
@@ -19,14 +24,25 @@ def _inputs(shape: tuple[int, ...], dtype: torch.dtype) -> dict[str, torch.Tenso
     g = torch.Generator().manual_seed(0)
     normal = torch.randn(shape, generator=g, dtype=torch.float64)
     tiny = torch.finfo(dtype).tiny
+    top = torch.finfo(dtype).max / 4
     return {
         "zero": torch.zeros(shape, dtype=dtype),
         "tiny": torch.full(shape, tiny, dtype=dtype),
+        "subnormal": (normal.sign() * tiny / 4).to(dtype),
         "normal": normal.to(dtype),
         "negative": -normal.abs().to(dtype) - 0.5,
         "huge": (normal.sign() * HUGE[dtype]).to(dtype),
         "huge_positive": torch.full(shape, HUGE[dtype], dtype=dtype),
+        "max/4": (normal.sign() * top).to(dtype),
+        "max/4_positive": torch.full(shape, top, dtype=dtype),
+        "max/4_mixed": (normal / normal.abs().max() * top).to(dtype),
     }
+
+
+def _upstream(out: torch.Tensor) -> list[torch.Tensor]:
+    """An upstream gradient of ones and a random one (seeded)."""
+    g = torch.Generator().manual_seed(1)
+    return [torch.ones_like(out), torch.randn(out.shape, generator=g, dtype=torch.float64).to(out.dtype)]
 
 
 CONSTRAINTS = {
@@ -50,15 +66,19 @@ CONSTRAINTS = {
 @pytest.mark.parametrize("name", sorted(CONSTRAINTS))
 def test_constraint_outputs_and_gradients_are_finite(name, dtype):
     c = CONSTRAINTS[name]().to(dtype)
-    for kind, w in _inputs((4, 3, 3, 3), dtype).items():
-        w = w.clone().requires_grad_(True)
-        out = c(w)
-        assert out.dtype == dtype
-        assert torch.isfinite(out).all(), f"{name} {dtype} {kind}: output not finite"
-        out.backward(torch.ones_like(out))
-        assert torch.isfinite(w.grad).all(), f"{name} {dtype} {kind}: gradient not finite"
+    for kind, w0 in _inputs((4, 3, 3, 3), dtype).items():
+        for i, upstream in enumerate(_upstream(c(w0))):
+            w = w0.clone().requires_grad_(True)
+            c.zero_grad()
+            out = c(w)
+            assert out.dtype == dtype
+            assert torch.isfinite(out).all(), f"{name} {dtype} {kind}: output not finite"
+            out.backward(upstream)
+            assert torch.isfinite(w.grad).all(), f"{name} {dtype} {kind} upstream {i}: gradient not finite"
+            for p_name, p in c.named_parameters():
+                assert p.grad is None or torch.isfinite(p.grad).all(), f"{name} {dtype} {kind}: {p_name}.grad"
         with torch.no_grad():  # the in-place projection too
-            assert torch.isfinite(c.project_(w.detach().clone())).all()
+            assert torch.isfinite(c.project_(w0.clone())).all()
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -149,19 +169,20 @@ def test_norm_module_outputs_and_gradients_are_finite(name, dtype):
     m = _modules()[name]().to(dtype)
     for mode in ("train", "eval"):
         m.train(mode == "train")
-        for kind, x in _field_inputs(m.in_type.size, dtype).items():
-            x = x.clone().requires_grad_(True)
-            m.zero_grad()
-            y = m(GeometricTensor(x, m.in_type)).tensor
-            assert y.dtype == dtype
-            assert torch.isfinite(y).all(), f"{name} {dtype} {mode} {kind}: output not finite"
-            y.backward(torch.ones_like(y))
-            assert torch.isfinite(x.grad).all(), f"{name} {dtype} {mode} {kind}: input gradient not finite"
-            for p_name, p in m.named_parameters():
-                assert p.grad is None or torch.isfinite(p.grad).all(), f"{name} {dtype} {kind}: {p_name}.grad"
-            for b_name, b in m.named_buffers():
-                if b.is_floating_point():
-                    assert torch.isfinite(b).all(), f"{name} {dtype} {kind}: buffer {b_name}"
+        for kind, x0 in _field_inputs(m.in_type.size, dtype).items():
+            for i in range(2):  # an upstream gradient of ones, then a random one
+                x = x0.clone().requires_grad_(True)
+                m.zero_grad()
+                y = m(GeometricTensor(x, m.in_type)).tensor
+                assert y.dtype == dtype
+                assert torch.isfinite(y).all(), f"{name} {dtype} {mode} {kind}: output not finite"
+                y.backward(_upstream(y)[i])
+                assert torch.isfinite(x.grad).all(), f"{name} {dtype} {mode} {kind} {i}: input gradient not finite"
+                for p_name, p in m.named_parameters():
+                    assert p.grad is None or torch.isfinite(p.grad).all(), f"{name} {dtype} {kind}: {p_name}.grad"
+                for b_name, b in m.named_buffers():
+                    if b.is_floating_point():
+                        assert torch.isfinite(b).all(), f"{name} {dtype} {kind}: buffer {b_name}"
 
 
 def test_norm_values_are_right_where_the_squares_overflow():

@@ -14,7 +14,14 @@ Three rules keep every map finite for every finite input in ``float16``, ``bfloa
 * **Norms are scaled.** A slice ``x`` is written ``x = s u`` with ``s = max |x|`` (a constant for autograd:
   the maps below are the same functions of ``x`` whatever ``s`` is) and ``|u| <= 1``; sums of squares are
   taken of ``u``, so they never overflow, and the factors that multiply ``u`` are formed without computing
-  ``s ** 2``. :func:`inv_sqrt_scaled` is the building block.
+  ``s ** 2``. :func:`inv_sqrt_scaled` and :func:`scaled_rsqrt` are the building blocks.
+* **Gradients never meet ``s``.** A backward pass sums upstream gradients over a slice; multiplied by a
+  scale near ``finfo.max`` such a sum overflows even when the true gradient is small. So ``s`` multiplies
+  no value that a gradient flows back through before a reduction: factors are formed as
+  :func:`scaled_rsqrt` (``s`` cancels), means as sums of ``x / K``, and learnable scales (a batch norm's
+  weight) multiply the already normalised values. With these rules outputs and gradients are finite for
+  every finite input up to ``finfo(dtype).max / 4`` in every dtype (``tests/test_dtypes.py`` sweeps 0, the
+  smallest normal number, ordinary values and up to that bound).
 
 Example:
     >>> x = torch.full((9,), 1e19)
@@ -35,6 +42,7 @@ __all__ = [
     "relative_floor",
     "slice_scale",
     "inv_sqrt_scaled",
+    "scaled_rsqrt",
     "scaled_norm",
 ]
 
@@ -113,6 +121,37 @@ def inv_sqrt_scaled(m: Tensor, s: Tensor, eps: float) -> Tensor:
     floor = float(torch.finfo(m.dtype).max) ** -0.5
     hi = torch.rsqrt(m + (eps / (s_hi * s_hi)).clamp_min(floor)) / s_hi
     lo = torch.rsqrt(m * (s_lo * s_lo) + eps)
+    return torch.where(s >= 1.0, hi, lo)
+
+
+def scaled_rsqrt(m: Tensor, s: Tensor, eps: float) -> Tensor:
+    r""":math:`s / \sqrt{s^2 m + \varepsilon}`: the factor that maps a slice divided by its scale ``s`` to the
+    slice divided by its (regularised) root mean square.
+
+    The scale ``s`` never multiplies a value that a gradient flows through: where ``s >= 1`` the factor is
+    :math:`1 / \sqrt{m + \varepsilon / s^2}` (``s`` cancels), else :math:`s / \sqrt{s^2 m + \varepsilon}`
+    with ``s <= 1``. So the backward pass never forms ``s`` times a sum of upstream gradients, which
+    overflows for slices near ``finfo.max`` (``inv_sqrt_scaled(m, s, eps) * s`` does: its gradient goes
+    through ``s`` times the summed upstream gradient before it is divided by ``s`` again).
+
+    Args:
+        m: a non-negative tensor of moderate size (a sum of squares, or a variance, of scaled values).
+        s: the scale (positive, detached), broadcastable to ``m``.
+        eps: the regulariser, > 0.
+
+    Example:
+        >>> m, s = torch.tensor([0.25]), torch.tensor([1e38])
+        >>> m.requires_grad_(True)
+        tensor([0.2500], requires_grad=True)
+        >>> q = scaled_rsqrt(m, s, 1e-12)
+        >>> q.item(), bool(torch.isfinite(torch.autograd.grad(q.sum(), m)[0]).all())
+        (2.0, True)
+    """
+    s_hi = s.clamp(min=1.0)
+    s_lo = s.clamp(max=1.0)
+    floor = float(torch.finfo(m.dtype).max) ** -0.5  # as in inv_sqrt_scaled: a constant slice has m = 0
+    hi = torch.rsqrt(m + (eps / (s_hi * s_hi)).clamp_min(floor))
+    lo = s_lo * torch.rsqrt(m * (s_lo * s_lo) + eps)
     return torch.where(s >= 1.0, hi, lo)
 
 

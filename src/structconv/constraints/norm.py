@@ -82,11 +82,14 @@ class NormConstraint(KernelConstraint):
     def _norms(self, weight: Tensor) -> Tensor:
         return scaled_norm(weight, self.norm_dims(weight.ndim))
 
-    def _factors(self, weight: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """``(u, s, n, g, h)``: ``W = s u``, ``n = |W| = s r``, ``g = s / (eps + n)``, ``h = r g``.
+    def _factors(self, weight: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """``(u, s, n, g, h, sh)``: ``W = s u``, ``n = |W| = s r``, ``g = s / (eps + n)``, ``h = r g`` and
+        ``sh = s h = n s / (eps + n)``.
 
-        Everything is in the computation dtype; ``g`` and ``h`` are formed without computing ``n`` where it
-        could overflow, and have finite gradients at a zero unit.
+        Everything is in the computation dtype; ``g``, ``h`` and ``sh`` are formed without computing ``n``
+        where it could overflow, have finite gradients at a zero unit, and ``sh`` is formed without
+        multiplying ``h`` by ``s`` (as ``s - eps / (r + eps / s)`` where ``s >= 1``), so that no gradient is
+        multiplied by ``s`` (see :mod:`structconv._numerics`).
         """
         dims = self.norm_dims(weight.ndim)
         w = weight.to(compute_dtype(weight.dtype))
@@ -97,13 +100,14 @@ class NormConstraint(KernelConstraint):
         r = torch.where(sq > 0, sq.clamp_min(0.5).sqrt(), torch.zeros_like(sq))  # sq >= 1 unless u == 0
         s_hi, s_lo = s.clamp(min=1.0), s.clamp(max=1.0)
         g = torch.where(s >= 1.0, 1.0 / (r + eps / s_hi), s_lo / (s_lo * r + eps))
-        return u, s, s * r, g, r * g
+        sh = torch.where(s >= 1.0, s_hi - eps / (r + eps / s_hi), s_lo * (r * g))
+        return u, s, s * r, g, r * g, sh
 
     def _rescale(
         self,
         weight: Tensor,
         desired: Callable[[Tensor], Tensor],
-        scaled: Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor],
+        scaled: Callable[[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor], Tensor],
     ) -> Tensor:
         """``W * desired(n) / (eps + n)`` per unit: Keras' arithmetic where the squares cannot overflow or
         underflow (the same numbers as Keras and selfeeg), ``scaled(*self._factors(W))`` elsewhere."""
@@ -152,7 +156,7 @@ class MaxNorm(NormConstraint):
         return self._rescale(
             weight,
             lambda n: n.clamp(0.0, self.max_value),
-            lambda u, s, n, g, h: u * (n.clamp(0.0, self.max_value) * g),
+            lambda u, s, n, g, h, sh: u * (n.clamp(0.0, self.max_value) * g),
         )
 
     def extra_repr(self) -> str:
@@ -215,7 +219,7 @@ class MinMaxNorm(NormConstraint):
         return self._rescale(
             weight,
             lambda n: rate * n.clamp(lo, hi) + (1.0 - rate) * n,
-            lambda u, s, n, g, h: u * (rate * n.clamp(lo, hi) * g + (1.0 - rate) * s * h),
+            lambda u, s, n, g, h, sh: u * (rate * n.clamp(lo, hi) * g + (1.0 - rate) * sh),
         )
 
     def right_inverse(self, weight: Tensor) -> Tensor:
@@ -247,4 +251,4 @@ class UnitNorm(NormConstraint):
 
     def forward(self, weight: Tensor) -> Tensor:
         """Divide every unit by its norm."""
-        return self._rescale(weight, torch.ones_like, lambda u, s, n, g, h: u * g)
+        return self._rescale(weight, torch.ones_like, lambda u, s, n, g, h, sh: u * g)

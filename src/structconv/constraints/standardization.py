@@ -49,7 +49,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from structconv._numerics import compute_dtype, effective_eps, inv_sqrt_scaled, slice_scale
+from structconv._numerics import compute_dtype, effective_eps, scaled_rsqrt, slice_scale
 from structconv._validate import check_bool, check_int, check_real, where
 from structconv.constraints._base import KernelConstraint, format_number
 
@@ -192,7 +192,7 @@ def weight_standardize(
     # ... and the filter divided by its largest entry elsewhere
     u = view / s
     var, mean = torch.var_mean(u, red, correction=0, keepdim=True)
-    scale = s * inv_sqrt_scaled(var, s, eps)  # 1 / sqrt(var(W) + eps), times s
+    scale = scaled_rsqrt(var, s, eps)  # s / sqrt(var(W) + eps): s cancels, gradients never meet it
     out = torch.where(safe, v0 * scale0 - mean0 * scale0, u * scale - mean * scale)
     return out.reshape(weight.shape).to(weight.dtype)
 

@@ -43,8 +43,8 @@ from torch import Tensor
 from structconv._numerics import (
     compute_dtype,
     effective_eps,
-    inv_sqrt_scaled,
     relative_floor,
+    scaled_rsqrt,
     slice_scale,
 )
 from structconv._validate import check_real
@@ -239,9 +239,11 @@ class ZeroMean(StructuralConstraint):
             )
 
     def forward(self, weight: Tensor) -> Tensor:
-        """Subtract every slice's mean."""
-        u, s, dims, _ = self._scaled(weight)
-        return ((u - u.mean(dims, keepdim=True)) * s).to(weight.dtype)
+        """Subtract every slice's mean (a sum of ``W / K``: it cannot overflow, nor can its gradient)."""
+        dims = self.slice_dims(weight.shape)
+        w = weight.to(compute_dtype(weight.dtype))
+        k = math.prod(weight.shape[d] for d in dims)
+        return (w - (w / k).sum(dims, keepdim=True)).to(weight.dtype)
 
 
 class NonNegSumToOne(StructuralConstraint):
@@ -285,7 +287,7 @@ class UnitL2(StructuralConstraint):
     def forward(self, weight: Tensor) -> Tensor:
         """Divide every slice by its (``eps``-regularised) L2 norm."""
         u, s, dims, eps = self._scaled(weight)
-        q = s * inv_sqrt_scaled(u.square().sum(dims, keepdim=True), s, eps)  # s / sqrt(sum W^2 + eps)
+        q = scaled_rsqrt(u.square().sum(dims, keepdim=True), s, eps)  # s / sqrt(sum W^2 + eps)
         return (u * q).to(weight.dtype)
 
 
@@ -318,7 +320,7 @@ class MaxL2(StructuralConstraint):
     def forward(self, weight: Tensor) -> Tensor:
         """Scale down the slices whose norm exceeds ``max_l2``."""
         u, s, dims, eps = self._scaled(weight)
-        q = s * inv_sqrt_scaled(u.square().sum(dims, keepdim=True), s, eps)  # s / sqrt(sum W^2 + eps)
+        q = scaled_rsqrt(u.square().sum(dims, keepdim=True), s, eps)  # s / sqrt(sum W^2 + eps)
         return (u * torch.minimum(s, self.max_l2 * q)).to(weight.dtype)  # W min(1, c / sqrt(...))
 
     def extra_repr(self) -> str:

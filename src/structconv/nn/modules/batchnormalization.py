@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..._numerics import compute_dtype, inv_sqrt_scaled
+from ..._numerics import compute_dtype, scaled_rsqrt
 from ..equivariant_module import EquivariantModule
 from ..field_type import FieldType
 from ..geometric_tensor import GeometricTensor
@@ -395,9 +395,9 @@ class _NormBatchNormBase(_BatchNormBase):
                 var = big.double().square() * t.double() / self._field_size * _bessel(count)
                 _store_running(self.running_var, self._factor(), var)
         scale = torch.rsqrt(self.running_var.to(cdtype) + self.eps)
-        if self.affine:
-            scale = scale * self.weight.to(cdtype)
         y = x.to(cdtype) * scale.index_select(0, foc).view(shape)
+        if self.affine:  # the weight multiplies normalised values: its gradient cannot overflow
+            y = y * self.weight.to(cdtype).index_select(0, foc).view(shape)
         return GeometricTensor(y.to(x.dtype), self.out_type)
 
     def export(self) -> torch.nn.BatchNorm2d:
@@ -629,15 +629,15 @@ class GNormBatchNorm(_BatchNormBase):
         if self.training:
             dims, count = self._reduce_dims(z)
             trivial = z.index_select(1, tc)
-            with torch.no_grad():  # the trivial means, from the channels divided by their largest value
-                top = trivial.detach().abs().amax(dim=dims)
-                top = torch.where((top > 0) & torch.isfinite(top), top, torch.ones_like(top))
-            mean = (trivial / top.view(shape)).mean(dim=dims) * top
+            # the trivial means as sums of x / count: neither they nor their gradients can overflow
+            mean = (trivial / count).sum(dim=dims)
             centered = z - z.new_zeros(c).index_copy(0, tc, mean).view(shape)
             # Bessel-corrected variance of every block (as e2cnn), S_b^2 t_b / d_b without overflow
             big, t = _block_moments(centered, boc, self._n_blocks, dims)
             t = t / dims_f * _bessel(count)
-            scale = inv_sqrt_scaled(t, big, self.eps)  # 1 / sqrt(var + eps), with gradient
+            # (centered / S) * (S / sqrt(var + eps)): S (detached) never multiplies a summed gradient
+            q = scaled_rsqrt(t, big, self.eps)
+            y = (centered / big.index_select(0, boc).view(shape)) * q.index_select(0, boc).view(shape)
             with torch.no_grad():
                 factor = self._factor()
                 _store_running(self.running_var, factor, big.double().square() * t.detach().double())
@@ -645,9 +645,9 @@ class GNormBatchNorm(_BatchNormBase):
         else:
             centered = z - z.new_zeros(c).index_copy(0, tc, self.running_mean.to(cdtype)).view(shape)
             scale = torch.rsqrt(self.running_var.to(cdtype) + self.eps)
-        if self.affine:
-            scale = scale * self.weight.to(cdtype)
-        y = centered * scale.index_select(0, boc).view(shape)
+            y = centered * scale.index_select(0, boc).view(shape)
+        if self.affine:  # the weight multiplies normalised values: its gradient cannot overflow
+            y = y * self.weight.to(cdtype).index_select(0, boc).view(shape)
         if self.affine:
             y = y + z.new_zeros(c).index_copy(0, tc, self.bias.to(cdtype)).view(shape)
         y = self._change_basis(y, inverse=False, out_perm=self._out_perm)
