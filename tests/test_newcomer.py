@@ -40,16 +40,45 @@ def test_version_flag(capsys):
     assert capsys.readouterr().out.strip() == f"structconv {structconv.__version__}"
 
 
+CONTAINERS = ("SequentialModule", "ModuleList", "MultipleModule", "IdentityModule", "BranchingModule", "MergeModule")
+
+
 def test_layer_list_holds_only_layers(capsys):
     names = available_layers()
     for not_layer in ("BasisExpansion", "BlocksBasisExpansion", "SingleBlockBasisExpansion", "EquivariantModule"):
         assert not_layer not in names
+    for container in CONTAINERS:  # issue 17: containers are listed apart, not as layers
+        assert container not in names
     for layer in ("R2Conv", "ConstrainedConv2d", "WSConv2d", "GroupPooling", "FWS"):
         assert layer in names
     assert main([]) == 0
     out = capsys.readouterr().out
     assert f"{len(names)} layers available" in out
     assert "BasisExpansion" not in out
+    head, containers = out.split("Containers and utilities")
+    for container in CONTAINERS:
+        assert f"  {container}\n" in containers and f"  {container}\n" not in head
+    command = re.search(r'python -c "(.*)"', out).group(1)  # the help line runs
+    exec(compile(command.replace("help(", "repr("), "<help line>", "exec"), {})
+
+
+def test_every_module_class_is_in_one_group():
+    import inspect
+
+    from structconv import nn
+    from structconv.__main__ import layer_groups
+
+    groups = layer_groups()
+    assert "Other" not in groups, f"classes without a group: {groups.get('Other')}"
+    listed = [n for names in groups.values() for n in names]
+    assert len(listed) == len(set(listed))
+    concrete = {
+        n for n in nn.__all__
+        if isinstance(getattr(nn, n), type) and issubclass(getattr(nn, n), torch.nn.Module)
+        and not inspect.isabstract(getattr(nn, n)) and "BasisExpansion" not in n
+    }
+    assert set(listed) == concrete
+    assert list(groups)[-1].startswith("Containers")
 
 
 def test_license_matches_pyproject():

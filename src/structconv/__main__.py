@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "available_layers"]
+__all__ = ["main", "available_layers", "layer_groups"]
 
 _LAYER_MODULES = ("structconv.nn",)
 
@@ -19,23 +19,43 @@ _LAYER_MODULES = ("structconv.nn",)
 #: modules whose classes are building blocks of the layers, not layers users put in a model
 _NOT_LAYER_MODULES = ("structconv.nn.basisexpansion",)
 
+#: the groups ``structconv info`` prints, by the module that defines a class: ``(title, modules)``; the
+#: last group holds the containers and utilities, which are not layers
+_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Constrained convolutions and linear layers", ("constrained", "separable")),
+    ("Weight-standardized convolutions", ("wsconv",)),
+    ("Steerable (E(2)-equivariant) convolutions", ("r2conv", "r2conv_transposed", "r2diffop")),
+    (
+        "Equivariant non-linearities",
+        ("modules.nonlinearities", "modules.gated", "modules.norm_nonlinearities"),
+    ),
+    ("Equivariant pooling and invariant maps", ("modules.pooling", "modules.invariantmaps")),
+    ("Equivariant batch normalization", ("modules.batchnormalization",)),
+    ("Equivariant dropout", ("modules.dropout",)),
+    (
+        "Resampling and rearranging fields",
+        (
+            "modules.upsampling",
+            "modules.masking",
+            "modules.reshuffle",
+            "modules.restriction",
+            "modules.disentangle",
+        ),
+    ),
+)
+_CONTAINERS = (
+    "Containers and utilities (they hold or pass on layers; not layers)",
+    ("modules.sequential", "modules.modulelist", "modules.multiple", "modules.identity"),
+)
 
-def available_layers() -> list[str]:
-    """Return the names of the layer classes that ``structconv.nn`` exports.
 
-    A layer is a concrete ``torch.nn.Module`` a user puts in a model: abstract bases
-    (``EquivariantModule``) and the basis expansions that ``R2Conv`` uses internally are left out.
-
-    Example:
-        >>> names = available_layers()
-        >>> "R2Conv" in names, "EquivariantModule" in names, "BasisExpansion" in names
-        (True, False, False)
-    """
+def _module_classes() -> list[tuple[str, type]]:
+    """The concrete ``torch.nn.Module`` classes ``structconv.nn`` exports, without the basis expansions."""
     import inspect
 
     import torch
 
-    names: list[str] = []
+    out = []
     for modname in _LAYER_MODULES:
         mod = importlib.import_module(modname)
         for name in getattr(mod, "__all__", []):
@@ -44,18 +64,66 @@ def available_layers() -> list[str]:
                 continue
             if inspect.isabstract(obj) or obj.__module__.startswith(_NOT_LAYER_MODULES):
                 continue
-            names.append(name)
-    return sorted(names)
+            out.append((name, obj))
+    return out
+
+
+def layer_groups() -> dict[str, list[str]]:
+    """The classes of ``structconv.nn`` by kind, as ``structconv info`` prints them.
+
+    Every concrete module class lands in exactly one group; the containers and utilities
+    (``SequentialModule``, ``ModuleList``, ``MultipleModule``, ``IdentityModule``, ...) are a group of their
+    own, last, and are not counted as layers. A class defined outside the known modules lands in ``'Other'``.
+
+    Example:
+        >>> groups = layer_groups()
+        >>> "R2Conv" in groups["Steerable (E(2)-equivariant) convolutions"]
+        True
+        >>> "SequentialModule" in groups[list(groups)[-1]]
+        True
+    """
+    groups: dict[str, list[str]] = {title: [] for title, _ in (*_GROUPS, _CONTAINERS)}
+    for name, obj in _module_classes():
+        where = obj.__module__.removeprefix("structconv.nn.")
+        title = next((t for t, mods in (*_GROUPS, _CONTAINERS) if where in mods), "Other")
+        groups.setdefault(title, []).append(name)
+    if "Other" in groups:  # keep the containers last
+        groups[_CONTAINERS[0]] = groups.pop(_CONTAINERS[0])
+    return {title: sorted(names) for title, names in groups.items() if names}
+
+
+def available_layers() -> list[str]:
+    """Return the names of the layer classes that ``structconv.nn`` exports.
+
+    A layer is a concrete ``torch.nn.Module`` a user puts in a model to compute something: abstract bases
+    (``EquivariantModule``), the basis expansions that ``R2Conv`` uses internally and the containers
+    (``SequentialModule``, ``ModuleList``, ...; see :func:`layer_groups`) are left out.
+
+    Example:
+        >>> names = available_layers()
+        >>> "R2Conv" in names, "EquivariantModule" in names, "BasisExpansion" in names
+        (True, False, False)
+        >>> "SequentialModule" in names, "IdentityModule" in names
+        (False, False)
+    """
+    groups = layer_groups()
+    return sorted(n for title, names in groups.items() if title != _CONTAINERS[0] for n in names)
 
 
 def _info(_: argparse.Namespace) -> int:
     from structconv import __version__
 
     print(f"structconv {__version__}")
+    groups = layer_groups()
     layers = available_layers()
-    print(f"{len(layers)} layers available in structconv.nn:")
-    for name in layers:
-        print(f"  {name}")
+    print(f"{len(layers)} layers available in structconv.nn, by kind:")
+    for title, names in groups.items():
+        print(f"\n{title}:")
+        for name in names:
+            print(f"  {name}")
+    print("\nTypes: FieldType, GeometricTensor; base class of the equivariant modules: EquivariantModule")
+    print('Help on one: python -c "import structconv.nn; help(structconv.nn.R2Conv)"')
+    print("Commands: structconv demo, structconv bench (--help for their options)")
     return 0
 
 
