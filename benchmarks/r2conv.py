@@ -238,6 +238,12 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, clock={args.clock}, "
         f"batch {args.batch}, {args.size}x{args.size}"
     )
+    if "e2cnn" not in libs:  # say why the reference rows are missing
+        why = "--no-reference was given" if args.no_reference else (
+            "e2cnn is not installed (pip install e2cnn, or tools/install-oracles.sh, which also patches it for "
+            "numpy 2 / torch 2)"
+        )
+        print(f"e2cnn rows left out: {why}")
     header = (
         f"{'configuration':26s} {'library':10s} {'weights':>8s} {'build ms':>9s} {'expand ms':>10s} "
         f"{'exp f+b ms':>10s} {'exp share':>9s} {'train x':>7s} {'[quartiles]':>13s} {'min/min':>7s} "

@@ -13,16 +13,32 @@ def _run(monkeypatch, **kwargs):
     return out.getvalue()
 
 
+def _header(text: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith("layer"))
+
+
 def test_missing_e2cnn_is_explained(monkeypatch):
     monkeypatch.setattr(bench, "_e2cnn_modules", lambda: None)
     text = _run(monkeypatch, only=["r2conv"])
-    assert "e2cnn columns: '-' because e2cnn is not installed" in text
+    assert "e2cnn columns left out: e2cnn is not installed" in text
     assert "tools/install-oracles.sh" in text
+    assert "e2cnn" not in _header(text) and "build ms" in _header(text)
 
 
 def test_no_reference_and_constrained_only_are_explained(monkeypatch):
-    assert "because --no-reference was given" in _run(monkeypatch, only=["r2conv"], reference=False)
-    assert "run without --only constrained" in _run(monkeypatch, only=["constrained"])
+    text = _run(monkeypatch, only=["r2conv"], reference=False)
+    assert "e2cnn columns left out: --no-reference was given" in text and "e2cnn" not in _header(text)
+    text = _run(monkeypatch, only=["constrained"])
+    assert "run without --only constrained" in text
+    header = _header(text)  # issue 17: no column that the selection cannot fill
+    assert "e2cnn" not in header and "build" not in header
+    assert header.split() == ["layer", "config", "train", "ms", "train", "x", "eval", "ms", "eval", "x"]
+
+
+def test_every_shown_column_has_a_value():
+    rows = [{"layer": "a", "config": "c", "train_ms": 1.0}, {"layer": "b", "config": "c", "eval_ms": None}]
+    assert [k for k, _ in bench.shown_columns(rows)] == ["layer", "config", "train_ms"]
+    assert [k for k, _ in bench.shown_columns([])] == ["layer", "config"]
 
 
 def test_ratio_note_says_what_x_divides_by():

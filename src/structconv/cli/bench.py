@@ -41,6 +41,7 @@ __all__ = [
     "run_bench",
     "add_arguments",
     "main",
+    "shown_columns",
     "COLUMNS",
 ]
 
@@ -417,7 +418,7 @@ def _run_bench(
             rows += bench_r2conv(quick, repeats, reference=reference)
         else:
             rows += bench_constrained(quick, repeats)
-    stream.write(format_table(rows, COLUMNS) + "\n")
+    stream.write(format_table(rows, shown_columns(rows)) + "\n")
     for row in rows:
         if row.get("note"):
             stream.write(f"note: {row['layer']}: {row['note']}\n")
@@ -446,6 +447,24 @@ def _run_bench(
     return rows
 
 
+def shown_columns(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The columns of :data:`COLUMNS` that hold a value in some row (``layer`` and ``config`` always).
+
+    A column that no row of this run can fill is left out rather than printed as a column of ``-``: the
+    build and e2cnn columns with ``--only constrained``, the e2cnn columns when e2cnn is not installed or
+    ``--no-reference`` is given (the table's notes say which and why).
+
+    Example:
+        >>> [h for _, h in shown_columns([{"layer": "nn.Conv2d", "train_ms": 1.0}])]
+        ['layer', 'config', 'train ms']
+    """
+    return [
+        (key, header)
+        for key, header in COLUMNS
+        if key in ("layer", "config") or any(row.get(key) is not None for row in rows)
+    ]
+
+
 def _ratio_note(quick: bool) -> str:
     """What the 'x' columns divide by, and why they need not match the ms columns' quotients."""
     text = (
@@ -462,18 +481,23 @@ def _ratio_note(quick: bool) -> str:
 
 
 def _e2cnn_note(rows: Sequence[dict[str, Any]], reference: bool) -> str:
-    """Why the e2cnn columns show '-' (not installed, --no-reference, or a layer e2cnn does not have)."""
+    """Which columns the table leaves out and why (e2cnn not installed, --no-reference, --only constrained),
+    or what the e2cnn columns hold."""
     r2 = [r for r in rows if r.get("benchmark") == "r2conv"]
     timed = any(r.get("e2cnn_train_ratio") is not None for r in r2)
     if timed:
         return "e2cnn columns: e2cnn's R2Conv on the same input ('-' on constrained rows: e2cnn has none)"
     if not r2:
-        return "e2cnn columns: '-' (they compare R2Conv with e2cnn's; run without --only constrained)"
+        return (
+            "build and e2cnn columns left out: they belong to the R2Conv rows (construction times, e2cnn's "
+            "R2Conv beside ours); run without --only constrained to see them"
+        )
     if not reference:
-        return "e2cnn columns: '-' because --no-reference was given"
+        return "e2cnn columns left out: --no-reference was given"
     return (
-        "e2cnn columns: '-' because e2cnn is not installed in this environment (pip install e2cnn, or "
-        "tools/install-oracles.sh in a source checkout, which also patches it for numpy 2 / torch 2)"
+        "e2cnn columns left out: e2cnn is not installed in this environment, so there is no reference "
+        "R2Conv to time beside ours (pip install e2cnn, or tools/install-oracles.sh in a source checkout, "
+        "which also patches it for numpy 2 / torch 2)"
     )
 
 
