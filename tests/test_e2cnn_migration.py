@@ -302,8 +302,20 @@ WRNS = {
 }
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("name", list(WRNS))
+WRN_CASES = [
+    pytest.param(
+        name,
+        dtype,
+        id=f"{name}-{tag}",
+        # float64 for the D8 -> D4 -> D1 WRN by default, for the others with the slow tests
+        marks=[pytest.mark.slow] if dtype == torch.float64 and name != "D8-D4-D1" else [],
+    )
+    for name in WRNS
+    for dtype, tag in ((torch.float32, "f32"), (torch.float64, "f64"))
+]
+
+
+@pytest.mark.parametrize("name, dtype", WRN_CASES)
 def test_wide_resnet_checkpoint(name, dtype):
     """The equivariant WRN of tests/test_wrn.py (same code, both libraries), restricted D8 -> D4 -> D1 and
     C8 -> C4 -> C1 through RestrictionModule + DisentangleModule too: trained a few steps with e2cnn, saved,

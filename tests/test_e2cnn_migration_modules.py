@@ -372,45 +372,50 @@ def test_restriction_and_disentangle(flip, gnorm, mode, dtype):
     _assert_identical(*_migrate(_restricted(flip, gnorm), dtype, mode), dtype)
 
 
-def _split(gspaces, nnm, e2):
-    """A representation that disentangles into several parts (a permuted direct sum): e2cnn names the parts
-    'pp_0', 'pp_1', ...; structconv returns the known summands (regular, irreps) themselves."""
+def _split(gspaces, nnm, permuted):
+    """A representation that disentangles into several parts, named 'pp_0', 'pp_1', ... by e2cnn: a direct
+    sum (structconv returns its summands themselves: 'regular', 'irrep_1,1', 'irrep_0,0'), or the same with
+    its basis permuted (structconv builds new parts, except the 1-d trivial one)."""
     g = gspaces.FlipRot2dOnR2(4)
-    size = 8 + 2 + 1
-    perm = np.eye(size)[np.random.default_rng(0).permutation(size)]
     parts = [g.regular_repr, g.irrep(1, 1), g.trivial_repr]
-    rep = (
-        e2_change_basis(e2_directsum(parts), perm, "pp")
-        if e2
-        else sc_change_basis(sc_directsum(parts), perm, "pp")
+    perm = np.eye(11)[np.random.default_rng(0).permutation(11)] if permuted else np.eye(11)
+    if nnm is en:
+        return g, e2_change_basis(e2_directsum(parts), perm, "pp")
+    return g, (
+        sc_change_basis(sc_directsum(parts), perm, "pp") if permuted else sc_directsum(parts, name="pp")
     )
-    return g, rep
 
 
-def _disentangled(gspaces, nnm):
-    g, rep = _split(gspaces, nnm, nnm is en)
-    # the regular field also gets an e2cnn name ('regular_0') that differs from structconv's ('regular');
-    # the convolution sees two copies of the split type, the batch norm one (see _restricted)
-    t = nnm.FieldType(g, [rep, g.regular_repr])
-    dis = nnm.DisentangleModule(t)
-    h = dis.out_type
-    out = nnm.FieldType(g, [g.regular_repr, g.irrep(1, 1), g.trivial_repr])
-    model = nnm.SequentialModule(dis, nnm.GNormBatchNorm(h))
-    dis2 = nnm.DisentangleModule(t + t)
-    conv = nnm.SequentialModule(dis2, nnm.R2Conv(dis2.out_type, out, 3, padding=1, recompute=True))
-    return nnm.MultipleModule(t + t + t, ["a"] * 2 + ["b"] * 4, [(model, "a"), (conv, "b")]), [t + t + t]
+def _disentangled(permuted):
+    def build(gspaces, nnm):
+        g, rep = _split(gspaces, nnm, permuted)
+        # the regular field gets an e2cnn name ('regular_0') that differs from structconv's ('regular'), which
+        # for the direct sum also names the part 'pp_0'; the convolution sees two copies of the split type,
+        # the batch norm one (see _restricted)
+        t = nnm.FieldType(g, [rep, g.regular_repr])
+        dis = nnm.DisentangleModule(t)
+        h = dis.out_type
+        out = nnm.FieldType(g, [g.regular_repr, g.irrep(1, 1), g.trivial_repr])
+        model = nnm.SequentialModule(dis, nnm.GNormBatchNorm(h))
+        dis2 = nnm.DisentangleModule(t + t)
+        conv = nnm.SequentialModule(dis2, nnm.R2Conv(dis2.out_type, out, 3, padding=1, recompute=True))
+        modules = [(model, "a"), (conv, "b")]
+        return nnm.MultipleModule(t + t + t, ["a"] * 2 + ["b"] * 4, modules), [t + t + t]
+
+    return build
 
 
 @DTYPES
 @MODES
-def test_disentangle_with_split_representations(mode, dtype):
-    _assert_identical(*_migrate(_disentangled, dtype, mode), dtype)
+@pytest.mark.parametrize("permuted", [False, True], ids=["directsum", "permuted"])
+def test_disentangle_with_split_representations(permuted, mode, dtype):
+    _assert_identical(*_migrate(_disentangled(permuted), dtype, mode), dtype)
 
 
 def test_disentangle_names_checked():
     """The disentangle module's saved change of basis is compared with the layer's."""
-    m_e2, _ = _disentangled(eg, en)
-    m_sc, _ = _disentangled(sg, sn)
+    m_e2, _ = _disentangled(True)(eg, en)
+    m_sc, _ = _disentangled(True)(sg, sn)
     sd = dict(m_e2.state_dict())
     key = "merging.submodule_0.0.change_of_basis_pp"
     convert_e2cnn_state_dict(m_sc, sd)

@@ -829,7 +829,8 @@ def load_e2cnn_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) -> nn
 
 def e2cnn_state_dict_of(model: nn.Module) -> dict[str, Tensor]:
     """The checkpoint e2cnn would save for ``model`` (for tests and examples: it uses structconv's own
-    bases, so it checks the layouts and the name matching, not the change of basis).
+    bases, so it checks the layouts and the name matching, not the change of basis). Representation names
+    are e2cnn's where they differ (the parts of disentangled representations).
 
     Covers the layers :func:`load_e2cnn_state_dict` converts (not the derived buffers e2cnn adds, which the
     loader does not need); other layers' states are copied under their own names.
@@ -846,26 +847,34 @@ def e2cnn_state_dict_of(model: nn.Module) -> dict[str, Tensor]:
         >>> e2cnn_state_dict_of(nn.NormBatchNorm(nn.FieldType(gs, [gs.irrep(1)] * 3)))["2_running_var"].shape
         torch.Size([1, 3, 1, 1, 1])
     """
-    kinds = dict((fn, cls) for cls, fn in _converters())
+    table = _converters()
+    names = _Names(model)
     out: dict[str, Tensor] = {}
     for name, module in model.named_modules():
         prefix = f"{name}." if name else ""
-        kind = next((fn for fn, cls in kinds.items() if isinstance(module, cls)), None)
+        kind = next((fn for cls, fn in table if isinstance(module, cls)), None)
         state = {k: v.detach().clone() for k, v in module.state_dict().items() if "." not in k}
         if kind is _convert_conv:
             transposed = bool(getattr(module, "_transposed", False))
+            e2_in_type, e2_out_type = _sides(module)
+            lab_in, lab_out = names.labelings(e2_in_type)[0], names.labelings(e2_out_type)[0]
             chunks = {}
-            for ro, ri, of, inf, d, start, block in module.basisexpansion.layout():
+            for _ro, _ri, of, inf, d, start, block in module.basisexpansion.layout():
                 if block is None:
                     continue
                 basis = copy.deepcopy(block).double()(torch.eye(d, dtype=torch.float64))
                 coeff = module.weights.detach().double()[start : start + len(of) * len(inf) * d]
-                pair = (ro.name, ri.name) if transposed else (ri.name, ro.name)
-                if transposed:
-                    basis = basis.transpose(1, 2)
-                    coeff = coeff.view(len(of), len(inf), d).transpose(0, 1).reshape(-1)
-                out[f"{prefix}_basisexpansion.block_expansion_{pair}.sampled_basis"] = basis
-                chunks[pair] = coeff
+                coeff = coeff.view(len(of), len(inf), d)
+                ins, outs = (of, inf) if transposed else (inf, of)
+                if transposed:  # e2cnn: [D, out, in, P] and [out field, in field, D]
+                    basis, coeff = basis.transpose(1, 2), coeff.transpose(0, 1)
+                # one e2cnn pair per pair of e2cnn names of the fields
+                for li in dict.fromkeys(lab_in[f] for f in ins):
+                    for lo in dict.fromkeys(lab_out[f] for f in outs):
+                        rows = [k for k, f in enumerate(outs) if lab_out[f] == lo]
+                        cols = [k for k, f in enumerate(ins) if lab_in[f] == li]
+                        out[f"{prefix}_basisexpansion.block_expansion_{(li, lo)}.sampled_basis"] = basis
+                        chunks[(li, lo)] = coeff[rows][:, cols].reshape(-1)
             out[prefix + "weights"] = torch.cat([chunks[p] for p in sorted(chunks)])
             if module.bias is not None:
                 out[prefix + "bias"] = state["bias"]
@@ -888,19 +897,22 @@ def e2cnn_state_dict_of(model: nn.Module) -> dict[str, Tensor]:
             out[prefix + "num_batches_tracked"] = state["num_batches_tracked"]
         elif kind is _convert_gnorm_bn:
             reps = module.in_type.representations
-            groups = _fields_by([r.name for r in reps])
-            offsets = {k: 0 for k in state}
-            for rname, fields in groups.items():
+            labels = names.labelings(module.in_type)[0]
+            for k, v in state.items():
+                if k == "num_batches_tracked":
+                    continue
+                # structconv: per representation (first appearance), then per field; e2cnn: per name
+                rows, offset = {}, 0
+                for fields in _fields_by([r.name for r in reps]).values():
+                    for f in fields:
+                        per = _gnorm_width(module, reps[f], k)
+                        rows[f] = v[offset : offset + per]
+                        offset += per
+                for label, fields in _fields_by(labels).items():
+                    out[f"{prefix}{label}_{k}"] = torch.stack([rows[f] for f in fields])
+            for label, fields in _fields_by(labels).items():
                 rep = reps[fields[0]]
-                out[f"{prefix}vars_aggregator_{rname}"] = torch.zeros(rep.size, len(rep.irreps))
-                for k, v in state.items():
-                    if k == "num_batches_tracked":
-                        continue
-                    per = _gnorm_width(module, rep, k)
-                    out[f"{prefix}{rname}_{k}"] = v[offsets[k] : offsets[k] + per * len(fields)].view(
-                        len(fields), per
-                    )
-                    offsets[k] += per * len(fields)
+                out[f"{prefix}vars_aggregator_{label}"] = torch.zeros(rep.size, len(rep.irreps))
             out[prefix + "num_batches_tracked"] = state["num_batches_tracked"]
         elif kind in (_convert_norm_nonlinearity, _convert_induced_norm_nonlinearity):
             if "log_bias" in state:
@@ -910,9 +922,12 @@ def e2cnn_state_dict_of(model: nn.Module) -> dict[str, Tensor]:
                     else _induced_keys(module.in_type, name, module)
                 )
                 order = [i for k in sorted(set(keys)) for i, key in enumerate(keys) if key == k]
-                out[prefix + "log_bias"] = state["log_bias"][order]
+                shape = (1, -1, 1, 1) if kind is _convert_norm_nonlinearity else (-1,)  # as e2cnn's
+                out[prefix + "log_bias"] = state["log_bias"][order].view(shape)
+            out[prefix + "eps"] = torch.tensor(_E2CNN_NORM_EPS, dtype=torch.float32)
         elif kind is _convert_gated:
-            out[prefix + "bias"] = state["bias"].view(1, -1, 1, 1)
+            induced = type(module).__name__.startswith("Induced")
+            out[prefix + "bias"] = state["bias"].view(1, -1, 1, 1, *((1,) if induced else ()))
         else:
             out.update({prefix + k: v for k, v in state.items()})
     return out
