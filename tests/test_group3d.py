@@ -102,7 +102,9 @@ def _samples(G, n=6, seed=0):
     rng = np.random.default_rng(seed)
     if not G.continuous:
         return list(G.elements)
-    return [G.sample(rng) for _ in range(n)] + list(G.testing_elements())[:: max(1, len(G.testing_elements()) // 6)]
+    return [G.sample(rng) for _ in range(n)] + list(G.testing_elements())[
+        :: max(1, len(G.testing_elements()) // 6)
+    ]
 
 
 GROUPS = _all_groups()
@@ -237,7 +239,9 @@ class TestElements:
         assert hash(g) == hash(G.element(-g.value))
         assert pickle.loads(pickle.dumps(g)) == g
         assert g.value.flags.writeable is False
-        assert G.is_element(g) and G.is_element([0.0, 0.0, 0.0, 1.0]) and not G.is_element([1.0, 1.0, 0.0, 0.0])
+        assert (
+            G.is_element(g) and G.is_element([0.0, 0.0, 0.0, 1.0]) and not G.is_element([1.0, 1.0, 0.0, 0.0])
+        )
         assert G.equal(g @ G.identity, g) and G.equal(g @ ~g, G.identity)
         assert "SO(3)[" in repr(g)
 
@@ -271,7 +275,18 @@ class TestElements:
                 for c in els[:4]:
                     assert G.equal(G.combine(G.combine(a, b), c), G.combine(a, G.combine(b, c)))
 
-    @pytest.mark.parametrize("name", ["Octahedral", "Icosahedral", "FullOctahedral", "Klein4", "CylindricalDiscrete", "FullCylindricalDiscrete", "FullIcosahedral"])
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "Octahedral",
+            "Icosahedral",
+            "FullOctahedral",
+            "Klein4",
+            "CylindricalDiscrete",
+            "FullCylindricalDiscrete",
+            "FullIcosahedral",
+        ],
+    )
     def test_finite_elements_match_escnn(self, name):
         ref = REF["finite"][name]
         G = {g.name: g for g in GROUPS}[name]
@@ -329,11 +344,17 @@ class TestIrreps:
             worst = max(worst, np.abs(S.irrep(int(l)).representation_matrices(qs) - np.array(mats)).max())
         oels = [O.element((i % 2, q)) for i, q in enumerate(qs)]
         for jl, mats in REF["o3"]["matrices"].items():
-            worst = max(worst, np.abs(O.irrep(*ast.literal_eval(jl)).representation_matrices(oels) - np.array(mats)).max())
+            worst = max(
+                worst,
+                np.abs(O.irrep(*ast.literal_eval(jl)).representation_matrices(oels) - np.array(mats)).max(),
+            )
         for name, ref in REF["finite"].items():
             G = {g.name: g for g in GROUPS}[name]
             for irr_name, mats in ref.get("matrices", {}).items():
-                worst = max(worst, np.abs(G.irreps[irr_name].representation_matrices(G.elements) - np.array(mats)).max())
+                worst = max(
+                    worst,
+                    np.abs(G.irreps[irr_name].representation_matrices(G.elements) - np.array(mats)).max(),
+                )
             for irr_name, chars in ref.get("characters", {}).items():
                 got = [G.irreps[irr_name].character(e) for e in G.elements]
                 worst = max(worst, np.abs(np.array(got) - chars).max())
@@ -371,7 +392,10 @@ class TestIrreps:
         G = so3_group(4)
         x, w = np.polynomial.legendre.leggauss(40)
         theta = (x + 1) * np.pi / 2
-        els = [G.element([0.3 * t, -0.4 * t, 0.866 * t / 1.0], "EV") for t in theta / np.linalg.norm([0.3, -0.4, 0.866])]
+        els = [
+            G.element([0.3 * t, -0.4 * t, 0.866 * t / 1.0], "EV")
+            for t in theta / np.linalg.norm([0.3, -0.4, 0.866])
+        ]
         X = np.array([[G.irrep(l).character(e) for e in els] for l in range(5)])
         closed = np.array([np.sin((2 * l + 1) * theta / 2) / np.sin(theta / 2) for l in range(5)])
         assert np.abs(X - closed).max() < 1e-12
@@ -472,8 +496,16 @@ class TestSubgroups:
         for r in entry["restrictions"]:
             irr = G.irrep(*ast.literal_eval(r["irrep"]))
             res = G.restrict_representation(sid, irr)
-            assert np.abs(res.representation_matrices(samples) - irr.representation_matrices([pmap(h) for h in samples])).max() < 1e-12
-            if "error" in r:  # escnn fails (e.g. restricting the octahedral irreps to C1): ours is checked above
+            assert (
+                np.abs(
+                    res.representation_matrices(samples)
+                    - irr.representation_matrices([pmap(h) for h in samples])
+                ).max()
+                < 1e-12
+            )
+            if (
+                "error" in r
+            ):  # escnn fails (e.g. restricting the octahedral irreps to C1): ours is checked above
                 continue
             assert res.group is H and res.name == r["name"]
             got, want = [H.irreps[n].id for n in res.irreps], _ids(r["irreps"])
@@ -481,7 +513,11 @@ class TestSubgroups:
 
     @pytest.mark.parametrize(
         "gname, entry",
-        [c for c in _subgroup_cases() if c.values[0] in ("so3", "o3") and _escnn_closed_form(*c.values[0:1], c.values[1]["id"])],
+        [
+            c
+            for c in _subgroup_cases()
+            if c.values[0] in ("so3", "o3") and _escnn_closed_form(*c.values[0:1], c.values[1]["id"])
+        ],
     )
     def test_axial_change_of_basis_matches_escnn(self, gname, entry):
         G, adj = _group_and_adj(gname)
@@ -527,9 +563,14 @@ class TestSubgroups:
         assert cmap(O.element((0, [np.pi, 0.0, 0.0]), "EV")) is None  # a rotation by pi is not a mirror
         assert cmap(O.element((1, [0.0, np.pi, 0.0]), "EV")) == (1, 0.0)
         _, _, cmap = O.subgroup((True, False, 1))
-        assert cmap(O.element((1, [0.0, 0.0, 0.0, 1.0]))) == 1 and cmap(O.element((0, [0.0, 0.0, 0.2]), "EV")) is None
+        assert (
+            cmap(O.element((1, [0.0, 0.0, 0.0, 1.0]))) == 1
+            and cmap(O.element((0, [0.0, 0.0, 0.2]), "EV")) is None
+        )
 
-    @pytest.mark.parametrize("G", [full_octa_group(), full_cylinder_group(2), cylinder_discrete_group(4)], ids=lambda G: G.name)
+    @pytest.mark.parametrize(
+        "G", [full_octa_group(), full_cylinder_group(2), cylinder_discrete_group(4)], ids=lambda G: G.name
+    )
     def test_direct_product_subgroups(self, G):
         key2 = {"FullOctahedral": (False, 4), "FullCylindrical": (None, 3), "CylindricalDiscrete": 2}[G.name]
         for id1 in (1, 2):
@@ -537,7 +578,13 @@ class TestSubgroups:
             samples = list(H.elements) if not H.continuous else list(H.testing_elements())[:8]
             for irr in G.irreps.values():
                 res = G.restrict_representation((id1, key2), irr)
-                assert np.abs(res.representation_matrices(samples) - irr.representation_matrices([pmap(h) for h in samples])).max() < 1e-12
+                assert (
+                    np.abs(
+                        res.representation_matrices(samples)
+                        - irr.representation_matrices([pmap(h) for h in samples])
+                    ).max()
+                    < 1e-12
+                )
             for h in samples:
                 assert H.equal(cmap(pmap(h)), h)
         assert G.subgroup((1, key2))[0].name == G.G2.subgroup(key2)[0].name
@@ -548,7 +595,13 @@ class TestSubgroups:
         r = rho.restrict((True, 4))
         assert r is rho.restrict((True, 4))
         H, pmap, _ = S.subgroup((True, 4))
-        assert np.abs(r.representation_matrices(H.elements) - rho.representation_matrices([pmap(h) for h in H.elements])).max() < 1e-12
+        assert (
+            np.abs(
+                r.representation_matrices(H.elements)
+                - rho.representation_matrices([pmap(h) for h in H.elements])
+            ).max()
+            < 1e-12
+        )
 
 
 # ---------------------------------------------------------------------- representations built from the irreps
@@ -557,7 +610,11 @@ class TestRepresentations:
         S, O = so3_group(4), o3_group(3)
         for L, (name, irreps, Q, supported) in REF["so3"]["bl_regular"].items():
             r = S.bl_regular_representation(int(L))
-            assert (r.name, _rep_ids(r), sorted(r.supported_nonlinearities)) == (name, _ids(irreps), supported)
+            assert (r.name, _rep_ids(r), sorted(r.supported_nonlinearities)) == (
+                name,
+                _ids(irreps),
+                supported,
+            )
             assert np.array_equal(r.change_of_basis, Q)
         for L, (name, irreps) in REF["so3"]["bl_sphere"].items():
             r = S.bl_sphere_representation(int(L))
@@ -574,7 +631,9 @@ class TestRepresentations:
         for sid, (name, irreps) in REF["o3"]["bl_quotient"].items():
             r = O.bl_quotient_representation(3, ast.literal_eval(sid))
             assert (r.name, _rep_ids(r)) == (name, _ids(irreps))
-        assert S.bl_irreps(3) == _ids(REF["so3"]["bl_irreps"]) and O.bl_irreps(3) == _ids(REF["o3"]["bl_irreps"])
+        assert S.bl_irreps(3) == _ids(REF["so3"]["bl_irreps"]) and O.bl_irreps(3) == _ids(
+            REF["o3"]["bl_irreps"]
+        )
         assert len(S.testing_elements()) == REF["so3"]["testing_elements"]
         assert len(O.testing_elements()) == REF["o3"]["testing_elements"]
 
@@ -589,7 +648,9 @@ class TestRepresentations:
 
         def Y(v):  # real spherical harmonics up to l = 2 (unnormalised: the constants do not matter here)
             x, y, z = v
-            return np.array([1.0, y, z, x, x * y, y * z, (3 * z * z - 1) / (2 * np.sqrt(3)), x * z, (x * x - y * y) / 2])
+            return np.array(
+                [1.0, y, z, x, x * y, y * z, (3 * z * z - 1) / (2 * np.sqrt(3)), x * z, (x * x - y * y) / 2]
+            )
 
         c = np.random.default_rng(0).normal(size=9)
         # (g.f)(x) = f(g^{-1} x) with coefficients rho(g) c
@@ -606,12 +667,25 @@ class TestRepresentations:
             R = R[1] * (-1) ** R[0] if isinstance(R, tuple) else R
             assert np.allclose(M, R, atol=1e-12)
 
-    @pytest.mark.parametrize("name", ["Octahedral", "Icosahedral", "FullOctahedral", "Klein4", "CylindricalDiscrete", "FullCylindricalDiscrete", "FullIcosahedral"])
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "Octahedral",
+            "Icosahedral",
+            "FullOctahedral",
+            "Klein4",
+            "CylindricalDiscrete",
+            "FullCylindricalDiscrete",
+            "FullIcosahedral",
+        ],
+    )
     def test_regular_representation(self, name):
         G = {g.name: g for g in GROUPS}[name]
         ref = REF["finite"][name]["regular"]
         reg = G.regular_representation
-        assert _rep_ids(reg) == _ids(ref["irreps"]) and sorted(reg.supported_nonlinearities) == ref["supported"]
+        assert (
+            _rep_ids(reg) == _ids(ref["irreps"]) and sorted(reg.supported_nonlinearities) == ref["supported"]
+        )
         if "Q" in ref:
             assert np.abs(reg.change_of_basis - np.array(ref["Q"])).max() < 1e-12
         els = G.elements
@@ -646,13 +720,24 @@ class TestTensorProducts:
         for key, ref in REF["o3"]["tensor"].items():
             a, b = (ast.literal_eval(x) for x in key.split(";"))
             assert [[repr(i), m] for i, m in O._tensor_product_irreps(a, b)] == ref
-        for name in ("Octahedral", "Icosahedral", "Klein4", "CylindricalDiscrete", "FullCylindricalDiscrete", "FullOctahedral"):
+        for name in (
+            "Octahedral",
+            "Icosahedral",
+            "Klein4",
+            "CylindricalDiscrete",
+            "FullCylindricalDiscrete",
+            "FullOctahedral",
+        ):
             G = {g.name: g for g in GROUPS}[name]
             for key, ref in REF["finite"][name]["tensor"].items():
                 a, b = (ast.literal_eval(x) for x in key.split(";"))
                 assert [[repr(i), m] for i, m in G._tensor_product_irreps(a, b)] == ref, (name, key)
 
-    @pytest.mark.parametrize("G", [octa_group(), ico_group(), full_octa_group(), o3_group(2), cylinder_group(2)], ids=lambda G: G.name)
+    @pytest.mark.parametrize(
+        "G",
+        [octa_group(), ico_group(), full_octa_group(), o3_group(2), cylinder_group(2)],
+        ids=lambda G: G.name,
+    )
     def test_clebsch_gordan_intertwines(self, G):
         els = _samples(G, 3)[:12]
         irreps = list(G.irreps.values())[:6]
@@ -727,4 +812,6 @@ def test_sum_of_restricted_dimensions_is_consistent():
         H, pmap, _ = S.subgroup(sid)
         for l in range(5):
             avg = sum(S.irrep(l).character(pmap(h)) for h in H.elements) / H.order()
-            assert math.isclose(avg, S.bl_quotient_representation(4, sid).irreps.count(f"irrep_{l}"), abs_tol=1e-9)
+            assert math.isclose(
+                avg, S.bl_quotient_representation(4, sid).irreps.count(f"irrep_{l}"), abs_tol=1e-9
+            )

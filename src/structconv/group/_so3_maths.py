@@ -1,4 +1,4 @@
-r"""Float64 maths of the rotation group SO(3): quaternions, parametrizations, real Wigner D and Clebsch-Gordan.
+r"""Float64 maths of SO(3): quaternions, parametrizations, real Wigner D matrices, Clebsch-Gordan.
 
 Conventions (those of escnn 1.0.11, checked against it by ``tests/test_group3d.py``):
 
@@ -21,8 +21,8 @@ Conventions (those of escnn 1.0.11, checked against it by ``tests/test_group3d.p
   :math:`(Y_{l,m}, Y_{l,-m})`) and
   :math:`K^l = \exp(-\tfrac{\pi}{2} A^l_x)` is computed once per ``l`` (by the eigenvectors of the Hermitian
   :math:`iA^l_x`, whose eigenvalues are the integers ``-l..l``) from
-  the real generator :math:`A^l_x = C^\dagger(-iJ_x)C` (angular momentum matrices :math:`J`, ``C`` the change to
-  the real basis above). Products of orthogonal matrices: the homomorphism holds to ~1e-14.
+  the real generator :math:`A^l_x = C^\dagger(-iJ_x)C` (angular momentum matrices :math:`J`, ``C`` the change
+  to the real basis above). Products of orthogonal matrices: the homomorphism holds to ~1e-14.
 * Clebsch-Gordan: complex coefficients :math:`\langle l_1 m_1 l_2 m_2 | J M\rangle` from Racah's formula in
   exact integer arithmetic (Condon-Shortley), taken to the real basis,
   :math:`C = (C_1 \otimes C_2)^\dagger W C_J`, times :math:`(-i)^{(l_1+l_2+J) \bmod 2}` so that it is real
@@ -88,8 +88,8 @@ def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    ax, ay, az, aw = np.moveaxis(a, -1, 0)
-    bx, by, bz, bw = np.moveaxis(b, -1, 0)
+    ax, ay, az, aw = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    bx, by, bz, bw = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
     return np.stack(
         [
             aw * bx + ax * bw + ay * bz - az * by,
@@ -209,7 +209,8 @@ def quat_from_axis_angle(axis: Any, angle: float) -> np.ndarray:
 def _check_param(param: Any) -> str:
     if not isinstance(param, str) or param not in PARAMETRIZATIONS:
         raise ValueError(
-            f"param: {param!r} is not a parametrization of a rotation; expected one of {list(PARAMETRIZATIONS)}"
+            f"param: {param!r} is not a parametrization of a rotation; expected one of "
+            f"{list(PARAMETRIZATIONS)}"
         )
     return param
 
@@ -236,8 +237,8 @@ def to_quat(value: Any, param: str = "Q", what: str = "element") -> np.ndarray:
     expected = {"Q": (4,), "MAT": (3, 3)}.get(param, (3,))
     if v.shape != expected or not np.all(np.isfinite(v)):
         raise ValueError(
-            f"{what}: {value!r} is not a rotation in the parametrization {param!r}; expected a finite array of "
-            f"shape {expected}, got shape {v.shape}"
+            f"{what}: {value!r} is not a rotation in the parametrization {param!r}; expected a finite "
+            f"array of shape {expected}, got shape {v.shape}"
         )
     if param == "Q":
         n = float(np.linalg.norm(v))
@@ -294,7 +295,7 @@ def zyz_from_quat(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 # ---------------------------------------------------------------------- real Wigner D matrices
 def _real_basis(l: int) -> np.ndarray:
-    """``C`` with column ``l+r`` = the coefficients of the real harmonic ``Y_{l,r}`` on the complex ``Y_l^m``."""
+    """``C``: its column ``l+r`` holds the coefficients of the real ``Y_{l,r}`` on the complex ``Y_l^m``."""
     d = 2 * l + 1
     C = np.zeros((d, d), dtype=np.complex128)
     s2 = math.sqrt(0.5)
@@ -384,7 +385,8 @@ def wigner_D(l: int, q: np.ndarray) -> np.ndarray:
 @functools.cache
 def clebsch_gordan_complex(j1: int, j2: int, J: int) -> np.ndarray:
     r"""Complex (Condon-Shortley) coefficients :math:`\langle j_1 m_1 j_2 m_2 | J M\rangle` as a real array
-    ``W[m1 + j1, m2 + j2, M + J]`` (Racah's formula in exact integer arithmetic, one rounding; read-only, cached).
+    ``W[m1 + j1, m2 + j2, M + J]`` (Racah's formula in exact integer arithmetic, one rounding; read-only,
+    cached).
 
     Example:
         >>> W = clebsch_gordan_complex(1, 1, 0)
@@ -434,11 +436,11 @@ def clebsch_gordan_real(j1: int, j2: int, J: int) -> np.ndarray:
     ``|j1-j2| .. j1+j2``); escnn's sign. Read-only, cached.
 
     Example:
-        >>> C = clebsch_gordan_real(1, 1, 0)  # the invariant of two vectors: their dot product / sqrt(3)
+        >>> C = clebsch_gordan_real(1, 1, 0)  # the invariant of two vectors: -(their dot product) / sqrt(3)
         >>> (C[:, :, 0] * np.sqrt(3)).round(12) + 0.0
-        array([[1., 0., 0.],
-               [0., 1., 0.],
-               [0., 0., 1.]])
+        array([[-1.,  0.,  0.],
+               [ 0., -1.,  0.],
+               [ 0.,  0., -1.]])
     """
     W = clebsch_gordan_complex(j1, j2, J).astype(np.complex128)
     C1, C2, CJ = _real_basis(j1), _real_basis(j2), _real_basis(J)

@@ -1,16 +1,17 @@
-r"""Products ``C2 × H`` of the inversion (or another C2) with a group ``H``: the subgroups of O(3) that contain
-the inversion ``-I`` (escnn's ``DirectProductGroup``).
+r"""Products ``C2 × H`` of the inversion (or another C2) with a group ``H``: the subgroups of O(3) that
+contain the inversion ``-I`` (escnn's ``DirectProductGroup``).
 
 * :func:`full_octa_group` ``O_h = C2 × O`` (48 elements: every symmetry of the cube / voxel grid),
   :func:`full_ico_group` ``I_h = C2 × I`` (120);
 * :func:`cylinder_group` ``C2 × SO(2)``, :func:`full_cylinder_group` ``C2 × O(2)``,
   :func:`cylinder_discrete_group` ``C2 × C_N``, :func:`full_cylinder_discrete_group` ``C2 × D_N`` and
-  :func:`klein4_group` ``C2 × C2`` (the planar factor acting about the z axis, see :mod:`structconv.group.o3`).
+  :func:`klein4_group` ``C2 × C2`` (the planar factor acting about the z axis,
+  see :mod:`structconv.group.o3`).
 
-An element is a :class:`~structconv.group.group3d.GroupElement` with value ``(j, h)``: ``j`` in ``{0, 1}`` (the
-C2 factor, written first as escnn) and ``h`` an element of ``H`` (a plain value for a planar ``H``, a quaternion
-for the polyhedral groups); ``PARAM`` is escnn's ``'[int | <H's parametrization>]'``. Finite products list their
-elements ``j``-major (escnn's order).
+An element is a :class:`~structconv.group.group3d.GroupElement` with value ``(j, h)``: ``j`` in ``{0, 1}``
+(the C2 factor, written first as escnn) and ``h`` an element of ``H`` (a plain value for a planar ``H``, a
+quaternion for the polyhedral groups); ``PARAM`` is escnn's ``'[int | <H's parametrization>]'``. Finite
+products list their elements ``j``-major (escnn's order).
 
 Irreps: ``ψ_(j),id,0 (j', h) = (-1)^{j j'} ψ_id(h)`` with id ``((j,), id_H, 0)`` and name
 ``'irrep_[(j,),<id_H>](0)'`` (escnn's); attributes ``{'id1', 'id2', 'i'}``; as escnn, every irrep supports
@@ -75,10 +76,10 @@ class DirectProductGroup(Group3D):
         >>> G.irrep((1,), (1,), 0).name
         'irrep_[(1,),(1,)](0)'
         >>> g = G.element((1, [0.0, 0.0, 0.0, 1.0]))  # the inversion
-        >>> G.irrep((1,), (1,), 0)(g)
-        array([[-1., -0., -0.],
-               [-0., -1., -0.],
-               [-0., -0., -1.]])
+        >>> G.irrep((1,), (1,), 0)(g) + 0.0
+        array([[-1.,  0.,  0.],
+               [ 0., -1.,  0.],
+               [ 0.,  0., -1.]])
     """
 
     def __init__(self, H: Group, name: str) -> None:
@@ -97,7 +98,9 @@ class DirectProductGroup(Group3D):
             sub = list(H.elements)  # type: ignore[arg-type]
             self._sub_index = {self._sub_key(h): i for i, h in enumerate(sub)}
             self._elements = [
-                GroupElement(self, (j, self._sub_value(h)), j * n2 + i) for j in (0, 1) for i, h in enumerate(sub)
+                GroupElement(self, (j, self._sub_value(h)), j * n2 + i)
+                for j in (0, 1)
+                for i, h in enumerate(sub)
             ]
             if self._h3d:
                 mul2 = np.asarray(H._cache["cayley"][0])
@@ -183,9 +186,20 @@ class DirectProductGroup(Group3D):
 
     def _make_element(self, value: Any, param: str) -> GroupElement:
         if param not in self.PARAMETRIZATIONS:
-            raise ValueError(f"param: {param!r} is not a parametrization of {self.name}; expected one of {list(self.PARAMETRIZATIONS)}")
-        if not isinstance(value, (tuple, list)) or len(value) != 2 or value[0] not in (0, 1) or isinstance(value[0], float):
-            raise ValueError(f"element: {value!r} is not an element of {self.name}; expected a pair (j, h) with j in {{0, 1}}")
+            raise ValueError(
+                f"param: {param!r} is not a parametrization of {self.name}; expected one of "
+                f"{list(self.PARAMETRIZATIONS)}"
+            )
+        if (
+            not isinstance(value, (tuple, list))
+            or len(value) != 2
+            or value[0] not in (0, 1)
+            or isinstance(value[0], float)
+        ):
+            raise ValueError(
+                f"element: {value!r} is not an element of {self.name}; expected a pair (j, h) with j in "
+                "{0, 1}"
+            )
         j, v = int(value[0]), value[1]
         if self._h3d:
             h = self._G2.element(v, param[len("[int | ") : -1])  # type: ignore[attr-defined]
@@ -198,7 +212,10 @@ class DirectProductGroup(Group3D):
 
     def _change_param(self, value: Any, param: str) -> Any:
         if param not in self.PARAMETRIZATIONS:
-            raise ValueError(f"param: {param!r} is not a parametrization of {self.name}; expected one of {list(self.PARAMETRIZATIONS)}")
+            raise ValueError(
+                f"param: {param!r} is not a parametrization of {self.name}; expected one of "
+                f"{list(self.PARAMETRIZATIONS)}"
+            )
         j, v = value
         return (j, self._G2.element(v).to(param[len("[int | ") : -1])) if self._h3d else (j, v)  # type: ignore[attr-defined]
 
@@ -280,7 +297,10 @@ class DirectProductGroup(Group3D):
         return super().irrep(id1, id2, i)
 
     def _check_irrep_id(self, id: tuple[Any, ...]) -> tuple[Any, ...]:
-        msg = f"id: {id!r} is not an irrep of {self.name}; expected ((j,), id of an irrep of {self._G2.name}, 0), j in {{0, 1}}"
+        msg = (
+            f"id: {id!r} is not an irrep of {self.name}; expected ((j,), id of an irrep of {self._G2.name}, "
+            "0) with j in {0, 1}"
+        )
         if len(id) != 3 or id[2] != 0:
             raise ValueError(msg)
         id1 = tuple(id[0]) if isinstance(id[0], (tuple, list)) else (id[0],)
@@ -329,7 +349,9 @@ class DirectProductGroup(Group3D):
                 irr = None
             if irr is not None and irr.name == name:
                 return irr
-        raise ValueError(f"irreps: {name!r} is not an irrep of {self.name}; expected one of {list(self._irreps)}")
+        raise ValueError(
+            f"irreps: {name!r} is not an irrep of {self.name}; expected one of {list(self._irreps)}"
+        )
 
     def _irrep_frequency(self, irr: IrreducibleRepresentation) -> int:
         """The frequency of the irrep's ``H`` factor."""
@@ -401,7 +423,9 @@ def _lookup(table: np.ndarray, a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return table[idx]
 
 
-def _evaluate_product(j: int, irr2: IrreducibleRepresentation, js: np.ndarray, values: list[Any]) -> np.ndarray:
+def _evaluate_product(
+    j: int, irr2: IrreducibleRepresentation, js: np.ndarray, values: list[Any]
+) -> np.ndarray:
     sign = np.where((np.asarray(js) * j) % 2 == 1, -1.0, 1.0)
     return sign[:, None, None] * irr2.representation_matrices(values)
 
@@ -452,7 +476,7 @@ def full_ico_group() -> DirectProductGroup:
 
 
 def cylinder_group(maximum_frequency: int = 3) -> DirectProductGroup:
-    """``C2 × SO(2)`` (``'Cylindrical'``): rotations about an axis and the inversion (default band limit 3, escnn's).
+    """``C2 × SO(2)`` (``'Cylindrical'``): rotations about an axis and the inversion (band limit 3 as escnn).
 
     Example:
         >>> G = cylinder_group(2)

@@ -1,4 +1,4 @@
-r"""The machinery shared by the groups of space: elements, irreps, subgroup maps, restriction, tensor products.
+r"""What the groups of space share: elements, irreps, subgroup maps, restriction, tensor products.
 
 **How elements are represented.** The planar groups use plain values as elements (an ``int`` for C_N, an
 angle for SO(2), e2cnn-style) because every one of them is a pair ``(flip, angle)``. A rotation of space
@@ -21,8 +21,8 @@ space is a :class:`~structconv.group.Group`: its representations are ordinary
 :class:`~structconv.group.Representation` objects (direct sums, changes of basis, pickling, field types).
 
 Representations are evaluated through the package's vectorised protocol: ``G._element_arrays(elements)``
-returns two arrays the irreps understand (for SO(3) / O(3): the inversion flags and the quaternions ``(E, 4)``;
-for finite groups: the element indices, their matrices being precomputed tables).
+returns two arrays the irreps understand (for SO(3) / O(3): the inversion flags and the quaternions
+``(E, 4)``; for finite groups: the element indices, their matrices being precomputed tables).
 
 Deviation from escnn: ``Representation.irreps`` lists irrep *names* (``'irrep_1'``, as e2cnn and the planar
 groups of this package), escnn lists ids (``(1,)``); ``G.irreps`` is a dict of the irreps by name that can
@@ -383,7 +383,10 @@ class Group3D(Group):
         """
         H, pmap, _ = self.subgroup(key)
         elements = list(H.elements)  # type: ignore[arg-type]
-        mats = irr.representation_matrices([pmap(h) for h in elements])
+        parents = self._cache.get(("parents", key))
+        if parents is None:
+            parents = self._cache[("parents", key)] = [pmap(h) for h in elements]
+        mats = irr.representation_matrices(parents)
         cands = [(c, c.representation_matrices(elements)) for c in H.irreps.values()]
         exact = _exact_blocks(mats, cands)
         if exact is not None and len(exact) == 1:
@@ -425,8 +428,8 @@ class Group3D(Group):
     # ------------------------------------------------------------------ tensor products
     def _clebsh_gordan_coeff(self, m: Any, n: Any, j: Any) -> np.ndarray:
         """Clebsch-Gordan coefficients ``C`` ``(dim m, dim n, multiplicity, dim j)`` of the irreps with ids
-        ``m``, ``n``, ``j`` (escnn's name and shape): ``(ψ_m ⊗ ψ_n)(g) C[..., i, :] = C[..., i, :] ψ_j(g)``, the
-        ``multiplicity`` copies orthonormal. Zero multiplicity: shape ``(dim m, dim n, 0, dim j)``.
+        ``m``, ``n``, ``j`` (escnn's name and shape): ``(ψ_m ⊗ ψ_n)(g) C[..., i, :] = C[..., i, :] ψ_j(g)``,
+        the ``multiplicity`` copies orthonormal. Zero multiplicity: shape ``(dim m, dim n, 0, dim j)``.
 
         Raises:
             ValueError: an id is not an irrep of the group.
@@ -486,12 +489,14 @@ class Group3D(Group):
 
 
 def sort_blocks_by_id(H: Group, names: list[str], Q: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Reorder the blocks of a decomposition ``(names, Q)`` by the ids of ``H``'s irreps (a stable sort: copies
-    of one irrep keep their order), permuting the columns of ``Q`` with them (escnn's order)."""
+    """Reorder the blocks of a decomposition ``(names, Q)`` by the ids of ``H``'s irreps (a stable sort:
+    copies of one irrep keep their order), permuting the columns of ``Q`` with them (escnn's order)."""
     sizes = [H.irreps[n].size for n in names]
     starts = np.cumsum([0] + sizes[:-1])
     order = sorted(range(len(names)), key=lambda i: H.irreps[names[i]].id)
-    cols = np.concatenate([np.arange(starts[i], starts[i] + sizes[i]) for i in order]) if names else np.arange(0)
+    if not names:
+        return [], Q
+    cols = np.concatenate([np.arange(starts[i], starts[i] + sizes[i]) for i in order])
     return [names[i] for i in order], Q[:, cols]
 
 

@@ -37,7 +37,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from structconv.group import _so3_maths as so3m
 from structconv.group.cyclic import cyclic_group
@@ -93,6 +92,17 @@ _S3 = math.sqrt(3.0) / 2.0
 _R5 = math.sqrt(5.0)
 
 
+def _block_diag(*blocks: Any) -> np.ndarray:
+    blocks = [np.atleast_2d(np.asarray(b, dtype=np.float64)) for b in blocks]
+    n = sum(b.shape[0] for b in blocks)
+    out = np.zeros((n, n))
+    p = 0
+    for b in blocks:
+        out[p : p + b.shape[0], p : p + b.shape[0]] = b
+        p += b.shape[0]
+    return out
+
+
 def _rot2(t: float) -> np.ndarray:
     return np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
 
@@ -109,16 +119,22 @@ _IRREP_NL = frozenset({"gated", "norm"})
 
 
 def _cayley(quats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(mul, inv)``: ``mul[a, b]`` indexes ``q_a q_b``, ``inv[a]`` the inverse of ``a`` (up to the sign of q)."""
+    """``(mul, inv)``: ``mul[a, b]`` indexes ``q_a q_b`` (up to the sign of q), ``inv[a]`` the inverse."""
     n = quats.shape[0]
     prod = so3m.quat_mul(quats[:, None, :], quats[None, :, :]).reshape(-1, 4)
-    dots = np.abs(prod @ quats.T)
-    mul = dots.argmax(axis=1).reshape(n, n)
-    if not np.allclose(dots.max(axis=1), 1.0, atol=1e-9):  # pragma: no cover - the tables are closed
-        raise RuntimeError("the element list is not closed under multiplication")
+    # exact lookup of ±q: the canonical sign, rounded to 1e-9 (well separated algebraic entries)
+    index = {k: i for i, k in enumerate(map(tuple, _round_keys(quats)))}
+    try:
+        mul = np.array([index[k] for k in map(tuple, _round_keys(prod))], dtype=np.int64).reshape(n, n)
+    except KeyError as err:  # pragma: no cover - the tables are closed
+        raise RuntimeError("the element list is not closed under multiplication") from err
     identity = int(np.argmax(np.abs(quats[:, 3])))
     inv = np.argmax(mul == identity, axis=1)
     return mul, inv
+
+
+def _round_keys(q: np.ndarray) -> list[list[int]]:
+    return np.round(so3m.quat_canonical(q) * 1e9).astype(np.int64).tolist()
 
 
 def _closure(mul: np.ndarray, identity: int, gens: Sequence[int], images: Sequence[np.ndarray]) -> np.ndarray:
@@ -182,15 +198,17 @@ class PolyhedralGroup(Group3D):
         return self._elements[self._identity_idx]
 
     def _find(self, q: np.ndarray) -> GroupElement | None:
-        """The element with quaternion ``±q``, or ``None``."""
-        dots = np.abs(self._quats @ np.asarray(q, dtype=np.float64))
-        i = int(np.argmax(dots))
-        return self._elements[i] if dots[i] > 1.0 - 1e-9 else None
+        """The element with quaternion ``±q`` (within 1e-9), or ``None``."""
+        q = np.asarray(q, dtype=np.float64)
+        d = np.minimum(np.abs(self._quats - q).max(axis=1), np.abs(self._quats + q).max(axis=1))
+        i = int(np.argmin(d))
+        return self._elements[i] if d[i] <= 1e-9 else None
 
     def _make_element(self, value: Any, param: str) -> GroupElement:
         if param not in self.PARAMETRIZATIONS:
             raise ValueError(
-                f"param: {param!r} is not a parametrization of {self.name}; expected one of {list(self.PARAMETRIZATIONS)}"
+                f"param: {param!r} is not a parametrization of {self.name}; expected one of "
+                f"{list(self.PARAMETRIZATIONS)}"
             )
         e = self._find(so3m.to_quat(value, param))
         if e is None:
@@ -239,12 +257,16 @@ class PolyhedralGroup(Group3D):
         """``k -> (table builder, supported non-linearities, attributes)``, in escnn's order."""
         raise NotImplementedError
 
+    @functools.cached_property
+    def _specs(self) -> dict[int, tuple[Callable[[], np.ndarray], frozenset[str], dict[str, Any]]]:
+        return self._irrep_specs()
+
     def _build_irreps3d(self) -> None:
-        for k in self._irrep_specs():
+        for k in self._specs:
             self.irrep(k)
 
     def _check_irrep_id(self, id: tuple[Any, ...]) -> tuple[int, ...]:
-        specs = self._irrep_specs()
+        specs = self._specs
         if len(id) != 1 or isinstance(id[0], bool) or id[0] not in specs:
             raise ValueError(
                 f"id: {id!r} is not an irrep of {self.name}; expected irrep(k) with k in {list(specs)}"
@@ -252,7 +274,7 @@ class PolyhedralGroup(Group3D):
         return (int(id[0]),)
 
     def _new_irrep(self, id: tuple[int, ...]) -> IrreducibleRepresentation:
-        build, supported, attributes = self._irrep_specs()[id[0]]
+        build, supported, attributes = self._specs[id[0]]
         table = _readonly(build())
         return IrreducibleRepresentation3D(
             self,
@@ -285,7 +307,8 @@ class PolyhedralGroup(Group3D):
     # ------------------------------------------------------------------ subgroups
     def _subgroup3d(self, subgroup_id: Any) -> tuple[Any, Group]:
         msg = (
-            f"subgroup_id: {subgroup_id!r} is not a subgroup of {self.name}; expected {self._self_id!r}, (False, N) "
+            f"subgroup_id: {subgroup_id!r} is not a subgroup of {self.name}; expected {self._self_id!r}, "
+            "(False, N) "
             f"with N in {sorted(self._cyclic)} or (True, 1)"
         )
         if subgroup_id == self._self_id or subgroup_id == (self._self_id,):
@@ -307,7 +330,8 @@ class PolyhedralGroup(Group3D):
             return (True, 1), cyclic_group(2)
         if flag:
             raise NotImplementedError(
-                f"subgroup_id: {subgroup_id!r}: the dihedral subgroups of {self.name} are not implemented (nor in escnn)"
+                f"subgroup_id: {subgroup_id!r}: the dihedral subgroups of {self.name} are not implemented "
+                "(nor in escnn)"
             )
         if int(N) not in self._cyclic:
             raise ValueError(msg)
@@ -409,11 +433,11 @@ class Icosahedral(PolyhedralGroup):
     def _irrep_specs(self) -> dict[int, tuple[Callable[[], np.ndarray], frozenset[str], dict[str, Any]]]:
         t1 = 2.0 * math.pi / 5.0
         i3 = [
-            scipy.linalg.block_diag(_rot2(2 * t1), [[1.0]]),
+            _block_diag(_rot2(2 * t1), [[1.0]]),
             [[1 / _R5, 0.0, -2 / _R5], [0.0, -1.0, 0.0], [-2 / _R5, 0.0, -1 / _R5]],
         ]
         i4 = [
-            scipy.linalg.block_diag(_rot2(t1), _rot2(2 * t1)),
+            _block_diag(_rot2(t1), _rot2(2 * t1)),
             [
                 [0.0, 0.0, -1.0, 0.0],
                 [0.0, 2 / _R5, 0.0, 1 / _R5],

@@ -25,9 +25,9 @@ Subgroup ids (escnn's; ``adj`` is an optional element ``A`` of SO(3): the subgro
 
 The planar subgroups are this package's planar groups (:func:`~structconv.group.so2_group` with SO(3)'s
 ``maximum_frequency``, :func:`~structconv.group.cyclic_group`, ...), whose elements are plain values. The
-restriction of ``irrep_l`` to SO(2) / O(2) is closed form (the pairs :math:`(Y_{l,k}, Y_{l,-k})`), to C_N / D_N
-that followed by the planar restriction, to the polyhedral groups numerical (group averaging) - the same irreps
-and, about an axis, the same change of basis as escnn. ``'tetra'`` is not implemented (nor in escnn).
+restriction of ``irrep_l`` to SO(2) / O(2) is closed form (the pairs :math:`(Y_{l,k}, Y_{l,-k})`), to C_N /
+D_N that followed by the planar restriction, to the polyhedral groups numerical (group averaging) - the same
+irreps and, about an axis, the same change of basis as escnn. ``'tetra'`` is not implemented (nor in escnn).
 """
 
 from __future__ import annotations
@@ -140,8 +140,8 @@ def _is_float(x: Any) -> bool:
 def parse_so3_subgroup_id(id: Any, maximum_frequency: int, what: str = "SO(3)") -> tuple[Any, Group]:
     """Validate an SO(3) subgroup id; return ``(key, subgroup)`` with the key normalised as escnn does.
 
-    Keys: ``'so3'``, ``'octa'``, ``'ico'`` or ``(flip: bool, N: int)``, each followed by the adjoint quaternion
-    (a 4-tuple) when it is not the identity.
+    Keys: ``'so3'``, ``'octa'``, ``'ico'`` or ``(flip: bool, N: int)``, each followed by the adjoint
+    quaternion (a 4-tuple) when it is not the identity.
 
     Raises:
         ValueError: not an id (the message lists the accepted forms).
@@ -150,9 +150,9 @@ def parse_so3_subgroup_id(id: Any, maximum_frequency: int, what: str = "SO(3)") 
     from structconv.group.polyhedral import ico_group, octa_group
 
     msg = (
-        f"subgroup_id: {id!r} is not a subgroup of {what}; expected 'so3', 'octa', 'ico', (False, N) (C_N about z; "
-        "N = -1: SO(2)), (True, N) or (a: float, N) (D_N / O(2) with the flip axis at angle a/2 in the xy plane), "
-        "optionally followed by an adjoint element of SO(3)"
+        f"subgroup_id: {id!r} is not a subgroup of {what}; expected 'so3', 'octa', 'ico', (False, N) "
+        "(C_N about z; N = -1: SO(2)), (True, N) or (a: float, N) (D_N / O(2) with the flip axis at angle "
+        "a/2 in the xy plane), optionally followed by an adjoint element of SO(3)"
     )
     try:
         core, adj = _split_adj(id)
@@ -234,8 +234,8 @@ def planar_to_quat(H: Group, flip: bool, N: int, h: Any, flip_quat: np.ndarray) 
 def quat_to_planar(flip: bool, N: int, q: np.ndarray, flip_axis_offset: float | None) -> Any:
     """The planar element (about z) equal to the rotation ``q``, or ``None``.
 
-    ``q`` is a rotation about z (``f = 0``) or, when ``flip``, a rotation by π about an axis in the xy plane at
-    angle ``φ``, i.e. the element ``(1, θ)`` with ``θ = 2(φ - flip_axis_offset)``.
+    ``q`` is a rotation about z (``f = 0``) or, when ``flip``, a rotation by π about an axis in the xy plane
+    at angle ``φ``, i.e. the element ``(1, θ)`` with ``θ = 2(φ - flip_axis_offset)``.
     """
     x, y, z, w = q
     if abs(x) <= QUAT_ATOL and abs(y) <= QUAT_ATOL:
@@ -259,7 +259,8 @@ def quat_to_planar(flip: bool, N: int, q: np.ndarray, flip_axis_offset: float | 
 def axial_change_of_basis(
     l: int, flip_matrix: np.ndarray | None, flip_convention: int
 ) -> tuple[list[str], np.ndarray]:
-    r"""The restriction of a degree-``l`` irrep (real spherical harmonics) to SO(2) / O(2) about z, in closed form.
+    r"""The restriction of a degree-``l`` irrep (real spherical harmonics) to SO(2) / O(2) about z, in closed
+    form.
 
     Blocks: ``irrep_0`` (O(2): ``irrep_0,0`` or ``irrep_1,0`` by the flip's sign on :math:`Y_{l,0}`), then for
     ``k = 1..l`` the pair :math:`(Y_{l,k}, Y_{l,-k})` on which :math:`R_z(θ)` acts as the planar
@@ -289,7 +290,7 @@ def axial_change_of_basis(
 
 
 def chain_planar(Hc: Group, planar_id: Any, names: list[str], Q: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Compose a restriction to SO(2) / O(2) (``names``, ``Q``) with the planar restriction to ``planar_id``."""
+    """Compose a restriction to SO(2) / O(2) (``names``, ``Q``) with the planar restriction ``planar_id``."""
     out_names: list[str] = []
     blocks = []
     for n in names:
@@ -378,7 +379,8 @@ class SO3(Group3D):
     def _make_element(self, value: Any, param: str) -> GroupElement:
         if param not in self.PARAMETRIZATIONS:
             raise ValueError(
-                f"param: {param!r} is not a parametrization of {self.name}; expected one of {list(self.PARAMETRIZATIONS)}"
+                f"param: {param!r} is not a parametrization of {self.name}; expected one of "
+                f"{list(self.PARAMETRIZATIONS)}"
             )
         return GroupElement(self, _readonly(so3m.to_quat(value, param)))
 
@@ -488,7 +490,8 @@ class SO3(Group3D):
 
     # ------------------------------------------------------------------ representations
     def standard_representation(self) -> Representation:
-        """The rotation matrices ``R`` (``'standard'``): ``irrep_1`` with the change of basis from ``(y, z, x)``.
+        """The rotation matrices ``R`` (``'standard'``): ``irrep_1`` with the change of basis from
+        ``(y, z, x)``.
 
         Example:
             >>> so3_group().standard_representation().change_of_basis
@@ -515,8 +518,8 @@ class SO3(Group3D):
         return _named(self, f"regular_{L}", names, None)
 
     def bl_quotient_representation(self, L: int, subgroup_id: Any) -> Representation:
-        r"""Functions on the quotient ``SO(3)/H`` band-limited to degree ``L``: each :math:`D^l` (``l ≤ L``) as
-        many times as ``H`` has invariant vectors in it (``'quotient[<id>]_L'``, identity change of basis).
+        r"""Functions on the quotient ``SO(3)/H`` band-limited to degree ``L``: each :math:`D^l` (``l ≤ L``)
+        as many times as ``H`` has invariant vectors in it (``'quotient[<id>]_L'``, identity change of basis).
 
         Raises:
             ValueError: ``L`` is not a non-negative int, or ``subgroup_id`` is not a subgroup id.
@@ -534,7 +537,8 @@ class SO3(Group3D):
         return _named(self, f"quotient[{key}]_{L}", names, None)
 
     def bl_sphere_representation(self, L: int) -> Representation:
-        """Functions on the sphere ``SO(3)/SO(2)`` band-limited to degree ``L``: ``irrep_0 ... irrep_L`` once each.
+        """Functions on the sphere ``SO(3)/SO(2)`` band-limited to degree ``L``: ``irrep_0 ... irrep_L`` once
+        each.
 
         Example:
             >>> so3_group().bl_sphere_representation(2).irreps
@@ -603,7 +607,8 @@ def _id(x: Any) -> tuple[Any, ...]:
 def _named(
     G: Group, name: str, irreps: list[str], Q: np.ndarray | None, supported: set[str] | None = None
 ) -> Representation:
-    """The representation registered as ``name`` (built once; ``Q = None``: the identity; ``supported = None``:
+    """The representation registered as ``name`` (built once; ``Q = None``: the identity;
+    ``supported = None``:
     the non-linearities all its irreps support, as escnn's direct sums)."""
     rho = G.representations._peek(name)  # type: ignore[attr-defined]
     if rho is None:
