@@ -339,6 +339,18 @@ def test_container_keys_are_e2cnn_s():
     assert prefixes <= {k.rsplit(".", 1)[0] for k in m_e2.state_dict()}
 
 
+def _grouped(gspaces, nnm):
+    g = gspaces.Rot2dOnR2(4)
+    t = nnm.FieldType(g, [g.regular_repr, g.trivial_repr, g.irrep(1)] * 2)
+    return nnm.R2Conv(t, t, 3, groups=2, padding=1, recompute=True), [t]
+
+
+@DTYPES
+def test_grouped_convolution(dtype):
+    """``groups=2``: the bases map the first group of input fields to the output fields, in both libraries."""
+    _assert_identical(*_migrate(_grouped, dtype, "train"), dtype)
+
+
 # ----------------------------------------------------------------------------- restriction, disentangle
 
 
