@@ -141,7 +141,7 @@ def constrain(
         raise TypeError(
             f"module={module!r} is not accepted; expected a torch.nn.Module with a weight parameter"
         )
-    check_enforce(enforce)
+    check_enforce(enforce, owner="constrain")
     if (
         isinstance(module, ConstrainedLayerMixin)
         or parametrize.is_parametrized(module, "weight")
