@@ -53,7 +53,7 @@ def _grid_elements(name: str) -> list:
         "D4": [(0, 1), (1, 0), (1, 1), (1, 3)],
         "SO2": [math.pi / 2, math.pi],
         "O2": [(1, 0.0), (0, math.pi / 2), (1, math.pi / 2)],
-        "Flip": [(1, 0)],
+        "Flip": [1],  # the flip group C2 (e2cnn's): 1 is the reflection
         "Trivial": [0],
     }[name]
 
