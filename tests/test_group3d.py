@@ -815,3 +815,54 @@ def test_sum_of_restricted_dimensions_is_consistent():
             assert math.isclose(
                 avg, S.bl_quotient_representation(4, sid).irreps.count(f"irrep_{l}"), abs_tol=1e-9
             )
+
+
+def _built_representations():
+    S, O, Oc, F = so3_group(3), o3_group(2), octa_group(), full_octa_group()
+    return [
+        S.standard_representation(),
+        S.bl_regular_representation(2),
+        S.bl_sphere_representation(3),
+        S.bl_quotient_representation(3, (True, 3)),
+        tensor_product(S.irrep(1), S.irrep(2)),
+        S.restrict_representation((0.5, 4), directsum([S.irrep(2), S.irrep(1)])),
+        S.restrict_representation("octa", S.irrep(3)),
+        O.bl_regular_representation(1),
+        O.bl_sphere_representation(2),
+        O.restrict_representation(("cone", 0.7, 3), O.irrep(1, 2)),
+        O.restrict_representation((True, True, 4), O.irrep(1, 2)),
+        O.restrict_representation((True, False, -1), O.irrep(0, 2)),
+        Oc.regular_representation,
+        Oc.quotient_representation((False, 3)),
+        Oc.induced_representation((False, 4), cyclic_group(4).irrep(1)),
+        F.regular_representation,
+        F.restrict_representation((2, (False, 4)), F.irrep((1,), (2,), 0)),
+        tensor_product(F.irrep((1,), (1,), 0), F.irrep((0,), (2,), 0)),
+        ico_group().regular_representation,
+        cylinder_group(2).irrep((1,), (2,), 0),
+    ]
+
+
+@pytest.mark.parametrize("rho", _built_representations(), ids=lambda r: f"{r.group.name}|{r.name}")
+def test_built_representations(rho):
+    """Every representation built from the irreps: homomorphism, orthogonality, characters (the sum of its
+    irreps' characters), orthogonal change of basis, pickling."""
+    G = rho.group
+    els = _samples(G, 4, seed=7)[:30]
+    rng = np.random.default_rng(3)
+    pairs = [(els[i], els[j]) for i, j in rng.integers(len(els), size=(25, 2))]
+    A = rho.representation_matrices([a for a, _ in pairs])
+    B = rho.representation_matrices([b for _, b in pairs])
+    AB = rho.representation_matrices([G.combine(a, b) for a, b in pairs])
+    assert np.abs(AB - A @ B).max() < 1e-11
+    assert np.abs(A @ A.transpose(0, 2, 1) - np.eye(rho.size)).max() < 1e-11
+    Q = rho.change_of_basis
+    assert np.abs(Q @ Q.T - np.eye(rho.size)).max() < 1e-11
+    for g in els[:6]:
+        chi = sum(G.irreps[n].character(g) for n in rho.irreps)
+        assert math.isclose(rho.character(g), chi, abs_tol=1e-10)
+    again = pickle.loads(pickle.dumps(rho))
+    assert (
+        again == rho
+        and np.abs(again.representation_matrices(els[:4]) - rho.representation_matrices(els[:4])).max() == 0.0
+    )
