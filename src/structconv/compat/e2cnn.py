@@ -26,9 +26,10 @@ How the conversion works, from the checkpoint alone:
   and names are not always the same in the two libraries (e2cnn calls the parts of a disentangled
   representation ``<name>_<i>`` even when it does not split; the flip group's irreps are ``irrep_0`` /
   ``irrep_1`` in e2cnn and ``irrep_0,0`` / ``irrep_1,0`` here). Each name of the checkpoint is matched to
-  fields of the layer by, in order: the channel indices e2cnn saved with it (when its fields are not
-  contiguous), the same name, e2cnn's name for it (the disentangled parts, the flip group's irreps), or
-  the only representation of the layer of that size left unmatched. An ambiguous match is an error.
+  fields of the layer, per field, by, in order: the channel indices e2cnn saved with it (when its fields
+  are not contiguous), e2cnn's name of each field (the model's disentangle modules are followed), the same
+  name, e2cnn's name for a representation (disentangled parts, the flip group's irreps), or the only
+  representation of the layer of that size left unmatched. An ambiguous match is an error, never a guess.
 * **Batch norms, norm and gated non-linearities.** Their statistics, scales and biases are re-laid out per
   field (e2cnn groups fields by size, by ``(size, sub-field size)`` or by representation name).
 * **Everything else** is derived from the field types and hyper-parameters (channel indices, masks,
@@ -37,6 +38,7 @@ How the conversion works, from the checkpoint alone:
 
 The load is all or nothing, and a key of the checkpoint that no layer accounts for, a key the model needs
 that the checkpoint lacks, or a layer whose bases or shapes do not match is an error naming the layer.
+``docs/migration.md`` has the coverage table, the measured accuracy and the limits.
 
 Example:
     >>> from structconv import gspaces, nn
