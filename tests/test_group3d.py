@@ -785,6 +785,22 @@ def test_factories_are_singletons():
     assert isinstance(so3_group().irrep(1), Representation)
 
 
+def test_trivial_and_self_ids():
+    # escnn's values; each id gives the trivial group / the group itself
+    expected = {
+        so3_group(2): ((False, 1), "so3"),
+        o3_group(2): ((False, False, 1), "o3"),
+        cylinder_group(2): ((1, 1), (2, -1)),
+        klein4_group(): ((1, 1), (2, 2)),
+        full_cylinder_group(2): ((1, (None, 1)), (2, (0.0, -1))),
+        full_octa_group(): ((1, (False, 1)), (2, "octa")),
+    }
+    for G, (trivial, self_id) in expected.items():
+        assert (G.subgroup_trivial_id, G.subgroup_self_id) == (trivial, self_id)
+        assert G.subgroup(trivial)[0].order() == 1
+        assert G.subgroup(self_id)[0] is G
+
+
 def test_grid():
     S = so3_group()
     assert len(S.grid("ico")) == 60 and len(S.grid("cube")) == 24 and len(S.grid("tetra")) == 12

@@ -117,6 +117,16 @@ class DirectProductGroup(Group3D):
 
     # ------------------------------------------------------------------ identity
     @property
+    def subgroup_trivial_id(self) -> Any:
+        """``(1, trivial id of H)`` (escnn's)."""
+        return (1, _planar_ids(self._G2)[0])
+
+    @property
+    def subgroup_self_id(self) -> Any:
+        """``(2, self id of H)`` (escnn's)."""
+        return (2, _planar_ids(self._G2)[1])
+
+    @property
     def G1(self) -> Group:
         """The first factor, C2."""
         return self._G1
@@ -417,6 +427,15 @@ class DirectProductGroup(Group3D):
             return list(r2.irreps), Q
         H2 = H.G2  # type: ignore[attr-defined]
         return [H.irrep((j,), H2.irreps[n].id, 0).name for n in r2.irreps], Q  # type: ignore[call-arg]
+
+
+def _planar_ids(H: Group) -> tuple[Any, Any]:
+    """``(trivial subgroup id, self id)`` of a factor ``H`` (escnn's ids)."""
+    if isinstance(H, Group3D):
+        return H.subgroup_trivial_id, H.subgroup_self_id
+    flip = H.name.startswith("D") or H.name == "O(2)"
+    n = -1 if H.continuous else (H.order() // 2 if flip else H.order())
+    return ((None, 1), (0.0, n)) if flip else (1, n)
 
 
 def _lookup(table: np.ndarray, a: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -296,6 +296,20 @@ class Group3D(Group):
         return [irr.id for irr in self.irreps.values()]
 
     # ------------------------------------------------------------------ subgroups
+    #: escnn's ids of the trivial subgroup and of the group itself (set by each group).
+    _TRIVIAL_ID: Any = None
+    _SELF_ID: Any = None
+
+    @property
+    def subgroup_trivial_id(self) -> Any:
+        """The id of the trivial subgroup (escnn's)."""
+        return self._TRIVIAL_ID
+
+    @property
+    def subgroup_self_id(self) -> Any:
+        """The id of the group itself as a subgroup (escnn's)."""
+        return self._SELF_ID
+
     @abstractmethod
     def _subgroup3d(self, subgroup_id: Any) -> tuple[Any, Group]:
         """Validate ``subgroup_id``; return ``(normalised hashable key, subgroup)``."""

@@ -111,6 +111,9 @@ class O3(Group3D):
         ['irrep_0,0', 'irrep_1,1']
     """
 
+    _TRIVIAL_ID = (False, False, 1)
+    _SELF_ID = "o3"
+
     def __init__(self, maximum_frequency: int) -> None:
         self._max_freq = _check_max_frequency(maximum_frequency)
         self._so3 = so3_group(self._max_freq)

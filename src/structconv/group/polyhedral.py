@@ -173,6 +173,8 @@ class PolyhedralGroup(Group3D):
         self._gen_idx = tuple(generators)
         self._cyclic = dict(cyclic)
         self._self_id = self_id
+        self._TRIVIAL_ID = (False, 1)
+        self._SELF_ID = self_id
         self._mul, self._inv = _cayley(quats)
         self._identity_idx = int(np.argmax(np.abs(quats[:, 3])))
         self._elements = [GroupElement(self, q, i) for i, q in enumerate(quats)]

@@ -351,6 +351,9 @@ class SO3(Group3D):
         ['irrep_0', 'irrep_1', 'irrep_2']
     """
 
+    _TRIVIAL_ID = (False, 1)
+    _SELF_ID = "so3"
+
     def __init__(self, maximum_frequency: int) -> None:
         self._max_freq = _check_max_frequency(maximum_frequency)
         super().__init__("SO(3)", continuous=True, abelian=False)
