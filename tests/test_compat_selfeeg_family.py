@@ -289,3 +289,30 @@ def test_eegnet_matches_selfeeg_eegnet():
     for (k, a), (k2, b) in zip(ref.state_dict().items(), mine.state_dict().items()):
         assert k == k2
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "make,shape",
+    [
+        (lambda: ours.ConstrainedConv1d(2, 3, 4, padding="causal", dilation=2, max_norm=1.0), (2, 2, 20)),
+        (lambda: ours.ConstrainedConv1d(2, 3, 3, padding=1, max_norm=1.0), (2, 2, 20)),
+        (lambda: ours.ConstrainedConv2d(2, 3, 3, padding=1, max_norm=1.0), (2, 2, 9, 9)),
+        (lambda: ours.ConstrainedDense(5, 3, max_norm=0.25), (4, 5)),
+        (lambda: ours.DepthwiseConv2d(2, 2, 3, max_norm=1.0), (2, 2, 9, 9)),
+        (lambda: ours.SeparableConv2d(3, 5, 3, depth_multiplier=2, depth_max_norm=0.5), (2, 3, 9, 9)),
+    ],
+    ids=["conv1d-causal", "conv1d", "conv2d", "dense", "depthwise", "separable"],
+)
+def test_exports_hold_torch_classes_only_in_eval_mode(make, shape):
+    from structconv.nn._export import foreign_parts
+
+    torch.manual_seed(0)
+    m = make().train()
+    x = torch.randn(shape)
+    rng = torch.random.get_rng_state()
+    plain = m.export()
+    assert torch.equal(torch.random.get_rng_state(), rng)  # no random initialisation drawn
+    assert foreign_parts(plain) == []  # loadable with PyTorch alone
+    assert not any(p.training for p in plain.modules()) and m.training
+    m.eval()
+    torch.testing.assert_close(plain(x), m(x), rtol=0, atol=0)

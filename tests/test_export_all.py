@@ -361,7 +361,11 @@ CASES: dict[str, list[tuple[str, Callable[[], Case]]]] = {
     "WSConvTranspose1d": [("plain", lambda: _plain(snn.WSConvTranspose1d(3, 2, 3), 2, 3, 6))],
     "WSConvTranspose2d": [("stride", lambda: _plain(snn.WSConvTranspose2d(3, 2, 3, stride=2), 2, 3, 5, 5))],
     "WSConvTranspose3d": [("plain", lambda: _plain(snn.WSConvTranspose3d(2, 2, 3), 1, 2, 4, 4, 4))],
-    "FWS": [("conv2d", lambda: _plain(snn.FWS(torch.nn.Conv2d(3, 4, 3)), 2, 3, 7, 7))],
+    "FWS": [
+        ("conv2d", lambda: _plain(snn.FWS(torch.nn.Conv2d(3, 4, 3)), 2, 3, 7, 7)),
+        # eval convolves with the weight as it is: the export must too, whatever mode it is exported from
+        ("conv2d-const-eval", lambda: _plain(snn.FWS(torch.nn.Conv2d(3, 4, 3), const_eval=True), 2, 3, 7, 7)),
+    ],
 }
 
 ALL_CASES = [(cls, cid) for cls, cases in CASES.items() for cid, _ in cases]
@@ -439,10 +443,13 @@ def _snapshot(module: torch.nn.Module) -> tuple[dict[str, torch.Tensor], list[bo
 
 
 def _export(module: torch.nn.Module) -> torch.nn.Module:
+    rng = torch.random.get_rng_state()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         exported = module.export()
     assert not caught, [str(w.message) for w in caught]
+    # exporting mid-training must not change the random draws that follow (no random initialisation)
+    assert torch.equal(torch.random.get_rng_state(), rng), "export() drew random numbers"
     return exported
 
 
@@ -476,11 +483,9 @@ def test_export_equals_eval_output(cls: str, cid: str, dtype: torch.dtype) -> No
     assert after_modes == modes
     assert after_state.keys() == state.keys()
     assert all(torch.equal(after_state[k], state[k]) for k in state)
-    # only torch classes, in eval mode when the module is equivariant
+    # only torch classes, in eval mode (exported from a module in train mode)
     assert foreign_parts(exported) == []
-    if isinstance(case.module, (snn.EquivariantModule, snn.ModuleList)):
-        assert not any(m.training for m in exported.modules())
-    exported.eval()
+    assert not any(m.training for m in exported.modules())
     module.eval()
     with torch.no_grad():
         want = _call(module, inputs, case.types)
@@ -564,9 +569,23 @@ def test_onnx_runtime_matches(cls: str, cid: str) -> None:
     for m in modules:
         args, flat = _onnx_inputs(case.inputs)
         buffer = io.BytesIO()
+        with torch.no_grad():
+            outs = _leaves(_call(m, case.inputs, None))
+        in_names = [f"in{i}" for i in range(len(flat))]
+        out_names = [f"out{i}" for i in range(len(outs))]
+        # batch and spatial sizes are dynamic, except the spatial sizes of adaptive pools (a TorchScript exporter
+        # limit) and of MaskModule (its mask has one size, the live module's too)
+        spatial = "Adaptive" not in cls and cls != "MaskModule"
+        axes = {
+            n: {0: "batch", **({d: f"s{d}" for d in range(2, t.dim())} if spatial else {})}
+            for n, t in zip(in_names + out_names, flat + outs)
+        }
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            torch.onnx.export(m, args, buffer, dynamo=False, opset_version=17)
+            torch.onnx.export(
+                m, args, buffer, dynamo=False, opset_version=17,
+                input_names=in_names, output_names=out_names, dynamic_axes=axes,
+            )
         # torch's own deprecation notices about the TorchScript exporter aside, no warning (no TracerWarning)
         ours = [
             w
@@ -575,14 +594,21 @@ def test_onnx_runtime_matches(cls: str, cid: str) -> None:
         ]
         assert not ours, [f"{w.filename}:{w.lineno}: {w.message}" for w in ours]
         session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
-        feeds = {i.name: t.numpy() for i, t in zip(session.get_inputs(), flat)}
-        assert len(feeds) == len(flat)
-        got = session.run(None, feeds)
-        with torch.no_grad():
-            want = _leaves(_call(m, case.inputs, None))
-        assert len(got) == len(want)
-        for g, w in zip(got, want):
-            np.testing.assert_allclose(g, w.numpy(), rtol=1e-4, atol=1e-5 * max(1.0, float(w.abs().max())))
+
+        def grow(t: torch.Tensor, spatial: bool = spatial) -> torch.Tensor:
+            return _x(t.shape[1], tuple(n + 2 * spatial for n in t.shape[2:]), t.shape[0] + 2)
+
+        # the traced shapes, then another batch size and image size (nothing may be frozen at the traced shape)
+        for inputs in (case.inputs, _map(grow, case.inputs)):
+            flat_inputs = _leaves(inputs)
+            feeds = {i.name: t.numpy() for i, t in zip(session.get_inputs(), flat_inputs)}
+            assert len(feeds) == len(flat_inputs)
+            got = session.run(None, feeds)
+            with torch.no_grad():
+                want = _leaves(_call(m, inputs, None))
+            assert len(got) == len(want)
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w.numpy(), rtol=1e-4, atol=1e-5 * max(1.0, float(w.abs().max())))
 
 
 # ------------------------------------------------------------------------- loading without structconv

@@ -98,7 +98,7 @@ def slice_scale(x: Tensor, dims: int | Sequence[int]) -> Tensor:
     with torch.no_grad():
         s = x.abs().amax(dim=dims, keepdim=True) if dims else x.abs()
         good = (s > 0) & torch.isfinite(s)
-        return torch.where(good, s, torch.ones_like(s))
+        return torch.where(good, s, 1.0)
 
 
 def inv_sqrt_scaled(m: Tensor, s: Tensor, eps: float) -> Tensor:
@@ -171,7 +171,7 @@ def scaled_norm(x: Tensor, dims: int | Sequence[int], keepdim: bool = True) -> T
     s = slice_scale(xc, dims)
     sq = (xc / s).square().sum(dim=dims, keepdim=True)
     # a non-zero scaled slice has sum of squares >= 1, so the clamp only touches zero slices
-    r = torch.where(sq > 0, sq.clamp_min(0.5).sqrt(), torch.zeros_like(sq))
+    r = torch.where(sq > 0, sq.clamp_min(0.5).sqrt(), 0.0)
     n = s * r
     if not keepdim:
         n = n.squeeze(dims)

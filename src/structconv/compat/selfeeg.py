@@ -214,21 +214,6 @@ class ConstrainedConv2d(_SelfeegNorm, _UnifiedConstrainedConv2d):
         self._set_selfeeg_attributes(max_norm, min_norm, axis_norm, minmax_rate, kind)
 
 
-class _DropLast(nn.Module):
-    """Drop the last ``n`` samples of the last dim (the tail of a causal convolution's padding)."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.n = n
-
-    def forward(self, input: Tensor) -> Tensor:
-        """``input[..., :-n]``."""
-        return input[..., : input.shape[-1] - self.n]
-
-    def extra_repr(self) -> str:
-        return f"n={self.n}"
-
-
 class ConstrainedConv1d(_SelfeegNorm, _UnifiedConstrainedConv1d):
     r"""``Conv1d`` with a Keras-style norm constraint along ``axis_norm`` (selfeeg's signature).
 
@@ -328,9 +313,10 @@ class ConstrainedConv1d(_SelfeegNorm, _UnifiedConstrainedConv1d):
         return out[..., : out.shape[-1] - self.pad] if self.causal_pad else out
 
     def export(self) -> nn.Module:
-        """A plain ``nn.Conv1d`` with the kernel baked in (followed by the causal cut with ``'causal'``)."""
+        """A plain ``nn.Conv1d`` with the kernel baked in, in eval mode (with ``'causal'``, followed by a
+        ``nn.ZeroPad1d((0, -pad))``: a negative pad cuts the causal tail); only ``torch.nn`` classes."""
         plain = super().export()
-        return nn.Sequential(plain, _DropLast(self.pad)) if self.causal_pad else plain
+        return nn.Sequential(plain, nn.ZeroPad1d((0, -self.pad))).eval() if self.causal_pad else plain
 
 
 class ConstrainedDense(_SelfeegNorm, _UnifiedConstrainedLinear):
@@ -545,7 +531,7 @@ class SeparableConv2d(nn.Module):
 
     def export(self) -> nn.Sequential:
         """Plain ``nn.Conv2d`` layers (depthwise, pointwise) with the projected kernels baked in."""
-        return nn.Sequential(self.depthwise.export(), self.pointwise.export())
+        return nn.Sequential(self.depthwise.export(), self.pointwise.export()).eval()
 
 from structconv._public import public_dir as _public_dir  # noqa: E402
 

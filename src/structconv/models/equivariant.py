@@ -11,6 +11,7 @@ rotations that do not map the pixel grid onto itself).
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Sequence
@@ -162,11 +163,8 @@ class EquivariantCNN(nn.Module):
             >>> bool(torch.allclose(net(x), net.export()(x), atol=1e-6))
             True
         """
-        head = nn.Linear(self.head.in_features, self.head.out_features)
-        head.load_state_dict(self.head.state_dict())
-        return nn.Sequential(
-            self.features.export(), nn.AdaptiveAvgPool2d(1), nn.Flatten(1), head.to(self.head.weight)
-        ).eval()
+        head = copy.deepcopy(self.head)  # a copy, not a new layer: export draws no random numbers
+        return nn.Sequential(self.features.export(), nn.AdaptiveAvgPool2d(1), nn.Flatten(1), head).eval()
 
     def extra_repr(self) -> str:
         return f"group={self.group}, fields={self.fields}, num_classes={self.head.out_features}"

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import skip_init
 
 from structconv._validate import (
     _is_int,
@@ -271,7 +272,7 @@ def plain_copy(layer: nn.Module, base: type[nn.Module], weight: Tensor) -> nn.Mo
         weight: the weight to give the copy (copied, detached).
 
     Returns:
-        The new layer, in the same train/eval mode as ``layer``.
+        The new layer, in eval mode. Building it draws no random numbers (``torch.nn.utils.skip_init``).
 
     Example:
         >>> conv = torch.nn.Conv1d(2, 3, 3, padding="same", bias=False)
@@ -283,7 +284,7 @@ def plain_copy(layer: nn.Module, base: type[nn.Module], weight: Tensor) -> nn.Mo
     factory = {"device": w.device, "dtype": w.dtype}
     has_bias = layer.bias is not None
     if issubclass(base, nn.Linear):
-        plain = base(layer.in_features, layer.out_features, bias=has_bias, **factory)
+        plain = skip_init(base, layer.in_features, layer.out_features, bias=has_bias, **factory)
     else:
         kwargs: dict[str, Any] = {
             "stride": layer.stride,
@@ -295,9 +296,9 @@ def plain_copy(layer: nn.Module, base: type[nn.Module], weight: Tensor) -> nn.Mo
         }
         if getattr(layer, "transposed", False):
             kwargs["output_padding"] = layer.output_padding
-        plain = base(layer.in_channels, layer.out_channels, layer.kernel_size, **kwargs, **factory)
+        plain = skip_init(base, layer.in_channels, layer.out_channels, layer.kernel_size, **kwargs, **factory)
     with torch.no_grad():
         plain.weight.copy_(weight)
         if has_bias:
             plain.bias.copy_(layer.bias)
-    return plain.train(layer.training)
+    return plain.eval()

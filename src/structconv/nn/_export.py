@@ -164,7 +164,7 @@ def _norm(v: torch.Tensor, dim: int) -> torch.Tensor:
     """Euclidean norm over ``dim`` (kept) from ``v`` divided by its largest entry (as ``scaled_norm``)."""
     s = slice_scale(v, dim)
     sq = (v / s).square().sum(dim=dim, keepdim=True)
-    r = torch.where(sq > 0, sq.clamp_min(0.5).sqrt(), torch.zeros_like(sq))
+    r = torch.where(sq > 0, sq.clamp_min(0.5).sqrt(), 0.0)
     return s * r
 
 
@@ -192,14 +192,14 @@ class NormScale(GroupedFields):
         u = w / s
         sq = u.square().sum(dim=3, keepdim=True)
         nonzero = sq > 0
-        r = torch.where(nonzero, sq.clamp_min(0.5).sqrt(), torch.ones_like(sq))
-        norms = torch.where(nonzero, s * r, torch.zeros_like(sq))
+        r = torch.where(nonzero, sq.clamp_min(0.5).sqrt(), 1.0)
+        norms = torch.where(nonzero, s * r, 0.0)
         if self.has_bias:
             bias = getattr(self, f"bias_{g}").to(w).view(1, self.counts[g], 1, 1, 1, 1)
             new = self.function(norms - bias)
         else:
             new = self.function(norms)
-        mult = torch.where(nonzero, new / r, torch.zeros_like(new))
+        mult = torch.where(nonzero, new / r, 0.0)
         return (u * mult).flatten(2, 3)
 
 
@@ -270,9 +270,14 @@ class FieldBatchStats(GroupedFields):
         self.eps = float(eps)
 
     def field_fn(self, g: int, v: torch.Tensor) -> torch.Tensor:
-        weight = getattr(self, f"weight_{g}").to(v) if self.affine else None
-        bias = getattr(self, f"bias_{g}").to(v) if self.affine else None
-        return F.batch_norm(v, None, None, weight, bias, True, 0.0, self.eps)
+        # Written out rather than F.batch_norm(training=True): ONNX's exporter would fix the batch size.
+        dims = (0, 2, 3, 4)
+        centred = v - v.mean(dim=dims, keepdim=True)
+        y = centred * torch.rsqrt(centred.square().mean(dim=dims, keepdim=True) + self.eps)
+        if self.affine:
+            w = getattr(self, f"weight_{g}").to(v).view(1, -1, 1, 1, 1)
+            y = y * w + getattr(self, f"bias_{g}").to(v).view(1, -1, 1, 1, 1)
+        return y
 
 
 class Gate(torch.nn.Module):

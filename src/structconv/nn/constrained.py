@@ -281,7 +281,7 @@ class ConstrainedLayerMixin:
         projection the next forward would write.
 
         Returns:
-            The plain layer (same hyper-parameters, device, dtype and train/eval mode); its output equals
+            The plain layer (same hyper-parameters, device and dtype), in eval mode; its output equals
             this layer's output.
         """
         with torch.no_grad():

@@ -426,7 +426,8 @@ class _PlanarConv(_SteerableConv):
         """
         with torch.no_grad():
             filt, bias = self.expand_parameters()
-        conv = torch.nn.Conv2d(
+        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
+            torch.nn.Conv2d,
             self.in_type.size,
             self.out_type.size,
             self.kernel_size,

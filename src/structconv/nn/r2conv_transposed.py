@@ -174,7 +174,8 @@ class R2ConvTransposed(_SteerableConv):
         """
         with torch.no_grad():
             filt, bias = self.expand_parameters()
-        conv = torch.nn.ConvTranspose2d(
+        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
+            torch.nn.ConvTranspose2d,
             self.in_type.size,
             self.out_type.size,
             self.kernel_size,

@@ -117,8 +117,8 @@ class ConstrainedSeparableConv2d(nn.Module):
         return self.pointwise(self.depthwise(input))
 
     def export(self) -> nn.Sequential:
-        """Two plain ``nn.Conv2d`` (depthwise, pointwise) with the constrained kernels baked in."""
-        return nn.Sequential(self.depthwise.export(), self.pointwise.export())
+        """Two plain ``nn.Conv2d`` (depthwise, pointwise), the constrained kernels baked in, in eval mode."""
+        return nn.Sequential(self.depthwise.export(), self.pointwise.export()).eval()
 
     def extra_repr(self) -> str:
         return f"depth_multiplier={self.depth_multiplier}"

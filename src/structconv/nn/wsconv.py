@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
+from torch.nn.utils import skip_init
 
 from structconv.constraints.standardization import _check_eps, scaled_weight_standardize
 from structconv.nn._conv_utils import check_conv_args
@@ -151,7 +152,8 @@ class _WSConvNd(_WSMixin):
     def export(self, eps: float = 1e-4) -> _ConvNd:
         """Return a plain ``torch.nn`` convolution with the standardized kernel baked in (same output)."""
         m = self
-        out = self._plain(
+        out = skip_init(  # no random initialisation: export draws no random numbers
+            self._plain,
             m.in_channels,  # type: ignore[attr-defined]
             m.out_channels,  # type: ignore[attr-defined]
             m.kernel_size,  # type: ignore[attr-defined]
@@ -165,7 +167,7 @@ class _WSConvNd(_WSMixin):
             dtype=m.weight.dtype,
         )
         _copy_into(out, self.standardize_weight(eps), m.bias)  # type: ignore[attr-defined]
-        return out.train(self.training)  # type: ignore[attr-defined]
+        return out.eval()  # type: ignore[attr-defined]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + self._ws_extra()  # type: ignore[misc]
@@ -221,7 +223,8 @@ class _WSConvTransposeNd(_WSMixin):
     def export(self, eps: float = 1e-4) -> _ConvTransposeNd:
         """Return a plain ``torch.nn`` transposed convolution with the standardized kernel baked in."""
         m = self
-        out = self._plain(
+        out = skip_init(  # no random initialisation: export draws no random numbers
+            self._plain,
             m.in_channels,  # type: ignore[attr-defined]
             m.out_channels,  # type: ignore[attr-defined]
             m.kernel_size,  # type: ignore[attr-defined]
@@ -236,7 +239,7 @@ class _WSConvTransposeNd(_WSMixin):
             dtype=m.weight.dtype,
         )
         _copy_into(out, self.standardize_weight(eps), m.bias)  # type: ignore[attr-defined]
-        return out.train(self.training)  # type: ignore[attr-defined]
+        return out.eval()  # type: ignore[attr-defined]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + self._ws_extra()  # type: ignore[misc]
@@ -552,10 +555,11 @@ class FWS(nn.Module):
         return self.layer(*args, **kwargs)
 
     def export(self) -> nn.Module:
-        """Return a copy of the wrapped layer holding the weight the next ``forward`` would use.
+        """Return a copy of the wrapped layer, in eval mode, holding the weight an eval ``forward`` uses.
 
-        The wrapped layer itself is left unchanged: the copy receives the standardized weight that the next
-        ``forward`` would write.
+        The wrapped layer itself is left unchanged (also its mode). The copy receives the standardized weight,
+        or, with ``const_eval=True``, the current weight as it is (what an eval ``forward`` convolves with),
+        whatever mode this module is in.
 
         Example:
             >>> f = FWS(nn.Conv1d(2, 3, 3))
@@ -564,10 +568,10 @@ class FWS(nn.Module):
             True
         """
         out = copy.deepcopy(self.layer)
-        if self._standardizes():
+        if not self.const_eval:
             with torch.no_grad():
                 out.weight.data.copy_(self._standardized(self.layer.weight))
-        return out
+        return out.eval()
 
     def extra_repr(self) -> str:
         fan = int(self.fan_in)

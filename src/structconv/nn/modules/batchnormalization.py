@@ -53,7 +53,7 @@ def _block_moments(
         s_c = x.detach().abs().amax(dim=dims)
         big = torch.zeros(n_blocks, dtype=x.dtype, device=x.device)
         big = big.scatter_reduce(0, index, s_c, reduce="amax", include_self=False)
-        big = torch.where((big > 0) & torch.isfinite(big), big, torch.ones_like(big))
+        big = torch.where((big > 0) & torch.isfinite(big), big, 1.0)
     u = x / big.index_select(0, index).view(shape)
     return big, x.new_zeros(n_blocks).index_add(0, index, u.square().mean(dim=dims))
 
@@ -710,8 +710,10 @@ class GNormBatchNorm(_BatchNormBase):
                     bias[start : start + n] = q @ (b_i - s_i * m_i)
                     position += n
         reference = self.running_var
-        conv = torch.nn.Conv2d(c, c, 1, groups=c // weight.shape[1], bias=True)
-        conv = conv.to(device=reference.device, dtype=reference.dtype)
+        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
+            torch.nn.Conv2d, c, c, 1, groups=c // weight.shape[1], bias=True,
+            device=reference.device, dtype=reference.dtype,
+        )
         with torch.no_grad():
             conv.weight.copy_(weight[:, :, None, None])
             conv.bias.copy_(bias)

@@ -90,15 +90,15 @@ class _NormNonLinearityBase(EquivariantModule):
             u = w / s
             sq = u.square().sum(dim=3, keepdim=True)
             nonzero = sq > 0
-            r = torch.where(nonzero, sq.clamp_min(0.5).sqrt(), torch.ones_like(sq))
-            norms = torch.where(nonzero, s * r, torch.zeros_like(sq))
+            r = torch.where(nonzero, sq.clamp_min(0.5).sqrt(), 1.0)
+            norms = torch.where(nonzero, s * r, 0.0)
             bias = None if biases is None else biases[g].to(w.dtype).view(1, n, 1, 1, *spatial_ones)
             if self.function == "n_relu":  # relu(s r - b) / r = relu(s - b / r): s multiplies no gradient
                 new = F.relu(s - bias / r) if bias is not None else s.expand_as(r)
-                mult = torch.where(nonzero, new, torch.zeros_like(new))
+                mult = torch.where(nonzero, new, 0.0)
             else:
                 new = _FUNCTIONS[self.function](norms if bias is None else norms - bias)
-                mult = torch.where(nonzero, new / r, torch.zeros_like(new))  # f(|v| - b) / |v|, times s
+                mult = torch.where(nonzero, new / r, 0.0)  # f(|v| - b) / |v|, times s
             return (u * mult).reshape(v.shape).to(v.dtype)
 
         return GeometricTensor(self._grouping.apply(x, self._in_perm, self._out_perm, fn), self.out_type)

@@ -356,7 +356,8 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
         """
         c = self.in_type.size
         k = self._filter.shape[-1]
-        blur = torch.nn.Conv2d(
+        blur = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
+            torch.nn.Conv2d,
             c,
             c,
             k,
@@ -504,7 +505,8 @@ class PointwiseAvgPoolAntialiased(EquivariantModule):
         """Return an equivalent depthwise ``torch.nn.Conv2d`` (fixed Gaussian weights) in eval mode."""
         c = self.in_type.size
         k = self.kernel_size[0]
-        conv = torch.nn.Conv2d(
+        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
+            torch.nn.Conv2d,
             c,
             c,
             k,
