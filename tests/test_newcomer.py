@@ -315,15 +315,17 @@ _PUBLIC = [
     "structconv.constraints",
     "structconv.data",
     "structconv.diffops",
+    "structconv.compat.e2cnn",
+    "structconv.gspaces",
     "structconv.models",
     "structconv.nn",
+    "structconv.nn.modules",
     "structconv.testing",
     "structconv.utils",
 ]
 # outside this change (issue 15's helper could not edit them): each needs the two lines
 # ``from structconv._public import public_dir as _public_dir`` / ``__dir__ = _public_dir(__name__)``
-_NOT_YET = ["structconv.compat.e2cnn", "structconv.group", "structconv.gspaces", "structconv.kernels",
-            "structconv.nn.modules"]
+_NOT_YET = ["structconv.group", "structconv.kernels"]
 
 
 @pytest.mark.parametrize(

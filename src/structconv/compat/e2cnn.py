@@ -941,3 +941,7 @@ def _gnorm_width(module: Any, rep: Any, key: str) -> int:
     trivial = module.in_type.fibergroup.trivial_representation.name
     n_trivial = sum(1 for i in rep.irreps if i == trivial)
     return len(rep.irreps) if key in ("weight", "running_var") else n_trivial
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

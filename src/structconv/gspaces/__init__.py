@@ -16,3 +16,7 @@ from structconv.gspaces.gspace import GeneralOnR2, GSpace
 from structconv.gspaces.r2 import Flip2dOnR2, FlipRot2dOnR2, Rot2dOnR2, TrivialOnR2
 
 __all__ = ["GSpace", "GeneralOnR2", "Rot2dOnR2", "FlipRot2dOnR2", "Flip2dOnR2", "TrivialOnR2"]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

@@ -74,3 +74,7 @@ __all__ = [
     "SequentialModule",
     "VectorFieldNonLinearity",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)
