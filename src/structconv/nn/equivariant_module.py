@@ -86,8 +86,9 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
         r"""Test the equivariance of this module on the testing elements of its group.
 
         Runs :func:`structconv.testing.equivariance_errors` on a float64 copy of the module (in eval
-        mode, so this module and its running statistics are untouched) with a random input of spatial
-        size 17, and compares against ``atol + rtol * max|output|``:
+        mode, so this module and its running statistics are untouched) with a smooth random input sized to
+        the module's total stride (25 pixels at stride 1; see :func:`~structconv.testing.assert_equivariant`),
+        and compares against ``atol + rtol * max|output|``:
 
         * ``full_space_action=True`` (default) moves the plane and the channels, :math:`[g \cdot f](x) =
           \rho(g) f(g^{-1} x)`. Elements acting exactly on the pixel grid (multiples of 90°, mirror flips)
