@@ -100,7 +100,7 @@ def main() -> None:
         print(f"(escnn interpreter {args.escnn} not found: structconv only)")
     print(f"median of {args.runs} fresh processes, O(3) irreps up to L = {args.L}; milliseconds")
     header = f"{'gspace':24s}" + "".join(
-        f"{lib[:6] + ' ' + k:>15s}" for lib, _ in libs for k in ("import", "cold", "warm")
+        f"{lib[:6] + ' ' + k:>15s}" for lib, _ in libs for k in ("import", "cold", "warm", "regular")
     )
     print(header)
     for name in names:
