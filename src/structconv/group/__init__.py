@@ -1,4 +1,4 @@
-"""Symmetry groups of the plane and their representations (numpy only, float64).
+"""Symmetry groups of the plane and of space, and their representations (numpy only, float64).
 
 The groups C_N, D_N, SO(2) and O(2) (all subgroups of O(2)), their real irreducible representations,
 :class:`Representation` with its decomposition into irreps, the builders :func:`directsum`,
@@ -26,9 +26,23 @@ from structconv.group.constructions import (
 )
 from structconv.group.cyclic import CyclicGroup, FlipGroup, cyclic_group, flip_group, trivial_group
 from structconv.group.dihedral import DihedralGroup, dihedral_group
+from structconv.group.directproduct import (
+    DirectProductGroup,
+    cylinder_discrete_group,
+    cylinder_group,
+    direct_product,
+    full_cylinder_discrete_group,
+    full_cylinder_group,
+    full_ico_group,
+    full_octa_group,
+    klein4_group,
+)
 from structconv.group.group import Group, SubgroupChildMap, SubgroupParentMap
+from structconv.group.group3d import Group3D, GroupElement, tensor_product
 from structconv.group.irreps import IrreducibleRepresentation
 from structconv.group.o2 import O2, o2_group
+from structconv.group.o3 import O3, o3_group
+from structconv.group.polyhedral import Icosahedral, Octahedral, ico_group, octa_group
 from structconv.group.representation import (
     NONLINEARITIES,
     Representation,
@@ -37,6 +51,7 @@ from structconv.group.representation import (
     disentangle,
 )
 from structconv.group.so2 import SO2, so2_group
+from structconv.group.so3 import SO3, so3_group
 
 __all__ = [
     "Group",
@@ -68,4 +83,29 @@ __all__ = [
     "psi",
     "chi",
     "psichi",
+    # groups of space (escnn's API): SO(3), O(3), the polyhedral groups and their products with inversion
+    "Group3D",
+    "GroupElement",
+    "SO3",
+    "O3",
+    "Octahedral",
+    "Icosahedral",
+    "DirectProductGroup",
+    "so3_group",
+    "o3_group",
+    "octa_group",
+    "full_octa_group",
+    "ico_group",
+    "full_ico_group",
+    "cylinder_group",
+    "full_cylinder_group",
+    "cylinder_discrete_group",
+    "full_cylinder_discrete_group",
+    "klein4_group",
+    "direct_product",
+    "tensor_product",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)
