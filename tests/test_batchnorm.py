@@ -138,8 +138,11 @@ def test_norm_statistics_on_the_orbit(cls, make_type):
     y = m.eval()(GeometricTensor(x, t)).tensor
     dims = (0, 2, 3)
     torch.testing.assert_close(y.mean(dim=dims), torch.zeros(t.size, dtype=torch.float64), atol=1e-10, rtol=0)
-    # the running variance carries Bessel's factor n / (n - 1) (e2cnn): the mean square is (n - 1) / n
+    # the running variance carries Bessel's factor n / (n - 1) (e2cnn): the mean square is (n - 1) / n, with
+    # n = batch x pixels, times the sub-fields of an induced field (e2cnn counts each as a sample)
     n = x.shape[0] * x.shape[2] * x.shape[3]
+    if cls is InducedNormBatchNorm:
+        n *= 2  # Ind_{C4}^{D4}: 2 sub-fields
     expected = torch.full((t.size,), (n - 1) / n, dtype=torch.float64)
     torch.testing.assert_close((y * y).mean(dim=dims), expected, atol=2e-5, rtol=0)  # eps = 1e-5
 

@@ -30,6 +30,7 @@ from ._utils import (
     check_field_type,
     check_input,
     field_of_channel,
+    induced_structure,
     register_grouping,
     require_support,
 )
@@ -358,12 +359,22 @@ class _NormBatchNormBase(_BatchNormBase):
         )
         sizes = torch.tensor([float(r.size) for r in in_type.representations], dtype=torch.float64)
         self.register_buffer("_field_size", sizes, persistent=False)
+        # samples per pixel of every field in Bessel's factor: 1 here, its sub-fields for induced fields
+        subfields = torch.tensor(
+            [float(self._samples_per_pixel(r)) for r in in_type.representations], dtype=torch.float64
+        )
+        self.register_buffer("_samples", subfields, persistent=False)
         if self.affine:
             self.weight = torch.nn.Parameter(torch.ones(n))
         else:
             self.register_parameter("weight", None)
         self.register_buffer("running_var", torch.ones(n))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    @staticmethod
+    def _samples_per_pixel(rep) -> int:
+        """How many samples a field contributes per batch element and pixel to Bessel's factor."""
+        return 1
 
     def reset_running_stats(self) -> None:
         """Reset the running variance to 1 and the batch counter to 0."""
@@ -392,7 +403,9 @@ class _NormBatchNormBase(_BatchNormBase):
             dims, count = self._reduce_dims(x)
             with torch.no_grad():
                 big, t = _block_moments(x.detach().to(cdtype), foc, len(self.in_type), dims)
-                var = big.double().square() * t.double() / self._field_size * _bessel(count)
+                n = self._samples * count  # Bessel's n / (n - 1) per field (1 for a single sample)
+                bessel = torch.where(n > 1, n / (n - 1).clamp(min=1), torch.ones_like(n))
+                var = big.double().square() * t.double() / self._field_size * bessel
                 _store_running(self.running_var, self._factor(), var)
         scale = torch.rsqrt(self.running_var.to(cdtype) + self.eps)
         y = x.to(cdtype) * scale.index_select(0, foc).view(shape)
@@ -484,11 +497,13 @@ class InducedNormBatchNorm(_NormBatchNormBase):
     variance of field :math:`i` is the mean squared norm of its sub-fields per channel,
 
     .. math::
-        \\sigma_i^2 = \\frac{N}{N - 1} \\frac{1}{d_i} \\mathbb{E}_{b, x} \\sum_j \\|v_{i,j}\\|^2, \\qquad
+        \\sigma_i^2 = \\frac{N_i}{N_i - 1} \\frac{1}{d_i} \\mathbb{E}_{b, x} \\sum_j \\|v_{i,j}\\|^2, \\qquad
         r_i \\leftarrow (1 - m) r_i + m \\sigma_i^2, \\qquad
         y_i = \\gamma_i \\frac{v_i}{\\sqrt{r_i + \\epsilon}}
 
-    normalised by the running variance in training too, as :class:`NormBatchNorm`.
+    normalised by the running variance in training too, as :class:`NormBatchNorm`. As in e2cnn, every
+    sub-field is one sample in Bessel's factor: :math:`N_i` is batch times pixels times the number of
+    sub-fields :math:`|G/H|` of field :math:`i`.
 
     Args:
         in_type: the input field type; fields must support ``'induced_norm'`` and contain no trivial irrep.
@@ -515,6 +530,12 @@ class InducedNormBatchNorm(_NormBatchNormBase):
         self, in_type: FieldType, eps: float = 1e-05, momentum: float | None = 0.1, affine: bool = True
     ) -> None:
         super().__init__(in_type, eps, momentum, affine)
+
+    @staticmethod
+    def _samples_per_pixel(rep) -> int:
+        # every sub-field is a sample (as e2cnn): N = batch x pixels x sub-fields in Bessel's factor
+        structure = induced_structure(rep)
+        return 1 if structure is None else structure[0]
 
 
 class GNormBatchNorm(_BatchNormBase):
@@ -711,8 +732,14 @@ class GNormBatchNorm(_BatchNormBase):
                     position += n
         reference = self.running_var
         conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
-            torch.nn.Conv2d, c, c, 1, groups=c // weight.shape[1], bias=True,
-            device=reference.device, dtype=reference.dtype,
+            torch.nn.Conv2d,
+            c,
+            c,
+            1,
+            groups=c // weight.shape[1],
+            bias=True,
+            device=reference.device,
+            dtype=reference.dtype,
         )
         with torch.no_grad():
             conv.weight.copy_(weight[:, :, None, None])
