@@ -1,0 +1,437 @@
+r"""Groups acting on space :math:`\mathbb{R}^3`: escnn's ``GSpace3D`` and its ``*OnR3`` factories (numpy).
+
+A :class:`GSpace3D` is a subgroup of O(3), named by its O(3) subgroup id (escnn's ids, see
+:mod:`structconv.group.o3`), acting on points of space by the standard representation of O(3) restricted to
+it. The factories take escnn's names, arguments and defaults:
+
+=============================  ==============================================  ===========================
+factory                        fibre group                                     O(3) subgroup id
+=============================  ==============================================  ===========================
+``rot3dOnR3()``                SO(3)                                           ``'so3'``
+``flipRot3dOnR3()``            O(3)                                            ``'o3'``
+``octaOnR3()``                 Octahedral (24 rotations of the cube)           ``(False, 'octa')``
+``fullOctaOnR3()``             FullOctahedral (48)                             ``(True, 'octa')``
+``icoOnR3()``                  Icosahedral (60)                                ``(False, 'ico')``
+``fullIcoOnR3()``              FullIcosahedral (120)                           ``(True, 'ico')``
+``rot2dOnR3(n)``               SO(2) / C_n about z                             ``(False, False, n)``
+``dihedralOnR3(n, axis)``      O(2) / D_n (rotations by π flip z)              ``(False, 2*axis, n)``
+``conicalOnR3(n, axis)``       O(2) / D_n (mirrors through the z axis)         ``('cone', 2*axis, n)``
+``cylindricalOnR3(n)``         C2 × SO(2) / C2 × C_n (with the inversion)      ``(True, False, n)``
+``fullCylindricalOnR3(n, a)``  C2 × O(2) / C2 × D_n                            ``(True, axis, n)``
+``invOnR3()``                  C2 (the inversion)                              ``(True, False, 1)``
+``mirOnR3(axis)``              C2 (one mirror)                                 ``('cone', 2*axis, 1)``
+``trivialOnR3()``              C1                                              ``(False, False, 1)``
+=============================  ==============================================  ===========================
+
+(``fullCylindricalOnR3`` passes ``axis``, not ``2*axis``, as escnn 1.0.11 does; the optional ``adjoint``, an
+element of O(3), conjugates the axial subgroups as in escnn.)
+
+**Axes.** A point is ``(x, y, z)``; :attr:`GSpace3D.basespace_action` is the ``3 × 3`` matrix acting on it.
+Voxel data ``(..., D1, D2, D3)`` use escnn's ``(-Z, -Y, X)`` convention: the last axis is ``x``, the second
+last ``-y`` and the third last ``-z``; voxel ``(i, j, k)`` is the point
+``x = k - (D3-1)/2``, ``y = (D2-1)/2 - j``, ``z = (D1-1)/2 - i`` (as pixel ``(i, j)`` of an image is
+``x = j - (W-1)/2``, ``y = (H-1)/2 - i``).
+
+**Differences from the planar** :class:`~structconv.gspaces.GSpace`: :class:`GSpace3D` is a separate class
+(the planar base class accepts dimensionality 2 only) with the same public attributes; as in escnn,
+:attr:`GSpace3D.basespace_action` is a :class:`~structconv.group.Representation` (calling it on an element
+gives the matrix, so ``gs.basespace_action(g)`` works as for the planar gspaces), and ``restrict`` is
+implemented for the gspaces of SO(3) and O(3) (escnn 1.0.11 fails on the others too). Not here yet:
+kernel bases (``build_kernel_basis``) and ``type(...)`` (field types of 5-D tensors).
+
+Example:
+    >>> from structconv.gspaces.r3 import octaOnR3
+    >>> gs = octaOnR3()
+    >>> gs.name, gs.fibergroup.order(), gs.dimensionality
+    ("Octahedral_on_R3[(False, 'octa')]", 24, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.ndimage
+
+from structconv.group import Group, IrreducibleRepresentation, Representation
+from structconv.group.o3 import O3, o3_group
+
+__all__ = [
+    "GSpace3D",
+    "rot3dOnR3",
+    "flipRot3dOnR3",
+    "octaOnR3",
+    "fullOctaOnR3",
+    "icoOnR3",
+    "fullIcoOnR3",
+    "rot2dOnR3",
+    "dihedralOnR3",
+    "conicalOnR3",
+    "cylindricalOnR3",
+    "fullCylindricalOnR3",
+    "invOnR3",
+    "mirOnR3",
+    "trivialOnR3",
+    "grid_permutation",
+    "VOXEL_AXES",
+]
+
+#: ``VOXEL_AXES @ (i, j, k)`` is the point ``(x, y, z)`` (up to the centre): escnn's ``(-Z, -Y, X)`` voxels.
+VOXEL_AXES = np.array([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]])
+
+
+def _voxel_matrix(A: np.ndarray) -> np.ndarray:
+    """The matrix ``M`` with ``input voxel = centre + M (output voxel - centre)`` for the motion ``A``."""
+    return VOXEL_AXES.T @ np.asarray(A, dtype=np.float64).T @ VOXEL_AXES
+
+
+def grid_permutation(matrix: Any, shape: Sequence[int], atol: float = 1e-9) -> np.ndarray | None:
+    r"""The voxel permutation by which the motion ``matrix`` of space moves a voxel grid, if it is one.
+
+    Moving a field ``f`` by ``A`` gives :math:`f'(x) = f(A^{-1} x)`; on a grid of ``shape`` ``(D1, D2, D3)``
+    (escnn's ``(-Z, -Y, X)`` axes, see the module docstring) this is ``f'.flat = f.flat[perm]`` when ``A``
+    maps every voxel centre onto a voxel centre (the 48 symmetries of the cube on a cubic grid, the mirrors
+    and the rotations by 180° about an axis on any box...).
+
+    Args:
+        matrix: a ``3 × 3`` orthogonal matrix (e.g. ``gs.basespace_action(g)``).
+        shape: the grid shape ``(D1, D2, D3)``.
+        atol: tolerance on integrality of the moved voxel coordinates.
+
+    Returns:
+        the ``int64`` index array ``perm`` of length ``D1 * D2 * D3``, or ``None`` when ``A`` does not map
+        the grid onto itself.
+
+    Example:
+        >>> import numpy as np
+        >>> A = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90° about z
+        >>> grid_permutation(A, (1, 2, 2))  # flat (-y, x) image [[a, b], [c, d]] -> [[b, d], [a, c]]
+        array([1, 3, 0, 2])
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"shape: expected 3 positive sizes (D1, D2, D3), got {shape!r}")
+    A = np.asarray(matrix, dtype=np.float64)
+    if A.shape != (3, 3):
+        raise ValueError(f"matrix: expected a 3 x 3 matrix, got shape {A.shape}")
+    M = _voxel_matrix(A)
+    centre = (np.array(shape, dtype=np.float64) - 1.0) / 2.0
+    idx = np.indices(shape).reshape(3, -1).astype(np.float64)
+    src = centre[:, None] + M @ (idx - centre[:, None])
+    r = np.round(src)
+    if np.max(np.abs(src - r), initial=0.0) > atol:
+        return None
+    r = r.astype(np.int64)
+    if np.any(r < 0) or np.any(r >= np.array(shape)[:, None]):
+        return None
+    return np.ravel_multi_index(tuple(r), shape).astype(np.int64)
+
+
+def _move_volume(x: np.ndarray, A: np.ndarray, order: int) -> np.ndarray:
+    """``f'(p) = f(A^{-1} p)`` for a field ``x`` of shape ``(..., D1, D2, D3)``."""
+    shape = x.shape[-3:]
+    perm = grid_permutation(A, shape)
+    flat = x.reshape(x.shape[:-3] + (-1,))
+    if perm is not None:
+        return flat[..., perm].reshape(x.shape)
+    M = _voxel_matrix(A)
+    centre = (np.array(shape, dtype=np.float64) - 1.0) / 2.0
+    offset = centre - M @ centre
+    out = np.empty_like(flat).reshape(-1, *shape)
+    for n, vol in enumerate(x.reshape(-1, *shape)):
+        out[n] = scipy.ndimage.affine_transform(vol, M, offset=offset, order=order, mode="constant", cval=0.0)
+    return out.reshape(x.shape)
+
+
+class GSpace3D:
+    r"""A subgroup of O(3) acting on :math:`\mathbb{R}^3` (escnn's ``GSpace3D``): on points by rotations
+    (and reflections), on feature fields by :math:`(g \cdot f)(x) = \rho(g) f(g^{-1} x)`.
+
+    Usually built by a factory (:func:`rot3dOnR3`, :func:`octaOnR3`, ...). Immutable, hashable, comparable
+    (two gspaces are equal when their normalised subgroup ids are) and picklable.
+
+    Args:
+        sg_id: the O(3) subgroup id of the fibre group (escnn's ids: ``'so3'``, ``'o3'``,
+            ``(False, 'octa')``, ``('cone', -1)``, ...).
+        maximum_frequency: largest degree of the irreps listed for the continuous groups.
+
+    Example:
+        >>> gs = GSpace3D("so3")
+        >>> gs.name, gs.fibergroup.name, gs.basespace
+        ('SO(3)_on_R3[so3]', 'SO(3)', 'R^3')
+    """
+
+    def __init__(self, sg_id: Any, maximum_frequency: int = 2) -> None:
+        o3 = o3_group(maximum_frequency)
+        key, _ = o3._subgroup3d(sg_id)
+        fibergroup, inclusion, restriction = o3.subgroup(key)
+        self._o3: O3 = o3
+        self._input_id = sg_id
+        self._sg_id = key
+        self._maximum_frequency = int(maximum_frequency)
+        self._fibergroup: Group = fibergroup
+        self._inclusion = inclusion
+        self._restriction = restriction
+        #: Dimension of the base space.
+        self.dimensionality = 3
+        # as escnn, the name shows the id as given (without the adjoint when none was passed)
+        self._name = f"{fibergroup.name}_on_R3[{sg_id}]"
+        self._base_action = o3.restrict_representation(key, o3.standard_representation())
+
+    # ------------------------------------------------------------------ value semantics
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), (self._input_id, self._maximum_frequency)
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, GSpace3D):
+            return NotImplemented
+        return self._sg_id == other._sg_id and self._fibergroup == other._fibergroup
+
+    def __hash__(self) -> int:
+        return hash(("GSpace3D", self._sg_id))
+
+    def __repr__(self) -> str:
+        return f"GSpace3D({self._name!r})"
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def fibergroup(self) -> Group:
+        """The symmetry group (a subgroup of O(3))."""
+        return self._fibergroup
+
+    @property
+    def name(self) -> str:
+        """Name, as escnn prints it: ``"SO(3)_on_R3[so3]"``, ``"Octahedral_on_R3[(False, 'octa')]"``."""
+        return self._name
+
+    @property
+    def basespace(self) -> str:
+        """The base space: ``"R^3"``."""
+        return "R^3"
+
+    @property
+    def sg_id(self) -> Any:
+        """The normalised O(3) subgroup id of :attr:`fibergroup` (as escnn's ``_sg_id``, without an identity
+        adjoint)."""
+        return self._sg_id
+
+    @property
+    def inclusion(self) -> Any:
+        """The map from an element of :attr:`fibergroup` to the O(3) element it is."""
+        return self._inclusion
+
+    @property
+    def restriction(self) -> Any:
+        """The map from an O(3) element to the element of :attr:`fibergroup` it is (``None`` if none)."""
+        return self._restriction
+
+    @property
+    def basespace_action(self) -> Representation:
+        """How :attr:`fibergroup` moves points ``(x, y, z)``: the standard representation of O(3) restricted
+        to it (a :class:`~structconv.group.Representation`; ``gs.basespace_action(g)`` is the ``3 × 3``
+        matrix)."""
+        return self._base_action
+
+    @property
+    def representations(self) -> dict[str, Representation]:
+        """The representations registered in :attr:`fibergroup`."""
+        return self._fibergroup.representations
+
+    @property
+    def trivial_repr(self) -> IrreducibleRepresentation:
+        """The trivial representation of :attr:`fibergroup`."""
+        return self._fibergroup.trivial_representation
+
+    @property
+    def regular_repr(self) -> Representation:
+        """The regular representation of :attr:`fibergroup` (finite groups only)."""
+        if self._fibergroup.continuous:
+            raise ValueError(
+                f"regular_repr: {self._name} has a continuous group {self._fibergroup.name} without a finite "
+                "regular representation; use bl_regular_repr(L) or irreps"
+            )
+        return self._fibergroup.regular_representation
+
+    def bl_regular_repr(self, L: int) -> Representation:
+        """Band-limited regular representation of a continuous :attr:`fibergroup`."""
+        return self._fibergroup.bl_regular_representation(L)
+
+    @property
+    def irreps(self) -> Any:
+        """The irreps of :attr:`fibergroup` by name (call it, ``gs.irreps()``, for escnn's list)."""
+        return self._fibergroup.irreps
+
+    def irrep(self, *id: Any) -> IrreducibleRepresentation:
+        """The irrep of :attr:`fibergroup` with this id (escnn's ids)."""
+        return self._fibergroup.irrep(*id)
+
+    def quotient_repr(self, subgroup_id: Any) -> Representation:
+        """The quotient representation of :attr:`fibergroup` over its subgroup ``subgroup_id``."""
+        return self._fibergroup.quotient_representation(subgroup_id)
+
+    def induced_repr(self, subgroup_id: Any, repr: Representation) -> Representation:
+        """The representation induced from ``repr`` of the subgroup ``subgroup_id``."""
+        return self._fibergroup.induced_representation(subgroup_id, repr)
+
+    @property
+    def testing_elements(self) -> list[Any]:
+        """The fibergroup's testing elements (every element of a finite group)."""
+        return list(self._fibergroup.testing_elements())
+
+    # ------------------------------------------------------------------ subgroups
+    def _combine(self, id: Any) -> Any:
+        head = self._sg_id
+        if head == (True, "so3"):
+            return id
+        if head == (False, "so3"):
+            if isinstance(id, str):
+                return (False, id)
+            if isinstance(id, tuple):
+                return (False,) + id
+            raise ValueError(f"id: {id!r} is not a subgroup id of SO(3)")
+        raise NotImplementedError(
+            f"restrict: only the gspaces of SO(3) and O(3) can be restricted for now (as in escnn 1.0.11), "
+            f"not {self._name}"
+        )
+
+    def restrict(self, id: Any) -> tuple[GSpace3D, Any, Any]:
+        """The gspace of the subgroup ``id`` of :attr:`fibergroup` and the maps between their elements.
+
+        Args:
+            id: a subgroup id of :attr:`fibergroup` (escnn's: an SO(3) id for :func:`rot3dOnR3`, an O(3) id
+                for :func:`flipRot3dOnR3`).
+
+        Returns:
+            ``(subspace, parent_map, child_map)``: ``parent_map(h)`` is the element of :attr:`fibergroup`
+            that ``h`` is, ``child_map(g)`` the subgroup's element equal to ``g`` (``None`` if ``g`` is not
+            in the subgroup).
+
+        Raises:
+            NotImplementedError: the fibre group is not SO(3) or O(3).
+            ValueError: ``id`` is not a subgroup id of :attr:`fibergroup`.
+
+        Example:
+            >>> sub, parent, child = rot3dOnR3().restrict((False, 4))
+            >>> sub.name, sub.fibergroup.name
+            ('C4_on_R3[(False, False, 4)]', 'C4')
+        """
+        combined = self._combine(id)
+        _, parent_map, child_map = self._fibergroup.subgroup(id)
+        sub = GSpace3D(combined, maximum_frequency=self._maximum_frequency)
+        return sub, parent_map, child_map
+
+    # ------------------------------------------------------------------ actions
+    def featurefield_action(
+        self, input: np.ndarray, repr: Representation, element: Any, order: int = 2
+    ) -> np.ndarray:
+        r"""Transform a feature field on a voxel grid: :math:`(g \cdot f)(x) = \rho(g) f(g^{-1} x)`.
+
+        Exact (a voxel permutation, :func:`grid_permutation`) when ``element`` maps the grid onto itself
+        (e.g. every element of :func:`fullOctaOnR3` on a cubic grid), spline interpolation of order ``order``
+        (``scipy.ndimage``, zero outside) otherwise.
+
+        Args:
+            input: array ``(..., C, D1, D2, D3)`` with ``C == repr.size`` (axes ``(-Z, -Y, X)``).
+            repr: a representation of :attr:`fibergroup`.
+            element: an element of :attr:`fibergroup`.
+            order: spline order for the other elements.
+
+        Returns:
+            a new float64 array of the same shape.
+        """
+        if not isinstance(repr, Representation) or repr.group != self._fibergroup:
+            raise ValueError(f"repr: expected a representation of {self._fibergroup.name}, got {repr!r}")
+        x = np.asarray(input, dtype=np.float64)
+        if x.ndim < 4 or x.shape[-4] != repr.size:
+            raise ValueError(
+                f"input: expected an array (..., C, D1, D2, D3) with C == repr.size == {repr.size}, "
+                f"got shape {x.shape}"
+            )
+        A = self._base_action(element)
+        moved = _move_volume(x, A, order)
+        return np.einsum("ij,...jdhw->...idhw", repr(element), moved)
+
+
+# ---------------------------------------------------------------------- factories (escnn's names)
+def _with_adjoint(sg_id: tuple[Any, ...], adjoint: Any) -> tuple[Any, ...]:
+    return sg_id if adjoint is None else sg_id + (adjoint,)
+
+
+def rot3dOnR3(maximum_frequency: int = 2) -> GSpace3D:
+    """All rotations of space: SO(3)."""
+    return GSpace3D("so3", maximum_frequency=maximum_frequency)
+
+
+def flipRot3dOnR3(maximum_frequency: int = 2) -> GSpace3D:
+    """All rotations and reflections of space: O(3)."""
+    return GSpace3D("o3", maximum_frequency=maximum_frequency)
+
+
+def octaOnR3() -> GSpace3D:
+    """The 24 rotations of the cube."""
+    return GSpace3D((False, "octa"), maximum_frequency=3)
+
+
+def fullOctaOnR3() -> GSpace3D:
+    """The 48 symmetries of the cube (rotations and the inversion)."""
+    return GSpace3D((True, "octa"), maximum_frequency=3)
+
+
+def icoOnR3() -> GSpace3D:
+    """The 60 rotations of the icosahedron."""
+    return GSpace3D((False, "ico"), maximum_frequency=4)
+
+
+def fullIcoOnR3() -> GSpace3D:
+    """The 120 symmetries of the icosahedron (rotations and the inversion)."""
+    return GSpace3D((True, "ico"), maximum_frequency=4)
+
+
+def rot2dOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> GSpace3D:
+    """Rotations about the z axis: SO(2) (``n = -1``) or C_n; ``adjoint`` (an O(3) element) moves the axis."""
+    return GSpace3D(_with_adjoint((False, False, n), adjoint), maximum_frequency=maximum_frequency)
+
+
+def dihedralOnR3(
+    n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
+) -> GSpace3D:
+    """Rotations about z and the rotations by π about the horizontal axis at angle ``axis``: O(2) or D_n."""
+    return GSpace3D(_with_adjoint((False, 2 * axis, n), adjoint), maximum_frequency=maximum_frequency)
+
+
+def conicalOnR3(
+    n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
+) -> GSpace3D:
+    """Rotations about z and the mirrors through the z axis (the cone's symmetries): O(2) or D_n."""
+    return GSpace3D(_with_adjoint(("cone", 2 * axis, n), adjoint), maximum_frequency=maximum_frequency)
+
+
+def mirOnR3(axis: float = math.pi / 2, adjoint: Any = None) -> GSpace3D:
+    """One mirror (through the z axis): C2."""
+    return GSpace3D(_with_adjoint(("cone", 2 * axis, 1), adjoint), maximum_frequency=1)
+
+
+def cylindricalOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> GSpace3D:
+    """Rotations about z and the inversion: C2 × SO(2) or C2 × C_n."""
+    return GSpace3D(_with_adjoint((True, False, n), adjoint), maximum_frequency=maximum_frequency)
+
+
+def fullCylindricalOnR3(
+    n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
+) -> GSpace3D:
+    """The cylinder's symmetries: C2 × O(2) or C2 × D_n (``axis`` passed as is, as escnn 1.0.11)."""
+    return GSpace3D(_with_adjoint((True, axis, n), adjoint), maximum_frequency=maximum_frequency)
+
+
+def invOnR3() -> GSpace3D:
+    """The inversion ``x -> -x``: C2."""
+    return GSpace3D((True, False, 1), maximum_frequency=1)
+
+
+def trivialOnR3() -> GSpace3D:
+    """No symmetry: C1."""
+    return GSpace3D((False, False, 1), maximum_frequency=1)
