@@ -60,43 +60,71 @@ def _std_store(key: Any, std: np.ndarray) -> None:
 def _he_stds(basisexpansion: BasisExpansion) -> list[tuple[int, tuple[int, ...], torch.Tensor]]:
     """Per chunk of coefficients: ``(start, chunk shape, std per basis element)``.
 
-    Each coefficient gets variance ``1/n``, where ``n`` counts the coefficients feeding the same output
-    irrep of the same output field, so that every output irrep receives unit variance.
+    As e2cnn: a coefficient mapping input irrep :math:`\\psi` to the output irrep occurrence :math:`o` (one
+    irrep of one output field) gets variance :math:`1 / (n_o \\, c_{\\psi, o})`, with :math:`c_{\\psi, o}` the
+    number of coefficients from any occurrence of :math:`\\psi` (in any input field) to :math:`o`, and
+    :math:`n_o` the number of distinct input irreps :math:`\\psi` with :math:`c_{\\psi, o} > 0`.
     """
     if isinstance(basisexpansion, SingleBlockBasisExpansion):
-        out_idx, _ = basisexpansion._element_table()
-        counts = np.bincount(out_idx)
-        std = torch.from_numpy(np.sqrt(1.0 / counts[out_idx]))
-        return [(0, (basisexpansion.dimension(),), std)]
+        key = _element_keys(basisexpansion)
+        counts, inputs = _count_keys([(key, 1)])
+        return [(0, (basisexpansion.dimension(),), _std_of(key, counts, inputs))]
     if not isinstance(basisexpansion, BlocksBasisExpansion):
         raise TypeError(
             f"basisexpansion must be a BlocksBasisExpansion or SingleBlockBasisExpansion; "
             f"received {type(basisexpansion).__name__}"
         )
     layout = basisexpansion._layout()
-    counts: dict[Any, np.ndarray] = {}
-    tables = {}
-    for ro, ri, _, in_f, _, _, block in layout:
-        if block is None:
-            continue
-        out_idx, _ = block._element_table()
-        tables[(ro, ri)] = out_idx
-        counts[ro] = counts.get(ro, 0) + np.bincount(out_idx, minlength=len(ro.irreps)) * len(in_f)
+    keys = {}
+    for ro, ri, _, _, _, _, block in layout:
+        if block is not None:
+            keys[(ro, ri)] = [(ro, o, name) for o, name in _element_keys(block)]
+    counts, inputs = _count_keys([(keys[(ro, ri)], len(in_f)) for ro, ri, _, in_f, _, _, b in layout if b])
     chunks = []
     for ro, ri, out_f, in_f, dim, start, block in layout:
         if block is None:
             continue
-        std = torch.from_numpy(np.sqrt(1.0 / counts[ro][tables[(ro, ri)]]))
-        chunks.append((start, (len(out_f), len(in_f), dim), std))
+        chunks.append((start, (len(out_f), len(in_f), dim), _std_of(keys[(ro, ri)], counts, inputs)))
     return chunks
+
+
+def _element_keys(block: SingleBlockBasisExpansion) -> list[tuple[int, str]]:
+    """``(output irrep position, input irrep name)`` of every kept element of a block."""
+    basis = block._basis
+    elements = basis.elements
+    if block._keep is not None:
+        elements = elements[block._keep]
+    return [(int(o), str(basis.in_irreps[i])) for o, i in zip(elements[:, 0], elements[:, 1])]
+
+
+def _count_keys(blocks: list[tuple[list[Any], int]]) -> tuple[dict[Any, int], dict[Any, int]]:
+    """Coefficients per ``(output occurrence, input irrep)`` (times the input fields of each block), and
+    the distinct input irreps per output occurrence."""
+    counts: dict[Any, int] = {}
+    for keys, n_in in blocks:
+        for k in keys:
+            counts[k] = counts.get(k, 0) + n_in
+    inputs: dict[Any, int] = {}
+    for k in counts:
+        inputs[k[:-1]] = inputs.get(k[:-1], 0) + 1
+    return counts, inputs
+
+
+def _std_of(keys: list[Any], counts: dict[Any, int], inputs: dict[Any, int]) -> torch.Tensor:
+    return torch.tensor([1.0 / np.sqrt(counts[k] * inputs[k[:-1]]) for k in keys], dtype=torch.float64)
 
 
 def generalized_he_init(tensor: torch.Tensor, basisexpansion: BasisExpansion, cache: bool = False) -> None:
     r"""Initialise the coefficients of a steerable filter with a generalised He initialisation.
 
-    Each coefficient ``w_d`` is drawn from :math:`\mathcal{N}(0, 1/n)` where ``n`` counts the
-    coefficients that feed the same output irrep of the same output field; since every basis element is
-    normalised, each output channel then has variance close to 1 for a standard-normal input.
+    As e2cnn: the coefficient :math:`w_d` of a basis element from input irrep :math:`\psi` to the
+    output irrep occurrence :math:`o` (one irrep of one output field) is drawn from
+    :math:`\mathcal{N}(0, 1 / (n_o c_{\psi, o}))`, where :math:`c_{\psi, o}` counts the coefficients
+    from any occurrence of :math:`\psi` (in any input field) to :math:`o` and :math:`n_o` the distinct
+    input irreps reaching :math:`o`. Every output irrep occurrence gets total variance 1, shared equally
+    by the input irreps, then by their coefficients; since every basis element is normalised, each
+    output channel has variance close to 1 for a standard-normal input. The expanded filter has e2cnn's
+    distribution (the coefficients themselves differ, as the bases do).
 
     Args:
         tensor: the coefficients (``basisexpansion.dimension()`` elements), filled in place.
