@@ -95,4 +95,88 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         "(test_e2cnn_nn_parity.py::test_r2diffop_with_reflections_deviation, "
         "tests/test_e2cnn_migration.py)"
     ),
+    ("R2Conv / R2Diffop / BasisExpansion", "raw weights"): (
+        "the same raw `weights` vector is a different filter: structconv's basis spans the same space per "
+        "block but its elements are another (orthonormal) choice and order, so a weight vector copied from "
+        "e2cnn expands to another filter (max |diff| ~2 on C4 regular->regular 3x3). Convert checkpoints "
+        "with structconv.compat.e2cnn.load_e2cnn_state_dict, which converts them to our basis; "
+        "generalized_he_init gives e2cnn's filter distribution (test_init.py) "
+        "(test_e2cnn_nn_parity.py::test_deviation_raw_weights_are_another_filter)"
+    ),
+    ("BasisExpansion.get_element_info / get_basis_info", "keys and ids"): (
+        "no 'idx1'/'idx2' (e2cnn's inner indices of its per-irrep-pair bases) but an 's' key; the 'id' "
+        "separator inside the attribute group is '|' with gamma to 4 decimals ('(0.0|0|0.0000|0)'), e2cnn "
+        "'(0.0/0)_0'; in/out_irreps_position are the channel offset of the irrep inside its field's "
+        "representation (0, 1, 2, 4, 6, 7 for D4's regular), e2cnn's are irrep indices (0..5), "
+        "out_irreps_position counted over the whole output field type. Ids are stable and unique, "
+        "not e2cnn's strings (test_e2cnn_nn_parity.py::test_deviation_basis_info_keys)"
+    ),
+    ("SO(2) / O(2)", "maximum_frequency"): (
+        "groups (and gspaces, FieldTypes) built with different maximum_frequency are distinct objects and "
+        "compare unequal; e2cnn keeps one SO(2)/O(2) whose irreps grow with every request, so "
+        "Rot2dOnR2(-1, maximum_frequency=3) == Rot2dOnR2(-1, maximum_frequency=5) there. Build all layers of "
+        "a model from one gspace (test_e2cnn_nn_parity.py::test_deviation_continuous_groups_by_frequency)"
+    ),
+    ("GeometricTensor", "accepted tensors"): (
+        "refuses tensors that are not 4-D (ValueError) and integer / bool tensors (TypeError); e2cnn accepts "
+        "any tensor whose dim 1 matches and fails later in a module "
+        "(test_e2cnn_nn_parity.py::test_deviation_geometric_tensor_refuses)"
+    ),
+    ("NormNonLinearity / InducedNormNonLinearity", "parameters"): (
+        "e2cnn registers eps as a frozen Parameter (requires_grad=False), so it appears in parameters() / "
+        "state_dict and counts in parameter totals; structconv keeps eps a float: parameters() is "
+        "['log_bias'] only (test_e2cnn_nn_parity.py::test_deviation_norm_nonlinearity_has_no_eps_parameter)"
+    ),
+    ("R2Conv / R2Diffop", "train() and the cached filter"): (
+        "`filter` and `expanded_bias` are read-only properties that stay available after train() (the "
+        "filter expanded from the current weights); e2cnn deletes the attributes in train() and re-creates "
+        "them in eval() (test_e2cnn_nn_parity.py::test_deviation_filter_stays_after_train)"
+    ),
+    ("group.disentangle", "returned representations"): (
+        "returns the original irreps / representations of the blocks (e.g. 'regular'), not copies renamed "
+        "'<name>_<i>' ('regular_0') as e2cnn does; load_e2cnn_state_dict maps e2cnn's names "
+        "(test_e2cnn_nn_parity.py::test_deviation_disentangle_returns_originals)"
+    ),
+    ("group.directsum", "name with a change of basis"): (
+        "a direct sum built with a non-identity change_of_basis (and no name) is named e2cnn's way plus "
+        "'@<hash of the change of basis>' ('[irrep_1]_[irrep_0]@1cbf8589'), so that two sums of the same "
+        "irreps in different bases are different cached representations; e2cnn gives both the same name "
+        "(test_e2cnn_nn_parity.py::test_deviation_directsum_name_hash)"
+    ),
+    ("quotient / induced representations", "supported_nonlinearities tags"): (
+        "induced: {'gated', 'norm', 'induced_gated', 'induced_norm', 'induced_gated_<d>', 'induced_norm_<d>'} "
+        "(+ 'pointwise', 'concatenated' when the inducing representation is pointwise, + 'induced_gate' when "
+        "it is trivial); e2cnn also tags 'concatenated' always and has no bare 'induced_norm'/'induced_gated'. "
+        "quotient: 'induced_norm'/'induced_gated' where e2cnn has 'induced_norm_1'/'induced_gated_1' (adding "
+        "those aliases is not a tag-only change here: the induced modules read the '_<d>' tag as the "
+        "sub-field structure, so quotient fields would start being accepted by InducedNormNonLinearity). "
+        "The modules' own acceptance is compared in the sweep above "
+        "(test_e2cnn_nn_parity.py::test_deviation_supported_nonlinearity_tags)"
+    ),
+    ("*", "exception types"): (
+        "invalid arguments raise ValueError (TypeError for wrong types) with a message naming the argument "
+        "and what is accepted, where e2cnn raises AssertionError (e.g. adding FieldTypes of different "
+        "gspaces) (test_e2cnn_nn_parity.py::test_deviation_value_error_not_assertion)"
+    ),
+    ("EquivariantModule.check_equivariance", "signature and defaults"): (
+        "same atol=1e-7, rtol=1e-5, plus keyword arguments assertion=True, verbose=False (e2cnn always "
+        "prints every error) and full_space_action=True; the return value is the maximum error (see the "
+        "'check_equivariance return value' entry) (test_e2cnn_nn_parity.py::test_deviation_check_equivariance)"
+    ),
+    ("R2Conv", "repr"): (
+        "repr adds weights=<dimension> and prints the basis-expansion submodule; e2cnn's is one line "
+        "'R2Conv([..], [..], kernel_size=3, stride=1)'. Not pinned (cosmetic)"
+    ),
+    ("e2cnn internal submodules", "not provided"): (
+        "e2cnn.kernels.irreps_basis, e2cnn.kernels.utils (offset_iterator), e2cnn.group.utils and "
+        "e2cnn.nn.modules.r2_conv are internals outside e2cnn's __all__; structconv has no modules of those "
+        "names (ModuleNotFoundError). Their public classes/functions are exported where e2cnn exports them "
+        "(test_e2cnn_nn_parity.py::test_deviation_internal_submodules_absent)"
+    ),
+    ("kernels.kernels_Flip_act_R2", "cyclic_group(2) representations"): (
+        "accepts representations of flip_group() (Flip2dOnR2's fiber group) or D1, and refuses "
+        "cyclic_group(2)'s (ValueError), which e2cnn's own code passes (its C2 element 1 read as the "
+        "reflection). Not changed now: src/structconv/kernels has uncommitted work of another change "
+        "(test_e2cnn_nn_parity.py::test_deviation_flip_kernels_refuse_c2)"
+    ),
 }

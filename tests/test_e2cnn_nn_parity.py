@@ -7,8 +7,8 @@ are compared: whether they accept the type at all, outputs in train and eval mod
 gradients, running statistics, ``evaluate_output_shape`` and the output representations. R2Conv's weights
 live in another basis than e2cnn's, so convolutions are compared by the span of their expanded filters.
 
-Every difference is a failure, or an entry of ``DEVIATIONS`` with its reason. ``NormBatchNorm`` and
-``GNormBatchNorm`` are compared in ``tests/test_norm_batchnorm_e2cnn.py``.
+Every difference is a failure, or an entry of ``DEVIATIONS`` with its reason. ``NormBatchNorm``,
+``InducedNormBatchNorm`` and ``GNormBatchNorm`` are compared in ``tests/test_norm_batchnorm_e2cnn.py``.
 """
 
 from __future__ import annotations
@@ -663,3 +663,144 @@ def test_report():
             f"max |out diff| {r.max_diff:.2e}  max |grad diff| {r.max_grad_diff:.2e}"
         )
     assert all(math.isfinite(r.max_diff) for r in RESULTS.values())
+
+
+# --- pins of documented deviations (tests/_e2cnn_deviations.py) ---------------------------------------------
+
+
+def _c4_convs():
+    egs, sgs = egspaces.Rot2dOnR2(4), sgspaces.Rot2dOnR2(4)
+    ec = enn.R2Conv(enn.FieldType(egs, [egs.regular_repr]), enn.FieldType(egs, [egs.regular_repr]), 3)
+    sc = snn.R2Conv(snn.FieldType(sgs, [sgs.regular_repr]), snn.FieldType(sgs, [sgs.regular_repr]), 3)
+    return ec, sc
+
+
+def test_deviation_raw_weights_are_another_filter():
+    assert ("R2Conv / R2Diffop / BasisExpansion", "raw weights") in DEVIATIONS
+    ec, sc = _c4_convs()
+    w = torch.randn(ec.weights.shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ec.weights.copy_(w)
+        sc.weights.copy_(w)
+    assert ec.weights.shape == sc.weights.shape
+    assert (ec.expand_parameters()[0] - sc.expand_parameters()[0]).abs().max() > 0.1
+
+
+def test_deviation_basis_info_keys():
+    assert ("BasisExpansion.get_element_info / get_basis_info", "keys and ids") in DEVIATIONS
+    ec, sc = _c4_convs()
+    ei, si = ec.basisexpansion.get_element_info(0), sc.basisexpansion.get_element_info(0)
+    assert set(ei) - set(si) == {"idx1", "idx2"} and set(si) - set(ei) == {"s"}
+    assert "|" in si["id"] and ei["id"] != si["id"]
+
+
+def test_deviation_continuous_groups_by_frequency():
+    assert ("SO(2) / O(2)", "maximum_frequency") in DEVIATIONS
+    a, b = sgspaces.Rot2dOnR2(-1, maximum_frequency=3), sgspaces.Rot2dOnR2(-1, maximum_frequency=5)
+    assert a.fibergroup is not b.fibergroup and a != b
+    assert snn.FieldType(a, [a.irrep(1)]) != snn.FieldType(b, [b.irrep(1)])
+    ea, eb = egspaces.Rot2dOnR2(-1, maximum_frequency=3), egspaces.Rot2dOnR2(-1, maximum_frequency=5)
+    assert ea.fibergroup is eb.fibergroup
+
+
+def test_deviation_geometric_tensor_refuses():
+    assert ("GeometricTensor", "accepted tensors") in DEVIATIONS
+    gs = sgspaces.Rot2dOnR2(4)
+    t = snn.FieldType(gs, [gs.regular_repr])
+    with pytest.raises(ValueError):
+        snn.GeometricTensor(torch.randn(2, 4, 3), t)
+    with pytest.raises(TypeError):
+        snn.GeometricTensor(torch.zeros(1, 4, 3, 3, dtype=torch.long), t)
+
+
+def test_deviation_norm_nonlinearity_has_no_eps_parameter():
+    assert ("NormNonLinearity / InducedNormNonLinearity", "parameters") in DEVIATIONS
+    egs, sgs = egspaces.Rot2dOnR2(4), sgspaces.Rot2dOnR2(4)
+    e = enn.NormNonLinearity(enn.FieldType(egs, [egs.irrep(1)]))
+    s = snn.NormNonLinearity(snn.FieldType(sgs, [sgs.irrep(1)]))
+    assert [n for n, _ in e.named_parameters()] == ["log_bias", "eps"]
+    assert [n for n, _ in s.named_parameters()] == ["log_bias"]
+
+
+def test_deviation_filter_stays_after_train():
+    assert ("R2Conv / R2Diffop", "train() and the cached filter") in DEVIATIONS
+    ec, sc = _c4_convs()
+    ec.eval().train()
+    sc.eval().train()
+    assert not hasattr(ec, "filter")
+    torch.testing.assert_close(sc.filter, sc.expand_parameters()[0])
+    with pytest.raises(AttributeError):
+        sc.filter = torch.zeros(1)
+
+
+def test_deviation_disentangle_returns_originals():
+    assert ("group.disentangle", "returned representations") in DEVIATIONS
+    from e2cnn import group as egroup
+
+    from structconv import group as sgroup
+
+    assert egroup.disentangle(egspaces.FlipRot2dOnR2(4).regular_repr)[1][0].name == "regular_0"
+    rho = sgspaces.FlipRot2dOnR2(4).regular_repr
+    assert sgroup.disentangle(rho)[1][0] is rho
+
+
+def test_deviation_directsum_name_hash():
+    assert ("group.directsum", "name with a change of basis") in DEVIATIONS
+    from structconv import group as sgroup
+
+    gs = sgspaces.Rot2dOnR2(4)
+    perm = np.eye(3)[[1, 0, 2]]
+    name = sgroup.directsum([gs.irrep(1), gs.trivial_repr], change_of_basis=perm).name
+    assert name.startswith("[irrep_1]_[irrep_0]@")
+
+
+def test_deviation_supported_nonlinearity_tags():
+    assert ("quotient / induced representations", "supported_nonlinearities tags") in DEVIATIONS
+    gs = sgspaces.FlipRot2dOnR2(4)
+    sub = gs.fibergroup.subgroup((None, 2))[0]
+    induced = gs.induced_repr((None, 2), sub.irrep(1)).supported_nonlinearities
+    assert set(induced) == {
+        "gated",
+        "norm",
+        "induced_gated",
+        "induced_norm",
+        "induced_gated_1",
+        "induced_norm_1",
+    }
+    quotient = gs.quotient_repr((None, 2)).supported_nonlinearities
+    assert {"induced_norm", "induced_gated"} <= set(quotient) and "induced_norm_1" not in quotient
+
+
+def test_deviation_value_error_not_assertion():
+    assert ("*", "exception types") in DEVIATIONS
+    a, b = sgspaces.Rot2dOnR2(4), sgspaces.Rot2dOnR2(8)
+    with pytest.raises(ValueError):
+        snn.FieldType(a, [a.regular_repr]) + snn.FieldType(b, [b.regular_repr])
+
+
+def test_deviation_check_equivariance():
+    assert ("EquivariantModule.check_equivariance", "signature and defaults") in DEVIATIONS
+    import inspect
+
+    params = inspect.signature(snn.EquivariantModule.check_equivariance).parameters
+    assert params["atol"].default == 1e-7 and params["rtol"].default == 1e-5
+    assert params["assertion"].default is True and params["verbose"].default is False
+
+
+def test_deviation_internal_submodules_absent():
+    assert ("e2cnn internal submodules", "not provided") in DEVIATIONS
+    import importlib
+
+    for name in ("kernels.irreps_basis", "kernels.utils", "group.utils", "nn.modules.r2_conv"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module("structconv." + name)
+
+
+def test_deviation_flip_kernels_refuse_c2():
+    assert ("kernels.kernels_Flip_act_R2", "cyclic_group(2) representations") in DEVIATIONS
+    from structconv import group as sgroup
+    from structconv import kernels
+
+    rho = sgroup.cyclic_group(2).regular_representation
+    with pytest.raises(ValueError, match="flip"):
+        kernels.kernels_Flip_act_R2(rho, rho, [0, 1], [1, 1])
