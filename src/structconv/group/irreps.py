@@ -4,14 +4,44 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from structconv.group.group import TWO_PI, Group
 from structconv.group.representation import Representation
 
-__all__ = ["IrreducibleRepresentation"]
+__all__ = ["IrreducibleRepresentation", "PlanarIrrepData"]
+
+
+class PlanarIrrepData(NamedTuple):
+    r"""An irrep of a subgroup of O(2) described by its frequencies: what the steerable kernel bases of
+    :mod:`structconv.kernels` need to know about it (:attr:`IrreducibleRepresentation.planar_data`).
+
+    With the group's elements written ``(f, θ)`` ("reflect if ``f == 1``, then rotate by ``θ``"), the
+    irrep is ``ρ(f, θ) = R(kθ) S^f`` when it is 2-dimensional, and ``(-1)^{j f} \cos(kθ)`` (``k = 0``, or
+    ``k = N/2`` on rotations by multiples of ``2π/N``) when it is 1-dimensional.
+
+    Attributes:
+        rotations: ``N``, the group's rotations are the multiples of ``2π/N``; ``None`` when it has every
+            rotation (SO(2), O(2)).
+        reflections: whether the group contains the reflection ``(1, 0)`` (D_N, O(2), the flip group).
+        flip_frequency: ``j``, the sign ``(-1)^j`` of a 1-dimensional irrep on that reflection; ``1`` for the
+            2-dimensional irreps of a group with reflections; ``0`` without reflections.
+        frequency: ``k``, the rotation frequency.
+
+    Example:
+        >>> from structconv.group import dihedral_group, flip_group
+        >>> dihedral_group(4).irrep(1, 1).planar_data
+        PlanarIrrepData(rotations=4, reflections=True, flip_frequency=1, frequency=1)
+        >>> flip_group().irrep(1).planar_data  # the flip group's irreps are D_1's
+        PlanarIrrepData(rotations=1, reflections=True, flip_frequency=1, frequency=0)
+    """
+
+    rotations: int | None
+    reflections: bool
+    flip_frequency: int
+    frequency: int
 
 
 class IrreducibleRepresentation(Representation):
@@ -25,6 +55,11 @@ class IrreducibleRepresentation(Representation):
     * D_N / O(2), ``irrep_j,k`` at ``(f, θ)``: ``(0,0)`` → 1; ``(1,0)`` → :math:`(-1)^f`;
       ``(1,k)``, ``k ≥ 1`` → :math:`R(k\theta) S^f`; ``N`` even: ``(0,N/2)`` → :math:`(-1)^r`,
       ``(1,N/2)`` → :math:`(-1)^{r+f}`.
+
+    :attr:`planar_data` reports these frequencies (and the group's rotations and reflections) to the
+    steerable kernel bases of :mod:`structconv.kernels`, which take every irrep fact (frequencies,
+    :attr:`size`, matrices) from the group's irreps: a new subgroup of O(2) whose irreps are built here
+    (``_closed_form``) gets its kernel bases without any change to :mod:`structconv.kernels`.
 
     The constructor takes the reference library's arguments and builds a user-defined irrep from its
     matrices: ``representation(g)`` (a dict or a callable of the group elements) is its matrix at ``g``.
@@ -138,6 +173,7 @@ class IrreducibleRepresentation(Representation):
         if self._n_rot < 0:  # as in the reference library, continuous groups list no 'concatenated'
             supported.discard("concatenated")
         self._isize = size
+        self._planar_closed_form = True  # `planar_data` describes it
         name = "irrep_" + ",".join(str(i) for i in self._id)
         Representation.__init__(self, group, name, [name], np.eye(size), supported)
         return self
@@ -164,6 +200,55 @@ class IrreducibleRepresentation(Representation):
         """``{"frequency": k}`` plus ``"flip_frequency": j`` for D_N / O(2); a user-defined irrep: the
         keyword arguments it was built with."""
         return dict(self._attributes)
+
+    #: Whether the irrep is one of the closed forms above (set by ``_closed_form``).
+    _planar_closed_form = False
+    _planar: PlanarIrrepData | None = None
+
+    @property
+    def planar_data(self) -> PlanarIrrepData:
+        """The irrep as an irrep of a subgroup of O(2): the group's rotations ``N`` and reflections and the
+        irrep's flip and rotation frequencies ``j`` and ``k`` (see :class:`PlanarIrrepData`).
+
+        Read from the closed form and the group's own description of its elements as ``(flip, angle)``
+        pairs, so a group whose element is a reflection without an id ``(j, k)`` (the flip group: C2 whose
+        element 1 is the reflection ``(1, 0)``) reports D_1's data, its frequency read from the irrep's
+        sign on the reflection.
+
+        Raises:
+            ValueError: a user-defined irrep, or an irrep of a group that is not a subgroup of O(2).
+
+        Example:
+            >>> from structconv.group import cyclic_group, o2_group
+            >>> cyclic_group(8).irrep(4).planar_data
+            PlanarIrrepData(rotations=8, reflections=False, flip_frequency=0, frequency=4)
+            >>> o2_group(3).irrep(1, 2).planar_data
+            PlanarIrrepData(rotations=None, reflections=True, flip_frequency=1, frequency=2)
+        """
+        if self._planar is None:
+            self._planar = self._compute_planar_data()
+        return self._planar
+
+    def _compute_planar_data(self) -> PlanarIrrepData:
+        G = self._group
+        if self._user is not None or not self._planar_closed_form:
+            raise ValueError(
+                f"{self.name} of {G.name}: only the irreps a planar group (C_N, D_N, SO(2), O(2), the flip "
+                "group) builds itself have planar data; a user-defined irrep or an irrep of another group "
+                "has none"
+            )
+        reflection = G._from_flip_angle(1, 0.0)
+        reflections = reflection is not None
+        rotations = None if G.continuous else (G.order() // 2 if reflections else G.order())
+        if self._has_flip or not reflections:
+            return PlanarIrrepData(rotations, reflections, self._j, self._k)
+        if rotations != 1 or self._isize != 1:
+            raise ValueError(
+                f"{self.name} of {G.name}: the group has reflections but its irrep ids have no flip "
+                "frequency; only the flip group (one reflection) is described that way"
+            )
+        sign = float(self(reflection)[0, 0])
+        return PlanarIrrepData(rotations, reflections, 0 if sign > 0 else 1, 0)
 
     @property
     def sum_of_squares_constituents(self) -> int:

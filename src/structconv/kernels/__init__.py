@@ -5,7 +5,9 @@ group) and two representations ``ρ_in``, ``ρ_out``, the kernels with
 ``κ(g·x) = ρ_out(g) κ(x) ρ_in(g)⁻¹`` form a linear space.  This package builds a basis of it: per pair of
 irreps analytically (:func:`irreps_harmonics`, :func:`sample_irreps_basis`), and for any pair of
 representations through their changes of basis (:func:`steerable_basis`).  Everything is float64
-numpy, vectorised and cached.
+numpy, vectorised and cached.  Every fact about an irrep (frequencies, dimension, matrices) comes from
+the group's own irrep (:attr:`structconv.group.IrreducibleRepresentation.planar_data`); the
+:class:`IrrepSpec` keys of the caches are a thin adapter on it (``docs/internals.md``).
 
 Example:
     >>> from structconv.kernels import IrrepSpec, sample_irreps_basis

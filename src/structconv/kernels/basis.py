@@ -23,15 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from structconv.group import FlipGroup
-from structconv.kernels.irreps import IrrepSpec
+from structconv.kernels.irreps import IrrepSpec, irrep_spec_from
 from structconv.kernels.sampling import _sample_cached, resolve_basis_params
 
 __all__ = ["SteerableBasis", "group_kind", "irrep_spec_by_name", "steerable_basis"]
 
 
 def group_kind(group: Any) -> tuple[str, int | None]:
-    """``(kind, N)`` of a :mod:`structconv.group` group, read from its name.
+    """``(kind, N)`` of a :mod:`structconv.group` group, from its trivial irrep's
+    :attr:`~structconv.group.IrreducibleRepresentation.planar_data` (see :func:`irrep_spec_from`).
 
     The flip group (:func:`~structconv.group.flip_group`, named C2 as in the reference library) acts on
     the plane as D_1: ``('dihedral', 1)``.
@@ -41,35 +41,29 @@ def group_kind(group: Any) -> tuple[str, int | None]:
         >>> group_kind(cyclic_group(4)), group_kind(flip_group())
         (('cyclic', 4), ('dihedral', 1))
     """
-    if isinstance(group, FlipGroup):
-        return "dihedral", 1
-    name = str(getattr(group, "name", group))
-    if name.startswith("SO(2)"):
-        return "so2", None
-    if name.startswith("O(2)"):
-        return "o2", None
-    if name[:1] in ("C", "D") and name[1:].isdigit():
-        return ("cyclic" if name[0] == "C" else "dihedral"), int(name[1:])
-    raise ValueError(f"group={group!r} is not supported; expected C_N, D_N, SO(2) or O(2)")
+    try:
+        spec = irrep_spec_from(group.trivial_representation)
+    except (AttributeError, ValueError):
+        raise ValueError(f"group={group!r} is not supported; expected C_N, D_N, SO(2) or O(2)") from None
+    return spec.kind, spec.N
 
 
 def irrep_spec_by_name(group: Any, name: str) -> IrrepSpec:
-    """The :class:`IrrepSpec` of the irrep called ``name`` (``"irrep_3"``, ``"irrep_1,2"``) of ``group``.
+    """The :class:`IrrepSpec` of the irrep called ``name`` (``"irrep_3"``, ``"irrep_1,2"``) of ``group``:
+    :func:`irrep_spec_from` of ``group.irreps[name]``.
 
     Example:
         >>> from structconv.group import cyclic_group
         >>> irrep_spec_by_name(cyclic_group(4), "irrep_2")
         IrrepSpec(kind='cyclic', N=4, j=0, k=2)
     """
-    kind, N = group_kind(group)
-    if not name.startswith("irrep_"):
-        raise ValueError(f"name={name!r} is not an irrep name; expected 'irrep_k' or 'irrep_j,k'")
-    ids = [int(v) for v in name[len("irrep_") :].split(",")]
-    if isinstance(group, FlipGroup):  # its irrep_j is D1's irrep_j,0
-        return IrrepSpec(kind, N, ids[0], 0)
-    if kind in ("cyclic", "so2"):
-        return IrrepSpec(kind, N, 0, ids[-1])
-    return IrrepSpec(kind, N, ids[0], ids[1])
+    try:
+        irrep = group.irreps[name]
+    except KeyError:
+        raise ValueError(
+            f"name={name!r} is not an irrep of {group.name}; expected one of {list(group.irreps)}"
+        ) from None
+    return irrep_spec_from(irrep)
 
 
 class SteerableBasis:

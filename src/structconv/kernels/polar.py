@@ -35,6 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from structconv.group._matrices import chi as _group_chi
+from structconv.group._matrices import psi as _group_psi
+from structconv.group._matrices import psichi as _group_psichi
 from structconv.kernels.harmonics import Harmonic, irreps_harmonics
 from structconv.kernels.irreps import irrep_spec_from
 
@@ -66,7 +69,8 @@ def _write(values: np.ndarray, out: np.ndarray | None) -> np.ndarray:
 def psi(
     theta: np.ndarray | float, k: int = 1, gamma: float = 0.0, out: np.ndarray | None = None
 ) -> np.ndarray:
-    r"""Rotation matrices :math:`R(k\theta + \gamma)` for a flat list of angles, shape ``(2, 2, 1, n)``.
+    r"""Rotation matrices :math:`R(k\theta + \gamma)` for a flat list of angles, shape ``(2, 2, 1, n)``:
+    :func:`structconv.group.psi` on the angles as a row.
 
     Args:
         theta: an angle or an array of angles (flattened to ``n`` angles).
@@ -81,36 +85,34 @@ def psi(
         array([[ 0., -1.],
                [ 1.,  0.]])
     """
-    a = k * np.asarray(theta, dtype=np.float64).reshape(1, -1) + gamma
-    c, s = np.cos(a), np.sin(a)
-    return _write(np.stack([np.stack([c, -s]), np.stack([s, c])]), out)
+    return _write(_group_psi(np.asarray(theta, dtype=np.float64).reshape(1, -1), k, gamma), out)
 
 
 def chi(s: int, out: np.ndarray | None = None) -> np.ndarray:
-    r"""The reflection :math:`\mathrm{diag}(1, (-1)^s)` as an array ``(2, 2, 1, 1)``.
+    r"""The reflection :math:`\mathrm{diag}(1, (-1)^s)` as a float array ``(2, 2, 1, 1)``:
+    :func:`structconv.group.chi` of ``s mod 2``.
 
     Example:
         >>> chi(1)[:, :, 0, 0]
         array([[ 1.,  0.],
                [ 0., -1.]])
     """
-    return _write(np.array([[1.0, 0.0], [0.0, -1.0 if s % 2 else 1.0]]).reshape(2, 2, 1, 1), out)
+    return _write(_group_chi(int(s) % 2).astype(np.float64).reshape(2, 2, 1, 1), out)
 
 
 def psichi(
     theta: np.ndarray | float, s: int, k: int = 1, gamma: float = 0.0, out: np.ndarray | None = None
 ) -> np.ndarray:
-    r"""The products :math:`R(k\theta + \gamma)\,\mathrm{diag}(1, (-1)^s)`, shape ``(2, 2, 1, n)``.
+    r"""The products :math:`R(k\theta + \gamma)\,\mathrm{diag}(1, (-1)^s)`, shape ``(2, 2, 1, n)``:
+    :func:`structconv.group.psichi` on the angles as a row.
 
     Example:
         >>> psichi(0.0, 1)[:, :, 0, 0]
         array([[ 1.,  0.],
                [ 0., -1.]])
     """
-    m = psi(theta, k, gamma)
-    if s % 2:
-        m[:, 1] = -m[:, 1]
-    return _write(m, out)
+    angles = np.asarray(theta, dtype=np.float64).reshape(1, -1)
+    return _write(_group_psichi(angles, int(s) % 2, k, gamma), out)
 
 
 # ---------------------------------------------------------------------------------------- bases
