@@ -290,3 +290,18 @@ def test_nonneg_sum1_without_positive_tap_is_zero():
     c = make_constraint("nonneg_sum1")
     w = c(torch.tensor([[-1.0, -2.0], [1.0, -1.0]]))
     assert w.tolist() == [[0.0, 0.0], [1.0, 0.0]]
+
+
+@pytest.mark.parametrize("name", CONSTRAINT_NAMES)
+def test_constraint_compiles_without_graph_break(name):
+    # torch.compile(fullgraph=True) of every constraint, forward and backward (a Python generator in the forward,
+    # e.g. math.prod(w.shape[d] for d in dims), breaks the graph)
+    c = make_constraint(name, **PARAMS)
+    shape = (3, 2, 3, 3)
+    c.check(shape)
+    raw = random_weight(name, shape, torch.float32).requires_grad_(True)
+    compiled = torch.compile(c, fullgraph=True, backend="eager")
+    got = compiled(raw)
+    torch.testing.assert_close(got, c(raw))
+    got.sum().backward()
+    assert raw.grad is not None and torch.isfinite(raw.grad).all()

@@ -131,7 +131,7 @@ def _gain_view(
 
 def _filter_size(weight: Tensor, channel_dim: int, dims: tuple[int, ...], groups: int) -> int:
     if dims:
-        return math.prod(weight.shape[d] for d in dims)
+        return math.prod([weight.shape[d] for d in dims])
     if channel_dim == 0:
         return math.prod(weight.shape[1:])
     return (weight.shape[0] // groups) * math.prod(weight.shape[2:])

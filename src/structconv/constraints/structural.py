@@ -211,7 +211,7 @@ class SumToOne(StructuralConstraint):
     def right_inverse(self, weight: Tensor) -> Tensor:
         """Shift every slice so that it sums to exactly one."""
         u, s, dims, _ = self._scaled(weight)
-        k = math.prod(weight.shape[d] for d in dims)
+        k = math.prod([weight.shape[d] for d in dims])  # a list: torch.compile cannot trace a generator here
         return ((u - u.mean(dims, keepdim=True)) * s + 1.0 / k).to(weight.dtype)
 
 
@@ -242,7 +242,7 @@ class ZeroMean(StructuralConstraint):
         """Subtract every slice's mean (a sum of ``W / K``: it cannot overflow, nor can its gradient)."""
         dims = self.slice_dims(weight.shape)
         w = weight.to(compute_dtype(weight.dtype))
-        k = math.prod(weight.shape[d] for d in dims)
+        k = math.prod([weight.shape[d] for d in dims])  # a list: torch.compile cannot trace a generator here
         return (w - (w / k).sum(dims, keepdim=True)).to(weight.dtype)
 
 
@@ -426,7 +426,7 @@ class FixedCenter(StructuralConstraint):
         dims = self.slice_dims(weight.shape)
         w = weight.to(compute_dtype(weight.dtype))
         off, center, _ = self._masks_for(w, dims)
-        k = math.prod(weight.shape[d] for d in dims)
+        k = math.prod([weight.shape[d] for d in dims])  # a list: torch.compile cannot trace a generator here
         scale = slice_scale(w * off, dims)
         s = (w * off / scale).sum(dims, keepdim=True) * scale
         return ((w + (self.neighbor_sum - s) / (k - 1)) * off + center).to(weight.dtype)
