@@ -51,3 +51,15 @@ def _doctest_env(doctest_namespace: dict) -> None:
     np.random.seed(0)
     doctest_namespace["torch"] = torch
     doctest_namespace["np"] = np
+
+
+@pytest.fixture(autouse=True)
+def _numpy_print_options():
+    """Every test starts with numpy's default print options (e2cnn's checks change them process-wide)."""
+    saved = np.get_printoptions()
+    np.set_printoptions(**_NUMPY_PRINT_DEFAULTS)
+    yield
+    np.set_printoptions(**saved)
+
+
+_NUMPY_PRINT_DEFAULTS = np.get_printoptions()

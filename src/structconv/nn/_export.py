@@ -178,9 +178,11 @@ class NormScale(GroupedFields):
         out_perm: torch.Tensor | None,
         function: Callable[[torch.Tensor], torch.Tensor],
         biases: Sequence[torch.Tensor] | None,
+        n_relu: bool = False,
     ) -> None:
         super().__init__(grouping, in_perm, out_perm)
         self.function = function
+        self.n_relu = bool(n_relu)  # relu(s r - b) / r computed as the live module does: relu(s - b / r)
         self.has_bias = biases is not None
         for g, b in enumerate(biases or ()):
             self.register_buffer(f"bias_{g}", copy_tensor(b))
@@ -194,12 +196,13 @@ class NormScale(GroupedFields):
         nonzero = sq > 0
         r = torch.where(nonzero, sq.clamp_min(0.5).sqrt(), 1.0)
         norms = torch.where(nonzero, s * r, 0.0)
-        if self.has_bias:
-            bias = getattr(self, f"bias_{g}").to(w).view(1, self.counts[g], 1, 1, 1, 1)
-            new = self.function(norms - bias)
+        bias = getattr(self, f"bias_{g}").to(w).view(1, self.counts[g], 1, 1, 1, 1) if self.has_bias else None
+        if self.n_relu:
+            new = torch.relu(s - bias / r) if bias is not None else s.expand_as(r)
+            mult = torch.where(nonzero, new, 0.0)
         else:
-            new = self.function(norms)
-        mult = torch.where(nonzero, new / r, 0.0)
+            new = self.function(norms if bias is None else norms - bias)
+            mult = torch.where(nonzero, new / r, 0.0)
         return (u * mult).flatten(2, 3)
 
 

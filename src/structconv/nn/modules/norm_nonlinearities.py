@@ -134,7 +134,10 @@ class _NormNonLinearityBase(EquivariantModule):
             with torch.no_grad():
                 biases = torch.exp(self.log_bias).index_select(0, self._bias_order)
             biases = biases.split(self._grouping.counts)
-        root = NormScale(self._grouping, self._in_perm, self._out_perm, _FUNCTIONS[self.function], biases)
+        root = NormScale(
+            self._grouping, self._in_perm, self._out_perm, _FUNCTIONS[self.function], biases,
+            n_relu=self.function == "n_relu",
+        )
         return to_graph(root, f"{type(self).__name__}Graph")
 
     def extra_repr(self) -> str:
