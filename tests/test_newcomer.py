@@ -318,20 +318,18 @@ _PUBLIC = [
     "structconv.compat.e2cnn",
     "structconv.group",
     "structconv.gspaces",
+    "structconv.kernels",
     "structconv.models",
     "structconv.nn",
     "structconv.nn.modules",
     "structconv.testing",
     "structconv.utils",
 ]
-# outside this change (issue 15's helper could not edit them): each needs the two lines
-# ``from structconv._public import public_dir as _public_dir`` / ``__dir__ = _public_dir(__name__)``
-_NOT_YET = ["structconv.kernels"]
 
 
 @pytest.mark.parametrize(
     "name",
-    _PUBLIC + [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="__dir__ not added yet")) for n in _NOT_YET],
+    _PUBLIC,
 )
 def test_dir_shows_the_api_not_the_imports(name):
     import importlib

@@ -88,3 +88,7 @@ __all__ = [
     "sample_irreps_basis",
     "steerable_basis",
 ]
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)
