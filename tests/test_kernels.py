@@ -1,4 +1,4 @@
-"""Tests of the analytic steerable kernel bases (structconv.kernels), independent of structconv.group."""
+"""Tests of the analytic steerable kernel bases (structconv.kernels), which take their irreps from structconv.group."""
 
 from __future__ import annotations
 
