@@ -36,6 +36,9 @@ def _inputs(shape: tuple[int, ...], dtype: torch.dtype) -> dict[str, torch.Tenso
         "max/4": (normal.sign() * top).to(dtype),
         "max/4_positive": torch.full(shape, top, dtype=dtype),
         "max/4_mixed": (normal / normal.abs().max() * top).to(dtype),
+        # all taps negative and huge: a clipped slice sums to 0 while eps / scale underflows
+        "huge_negative": (-normal.abs() * HUGE[dtype] - HUGE[dtype]).to(dtype),
+        "max/4_negative": (-(normal.abs() / normal.abs().max()) * (top / 2) - top / 2).to(dtype),  # in [-top, -top/2]
     }
 
 

@@ -322,6 +322,8 @@ _PUBLIC = [
     "structconv.models",
     "structconv.nn",
     "structconv.nn.modules",
+    "structconv.nn.init",
+    "structconv.diffops.cache",
     "structconv.testing",
     "structconv.utils",
 ]

@@ -265,7 +265,9 @@ class NonNegSumToOne(StructuralConstraint):
         """Clip negative taps and divide by the slice sum plus ``eps``."""
         u, s, dims, eps = self._scaled(weight)
         pos = torch.relu(u)
-        return (pos / (pos.sum(dims, keepdim=True) + eps / s)).to(weight.dtype)
+        # eps / s underflows to 0 for huge slices: floored, an all-negative slice gives 0 / floor = 0, not NaN
+        e = (eps / s).clamp_min(relative_floor(weight.dtype))
+        return (pos / (pos.sum(dims, keepdim=True) + e)).to(weight.dtype)
 
     def right_inverse(self, weight: Tensor) -> Tensor:
         """Normalise :math:`|W|`."""

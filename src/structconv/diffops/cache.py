@@ -449,3 +449,7 @@ def store_cache(path: str | os.PathLike[str] | None = None) -> int:
             os.unlink(tmp)
         raise
     return len(items)
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)

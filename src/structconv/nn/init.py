@@ -350,3 +350,7 @@ def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) 
         weights[start : start + chunk.size] = chunk.ravel()
     with torch.no_grad():
         tensor.copy_(torch.from_numpy(weights).reshape(tensor.shape).to(tensor))
+
+from structconv._public import public_dir as _public_dir  # noqa: E402
+
+__dir__ = _public_dir(__name__)
