@@ -8,6 +8,7 @@ argument (``evaluate_output_shape``, ``assert_equivariant``, a size-guarded prop
 from __future__ import annotations
 
 import collections
+import functools
 import math
 import re
 
@@ -889,6 +890,22 @@ row(
     ValueError,
     r"fibergroup: expected C1 .*got 'C1'",
 )
+# gspaces on R^3 (escnn's factories)
+row("gspaces", "GSpace3D-id", lambda: gspaces.GSpace3D("nope"), ValueError, r"subgroup_id: 'nope' is not a subgroup of O\(3\)")
+row("gspaces", "rot3dOnR3-mf", lambda: gspaces.rot3dOnR3(maximum_frequency=-1), ValueError,
+    r"maximum_frequency: expected a non-negative int, got -1")
+row("gspaces", "flipRot3dOnR3-mf", lambda: gspaces.flipRot3dOnR3(maximum_frequency="2"), ValueError,
+    r"maximum_frequency: expected a non-negative int, got '2'")
+for _name in ("octaOnR3", "fullOctaOnR3", "icoOnR3", "fullIcoOnR3", "invOnR3", "trivialOnR3"):
+    row("gspaces", f"{_name}-args", functools.partial(getattr(gspaces, _name), 3), TypeError, r"takes 0 positional arguments")
+for _name in ("rot2dOnR3", "dihedralOnR3", "conicalOnR3", "cylindricalOnR3", "fullCylindricalOnR3"):
+    row("gspaces", f"{_name}-n0", functools.partial(getattr(gspaces, _name), n=0), ValueError,
+        rf"{_name}: n=0 is not accepted; expected -1 \(all rotations\) or an int >= 1")
+for _name in ("dihedralOnR3", "conicalOnR3", "fullCylindricalOnR3", "mirOnR3"):
+    row("gspaces", f"{_name}-axis", functools.partial(getattr(gspaces, _name), axis=NAN), ValueError,
+        rf"{_name}: axis=nan is not accepted; expected a finite angle")
+row("gspaces", "grid_permutation-matrix", lambda: gspaces.grid_permutation([[1.0, 0.0], [0.0, 1.0]], (4, 4, 4)), ValueError,
+    r"matrix: expected a 3 x 3 matrix, got shape \(2, 2\)", "call")
 row(
     "gspaces",
     "regular_repr-size-guard",

@@ -156,7 +156,10 @@ def test_generalized_he_init_filter_covariance_matches_e2cnn(index):
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)  # e2cnn's .double() leaves some sampled bases in float32
     try:
-        ref = e2cnn.nn.R2Conv(e2cnn.nn.FieldType(egs, ei), e2cnn.nn.FieldType(egs, eo), k, initialize=False)
+        # recompute=True: e2cnn otherwise reuses a basis cached (in float32) by an earlier test of the process
+        ref = e2cnn.nn.R2Conv(
+            e2cnn.nn.FieldType(egs, ei), e2cnn.nn.FieldType(egs, eo), k, initialize=False, recompute=True
+        )
         c_ref = _he_filter_covariance(ref, _e2cnn_he_std(e2cnn, ref))
     finally:
         torch.set_default_dtype(default)

@@ -49,6 +49,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -361,6 +362,20 @@ def _with_adjoint(sg_id: tuple[Any, ...], adjoint: Any) -> tuple[Any, ...]:
     return sg_id if adjoint is None else sg_id + (adjoint,)
 
 
+def _check_n(owner: str, n: Any) -> int:
+    """``n``: -1 (continuous rotations) or a positive number of rotations, else a ValueError naming it."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not (int(n) == -1 or int(n) >= 1):
+        raise ValueError(f"{owner}: n={n!r} is not accepted; expected -1 (all rotations) or an int >= 1")
+    return int(n)
+
+
+def _check_axis(owner: str, axis: Any) -> float:
+    """``axis``: a finite angle in radians, else a ValueError naming it."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Real) or not math.isfinite(float(axis)):
+        raise ValueError(f"{owner}: axis={axis!r} is not accepted; expected a finite angle in radians")
+    return float(axis)
+
+
 def rot3dOnR3(maximum_frequency: int = 2) -> GSpace3D:
     """All rotations of space: SO(3)."""
     return GSpace3D("so3", maximum_frequency=maximum_frequency)
@@ -393,6 +408,7 @@ def fullIcoOnR3() -> GSpace3D:
 
 def rot2dOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> GSpace3D:
     """Rotations about the z axis: SO(2) (``n = -1``) or C_n; ``adjoint`` (an O(3) element) moves the axis."""
+    n = _check_n("rot2dOnR3", n)
     return GSpace3D(_with_adjoint((False, False, n), adjoint), maximum_frequency=maximum_frequency)
 
 
@@ -400,6 +416,8 @@ def dihedralOnR3(
     n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
 ) -> GSpace3D:
     """Rotations about z and the rotations by π about the horizontal axis at angle ``axis``: O(2) or D_n."""
+    n = _check_n("dihedralOnR3", n)
+    axis = _check_axis("dihedralOnR3", axis)
     return GSpace3D(_with_adjoint((False, 2 * axis, n), adjoint), maximum_frequency=maximum_frequency)
 
 
@@ -407,16 +425,20 @@ def conicalOnR3(
     n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
 ) -> GSpace3D:
     """Rotations about z and the mirrors through the z axis (the cone's symmetries): O(2) or D_n."""
+    n = _check_n("conicalOnR3", n)
+    axis = _check_axis("conicalOnR3", axis)
     return GSpace3D(_with_adjoint(("cone", 2 * axis, n), adjoint), maximum_frequency=maximum_frequency)
 
 
 def mirOnR3(axis: float = math.pi / 2, adjoint: Any = None) -> GSpace3D:
     """One mirror (through the z axis): C2."""
+    axis = _check_axis("mirOnR3", axis)
     return GSpace3D(_with_adjoint(("cone", 2 * axis, 1), adjoint), maximum_frequency=1)
 
 
 def cylindricalOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> GSpace3D:
     """Rotations about z and the inversion: C2 × SO(2) or C2 × C_n."""
+    n = _check_n("cylindricalOnR3", n)
     return GSpace3D(_with_adjoint((True, False, n), adjoint), maximum_frequency=maximum_frequency)
 
 
@@ -424,6 +446,8 @@ def fullCylindricalOnR3(
     n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
 ) -> GSpace3D:
     """The cylinder's symmetries: C2 × O(2) or C2 × D_n (``axis`` passed as is, as escnn 1.0.11)."""
+    n = _check_n("fullCylindricalOnR3", n)
+    axis = _check_axis("fullCylindricalOnR3", axis)
     return GSpace3D(_with_adjoint((True, axis, n), adjoint), maximum_frequency=maximum_frequency)
 
 
