@@ -36,7 +36,72 @@ def _reflection(axis: float) -> np.ndarray:
     return np.array([[c, s], [s, -c]])
 
 
-class GSpace(ABC):
+class FiberGroupAccessors:
+    """What a gspace reads off its fibre group (shared by the planar :class:`GSpace` and
+    :class:`~structconv.gspaces.r3.GSpace3D`); the class sets ``_fibergroup`` and ``_name``."""
+
+    _fibergroup: Group
+    _name: str
+
+    @property
+    def fibergroup(self) -> Group:
+        """The symmetry group."""
+        return self._fibergroup
+
+    @property
+    def representations(self) -> dict[str, Representation]:
+        """The representations registered in :attr:`fibergroup` (its irreps, ``'regular'``, quotients...).
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> list(Rot2dOnR2(4).representations)[:4]  # then any quotient/induced ones built so far
+            ['irrep_0', 'irrep_1', 'irrep_2', 'regular']
+        """
+        return self._fibergroup.representations
+
+    @property
+    def trivial_repr(self) -> IrreducibleRepresentation:
+        """The trivial representation of :attr:`fibergroup`."""
+        return self._fibergroup.trivial_representation
+
+    @property
+    def regular_repr(self) -> Representation:
+        """The regular representation of :attr:`fibergroup` (finite groups only)."""
+        if self._fibergroup.continuous:
+            raise ValueError(
+                f"regular_repr: {self._name} has a continuous group {self._fibergroup.name} without a finite "
+                "regular representation; use bl_regular_repr(L) or irreps"
+            )
+        return self._fibergroup.regular_representation
+
+    def bl_regular_repr(self, L: int) -> Representation:
+        """Band-limited regular representation of a continuous group (see ``bl_regular_representation``)."""
+        return self._fibergroup.bl_regular_representation(L)
+
+    @property
+    def irreps(self) -> dict[str, IrreducibleRepresentation]:
+        """The irreps of :attr:`fibergroup` by name."""
+        return self._fibergroup.irreps
+
+    def irrep(self, *id: int) -> IrreducibleRepresentation:
+        """The irrep of :attr:`fibergroup` with this id (see :meth:`Group.irrep`)."""
+        return self._fibergroup.irrep(*id)
+
+    def quotient_repr(self, subgroup_id: Any) -> Representation:
+        """The quotient representation of :attr:`fibergroup` over the subgroup ``subgroup_id``."""
+        return self._fibergroup.quotient_representation(subgroup_id)
+
+    def induced_repr(self, subgroup_id: Any, repr: Representation) -> Representation:
+        """The representation induced from ``repr`` of the subgroup ``subgroup_id``."""
+        return self._fibergroup.induced_representation(subgroup_id, repr)
+
+    @property
+    def testing_elements(self) -> list[Any]:
+        """The fibergroup's testing elements (all elements of a finite group)."""
+        return list(self._fibergroup.testing_elements())
+
+
+class GSpace(FiberGroupAccessors, ABC):
     r"""A group acting on the plane :math:`\mathbb{R}^2` by rotations (and reflections).
 
     A gspace knows its symmetry group (:attr:`fibergroup`), how an element moves points
@@ -93,11 +158,6 @@ class GSpace(ABC):
 
     # ------------------------------------------------------------------ attributes
     @property
-    def fibergroup(self) -> Group:
-        """The symmetry group."""
-        return self._fibergroup
-
-    @property
     def name(self) -> str:
         """Name, as the reference library prints it: ``"8-Rotations"``, ``"Flip_4-Rotations(f=1.57080)"``."""
         return self._name
@@ -107,61 +167,9 @@ class GSpace(ABC):
         """The base space the group acts on, as a string: ``"R^2"``."""
         return f"R^{self.dimensionality}"
 
-    @property
-    def representations(self) -> dict[str, Representation]:
-        """The representations registered in :attr:`fibergroup` (its irreps, ``'regular'``, quotients...).
-
-        Example:
-            >>> from structconv.gspaces import Rot2dOnR2
-            >>> list(Rot2dOnR2(4).representations)[:4]  # then any quotient/induced ones built so far
-            ['irrep_0', 'irrep_1', 'irrep_2', 'regular']
-        """
-        return self._fibergroup.representations
-
     @abstractmethod
     def build_kernel_basis(self, in_repr: Representation, out_repr: Representation, **kwargs: Any) -> Any:
         """The analytical basis of steerable kernels from ``in_repr`` to ``out_repr`` (a ``KernelBasis``)."""
-
-    @property
-    def trivial_repr(self) -> IrreducibleRepresentation:
-        """The trivial representation of :attr:`fibergroup`."""
-        return self._fibergroup.trivial_representation
-
-    @property
-    def regular_repr(self) -> Representation:
-        """The regular representation of :attr:`fibergroup` (finite groups only)."""
-        if self._fibergroup.continuous:
-            raise ValueError(
-                f"regular_repr: {self._name} has a continuous group {self._fibergroup.name} without a finite "
-                "regular representation; use bl_regular_repr(L) or irreps"
-            )
-        return self._fibergroup.regular_representation
-
-    def bl_regular_repr(self, L: int) -> Representation:
-        """Band-limited regular representation of a continuous group (see ``bl_regular_representation``)."""
-        return self._fibergroup.bl_regular_representation(L)
-
-    @property
-    def irreps(self) -> dict[str, IrreducibleRepresentation]:
-        """The irreps of :attr:`fibergroup` by name."""
-        return self._fibergroup.irreps
-
-    def irrep(self, *id: int) -> IrreducibleRepresentation:
-        """The irrep of :attr:`fibergroup` with this id (see :meth:`Group.irrep`)."""
-        return self._fibergroup.irrep(*id)
-
-    def quotient_repr(self, subgroup_id: Any) -> Representation:
-        """The quotient representation of :attr:`fibergroup` over the subgroup ``subgroup_id``."""
-        return self._fibergroup.quotient_representation(subgroup_id)
-
-    def induced_repr(self, subgroup_id: Any, repr: Representation) -> Representation:
-        """The representation induced from ``repr`` of the subgroup ``subgroup_id``."""
-        return self._fibergroup.induced_representation(subgroup_id, repr)
-
-    @property
-    def testing_elements(self) -> list[Any]:
-        """The fibergroup's testing elements (all elements of a finite group)."""
-        return self._fibergroup.testing_elements()
 
     @abstractmethod
     def restrict(self, id: Any) -> tuple[GSpace, SubgroupParentMap, SubgroupChildMap]:

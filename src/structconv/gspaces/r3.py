@@ -56,8 +56,9 @@ from typing import Any
 import numpy as np
 import scipy.ndimage
 
-from structconv.group import Group, IrreducibleRepresentation, Representation
+from structconv.group import Group, Representation
 from structconv.group.o3 import O3, o3_group
+from structconv.gspaces.gspace import FiberGroupAccessors
 
 __all__ = [
     "GSpace3D",
@@ -146,7 +147,7 @@ def _move_volume(x: np.ndarray, A: np.ndarray, order: int) -> np.ndarray:
     return out.reshape(x.shape)
 
 
-class GSpace3D:
+class GSpace3D(FiberGroupAccessors):
     r"""A subgroup of O(3) acting on :math:`\mathbb{R}^3` (escnn's ``GSpace3D``): on points by rotations
     (and reflections), on feature fields by :math:`(g \cdot f)(x) = \rho(g) f(g^{-1} x)`.
 
@@ -200,11 +201,6 @@ class GSpace3D:
 
     # ------------------------------------------------------------------ attributes
     @property
-    def fibergroup(self) -> Group:
-        """The symmetry group (a subgroup of O(3))."""
-        return self._fibergroup
-
-    @property
     def name(self) -> str:
         """Name, as escnn prints it: ``"SO(3)_on_R3[so3]"``, ``"Octahedral_on_R3[(False, 'octa')]"``."""
         return self._name
@@ -236,52 +232,6 @@ class GSpace3D:
         to it (a :class:`~structconv.group.Representation`; ``gs.basespace_action(g)`` is the ``3 × 3``
         matrix)."""
         return self._base_action
-
-    @property
-    def representations(self) -> dict[str, Representation]:
-        """The representations registered in :attr:`fibergroup`."""
-        return self._fibergroup.representations
-
-    @property
-    def trivial_repr(self) -> IrreducibleRepresentation:
-        """The trivial representation of :attr:`fibergroup`."""
-        return self._fibergroup.trivial_representation
-
-    @property
-    def regular_repr(self) -> Representation:
-        """The regular representation of :attr:`fibergroup` (finite groups only)."""
-        if self._fibergroup.continuous:
-            raise ValueError(
-                f"regular_repr: {self._name} has a continuous group {self._fibergroup.name} without a finite "
-                "regular representation; use bl_regular_repr(L) or irreps"
-            )
-        return self._fibergroup.regular_representation
-
-    def bl_regular_repr(self, L: int) -> Representation:
-        """Band-limited regular representation of a continuous :attr:`fibergroup`."""
-        return self._fibergroup.bl_regular_representation(L)
-
-    @property
-    def irreps(self) -> Any:
-        """The irreps of :attr:`fibergroup` by name (call it, ``gs.irreps()``, for escnn's list)."""
-        return self._fibergroup.irreps
-
-    def irrep(self, *id: Any) -> IrreducibleRepresentation:
-        """The irrep of :attr:`fibergroup` with this id (escnn's ids)."""
-        return self._fibergroup.irrep(*id)
-
-    def quotient_repr(self, subgroup_id: Any) -> Representation:
-        """The quotient representation of :attr:`fibergroup` over its subgroup ``subgroup_id``."""
-        return self._fibergroup.quotient_representation(subgroup_id)
-
-    def induced_repr(self, subgroup_id: Any, repr: Representation) -> Representation:
-        """The representation induced from ``repr`` of the subgroup ``subgroup_id``."""
-        return self._fibergroup.induced_representation(subgroup_id, repr)
-
-    @property
-    def testing_elements(self) -> list[Any]:
-        """The fibergroup's testing elements (every element of a finite group)."""
-        return list(self._fibergroup.testing_elements())
 
     # ------------------------------------------------------------------ subgroups
     def _combine(self, id: Any) -> Any:
