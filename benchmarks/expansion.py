@@ -23,7 +23,7 @@ import warnings
 
 import torch
 
-import structconv.nn.basisexpansion as be
+import structconv.nn.conv.basisexpansion as be
 
 CONFIGS = {
     "c8": ("C8 regular 16->16 k5", "rot", 8, 16, 5),

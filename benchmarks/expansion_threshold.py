@@ -4,7 +4,7 @@ For regular -> regular representations of C4, D4, C8 and D8 with kernel sizes 3,
 16 output fields), prints the multiply-add gain ``dense_cost / cost`` of the factorized plan and the time
 of both expansions (forward under ``no_grad``; forward plus the gradient of the weights for a random
 cotangent), median of ``--repeats`` calls, in ms, with the speed-ups.  The layer uses the factorized
-expansion where the gain is at least ``structconv.nn.basisexpansion._FACTORIZE_MIN_GAIN``.
+expansion where the gain is at least ``structconv.nn.conv.basisexpansion._FACTORIZE_MIN_GAIN``.
 
 Usage: ``python benchmarks/expansion_threshold.py [--repeats 25] [--threads 2]``
 """
@@ -17,10 +17,10 @@ import time
 
 import torch
 
-import structconv.nn.basisexpansion as be
+import structconv.nn.conv.basisexpansion as be
 from structconv.gspaces import FlipRot2dOnR2, Rot2dOnR2
 from structconv.kernels import kernel_grid
-from structconv.nn.basisexpansion import block_basisexpansion, r2_kernel_basis
+from structconv.nn.conv.basisexpansion import block_basisexpansion, r2_kernel_basis
 
 
 def _median_ms(fn, repeats: int) -> float:

@@ -22,9 +22,9 @@ from structconv import nn as snn
 from structconv.compat import elektronn3 as e3
 from structconv.compat import lucid, selfeeg
 from structconv.kernels import kernel_grid
-from structconv.nn.basisexpansion import BlocksBasisExpansion as BBE
-from structconv.nn.basisexpansion import SingleBlockBasisExpansion as SBBE
-from structconv.nn.basisexpansion import r2_kernel_basis
+from structconv.nn.conv.basisexpansion import BlocksBasisExpansion as BBE
+from structconv.nn.conv.basisexpansion import SingleBlockBasisExpansion as SBBE
+from structconv.nn.conv.basisexpansion import r2_kernel_basis
 from structconv.testing import assert_equivariant
 
 GS = gspaces.Rot2dOnR2(4)

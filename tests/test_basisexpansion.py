@@ -9,7 +9,7 @@ import torch
 from structconv.gspaces import FlipRot2dOnR2, Rot2dOnR2
 from structconv.kernels import kernel_grid, steerable_basis
 from structconv.nn import BlocksBasisExpansion, FieldType, SingleBlockBasisExpansion, block_basisexpansion
-from structconv.nn.basisexpansion import r2_kernel_basis
+from structconv.nn.conv.basisexpansion import r2_kernel_basis
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +142,7 @@ def test_expansion_float32_filtered_and_pickled(gs):
 
 
 def _factorized_and_dense(monkeypatch, t_in, t_out, kernel_size=5, **kwargs):
-    import structconv.nn.basisexpansion as be
+    import structconv.nn.conv.basisexpansion as be
 
     monkeypatch.setattr(be, "_FACTORIZE", "always")
     fac = BlocksBasisExpansion(
@@ -220,7 +220,7 @@ def test_factorized_expansion_matches_dense(monkeypatch, name):
 
 
 def test_factorized_single_block_batched_forward(monkeypatch):
-    import structconv.nn.basisexpansion as be
+    import structconv.nn.conv.basisexpansion as be
 
     gs = FlipRot2dOnR2(8)
     basis = r2_kernel_basis(gs.regular_repr, gs.regular_repr, kernel_size=5)

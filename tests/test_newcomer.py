@@ -216,7 +216,7 @@ def test_channel_checks_still_raise_in_eager_mode():
 
     with pytest.raises(ValueError, match="not a multiple of kernel_size=4"):
         MaxPoolChannels(4)(torch.zeros(1, 6, 2, 2))
-    from structconv.nn._typecheck import check_tensor
+    from structconv.nn.typed._typecheck import check_tensor
 
     with pytest.raises(ValueError, match="x has 3 channels .* but its field type has size 4"):
         check_tensor(torch.zeros(1, 3, 5, 5), 4, "x", min_dims=4, max_dims=4)

@@ -13,7 +13,7 @@ import torch
 
 from structconv.gspaces import Flip2dOnR2, FlipRot2dOnR2, Rot2dOnR2, TrivialOnR2
 from structconv.nn import FieldType, GeometricTensor, R2Conv, R2ConvTransposed
-from structconv.nn._typecheck import exact_grid_action
+from structconv.nn.typed._typecheck import exact_grid_action
 from structconv.testing import assert_equivariant
 
 

@@ -1,4 +1,4 @@
-"""Tests of structconv.nn.wsconv: WSConv1d/2d/3d, WSConvTranspose1d/2d/3d and FWS."""
+"""Tests of structconv.nn.constrained.wsconv: WSConv1d/2d/3d, WSConvTranspose1d/2d/3d and FWS."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ _LAYER_MODULES = ("structconv.nn",)
 
 
 #: modules whose classes are building blocks of the layers, not layers users put in a model
-_NOT_LAYER_MODULES = ("structconv.nn.basisexpansion",)
+_NOT_LAYER_MODULES = ("structconv.nn.conv.basisexpansion",)
 
 #: the groups ``structconv info`` prints, by the module that defines a class: ``(title, modules)``; the
 #: last group holds the containers and utilities, which are not layers

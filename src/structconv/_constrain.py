@@ -19,7 +19,7 @@ from torch.utils.hooks import RemovableHandle
 
 from structconv.constraints import make_constraint
 from structconv.nn._conv_utils import check_constraint_output, check_enforce
-from structconv.nn.constrained import ConstrainedLayerMixin, check_projectable, project_weight_
+from structconv.nn.constrained.layers import ConstrainedLayerMixin, check_projectable, project_weight_
 
 __all__ = ["constrain", "attach_projection", "project_model_"]
 

@@ -84,7 +84,7 @@ from structconv._validate import (
     check_real,
 )
 from structconv.nn import EquivariantModule, FieldType, GeometricTensor
-from structconv.nn._typecheck import check_tensor, exact_grid_action
+from structconv.nn.typed._typecheck import check_tensor, exact_grid_action
 
 __all__ = [
     "EquivarianceRecord",

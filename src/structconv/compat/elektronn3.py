@@ -34,7 +34,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from structconv.nn import wsconv as _ws
+from structconv.nn.constrained import wsconv as _ws
 
 __all__ = ["FWS", "WSConv1d", "WSConv2d", "WSConv3d", "WSConvTranspose2d", "WSConvTranspose3d"]
 

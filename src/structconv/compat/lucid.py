@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from structconv.nn import constrained as _c
+from structconv.nn.constrained import layers as _c
 
 __all__ = ["ConstrainedConv1d", "ConstrainedConv2d", "ConstrainedConv3d"]
 

@@ -38,9 +38,9 @@ import torch
 from torch import Tensor, nn
 
 from structconv.constraints import MaxNorm, MinMaxNorm, UnitNorm
-from structconv.nn.constrained import ConstrainedConv1d as _UnifiedConstrainedConv1d
-from structconv.nn.constrained import ConstrainedConv2d as _UnifiedConstrainedConv2d
-from structconv.nn.constrained import ConstrainedLinear as _UnifiedConstrainedLinear
+from structconv.nn.constrained.layers import ConstrainedConv1d as _UnifiedConstrainedConv1d
+from structconv.nn.constrained.layers import ConstrainedConv2d as _UnifiedConstrainedConv2d
+from structconv.nn.constrained.layers import ConstrainedLinear as _UnifiedConstrainedLinear
 
 __all__ = [
     "SELFEEG_EPSILON",

@@ -20,13 +20,7 @@ Example:
 from __future__ import annotations
 
 from structconv.nn import init
-from structconv.nn.basisexpansion import (
-    BasisExpansion,
-    BlocksBasisExpansion,
-    SingleBlockBasisExpansion,
-    block_basisexpansion,
-)
-from structconv.nn.constrained import (
+from structconv.nn.constrained.layers import (
     ConstrainedConv1d,
     ConstrainedConv2d,
     ConstrainedConv3d,
@@ -36,9 +30,25 @@ from structconv.nn.constrained import (
     ConstrainedLayerMixin,
     ConstrainedLinear,
 )
-from structconv.nn.equivariant_module import EquivariantModule
-from structconv.nn.field_type import FieldType
-from structconv.nn.geometric_tensor import GeometricTensor, tensor_directsum
+from structconv.nn.constrained.separable import ConstrainedSeparableConv2d
+from structconv.nn.constrained.wsconv import (
+    FWS,
+    WSConv1d,
+    WSConv2d,
+    WSConv3d,
+    WSConvTranspose1d,
+    WSConvTranspose2d,
+    WSConvTranspose3d,
+)
+from structconv.nn.conv.basisexpansion import (
+    BasisExpansion,
+    BlocksBasisExpansion,
+    SingleBlockBasisExpansion,
+    block_basisexpansion,
+)
+from structconv.nn.conv.r2conv import R2Conv
+from structconv.nn.conv.r2conv_transposed import R2ConvTransposed
+from structconv.nn.conv.r2diffop import R2Diffop
 from structconv.nn.modules import (
     ELU,
     BranchingModule,
@@ -79,19 +89,9 @@ from structconv.nn.modules import (
     SequentialModule,
     VectorFieldNonLinearity,
 )
-from structconv.nn.r2conv import R2Conv
-from structconv.nn.r2conv_transposed import R2ConvTransposed
-from structconv.nn.r2diffop import R2Diffop
-from structconv.nn.separable import ConstrainedSeparableConv2d
-from structconv.nn.wsconv import (
-    FWS,
-    WSConv1d,
-    WSConv2d,
-    WSConv3d,
-    WSConvTranspose1d,
-    WSConvTranspose2d,
-    WSConvTranspose3d,
-)
+from structconv.nn.typed.equivariant_module import EquivariantModule
+from structconv.nn.typed.field_type import FieldType
+from structconv.nn.typed.geometric_tensor import GeometricTensor, tensor_directsum
 
 __all__ = [
     # constrained and weight-standardized convolutions
@@ -172,3 +172,30 @@ __all__ = [
 from structconv._public import public_dir as _public_dir  # noqa: E402
 
 __dir__ = _public_dir(__name__)
+
+
+def _alias_old_module_paths() -> None:
+    """Keep the module paths of releases before the rooms of ``nn/`` importable, so whole-module pickles
+    (``torch.save(model)``) made with them still load: each old path names the module now in a room."""
+    import importlib
+    import sys
+
+    moved = {
+        "constrained": "constrained.layers",
+        "wsconv": "constrained.wsconv",
+        "separable": "constrained.separable",
+        "field_type": "typed.field_type",
+        "geometric_tensor": "typed.geometric_tensor",
+        "equivariant_module": "typed.equivariant_module",
+        "basisexpansion": "conv.basisexpansion",
+        "r2conv": "conv.r2conv",
+        "r2conv_transposed": "conv.r2conv_transposed",
+        "r2diffop": "conv.r2diffop",
+    }
+    for old, new in moved.items():
+        if old == "constrained":
+            continue  # the package ``structconv.nn.constrained`` re-exports the classes of its ``layers``
+        sys.modules.setdefault(f"{__name__}.{old}", importlib.import_module(f"{__name__}.{new}"))
+
+
+_alias_old_module_paths()

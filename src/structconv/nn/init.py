@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, SingleBlockBasisExpansion
+from structconv.nn.conv.basisexpansion import BasisExpansion, BlocksBasisExpansion, SingleBlockBasisExpansion
 
 __all__ = ["STD_CACHE_SIZE", "generalized_he_init", "deltaorthonormal_init"]
 

@@ -36,7 +36,7 @@ _INDUCED_TAG = re.compile(r"induced_(norm|gated)_(\d+)")
 
 def check_field_type(value: Any, argname: str = "in_type", owner: str = "") -> None:
     """Raise ``TypeError`` unless ``value`` is a :class:`~structconv.nn.FieldType`."""
-    from ..field_type import FieldType
+    from structconv.nn.typed.field_type import FieldType
 
     if not isinstance(value, FieldType):
         prefix = f"{owner}: " if owner else ""
@@ -68,7 +68,7 @@ def ignore_extra_kwargs(owner: str, kwargs: dict[str, Any], expected: dict[str, 
 
 def check_input(module: torch.nn.Module, input: Any, in_type: Any = None, argname: str = "input") -> None:
     """Check that ``input`` is a GeometricTensor of the module's input type (expected vs received)."""
-    from ..geometric_tensor import GeometricTensor
+    from structconv.nn.typed.geometric_tensor import GeometricTensor
 
     expected = module.in_type if in_type is None else in_type
     name = type(module).__name__

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..equivariant_module import EquivariantModule
-from ..field_type import FieldType
-from ..geometric_tensor import GeometricTensor
+from structconv.nn.typed.equivariant_module import EquivariantModule
+from structconv.nn.typed.field_type import FieldType
+from structconv.nn.typed.geometric_tensor import GeometricTensor
+
 from ._utils import check_field_type, check_input, ignore_extra_kwargs, induced_structure, require_support
 
 __all__ = ["GatedNonLinearity1", "GatedNonLinearity2", "InducedGatedNonLinearity1"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..equivariant_module import EquivariantModule
-from ..field_type import FieldType
-from ..geometric_tensor import GeometricTensor
+from structconv.nn.typed.equivariant_module import EquivariantModule
+from structconv.nn.typed.field_type import FieldType
+from structconv.nn.typed.geometric_tensor import GeometricTensor
+
 from ._utils import check_field_type, check_input
 
 __all__ = ["MaskModule"]

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import torch
 
-from ..equivariant_module import EquivariantModule
+from structconv.nn.typed.equivariant_module import EquivariantModule
 
 __all__ = ["ModuleList"]
 

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..equivariant_module import EquivariantModule
-from ..field_type import FieldType
-from ..geometric_tensor import GeometricTensor, tensor_directsum
+from structconv.nn.typed.equivariant_module import EquivariantModule
+from structconv.nn.typed.field_type import FieldType
+from structconv.nn.typed.geometric_tensor import GeometricTensor, tensor_directsum
+
 from ._utils import check_field_type, check_input
 
 __all__ = ["BranchingModule", "MergeModule", "MultipleModule"]
@@ -246,7 +247,7 @@ class MergeModule(EquivariantModule):
         Returns ``(element, max error)`` pairs for the rotations by multiples of 90 degrees and the flips
         among the testing elements.
         """
-        from .._typecheck import exact_grid_action
+        from structconv.nn.typed._typecheck import exact_grid_action
 
         types: dict[str, FieldType] = {}
         for i, labels in enumerate(self._labels):

@@ -11,10 +11,11 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from structconv.nn.typed.equivariant_module import EquivariantModule
+from structconv.nn.typed.field_type import FieldType
+from structconv.nn.typed.geometric_tensor import GeometricTensor
+
 from ..._numerics import compute_dtype, slice_scale
-from ..equivariant_module import EquivariantModule
-from ..field_type import FieldType
-from ..geometric_tensor import GeometricTensor
 from ._utils import (
     FieldGrouping,
     check_field_type,

@@ -6,8 +6,9 @@ from collections import OrderedDict
 
 import torch
 
-from ..equivariant_module import EquivariantModule
-from ..geometric_tensor import GeometricTensor
+from structconv.nn.typed.equivariant_module import EquivariantModule
+from structconv.nn.typed.geometric_tensor import GeometricTensor
+
 from ._utils import check_input
 
 __all__ = ["SequentialModule"]

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from structconv.nn._conv_utils import check_conv_args, check_enforce, check_int
-from structconv.nn.constrained import ConstrainedConv2d, ConstraintArg
+from structconv.nn.constrained.layers import ConstrainedConv2d, ConstraintArg
 
 __all__ = ["ConstrainedSeparableConv2d"]
 
@@ -46,7 +46,7 @@ class ConstrainedSeparableConv2d(nn.Module):
         depth_constraint: constraint of the depthwise kernel.
         point_constraint: constraint of the pointwise kernel.
         enforce: ``'forward'``, ``'post_step'`` or ``'inplace'``, for both parts
-            (see :mod:`structconv.nn.constrained`).
+            (see :mod:`structconv.nn.constrained.layers`).
 
     Shape:
         Input :math:`(N, C_{in}, H, W)`, output :math:`(N, C_{out}, H_{out}, W_{out})` with

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from structconv.nn._typecheck import check_tensor
-from structconv.nn.field_type import FieldType
+from structconv.nn.typed._typecheck import check_tensor
+from structconv.nn.typed.field_type import FieldType
 
 __all__ = ["GeometricTensor", "tensor_directsum"]
 

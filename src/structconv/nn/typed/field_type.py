@@ -17,7 +17,7 @@ import scipy.sparse
 import torch
 import torch.nn.functional as F
 
-from structconv.nn._typecheck import check_tensor, element_key, exact_grid_action
+from structconv.nn.typed._typecheck import check_tensor, element_key, exact_grid_action
 
 if TYPE_CHECKING:  # pragma: no cover
     from structconv.group import Group, Representation

@@ -20,8 +20,8 @@ from structconv.diffops.discretization import RADIAL_BASIS_FUNCTIONS, resolve_ke
 from structconv.diffops.sampling import DiscretizationArgs, diffop_basis
 from structconv.kernels import SteerableBasis
 from structconv.nn._conv_utils import check_bool, check_choice, check_int, check_real
-from structconv.nn.field_type import FieldType
-from structconv.nn.r2conv import _PlanarConv
+from structconv.nn.conv.r2conv import _PlanarConv
+from structconv.nn.typed.field_type import FieldType
 
 __all__ = ["R2Diffop", "r2_diffop_basis"]
 

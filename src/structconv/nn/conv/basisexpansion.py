@@ -555,7 +555,7 @@ class BlocksBasisExpansion(BasisExpansion):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        from structconv.nn.field_type import FieldType
+        from structconv.nn.typed.field_type import FieldType
 
         owner = type(self).__name__
         for arg, value in (("in_type", in_type), ("out_type", out_type)):

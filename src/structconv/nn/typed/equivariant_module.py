@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from structconv.nn._structure import StructureMixin
-from structconv.nn.field_type import FieldType
+from structconv.nn.typed.field_type import FieldType
 
 __all__ = ["EquivariantModule"]
 
@@ -125,7 +125,7 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
             >>> max(err for _, err in m.check_equivariance()) < 1e-12
             True
         """
-        from structconv.nn._typecheck import exact_grid_action
+        from structconv.nn.typed._typecheck import exact_grid_action
         from structconv.testing import assert_equivariant, equivariance_errors
 
         module, in_type, out_type, options = self._equivariance_setup()

@@ -176,7 +176,7 @@ def projected_kernel(constraint: nn.Module, weight: Tensor) -> Tensor:
 class ConstrainedLayerMixin:
     """The constraint machinery shared by the constrained layers (mixed in before the ``torch.nn`` class).
 
-    Every forward derives its kernel from the current stored weight (see :mod:`structconv.nn.constrained`):
+    Every forward derives its kernel from the current stored weight (see this module's docstring):
     nothing is cached between forwards, so the output follows the parameters whatever route changed them.
 
     Attributes:
@@ -303,7 +303,8 @@ _DOC_ARGS = """
             ``'max_norm'``, ``'min_max_norm'``, ``'unit_norm'``, ``'non_neg'``), a constraint module
             (e.g. :class:`~structconv.constraints.MaxNorm`), a list of them applied in order, or any
             ``repr`` of one (see :func:`~structconv.constraints.make_constraint`).
-        enforce: ``'forward'``, ``'post_step'`` or ``'inplace'`` (see :mod:`structconv.nn.constrained`).
+        enforce: ``'forward'``, ``'post_step'`` or ``'inplace'`` (see this module's
+            docstring).
         eps: stability constant of the named normalising modes.
         max_l2: the bound of ``'max_l2'`` (required for it).
         center_value: centre tap of ``'fixed_center'`` (odd kernel sizes only).

@@ -2,7 +2,7 @@ r"""``R2Conv``: G-steerable convolution on the plane.
 
 The filter of an :class:`R2Conv` lives in the space of steerable kernels
 ``κ(g·x) = ρ_out(g) κ(x) ρ_in(g)⁻¹``; it is the contraction of the learnable ``weights`` with the sampled
-basis of :mod:`structconv.kernels` (see :class:`~structconv.nn.basisexpansion.BlocksBasisExpansion`),
+basis of :mod:`structconv.kernels` (see :class:`~structconv.nn.conv.basisexpansion.BlocksBasisExpansion`),
 followed by an ordinary :func:`torch.nn.functional.conv2d`.
 """
 
@@ -28,10 +28,10 @@ from structconv.nn._conv_utils import (
     check_size,
 )
 from structconv.nn._derived import derived
-from structconv.nn.basisexpansion import BasisExpansion, BlocksBasisExpansion, r2_kernel_basis
-from structconv.nn.equivariant_module import EquivariantModule
-from structconv.nn.field_type import FieldType
-from structconv.nn.geometric_tensor import GeometricTensor
+from structconv.nn.conv.basisexpansion import BasisExpansion, BlocksBasisExpansion, r2_kernel_basis
+from structconv.nn.typed.equivariant_module import EquivariantModule
+from structconv.nn.typed.field_type import FieldType
+from structconv.nn.typed.geometric_tensor import GeometricTensor
 
 __all__ = ["R2Conv"]
 
@@ -199,8 +199,8 @@ class _SteerableConv(EquivariantModule):
         if kernel_size > MAX_KERNEL_SIZE:
             raise ValueError(
                 f"{owner}: kernel_size={kernel_size} is above the limit of {MAX_KERNEL_SIZE} "
-                "(structconv.nn.r2conv.MAX_KERNEL_SIZE): sampling a steerable basis takes memory and time of "
-                f"order kernel_size ** 4; expected kernel_size <= {MAX_KERNEL_SIZE}"
+                "(structconv.nn.conv.r2conv.MAX_KERNEL_SIZE): sampling a steerable basis takes memory and "
+                f"time of order kernel_size ** 4; expected kernel_size <= {MAX_KERNEL_SIZE}"
             )
         check_int(dilation, "dilation", minimum=1, owner=owner)
         check_int(groups, "groups", minimum=1, owner=owner)

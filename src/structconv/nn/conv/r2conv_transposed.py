@@ -14,10 +14,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from structconv.nn.basisexpansion import r2_kernel_basis
-from structconv.nn.field_type import FieldType
-from structconv.nn.geometric_tensor import GeometricTensor
-from structconv.nn.r2conv import _SteerableConv
+from structconv.nn.conv.basisexpansion import r2_kernel_basis
+from structconv.nn.conv.r2conv import _SteerableConv
+from structconv.nn.typed.field_type import FieldType
+from structconv.nn.typed.geometric_tensor import GeometricTensor
 
 __all__ = ["R2ConvTransposed"]
 
