@@ -36,8 +36,10 @@ last ``-y`` and the third last ``-z``; voxel ``(i, j, k)`` is the point
 (the planar base class accepts dimensionality 2 only) with the same public attributes; as in escnn,
 :attr:`GSpace3D.basespace_action` is a :class:`~structconv.group.Representation` (calling it on an element
 gives the matrix, so ``gs.basespace_action(g)`` works as for the planar gspaces), and ``restrict`` is
-implemented for the gspaces of SO(3) and O(3) (escnn 1.0.11 fails on the others too). Not here yet:
-kernel bases (``build_kernel_basis``) and ``type(...)`` (field types of 5-D tensors).
+implemented for the gspaces of SO(3) and O(3) (escnn 1.0.11 fails on the others too);
+:attr:`GSpace3D.testing_elements` puts the elements that move a voxel grid exactly first
+(:meth:`GSpace3D.grid_elements`). Field types: :meth:`GSpace3D.type` (tensors ``(B, C, D, H, W)``). Not here
+yet: kernel bases (``build_kernel_basis``).
 
 Example:
     >>> from structconv.gspaces.r3 import octaOnR3
@@ -48,6 +50,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Sequence
@@ -131,6 +134,22 @@ def grid_permutation(matrix: Any, shape: Sequence[int], atol: float = 1e-9) -> n
     return np.ravel_multi_index(tuple(r), shape).astype(np.int64)
 
 
+def _cube_symmetries() -> list[np.ndarray]:
+    """The 48 signed permutation matrices (the symmetries of the cube): the 24 rotations first, then the 24
+    rotations times the inversion, each in a fixed order (permutations in lexicographic order, then signs)."""
+    rotations = []
+    for perm in itertools.permutations(range(3)):
+        for signs in itertools.product((1.0, -1.0), repeat=3):
+            A = np.zeros((3, 3))
+            A[range(3), perm] = signs
+            if np.linalg.det(A) > 0:
+                rotations.append(A)
+    return rotations + [-A for A in rotations]
+
+
+_CUBE = _cube_symmetries()
+
+
 def _move_volume(x: np.ndarray, A: np.ndarray, order: int) -> np.ndarray:
     """``f'(p) = f(A^{-1} p)`` for a field ``x`` of shape ``(..., D1, D2, D3)``."""
     shape = x.shape[-3:]
@@ -181,6 +200,7 @@ class GSpace3D(FiberGroupAccessors):
         # as escnn, the name shows the id as given (without the adjoint when none was passed)
         self._name = f"{fibergroup.name}_on_R3[{sg_id}]"
         self._base_action = o3.restrict_representation(key, o3.standard_representation())
+        self._elements: dict[Any, list[Any]] = {}
 
     # ------------------------------------------------------------------ value semantics
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
@@ -202,36 +222,164 @@ class GSpace3D(FiberGroupAccessors):
     # ------------------------------------------------------------------ attributes
     @property
     def name(self) -> str:
-        """Name, as escnn prints it: ``"SO(3)_on_R3[so3]"``, ``"Octahedral_on_R3[(False, 'octa')]"``."""
+        """Name, as escnn prints it: ``"SO(3)_on_R3[so3]"``, ``"Octahedral_on_R3[(False, 'octa')]"``.
+
+        Example:
+            >>> rot2dOnR3(4).name
+            'C4_on_R3[(False, False, 4)]'
+        """
         return self._name
 
     @property
     def basespace(self) -> str:
-        """The base space: ``"R^3"``."""
+        """The base space: ``"R^3"``.
+
+        Example:
+            >>> invOnR3().basespace
+            'R^3'
+        """
         return "R^3"
 
     @property
     def sg_id(self) -> Any:
         """The normalised O(3) subgroup id of :attr:`fibergroup` (as escnn's ``_sg_id``, without an identity
-        adjoint)."""
+        adjoint).
+
+        Example:
+            >>> rot3dOnR3().sg_id, fullOctaOnR3().sg_id
+            ((False, 'so3'), (True, 'octa'))
+        """
         return self._sg_id
 
     @property
     def inclusion(self) -> Any:
-        """The map from an element of :attr:`fibergroup` to the O(3) element it is."""
+        """The map from an element of :attr:`fibergroup` to the O(3) element it is.
+
+        Example:
+            >>> gs = invOnR3()
+            >>> gs.inclusion(1)  # the inversion
+            O(3)[-, [0., 0., 0., 1.]]
+        """
         return self._inclusion
 
     @property
     def restriction(self) -> Any:
-        """The map from an O(3) element to the element of :attr:`fibergroup` it is (``None`` if none)."""
+        """The map from an O(3) element to the element of :attr:`fibergroup` it is (``None`` if none).
+
+        Example:
+            >>> gs = invOnR3()
+            >>> gs.restriction(gs.inclusion(1)), gs.restriction(gs.inclusion(1) @ gs.inclusion(1))
+            (1, 0)
+        """
         return self._restriction
 
     @property
     def basespace_action(self) -> Representation:
         """How :attr:`fibergroup` moves points ``(x, y, z)``: the standard representation of O(3) restricted
         to it (a :class:`~structconv.group.Representation`; ``gs.basespace_action(g)`` is the ``3 × 3``
-        matrix)."""
+        matrix).
+
+        Example:
+            >>> gs = rot2dOnR3(4)
+            >>> gs.basespace_action(1).round(12) + 0.0  # 90° about z
+            array([[ 0., -1.,  0.],
+                   [ 1.,  0.,  0.],
+                   [ 0.,  0.,  1.]])
+        """
         return self._base_action
+
+    # ------------------------------------------------------------------ elements
+    def grid_elements(self, shape: Sequence[int] | None = None) -> list[Any]:
+        """The elements of :attr:`fibergroup` that map a voxel grid onto itself (their action is exact).
+
+        These are the elements whose :attr:`basespace_action` is one of the 48 symmetries of the cube (the
+        24 rotations of the cube, and those times the inversion) and, for a non-cubic ``shape``, keeps the
+        box's shape (:func:`grid_permutation` is not ``None``). A voxel convolution with a steerable kernel
+        is exactly equivariant for them only; other elements need interpolation.
+
+        Args:
+            shape: the grid ``(D1, D2, D3)``; ``None`` (default): a cube.
+
+        Returns:
+            a new list: for a finite group in the order of ``fibergroup.elements``; otherwise the cube's
+            rotations first (a fixed order), then the others.
+
+        Example:
+            >>> len(rot3dOnR3().grid_elements()), len(flipRot3dOnR3().grid_elements())
+            (24, 48)
+            >>> len(icoOnR3().grid_elements()), len(rot2dOnR3().grid_elements())
+            (12, 4)
+            >>> len(octaOnR3().grid_elements((3, 3, 5)))  # a box: 180° turns about x, y, z; 90° about z
+            8
+        """
+        key = None if shape is None else tuple(int(v) for v in shape)
+        if key is not None and (len(key) != 3 or min(key) < 1):
+            raise ValueError(f"grid_elements: shape={shape!r} is not accepted; expected 3 positive sizes")
+        cached = self._elements.get(("grid", key))
+        if cached is None:
+            G = self._fibergroup
+            box = (3, 3, 3) if key is None else key
+            if not G.continuous:
+                cached = [g for g in G.elements if grid_permutation(self._base_action(g), box) is not None]
+            else:
+                cached = []
+                for A in _CUBE:
+                    if grid_permutation(A, box) is None:
+                        continue
+                    j = int(np.linalg.det(A) < 0)
+                    g = self._restriction(self._o3.element((j, (-1) ** j * A), "MAT"))
+                    if g is not None:
+                        cached.append(g)
+            self._elements[("grid", key)] = cached
+        return list(cached)
+
+    @property
+    def testing_elements(self) -> list[Any]:
+        """The elements to test equivariance on: the grid elements (exact on a cubic voxel grid) first.
+
+        * finite groups: every element (the cube's groups are all grid elements; of the icosahedral groups
+          only 12 / 24 are);
+        * continuous groups (SO(3), O(3), the axial SO(2) / O(2) and their products): the grid elements
+          (:meth:`grid_elements`: the 24 rotations of the cube for SO(3), 48 for O(3), the 4 turns by
+          multiples of 90° about the axis of :func:`rot2dOnR3`, ...), then the fibre group's own testing
+          elements (escnn's fixed list) that are not grid elements.
+
+        Deterministic: the same list in the same order on every call.
+
+        Example:
+            >>> gs = rot3dOnR3()
+            >>> len(gs.testing_elements), len(gs.grid_elements())
+            (72, 24)
+            >>> len(octaOnR3().testing_elements)
+            24
+        """
+        cached = self._elements.get("testing")
+        if cached is None:
+            G = self._fibergroup
+            if not G.continuous:
+                cached = list(G.testing_elements())
+            else:
+                grid = self.grid_elements()
+                cached = grid + [
+                    g
+                    for g in G.testing_elements()
+                    if grid_permutation(self._base_action(g), (3, 3, 3)) is None
+                ]
+            self._elements["testing"] = cached
+        return list(cached)
+
+    def type(self, *representations: Representation) -> Any:
+        """The field type of tensors ``(B, C, D, H, W)`` on this gspace with these fields (escnn's
+        ``gspace.type``): ``FieldType(self, list(representations))``.
+
+        Example:
+            >>> gs = octaOnR3()
+            >>> gs.type(gs.regular_repr, gs.trivial_repr)
+            [Octahedral_on_R3[(False, 'octa')]: {regular, irrep_0}]
+        """
+        from structconv.nn import FieldType
+
+        return FieldType(self, list(representations))
 
     # ------------------------------------------------------------------ subgroups
     def _combine(self, id: Any) -> Any:
@@ -293,6 +441,13 @@ class GSpace3D(FiberGroupAccessors):
 
         Returns:
             a new float64 array of the same shape.
+
+        Example:
+            >>> gs = rot2dOnR3(4)
+            >>> x = np.arange(4.0).reshape(1, 1, 2, 2)  # one field, one z slice, rows -y, columns x
+            >>> gs.featurefield_action(x, gs.trivial_repr, 1)[0, 0]  # 90° about z, as np.rot90
+            array([[1., 3.],
+                   [0., 2.]])
         """
         if not isinstance(repr, Representation) or repr.group != self._fibergroup:
             raise ValueError(f"repr: expected a representation of {self._fibergroup.name}, got {repr!r}")
@@ -327,37 +482,75 @@ def _check_axis(owner: str, axis: Any) -> float:
 
 
 def rot3dOnR3(maximum_frequency: int = 2) -> GSpace3D:
-    """All rotations of space: SO(3)."""
+    """All rotations of space: SO(3).
+
+    Example:
+        >>> gs = rot3dOnR3()
+        >>> gs.fibergroup.name, gs.irrep(1).size
+        ('SO(3)', 3)
+    """
     return GSpace3D("so3", maximum_frequency=maximum_frequency)
 
 
 def flipRot3dOnR3(maximum_frequency: int = 2) -> GSpace3D:
-    """All rotations and reflections of space: O(3)."""
+    """All rotations and reflections of space: O(3).
+
+    Example:
+        >>> gs = flipRot3dOnR3()
+        >>> gs.fibergroup.name, gs.irrep(1, 1).size  # irrep (j, l): parity j, degree l
+        ('O(3)', 3)
+    """
     return GSpace3D("o3", maximum_frequency=maximum_frequency)
 
 
 def octaOnR3() -> GSpace3D:
-    """The 24 rotations of the cube."""
+    """The 24 rotations of the cube.
+
+    Example:
+        >>> gs = octaOnR3()
+        >>> gs.fibergroup.order(), gs.regular_repr.size
+        (24, 24)
+    """
     return GSpace3D((False, "octa"), maximum_frequency=3)
 
 
 def fullOctaOnR3() -> GSpace3D:
-    """The 48 symmetries of the cube (rotations and the inversion)."""
+    """The 48 symmetries of the cube (rotations and the inversion).
+
+    Example:
+        >>> fullOctaOnR3().fibergroup.order()
+        48
+    """
     return GSpace3D((True, "octa"), maximum_frequency=3)
 
 
 def icoOnR3() -> GSpace3D:
-    """The 60 rotations of the icosahedron."""
+    """The 60 rotations of the icosahedron.
+
+    Example:
+        >>> icoOnR3().fibergroup.order()
+        60
+    """
     return GSpace3D((False, "ico"), maximum_frequency=4)
 
 
 def fullIcoOnR3() -> GSpace3D:
-    """The 120 symmetries of the icosahedron (rotations and the inversion)."""
+    """The 120 symmetries of the icosahedron (rotations and the inversion).
+
+    Example:
+        >>> fullIcoOnR3().fibergroup.order()
+        120
+    """
     return GSpace3D((True, "ico"), maximum_frequency=4)
 
 
 def rot2dOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> GSpace3D:
-    """Rotations about the z axis: SO(2) (``n = -1``) or C_n; ``adjoint`` (an O(3) element) moves the axis."""
+    """Rotations about the z axis: SO(2) (``n = -1``) or C_n; ``adjoint`` (an O(3) element) moves the axis.
+
+    Example:
+        >>> rot2dOnR3().fibergroup.name, rot2dOnR3(8).fibergroup.name
+        ('SO(2)', 'C8')
+    """
     n = _check_n("rot2dOnR3", n)
     return GSpace3D(_with_adjoint((False, False, n), adjoint), maximum_frequency=maximum_frequency)
 
@@ -365,7 +558,12 @@ def rot2dOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> G
 def dihedralOnR3(
     n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
 ) -> GSpace3D:
-    """Rotations about z and the rotations by π about the horizontal axis at angle ``axis``: O(2) or D_n."""
+    """Rotations about z and the rotations by π about the horizontal axis at angle ``axis``: O(2) or D_n.
+
+    Example:
+        >>> dihedralOnR3(4).fibergroup.name, dihedralOnR3(4).fibergroup.order()
+        ('D4', 8)
+    """
     n = _check_n("dihedralOnR3", n)
     axis = _check_axis("dihedralOnR3", axis)
     return GSpace3D(_with_adjoint((False, 2 * axis, n), adjoint), maximum_frequency=maximum_frequency)
@@ -374,20 +572,36 @@ def dihedralOnR3(
 def conicalOnR3(
     n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
 ) -> GSpace3D:
-    """Rotations about z and the mirrors through the z axis (the cone's symmetries): O(2) or D_n."""
+    """Rotations about z and the mirrors through the z axis (the cone's symmetries): O(2) or D_n.
+
+    Example:
+        >>> conicalOnR3(4).fibergroup.name, conicalOnR3().fibergroup.name
+        ('D4', 'O(2)')
+    """
     n = _check_n("conicalOnR3", n)
     axis = _check_axis("conicalOnR3", axis)
     return GSpace3D(_with_adjoint(("cone", 2 * axis, n), adjoint), maximum_frequency=maximum_frequency)
 
 
 def mirOnR3(axis: float = math.pi / 2, adjoint: Any = None) -> GSpace3D:
-    """One mirror (through the z axis): C2."""
+    """One mirror (through the z axis): C2.
+
+    Example:
+        >>> gs = mirOnR3()
+        >>> gs.fibergroup.order(), bool(np.linalg.det(gs.basespace_action(1)) < 0)
+        (2, True)
+    """
     axis = _check_axis("mirOnR3", axis)
     return GSpace3D(_with_adjoint(("cone", 2 * axis, 1), adjoint), maximum_frequency=1)
 
 
 def cylindricalOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> GSpace3D:
-    """Rotations about z and the inversion: C2 × SO(2) or C2 × C_n."""
+    """Rotations about z and the inversion: C2 × SO(2) or C2 × C_n.
+
+    Example:
+        >>> cylindricalOnR3(4).fibergroup.order()
+        8
+    """
     n = _check_n("cylindricalOnR3", n)
     return GSpace3D(_with_adjoint((True, False, n), adjoint), maximum_frequency=maximum_frequency)
 
@@ -395,17 +609,34 @@ def cylindricalOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2
 def fullCylindricalOnR3(
     n: int = -1, axis: float = math.pi / 2, adjoint: Any = None, maximum_frequency: int = 2
 ) -> GSpace3D:
-    """The cylinder's symmetries: C2 × O(2) or C2 × D_n (``axis`` passed as is, as escnn 1.0.11)."""
+    """The cylinder's symmetries: C2 × O(2) or C2 × D_n (``axis`` passed as is, as escnn 1.0.11).
+
+    Example:
+        >>> fullCylindricalOnR3(4).fibergroup.order()
+        16
+    """
     n = _check_n("fullCylindricalOnR3", n)
     axis = _check_axis("fullCylindricalOnR3", axis)
     return GSpace3D(_with_adjoint((True, axis, n), adjoint), maximum_frequency=maximum_frequency)
 
 
 def invOnR3() -> GSpace3D:
-    """The inversion ``x -> -x``: C2."""
+    """The inversion ``x -> -x``: C2.
+
+    Example:
+        >>> invOnR3().basespace_action(1)
+        array([[-1.,  0.,  0.],
+               [ 0., -1.,  0.],
+               [ 0.,  0., -1.]])
+    """
     return GSpace3D((True, False, 1), maximum_frequency=1)
 
 
 def trivialOnR3() -> GSpace3D:
-    """No symmetry: C1."""
+    """No symmetry: C1.
+
+    Example:
+        >>> trivialOnR3().fibergroup.order()
+        1
+    """
     return GSpace3D((False, False, 1), maximum_frequency=1)

@@ -17,7 +17,32 @@ __all__ = [
     "element_key",
     "exact_grid_action",
     "check_tensor",
+    "spatial_dims",
+    "is_grid_element",
 ]
+
+
+def spatial_dims(gspace: Any) -> int:
+    """The number of spatial dims of a tensor on ``gspace``: 2 (``H, W``) on the plane, 3 (``D, H, W``) in
+    space."""
+    return int(getattr(gspace, "dimensionality", 2))
+
+
+def is_grid_element(gspace: Any, element: Any, shape: Any = None) -> bool:
+    """Whether ``element`` moves the sampling grid (pixels or voxels) onto itself, so its action is exact.
+
+    On the plane: the element is a signed permutation (rotations by multiples of 90°, axis mirrors and
+    diagonal mirrors), as :func:`exact_grid_action`, for square images. In space: the element's matrix maps
+    the voxel grid of ``shape`` ``(D, H, W)`` onto itself (default: a cube), see
+    :func:`structconv.gspaces.r3.grid_permutation`.
+    """
+    matrix = np.asarray(gspace.basespace_action(element), dtype=np.float64)
+    if spatial_dims(gspace) == 2:
+        return exact_grid_action(matrix) is not None
+    from structconv.gspaces.r3 import grid_permutation
+
+    shape = (3, 3, 3) if shape is None else tuple(int(s) for s in shape)[-3:]
+    return grid_permutation(matrix, shape) is not None
 
 
 def element_key(element: Any) -> tuple:
@@ -69,8 +94,22 @@ def exact_grid_action(matrix: np.ndarray, atol: float = 1e-9) -> tuple[int, int]
     return flip, k
 
 
-def check_tensor(tensor: Any, size: int, name: str, *, min_dims: int, max_dims: int | None) -> None:
-    """Check that ``tensor`` is a ``torch.Tensor`` whose channel dim (``-3``) has ``size`` entries.
+def check_tensor(
+    tensor: Any,
+    size: int,
+    name: str,
+    *,
+    min_dims: int,
+    max_dims: int | None,
+    spatial: int = 2,
+    where: str = "",
+) -> None:
+    """Check that ``tensor`` is a ``torch.Tensor`` whose channel dim (``-1 - spatial``) has ``size`` entries.
+
+    Args:
+        spatial: number of trailing spatial dims: 2 (``H, W``, planar gspaces) or 3 (``D, H, W``, gspaces on
+            R^3).
+        where: what the tensor is for, added to the message (e.g. ``" on the gspace 'SO(3)_on_R3[so3]'"``).
 
     Raises:
         TypeError: ``tensor`` is not a ``torch.Tensor``.
@@ -78,16 +117,19 @@ def check_tensor(tensor: Any, size: int, name: str, *, min_dims: int, max_dims: 
     """
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor; received {type(tensor).__name__}")
+    dims = "height, width" if spatial == 2 else "depth, height, width"
     if tensor.dim() < min_dims or (max_dims is not None and tensor.dim() > max_dims):
         if max_dims == min_dims:
-            expected = f"a {min_dims}-D tensor (batch, channels, height, width)"
+            expected = f"a {min_dims}-D tensor (batch, channels, {dims}){where}"
         else:
-            expected = f"a tensor with at least {min_dims} dims (..., channels, height, width)"
-        raise ValueError(f"{name} must be {expected}; received shape {tuple(tensor.shape)}")
+            expected = f"a tensor with at least {min_dims} dims (..., channels, {dims}){where}"
+        raise ValueError(
+            f"{name} must be {expected}; received shape {tuple(tensor.shape)} ({tensor.dim()}-D)"
+        )
     # a shape comparison is Python control flow on a traced value under torch.jit.trace (the TorchScript
     # ONNX exporter): skipped there, where the model's own layers fix the channel count
-    if not torch.jit.is_tracing() and tensor.shape[-3] != size:
+    if not torch.jit.is_tracing() and tensor.shape[-1 - spatial] != size:
         raise ValueError(
-            f"{name} has {tensor.shape[-3]} channels (shape {tuple(tensor.shape)}) but its field type "
-            f"has size {size}"
+            f"{name} has {tensor.shape[-1 - spatial]} channels (shape {tuple(tensor.shape)}) but its field "
+            f"type has size {size}"
         )

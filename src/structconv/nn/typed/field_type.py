@@ -1,6 +1,6 @@
 """``FieldType``: the data type of a feature space of an equivariant network.
 
-A field type is a gspace (the plane and the group acting on it) plus an ordered list of
+A field type is a gspace (the plane or space, and the group acting on it) plus an ordered list of
 representations of the gspace's fiber group, one per feature field. The channels of a tensor of this
 type are the concatenation of the fields; the whole feature vector transforms with the direct sum of the
 representations. Field types are immutable, hashable, picklable values.
@@ -17,7 +17,7 @@ import scipy.sparse
 import torch
 import torch.nn.functional as F
 
-from structconv.nn.typed._typecheck import check_tensor, element_key, exact_grid_action
+from structconv.nn.typed._typecheck import check_tensor, element_key, exact_grid_action, spatial_dims
 
 if TYPE_CHECKING:  # pragma: no cover
     from structconv.group import Group, Representation
@@ -26,6 +26,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["FieldType"]
 
 _INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
+#: the accepted ``interpolation`` values for tensors on R^3 (``grid_sample`` on 5-D tensors: its
+#: ``'bilinear'`` mode interpolates trilinearly; there is no tricubic mode)
+_INTERPOLATIONS_3D = ("trilinear", "nearest")
+_GRID_SAMPLE_MODE = {
+    "bicubic": "bicubic",
+    "bilinear": "bilinear",
+    "nearest": "nearest",
+    "trilinear": "bilinear",
+}
 _CACHE_LIMIT = 256
 
 
@@ -42,8 +51,12 @@ class FieldType:
     Field types are immutable, hashable and picklable; two field types are equal when they have the same
     gspace and the same representations in the same order. ``representations`` is stored as a tuple.
 
+    Tensors of a field type on a planar gspace are ``(B, C, H, W)``; on a gspace of space
+    (:class:`structconv.gspaces.r3.GSpace3D`) they are ``(B, C, D, H, W)`` (voxel axes ``(-Z, -Y, X)``).
+
     Args:
-        gspace: the gspace the fields live on (e.g. :class:`structconv.gspaces.Rot2dOnR2`).
+        gspace: the gspace the fields live on (e.g. :class:`structconv.gspaces.Rot2dOnR2`,
+            :func:`structconv.gspaces.r3.octaOnR3`).
         representations: a list (any sequence) of representations of ``gspace.fibergroup``, one per
             field. An empty list gives an empty (size 0) field type.
 
@@ -62,6 +75,13 @@ class FieldType:
         (3, 17)
         >>> ft.fields_start.tolist(), ft.fields_end.tolist()
         ([0, 8, 16], [8, 16, 17])
+
+        On :math:`\mathbb{R}^3`:
+
+        >>> from structconv.gspaces.r3 import octaOnR3
+        >>> gs3 = octaOnR3()
+        >>> FieldType(gs3, [gs3.regular_repr, gs3.irrep(1)]).size
+        27
     """
 
     gspace: GSpace
@@ -388,6 +408,10 @@ class FieldType:
             >>> gs = Rot2dOnR2(8)
             >>> FieldType(gs, [gs.regular_repr]).restrict(4).size
             8
+            >>> from structconv.gspaces.r3 import rot3dOnR3
+            >>> gs3 = rot3dOnR3()
+            >>> FieldType(gs3, [gs3.irrep(1)]).restrict("octa")
+            [Octahedral_on_R3[(False, 'octa')]: {SO(3):irrep_1}]
         """
         key = ("restrict", element_key(id))
         if key not in self._cache:
@@ -446,7 +470,8 @@ class FieldType:
         """Apply ``ρ(g)`` to the channels of ``input`` (no motion of the base space).
 
         Args:
-            input: tensor of shape ``(..., size, H, W)`` (at least 3 dims), any float dtype and device.
+            input: tensor of shape ``(..., size, H, W)`` (planar gspaces, at least 3 dims) or
+                ``(..., size, D, H, W)`` (gspaces on R^3, at least 4 dims), any float dtype and device.
             element: an element of :attr:`fibergroup`.
 
         Returns:
@@ -460,35 +485,74 @@ class FieldType:
             >>> ft.transform_fibers(x, 1).flatten().tolist()
             [3.0, 0.0, 1.0, 2.0]
         """
-        check_tensor(input, self.size, "input", min_dims=3, max_dims=None)
-        _check_floating(input)
+        d = self._check_input(input)
         matrix = self.fiber_matrix(element).to(device=input.device, dtype=input.dtype)
-        return torch.einsum("ij,...jhw->...ihw", matrix, input)
+        spatial = "dhw"[3 - d :]
+        return torch.einsum(f"ij,...j{spatial}->...i{spatial}", matrix, input)
 
-    def transform(self, input: torch.Tensor, element: Any, *, interpolation: str = "bicubic") -> torch.Tensor:
+    def _check_input(self, input: torch.Tensor) -> int:
+        """Check a tensor to transform (channels, dims, dtype); return the number of spatial dims."""
+        d = spatial_dims(self.gspace)
+        where = f" on the {d}-D gspace {self.gspace.name!r}"
+        check_tensor(input, self.size, "input", min_dims=d + 1, max_dims=None, spatial=d, where=where)
+        _check_floating(input)
+        return d
+
+    def _resolve_interpolation(self, interpolation: str | None) -> str:
+        """The interpolation for this gspace's dimension (``None``: bicubic on the plane, trilinear in
+        space)."""
+        d = spatial_dims(self.gspace)
+        accepted = _INTERPOLATIONS if d == 2 else _INTERPOLATIONS_3D
+        if interpolation is None:
+            return accepted[0]
+        if interpolation not in accepted:
+            if interpolation in _INTERPOLATIONS + _INTERPOLATIONS_3D:
+                other = "planar (4-D)" if d == 3 else "3-D (5-D)"
+                raise ValueError(
+                    f"interpolation={interpolation!r} is only for tensors on {other} gspaces; for "
+                    f"{self.gspace.name!r} ({d}-D) expected one of {accepted} (or None: {accepted[0]!r})"
+                )
+            raise ValueError(
+                f"interpolation={interpolation!r} is not known; expected one of {accepted} (or None: "
+                f"{accepted[0]!r}) for {self.gspace.name!r}"
+            )
+        return interpolation
+
+    def transform(
+        self, input: torch.Tensor, element: Any, *, interpolation: str | None = None
+    ) -> torch.Tensor:
         r"""Transform a tensor of this type by a group element: :math:`(g \cdot f)(x) = \rho(g) f(g^{-1}x)`.
 
         Done entirely in torch, on the input's device and in its dtype, and differentiable (unlike the
-        reference library, which went through numpy and detached the tensor). The plane action follows
-        ``docs/internals.md``: rotations turn counter-clockwise about the image centre, the default
-        reflection mirrors the image left-right.
+        reference library, which went through numpy and detached the tensor). The action on the base space
+        follows ``docs/internals.md``: on the plane rotations turn counter-clockwise about the image centre,
+        the default reflection mirrors the image left-right; in space the element's matrix
+        (``gspace.basespace_action(g)``) acts on the voxel centres in the ``(-Z, -Y, X)`` axes of
+        :mod:`structconv.gspaces.r3`.
 
-        * When ``g`` maps the pixel grid onto itself (rotations by multiples of 90°, reflections whose
-          axis is a multiple of 45°), the image is moved exactly with ``torch.flip`` / ``torch.rot90``
-          (for odd multiples of 90° the two spatial dims are swapped; no interpolation, no loss).
-        * Otherwise the image is resampled with ``torch.nn.functional.grid_sample``
-          (``interpolation`` mode, zero padding outside the image, same output size as the input);
-          pixels rotated in from outside the image are zero, so only the inscribed disc is meaningful.
+        * When ``g`` maps the sampling grid onto itself the data are moved exactly, by a permutation of
+          pixels or voxels (no interpolation, no loss): on the plane (rotations by multiples of 90°,
+          reflections whose axis is a multiple of 45°) with ``torch.flip`` / ``torch.rot90`` (for odd
+          multiples of 90° the two spatial dims are swapped); in space (the 48 symmetries of the cube on a
+          cubic volume; on a box, those that keep its shape) by the voxel permutation of
+          :func:`~structconv.gspaces.r3.grid_permutation` (an index gather).
+        * Otherwise the data are resampled with ``torch.nn.functional.grid_sample`` (zero padding outside,
+          same output size as the input); points rotated in from outside are zero, so only the inscribed
+          disc (ball) is meaningful.
 
         The channels are then mixed by one matmul with the block-diagonal matrix ``ρ(g)``
         (:meth:`fiber_matrix`, cached per element).
 
         Args:
-            input: tensor of shape ``(..., size, H, W)`` (at least 3 dims), floating point.
+            input: tensor of shape ``(..., size, H, W)`` (planar gspaces, at least 3 dims) or
+                ``(..., size, D, H, W)`` (gspaces on R^3, at least 4 dims), floating point.
             element: an element of :attr:`fibergroup` (``int`` for C_N, ``(flip, k)`` for D_N, an angle
-                for SO(2), ``(flip, angle)`` for O(2)).
-            interpolation: ``"bicubic"`` (default), ``"bilinear"`` or ``"nearest"``; used only when the
-                action is not exact on the pixel grid.
+                for SO(2), ``(flip, angle)`` for O(2); a group element, or a plain value in the group's
+                parametrization, for the groups of space).
+            interpolation: used only when the action is not exact on the grid. Planar gspaces:
+                ``"bicubic"`` (the default, ``None``), ``"bilinear"`` or ``"nearest"``. Gspaces on R^3:
+                ``"trilinear"`` (the default, ``None``) or ``"nearest"`` (``grid_sample`` has no tricubic
+                mode); a planar name is refused in 3-D and ``"trilinear"`` on the plane.
 
         Raises:
             TypeError: ``input`` is not a floating point tensor.
@@ -503,15 +567,25 @@ class FieldType:
             >>> ft.transform(x, 1)  # 90 degrees counter-clockwise
             tensor([[[[2., 4.],
                       [1., 3.]]]])
+
+            In space, a rotation of the cube permutes the voxels and the regular fields' channels:
+
+            >>> from structconv.gspaces.r3 import octaOnR3
+            >>> gs3 = octaOnR3()
+            >>> ft3 = FieldType(gs3, [gs3.regular_repr])
+            >>> x3 = torch.randn(2, 24, 5, 5, 5, dtype=torch.float64)
+            >>> g, h = gs3.fibergroup.elements[5], gs3.fibergroup.elements[7]
+            >>> torch.equal(ft3.transform(ft3.transform(x3, h), g), ft3.transform(x3, g @ h))
+            True
         """
-        check_tensor(input, self.size, "input", min_dims=3, max_dims=None)
-        _check_floating(input)
-        if interpolation not in _INTERPOLATIONS:
-            raise ValueError(
-                f"interpolation={interpolation!r} is not known; expected one of {_INTERPOLATIONS}"
-            )
+        d = self._check_input(input)
+        interpolation = self._resolve_interpolation(interpolation)
         self._check_element(element)
-        moved = _move_plane(input, np.asarray(self.gspace.basespace_action(element)), interpolation)
+        matrix = np.asarray(self.gspace.basespace_action(element), dtype=np.float64)
+        if d == 2:
+            moved = _move_plane(input, matrix, interpolation)
+        else:
+            moved = _move_volume(input, matrix, interpolation)
         return self.transform_fibers(moved, element)
 
 
@@ -556,5 +630,42 @@ def _move_plane(input: torch.Tensor, matrix: np.ndarray, interpolation: str) -> 
     batch_shape = input.shape[:-3]
     flat = input.reshape((math.prod(batch_shape), *input.shape[-3:]))
     grid = grid.to(input.dtype)[None].expand(flat.shape[0], height, width, 2)
-    out = F.grid_sample(flat, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
+    out = F.grid_sample(
+        flat, grid, mode=_GRID_SAMPLE_MODE[interpolation], padding_mode="zeros", align_corners=False
+    )
+    return out.reshape(input.shape)
+
+
+def _move_volume(input: torch.Tensor, matrix: np.ndarray, interpolation: str) -> torch.Tensor:
+    """Return ``f(A^{-1} x)`` for the volume ``f`` (last three dims, axes ``(-Z, -Y, X)``), ``A`` 3x3.
+
+    Exact (an index gather by :func:`~structconv.gspaces.r3.grid_permutation`, the same permutation as
+    :meth:`GSpace3D.featurefield_action <structconv.gspaces.r3.GSpace3D.featurefield_action>`) when ``A``
+    maps the voxel grid onto itself; ``grid_sample`` on 5-D (zeros outside) otherwise.
+    """
+    from structconv.gspaces.r3 import VOXEL_AXES, grid_permutation
+
+    shape = tuple(int(s) for s in input.shape[-3:])
+    device = input.device
+    perm = grid_permutation(matrix, shape)
+    if perm is not None:
+        flat = input.reshape(*input.shape[:-3], -1)
+        index = torch.as_tensor(perm, dtype=torch.long, device=device)
+        return flat.index_select(-1, index).reshape(input.shape)
+    # input voxel = centre + M (output voxel - centre), M = V^T A^{-1} V in voxel index coordinates
+    M = VOXEL_AXES.T @ np.linalg.inv(matrix) @ VOXEL_AXES
+    size = torch.tensor(shape, dtype=torch.float64, device=device)
+    centre = (size - 1) / 2
+    axes = [torch.arange(n, dtype=torch.float64, device=device) for n in shape]
+    idx = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1)  # (D, H, W, 3) as (i, j, k)
+    src = centre + (idx - centre) @ torch.as_tensor(M, dtype=torch.float64, device=device).T
+    # grid_sample with align_corners=False: voxel p sits at normalised coordinate (2p + 1) / size - 1; the
+    # grid's last dim lists (x, y, z) = (W, H, D) index coordinates
+    grid = ((2 * src + 1) / size - 1).flip(-1)
+    batch_shape = input.shape[:-4]
+    flat = input.reshape((math.prod(batch_shape), *input.shape[-4:]))
+    grid = grid.to(input.dtype)[None].expand(flat.shape[0], *shape, 3)
+    out = F.grid_sample(
+        flat, grid, mode=_GRID_SAMPLE_MODE[interpolation], padding_mode="zeros", align_corners=False
+    )
     return out.reshape(input.shape)

@@ -9,25 +9,31 @@ from typing import Any
 import numpy as np
 import torch
 
-from structconv.nn.typed._typecheck import check_tensor
+from structconv.nn.typed._typecheck import check_tensor, spatial_dims
 from structconv.nn.typed.field_type import FieldType
 
 __all__ = ["GeometricTensor", "tensor_directsum"]
 
-_NDIM = 4
+
+def _ndim(type: FieldType) -> int:
+    """The number of dims of a tensor of ``type``: 4 on the plane, 5 in space."""
+    return 2 + spatial_dims(type.gspace)
 
 
 class GeometricTensor:
-    r"""A typed tensor: a ``torch.Tensor`` of shape ``(batch, channels, height, width)`` and its field type.
+    r"""A typed tensor: a ``torch.Tensor`` of shape ``(batch, channels, height, width)`` (or
+    ``(batch, channels, depth, height, width)`` on R^3) and its field type.
 
     The channel dim holds the fields of ``type`` one after the other; the tensor transforms under a
     group element :math:`g` as :math:`(g \cdot f)(x) = \rho(g) f(g^{-1} x)` (see :meth:`transform`).
-    Only 4-D tensors are accepted (all gspaces of structconv act on the plane).
+    The number of dims follows the gspace: exactly 4-D tensors ``(B, C, H, W)`` on the planar gspaces
+    (``gspace.dimensionality == 2``), exactly 5-D tensors ``(B, C, D, H, W)`` on the gspaces of space
+    (:class:`~structconv.gspaces.r3.GSpace3D`, ``dimensionality == 3``; voxel axes ``(-Z, -Y, X)``).
 
     Indexing (``t[...]``) works as for ``torch.Tensor`` on the batch and spatial dims, but on the
     channel dim (the 2nd) it selects **fields**, never single channels, so a field is never split:
     ``t[:, 1:4]`` keeps fields 1, 2 and 3. Only ints, slices and ``...`` are accepted (no advanced
-    indexing, no ``None``); an int keeps its dim with size 1 so the result is still a 4-D geometric
+    indexing, no ``None``); an int keeps its dim with size 1 so the result is still a 4-D (5-D) geometric
     tensor. A field slice with step 1 is a view; any other step gathers the channels (a copy).
     Assignment through indexing is not supported: write into ``t.tensor`` if you must.
 
@@ -35,13 +41,15 @@ class GeometricTensor:
     (and ``scalar * t``) with a number or a one-element ``torch.Tensor``.
 
     Args:
-        tensor: the data, shape ``(B, type.size, H, W)``, floating point (or complex).
+        tensor: the data, shape ``(B, type.size, H, W)`` (planar) or ``(B, type.size, D, H, W)`` (R^3),
+            floating point (or complex).
         type: the field type of the data.
 
     Raises:
         TypeError: ``tensor`` is not a floating-point ``torch.Tensor`` (an integer or bool tensor is refused:
             the group acts by real matrices) or ``type`` is not a ``FieldType``.
-        ValueError: ``tensor`` is not 4-D or its channel count differs from ``type.size``.
+        ValueError: ``tensor`` is not 4-D (planar gspace) / 5-D (gspace on R^3) or its channel count differs
+            from ``type.size``.
 
     Example:
         >>> from structconv.gspaces import Rot2dOnR2
@@ -53,6 +61,15 @@ class GeometricTensor:
         torch.Size([10, 7, 9, 9])
         >>> t[3, 1:].shape, t[3, 1:].type
         (torch.Size([1, 3, 9, 9]), [4-Rotations: {irrep_1, irrep_0}])
+
+        On R^3 the tensors are 5-D:
+
+        >>> from structconv.gspaces.r3 import octaOnR3
+        >>> gs3 = octaOnR3()
+        >>> ft3 = FieldType(gs3, [gs3.regular_repr, gs3.trivial_repr])
+        >>> t3 = GeometricTensor(torch.randn(2, 25, 7, 7, 7), ft3)
+        >>> t3[:, 1:, 2:5].shape
+        torch.Size([2, 1, 3, 7, 7])
     """
 
     tensor: torch.Tensor
@@ -63,7 +80,9 @@ class GeometricTensor:
             raise TypeError(
                 f"type must be a structconv.nn.FieldType; received {type.__class__.__name__}: {type!r}"
             )
-        check_tensor(tensor, type.size, "tensor", min_dims=_NDIM, max_dims=_NDIM)
+        ndim = _ndim(type)
+        where = f" for the field type on the {ndim - 2}-D gspace {type.gspace.name!r}"
+        check_tensor(tensor, type.size, "tensor", min_dims=ndim, max_dims=ndim, spatial=ndim - 2, where=where)
         if not (tensor.is_floating_point() or tensor.is_complex()):
             raise TypeError(
                 f"GeometricTensor: tensor has dtype {tensor.dtype}, which is not accepted; expected a "
@@ -115,11 +134,12 @@ class GeometricTensor:
         """
         return GeometricTensor(self.tensor, self.type.restrict(id))
 
-    def transform(self, element: Any, *, interpolation: str = "bicubic") -> GeometricTensor:
+    def transform(self, element: Any, *, interpolation: str | None = None) -> GeometricTensor:
         r"""Transform by a group element: :math:`(g \cdot f)(x) = \rho(g) f(g^{-1}x)`.
 
-        Exact (``torch.rot90`` / ``torch.flip``) when the element maps the pixel grid onto itself,
-        interpolated with ``grid_sample`` otherwise; see :meth:`FieldType.transform`. The result is
+        Exact (a permutation of pixels / voxels) when the element maps the sampling grid onto itself,
+        interpolated with ``grid_sample`` otherwise (``interpolation``: ``None`` for the default, bicubic on
+        the plane, trilinear in space); see :meth:`FieldType.transform`. The result is
         differentiable and stays on the tensor's device and dtype.
 
         Example:
@@ -208,14 +228,15 @@ class GeometricTensor:
                     f"{type(item).__name__}: {item!r} (index the underlying .tensor for advanced indexing)"
                 )
         n_explicit = len(items) - n_ellipsis
-        if n_explicit > _NDIM:
-            raise IndexError(f"too many indices for a {_NDIM}-D GeometricTensor: received {slices!r}")
+        ndim = self.tensor.dim()
+        if n_explicit > ndim:
+            raise IndexError(f"too many indices for a {ndim}-D GeometricTensor: received {slices!r}")
         if n_ellipsis:
             pos = next(i for i, item in enumerate(items) if item is Ellipsis)
-            fill = (slice(None),) * (_NDIM - n_explicit)
+            fill = (slice(None),) * (ndim - n_explicit)
             full = items[:pos] + fill + items[pos + 1 :]
         else:
-            full = items + (slice(None),) * (_NDIM - n_explicit)
+            full = items + (slice(None),) * (ndim - n_explicit)
 
         index: list[Any] = []
         for dim, item in enumerate(full):
@@ -230,7 +251,7 @@ class GeometricTensor:
         field_ids = list(range(start, stop, step))
         new_type = FieldType(self.type.gspace, [self.type.representations[i] for i in field_ids])
         starts, ends = self.type.fields_start, self.type.fields_end
-        data = self.tensor[index[0], :, index[1], index[2]]
+        data = self.tensor[(index[0], slice(None), *index[1:])]
         if step == 1:
             c0 = int(starts[start]) if field_ids else 0
             c1 = int(ends[field_ids[-1]]) if field_ids else 0
