@@ -113,7 +113,10 @@ class _RepresentationDict(dict):
         return super().__getitem__(name)
 
     def __setitem__(self, name: str, value: Representation) -> None:
-        self._ensure_regular()
+        if name == "regular":  # registering the regular representation itself: nothing left to build
+            self._regular_done = True
+        else:
+            self._ensure_regular()
         super().__setitem__(name, value)
 
     def __contains__(self, name: object) -> bool:
