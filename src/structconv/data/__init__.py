@@ -1,4 +1,4 @@
-"""Data sets of the demo: scikit-learn's handwritten digits, upsampled and rotated (no download).
+"""Data sets of the demos (no download): scikit-learn's digits, upsampled and rotated, and 3D Tetris.
 
 Example:
     >>> from structconv.data import rotate_images
@@ -16,6 +16,18 @@ from structconv.data.digits import (
     rotate_images,
     upsample_digits,
 )
+from structconv.data.tetris3d import (
+    MIRROR_LABELS,
+    ROTATION_MODES,
+    TETRIS_CLASSES,
+    TETRIS_SHAPES,
+    Conv3dBaseline,
+    Tetris3D,
+    Tetris3DSplit,
+    grid_rotations,
+    load_tetris3d,
+    render_tetris,
+)
 
 __all__ = [
     "DEMO_INSTALL_HINT",
@@ -24,6 +36,17 @@ __all__ = [
     "render_digits",
     "rotate_images",
     "upsample_digits",
+    # 3D Tetris
+    "TETRIS_SHAPES",
+    "TETRIS_CLASSES",
+    "MIRROR_LABELS",
+    "ROTATION_MODES",
+    "grid_rotations",
+    "render_tetris",
+    "Tetris3D",
+    "Tetris3DSplit",
+    "load_tetris3d",
+    "Conv3dBaseline",
 ]
 
 from structconv._public import public_dir as _public_dir  # noqa: E402
