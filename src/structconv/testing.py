@@ -84,7 +84,14 @@ from structconv._validate import (
     check_real,
 )
 from structconv.nn import EquivariantModule, FieldType, GeometricTensor
-from structconv.nn.typed._typecheck import check_tensor, exact_grid_action
+from structconv.nn.typed._typecheck import (
+    INTERPOLATIONS_2D,
+    INTERPOLATIONS_3D,
+    check_tensor,
+    is_grid_element,
+    resolve_interpolation,
+    spatial_dims,
+)
 
 __all__ = [
     "EquivarianceRecord",
@@ -135,6 +142,8 @@ class EquivarianceRecord:
         field: index of the output field holding the largest error.
         field_name: name of that field's representation.
         channels: the channel range ``(start, end)`` of that field.
+        dimensionality: 2 for a planar module (pixels, inner disc), 3 for a module on R^3 (voxels, inner
+            ball).
     """
 
     element: Any
@@ -145,10 +154,14 @@ class EquivarianceRecord:
     field: int
     field_name: str
     channels: tuple[int, int]
+    dimensionality: int = 2
 
     def describe(self) -> str:
         """One-line human readable summary."""
-        kind = "exact rot90/flip" if self.exact else "interpolated, inner disc"
+        if self.dimensionality == 2:
+            kind = "exact rot90/flip" if self.exact else "interpolated, inner disc"
+        else:
+            kind = "exact voxel permutation" if self.exact else "interpolated, inner ball"
         return (
             f"element {self.element!r} [{kind}]: max abs error {self.abs_error:.3g} at output field "
             f"{self.field} ({self.field_name!r}, channels {self.channels[0]}:{self.channels[1]}), "
@@ -191,44 +204,49 @@ _MAX_SIZE_SEARCH = 64
 _INTERPOLATION_RTOL = 0.25
 #: the worst error measured on single-stage standard blocks (module docstring's table)
 _MEASURED_WORST = 0.16
-_INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
+_INTERPOLATIONS = INTERPOLATIONS_2D + INTERPOLATIONS_3D + (None,)
+#: the default input of a module on R^3, per unit of its total stride ``s``: sigma ``2 s`` voxels and the
+#: smallest fitting size from ``16 s + 1`` up (smaller than on the plane: a volume has ``n^3`` voxels)
+_SIGMA_PER_STRIDE_3D = 2.0
+_SIZE_PER_STRIDE_3D = 16
 
 
-def _pair(value: Any, default: int) -> tuple[int, int]:
+def _pair(value: Any, default: int, n: int = 2) -> tuple[int, ...]:
     if value is None:
-        return (default, default)
+        return (default,) * n
     if isinstance(value, (int, np.integer)):
-        return (int(value), int(value))
+        return (int(value),) * n
     values = tuple(int(v) for v in value)
-    return values if len(values) == 2 else (values[0], values[0])
+    return values if len(values) == n else (values[0],) * n
 
 
-def _grid_problems(model: torch.nn.Module, run_probe: Any, size: tuple[int, int]) -> list[str] | None:
+def _grid_problems(model: torch.nn.Module, run_probe: Any, size: tuple[int, ...]) -> list[str] | None:
     """The strided layers of ``model`` whose sampling grid is not symmetric for an input of ``size``.
 
     Runs ``run_probe(size)`` once with forward pre-hooks on every submodule that has ``kernel_size`` and
     ``stride`` attributes; returns ``None`` if the probe forward raised (the size does not fit at all).
     """
     problems: list[str] = []
+    nd = len(size)
 
     def hook(name: str, mod: torch.nn.Module) -> Any:
         def check(_: torch.nn.Module, args: tuple[Any, ...]) -> None:
             t = args[0] if args else None
             t = t.tensor if isinstance(t, GeometricTensor) else t
-            if not isinstance(t, torch.Tensor) or t.dim() < 3:
+            if not isinstance(t, torch.Tensor) or t.dim() < 1 + nd:
                 return
-            k = _pair(getattr(mod, "kernel_size", 1), 1)
-            st = _pair(getattr(mod, "stride", None) or getattr(mod, "kernel_size", 1), 1)
-            d = _pair(getattr(mod, "dilation", 1), 1)
+            k = _pair(getattr(mod, "kernel_size", 1), 1, nd)
+            st = _pair(getattr(mod, "stride", None) or getattr(mod, "kernel_size", 1), 1, nd)
+            d = _pair(getattr(mod, "dilation", 1), 1, nd)
             padding = getattr(mod, "padding", 0)
-            for axis, n in enumerate(t.shape[-2:]):
+            for axis, n in enumerate(t.shape[-nd:]):
                 reach = d[axis] * (k[axis] - 1)
                 if isinstance(padding, str):  # 'same' (stride 1) pads reach // 2 before, the rest after
                     p2 = 0 if padding == "valid" else reach
                     ok = (n - 1 + p2 - reach) % st[axis] == 0 and (padding == "valid" or reach % 2 == 0)
                     pad_text = repr(padding)
                 else:
-                    p = _pair(padding, 0)[axis]
+                    p = _pair(padding, 0, nd)[axis]
                     ok = (n - 1 + 2 * p - reach) % st[axis] == 0
                     pad_text = str(p)
                 if not ok:
@@ -256,10 +274,13 @@ def _grid_problems(model: torch.nn.Module, run_probe: Any, size: tuple[int, int]
     return problems
 
 
-def _fitting_size(model: torch.nn.Module, run_probe: Any, start: int = _DEFAULT_SIZE) -> int | None:
-    """The smallest square size from ``start`` up whose sampling grid every strided layer sees symmetric."""
+def _fitting_size(
+    model: torch.nn.Module, run_probe: Any, start: int = _DEFAULT_SIZE, nd: int = 2
+) -> int | None:
+    """The smallest square (cubic) size from ``start`` up whose sampling grid every strided layer sees
+    symmetric."""
     for n in range(start, start + _MAX_SIZE_SEARCH):
-        if _grid_problems(model, run_probe, (n, n)) == []:
+        if _grid_problems(model, run_probe, (n,) * nd) == []:
             return n
     return None
 
@@ -276,7 +297,7 @@ def sampling_grid_problems(module: torch.nn.Module, input_shape: Sequence[int]) 
 
     Args:
         module: the module (left unchanged).
-        input_shape: ``(B, C, H, W)`` of the input to probe.
+        input_shape: ``(B, C, H, W)`` (or ``(B, C, D, H, W)`` for a module on R^3) of the input to probe.
 
     Returns:
         One line per offending layer (empty: every strided layer sees a symmetric grid).
@@ -295,13 +316,16 @@ def sampling_grid_problems(module: torch.nn.Module, input_shape: Sequence[int]) 
         ['the module (PointwiseMaxPool: kernel 2, stride 2, padding 0, dilation 1) on an input of 17 px']
     """
     shape = tuple(int(v) for v in input_shape)
-    if len(shape) != 4 or min(shape) < 1:
-        raise ValueError(f"input_shape={tuple(input_shape)!r} is not accepted; expected (B, C, H, W) > 0")
+    if len(shape) not in (4, 5) or min(shape) < 1:
+        raise ValueError(
+            f"input_shape={tuple(input_shape)!r} is not accepted; expected (B, C, H, W) or (B, C, D, H, W), "
+            "all > 0"
+        )
     model = copy.deepcopy(module).eval()
     dtype, device = _model_dtype_device(model)
     typed = isinstance(model, EquivariantModule)
 
-    def probe(size: tuple[int, int]) -> None:
+    def probe(size: tuple[int, ...]) -> None:
         with torch.no_grad():
             t = torch.zeros((*shape[:2], *size), dtype=dtype, device=device)
             model(GeometricTensor(t, model.in_type) if typed else t)
@@ -312,17 +336,20 @@ def sampling_grid_problems(module: torch.nn.Module, input_shape: Sequence[int]) 
     return problems
 
 
-def _spatial(spatial_size: Any, owner: str = "equivariance_errors") -> tuple[int, int]:
-    expected = "expected None, an int >= 1 or a pair (H, W) of them"
+def _spatial(spatial_size: Any, owner: str = "equivariance_errors", nd: int = 2) -> tuple[int, ...]:
+    if nd == 2:
+        expected = "expected None, an int >= 1 or a pair (H, W) of them"
+    else:
+        expected = "expected None, an int >= 1 or a triple (D, H, W) of them (a module on R^3)"
     if isinstance(spatial_size, (int, np.integer)) and not isinstance(spatial_size, (bool, np.bool_)):
-        size = (int(spatial_size), int(spatial_size))
+        size = (int(spatial_size),) * nd
     elif (
         isinstance(spatial_size, Sequence)
         and not isinstance(spatial_size, str)
-        and len(spatial_size) == 2
+        and len(spatial_size) == nd
         and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in spatial_size)
     ):
-        size = (int(spatial_size[0]), int(spatial_size[1]))
+        size = tuple(int(v) for v in spatial_size)
     else:
         raise TypeError(f"{owner}: spatial_size={spatial_size!r} is not accepted; {expected}")
     if min(size) < 1:
@@ -335,6 +362,15 @@ def _disc(height: int, width: int, radius: float, device: torch.device, dtype: t
     rows = torch.arange(height, device=device, dtype=dtype) - (height - 1) / 2
     cols = torch.arange(width, device=device, dtype=dtype) - (width - 1) / 2
     return torch.sqrt(rows[:, None] ** 2 + cols[None, :] ** 2) / max(radius, 1e-12)
+
+
+def _ball(shape: Sequence[int], radius: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Distance of every pixel (voxel) of a grid of ``shape`` to its centre divided by ``radius``."""
+    if len(shape) == 2:
+        return _disc(shape[0], shape[1], radius, device, dtype)
+    axes = [torch.arange(n, device=device, dtype=dtype) - (n - 1) / 2 for n in shape]
+    grids = torch.meshgrid(*axes, indexing="ij")
+    return torch.sqrt(sum(g**2 for g in grids)) / max(radius, 1e-12)
 
 
 def _smooth_input(noise: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
@@ -352,6 +388,23 @@ def _smooth_input(noise: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
     return x * window / x.std().clamp_min(1e-12)
 
 
+def _smooth_volume(noise: torch.Tensor, sigma: float) -> torch.Tensor:
+    """:func:`_smooth_input` for volumes ``(B, C, D, H, W)``: blur along each axis, taper to the ball."""
+    radius = int(math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=noise.dtype, device=noise.device)
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = g / g.sum()
+    x = noise
+    for axis in (-3, -2, -1):
+        moved = x.movedim(axis, -1)
+        shape = moved.shape
+        blurred = F.conv1d(moved.reshape(-1, 1, shape[-1]), g.view(1, 1, -1), padding=radius)
+        x = blurred.reshape(shape).movedim(-1, axis)
+    r = _ball(noise.shape[-3:], (min(noise.shape[-3:]) - 1) / 2, noise.device, noise.dtype)
+    window = torch.where(r < 1, torch.cos(0.5 * math.pi * r) ** 2, torch.zeros_like(r))
+    return x * window / x.std().clamp_min(1e-12)
+
+
 def _model_dtype_device(module: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
     for t in list(module.parameters()) + list(module.buffers()):
         if t.is_floating_point():
@@ -359,31 +412,34 @@ def _model_dtype_device(module: torch.nn.Module) -> tuple[torch.dtype, torch.dev
     return torch.get_default_dtype(), torch.device("cpu")
 
 
-def _total_stride(run_probe: Any) -> int:
-    """The module's total downsampling factor (product of its strides), from probes at 32 and 64 px.
+def _total_stride(run_probe: Any, nd: int = 2) -> int:
+    """The module's total downsampling factor (product of its strides), from probes at 32 and 64 px
+    (16 and 32 voxels in 3-D).
 
     Clipped to ``[1, _MAX_STRIDE]``; 1 when the output size does not grow with the input (global pooling)
     or a probe fails.
     """
     widths = []
-    for n in (32, 64):
+    sizes = (32, 64) if nd == 2 else (16, 32)
+    for n in sizes:
         try:
-            out = run_probe((n, n))
+            out = run_probe((n,) * nd)
         except Exception:  # the real run reports the module's own errors
             return 1
-        if not isinstance(out, torch.Tensor) or out.dim() < 3:
+        if not isinstance(out, torch.Tensor) or out.dim() < 1 + nd:
             return 1
         widths.append(int(out.shape[-1]))
     if widths[1] <= widths[0]:
         return 1
-    return int(min(_MAX_STRIDE, max(1, round(32 / (widths[1] - widths[0])))))
+    step = sizes[1] - sizes[0]
+    return int(min(_MAX_STRIDE, max(1, round(step / (widths[1] - widths[0])))))
 
 
 @dataclass(frozen=True)
 class _InputInfo:
     """How the default input of the interpolated elements was made (for the failure message)."""
 
-    size: tuple[int, int] | None
+    size: tuple[int, ...] | None
     sigma: float | None
     stride: int
 
@@ -452,7 +508,7 @@ def equivariance_errors(
     seed: int = 0,
     device: torch.device | str | None = None,
     train: bool = False,
-    interpolation: str = "bicubic",
+    interpolation: str | None = None,
     inner_fraction: float = 0.5,
     fibers_only: bool = False,
 ) -> list[EquivarianceRecord]:
@@ -527,9 +583,13 @@ def _errors(
         fibers_only,
     )
     in_type, out_type = _resolve_types(module, in_type, out_type, owner)
+    nd = spatial_dims(in_type.gspace)
     if spatial_size is not None:
-        _spatial(spatial_size, owner)
-    elements = list(in_type.testing_elements) if elements is None else list(elements)
+        _spatial(spatial_size, owner, nd)
+    interpolation = resolve_interpolation(in_type.gspace, interpolation)
+    if elements is None:
+        elements = _default_elements(in_type, x, spatial_size, fibers_only)
+    elements = list(elements)
     if not elements:
         raise ValueError(
             f"{owner}: elements=[] is not accepted; expected at least one group element (or None for "
@@ -552,45 +612,53 @@ def _errors(
             out = out.tensor
         if not isinstance(out, torch.Tensor):
             raise TypeError(f"the module must return a tensor or GeometricTensor; got {type(out).__name__}")
-        check_tensor(out, out_type.size, "module output", min_dims=3, max_dims=None)
+        check_tensor(out, out_type.size, "module output", min_dims=1 + nd, max_dims=None, spatial=nd)
         return out
 
-    def probe(size: tuple[int, int]) -> torch.Tensor:
+    def probe(size: tuple[int, ...]) -> torch.Tensor:
         with torch.no_grad():
             return run(torch.zeros((1, in_type.size, *size), device=run_device, dtype=run_dtype))
+
+    given = None
+    if x is not None:
+        given = x.tensor if isinstance(x, GeometricTensor) else x
+        try:
+            check_tensor(given, in_type.size, "x", min_dims=2 + nd, max_dims=2 + nd, spatial=nd)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{owner}: {err}") from None
+    grid_shape = given.shape[-nd:] if given is not None else None
+    if grid_shape is None and spatial_size is not None:
+        grid_shape = _spatial(spatial_size, owner, nd)
 
     def is_exact(element: Any) -> bool:
         if fibers_only:
             return True
-        return exact_grid_action(np.asarray(in_type.gspace.basespace_action(element))) is not None
+        return is_grid_element(in_type.gspace, element, grid_shape)
 
     exact_of = [is_exact(g) for g in elements]
     info = _InputInfo(None, None, 1)
     generator = torch.Generator().manual_seed(int(seed))
-    if x is not None:
-        given = x.tensor if isinstance(x, GeometricTensor) else x
-        try:
-            check_tensor(given, in_type.size, "x", min_dims=4, max_dims=4)
-        except (TypeError, ValueError) as err:
-            raise type(err)(f"{owner}: {err}") from None
+    if given is not None:
         exact_input = smooth_input = given.to(device=run_device, dtype=run_dtype)
     else:
-        stride = 1 if all(exact_of) else _total_stride(probe)
+        stride = 1 if all(exact_of) else _total_stride(probe, nd)
+        sigma_per_stride = _SIGMA_PER_STRIDE if nd == 2 else _SIGMA_PER_STRIDE_3D
         sigma: float | None = None
         if spatial_size is None:
-            start = _SIZE_PER_STRIDE * stride + 1
-            spatial_size = _fitting_size(model, probe, start=start) or start
-            sigma = _SIGMA_PER_STRIDE * stride
-        height, width = _spatial(spatial_size, owner)
+            start = (_SIZE_PER_STRIDE if nd == 2 else _SIZE_PER_STRIDE_3D) * stride + 1
+            spatial_size = _fitting_size(model, probe, start=start, nd=nd) or start
+            sigma = sigma_per_stride * stride
+        size = _spatial(spatial_size, owner, nd)
         if sigma is None:  # an explicit size: smooth on the scale of the image, at most as by default
-            sigma = min(max(_MIN_SIGMA, min(height, width) / 8), _SIGMA_PER_STRIDE * stride)
-        shape = (int(batch_size), in_type.size, height, width)
+            sigma = min(max(_MIN_SIGMA, min(size) / 8), sigma_per_stride * stride)
+        shape = (int(batch_size), in_type.size, *size)
         noise = torch.randn(shape, generator=generator, dtype=torch.float64)
         exact_input = noise.to(device=run_device, dtype=run_dtype)
         smooth_input = exact_input
         if not all(exact_of):
-            smooth_input = _smooth_input(noise, sigma).to(device=run_device, dtype=run_dtype)
-            info = _InputInfo((height, width), sigma, stride)
+            smooth = _smooth_input(noise, sigma) if nd == 2 else _smooth_volume(noise, sigma)
+            smooth_input = smooth.to(device=run_device, dtype=run_dtype)
+            info = _InputInfo(size, sigma, stride)
 
     records = []
     outputs: dict[bool, torch.Tensor] = {}
@@ -611,8 +679,25 @@ def _errors(
                     f"{tuple(actual.shape)}; choose a spatial_size for which the module commutes with "
                     f"rotations of the image"
                 )
-            records.append(_record(element, exact, expected, actual, out_type, inner_fraction))
+            records.append(_record(element, exact, expected, actual, out_type, inner_fraction, nd))
     return records, info
+
+
+def _default_elements(in_type: FieldType, x: Any, spatial_size: Any, fibers_only: bool) -> list[Any]:
+    """The elements tested by default: ``in_type.testing_elements`` on the plane; on R^3 those that move
+    the voxel grid of the input exactly (:meth:`~structconv.gspaces.r3.GSpace3D.grid_elements`; every
+    testing element with ``fibers_only``)."""
+    gspace = in_type.gspace
+    if spatial_dims(gspace) == 2 or fibers_only:
+        return list(in_type.testing_elements)
+    shape = None
+    if x is not None:
+        t = x.tensor if isinstance(x, GeometricTensor) else x
+        if isinstance(t, torch.Tensor) and t.dim() >= 3:
+            shape = tuple(t.shape[-3:])
+    elif spatial_size is not None:
+        shape = _spatial(spatial_size, nd=3)
+    return list(gspace.grid_elements(shape))
 
 
 def _record(
@@ -622,17 +707,20 @@ def _record(
     actual: torch.Tensor,
     out_type: FieldType,
     inner_fraction: float,
+    nd: int = 2,
 ) -> EquivarianceRecord:
-    """Compare ``g.f(x)`` with ``f(g.x)`` (everywhere, or in the inner disc for interpolated elements)."""
+    """Compare ``g.f(x)`` with ``f(g.x)`` (everywhere, or in the inner disc / ball for interpolated
+    elements)."""
     diff = (expected - actual).abs()
     ref = expected.abs()
     if not exact:
-        h, w = diff.shape[-2:]
-        inside = _disc(h, w, inner_fraction * (min(h, w) - 1) / 2, diff.device, torch.float64) <= 1
+        grid = diff.shape[-nd:]
+        inside = _ball(grid, inner_fraction * (min(grid) - 1) / 2, diff.device, torch.float64) <= 1
         inside = inside.to(diff.device)
         diff = diff * inside
         ref = ref * inside
-    per_channel = diff.transpose(0, -3).reshape(diff.shape[-3], -1).amax(dim=1).double().cpu()
+    c = -1 - nd
+    per_channel = diff.transpose(0, c).reshape(diff.shape[c], -1).amax(dim=1).double().cpu()
     abs_error = float(per_channel.max()) if per_channel.numel() else 0.0
     ref_max = float(ref.max()) if ref.numel() else 0.0
     if math.isnan(abs_error) or math.isnan(ref_max):
@@ -644,7 +732,7 @@ def _record(
     field = min(field, max(len(out_type) - 1, 0))
     name = out_type.representations[field].name if len(out_type) else ""
     span = (int(out_type.fields_start[field]), int(out_type.fields_end[field])) if len(out_type) else (0, 0)
-    return EquivarianceRecord(element, exact, abs_error, rel_error, ref_max, field, name, span)
+    return EquivarianceRecord(element, exact, abs_error, rel_error, ref_max, field, name, span, nd)
 
 
 def _grid_hint(
@@ -657,31 +745,33 @@ def _grid_hint(
 ) -> list[str]:
     """Lines naming the layers whose sampling grid the tested input size made asymmetric (if any)."""
     in_type, out_type = _resolve_types(module, in_type, out_type)
+    nd = spatial_dims(in_type.gspace)
     model = copy.deepcopy(module)
     run_dtype = dtype if dtype is not None else _model_dtype_device(model)[0]
     run_device = torch.device(device) if device is not None else _model_dtype_device(model)[1]
     model = model.to(device=run_device, dtype=run_dtype).eval()
     typed = isinstance(model, EquivariantModule)
 
-    def probe(size: tuple[int, int]) -> None:
+    def probe(size: tuple[int, ...]) -> None:
         with torch.no_grad():
             t = torch.zeros((1, in_type.size, *size), device=run_device, dtype=run_dtype)
             model(GeometricTensor(t, in_type) if typed else t)
 
-    tested = _spatial(spatial_size) if spatial_size is not None else None
+    tested = _spatial(spatial_size, nd=nd) if spatial_size is not None else None
     if tested is None:
-        fit = _fitting_size(model, probe)
+        first = _DEFAULT_SIZE if nd == 2 else _SIZE_PER_STRIDE_3D + 1
+        fit = _fitting_size(model, probe, start=first, nd=nd)
         if fit is not None:
             return []
-        last = _DEFAULT_SIZE + _MAX_SIZE_SEARCH - 1
+        last = first + _MAX_SIZE_SEARCH - 1
         return [
-            f"note: no input size from {_DEFAULT_SIZE} to {last} gives every strided layer a "
+            f"note: no input size from {first} to {last} gives every strided layer a "
             "rotation-symmetric sampling grid; pass x or spatial_size that fits the module"
         ]
     problems = _grid_problems(model, probe, tested)
     if not problems:
         return []
-    fit = _fitting_size(model, probe, start=max(tested))
+    fit = _fitting_size(model, probe, start=max(tested), nd=nd)
     lines = [
         f"note: with spatial_size={spatial_size!r} the sampling grid is not rotation-symmetric at "
         + "; ".join(problems[:3])
@@ -711,8 +801,9 @@ def _interpolation_hint(
             f" The input of these elements was band-limited noise (Gaussian, sigma = {info.sigma:.3g} px; "
             f"the module's total stride is {info.stride}) on {info.size[0]}x{info.size[1]} px."
         )
+    turns = "(90-degree turns, flips)" if records[0].dimensionality == 2 else "(symmetries of the voxel grid)"
     text = (
-        "note: every exact element (90-degree turns, flips) passes; only elements that need "
+        f"note: every exact element {turns} passes; only elements that need "
         f"{interpolation} interpolation fail (worst relative error {worst:.3g} > interpolation_rtol="
         f"{interpolation_rtol:g}). At those angles the check is approximate: the input and the output are "
         "rotated by interpolation, and pooling windows, strides and non-linearities (kinks that "
@@ -743,7 +834,7 @@ def assert_equivariant(
     seed: int = 0,
     device: torch.device | str | None = None,
     train: bool = False,
-    interpolation: str = "bicubic",
+    interpolation: str | None = None,
     inner_fraction: float = 0.5,
     fibers_only: bool = False,
 ) -> list[EquivarianceRecord]:

@@ -19,7 +19,39 @@ __all__ = [
     "check_tensor",
     "spatial_dims",
     "is_grid_element",
+    "INTERPOLATIONS_2D",
+    "INTERPOLATIONS_3D",
+    "resolve_interpolation",
 ]
+
+#: ``interpolation`` values of the planar gspaces (``grid_sample`` modes on 4-D tensors); the first is the
+#: default
+INTERPOLATIONS_2D = ("bicubic", "bilinear", "nearest")
+#: ``interpolation`` values of the gspaces on R^3 (``grid_sample`` on 5-D tensors: its ``'bilinear'`` mode
+#: interpolates trilinearly; there is no tricubic mode); the first is the default
+INTERPOLATIONS_3D = ("trilinear", "nearest")
+
+
+def resolve_interpolation(gspace: Any, interpolation: str | None) -> str:
+    """The interpolation to use on ``gspace``: ``None`` gives the default (bicubic on the plane, trilinear in
+    space); a name of the other dimension or an unknown name raises ``ValueError`` naming what is accepted."""
+    d = spatial_dims(gspace)
+    accepted = INTERPOLATIONS_2D if d == 2 else INTERPOLATIONS_3D
+    if interpolation is None:
+        return accepted[0]
+    if interpolation not in accepted:
+        name = getattr(gspace, "name", gspace)
+        if interpolation in INTERPOLATIONS_2D + INTERPOLATIONS_3D:
+            other = "planar (4-D)" if d == 3 else "3-D (5-D)"
+            raise ValueError(
+                f"interpolation={interpolation!r} is only for tensors on {other} gspaces; for "
+                f"{name!r} ({d}-D) expected one of {accepted} (or None: {accepted[0]!r})"
+            )
+        raise ValueError(
+            f"interpolation={interpolation!r} is not known; expected one of {accepted} (or None: "
+            f"{accepted[0]!r}) for {name!r}"
+        )
+    return interpolation
 
 
 def spatial_dims(gspace: Any) -> int:
