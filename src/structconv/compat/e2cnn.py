@@ -376,7 +376,7 @@ def _convert_conv(
                 where, module, "the layer has a bias but the checkpoint lacks 'bias' or 'bias_expansion'"
             )
         target = _f64(sub["bias_expansion"]) @ _f64(sub["bias"])
-        from structconv.nn.conv.r2conv import _bias_expansion
+        from structconv.nn.conv._steerable import _bias_expansion
 
         expansion = torch.from_numpy(_bias_expansion(module.out_type))
         if expansion.shape[0] != target.shape[0]:
@@ -626,7 +626,7 @@ _E2CNN_STRUCTURE: dict[str, re.Pattern[str]] = {
 
 def _converters() -> list[tuple[type, Converter]]:
     from structconv import nn as snn
-    from structconv.nn.conv.r2conv import _SteerableConv
+    from structconv.nn.conv._steerable import _SteerableConv
 
     return [
         (_SteerableConv, _convert_conv),

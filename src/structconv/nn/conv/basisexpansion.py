@@ -102,16 +102,19 @@ def _to_torch(basis: Any, keep: bytes | None) -> torch.Tensor:
 
 
 def _check_points(points: Any, owner: str, size: int | None = None) -> np.ndarray:
-    """``points`` as a float64 array ``(2, P)`` of finite coordinates (``P == size`` when given)."""
+    """``points`` as a float64 array ``(d, P)`` (``d`` = 2 on the plane, 3 in space) of finite coordinates
+    (``P == size`` when given)."""
     try:
         arr = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(
-            f"{owner}: points={points!r} is not accepted; expected an array of shape (2, P) of coordinates "
+            f"{owner}: points={points!r} is not accepted; expected an array of shape (2, P) or (3, P) of "
+            "coordinates "
             "(e.g. structconv.kernels.kernel_grid(kernel_size))"
         ) from None
-    expected = f"(2, {size})" if size is not None else "(2, P) with P >= 1"
-    if arr.ndim != 2 or arr.shape[0] != 2 or arr.shape[1] < 1 or (size is not None and arr.shape[1] != size):
+    expected = f"(2, {size}) or (3, {size})" if size is not None else "(2, P) or (3, P) with P >= 1"
+    wrong_size = size is not None and arr.shape[-1] != size
+    if arr.ndim != 2 or arr.shape[0] not in (2, 3) or arr.shape[1] < 1 or wrong_size:
         raise ValueError(
             f"{owner}: points of shape {arr.shape} is not accepted; expected {expected}"
             + (" to match the basis" if size is not None else "")
@@ -266,7 +269,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
 
     Args:
         basis: the sampled basis of the pair (a :class:`~structconv.kernels.SteerableBasis`).
-        points: the points ``(2, P)`` where the basis was sampled (checked against the basis).
+        points: the points ``(2, P)`` (``(3, P)`` in space) where the basis was sampled (checked against
+            the basis).
         basis_filter: callable taking an element's attribute dict, returning whether to keep it.
 
     Raises:
@@ -522,7 +526,7 @@ class BlocksBasisExpansion(BasisExpansion):
         basis_generator: ``basis_generator(in_repr, out_repr, **kwargs)`` returns the sampled
             :class:`~structconv.kernels.SteerableBasis` of a representation pair (e.g.
             :func:`r2_kernel_basis`).
-        points: the points ``(2, P)`` where the bases are sampled.
+        points: the points ``(2, P)`` (``(3, P)`` in space) where the bases are sampled.
         basis_filter: optional callable on an element's attribute dict returning whether to keep it.
         recompute: if ``True``, rebuild the bases instead of reusing cached ones.
         **kwargs: passed to ``basis_generator``.

@@ -11,18 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
+from structconv.nn.conv._steerable import _GridConvTransposed
 from structconv.nn.conv.basisexpansion import r2_kernel_basis
-from structconv.nn.conv.r2conv import _SteerableConv
 from structconv.nn.typed.field_type import FieldType
-from structconv.nn.typed.geometric_tensor import GeometricTensor
 
 __all__ = ["R2ConvTransposed"]
 
 
-class R2ConvTransposed(_SteerableConv):
+class R2ConvTransposed(_GridConvTransposed):
     r"""Transposed G-steerable planar convolution (e.g. for learnable upsampling).
 
     The filter satisfies :math:`W(g \cdot x) = \rho_\text{in}(g) W(x) \rho_\text{out}(g)^{-1}` (a steerable
@@ -113,83 +109,3 @@ class R2ConvTransposed(_SteerableConv):
             },
             output_padding=output_padding,
         )
-
-    def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Apply the transposed convolution with the expanded filter and add the expanded bias.
-
-        Args:
-            input: a :class:`GeometricTensor` of type :attr:`in_type`.
-
-        Returns:
-            a :class:`GeometricTensor` of type :attr:`out_type`.
-        """
-        x = self._check_input(input)
-        filt, bias = self._filter_and_bias()
-        out = F.conv_transpose2d(
-            x, filt, bias, self.stride, self.padding, self.output_padding, self.groups, self.dilation
-        )
-        return GeometricTensor(out, self.out_type)
-
-    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of the output for an input of shape ``(B, in_type.size, H, W)``.
-
-        Example:
-            >>> from structconv.gspaces import Rot2dOnR2
-            >>> from structconv.nn import FieldType
-            >>> gs = Rot2dOnR2(4)
-            >>> t = FieldType(gs, [gs.regular_repr])
-            >>> R2ConvTransposed(t, t, 3, stride=2).evaluate_output_shape((1, 4, 5, 6))
-            (1, 4, 11, 13)
-        """
-        if len(input_shape) != 4 or input_shape[1] != self.in_type.size:
-            raise ValueError(
-                f"input_shape={tuple(input_shape)} is not valid; expected (B, {self.in_type.size}, H, W)"
-            )
-        b, _, h, w = input_shape
-        if min(h, w) < 1:
-            raise ValueError(f"input_shape={tuple(input_shape)} is not valid; expected H >= 1 and W >= 1")
-        size = [
-            (n - 1) * s - 2 * p + self.dilation * (self.kernel_size - 1) + op + 1
-            for n, p, s, op in zip((h, w), self.padding, self.stride, self.output_padding)
-        ]
-        if min(size) < 1:
-            raise ValueError(
-                f"input_shape={tuple(input_shape)} gives an empty output {tuple(size)} with padding="
-                f"{self.padding}; expected an input whose output is at least 1 x 1"
-            )
-        return (b, self.out_type.size, size[0], size[1])
-
-    def export(self) -> torch.nn.ConvTranspose2d:
-        """Export to an equivalent :class:`torch.nn.ConvTranspose2d` in eval mode (this module is unchanged).
-
-        Example:
-            >>> from structconv.gspaces import Rot2dOnR2
-            >>> from structconv.nn import FieldType, GeometricTensor
-            >>> gs = Rot2dOnR2(4)
-            >>> t = FieldType(gs, [gs.regular_repr])
-            >>> up = R2ConvTransposed(t, t, 3, stride=2, output_padding=1)
-            >>> x = torch.randn(1, 4, 5, 5)
-            >>> torch.allclose(up.export()(x), up(GeometricTensor(x, t)).tensor, atol=1e-6)
-            True
-        """
-        with torch.no_grad():
-            filt, bias = self.expand_parameters()
-        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
-            torch.nn.ConvTranspose2d,
-            self.in_type.size,
-            self.out_type.size,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            groups=self.groups,
-            bias=bias is not None,
-            dilation=self.dilation,
-            device=filt.device,
-            dtype=filt.dtype,
-        )
-        with torch.no_grad():
-            conv.weight.copy_(filt)
-            if bias is not None:
-                conv.bias.copy_(bias)
-        return conv.eval()

@@ -20,7 +20,7 @@ from structconv.diffops.discretization import RADIAL_BASIS_FUNCTIONS, resolve_ke
 from structconv.diffops.sampling import DiscretizationArgs, diffop_basis
 from structconv.kernels import SteerableBasis
 from structconv.nn._conv_utils import check_bool, check_choice, check_int, check_real
-from structconv.nn.conv.r2conv import _PlanarConv
+from structconv.nn.conv._steerable import _GridConv
 from structconv.nn.typed.field_type import FieldType
 
 __all__ = ["R2Diffop", "r2_diffop_basis"]
@@ -71,7 +71,7 @@ def r2_diffop_basis(
     )
 
 
-class R2Diffop(_PlanarConv):
+class R2Diffop(_GridConv):
     r"""G-steerable planar partial differential operator between two field types.
 
     With :math:`\rho_\text{in}`, :math:`\rho_\text{out}` the representations of ``in_type`` and
