@@ -549,3 +549,30 @@ def test_regular_representation_is_built_once():
     finally:
         constructions._regular_fourier_basis = original
     assert calls.count("C19") <= 1
+
+
+class _PointwiseRelu(EquivariantModule):
+    """ReLU on every channel: equivariant for permutation representations (regular, trivial fields)."""
+
+    _acts_pointwise = True
+
+    def __init__(self, in_type):
+        super().__init__()
+        self.in_type = self.out_type = in_type
+
+    def forward(self, x):
+        return GeometricTensor(torch.relu(x.tensor), self.out_type)
+
+    def evaluate_output_shape(self, input_shape):
+        return input_shape
+
+
+def test_check_equivariance_of_a_pointwise_3d_module():
+    gs = fullOctaOnR3()
+    ft = FieldType(gs, [gs.regular_repr, gs.trivial_repr])
+    errors = _PointwiseRelu(ft).check_equivariance()
+    assert len(errors) == 48 and max(e for _, e in errors) == 0.0
+    so3 = rot3dOnR3()
+    # a ReLU on a vector field is not equivariant: caught on the channels alone
+    with pytest.raises(AssertionError, match=r"(?s)not equivariant.*\[exact voxel permutation\]"):
+        _PointwiseRelu(FieldType(so3, [so3.irrep(1)])).check_equivariance()
