@@ -576,3 +576,32 @@ def test_check_equivariance_of_a_pointwise_3d_module():
     # a ReLU on a vector field is not equivariant: caught on the channels alone
     with pytest.raises(AssertionError, match=r"(?s)not equivariant.*\[exact voxel permutation\]"):
         _PointwiseRelu(FieldType(so3, [so3.irrep(1)])).check_equivariance()
+
+
+# ------------------------------------------------------------------ oracle: escnn 1.0.11's transform
+
+
+def _escnn_reference():
+    import json
+    import pathlib
+
+    path = pathlib.Path(__file__).parent / "data" / "escnn_typed3d.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_transform_matches_escnn_on_grid_rotations():
+    """escnn's ``GeometricTensor.transform`` (stored by tools/escnn_reference_typed3d.py; float32 there)."""
+    import structconv.gspaces.r3 as r3
+
+    data = _escnn_reference()
+    for case in data["cases"]:
+        gs = getattr(r3, case["factory"])()
+        reprs = [gs.regular_repr if f[0] == "regular" else gs.irrep(*f[1:]) for f in case["fields"]]
+        ft = FieldType(gs, reprs)
+        shape = tuple(case["shape"])
+        n = ft.size * int(np.prod(shape))
+        x = torch.from_numpy(np.sin(0.37 * np.arange(n) + 0.1).reshape(1, ft.size, *shape))
+        for q, expected in zip(data["quaternions"], case["outputs"]):
+            g = gs.fibergroup.element(np.array(q), "Q")
+            ours = ft.transform(x, g).numpy().ravel()
+            np.testing.assert_allclose(ours, np.array(expected), rtol=0, atol=2e-6, err_msg=case["label"])
