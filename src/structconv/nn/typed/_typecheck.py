@@ -1,8 +1,9 @@
 """Private helpers shared by the typed-tensor classes and :mod:`structconv.testing`.
 
 Nothing here is public API: the helpers validate tensors against field types, turn group elements into
-hashable cache keys and decide whether a group element moves the pixel grid onto itself (so that the
-action on images is an exact permutation of pixels).
+hashable cache keys, decide whether a group element moves the pixel (voxel) grid onto itself (so that the
+action on images and volumes is an exact permutation of pixels / voxels) and resolve the ``interpolation``
+names per dimension (planar: bicubic, bilinear, nearest; R^3: trilinear, nearest).
 """
 
 from __future__ import annotations

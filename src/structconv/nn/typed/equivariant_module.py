@@ -134,6 +134,16 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
             >>> m = NormNonLinearity(FieldType(gs, [gs.irrep(4)]), function="n_sigmoid")
             >>> max(err for _, err in m.check_equivariance()) < 1e-12
             True
+
+            On :math:`\mathbb{R}^3` (5-D tensors; every element of the octahedral group moves the voxels
+            exactly):
+
+            >>> from structconv.gspaces.r3 import octaOnR3
+            >>> from structconv.nn import IdentityModule
+            >>> gs3 = octaOnR3()
+            >>> errors = IdentityModule(FieldType(gs3, [gs3.regular_repr])).check_equivariance()
+            >>> len(errors), max(err for _, err in errors)
+            (24, 0.0)
         """
         from structconv.nn.typed._typecheck import is_grid_element, spatial_dims
         from structconv.testing import assert_equivariant, equivariance_errors

@@ -93,8 +93,8 @@ class FieldType:
     def __init__(self, gspace: GSpace, representations: Sequence[Representation]) -> None:
         if not hasattr(gspace, "fibergroup") or not hasattr(gspace, "basespace_action"):
             raise TypeError(
-                f"gspace must be a structconv.gspaces.GSpace (e.g. Rot2dOnR2(8)); "
-                f"received {type(gspace).__name__}: {gspace!r}"
+                "gspace must be a structconv.gspaces.GSpace (e.g. Rot2dOnR2(8)) or GSpace3D (e.g. "
+                f"octaOnR3()); received {type(gspace).__name__}: {gspace!r}"
             )
         if isinstance(representations, (str, bytes, bytearray)):
             raise TypeError(
