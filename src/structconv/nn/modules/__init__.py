@@ -23,11 +23,23 @@ from .norm_nonlinearities import InducedNormNonLinearity, NormNonLinearity
 from .pooling import (
     NormMaxPool,
     PointwiseAdaptiveAvgPool,
+    PointwiseAdaptiveAvgPool2D,
+    PointwiseAdaptiveAvgPool3D,
     PointwiseAdaptiveMaxPool,
+    PointwiseAdaptiveMaxPool2D,
+    PointwiseAdaptiveMaxPool3D,
     PointwiseAvgPool,
+    PointwiseAvgPool2D,
+    PointwiseAvgPool3D,
     PointwiseAvgPoolAntialiased,
+    PointwiseAvgPoolAntialiased2D,
+    PointwiseAvgPoolAntialiased3D,
     PointwiseMaxPool,
+    PointwiseMaxPool2D,
+    PointwiseMaxPool3D,
     PointwiseMaxPoolAntialiased,
+    PointwiseMaxPoolAntialiased2D,
+    PointwiseMaxPoolAntialiased3D,
 )
 from .reshuffle import ReshuffleModule
 from .restriction import RestrictionModule
@@ -73,6 +85,18 @@ __all__ = [
     "RestrictionModule",
     "SequentialModule",
     "VectorFieldNonLinearity",
+    "PointwiseMaxPool2D",
+    "PointwiseMaxPoolAntialiased2D",
+    "PointwiseAvgPool2D",
+    "PointwiseAvgPoolAntialiased2D",
+    "PointwiseAdaptiveAvgPool2D",
+    "PointwiseAdaptiveMaxPool2D",
+    "PointwiseMaxPool3D",
+    "PointwiseMaxPoolAntialiased3D",
+    "PointwiseAvgPool3D",
+    "PointwiseAvgPoolAntialiased3D",
+    "PointwiseAdaptiveAvgPool3D",
+    "PointwiseAdaptiveMaxPool3D",
 ]
 
 from structconv._public import public_dir as _public_dir  # noqa: E402

@@ -21,6 +21,8 @@ __all__ = [
     "check_input",
     "require_support",
     "pair",
+    "ntuple",
+    "check_dimensionality",
     "safe_norm",
     "gaussian_filter",
     "pool_output_size",
@@ -91,22 +93,43 @@ def require_support(field_type: Any, operation: str, owner: str, argname: str = 
             )
 
 
-def pair(value: Any, argname: str, owner: str, allow_zero: bool = False) -> tuple[int, int]:
-    """Turn an int or a pair of ints into a pair of ints, validating it."""
+def ntuple(value: Any, n: int, argname: str, owner: str, allow_zero: bool = False) -> tuple[int, ...]:
+    """Turn an int or a sequence of ``n`` ints into an ``n``-tuple of ints, validating it."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        out = (int(value), int(value))
+        out = (int(value),) * n
     elif (
         isinstance(value, (tuple, list))
-        and len(value) == 2
+        and len(value) == n
         and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
     ):
-        out = (int(value[0]), int(value[1]))
+        out = tuple(int(v) for v in value)
     else:
-        raise TypeError(f"{owner}: {argname}={value!r} is not accepted; expected an int or a pair of ints")
+        what = "a pair" if n == 2 else ("a triple" if n == 3 else f"a tuple of {n}")
+        raise TypeError(f"{owner}: {argname}={value!r} is not accepted; expected an int or {what} of ints")
     low = 0 if allow_zero else 1
     if min(out) < low:
         raise ValueError(f"{owner}: {argname}={value!r} is not accepted; expected integers >= {low}")
     return out
+
+
+def pair(value: Any, argname: str, owner: str, allow_zero: bool = False) -> tuple[int, int]:
+    """Turn an int or a pair of ints into a pair of ints, validating it."""
+    return ntuple(value, 2, argname, owner, allow_zero)  # type: ignore[return-value]
+
+
+def check_dimensionality(
+    field_type: Any, dim: int, owner: str, counterpart: str | None = None, argname: str = "in_type"
+) -> None:
+    """Raise ``ValueError`` unless ``field_type`` lives on a gspace of ``dim`` spatial dimensions.
+
+    ``counterpart`` names the class to use on the other kind of gspace, if there is one.
+    """
+    got = int(getattr(field_type.gspace, "dimensionality", 2))
+    if got != dim:
+        where = {2: "a planar gspace (on R^2)", 3: "a gspace of space (on R^3)"}.get(dim, f"a {dim}-D gspace")
+        hint = f"; for {got}-D gspaces use {counterpart}" if counterpart else ""
+        space = field_type.gspace.name
+        raise ValueError(f"{owner}: {argname} lives on the {got}-D gspace {space!r}; expected {where}{hint}")
 
 
 def safe_norm(x: torch.Tensor, dim: int) -> torch.Tensor:
@@ -120,13 +143,16 @@ def safe_norm(x: torch.Tensor, dim: int) -> torch.Tensor:
     return scaled_norm(x, dim)
 
 
-def gaussian_filter(sigma: float, truncate: float) -> torch.Tensor:
-    """A normalised 2D Gaussian of std ``sigma`` and odd size ``2 round(truncate sigma) + 1`` (float64)."""
+def gaussian_filter(sigma: float, truncate: float, dim: int = 2) -> torch.Tensor:
+    """A normalised ``dim``-D Gaussian of std ``sigma`` and odd size ``2 round(truncate sigma) + 1`` per axis
+    (float64): the outer product of ``dim`` copies of the sampled 1-D Gaussian, divided by its sum."""
     size = 2 * int(round(truncate * sigma)) + 1
     coords = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     g = np.exp(-(coords**2) / (2.0 * sigma**2))
-    kernel = np.outer(g, g)
-    kernel /= kernel.sum()
+    kernel = g
+    for _ in range(dim - 1):
+        kernel = np.multiply.outer(kernel, g)
+    kernel = kernel / kernel.sum()
     return torch.from_numpy(kernel)
 
 

@@ -4,6 +4,13 @@ Channel-wise max pooling commutes with permutation representations (``'pointwise
 pooling and Gaussian blurring are linear and commute with every representation. :class:`NormMaxPool`
 keeps, in every window, the whole field of largest norm. The anti-aliased variants blur with a Gaussian
 before subsampling (Zhang, *Making Convolutional Networks Shift-Invariant Again*, ICML 2019).
+
+Every pooling has one implementation for both kinds of grids: the planar classes (``PointwiseMaxPool``,
+..., also exported under escnn's names ``PointwiseMaxPool2D``, ...) take ``[B, C, H, W]`` tensors of fields
+on a planar gspace, the ``*3D`` classes ``[B, C, D, H, W]`` tensors of fields on a gspace of space; they
+differ only in their spatial dimension ``_dim`` (hence ``torch``'s ``*2d`` / ``*3d`` functions and export
+targets).
+:class:`NormMaxPool` is planar only, as escnn's.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from structconv.nn.typed.geometric_tensor import GeometricTensor
 from ..._numerics import compute_dtype
 from ._utils import (
     FieldGrouping,
+    check_dimensionality,
     check_field_type,
     check_input,
     field_of_channel,
     gaussian_filter,
-    pair,
+    ntuple,
     pool_output_size,
     register_grouping,
     require_support,
@@ -37,42 +45,88 @@ __all__ = [
     "PointwiseAvgPoolAntialiased",
     "PointwiseAdaptiveAvgPool",
     "PointwiseAdaptiveMaxPool",
+    "PointwiseMaxPool2D",
+    "PointwiseMaxPoolAntialiased2D",
+    "PointwiseAvgPool2D",
+    "PointwiseAvgPoolAntialiased2D",
+    "PointwiseAdaptiveAvgPool2D",
+    "PointwiseAdaptiveMaxPool2D",
+    "PointwiseMaxPool3D",
+    "PointwiseMaxPoolAntialiased3D",
+    "PointwiseAvgPool3D",
+    "PointwiseAvgPoolAntialiased3D",
+    "PointwiseAdaptiveAvgPool3D",
+    "PointwiseAdaptiveMaxPool3D",
 ]
 
 IntOrPair = int | tuple[int, int]
+IntOrTuple = int | tuple[int, ...]
+
+_AXES = {2: "H, W", 3: "D, H, W"}
+
+
+def _functional(name: str, dim: int):
+    """``torch.nn.functional``'s ``<name><dim>d`` (e.g. ``max_pool3d``)."""
+    return getattr(F, f"{name}{dim}d")
+
+
+def _torch_module(name: str, dim: int) -> type:
+    """``torch.nn``'s ``<Name><dim>d`` class (e.g. ``MaxPool3d``)."""
+    return getattr(torch.nn, f"{name}{dim}d")
+
+
+def _counterpart(cls: type) -> str | None:
+    """The name of the same pooling on the other kind of grid (planar <-> volumetric)."""
+    name = cls.__name__
+    other = name[:-2] if name.endswith("3D") else name + "3D"
+    return other if other in globals() else None
 
 
 def _check_shape(module: EquivariantModule, input_shape: tuple[int, ...]) -> tuple[int, ...]:
     input_shape = tuple(input_shape)
-    if len(input_shape) != 4 or input_shape[1] != module.in_type.size:
+    d = module._dim
+    if len(input_shape) != 2 + d or input_shape[1] != module.in_type.size:
         raise ValueError(
             f"{type(module).__name__}: input_shape={input_shape} is not accepted; expected "
-            f"(B, {module.in_type.size}, H, W)"
+            f"(B, {module.in_type.size}, {_AXES[d]})"
         )
     return input_shape
 
 
+def _setup_type(module: EquivariantModule, in_type: FieldType) -> str:
+    """Check ``in_type`` (on a gspace of the module's dimension) and store it; return the class name."""
+    name = type(module).__name__
+    check_field_type(in_type, owner=name)
+    check_dimensionality(in_type, module._dim, name, _counterpart(type(module)))
+    module.space = in_type.gspace
+    module.in_type = in_type
+    module.out_type = in_type
+    return name
+
+
 class _WindowPool(EquivariantModule):
-    """Shared arguments of the window-based poolings (the ones of ``torch.nn.MaxPool2d``)."""
+    """Shared arguments of the window-based poolings (the ones of ``torch.nn.MaxPool2d`` / ``MaxPool3d``).
+
+    ``_dim`` is the number of spatial axes: 2 for the planar classes, 3 for the ``*3D`` ones.
+    """
+
+    _dim = 2
 
     def _setup(
         self,
         in_type: FieldType,
-        kernel_size: IntOrPair,
-        stride: IntOrPair | None,
-        padding: IntOrPair,
-        dilation: IntOrPair,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None,
+        padding: IntOrTuple,
+        dilation: IntOrTuple,
         ceil_mode: bool,
     ) -> None:
-        name = type(self).__name__
-        check_field_type(in_type, owner=name)
-        self.space = in_type.gspace
-        self.in_type = in_type
-        self.out_type = in_type
-        self.kernel_size = pair(kernel_size, "kernel_size", name)
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride", name)
-        self.padding = pair(padding, "padding", name, allow_zero=True)
-        self.dilation = pair(dilation, "dilation", name)
+        name = _setup_type(self, in_type)
+        d = self._dim
+        self.kernel_size = ntuple(kernel_size, d, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else ntuple(stride, d, "stride", name)
+        self.padding = ntuple(padding, d, "padding", name, allow_zero=True)
+        self.dilation = ntuple(dilation, d, "dilation", name)
         self.ceil_mode = bool(ceil_mode)
         for p, k in zip(self.padding, self.kernel_size):
             if p > k // 2:
@@ -82,13 +136,14 @@ class _WindowPool(EquivariantModule):
                 )
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of the output for an input of shape ``(B, C, H, W)`` (``torch.nn.MaxPool2d``'s formula)."""
-        b, c, h, w = _check_shape(self, input_shape)
-        ho, wo = (
+        """Shape of the output for an input of shape ``(B, C, H, W)`` or ``(B, C, D, H, W)``
+        (``torch.nn.MaxPool2d``'s formula on every axis)."""
+        b, c, *spatial = _check_shape(self, input_shape)
+        out = (
             pool_output_size(s, k, st, p, d, self.ceil_mode)
-            for s, k, st, p, d in zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
+            for s, k, st, p, d in zip(spatial, self.kernel_size, self.stride, self.padding, self.dilation)
         )
-        return (b, self.out_type.size, ho, wo)
+        return (b, self.out_type.size, *out)
 
 
 class NormMaxPool(_WindowPool):
@@ -201,15 +256,50 @@ class NormMaxPool(_WindowPool):
         )
 
 
-class PointwiseMaxPool(_WindowPool):
+class _MaxPoolNd(_WindowPool):
+    """Channel-wise max pooling on a grid of ``_dim`` axes (see :class:`PointwiseMaxPool`)."""
+
+    def __init__(
+        self,
+        in_type: FieldType,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        padding: IntOrTuple = 0,
+        dilation: IntOrTuple = 1,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self._setup(in_type, kernel_size, stride, padding, dilation, ceil_mode)
+        require_support(in_type, "pointwise", type(self).__name__)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Max-pool every channel."""
+        check_input(self, input)
+        y = _functional("max_pool", self._dim)(
+            input.tensor, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
+        return GeometricTensor(y, self.out_type)
+
+    def export(self) -> torch.nn.Module:
+        """Return an equivalent ``torch.nn.MaxPool2d`` (``MaxPool3d`` in space) in eval mode."""
+        return _torch_module("MaxPool", self._dim)(
+            self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode
+        ).eval()
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class PointwiseMaxPool(_MaxPoolNd):
     """Channel-wise max pooling, ``torch.nn.MaxPool2d`` applied to the tensor of a field type.
 
     Max pooling commutes with permutations of the channels, so only representations supporting
     ``'pointwise'`` operations are accepted. Its ``repr`` is ``PointwiseMaxPool()`` as in the reference
-    printout; :meth:`export` gives the ``torch.nn.MaxPool2d`` with all the arguments.
+    printout; :meth:`export` gives the ``torch.nn.MaxPool2d`` with all the arguments. escnn's name
+    ``PointwiseMaxPool2D`` is this class; :class:`PointwiseMaxPool3D` pools volumes.
 
     Args:
-        in_type: the input field type.
+        in_type: the input field type (on a planar gspace).
         kernel_size: size of the window.
         stride: stride of the window; default ``kernel_size``.
         padding: implicit (``-inf``) padding on both sides.
@@ -232,38 +322,134 @@ class PointwiseMaxPool(_WindowPool):
         (10, 24, 14, 14)
     """
 
+    _dim = 2
+
+
+class PointwiseMaxPool3D(_MaxPoolNd):
+    """Channel-wise max pooling of volumes, ``torch.nn.MaxPool3d`` applied to the tensor of a field type.
+
+    The volumetric :class:`PointwiseMaxPool` (escnn's name): only representations supporting
+    ``'pointwise'`` operations (permutations) are accepted; the window is exactly equivariant to the
+    symmetries of the voxel grid when its size, stride and padding are the same on the three axes.
+
+    Args:
+        in_type: the input field type (on a gspace of space, ``dimensionality == 3``).
+        kernel_size: size of the window, an int or a triple.
+        stride: stride of the window; default ``kernel_size``.
+        padding: implicit (``-inf``) padding on both sides.
+        dilation: spacing of the elements of the window.
+        ceil_mode: use ceil instead of floor in the output size.
+
+    Shape:
+        ``[B, C, D, H, W] -> [B, C, D_out, H_out, W_out]`` (``torch.nn.MaxPool3d``'s formula).
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, PointwiseMaxPool3D
+        >>> gs = gspaces.octaOnR3()
+        >>> m = PointwiseMaxPool3D(FieldType(gs, [gs.regular_repr]), kernel_size=3, stride=2, padding=1)
+        >>> m.export()  # doctest: +NORMALIZE_WHITESPACE
+        MaxPool3d(kernel_size=(3, 3, 3), stride=(2, 2, 2), padding=(1, 1, 1), dilation=(1, 1, 1),
+                  ceil_mode=False)
+        >>> m.evaluate_output_shape((2, 24, 9, 9, 9))
+        (2, 24, 5, 5, 5)
+    """
+
+    _dim = 3
+
+
+class _MaxPoolAntialiasedNd(_MaxPoolNd):
+    """Dense max, Gaussian blur and subsampling on ``_dim`` axes (as :class:`PointwiseMaxPoolAntialiased`)."""
+
     def __init__(
         self,
         in_type: FieldType,
-        kernel_size: IntOrPair,
-        stride: IntOrPair | None = None,
-        padding: IntOrPair = 0,
-        dilation: IntOrPair = 1,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        padding: IntOrTuple = 0,
+        dilation: IntOrTuple = 1,
         ceil_mode: bool = False,
+        sigma: float = 0.6,
     ) -> None:
-        super().__init__()
-        self._setup(in_type, kernel_size, stride, padding, dilation, ceil_mode)
-        require_support(in_type, "pointwise", type(self).__name__)
+        super().__init__(in_type, kernel_size, stride, padding, dilation, ceil_mode)
+        name = type(self).__name__
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
+            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a float > 0")
+        self.sigma = float(sigma)
+        kernel = gaussian_filter(self.sigma, 4.0, self._dim)
+        radius = (kernel.shape[0] - 1) // 2
+        self._blur_padding = tuple(p + radius for p in self.padding)
+        self.register_buffer("_filter", kernel.to(torch.get_default_dtype())[None, None], persistent=False)
+
+    @property
+    def filter(self) -> torch.Tensor:
+        """The Gaussian blur, one copy per channel, as escnn's buffer ``(C, 1, k, k[, k])`` (read-only)."""
+        return self._filter.expand(self.in_type.size, 1, *self._filter.shape[2:])
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``(B, C, H, W)`` / ``(B, C, D, H, W)`` (see Shape)."""
+        b, c, *spatial = _check_shape(self, input_shape)
+        k = self._filter.shape[-1]
+        out = []
+        for size, kk, st, p, d, bp in zip(
+            spatial, self.kernel_size, self.stride, self.padding, self.dilation, self._blur_padding
+        ):
+            dense = pool_output_size(size, kk, 1, p, d, False)
+            out.append((dense + 2 * bp - k) // st + 1)
+        return (b, self.out_type.size, *out)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Max-pool every channel."""
+        """Dense max pooling followed by a strided Gaussian blur of every channel."""
         check_input(self, input)
-        y = F.max_pool2d(
-            input.tensor, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        x = input.tensor
+        dense = _functional("max_pool", self._dim)(x, self.kernel_size, 1, self.padding, self.dilation)
+        b, c, *spatial = dense.shape
+        y = _functional("conv", self._dim)(
+            dense.reshape(b * c, 1, *spatial),
+            self._filter.to(x.dtype),
+            stride=self.stride,
+            padding=self._blur_padding,
         )
-        return GeometricTensor(y, self.out_type)
+        return GeometricTensor(y.reshape(b, c, *y.shape[2:]), self.out_type)
 
-    def export(self) -> torch.nn.MaxPool2d:
-        """Return an equivalent ``torch.nn.MaxPool2d`` in eval mode."""
-        return torch.nn.MaxPool2d(
-            self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode
-        ).eval()
+    def export(self) -> torch.nn.Sequential:
+        """Return an equivalent ``Sequential(MaxPool(stride=1), Conv(groups=C))`` in eval mode
+        (``MaxPool2d`` / ``Conv2d`` on the plane, ``MaxPool3d`` / ``Conv3d`` in space).
+
+        The reference exported a bare ``MaxPool2d``, which drops the blur; the blur is kept here (a
+        depthwise convolution with the fixed Gaussian, ``requires_grad=False``) so that the output is equal.
+        """
+        pool = _torch_module("MaxPool", self._dim)(self.kernel_size, 1, self.padding, self.dilation)
+        return torch.nn.Sequential(pool, _blur_conv(self, self._blur_padding)).eval()
 
     def extra_repr(self) -> str:
-        return ""
+        k, st, p = self.kernel_size, self.stride, self.padding
+        return f"kernel_size={k}, stride={st}, padding={p}, sigma={self.sigma}"
 
 
-class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
+def _blur_conv(module: EquivariantModule, padding: tuple[int, ...]) -> torch.nn.Module:
+    """The depthwise ``Conv2d`` / ``Conv3d`` applying ``module._filter`` to every channel (fixed weights)."""
+    c = module.in_type.size
+    k = module._filter.shape[-1]
+    conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
+        _torch_module("Conv", module._dim),
+        c,
+        c,
+        k,
+        stride=module.stride,
+        padding=padding,
+        groups=c,
+        bias=False,
+        device=module._filter.device,
+        dtype=module._filter.dtype,
+    )
+    with torch.no_grad():
+        conv.weight.copy_(module._filter.expand(c, 1, *module._filter.shape[2:]))
+    conv.weight.requires_grad_(False)
+    return conv.eval()
+
+
+class PointwiseMaxPoolAntialiased(_MaxPoolAntialiasedNd, PointwiseMaxPool):
     """Anti-aliased channel-wise max pooling: dense max, Gaussian blur, then subsampling.
 
     The maximum over each window is taken densely (stride 1, padding ``padding``); the result is convolved
@@ -271,7 +457,8 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
     :math:`2 \\lfloor 4\\sigma \\rceil + 1`, radius :math:`r`) with the requested stride and padding
     ``padding + r``, as e2cnn does. The padding thus enters twice: with ``padding = 0`` the output has
     :class:`PointwiseMaxPool`'s size, with ``padding = p > 0`` it is larger,
-    :math:`\\lfloor (H + 4p - d(k - 1) - 1) / s \\rfloor + 1`.
+    :math:`\\lfloor (H + 4p - d(k - 1) - 1) / s \\rfloor + 1`. escnn's name
+    ``PointwiseMaxPoolAntialiased2D`` is this class; :class:`PointwiseMaxPoolAntialiased3D` pools volumes.
 
     Args:
         in_type: the input field type; fields must support ``'pointwise'`` operations.
@@ -297,93 +484,80 @@ class PointwiseMaxPoolAntialiased(PointwiseMaxPool):
         torch.Size([1, 4, 4, 4])
     """
 
+    _dim = 2
+
+
+class PointwiseMaxPoolAntialiased3D(_MaxPoolAntialiasedNd, PointwiseMaxPool3D):
+    """Anti-aliased channel-wise max pooling of volumes: dense max, 3-D Gaussian blur, then subsampling.
+
+    The volumetric :class:`PointwiseMaxPoolAntialiased` (escnn's name and arguments): the dense maximum
+    (stride 1) is blurred channel by channel with the normalised 3-D Gaussian of standard deviation
+    ``sigma`` (size :math:`2 \\lfloor 4\\sigma \\rceil + 1` per axis, radius :math:`r`), with stride
+    ``stride`` and padding ``padding + r``.
+
+    Args:
+        in_type: the input field type (on a gspace of space); fields must support ``'pointwise'``.
+        kernel_size: size of the max window.
+        stride: subsampling stride; default ``kernel_size``.
+        padding: implicit padding of the max window.
+        dilation: spacing of the elements of the max window.
+        ceil_mode: accepted for compatibility; it has no effect (as escnn).
+        sigma: standard deviation of the Gaussian blur (in voxels), ``> 0``.
+
+    Shape:
+        ``[B, C, D, H, W] -> [B, C, D_out, H_out, W_out]``,
+        :math:`D_{out} = \\lfloor (D + 4p - d(k - 1) - 1) / s \\rfloor + 1` (likewise the other axes).
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, PointwiseMaxPoolAntialiased3D
+        >>> gs = gspaces.octaOnR3()
+        >>> t = FieldType(gs, [gs.regular_repr])
+        >>> m = PointwiseMaxPoolAntialiased3D(t, 2)
+        >>> m(GeometricTensor(torch.randn(1, 24, 6, 6, 6), t)).shape
+        torch.Size([1, 24, 3, 3, 3])
+    """
+
+    _dim = 3
+
+
+class _AvgPoolNd(_WindowPool):
+    """Channel-wise average pooling on ``_dim`` axes (see :class:`PointwiseAvgPool`)."""
+
     def __init__(
         self,
         in_type: FieldType,
-        kernel_size: IntOrPair,
-        stride: IntOrPair | None = None,
-        padding: IntOrPair = 0,
-        dilation: IntOrPair = 1,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        padding: IntOrTuple = 0,
         ceil_mode: bool = False,
-        sigma: float = 0.6,
     ) -> None:
-        super().__init__(in_type, kernel_size, stride, padding, dilation, ceil_mode)
-        name = type(self).__name__
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
-            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a float > 0")
-        self.sigma = float(sigma)
-        kernel = gaussian_filter(self.sigma, 4.0)
-        radius = (kernel.shape[0] - 1) // 2
-        self._blur_padding = tuple(p + radius for p in self.padding)
-        self.register_buffer("_filter", kernel.to(torch.get_default_dtype())[None, None], persistent=False)
-
-    @property
-    def filter(self) -> torch.Tensor:
-        """The Gaussian blur, one copy per channel, as e2cnn's buffer: shape ``(C, 1, k, k)`` (read-only)."""
-        k = self._filter.shape[-1]
-        return self._filter.expand(self.in_type.size, 1, k, k)
-
-    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of the output for an input of shape ``(B, C, H, W)`` (see the class's Shape)."""
-        b, c, h, w = _check_shape(self, input_shape)
-        k = self._filter.shape[-1]
-        out = []
-        for size, kk, st, p, d, bp in zip(
-            (h, w), self.kernel_size, self.stride, self.padding, self.dilation, self._blur_padding
-        ):
-            dense = pool_output_size(size, kk, 1, p, d, False)
-            out.append((dense + 2 * bp - k) // st + 1)
-        return (b, self.out_type.size, *out)
+        super().__init__()
+        self._setup(in_type, kernel_size, stride, padding, 1, ceil_mode)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Dense max pooling followed by a strided Gaussian blur of every channel."""
+        """Average-pool every channel."""
         check_input(self, input)
-        x = input.tensor
-        dense = F.max_pool2d(x, self.kernel_size, 1, self.padding, self.dilation)
-        b, c, h, w = dense.shape
-        y = F.conv2d(
-            dense.reshape(b * c, 1, h, w),
-            self._filter.to(x.dtype),
-            stride=self.stride,
-            padding=self._blur_padding,
+        y = _functional("avg_pool", self._dim)(
+            input.tensor, self.kernel_size, self.stride, self.padding, self.ceil_mode
         )
-        return GeometricTensor(y.reshape(b, c, *y.shape[-2:]), self.out_type)
+        return GeometricTensor(y, self.out_type)
 
-    def export(self) -> torch.nn.Sequential:
-        """Return an equivalent ``Sequential(MaxPool2d(stride=1), Conv2d(groups=C))`` in eval mode.
-
-        The reference exported a bare ``MaxPool2d``, which drops the blur; the blur is kept here (a
-        depthwise ``Conv2d`` with the fixed Gaussian, ``requires_grad=False``) so that the output is equal.
-        """
-        c = self.in_type.size
-        k = self._filter.shape[-1]
-        blur = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
-            torch.nn.Conv2d,
-            c,
-            c,
-            k,
-            stride=self.stride,
-            padding=self._blur_padding,
-            groups=c,
-            bias=False,
-            device=self._filter.device,
-            dtype=self._filter.dtype,
-        )
-        with torch.no_grad():
-            blur.weight.copy_(self._filter.expand(c, 1, k, k))
-        blur.weight.requires_grad_(False)
-        pool = torch.nn.MaxPool2d(self.kernel_size, 1, self.padding, self.dilation)
-        return torch.nn.Sequential(pool, blur).eval()
+    def export(self) -> torch.nn.Module:
+        """Return an equivalent ``torch.nn.AvgPool2d`` (``AvgPool3d`` in space) in eval mode."""
+        return _torch_module("AvgPool", self._dim)(
+            self.kernel_size, self.stride, self.padding, self.ceil_mode
+        ).eval()
 
     def extra_repr(self) -> str:
-        k, st, p = self.kernel_size, self.stride, self.padding
-        return f"kernel_size={k}, stride={st}, padding={p}, sigma={self.sigma}"
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class PointwiseAvgPool(_WindowPool):
+class PointwiseAvgPool(_AvgPoolNd):
     """Channel-wise average pooling, ``torch.nn.AvgPool2d`` applied to the tensor of a field type.
 
-    Averaging is linear, so it commutes with every representation.
+    Averaging is linear, so it commutes with every representation. escnn's name ``PointwiseAvgPool2D`` is
+    this class; :class:`PointwiseAvgPool3D` pools volumes.
 
     Args:
         in_type: the input field type.
@@ -404,37 +578,99 @@ class PointwiseAvgPool(_WindowPool):
         AvgPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
     """
 
+    _dim = 2
+
+
+class PointwiseAvgPool3D(_AvgPoolNd):
+    """Channel-wise average pooling of volumes, ``torch.nn.AvgPool3d`` applied to the tensor of a field type.
+
+    The volumetric :class:`PointwiseAvgPool` (escnn's name); linear, so every representation is accepted.
+
+    Args:
+        in_type: the input field type (on a gspace of space).
+        kernel_size: size of the window, an int or a triple.
+        stride: stride of the window; default ``kernel_size``.
+        padding: implicit zero padding on both sides (counted in the average, as in PyTorch).
+        ceil_mode: use ceil instead of floor in the output size.
+
+    Shape:
+        ``[B, C, D, H, W] -> [B, C, D_out, H_out, W_out]`` (``torch.nn.AvgPool3d``'s formula).
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, PointwiseAvgPool3D
+        >>> gs = gspaces.rot3dOnR3()
+        >>> m = PointwiseAvgPool3D(FieldType(gs, [gs.irrep(1)]), 2)
+        >>> m.export()
+        AvgPool3d(kernel_size=(2, 2, 2), stride=(2, 2, 2), padding=(0, 0, 0))
+    """
+
+    _dim = 3
+
+
+class _AvgPoolAntialiasedNd(EquivariantModule):
+    """Strided channel-wise Gaussian blur on ``_dim`` axes (see :class:`PointwiseAvgPoolAntialiased`)."""
+
+    _dim = 2
+
     def __init__(
-        self,
-        in_type: FieldType,
-        kernel_size: IntOrPair,
-        stride: IntOrPair | None = None,
-        padding: IntOrPair = 0,
-        ceil_mode: bool = False,
+        self, in_type: FieldType, sigma: float, stride: IntOrTuple, padding: IntOrTuple | None = None
     ) -> None:
         super().__init__()
-        self._setup(in_type, kernel_size, stride, padding, 1, ceil_mode)
+        name = _setup_type(self, in_type)
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
+            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a float > 0")
+        d = self._dim
+        self.sigma = float(sigma)
+        kernel = gaussian_filter(self.sigma, 3.0, d)
+        k = kernel.shape[0]
+        self.kernel_size = (k,) * d
+        self.stride = ntuple(stride, d, "stride", name)
+        self.padding = (
+            ((k - 1) // 2,) * d if padding is None else ntuple(padding, d, "padding", name, allow_zero=True)
+        )
+        self.register_buffer("_filter", kernel.to(torch.get_default_dtype())[None, None], persistent=False)
+
+    @property
+    def filter(self) -> torch.Tensor:
+        """The Gaussian blur, one copy per channel, as escnn's buffer ``(C, 1, k, k[, k])`` (read-only)."""
+        return self._filter.expand(self.in_type.size, 1, *self._filter.shape[2:])
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Average-pool every channel."""
+        """Blur every channel with the Gaussian and subsample."""
         check_input(self, input)
-        y = F.avg_pool2d(input.tensor, self.kernel_size, self.stride, self.padding, self.ceil_mode)
-        return GeometricTensor(y, self.out_type)
+        x = input.tensor
+        b, c, *spatial = x.shape
+        y = _functional("conv", self._dim)(
+            x.reshape(b * c, 1, *spatial), self._filter.to(x.dtype), stride=self.stride, padding=self.padding
+        )
+        return GeometricTensor(y.reshape(b, c, *y.shape[2:]), self.out_type)
 
-    def export(self) -> torch.nn.AvgPool2d:
-        """Return an equivalent ``torch.nn.AvgPool2d`` in eval mode."""
-        return torch.nn.AvgPool2d(self.kernel_size, self.stride, self.padding, self.ceil_mode).eval()
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the output for an input of shape ``(B, C, H, W)`` / ``(B, C, D, H, W)``."""
+        b, c, *spatial = _check_shape(self, input_shape)
+        out = (
+            pool_output_size(s, k, st, p)
+            for s, k, st, p in zip(spatial, self.kernel_size, self.stride, self.padding)
+        )
+        return (b, c, *out)
+
+    def export(self) -> torch.nn.Module:
+        """Return an equivalent depthwise ``torch.nn.Conv2d`` (``Conv3d`` in space; fixed Gaussian weights)
+        in eval mode."""
+        return _blur_conv(self, self.padding)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return f"{self.in_type}, sigma={self.sigma}, stride={self.stride}, padding={self.padding}"
 
 
-class PointwiseAvgPoolAntialiased(EquivariantModule):
+class PointwiseAvgPoolAntialiased(_AvgPoolAntialiasedNd):
     """Anti-aliased average pooling: a strided channel-wise convolution with a Gaussian blur.
 
     The filter is a normalised Gaussian of standard deviation ``sigma`` truncated at 3 standard deviations
     (size ``2 round(3 sigma) + 1``); by default the padding keeps the size when ``stride`` is 1. It is linear,
-    so every representation is accepted.
+    so every representation is accepted. escnn's name ``PointwiseAvgPoolAntialiased2D`` is this class;
+    :class:`PointwiseAvgPoolAntialiased3D` blurs volumes.
 
     Args:
         in_type: the input field type.
@@ -456,99 +692,79 @@ class PointwiseAvgPoolAntialiased(EquivariantModule):
         torch.Size([1, 2, 5, 5])
     """
 
-    def __init__(
-        self, in_type: FieldType, sigma: float, stride: IntOrPair, padding: IntOrPair | None = None
-    ) -> None:
-        super().__init__()
-        name = type(self).__name__
-        check_field_type(in_type, owner=name)
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
-            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a float > 0")
-        self.space = in_type.gspace
-        self.in_type = in_type
-        self.out_type = in_type
-        self.sigma = float(sigma)
-        kernel = gaussian_filter(self.sigma, 3.0)
-        k = kernel.shape[0]
-        self.kernel_size = (k, k)
-        self.stride = pair(stride, "stride", name)
-        self.padding = (
-            ((k - 1) // 2,) * 2 if padding is None else pair(padding, "padding", name, allow_zero=True)
-        )
-        self.register_buffer("_filter", kernel.to(torch.get_default_dtype())[None, None], persistent=False)
+    _dim = 2
 
-    @property
-    def filter(self) -> torch.Tensor:
-        """The Gaussian blur, one copy per channel, as e2cnn's buffer: shape ``(C, 1, k, k)`` (read-only)."""
-        k = self._filter.shape[-1]
-        return self._filter.expand(self.in_type.size, 1, k, k)
 
-    def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Blur every channel with the Gaussian and subsample."""
-        check_input(self, input)
-        x = input.tensor
-        b, c, h, w = x.shape
-        y = F.conv2d(
-            x.reshape(b * c, 1, h, w), self._filter.to(x.dtype), stride=self.stride, padding=self.padding
-        )
-        return GeometricTensor(y.reshape(b, c, *y.shape[-2:]), self.out_type)
+class PointwiseAvgPoolAntialiased3D(_AvgPoolAntialiasedNd):
+    """Anti-aliased average pooling of volumes: a strided channel-wise convolution with a 3-D Gaussian.
 
-    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of the output for an input of shape ``(B, C, H, W)``."""
-        b, c, h, w = _check_shape(self, input_shape)
-        ho, wo = (
-            pool_output_size(s, k, st, p)
-            for s, k, st, p in zip((h, w), self.kernel_size, self.stride, self.padding)
-        )
-        return (b, c, ho, wo)
+    The volumetric :class:`PointwiseAvgPoolAntialiased` (escnn's name and arguments; ``sigma`` has no
+    default, as there): the normalised 3-D Gaussian of standard deviation ``sigma`` truncated at 3 standard
+    deviations (size ``2 round(3 sigma) + 1`` per axis), padding ``(size - 1) // 2`` by default.
 
-    def export(self) -> torch.nn.Conv2d:
-        """Return an equivalent depthwise ``torch.nn.Conv2d`` (fixed Gaussian weights) in eval mode."""
-        c = self.in_type.size
-        k = self.kernel_size[0]
-        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
-            torch.nn.Conv2d,
-            c,
-            c,
-            k,
-            stride=self.stride,
-            padding=self.padding,
-            groups=c,
-            bias=False,
-            device=self._filter.device,
-            dtype=self._filter.dtype,
-        )
-        with torch.no_grad():
-            conv.weight.copy_(self._filter.expand(c, 1, k, k))
-        conv.weight.requires_grad_(False)
-        return conv.eval()
+    Args:
+        in_type: the input field type (on a gspace of space).
+        sigma: standard deviation of the Gaussian (voxels), ``> 0``.
+        stride: stride of the convolution.
+        padding: zero padding on both sides; default ``(filter_size - 1) // 2``.
 
-    def extra_repr(self) -> str:
-        return f"{self.in_type}, sigma={self.sigma}, stride={self.stride}, padding={self.padding}"
+    Shape:
+        ``[B, C, D, H, W] -> [B, C, D_out, H_out, W_out]``,
+        :math:`D_{out} = \\lfloor (D + 2p - k) / s \\rfloor + 1` (likewise the other axes).
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, PointwiseAvgPoolAntialiased3D
+        >>> gs = gspaces.rot3dOnR3()
+        >>> t = FieldType(gs, [gs.irrep(1)])
+        >>> m = PointwiseAvgPoolAntialiased3D(t, sigma=0.6, stride=2)
+        >>> m.filter.shape
+        torch.Size([3, 1, 5, 5, 5])
+        >>> m(GeometricTensor(torch.randn(1, 3, 9, 9, 9), t)).shape
+        torch.Size([1, 3, 5, 5, 5])
+    """
+
+    _dim = 3
 
 
 class _AdaptivePool(EquivariantModule):
-    def _setup(self, in_type: FieldType, output_size: IntOrPair) -> None:
-        name = type(self).__name__
-        check_field_type(in_type, owner=name)
-        self.space = in_type.gspace
-        self.in_type = in_type
-        self.out_type = in_type
-        self.output_size = pair(output_size, "output_size", name)
+    _dim = 2
+
+    def _setup(self, in_type: FieldType, output_size: IntOrTuple) -> None:
+        name = _setup_type(self, in_type)
+        self.output_size = ntuple(output_size, self._dim, "output_size", name)
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of the output for an input of shape ``(B, C, H, W)``: ``(B, C, *output_size)``."""
-        b, c, _, _ = _check_shape(self, input_shape)
+        """Shape of the output for an input of shape ``(B, C, H, W)`` / ``(B, C, D, H, W)``:
+        ``(B, C, *output_size)``."""
+        b, c, *_ = _check_shape(self, input_shape)
         return (b, c, *self.output_size)
 
     def extra_repr(self) -> str:
         return f"{self.in_type}, output_size={self.output_size}"
 
 
-class PointwiseAdaptiveAvgPool(_AdaptivePool):
+class _AdaptiveAvgPoolNd(_AdaptivePool):
+    def __init__(self, in_type: FieldType, output_size: IntOrTuple) -> None:
+        super().__init__()
+        self._setup(in_type, output_size)
+
+    def forward(self, input: GeometricTensor) -> GeometricTensor:
+        """Adaptive average pooling of every channel."""
+        check_input(self, input)
+        y = _functional("adaptive_avg_pool", self._dim)(input.tensor, self.output_size)
+        return GeometricTensor(y, self.out_type)
+
+    def export(self) -> torch.nn.Module:
+        """Return an equivalent ``torch.nn.AdaptiveAvgPool2d`` (``AdaptiveAvgPool3d`` in space), eval mode."""
+        return _torch_module("AdaptiveAvgPool", self._dim)(self.output_size).eval()
+
+
+class PointwiseAdaptiveAvgPool(_AdaptiveAvgPoolNd):
     """Channel-wise adaptive average pooling, ``torch.nn.AdaptiveAvgPool2d`` on a field type's tensor.
 
-    Averaging is linear, so every representation is accepted.
+    Averaging is linear, so every representation is accepted. escnn's name ``PointwiseAdaptiveAvgPool2D``
+    is this class; :class:`PointwiseAdaptiveAvgPool3D` pools volumes.
 
     Args:
         in_type: the input field type.
@@ -566,24 +782,57 @@ class PointwiseAdaptiveAvgPool(_AdaptivePool):
         torch.Size([2, 4, 1, 1])
     """
 
-    def __init__(self, in_type: FieldType, output_size: IntOrPair) -> None:
+    _dim = 2
+
+
+class PointwiseAdaptiveAvgPool3D(_AdaptiveAvgPoolNd):
+    """Channel-wise adaptive average pooling of volumes, ``torch.nn.AdaptiveAvgPool3d`` on a field type's
+    tensor (escnn's name); every representation is accepted.
+
+    Args:
+        in_type: the input field type (on a gspace of space).
+        output_size: the target spatial size, an int (cube) or ``(D_out, H_out, W_out)``.
+
+    Shape:
+        ``[B, C, D, H, W] -> [B, C, D_out, H_out, W_out]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, GeometricTensor, PointwiseAdaptiveAvgPool3D
+        >>> gs = gspaces.octaOnR3()
+        >>> t = FieldType(gs, [gs.regular_repr])
+        >>> PointwiseAdaptiveAvgPool3D(t, 1)(GeometricTensor(torch.randn(2, 24, 5, 5, 5), t)).shape
+        torch.Size([2, 24, 1, 1, 1])
+    """
+
+    _dim = 3
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePool):
+    def __init__(self, in_type: FieldType, output_size: IntOrTuple) -> None:
         super().__init__()
         self._setup(in_type, output_size)
+        require_support(in_type, "pointwise", type(self).__name__)
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Adaptive average pooling of every channel."""
+        """Adaptive max pooling of every channel."""
         check_input(self, input)
-        return GeometricTensor(F.adaptive_avg_pool2d(input.tensor, self.output_size), self.out_type)
+        y = _functional("adaptive_max_pool", self._dim)(input.tensor, self.output_size)
+        return GeometricTensor(y, self.out_type)
 
-    def export(self) -> torch.nn.AdaptiveAvgPool2d:
-        """Return an equivalent ``torch.nn.AdaptiveAvgPool2d`` in eval mode."""
-        return torch.nn.AdaptiveAvgPool2d(self.output_size).eval()
+    def export(self) -> torch.nn.Module:
+        """Return an equivalent ``torch.nn.AdaptiveMaxPool2d`` (``AdaptiveMaxPool3d`` in space) in eval mode.
+
+        (The reference document names ``AdaptiveAvgPool2d`` here, an obvious typo: the max pool is exported.)
+        """
+        return _torch_module("AdaptiveMaxPool", self._dim)(self.output_size).eval()
 
 
-class PointwiseAdaptiveMaxPool(_AdaptivePool):
+class PointwiseAdaptiveMaxPool(_AdaptiveMaxPoolNd):
     """Channel-wise adaptive max pooling, ``torch.nn.AdaptiveMaxPool2d`` on a field type's tensor.
 
-    Only representations supporting ``'pointwise'`` operations (permutations) are accepted.
+    Only representations supporting ``'pointwise'`` operations (permutations) are accepted. escnn's name
+    ``PointwiseAdaptiveMaxPool2D`` is this class; :class:`PointwiseAdaptiveMaxPool3D` pools volumes.
 
     Args:
         in_type: the input field type.
@@ -600,19 +849,35 @@ class PointwiseAdaptiveMaxPool(_AdaptivePool):
         AdaptiveMaxPool2d(output_size=(2, 2))
     """
 
-    def __init__(self, in_type: FieldType, output_size: IntOrPair) -> None:
-        super().__init__()
-        self._setup(in_type, output_size)
-        require_support(in_type, "pointwise", type(self).__name__)
+    _dim = 2
 
-    def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Adaptive max pooling of every channel."""
-        check_input(self, input)
-        return GeometricTensor(F.adaptive_max_pool2d(input.tensor, self.output_size), self.out_type)
 
-    def export(self) -> torch.nn.AdaptiveMaxPool2d:
-        """Return an equivalent ``torch.nn.AdaptiveMaxPool2d`` in eval mode.
+class PointwiseAdaptiveMaxPool3D(_AdaptiveMaxPoolNd):
+    """Channel-wise adaptive max pooling of volumes, ``torch.nn.AdaptiveMaxPool3d`` on a field type's tensor
+    (escnn's name); only representations supporting ``'pointwise'`` operations are accepted.
 
-        (The reference document names ``AdaptiveAvgPool2d`` here, an obvious typo: the max pool is exported.)
-        """
-        return torch.nn.AdaptiveMaxPool2d(self.output_size).eval()
+    Args:
+        in_type: the input field type (on a gspace of space).
+        output_size: the target spatial size, an int (cube) or ``(D_out, H_out, W_out)``.
+
+    Shape:
+        ``[B, C, D, H, W] -> [B, C, D_out, H_out, W_out]``.
+
+    Example:
+        >>> from structconv import gspaces
+        >>> from structconv.nn import FieldType, PointwiseAdaptiveMaxPool3D
+        >>> gs = gspaces.octaOnR3()
+        >>> PointwiseAdaptiveMaxPool3D(FieldType(gs, [gs.regular_repr]), (1, 2, 3)).export()
+        AdaptiveMaxPool3d(output_size=(1, 2, 3))
+    """
+
+    _dim = 3
+
+
+# escnn's planar names
+PointwiseMaxPool2D = PointwiseMaxPool
+PointwiseMaxPoolAntialiased2D = PointwiseMaxPoolAntialiased
+PointwiseAvgPool2D = PointwiseAvgPool
+PointwiseAvgPoolAntialiased2D = PointwiseAvgPoolAntialiased
+PointwiseAdaptiveAvgPool2D = PointwiseAdaptiveAvgPool
+PointwiseAdaptiveMaxPool2D = PointwiseAdaptiveMaxPool

@@ -1,0 +1,235 @@
+"""The equivariant modules on R^3: poolings, upsampling, batch norms (also IIDBatchNorm), masks and the
+dimension-agnostic modules on 5-D tensors ``[B, C, D, H, W]`` of fields on the gspaces of space.
+
+Equivariance is asserted at the elements that move the voxel grid exactly (``gspace.grid_elements()``), in
+float64 to 1e-12 relative where the operation is exact, and in float32 to 1e-5. escnn 1.0.11's outputs on the
+same inputs are stored in ``tests/data/escnn_modules3d.json`` (``tools/escnn_reference_modules3d.py``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import structconv.nn as snn
+from structconv import gspaces
+from structconv.nn import FieldType, GeometricTensor
+from structconv.testing import assert_equivariant
+
+DATA = Path(__file__).parent / "data" / "escnn_modules3d.json"
+EXACT64 = dict(rtol=1e-12, atol=1e-13, dtype=torch.float64)
+EXACT32 = dict(rtol=1e-5, atol=1e-6, dtype=torch.float32)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small volumes: one thread is much faster than several (no contention on a loaded machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@cache
+def _gs(name: str):
+    return {
+        "SO3": lambda: gspaces.rot3dOnR3(maximum_frequency=2),
+        "O3": lambda: gspaces.flipRot3dOnR3(maximum_frequency=2),
+        "octa": gspaces.octaOnR3,
+        "fullocta": gspaces.fullOctaOnR3,
+        "ico": gspaces.icoOnR3,
+        "C4z": lambda: gspaces.rot2dOnR3(4),
+        "cyl": lambda: gspaces.cylindricalOnR3(maximum_frequency=2),
+    }[name]()
+
+
+FINITE = ["octa", "fullocta", "ico", "C4z"]
+ALL = ["SO3", "O3", "octa", "ico", "C4z", "cyl"]
+
+
+def _perm_type(name: str) -> FieldType:
+    """Fields supporting pointwise maps: regular (and trivial)."""
+    gs = _gs(name)
+    # (the trivial irrep of the full octahedral group does not support 'pointwise' in escnn either)
+    trivial = [gs.trivial_repr] if "pointwise" in gs.trivial_repr.supported_nonlinearities else []
+    return FieldType(gs, [*trivial, gs.regular_repr])
+
+
+def _any_type(name: str) -> FieldType:
+    """A mix of irreps (the first three of the group: degrees 0..2 for SO(3)), out of order."""
+    gs = _gs(name)
+    irreps = list(gs.irreps.values())[:3]
+    return FieldType(gs, [irreps[1], irreps[0], irreps[2], irreps[1]])
+
+
+def _tensor(
+    t: FieldType, size: int = 7, batch: int = 2, dtype=torch.float64, seed: int = 0
+) -> GeometricTensor:
+    g = torch.Generator().manual_seed(seed)
+    return GeometricTensor(torch.randn(batch, t.size, size, size, size, generator=g, dtype=dtype), t)
+
+
+def _roundtrip(m: torch.nn.Module) -> torch.nn.Module:
+    return pickle.loads(pickle.dumps(m))
+
+
+def _check_state_dict_and_pickle(m: snn.EquivariantModule, x: GeometricTensor) -> None:
+    m.train()
+    keys_train = list(m.state_dict())
+    m.eval()
+    assert list(m.state_dict()) == keys_train
+    y = m(x).tensor
+    m2 = _roundtrip(m)
+    assert torch.equal(m2(x).tensor, y)
+    buf = io.BytesIO()
+    torch.save(m.state_dict(), buf)
+    buf.seek(0)
+    m2.load_state_dict(torch.load(buf))
+
+
+def _check_export(m: snn.EquivariantModule, x: GeometricTensor, exact: bool = True) -> torch.nn.Module:
+    m.eval()
+    e = m.export()
+    assert not e.training
+    y = m(x).tensor
+    got = e(x.tensor)
+    if exact:
+        assert torch.equal(got, y)
+    else:
+        torch.testing.assert_close(got, y, rtol=1e-12 if y.dtype == torch.float64 else 1e-5, atol=1e-12)
+    return e
+
+
+# ------------------------------------------------------------------------------------------------ pooling
+
+POOLS = {
+    "max": (lambda g: snn.PointwiseMaxPool3D(_perm_type(g), 3, 2, 1), "MaxPool3d"),
+    "max_aa": (lambda g: snn.PointwiseMaxPoolAntialiased3D(_perm_type(g), 3, 2), "Sequential"),
+    "avg": (lambda g: snn.PointwiseAvgPool3D(_any_type(g), 3, 2, 1), "AvgPool3d"),
+    "avg_aa": (lambda g: snn.PointwiseAvgPoolAntialiased3D(_any_type(g), 0.6, 2), "Conv3d"),
+    "adaptive_avg": (lambda g: snn.PointwiseAdaptiveAvgPool3D(_any_type(g), 3), "AdaptiveAvgPool3d"),
+    "adaptive_max": (lambda g: snn.PointwiseAdaptiveMaxPool3D(_perm_type(g), 3), "AdaptiveMaxPool3d"),
+}
+POINTWISE_POOLS = {"max", "max_aa", "adaptive_max"}
+POOL_CASES = [(p, g) for p in POOLS for g in (FINITE if p in POINTWISE_POOLS else ALL)]
+
+
+@pytest.mark.parametrize("pool, gs", POOL_CASES, ids=[f"{p}-{g}" for p, g in POOL_CASES])
+def test_pool3d_shape_equivariance_export(pool, gs):
+    m = POOLS[pool][0](gs)
+    x = _tensor(m.in_type, 7, dtype=torch.float32)
+    y = m(x)
+    assert y.type == m.out_type
+    assert tuple(y.shape) == m.evaluate_output_shape(tuple(x.shape))
+    expected = {"max_aa": 3, "adaptive_avg": 3, "adaptive_max": 3}.get(pool, 4)
+    assert tuple(y.shape) == (2, m.in_type.size, expected, expected, expected)
+    assert_equivariant(m, spatial_size=7, batch_size=1, **EXACT64)
+    assert_equivariant(m, spatial_size=7, batch_size=1, **EXACT32)
+    e = _check_export(m, x, exact=pool not in ("max_aa", "avg_aa"))
+    assert type(e).__name__ == POOLS[pool][1]
+    if pool == "max_aa":
+        assert [type(c).__name__ for c in e] == ["MaxPool3d", "Conv3d"]
+    _check_export(m.double(), _tensor(m.in_type, 7), exact=pool not in ("max_aa", "avg_aa"))
+    _check_state_dict_and_pickle(m, _tensor(m.in_type, 7))
+
+
+def test_pool3d_reference_values():
+    # the blur is the normalised product of 1-D Gaussians; the max pool is torch's max_pool3d
+    t = _perm_type("octa")
+    m = snn.PointwiseMaxPoolAntialiased3D(t, 2, sigma=0.6)
+    assert m.filter.shape == (t.size, 1, 5, 5, 5)
+    g = np.exp(-(np.arange(-2, 3) ** 2) / (2 * 0.36))
+    g /= g.sum()
+    ref = np.einsum("i,j,k->ijk", g, g, g)
+    np.testing.assert_allclose(m.filter[0, 0].double().numpy(), ref, rtol=1e-6)
+    avg = snn.PointwiseAvgPoolAntialiased3D(t, sigma=1.0, stride=1)
+    assert avg.kernel_size == (7, 7, 7) and avg.padding == (3, 3, 3)
+    x = _tensor(t, 7)
+    torch.testing.assert_close(
+        avg(x).tensor.sum(dim=(2, 3, 4)), x.tensor.sum(dim=(2, 3, 4)), rtol=0.2, atol=50
+    )
+
+
+def input_volume(shape) -> torch.Tensor:
+    """The generator's deterministic input: ``sin(0.37 n + 0.1) + 0.05 (n mod 7)`` over the flat index."""
+    n = np.arange(int(np.prod(shape)))
+    return torch.from_numpy((np.sin(0.37 * n + 0.1) + 0.05 * (n % 7)).reshape(shape))
+
+
+@cache
+def _reference() -> dict:
+    return json.loads(DATA.read_text())
+
+
+def test_pool3d_escnn_reference():
+    ref = _reference()["pooling"]
+    t = FieldType(_gs("C4z"), [_gs("C4z").regular_repr])
+    x = GeometricTensor(input_volume(ref["input_shape"]), t)
+    for name, case in ref["cases"].items():
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in case["kwargs"].items()}
+        m = getattr(snn, case["class"])(t, **kwargs).double()
+        y = m(x).tensor
+        assert list(y.shape) == case["output_shape"], name
+        np.testing.assert_allclose(y.numpy().ravel(), case["output"], rtol=1e-5, atol=1e-6, err_msg=name)
+        if name != "max_aa_pad":
+            assert list(m.evaluate_output_shape(tuple(x.shape))) == case["escnn_evaluate_output_shape"], name
+        else:  # escnn's evaluate_output_shape disagrees with its own forward here; ours gives the forward's
+            assert list(m.evaluate_output_shape(tuple(x.shape))) == case["output_shape"]
+            assert case["escnn_evaluate_output_shape"] != case["output_shape"]
+
+
+def test_pool_aliases_and_dimension_checks():
+    assert snn.PointwiseMaxPool2D is snn.PointwiseMaxPool
+    assert snn.PointwiseMaxPoolAntialiased2D is snn.PointwiseMaxPoolAntialiased
+    assert snn.PointwiseAvgPool2D is snn.PointwiseAvgPool
+    assert snn.PointwiseAvgPoolAntialiased2D is snn.PointwiseAvgPoolAntialiased
+    assert snn.PointwiseAdaptiveAvgPool2D is snn.PointwiseAdaptiveAvgPool
+    assert snn.PointwiseAdaptiveMaxPool2D is snn.PointwiseAdaptiveMaxPool
+    planar = gspaces.Rot2dOnR2(4)
+    t2 = FieldType(planar, [planar.regular_repr])
+    t3 = _perm_type("octa")
+    with pytest.raises(
+        ValueError,
+        match=r"PointwiseMaxPool3D: in_type lives on the 2-D gspace .*expected a gspace "
+        r"of space .*use PointwiseMaxPool",
+    ):
+        snn.PointwiseMaxPool3D(t2, 2)
+    with pytest.raises(
+        ValueError, match=r"PointwiseMaxPool: in_type lives on the 3-D gspace .*use PointwiseMaxPool3D"
+    ):
+        snn.PointwiseMaxPool(t3, 2)
+    with pytest.raises(ValueError, match=r"NormMaxPool: in_type lives on the 3-D gspace"):
+        snn.NormMaxPool(FieldType(_gs("octa"), [_gs("octa").irrep(1)]), 2)
+    with pytest.raises(ValueError, match=r"PointwiseAvgPoolAntialiased: in_type lives on the 3-D"):
+        snn.PointwiseAvgPoolAntialiased(t3, 0.6, 2)
+    with pytest.raises(ValueError, match=r"PointwiseAdaptiveAvgPool3D: in_type lives on the 2-D"):
+        snn.PointwiseAdaptiveAvgPool3D(t2, 1)
+    with pytest.raises(TypeError, match=r"kernel_size=\(2, 2\) is not accepted; expected an int or a triple"):
+        snn.PointwiseMaxPool3D(t3, (2, 2))
+    with pytest.raises(ValueError, match=r"stride=\(1, 0, 1\) is not accepted; expected integers >= 1"):
+        snn.PointwiseAvgPool3D(t3, 2, stride=(1, 0, 1))
+    with pytest.raises(ValueError, match=r"sigma=0 is not accepted; expected a float > 0"):
+        snn.PointwiseAvgPoolAntialiased3D(t3, 0, 2)
+    with pytest.raises(ValueError, match=r"sigma=-1.0 is not accepted"):
+        snn.PointwiseMaxPoolAntialiased3D(t3, 2, sigma=-1.0)
+    with pytest.raises(ValueError, match=r"output_size=0 is not accepted"):
+        snn.PointwiseAdaptiveMaxPool3D(t3, 0)
+    with pytest.raises(
+        ValueError, match=r"padding=2 is not accepted; expected at most half of kernel_size=3"
+    ):
+        snn.PointwiseMaxPool3D(t3, 3, padding=2)
+    with pytest.raises(ValueError, match=r"does not support 'pointwise'"):
+        snn.PointwiseMaxPool3D(_any_type("octa"), 2)
+    with pytest.raises(
+        ValueError, match=r"input_shape=\(1, 25, 9, 9\) is not accepted; expected \(B, 25, D, H, W\)"
+    ):
+        snn.PointwiseMaxPool3D(t3, 2).evaluate_output_shape((1, 25, 9, 9))
+    with pytest.raises(ValueError, match="field type"):
+        snn.PointwiseMaxPool3D(t3, 2)(_tensor(_any_type("octa")))
