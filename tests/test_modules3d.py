@@ -233,3 +233,67 @@ def test_pool_aliases_and_dimension_checks():
         snn.PointwiseMaxPool3D(t3, 2).evaluate_output_shape((1, 25, 9, 9))
     with pytest.raises(ValueError, match="field type"):
         snn.PointwiseMaxPool3D(t3, 2)(_tensor(_any_type("octa")))
+
+
+# ----------------------------------------------------------------------------------------------- upsampling
+
+UPSAMPLING = [
+    ("trilinear", dict(scale_factor=2)),
+    ("trilinear_ac", dict(scale_factor=2, align_corners=True)),
+    ("nearest", dict(scale_factor=3, mode="nearest")),
+]
+
+
+@pytest.mark.parametrize("gs", ["SO3", "O3", "octa", "ico", "C4z", "cyl"])
+@pytest.mark.parametrize("label, kwargs", UPSAMPLING, ids=[u[0] for u in UPSAMPLING])
+def test_r3upsampling(gs, label, kwargs):
+    t = _any_type(gs)
+    m = snn.R3Upsampling(t, **kwargs)
+    x = _tensor(t, 4, dtype=torch.float32)
+    y = m(x)
+    s = kwargs["scale_factor"]
+    assert tuple(y.shape) == m.evaluate_output_shape(tuple(x.shape)) == (2, t.size, 4 * s, 4 * s, 4 * s)
+    assert_equivariant(m, spatial_size=4, batch_size=1, **EXACT64)
+    assert_equivariant(m, spatial_size=4, batch_size=1, **EXACT32)
+    e = _check_export(m, x)
+    assert isinstance(e, torch.nn.Upsample) and e.mode == kwargs.get("mode", "trilinear")
+    _check_state_dict_and_pickle(m, _tensor(t, 4))
+
+
+def test_r3upsampling_escnn_reference_and_arguments():
+    ref = _reference()["upsampling"]
+    t = FieldType(_gs("C4z"), [_gs("C4z").regular_repr])
+    x = GeometricTensor(input_volume(ref["input_shape"]), t)
+    for name, case in ref["cases"].items():
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in case["kwargs"].items()}
+        m = snn.R3Upsampling(t, **kwargs)
+        y = m(x).tensor
+        assert list(y.shape) == case["output_shape"] == list(m.evaluate_output_shape(tuple(x.shape))), name
+        np.testing.assert_allclose(y.numpy().ravel(), case["output"], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert "mode='trilinear', align_corners=False" in repr(snn.R3Upsampling(t, 2))
+    with pytest.raises(
+        ValueError,
+        match=r"R3Upsampling: mode='bilinear' is not supported; expected one of "
+        r"\('trilinear', 'nearest'\)",
+    ):
+        snn.R3Upsampling(t, 2, mode="bilinear")
+    with pytest.raises(ValueError, match=r"R2Upsampling: mode='trilinear' is not supported"):
+        snn.R2Upsampling(
+            FieldType(gspaces.Rot2dOnR2(4), [gspaces.Rot2dOnR2(4).regular_repr]), 2, mode="trilinear"
+        )
+    with pytest.raises(ValueError, match=r"R3Upsampling: in_type lives on the 2-D gspace .*use R2Upsampling"):
+        snn.R3Upsampling(FieldType(gspaces.Rot2dOnR2(4), [gspaces.Rot2dOnR2(4).regular_repr]), 2)
+    with pytest.raises(ValueError, match=r"R2Upsampling: in_type lives on the 3-D gspace .*use R3Upsampling"):
+        snn.R2Upsampling(t, 2)
+    with pytest.raises(ValueError, match=r"scale_factor=None and size=None; expected exactly one of the two"):
+        snn.R3Upsampling(t)
+    with pytest.raises(ValueError, match=r"scale_factor=-2 is not accepted; expected a number > 0"):
+        snn.R3Upsampling(t, -2)
+    with pytest.raises(
+        TypeError, match=r"size=\(4, 4\) is not accepted; expected an int or a triple of ints"
+    ):
+        snn.R3Upsampling(t, size=(4, 4))
+    with pytest.raises(
+        ValueError, match=r"input_shape=\(1, 4, 3, 3\) is not accepted; expected \(B, 4, D, H, W\)"
+    ):
+        snn.R3Upsampling(t, 2).evaluate_output_shape((1, 4, 3, 3))

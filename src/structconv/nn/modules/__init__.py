@@ -44,7 +44,7 @@ from .pooling import (
 from .reshuffle import ReshuffleModule
 from .restriction import RestrictionModule
 from .sequential import SequentialModule
-from .upsampling import R2Upsampling
+from .upsampling import R2Upsampling, R3Upsampling
 
 __all__ = [
     "BranchingModule",
@@ -97,6 +97,7 @@ __all__ = [
     "PointwiseAvgPoolAntialiased3D",
     "PointwiseAdaptiveAvgPool3D",
     "PointwiseAdaptiveMaxPool3D",
+    "R3Upsampling",
 ]
 
 from structconv._public import public_dir as _public_dir  # noqa: E402
