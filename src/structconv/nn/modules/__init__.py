@@ -6,6 +6,7 @@ from __future__ import annotations
 from .batchnormalization import GNormBatchNorm, InducedNormBatchNorm, InnerBatchNorm, NormBatchNorm
 from .disentangle import DisentangleModule
 from .dropout import FieldDropout, PointwiseDropout
+from .fourier import FourierELU, FourierPointwise, QuotientFourierELU, QuotientFourierPointwise
 from .gated import GatedNonLinearity1, GatedNonLinearity2, InducedGatedNonLinearity1
 from .identity import IdentityModule
 from .invariantmaps import GroupPooling, InducedNormPool, MaxPoolChannels, NormPool
@@ -52,6 +53,10 @@ __all__ = [
     "DisentangleModule",
     "ELU",
     "FieldDropout",
+    "FourierELU",
+    "FourierPointwise",
+    "QuotientFourierELU",
+    "QuotientFourierPointwise",
     "GNormBatchNorm",
     "GatedNonLinearity1",
     "GatedNonLinearity2",
