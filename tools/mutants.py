@@ -148,9 +148,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "K13", K + "polar.py",
-        "return _write(np.stack([np.stack([c, -s]), np.stack([s, c])]), out)",
-        "return _write(np.stack([np.stack([c, s]), np.stack([-s, c])]), out)",
-        T_POLAR, "psi(): the transpose R(-θ) instead of R(θ)",
+        "vals = np.stack([np.stack([c, -s * sign]), np.stack([s, c * sign])])",
+        "vals = np.stack([np.stack([c, s * sign]), np.stack([-s, c * sign])])",
+        T_POLAR, "2x2 angular block of a harmonic basis element: the transpose R(-θ) instead of R(θ)",
     ),
     Mutant(
         "K14", K + "polar.py",
@@ -202,14 +202,14 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "G7", G + "dihedral.py",
-        "return (axis, M), dihedral_group(M), TWO_PI * axis / N",
-        "return (axis, M), dihedral_group(M), TWO_PI * axis / M",
+        "return (axis, M), (flip_group() if M == 1 else dihedral_group(M)), TWO_PI * axis / N",
+        "return (axis, M), (flip_group() if M == 1 else dihedral_group(M)), TWO_PI * axis / M",
         T_GROUP, "D_N subgroup (axis, M): axis angle 2π·axis/N -> 2π·axis/M",
     ),
     Mutant(
         "G8", G + "o2.py",
-        "return a[0] ^ b[0], _wrap_angle(a[1] + (b[1] if a[0] == 0 else -b[1]))",
-        "return a[0] ^ b[0], _wrap_angle(a[1] + b[1])",
+        "return a[0] ^ b[0], a[1] + (b[1] if a[0] == 0 else -b[1])",
+        "return a[0] ^ b[0], a[1] + b[1]",
         T_GROUP, "O(2) product: rotation of b not reversed by a flip",
     ),
     Mutant(
@@ -248,7 +248,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------ batch norms
     Mutant(
         "BN1", BN,
-        "var = big.double().square() * t.double() / self._field_size * _bessel(count)",
+        "var = big.double().square() * t.double() / self._field_size * bessel",
         "var = big.double().square() * t.double() / self._field_size",
         T_BN, "NormBatchNorm: Bessel's correction n/(n-1) dropped",
     ),
@@ -335,8 +335,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "C7", C + "structural.py",
-        "return (pos / (pos.sum(dims, keepdim=True) + eps / s)).to(weight.dtype)",
-        "return (pos / (u.sum(dims, keepdim=True) + eps / s)).to(weight.dtype)",
+        "return (pos / (pos.sum(dims, keepdim=True) + e)).to(weight.dtype)",
+        "return (pos / (u.sum(dims, keepdim=True) + e)).to(weight.dtype)",
         T_CONS, "NonNegSumToOne: divided by the sum of the unclipped taps",
     ),
     Mutant(
