@@ -5,7 +5,8 @@ group) and two representations ``ρ_in``, ``ρ_out``, the kernels with
 ``κ(g·x) = ρ_out(g) κ(x) ρ_in(g)⁻¹`` form a linear space.  This package builds a basis of it: per pair of
 irreps analytically (:func:`irreps_harmonics`, :func:`sample_irreps_basis`), and for any pair of
 representations through their changes of basis (:func:`steerable_basis`).  Everything is float64
-numpy, vectorised and cached.  Every fact about an irrep (frequencies, dimension, matrices) comes from
+numpy, vectorised and cached. In space, :func:`steerable_basis_r3` (``kernels/r3.py``) builds the
+bases of every gspace of :mod:`structconv.gspaces.r3` from spherical harmonics on shells.  Every fact about an irrep (frequencies, dimension, matrices) comes from
 the group's own irrep (:attr:`structconv.group.IrreducibleRepresentation.planar_data`); the
 :class:`IrrepSpec` keys of the caches are a thin adapter on it (``docs/internals.md``).
 
@@ -41,6 +42,16 @@ from structconv.kernels.r2 import (
     kernels_SO2_act_R2,
     kernels_Trivial_act_R2,
 )
+from structconv.kernels.r3 import (
+    R3FrequencyCutoff,
+    SampledR3IrrepsBasis,
+    evaluate_basis_r3,
+    kernel_grid_r3,
+    real_spherical_harmonics,
+    resolve_r3_basis_params,
+    sample_irreps_basis_r3,
+    steerable_basis_r3,
+)
 from structconv.kernels.sampling import (
     LinearFrequencyCutoff,
     ManualFrequencyCutoff,
@@ -73,20 +84,28 @@ __all__ = [
     "IrrepSpec",
     "LinearFrequencyCutoff",
     "ManualFrequencyCutoff",
+    "R3FrequencyCutoff",
     "SampledIrrepsBasis",
+    "SampledR3IrrepsBasis",
     "SteerableBasis",
     "default_rings",
     "default_sigma",
     "element_action",
+    "evaluate_basis_r3",
     "group_kind",
     "irrep_matrix",
     "irrep_spec_by_name",
     "irrep_spec_from",
     "irreps_harmonics",
     "kernel_grid",
+    "kernel_grid_r3",
+    "real_spherical_harmonics",
     "resolve_basis_params",
+    "resolve_r3_basis_params",
     "sample_irreps_basis",
+    "sample_irreps_basis_r3",
     "steerable_basis",
+    "steerable_basis_r3",
 ]
 
 from structconv._public import public_dir as _public_dir  # noqa: E402

@@ -236,9 +236,9 @@ def steerable_basis(
     )
 
 
-def _positions(names: Sequence[str], specs: dict[str, IrrepSpec]) -> tuple[np.ndarray, dict[str, list[int]]]:
+def _offsets(names: Sequence[str], dims: dict[str, int]) -> tuple[np.ndarray, dict[str, list[int]]]:
     """Offsets of each irrep in the irrep space and the list of indices of every distinct irrep."""
-    offsets = np.concatenate([[0], np.cumsum([specs[n].dim for n in names])]).astype(int)
+    offsets = np.concatenate([[0], np.cumsum([dims[n] for n in names])]).astype(int)
     where: dict[str, list[int]] = {}
     for i, n in enumerate(names):
         where.setdefault(n, []).append(i)
@@ -258,30 +258,52 @@ def _steerable_basis_cached(
     axis: float,
 ) -> SteerableBasis:
     group = in_repr.group
+    names = set(in_repr.irreps) | set(out_repr.irreps)
+    specs = {n: irrep_spec_by_name(group, n) for n in names}
+
+    def pair_basis(out_name: str, in_name: str) -> Any:
+        return _sample_cached(
+            specs[in_name], specs[out_name], kernel_size, dilation, rings, sigma, cutoff, maximum_offset, axis
+        )
+
+    dims = {n: specs[n].dim for n in names}
+    return assemble_basis(in_repr, out_repr, dims, pair_basis, kernel_size * kernel_size)
+
+
+def assemble_basis(
+    in_repr: Any,
+    out_repr: Any,
+    dims: dict[str, int],
+    pair_basis: Callable[[str, str], Any],
+    n_points: int,
+) -> SteerableBasis:
+    """The :class:`SteerableBasis` between two representations from the bases of their irrep pairs.
+
+    Shared by the kernel bases on the plane and in space: only the irrep-pair bases differ.
+
+    Args:
+        in_repr: input representation (its ``irreps`` are names, its ``change_of_basis_inv`` is used).
+        out_repr: output representation (its ``change_of_basis`` is used).
+        dims: the size of every irrep named in the two representations.
+        pair_basis: ``(out_name, in_name) -> basis`` with ``.array [n, out_dim, in_dim, n_points]``,
+            ``.attributes`` (one dict per element) and ``len()``.
+        n_points: number of sampling points.
+
+    Returns:
+        A :class:`SteerableBasis`, elements grouped by pair of distinct irreps, then by occurrences.
+    """
     in_names, out_names = tuple(in_repr.irreps), tuple(out_repr.irreps)
-    specs = {n: irrep_spec_by_name(group, n) for n in set(in_names) | set(out_names)}
-    in_off, in_where = _positions(in_names, specs)
-    out_off, out_where = _positions(out_names, specs)
+    in_off, in_where = _offsets(in_names, dims)
+    out_off, out_where = _offsets(out_names, dims)
     q_out = np.asarray(out_repr.change_of_basis, dtype=np.float64)
     q_in_inv = np.asarray(in_repr.change_of_basis_inv, dtype=np.float64)
-    n_points = kernel_size * kernel_size
     # first pass: the irrep-pair bases (cached) and the layout of the elements
     plan = []
     pair_bases: dict[tuple[str, str], Any] = {}
     total = 0
     for out_name, a_list in out_where.items():
         for in_name, b_list in in_where.items():
-            pair = _sample_cached(
-                specs[in_name],
-                specs[out_name],
-                kernel_size,
-                dilation,
-                rings,
-                sigma,
-                cutoff,
-                maximum_offset,
-                axis,
-            )
+            pair = pair_basis(out_name, in_name)
             pair_bases[(out_name, in_name)] = pair
             if len(pair):
                 plan.append((out_name, a_list, in_name, b_list, pair, total))
@@ -289,7 +311,7 @@ def _steerable_basis_cached(
     elements = np.empty((total, 3), dtype=int)
     compact = []
     for out_name, a_list, in_name, b_list, pair, start in plan:
-        do, di, n = specs[out_name].dim, specs[in_name].dim, len(pair)
+        do, di, n = dims[out_name], dims[in_name], len(pair)
         stop = start + len(a_list) * len(b_list) * n
         qo = np.stack([q_out[:, out_off[a] : out_off[a] + do] for a in a_list])  # [A, X, do]
         qi = np.stack([q_in_inv[in_off[b] : in_off[b] + di, :] for b in b_list])  # [B, di, Y]
@@ -298,8 +320,8 @@ def _steerable_basis_cached(
         aa, bb, ee = np.meshgrid(np.array(a_list), np.array(b_list), np.arange(n), indexing="ij")
         elements[start:stop] = np.stack([aa.ravel(), bb.ravel(), ee.ravel()], axis=1)
     elements.setflags(write=False)
-    in_dims = tuple(specs[n].dim for n in in_names)
-    out_dims = tuple(specs[n].dim for n in out_names)
+    in_dims = tuple(dims[n] for n in in_names)
+    out_dims = tuple(dims[n] for n in out_names)
     shape = (total, out_repr.size, in_repr.size, n_points)
     return SteerableBasis(
         elements, pair_bases, in_names, out_names, in_dims, out_dims, shape, compact, q_in_inv, q_out
