@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from structconv import gspaces
-from structconv.group import full_octa_group, ico_group, o3_group, octa_group, so2_group, so3_group
+from structconv.group import cyclic_group, dihedral_group, flip_group, full_octa_group, ico_group, o3_group, octa_group, so2_group, so3_group
 from structconv.group.grids import fibonacci_sphere, grid, sphere_grid, sphere_poles, thomson_so3, thomson_sphere
 from structconv.nn import (
     FourierELU,
@@ -307,6 +307,14 @@ def test_group_grids():
     assert grid(o3_group(), "rand", 3, seed=1) == grid(o3_group(), "rand", 3, seed=1)
     assert len(grid(o3_group(), "cube")) == 48 and len(grid(o3_group(), "ico")) == 120
     assert len(grid(so3_group(), "tetra")) == 12 and len(grid(full_octa_group())) == 48
+    assert grid(dihedral_group(4), "regular", 2) == [(0, 0), (0, 2), (1, 0), (1, 2)]
+    assert grid(flip_group(), "regular", 1) == [0, 1] and grid(cyclic_group(8), type="regular", N=4) == [0, 2, 4, 6]
+    G = so3_group()
+    a = G.sample(3)
+    R = a.to("MAT")
+    for t, args in (("thomson", (5,)), ("cube", ())):  # adj conjugates: adj^-1 g adj
+        for g, h in zip(grid(G, t, *args, adj=a), grid(G, t, *args)):
+            np.testing.assert_allclose(g.to("MAT"), R.T @ h.to("MAT") @ R, atol=1e-12)
     assert thomson_so3(30) is thomson_so3(30)  # cached
     q = thomson_so3(24)
     assert q.shape == (24, 4) and not q.flags.writeable

@@ -229,14 +229,15 @@ def grid(G: Any, *args: Any, **kwargs: Any) -> list[Any]:
             return [els[i] for i in _rng(seed).integers(len(els), size=N)]
         if type != "regular":
             raise ValueError(f"{where}: type={type!r} is not known; expected 'regular' or 'rand'")
-        rot = [e for e in els if G._to_flip_angle(e)[0] == 0]
-        M = len(rot)
+        M = 1 if isinstance(G, FlipGroup) else G.order() // (2 if isinstance(G, DihedralGroup) else 1)
         if M % N:
             raise ValueError(f"{where}: N={N} does not divide the number of rotations {M}; expected a divisor")
-        sub = set(range(0, M, M // N))
-        return [e for e in els if G._to_flip_angle(e)[0] == 0 and _rot_index(G, e) in sub] + [
-            e for e in els if G._to_flip_angle(e)[0] == 1 and _rot_index(G, e) in sub
-        ]
+        rotations = list(range(0, M, M // N))
+        if isinstance(G, FlipGroup):
+            return [0, 1]
+        if isinstance(G, CyclicGroup):
+            return rotations
+        return [(f, k) for f in (0, 1) for k in rotations]
     if isinstance(G, O3):
         type, rest = _split_type(where, args, kwargs)
         adj = kwargs.pop("adj", None)
@@ -247,7 +248,10 @@ def grid(G: Any, *args: Any, **kwargs: Any) -> list[Any]:
             q = rng.normal(size=(N, 4))
             q /= np.linalg.norm(q, axis=1, keepdims=True)
             return [G.element((int(j), qq), "Q") for j, qq in zip(rng.integers(2, size=N), q)]
-        so3 = _so3_grid(G._so3, where, type, rest, kwargs, adj)
+        from structconv.group.so3 import so3_group
+
+        rot_adj = None if adj is None else so3_group().element(_rotation_quat(G, adj), "Q")
+        so3 = _so3_grid(so3_group(), where, type, rest, kwargs, rot_adj)
         return [G.element((j, g.value), "Q") for j in (0, 1) for g in so3]
     if isinstance(G, SO3):
         type, rest = _split_type(where, args, kwargs)
@@ -263,12 +267,6 @@ def grid(G: Any, *args: Any, **kwargs: Any) -> list[Any]:
             return [els[i] for i in _rng(seed).integers(len(els), size=_count(N, "N", where))]
         raise ValueError(f"{where}: type={type!r} is not known; expected 'regular' (every element) or 'rand'")
     raise ValueError(f"grid: G={G!r} has no grid; expected SO(2), O(2), C_N, D_N, SO(3), O(3) or a finite group")
-
-
-def _rot_index(G: Any, e: Any) -> int:
-    f, a = G._to_flip_angle(e)
-    M = sum(1 for x in G.elements if G._to_flip_angle(x)[0] == 0)
-    return int(round(a / _TWO_PI * M)) % M
 
 
 def _split_type(where: str, args: tuple[Any, ...], kwargs: dict[str, Any], default: str | None = None
@@ -288,19 +286,23 @@ def _split_type(where: str, args: tuple[Any, ...], kwargs: dict[str, Any], defau
     return type, rest
 
 
+def _rotation_quat(G: Any, element: Any) -> np.ndarray:
+    """The quaternion of the rotation part of an element of O(3) (or of an SO(3) element / quaternion)."""
+    v = element.value if hasattr(element, "value") else element
+    return np.asarray(v[1] if isinstance(v, tuple) else v, dtype=np.float64)
+
+
 _SO3_TYPES = ("rand", "thomson", "ico", "cube", "tetra")
 
 
 def _so3_grid(G: Any, where: str, type: str, rest: tuple[Any, ...], kwargs: dict[str, Any], adj: Any
               ) -> list[Any]:
-    from structconv.group import so3 as so3mod
-
     if type == "thomson":
         (N,) = _pop_args(where, ["N"], rest, kwargs, {})
-        qs = thomson_so3(_count(N, "N", where))
-        if adj is not None:
-            qs = so3mod.conjugate(qs, so3mod._adjoint_quat(adj))
-        return [G.element(q, "Q") for q in qs]
+        els = [G.element(q, "Q") for q in thomson_so3(_count(N, "N", where))]
+        if adj is None:
+            return els
+        return [G.combine(G.inverse(adj), G.combine(g, adj)) for g in els]
     if type in ("ico", "cube", "tetra"):
         _pop_args(where, [], rest, kwargs, {})
         return G.grid(type, adj=adj)
