@@ -4,7 +4,8 @@
   (:class:`WSConv2d`, :class:`FWS`, ...): ordinary ``torch.nn`` layers whose kernel is ``W = P(θ)``.
 * The E(2)-equivariant steerable CNN API (the ``e2cnn.nn`` names): typed tensors (:class:`FieldType`,
   :class:`GeometricTensor`, :class:`EquivariantModule`), steerable convolutions (:class:`R2Conv`,
-  :class:`R2ConvTransposed`, :class:`R2Diffop`), non-linearities, invariant maps, pooling, batch norms,
+  :class:`R2ConvTransposed`, :class:`R2Diffop`; on voxel grids :class:`R3Conv`, :class:`R3ConvTransposed`),
+  non-linearities, invariant maps, pooling, batch norms,
   dropout, containers and :mod:`structconv.nn.init`.
 
 Example:
@@ -49,6 +50,7 @@ from structconv.nn.conv.basisexpansion import (
 from structconv.nn.conv.r2conv import R2Conv
 from structconv.nn.conv.r2conv_transposed import R2ConvTransposed
 from structconv.nn.conv.r2diffop import R2Diffop
+from structconv.nn.conv.r3conv import R3Conv, R3ConvTransposed
 from structconv.nn.modules import (
     ELU,
     BranchingModule,
@@ -138,6 +140,8 @@ __all__ = [
     "BlocksBasisExpansion",
     "R2Conv",
     "R2ConvTransposed",
+    "R3Conv",
+    "R3ConvTransposed",
     "R2Diffop",
     "SingleBlockBasisExpansion",
     "block_basisexpansion",

@@ -4,7 +4,8 @@
   shared by every steerable convolution, planar or volumetric;
 * :mod:`.r2conv`, :mod:`.r2conv_transposed`: :class:`R2Conv`, :class:`R2ConvTransposed` (one base
   class);
-* :mod:`.r2diffop`: :class:`R2Diffop`, steerable partial differential operators.
+* :mod:`.r2diffop`: :class:`R2Diffop`, steerable partial differential operators;
+* :mod:`.r3conv`: :class:`R3Conv`, :class:`R3ConvTransposed` on voxel grids.
 
 The public names are re-exported by :mod:`structconv.nn`.
 """
@@ -17,10 +18,12 @@ from structconv.nn.conv.basisexpansion import (
     SingleBlockBasisExpansion,
     block_basisexpansion,
     r2_kernel_basis,
+    r3_kernel_basis,
 )
 from structconv.nn.conv.r2conv import R2Conv
 from structconv.nn.conv.r2conv_transposed import R2ConvTransposed
 from structconv.nn.conv.r2diffop import R2Diffop, r2_diffop_basis
+from structconv.nn.conv.r3conv import R3Conv, R3ConvTransposed
 
 __all__ = [
     "BasisExpansion",
@@ -28,10 +31,13 @@ __all__ = [
     "R2Conv",
     "R2ConvTransposed",
     "R2Diffop",
+    "R3Conv",
+    "R3ConvTransposed",
     "SingleBlockBasisExpansion",
     "block_basisexpansion",
     "r2_diffop_basis",
     "r2_kernel_basis",
+    "r3_kernel_basis",
 ]
 
 from structconv._public import public_dir as _public_dir  # noqa: E402

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from structconv.kernels import irrep_spec_by_name
 from structconv.nn._conv_utils import (
     check_bias,
     check_bool,
@@ -118,7 +117,7 @@ def _bias_expansion(out_type: FieldType) -> np.ndarray:
         q = np.asarray(rep.change_of_basis)
         offset = 0
         for name in rep.irreps:
-            size = irrep_spec_by_name(out_type.fibergroup, name).dim
+            size = out_type.fibergroup.irreps[name].size
             if name == trivial:
                 col = np.zeros(out_type.size)
                 col[start : start + rep.size] = q[:, offset]

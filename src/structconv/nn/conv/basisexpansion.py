@@ -42,6 +42,7 @@ __all__ = [
     "SingleBlockBasisExpansion",
     "block_basisexpansion",
     "r2_kernel_basis",
+    "r3_kernel_basis",
 ]
 
 
@@ -90,6 +91,51 @@ def r2_kernel_basis(
         _sample_cached.cache_clear()
         _steerable_basis_cached.cache_clear()
     return steerable_basis(*args)
+
+
+def r3_kernel_basis(
+    in_repr: Any,
+    out_repr: Any,
+    *,
+    gspace: Any,
+    kernel_size: int,
+    dilation: int = 1,
+    rings: Any = None,
+    sigma: Any = None,
+    frequencies_cutoff: Any = None,
+    recompute: bool = False,
+) -> SteerableBasis:
+    """Default basis generator of the volumetric steerable convolutions (wraps
+    :func:`structconv.kernels.r3.steerable_basis_r3`).
+
+    Args:
+        in_repr: input representation (of ``gspace.fibergroup``).
+        out_repr: output representation.
+        gspace: the ``GSpace3D`` (how the fibre group moves points of space).
+        kernel_size: size of the cubic filter.
+        dilation: spacing between the kernel's voxels.
+        rings: shell radii (``None``: default).
+        sigma: shell widths (``None``: default).
+        frequencies_cutoff: largest harmonic degree per radius (``None``: default).
+        recompute: bypass the cache and build a fresh basis.
+
+    Returns:
+        the sampled :class:`~structconv.kernels.SteerableBasis` (points: the ``k³`` voxels).
+
+    Example:
+        >>> from structconv.gspaces import octaOnR3
+        >>> gs = octaOnR3()
+        >>> R = gs.regular_repr
+        >>> len(r3_kernel_basis(R, R, gspace=gs, kernel_size=3))
+        1008
+    """
+    from structconv.kernels import r3
+
+    if recompute:
+        r3._steerable_basis_r3_cached.cache_clear()
+    return r3.steerable_basis_r3(
+        gspace, in_repr, out_repr, kernel_size, dilation, rings, sigma, frequencies_cutoff
+    )
 
 
 @lru_cache(maxsize=64)
