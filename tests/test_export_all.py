@@ -63,6 +63,10 @@ def _gs(name: str) -> Any:
         "D4": lambda: gspaces.FlipRot2dOnR2(4),
         "SO2": lambda: gspaces.Rot2dOnR2(-1, maximum_frequency=3),
         "O2": lambda: gspaces.FlipRot2dOnR2(-1, maximum_frequency=3),
+        "SO3": lambda: gspaces.rot3dOnR3(),
+        "O3": lambda: gspaces.flipRot3dOnR3(),
+        "Octa": lambda: gspaces.octaOnR3(),
+        "Ico": lambda: gspaces.icoOnR3(),
     }[name]()
 
 
@@ -121,6 +125,12 @@ def _typed(module: torch.nn.Module, t: FieldType, size: int | tuple[int, int] = 
 def _r2conv(gs, cin, cout, **kw):
     ti, to = _ft(gs, cin), _ft(gs, cout)
     return _typed(snn.R2Conv(ti, to, **kw), ti, 9)
+
+
+def _r3conv(gs, cin, cout, transposed=False, **kw):
+    ti, to = _ft(gs, cin), _ft(gs, cout)
+    cls = snn.R3ConvTransposed if transposed else snn.R3Conv
+    return _typed(cls(ti, to, **kw), ti, (5, 5, 5))
 
 
 def _r2convt(gs, cin, cout, **kw):
@@ -225,6 +235,15 @@ CASES: dict[str, list[tuple[str, Callable[[], Case]]]] = {
     "R2ConvTransposed": [
         ("C4-regular-stride2", lambda: _r2convt("C4", _reg, lambda s: _reg(s) * 2, kernel_size=3, stride=2)),
         ("SO2-irreps", lambda: _r2convt("SO2", lambda s: [s.trivial_repr, s.irrep(1)], lambda s: [s.irrep(1), s.irrep(2)], kernel_size=5, padding=1)),
+    ],
+    "R3Conv": [
+        ("SO3-irreps", lambda: _r3conv("SO3", lambda s: [s.irrep(0), s.irrep(1)], lambda s: [s.irrep(1), s.irrep(2), s.irrep(0)], kernel_size=3, padding=1)),
+        ("Octa-regular-stride2", lambda: _r3conv("Octa", lambda s: [s.trivial_repr, *_reg(s)], _reg, kernel_size=3, padding=1, stride=2)),
+        ("O3-irreps", lambda: _r3conv("O3", lambda s: [s.irrep(0, 0), s.irrep(1, 1)], lambda s: [s.irrep(1, 0), s.irrep(0, 1)], kernel_size=3)),
+    ],
+    "R3ConvTransposed": [
+        ("SO3-irreps-stride2", lambda: _r3conv("SO3", lambda s: [s.irrep(0), s.irrep(1)], lambda s: [s.irrep(1), s.irrep(0)], transposed=True, kernel_size=3, stride=2)),
+        ("Ico-regular", lambda: _r3conv("Ico", _reg, lambda s: [s.trivial_repr], transposed=True, kernel_size=3, padding=1)),
     ],
     "R2Diffop": [
         ("C8-regular", lambda: _r2diffop("C8", lambda s: [s.trivial_repr], _reg, kernel_size=5, padding=2)),
