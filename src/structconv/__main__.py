@@ -1,7 +1,8 @@
 """Command line entry point: ``python -m structconv`` / ``structconv``.
 
 Subcommands: ``info`` (the default: version and layer list), ``demo`` (rotated digits: a conventional
-CNN against a rotation-equivariant CNN) and ``bench`` (layer timings against ``torch.nn.Conv2d``).
+CNN against a rotation-equivariant CNN; ``demo --3d``: 3D Tetris, a ``Conv3d`` CNN against SO(3)- and
+octahedral-invariant CNNs) and ``bench`` (layer timings against ``torch.nn.Conv2d``).
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def _build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_info)
     demo = sub.add_parser(
         "demo",
-        help="train a CNN and a rotation-equivariant CNN on upright digits, test them on rotated digits",
+        help="train a CNN and a rotation-equivariant CNN on upright digits, test them on rotated digits "
+        "(--3d: 3D Tetris with SO(3)- and octahedral-invariant CNNs)",
         description="Train a conventional CNN and a rotation-equivariant CNN on upright handwritten digits "
         "and test both on rotated digits; writes a table, a plot and a JSON file to --out.",
     )
@@ -172,6 +174,12 @@ def _bench_module():
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line interface and return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"] and "--3d" in argv[1:]:  # the 3D demo has options of its own
+        from structconv.cli.demo3d import main as demo3d_main
+        from structconv.cli.demo3d import strip_3d_flag
+
+        return demo3d_main(strip_3d_flag(argv[1:]))
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:

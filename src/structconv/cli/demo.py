@@ -571,11 +571,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="a small smoke-test run of well under a minute")
     parser.add_argument("--out", default="structconv-demo", help="output folder (default ./structconv-demo/)")
+    parser.add_argument(
+        "--3d",
+        dest="three_d",
+        action="store_true",
+        help="run the 3D demo instead: 3D Tetris, a Conv3d CNN against SO(3)- and octahedral-invariant CNNs "
+        "(its own options: structconv demo --3d --help)",
+    )
     return parser
 
 
 def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Run the demo from parsed arguments; return an exit status (2 for bad options or missing extras)."""
+    if getattr(args, "three_d", False):  # parsed with the 2-D options: the 3-D demo has its own
+        print(
+            "structconv demo: error: --3d takes the 3D demo's options; run: structconv demo --3d [options]",
+            file=sys.stderr,
+        )
+        return 2
     config = DemoConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -625,7 +638,14 @@ def _missing_extras() -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``structconv demo``; return the exit status."""
+    """Entry point of ``structconv demo`` (``--3d``: the 3D demo); return the exit status."""
+    from structconv.cli.demo3d import strip_3d_flag
+
+    rest = strip_3d_flag(argv)
+    if rest is not None:
+        from structconv.cli.demo3d import main as main3d
+
+        return main3d(rest)
     parser = add_arguments(
         argparse.ArgumentParser(prog="structconv demo", description=__doc__.splitlines()[0])
     )
