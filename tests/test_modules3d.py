@@ -8,6 +8,7 @@ same inputs are stored in ``tests/data/escnn_modules3d.json`` (``tools/escnn_ref
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import pickle
@@ -103,7 +104,8 @@ def _check_export(m: snn.EquivariantModule, x: GeometricTensor, exact: bool = Tr
     if exact:
         assert torch.equal(got, y)
     else:
-        torch.testing.assert_close(got, y, rtol=1e-12 if y.dtype == torch.float64 else 1e-5, atol=1e-12)
+        f64 = y.dtype == torch.float64
+        torch.testing.assert_close(got, y, rtol=1e-12 if f64 else 1e-5, atol=1e-12 if f64 else 1e-6)
     return e
 
 
@@ -297,3 +299,177 @@ def test_r3upsampling_escnn_reference_and_arguments():
         ValueError, match=r"input_shape=\(1, 4, 3, 3\) is not accepted; expected \(B, 4, D, H, W\)"
     ):
         snn.R3Upsampling(t, 2).evaluate_output_shape((1, 4, 3, 3))
+
+
+# ------------------------------------------------------------------------------------------- batch norms
+
+
+def _norm_type(name: str) -> FieldType:
+    """Fields without a trivial component (NormBatchNorm, NormNonLinearity)."""
+    gs = _gs(name)
+    irreps = [r for r in gs.irreps.values() if not r.is_trivial()][:2]
+    return FieldType(gs, [irreps[0], irreps[1], irreps[0]])
+
+
+def _mixed_type(name: str) -> FieldType:
+    gs = _gs(name)
+    reps = [gs.regular_repr] if name in FINITE else []
+    return FieldType(gs, [*reps, *_any_type(name).representations])
+
+
+BATCHNORMS = {
+    "inner": (lambda g: snn.InnerBatchNorm(_perm_type(g)), "BatchNorm3d", FINITE),
+    "inner_nostats": (
+        lambda g: snn.InnerBatchNorm(_perm_type(g), track_running_stats=False),
+        "InnerBatchNormGraph",
+        ["octa", "C4z"],
+    ),
+    "norm": (lambda g: snn.NormBatchNorm(_norm_type(g)), "BatchNorm3d", ALL),
+    "gnorm": (lambda g: snn.GNormBatchNorm(_mixed_type(g)), "Conv3d", ALL),
+    "iid": (lambda g: snn.IIDBatchNorm3d(_mixed_type(g)), "BatchNorm3d", ALL),
+    "iid_nostats": (
+        lambda g: snn.IIDBatchNorm3d(_mixed_type(g), track_running_stats=False, momentum=None),
+        "IIDBatchNorm3dGraph",
+        ["octa", "SO3", "cyl"],
+    ),
+}
+BN_CASES = [(b, g) for b, (_, _, spaces) in BATCHNORMS.items() for g in spaces]
+
+
+def _randomise(m: torch.nn.Module) -> None:
+    """Random affine parameters (scales around 1) and one training step on shifted data."""
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            p.copy_(torch.rand_like(p) + 0.5 if name == "weight" else torch.randn_like(p))
+    m.train()
+    x = _tensor(m.in_type, 5, batch=3, seed=7)
+    m(GeometricTensor(x.tensor * 2.0 + 0.5, m.in_type))
+
+
+@contextlib.contextmanager
+def _default_dtype(dtype: torch.dtype):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+@pytest.mark.parametrize("bn, gs", BN_CASES, ids=[f"{b}-{g}" for b, g in BN_CASES])
+def test_batchnorm3d(bn, gs):
+    make, export_name, _ = BATCHNORMS[bn]
+    # built in float64: GNormBatchNorm keeps its changes of basis in the default dtype of its construction
+    # (as e2cnn, whose float32-rounded bases the planar parity tests reproduce)
+    with _default_dtype(torch.float64):
+        m = make(gs)
+    _randomise(m)
+    x = _tensor(m.in_type, 5)
+    assert tuple(m(x).shape) == m.evaluate_output_shape(tuple(x.shape)) == tuple(x.shape)
+    # batch statistics (training) and running statistics (eval) are both equivariant (NormBatchNorm normalises
+    # by its running variance, updated first, in training too, as e2cnn: each call changes its output)
+    if bn != "norm":
+        assert_equivariant(m, spatial_size=5, train=True, **EXACT64)
+    assert_equivariant(m, spatial_size=5, **EXACT64)
+    assert_equivariant(m, spatial_size=5, **EXACT32)
+    e = _check_export(m, x, exact=False)
+    assert type(e).__name__ == export_name
+    m32 = make(gs)
+    _randomise(m32)
+    _check_export(m32, _tensor(m.in_type, 5, dtype=torch.float32), exact=False)
+    _check_state_dict_and_pickle(m, x)
+
+
+def test_batchnorm3d_statistics_run_over_batch_and_three_axes():
+    t = _perm_type("octa")
+    m = snn.InnerBatchNorm(t, affine=False).double()
+    x = _tensor(t, 5, batch=3).tensor * 3.0 + 2.0
+    y = m(GeometricTensor(x, t)).tensor
+    for start, end in zip(t.fields_start, t.fields_end):
+        field = y[:, start:end]
+        assert abs(float(field.mean())) < 1e-12
+        assert abs(float(field.var(unbiased=False)) - 1.0) < 1e-4
+    n = 3 * 5**3 * 24
+    expected = x[:, 1:].var(unbiased=False) * n / (n - 1)  # regular field: running var is unbiased
+    torch.testing.assert_close(m.running_var[1], 0.9 + 0.1 * expected, rtol=1e-12, atol=0)
+    # IIDBatchNorm3d: per field, channel-averaged variance and projected mean over (B, D, H, W)
+    t = FieldType(_gs("octa"), [_gs("octa").regular_repr])
+    m = snn.IIDBatchNorm3d(t, affine=False, momentum=1.0).double()
+    x = _tensor(t, 4, batch=2).tensor + torch.arange(24.0, dtype=torch.float64).view(1, -1, 1, 1, 1)
+    m(GeometricTensor(x, t))
+    var = x.var(dim=(0, 2, 3, 4), unbiased=True).mean()
+    torch.testing.assert_close(m.running_var, var.reshape(1), rtol=1e-12, atol=0)
+    torch.testing.assert_close(m.running_mean, x.mean().expand(24), rtol=1e-12, atol=0)
+
+
+def test_batchnorm3d_escnn_reference():
+    ref = _reference()["batchnorm"]
+    gs = _gs("octa")
+    irrep = {
+        "regular": gs.regular_repr,
+        "irrep_0": gs.trivial_repr,
+        "irrep_1": gs.irrep(1),
+        "irrep_2": gs.irrep(2),
+    }
+    for name, case in ref.items():
+        t = FieldType(gs, [irrep[f] for f in case["fields"]])
+        x = GeometricTensor(input_volume(case["input_shape"]), t)
+        if name.startswith("iid"):
+            m = snn.IIDBatchNorm3d(t, **case["kwargs"]).double()
+            bias = [
+                b for f, b in zip(case["fields"], case["biases"]) if f != "irrep_1"
+            ]  # one trivial irrep each
+        elif name == "inner":
+            m = snn.InnerBatchNorm(t).double()
+            bias = case["biases"]
+        else:
+            m = snn.NormBatchNorm(t).double()
+            bias = None
+        with torch.no_grad():
+            m.weight.copy_(torch.tensor(case["weights"]))
+            if bias is not None:
+                m.bias.copy_(torch.tensor(bias))
+        y = m(x).tensor.detach().numpy().ravel()
+        np.testing.assert_allclose(y, case["train_output"], rtol=1e-5, atol=2e-6, err_msg=name)
+        if "running_var" in case:
+            np.testing.assert_allclose(m.running_var.numpy(), case["running_var"], rtol=1e-6, err_msg=name)
+            np.testing.assert_allclose(
+                m.running_mean.numpy(),
+                np.concatenate(case["running_mean"]),
+                rtol=1e-6,
+                atol=1e-7,
+                err_msg=name,
+            )
+        m.eval()
+        y = m(x).tensor.detach().numpy().ravel()
+        np.testing.assert_allclose(y, case["eval_output"], rtol=1e-5, atol=2e-6, err_msg=name)
+
+
+def test_iidbatchnorm_arguments():
+    t3 = _mixed_type("octa")
+    planar = gspaces.Rot2dOnR2(4)
+    t2 = FieldType(planar, [planar.regular_repr, planar.irrep(1)])
+    m = snn.IIDBatchNorm3d(t3)
+    assert m.weight.shape == (len(t3),) and m.bias.shape == (2,)  # the trivial irreps of regular and irrep_0
+    assert sorted(m.state_dict()) == ["bias", "num_batches_tracked", "running_mean", "running_var", "weight"]
+    assert "track_running_stats=True" in repr(m)
+    m2 = snn.IIDBatchNorm2d(t2)
+    y = m2(GeometricTensor(torch.randn(2, 6, 5, 5), t2))
+    assert y.shape == (2, 6, 5, 5)
+    assert_equivariant(m2.double(), train=True, spatial_size=5)
+    with pytest.raises(
+        ValueError, match=r"IIDBatchNorm3d: in_type lives on the 2-D gspace .*use IIDBatchNorm2d"
+    ):
+        snn.IIDBatchNorm3d(t2)
+    with pytest.raises(
+        ValueError, match=r"IIDBatchNorm2d: in_type lives on the 3-D gspace .*use IIDBatchNorm3d"
+    ):
+        snn.IIDBatchNorm2d(t3)
+    with pytest.raises(
+        ValueError, match=r"IIDBatchNorm3d: momentum=2 is not accepted; expected a float in \[0, 1\]"
+    ):
+        snn.IIDBatchNorm3d(t3, momentum=2)
+    with pytest.raises(ValueError, match=r"eps=-1 is not accepted; expected a float >= 0"):
+        snn.IIDBatchNorm3d(t3, eps=-1)
+    with pytest.raises(TypeError, match=r"in_type must be a FieldType; received 'x'"):
+        snn.IIDBatchNorm3d("x")

@@ -64,6 +64,8 @@ from structconv.nn.modules import (
     GNormBatchNorm,
     GroupPooling,
     IdentityModule,
+    IIDBatchNorm2d,
+    IIDBatchNorm3d,
     InducedGatedNonLinearity1,
     InducedNormBatchNorm,
     InducedNormNonLinearity,
@@ -191,6 +193,8 @@ __all__ = [
     "InducedNormBatchNorm",
     "InnerBatchNorm",
     "NormBatchNorm",
+    "IIDBatchNorm2d",
+    "IIDBatchNorm3d",
     "PointwiseDropout",
     # containers and other modules
     "BranchingModule",

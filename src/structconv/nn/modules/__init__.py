@@ -9,6 +9,7 @@ from .dropout import FieldDropout, PointwiseDropout
 from .fourier import FourierELU, FourierPointwise, QuotientFourierELU, QuotientFourierPointwise
 from .gated import GatedNonLinearity1, GatedNonLinearity2, InducedGatedNonLinearity1
 from .identity import IdentityModule
+from .iidbatchnorm import IIDBatchNorm2d, IIDBatchNorm3d
 from .invariantmaps import GroupPooling, InducedNormPool, MaxPoolChannels, NormPool
 from .masking import MaskModule
 from .modulelist import ModuleList
@@ -103,6 +104,8 @@ __all__ = [
     "PointwiseAdaptiveAvgPool3D",
     "PointwiseAdaptiveMaxPool3D",
     "R3Upsampling",
+    "IIDBatchNorm2d",
+    "IIDBatchNorm3d",
 ]
 
 from structconv._public import public_dir as _public_dir  # noqa: E402

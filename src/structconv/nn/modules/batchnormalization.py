@@ -11,6 +11,10 @@ applies commutes with the representation:
 
 ``momentum=None`` gives a cumulative moving average, as in ``torch.nn.BatchNorm2d``. Running statistics are
 persistent buffers whose names do not depend on the train/eval mode.
+
+All of them take planar ``[B, C, H, W]`` and volumetric ``[B, C, D, H, W]`` tensors (fields on a gspace of
+space): the statistics run over the batch and every spatial axis, and :meth:`export` gives the ``*3d`` torch
+module (``BatchNorm3d``, a 1x1x1 ``Conv3d``) for volumes.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from structconv.nn.typed.field_type import FieldType
 from structconv.nn.typed.geometric_tensor import GeometricTensor
 
 from ..._numerics import compute_dtype, scaled_rsqrt
+from ._graphs import for_volumes, spatial_dim
 from ._utils import (
     FieldGrouping,
     check_field_type,
@@ -109,6 +114,10 @@ class _BatchNormBase(EquivariantModule):
     def _reduce_dims(x: torch.Tensor) -> tuple[list[int], int]:
         dims = [0, *range(2, x.dim())]
         return dims, x.shape[0] * math.prod(x.shape[2:])
+
+    def _torch_module(self, name: str) -> type:
+        """``torch.nn``'s ``<name>2d`` on the plane, ``<name>3d`` in space (the gspace's dimensionality)."""
+        return getattr(torch.nn, f"{name}{spatial_dim(self.in_type)}d")
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Return ``input_shape`` (batch norms preserve the shape) after checking its channels."""
@@ -273,7 +282,8 @@ class InnerBatchNorm(_BatchNormBase):
         return GeometricTensor(y, self.out_type)
 
     def export(self) -> torch.nn.Module:
-        """Return the same map in plain PyTorch (eval mode): a ``torch.nn.BatchNorm2d`` in general.
+        """Return the same map in plain PyTorch (eval mode): a ``torch.nn.BatchNorm2d`` in general
+        (``BatchNorm3d`` for fields on a gspace of space).
 
         With running statistics (the default), or with fields of size 1 only, the export is a
         ``torch.nn.BatchNorm2d`` holding the per-field statistics and affine parameters repeated per channel:
@@ -298,7 +308,8 @@ class InnerBatchNorm(_BatchNormBase):
         if not self.track_running_stats and sizes != {1}:
             return self._export_batch_statistics()
         c = self.in_type.size
-        bn = torch.nn.BatchNorm2d(c, self.eps, self.momentum, self.affine, self.track_running_stats)
+        batch_norm = self._torch_module("BatchNorm")
+        bn = batch_norm(c, self.eps, self.momentum, self.affine, self.track_running_stats)
         foc = self._field_of_channel
         reference = self.weight if self.affine else self.running_mean
         if reference is not None:
@@ -327,7 +338,7 @@ class InnerBatchNorm(_BatchNormBase):
                 biases = [self.bias.index_select(0, i) for i in ids]
         perms = [None if p is None else p.to(device) for p in (grouping.in_perm, grouping.out_perm)]
         root = FieldBatchStats(grouping, perms[0], perms[1], weights, biases, self.eps)
-        return to_graph(root, "InnerBatchNormGraph")
+        return to_graph(for_volumes(root, spatial_dim(self.in_type)), "InnerBatchNormGraph")
 
     def extra_repr(self) -> str:
         return (
@@ -414,8 +425,8 @@ class _NormBatchNormBase(_BatchNormBase):
             y = y * self.weight.to(cdtype).index_select(0, foc).view(shape)
         return GeometricTensor(y.to(x.dtype), self.out_type)
 
-    def export(self) -> torch.nn.BatchNorm2d:
-        r"""Return the same map as a ``torch.nn.BatchNorm2d`` (eval mode).
+    def export(self) -> torch.nn.Module:
+        r"""Return the same map as a ``torch.nn.BatchNorm2d`` (``BatchNorm3d`` in space; eval mode).
 
         In eval mode every channel of field :math:`i` is multiplied by :math:`\gamma_i / \sqrt{r_i +
         \epsilon}`: a ``BatchNorm2d`` whose running mean (and bias) is 0 and whose running variance and scale
@@ -435,7 +446,7 @@ class _NormBatchNormBase(_BatchNormBase):
         """
         foc = self._field_of_channel
         reference = self.weight if self.affine else self.running_var
-        bn = torch.nn.BatchNorm2d(self.in_type.size, self.eps, self.momentum, self.affine, True)
+        bn = self._torch_module("BatchNorm")(self.in_type.size, self.eps, self.momentum, self.affine, True)
         bn = bn.to(device=reference.device, dtype=reference.dtype)
         with torch.no_grad():
             bn.running_mean.zero_()
@@ -675,8 +686,8 @@ class GNormBatchNorm(_BatchNormBase):
         y = self._change_basis(y, inverse=False, out_perm=self._out_perm)
         return GeometricTensor(y.to(x.dtype), self.out_type)
 
-    def export(self) -> torch.nn.Conv2d:
-        r"""Return the same map as a 1×1 ``torch.nn.Conv2d`` with bias (eval mode).
+    def export(self) -> torch.nn.Module:
+        r"""Return the same map as a 1×1 ``torch.nn.Conv2d`` with bias (eval mode; 1×1×1 ``Conv3d`` in space).
 
         In eval mode the module is affine in every field: with :math:`S` the scales :math:`\gamma_k /
         \sqrt{\sigma_k^2 + \epsilon}` of its irrep blocks, :math:`\mu` the running means and :math:`\beta`
@@ -733,7 +744,7 @@ class GNormBatchNorm(_BatchNormBase):
                     position += n
         reference = self.running_var
         conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
-            torch.nn.Conv2d,
+            self._torch_module("Conv"),
             c,
             c,
             1,
@@ -743,7 +754,7 @@ class GNormBatchNorm(_BatchNormBase):
             dtype=reference.dtype,
         )
         with torch.no_grad():
-            conv.weight.copy_(weight[:, :, None, None])
+            conv.weight.copy_(weight.reshape(*weight.shape, *(1,) * (conv.weight.dim() - 2)))
             conv.bias.copy_(bias)
         return conv.eval()
 

@@ -176,8 +176,12 @@ class _GatedBase(EquivariantModule):
             True
         """
         from .._export import to_graph
+        from ._graphs import for_volumes, spatial_dim
 
-        return to_graph(self._export_root(isinstance(self.in_type, tuple)), f"{type(self).__name__}Graph")
+        two = isinstance(self.in_type, tuple)
+        dim = spatial_dim(self.in_type[1] if two else self.in_type)
+        root = for_volumes(self._export_root(two), dim, inputs=2 if two else 1)
+        return to_graph(root, f"{type(self).__name__}Graph")
 
     def _shape(self, input_shape: tuple[int, ...], size: int) -> tuple[int, ...]:
         input_shape = tuple(input_shape)

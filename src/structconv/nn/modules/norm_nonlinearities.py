@@ -139,7 +139,9 @@ class _NormNonLinearityBase(EquivariantModule):
             self._grouping, self._in_perm, self._out_perm, _FUNCTIONS[self.function], biases,
             n_relu=self.function == "n_relu",
         )
-        return to_graph(root, f"{type(self).__name__}Graph")
+        from ._graphs import for_volumes, spatial_dim
+
+        return to_graph(for_volumes(root, spatial_dim(self.in_type)), f"{type(self).__name__}Graph")
 
     def extra_repr(self) -> str:
         return f"{self.in_type}, function={self.function!r}, bias={self.log_bias is not None}"
