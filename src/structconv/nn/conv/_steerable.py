@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from structconv._threads import single_blas_thread
 from structconv.nn._conv_utils import (
     check_bias,
     check_bool,
@@ -271,18 +272,19 @@ class _SteerableConv(EquivariantModule):
         basis_dilation = 1 if self._transposed else self.dilation
         if grid is None:
             from structconv.kernels import kernel_grid as grid
-        self._basisexpansion = BlocksBasisExpansion(
-            src,
-            dst,
-            basis_generator,
-            grid(self.kernel_size, basis_dilation),
-            basis_filter=basis_filter,
-            recompute=recompute,
-            kernel_size=self.kernel_size,
-            dilation=basis_dilation,
-            **self._geometry_kwargs(),
-            **basis_kwargs,
-        )
+        with single_blas_thread():  # build-time maths: many small matrices (see structconv._threads)
+            self._basisexpansion = BlocksBasisExpansion(
+                src,
+                dst,
+                basis_generator,
+                grid(self.kernel_size, basis_dilation),
+                basis_filter=basis_filter,
+                recompute=recompute,
+                kernel_size=self.kernel_size,
+                dilation=basis_dilation,
+                **self._geometry_kwargs(),
+                **basis_kwargs,
+            )
         self._filter_shape = (dst.size, src.size) + (self.kernel_size,) * dim
         n_weights = self._basisexpansion.dimension()
         if initialize:
