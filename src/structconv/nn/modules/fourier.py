@@ -24,8 +24,11 @@ the band limit (:math:`A^+ A = I`); otherwise it is only approximately equivaria
 
 The quotient version samples functions on :math:`G / H` (e.g. the sphere :math:`SO(3)/SO(2)`): the vectors
 :math:`e_j` become an orthonormal basis :math:`w_j` of the :math:`H`-invariant vectors of :math:`\psi` (from
-the group's restriction :math:`\psi|_H`), so :math:`f(gh) = f(g)`, and the grid holds coset representatives
-(:func:`structconv.group.grids.sphere_grid`).
+the group's restriction :math:`\psi|_H`), so :math:`f(gh) = f(g)`, the weight :math:`\sqrt{d_\psi}` becomes
+:math:`\sqrt{n_\psi}` (:math:`n_\psi` the dimension of the invariant subspace; :math:`d_\psi` for the
+trivial subgroup, 1 on the sphere), and the grid holds coset representatives
+(:func:`structconv.group.grids.sphere_grid`). With the trivial subgroup (e.g. ``(False, 1)`` of SO(3)) the
+quotient module is :class:`FourierPointwise` on an explicit ``grid`` of group elements.
 
 The sampling is one dense matmul over the channels (``[G, S] @ [B, C, S, P]``), the whole forward three
 torch operations; the matrices are float64 buffers ``A`` / ``Ainv`` (escnn's names) cast to the input's
