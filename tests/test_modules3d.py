@@ -473,3 +473,147 @@ def test_iidbatchnorm_arguments():
         snn.IIDBatchNorm3d(t3, eps=-1)
     with pytest.raises(TypeError, match=r"in_type must be a FieldType; received 'x'"):
         snn.IIDBatchNorm3d("x")
+
+
+# ------------------------------------------------------------------ dimension-agnostic modules on volumes
+
+
+def _gated_type(name: str) -> FieldType:
+    """Two gates (trivial) followed by the gated fields (one of each non-trivial irrep kind)."""
+    gs = _gs(name)
+    gated = _norm_type(name).representations[:2]
+    return FieldType(gs, [gs.trivial_repr, gs.trivial_repr, *gated])
+
+
+def _multiple(name: str) -> snn.EquivariantModule:
+    t = _mixed_type(name)
+    labels = ["a" if i % 2 == 0 else "b" for i in range(len(t))]
+    ta = FieldType(t.gspace, [r for i, r in enumerate(t.representations) if i % 2 == 0])
+    tb = FieldType(t.gspace, [r for i, r in enumerate(t.representations) if i % 2 == 1])
+    return snn.MultipleModule(
+        t, labels, [(snn.NormPool(ta), "a"), (snn.IdentityModule(tb), "b")], reshuffle=1
+    )
+
+
+#: name -> (constructor on a gspace name, gspaces, exact export (torch.equal), float64 tolerance)
+AGNOSTIC = {
+    "relu": (lambda g: snn.ReLU(_perm_type(g)), FINITE, True),
+    "elu": (lambda g: snn.ELU(_perm_type(g)), ["octa"], True),
+    "pointwise_sigmoid": (lambda g: snn.PointwiseNonLinearity(_perm_type(g), "p_sigmoid"), ["ico"], True),
+    "concatenated": (
+        lambda g: snn.ConcatenatedNonLinearity(FieldType(_gs(g), [_gs(g).regular_repr])),
+        ["octa"],
+        True,
+    ),
+    "norm_relu": (lambda g: snn.NormNonLinearity(_norm_type(g)), ALL, False),
+    "norm_sigmoid": (lambda g: snn.NormNonLinearity(_norm_type(g), "n_sigmoid", bias=False), ["SO3"], False),
+    # (the trivial irrep of the cylindrical group supports no 'gate' in escnn either)
+    "gated1": (lambda g: snn.GatedNonLinearity1(_gated_type(g)), ["SO3", "O3", "octa", "ico", "C4z"], False),
+    "gated1_keep": (lambda g: snn.GatedNonLinearity1(_gated_type(g), drop_gates=False), ["O3"], False),
+    "group_pooling": (lambda g: snn.GroupPooling(_perm_type(g)), FINITE, False),
+    "norm_pool": (lambda g: snn.NormPool(_any_type(g)), ALL, False),
+    "field_dropout": (lambda g: snn.FieldDropout(_any_type(g), 0.3), ["SO3", "octa"], True),
+    "pointwise_dropout": (lambda g: snn.PointwiseDropout(_perm_type(g), 0.3), ["octa"], True),
+    "identity": (lambda g: snn.IdentityModule(_any_type(g)), ["O3"], True),
+    "sequential": (
+        lambda g: snn.SequentialModule(
+            snn.GNormBatchNorm(_gated_type(g)), snn.GatedNonLinearity1(_gated_type(g))
+        ),
+        ["SO3", "octa"],
+        False,
+    ),
+    "module_list": (lambda g: snn.ModuleList([snn.IdentityModule(_any_type(g))]), ["octa"], None),
+    "multiple": (_multiple, ["ico", "cyl"], False),
+    "reshuffle": (lambda g: snn.ReshuffleModule(_any_type(g), [2, 0, 3, 1]), ["SO3", "C4z"], True),
+    "disentangle": (lambda g: snn.DisentangleModule(_mixed_type(g)), ["octa", "C4z"], False),
+    "mask": (lambda g: snn.MaskModule(_any_type(g), 7, margin=10), ["SO3", "ico", "C4z"], True),
+}
+AGNOSTIC_CASES = [(name, g) for name, (_, spaces, _) in AGNOSTIC.items() for g in spaces]
+
+
+@pytest.mark.parametrize("name, gs", AGNOSTIC_CASES, ids=[f"{n}-{g}" for n, g in AGNOSTIC_CASES])
+def test_dimension_agnostic_module_on_volumes(name, gs):
+    make, _, exact = AGNOSTIC[name]
+    if name == "module_list":  # a container without a forward: test its member
+        lst = make(gs)
+        assert len(lst) == 1 and isinstance(lst[0], snn.IdentityModule)
+        make = lambda g: lst[0]  # noqa: E731
+    with _default_dtype(torch.float64):
+        m = make(gs)
+    m.eval()
+    x = _tensor(m.in_type, 7)
+    y = m(x)
+    assert y.type == m.out_type
+    assert y.tensor.dim() == 5 and y.shape[2:] == x.shape[2:]
+    assert tuple(y.shape) == m.evaluate_output_shape(tuple(x.shape))
+    assert_equivariant(m, spatial_size=7, batch_size=1, **EXACT64)
+    m32 = make(gs).float().eval()
+    assert_equivariant(m32, spatial_size=7, batch_size=1, **EXACT32)
+    x32 = _tensor(m.in_type, 7, dtype=torch.float32)
+    if exact is not None:
+        _check_export(m, x, exact=exact)
+        _check_export(m32, x32, exact=exact)
+    _check_state_dict_and_pickle(m, x)
+    m.eval()
+
+
+def test_dropout_on_volumes_drops_whole_fields_and_voxels():
+    t = _any_type("octa")
+    x = GeometricTensor(torch.ones(4, t.size, 5, 5, 5, dtype=torch.float64), t)
+    m = snn.FieldDropout(t, 0.5).train()
+    y = m(x).tensor
+    for start, end in zip(t.fields_start, t.fields_end):
+        field = y[:, start:end]
+        # a field is dropped or kept whole at every voxel
+        assert bool(((field == 0).all(dim=1) | (field == 2).all(dim=1)).all())
+    y = snn.PointwiseDropout(_perm_type("octa"), 0.5).train()(
+        GeometricTensor(torch.ones(2, 25, 5, 5, 5), _perm_type("octa"))
+    )
+    assert set(torch.unique(y.tensor).tolist()) <= {0.0, 2.0}
+
+
+def test_mask_module_in_space_is_escnn_ball():
+    ref = _reference()["mask"]
+    t = FieldType(_gs("octa"), [_gs("octa").trivial_repr])
+    for name, case in ref.items():
+        m = snn.MaskModule(t, **case["kwargs"]).double()
+        assert m.mask.shape == (1, 1, *(case["kwargs"]["S"],) * 3)
+        np.testing.assert_allclose(m.mask.numpy().ravel(), case["mask"], rtol=1e-6, atol=1e-9, err_msg=name)
+    m = snn.MaskModule(t, 7)
+    assert float(m.mask[0, 0, 3, 3, 3]) == 1.0 and float(m.mask[0, 0, 0, 0, 0]) < 0.02
+    assert "sigma" not in repr(m) and "sigma=1.5" in repr(snn.MaskModule(t, 7, sigma=1.5))
+    with pytest.raises(
+        ValueError, match=r"MaskModule: input has spatial shape \(7, 7, 6\); expected \(7, 7, 7\)"
+    ):
+        m(GeometricTensor(torch.ones(1, 1, 7, 7, 6), t))
+    with pytest.raises(
+        ValueError, match=r"input_shape=\(1, 1, 7, 7\) is not accepted; expected \(B, 1, 7, 7, 7\)"
+    ):
+        m.evaluate_output_shape((1, 1, 7, 7))
+    with pytest.raises(ValueError, match=r"MaskModule: sigma=0 is not accepted; expected a number > 0"):
+        snn.MaskModule(t, 7, sigma=0)
+    # planar masks are unchanged by the volumes (e2cnn's formula, sigma 2)
+    planar = gspaces.Rot2dOnR2(4)
+    m2 = snn.MaskModule(FieldType(planar, [planar.trivial_repr]), 5)
+    coords = np.arange(5) - 2.0
+    r2 = coords[:, None] ** 2 + coords[None, :] ** 2
+    expected = np.where(r2 <= 4.0, 1.0, np.exp((4.0 - r2) / 4.0))
+    np.testing.assert_allclose(m2.mask[0, 0].double().numpy(), expected, rtol=1e-7)
+
+
+def test_restriction_module_on_volumes():
+    t = _any_type("SO3")
+    m = snn.RestrictionModule(t, "octa")
+    assert m.out_type == t.restrict("octa") and m.out_type.gspace.fibergroup.name == "Octahedral"
+    x = _tensor(t, 5)
+    y = m(x)
+    assert y.tensor is x.tensor or torch.equal(y.tensor, x.tensor)
+    # the restricted fields transform under the octahedral group as the SO(3) fields under its image
+    octa = m.out_type.gspace
+    parent_map = t.gspace.restrict("octa")[1]
+    for g in octa.grid_elements():
+        torch.testing.assert_close(
+            m.out_type.transform(y.tensor, g), t.transform(x.tensor, parent_map(g)), rtol=1e-12, atol=1e-12
+        )
+    _check_export(m, x)
+    _check_state_dict_and_pickle(m, x)
