@@ -617,3 +617,68 @@ def test_restriction_module_on_volumes():
         )
     _check_export(m, x)
     _check_state_dict_and_pickle(m, x)
+
+
+def _induced_type() -> FieldType:
+    """Two fields induced from the irrep 1 of the rotations C4 about z to the octahedral group (size 12)."""
+    gs = _gs("octa")
+    sub = gs.fibergroup.subgroup((False, 4))[0]
+    rep = gs.induced_repr((False, 4), sub.irrep(1))
+    return FieldType(gs, [rep, rep])
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [snn.InducedNormBatchNorm, snn.InducedNormNonLinearity, snn.InducedNormPool],
+    ids=lambda c: c.__name__,
+)
+def test_induced_modules_on_volumes(cls):
+    t = _induced_type()
+    with _default_dtype(torch.float64):
+        m = cls(t)
+    x = _tensor(t, 5)
+    m.train()
+    m(x)
+    m.eval()
+    assert tuple(m(x).shape) == m.evaluate_output_shape(tuple(x.shape))
+    assert_equivariant(m, spatial_size=5, **EXACT64)
+    assert_equivariant(cls(t), spatial_size=5, **EXACT32)
+    _check_export(m, x, exact=False)
+    _check_state_dict_and_pickle(m, x)
+
+
+def test_gated_nonlinearity2_on_volumes():
+    gs = _gs("octa")
+    gates = FieldType(gs, [gs.trivial_repr] * 2)
+    gated = FieldType(gs, [gs.irrep(1), gs.irrep(2)])
+    m = snn.GatedNonLinearity2((gates, gated)).double()
+    with torch.no_grad():
+        m.bias.normal_()
+    xg, xi = _tensor(gates, 5), _tensor(gated, 5, seed=1)
+    y = m(xg, xi)
+    assert y.type == gated and y.shape == xi.shape
+    torch.testing.assert_close(m.export()(xg.tensor, xi.tensor), y.tensor, rtol=1e-12, atol=1e-12)
+    for g in gs.grid_elements():
+        gy = m(xg.transform(g), xi.transform(g)).tensor
+        torch.testing.assert_close(gy, y.transform(g).tensor, rtol=1e-12, atol=1e-12)
+
+
+def test_gradients_float64():
+    gs = _gs("octa")
+    t = FieldType(gs, [gs.irrep(1), gs.trivial_repr, gs.irrep(2)])
+    x = torch.randn(2, t.size, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    for m in (
+        snn.IIDBatchNorm3d(t).double(),
+        snn.GNormBatchNorm(t).double(),
+        snn.PointwiseAvgPoolAntialiased3D(t, 0.5, 2).double(),
+        snn.R3Upsampling(t, 2),
+    ):
+        assert torch.autograd.gradcheck(lambda v, m=m: m(GeometricTensor(v, t)).tensor, (x,)), type(
+            m
+        ).__name__
+    tp = FieldType(_gs("C4z"), [_gs("C4z").regular_repr])
+    xp = torch.randn(1, tp.size, 4, 4, 4, dtype=torch.float64, requires_grad=True)
+    for m in (snn.PointwiseMaxPool3D(tp, 2), snn.PointwiseAdaptiveMaxPool3D(tp, 2)):
+        assert torch.autograd.gradcheck(lambda v, m=m: m(GeometricTensor(v, tp)).tensor, (xp,)), type(
+            m
+        ).__name__
