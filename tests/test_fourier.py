@@ -149,6 +149,7 @@ EXACT = {
     "SO3-cube": (lambda: FourierELU(S3, 2, S3.fibergroup.bl_irreps(2), "cube"), _OCTA),
     "SO3-ico": (lambda: FourierPointwise(S3, 1, S3.fibergroup.bl_irreps(2), type="ico", function="p_tanh"), _ICO),
     "O3-cube": (lambda: FourierELU(O3, 1, O3.fibergroup.bl_irreps(2), "cube"), _OCTA_O3),
+    "ico-all": (lambda: FourierELU(gspaces.icoOnR3(), 1, [p.id for p in ico_group().irreps()]), ico_group().elements[::3]),
     "octa-all": (lambda: FourierELU(gspaces.octaOnR3(), 2, [p.id for p in octa_group().irreps()]), octa_group().elements),
     "sphere-ico": (lambda: QuotientFourierELU(S3, (False, -1), 2, S3.fibergroup.bl_irreps(2), grid=sphere_grid(S3.fibergroup, "ico")), _ICO),
     "sphere-cube": (lambda: QuotientFourierPointwise(S3, (False, -1), 2, S3.fibergroup.bl_irreps(1), grid=sphere_grid(S3.fibergroup, "cube")), _OCTA),

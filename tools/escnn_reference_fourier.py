@@ -69,6 +69,8 @@ CASES = [
      "p_relu", True, ("cube",), (1, 2, 2)),
     ("sphere_from_group_grid", "QuotientFourierELU", ("rot3dOnR3",), (False, -1), 1, "bl:2", None, ["ico"],
      {}, None, True, None, (1, 2, 2)),
+    ("so3_trivial_quotient", "QuotientFourierELU", ("rot3dOnR3",), (False, 1), 1, "bl:2", None, ["cube"], {},
+     None, True, None, (1, 2, 2)),
     ("o3_sphere_ico", "QuotientFourierELU", ("flipRot3dOnR3",), ("cone", -1), 2, "bl:2", None, [], {}, None,
      True, ("ico",), (1, 2, 2)),
     ("d8_flip_quotient", "QuotientFourierELU", ("flipRot2dOnR2", 8), (0, 1), 1, "all", None, ["regular", 8],

@@ -24,11 +24,10 @@ the band limit (:math:`A^+ A = I`); otherwise it is only approximately equivaria
 
 The quotient version samples functions on :math:`G / H` (e.g. the sphere :math:`SO(3)/SO(2)`): the vectors
 :math:`e_j` become an orthonormal basis :math:`w_j` of the :math:`H`-invariant vectors of :math:`\psi` (from
-the group's restriction :math:`\psi|_H`), so :math:`f(gh) = f(g)`, the weight :math:`\sqrt{d_\psi}` becomes
-:math:`\sqrt{n_\psi}` (:math:`n_\psi` the dimension of the invariant subspace; :math:`d_\psi` for the
-trivial subgroup, 1 on the sphere), and the grid holds coset representatives
-(:func:`structconv.group.grids.sphere_grid`). With the trivial subgroup (e.g. ``(False, 1)`` of SO(3)) the
-quotient module is :class:`FourierPointwise` on an explicit ``grid`` of group elements.
+the group's restriction :math:`\psi|_H`, in its order), so :math:`f(gh) = f(g)`, the weight
+:math:`\sqrt{d_\psi}` becomes 1 (as escnn: so the quotient by the trivial subgroup, e.g. ``(False, 1)`` of
+SO(3), weighs the irreps differently from :class:`FourierPointwise` before the rows are normalised), and the
+grid holds coset representatives (:func:`structconv.group.grids.sphere_grid`).
 
 The sampling is one dense matmul over the channels (``[G, S] @ [B, C, S, P]``), the whole forward three
 torch operations; the matrices are float64 buffers ``A`` / ``Ainv`` (escnn's names) cast to the input's
@@ -132,17 +131,18 @@ def _spectral(G: Any, ids: list[tuple[Any, ...]], subgroup_id: Any
 
 def _sampling_matrix(G: Any, ids: list[tuple[Any, ...]], subgroup_id: Any, elements: list[Any],
                      normalize: bool) -> np.ndarray:
-    """``A`` ``(n, size)``: row ``i`` holds ``sqrt(n_psi) psi(g_i) w_j`` for every copy ``j`` of every irrep
-    (``n_psi`` the dimension of the invariant subspace: ``d_psi`` for the regular representation)."""
-    _, vectors, dims = _spectral(G, ids, subgroup_id)
+    """``A`` ``(n, size)``: row ``i`` holds ``sqrt(d_psi) psi(g_i) e_j`` (regular) or ``psi(g_i) w_j``
+    (quotient) for every copy ``j`` of every irrep (escnn's weights)."""
+    _, vectors, _ = _spectral(G, ids, subgroup_id)
     blocks = []
-    for id, W, n_inv in zip(ids, vectors, dims):
+    for id, W in zip(ids, vectors):
         psi = G.irrep(*id)
         if W.shape[1] == 0:
             continue
         M = np.asarray(psi.representation_matrices(elements), dtype=np.float64)  # (n, d, d)
         # copy j occupies the d entries [j*d, (j+1)*d): psi(g) w_j
-        blocks.append(np.sqrt(n_inv) * np.einsum("nrd,dj->njr", M, W).reshape(len(elements), -1))
+        weight = np.sqrt(psi.size) if subgroup_id is None else 1.0
+        blocks.append(weight * np.einsum("nrd,dj->njr", M, W).reshape(len(elements), -1))
     A = np.concatenate(blocks, axis=1)
     if normalize:
         A = A / np.linalg.norm(A, axis=1, keepdims=True)
