@@ -15,8 +15,25 @@ import pytest
 import torch
 
 from structconv import gspaces
-from structconv.group import cyclic_group, dihedral_group, flip_group, full_octa_group, ico_group, o3_group, octa_group, so2_group, so3_group
-from structconv.group.grids import fibonacci_sphere, grid, sphere_grid, sphere_poles, thomson_so3, thomson_sphere
+from structconv.group import (
+    cyclic_group,
+    dihedral_group,
+    flip_group,
+    full_octa_group,
+    ico_group,
+    o3_group,
+    octa_group,
+    so2_group,
+    so3_group,
+)
+from structconv.group.grids import (
+    fibonacci_sphere,
+    grid,
+    sphere_grid,
+    sphere_poles,
+    thomson_so3,
+    thomson_sphere,
+)
 from structconv.nn import (
     FourierELU,
     FourierPointwise,
@@ -77,7 +94,11 @@ def _build(case):
         kw["grid"] = sphere_grid(G, *case["sphere_grid"])
     sg = case["subgroup_id"]
     sg = tuple(sg) if isinstance(sg, list) else sg
-    head = (gs, case["channels"], _ids(case["irreps"])) if sg is None else (gs, sg, case["channels"], _ids(case["irreps"]))
+    head = (
+        (gs, case["channels"], _ids(case["irreps"]))
+        if sg is None
+        else (gs, sg, case["channels"], _ids(case["irreps"]))
+    )
     return CLASSES[case["class"]](
         *head, *case["grid_args"], out_irreps=_ids(case["out_irreps"]), normalize=case["normalize"], **kw
     )
@@ -86,7 +107,9 @@ def _build(case):
 def _fiber_error(m, elements, seed=0, n=8):
     """Worst relative ``|f(ρ(g) x) - ρ_out(g) f(x)|`` over ``elements`` on ``n`` single-pixel fields (float64)."""
     nd = getattr(m.space, "dimensionality", 2)
-    x = torch.randn(n, m.in_type.size, *(1,) * nd, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    x = torch.randn(
+        n, m.in_type.size, *(1,) * nd, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
     y = m(GeometricTensor(x, m.in_type)).tensor
     worst = 0.0
     for g in elements:
@@ -135,27 +158,69 @@ _ICO_O3 = [O3.fibergroup.element((j, g.value), "Q") for j in (0, 1) for g in ico
 
 EXACT = {
     # the grid is (or is stable under) a subgroup: exact for its elements
-    "C8-regular": (lambda: FourierELU(gspaces.Rot2dOnR2(8), 2, [(k,) for k in range(5)], "regular", 8), list(range(8))),
-    "C8-sub4": (lambda: FourierPointwise(gspaces.Rot2dOnR2(8), 1, [(k,) for k in range(5)], "regular", 4), [0, 2, 4, 6]),
+    "C8-regular": (
+        lambda: FourierELU(gspaces.Rot2dOnR2(8), 2, [(k,) for k in range(5)], "regular", 8),
+        list(range(8)),
+    ),
+    "C8-sub4": (
+        lambda: FourierPointwise(gspaces.Rot2dOnR2(8), 1, [(k,) for k in range(5)], "regular", 4),
+        [0, 2, 4, 6],
+    ),
     "D4-regular": (
-        lambda: FourierELU(gspaces.FlipRot2dOnR2(4), 2, [(0, 0), (1, 0), (1, 1), (1, 2), (0, 2)], "regular", 4),
+        lambda: FourierELU(
+            gspaces.FlipRot2dOnR2(4), 2, [(0, 0), (1, 0), (1, 1), (1, 2), (0, 2)], "regular", 4
+        ),
         [(f, k) for f in (0, 1) for k in range(4)],
     ),
-    "SO2-N8": (lambda: FourierELU(gspaces.Rot2dOnR2(-1), 2, [(0,), (1,), (2,)], N=8), [np.pi * k / 4 for k in range(8)]),
+    "SO2-N8": (
+        lambda: FourierELU(gspaces.Rot2dOnR2(-1), 2, [(0,), (1,), (2,)], N=8),
+        [np.pi * k / 4 for k in range(8)],
+    ),
     "O2-N8": (
         lambda: FourierELU(gspaces.FlipRot2dOnR2(-1), 2, [(0, 0), (1, 0), (1, 1), (1, 2)], N=8),
         [(f, np.pi * k / 4) for f in (0, 1) for k in range(8)],
     ),
     "SO3-cube": (lambda: FourierELU(S3, 2, S3.fibergroup.bl_irreps(2), "cube"), _OCTA),
-    "SO3-ico": (lambda: FourierPointwise(S3, 1, S3.fibergroup.bl_irreps(2), type="ico", function="p_tanh"), _ICO),
+    "SO3-ico": (
+        lambda: FourierPointwise(S3, 1, S3.fibergroup.bl_irreps(2), type="ico", function="p_tanh"),
+        _ICO,
+    ),
     "O3-cube": (lambda: FourierELU(O3, 1, O3.fibergroup.bl_irreps(2), "cube"), _OCTA_O3),
-    "ico-all": (lambda: FourierELU(gspaces.icoOnR3(), 1, [p.id for p in ico_group().irreps()]), ico_group().elements[::3]),
-    "octa-all": (lambda: FourierELU(gspaces.octaOnR3(), 2, [p.id for p in octa_group().irreps()]), octa_group().elements),
-    "sphere-ico": (lambda: QuotientFourierELU(S3, (False, -1), 2, S3.fibergroup.bl_irreps(2), grid=sphere_grid(S3.fibergroup, "ico")), _ICO),
-    "sphere-cube": (lambda: QuotientFourierPointwise(S3, (False, -1), 2, S3.fibergroup.bl_irreps(1), grid=sphere_grid(S3.fibergroup, "cube")), _OCTA),
-    "O3-sphere-ico": (lambda: QuotientFourierELU(O3, ("cone", -1), 1, O3.fibergroup.bl_irreps(2), grid=sphere_grid(O3.fibergroup, "ico")), _ICO_O3),
+    "ico-all": (
+        lambda: FourierELU(gspaces.icoOnR3(), 1, [p.id for p in ico_group().irreps()]),
+        ico_group().elements[::3],
+    ),
+    "octa-all": (
+        lambda: FourierELU(gspaces.octaOnR3(), 2, [p.id for p in octa_group().irreps()]),
+        octa_group().elements,
+    ),
+    "sphere-ico": (
+        lambda: QuotientFourierELU(
+            S3, (False, -1), 2, S3.fibergroup.bl_irreps(2), grid=sphere_grid(S3.fibergroup, "ico")
+        ),
+        _ICO,
+    ),
+    "sphere-cube": (
+        lambda: QuotientFourierPointwise(
+            S3, (False, -1), 2, S3.fibergroup.bl_irreps(1), grid=sphere_grid(S3.fibergroup, "cube")
+        ),
+        _OCTA,
+    ),
+    "O3-sphere-ico": (
+        lambda: QuotientFourierELU(
+            O3, ("cone", -1), 1, O3.fibergroup.bl_irreps(2), grid=sphere_grid(O3.fibergroup, "ico")
+        ),
+        _ICO_O3,
+    ),
     "D8-flip-quotient": (
-        lambda: QuotientFourierELU(gspaces.FlipRot2dOnR2(8), (0, 1), 1, [(0, 0), (1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (0, 4)], "regular", 8),
+        lambda: QuotientFourierELU(
+            gspaces.FlipRot2dOnR2(8),
+            (0, 1),
+            1,
+            [(0, 0), (1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (0, 4)],
+            "regular",
+            8,
+        ),
         [(f, k) for f in (0, 1) for k in range(8)],
     ),
 }
@@ -173,11 +238,17 @@ APPROX = {
     "SO2-N16": (lambda: FourierELU(gspaces.Rot2dOnR2(-1), 2, [(0,), (1,), (2,)], N=16), "so2", 0.02),
     # SO(3), our thomson grid of 40 rotations, band limit 1: 0.030 (band limit 2: 0.31; 96 points: 0.077;
     # 192 points: 0.024; escnn's 'ico' (60) at band limit 2: 0.23)
-    "SO3-thomson40-L1": (lambda: FourierELU(S3, 2, S3.fibergroup.bl_irreps(1), type="thomson", N=40), "so3", 0.06),
+    "SO3-thomson40-L1": (
+        lambda: FourierELU(S3, 2, S3.fibergroup.bl_irreps(1), type="thomson", N=40),
+        "so3",
+        0.06,
+    ),
     # sphere, our thomson grid of 40 points, band limit 2: 0.014 (20: 0.050, 100: 0.0020; escnn's fibonacci
     # points: 20: 0.13, 40: 0.029, 100: 0.010; 'ico' (30): 0.070)
     "sphere-thomson40": (
-        lambda: QuotientFourierELU(S3, (False, -1), 2, S3.fibergroup.bl_irreps(2), grid=sphere_grid(S3.fibergroup, "thomson", 40)),
+        lambda: QuotientFourierELU(
+            S3, (False, -1), 2, S3.fibergroup.bl_irreps(2), grid=sphere_grid(S3.fibergroup, "thomson", 40)
+        ),
         "so3",
         0.03,
     ),
@@ -213,7 +284,9 @@ def test_shapes_and_dtypes(dtype):
     assert y.tensor.shape == (2, 9, 4, 5) and y.tensor.dtype == dtype and y.type == m.out_type
     assert torch.equal(x, x0)  # inplace=True acts on the samples, never on the input
     assert m.evaluate_output_shape((2, 15, 4, 5)) == (2, 9, 4, 5)
-    m3 = QuotientFourierELU(S3, (False, -1), 2, S3.fibergroup.bl_irreps(2), grid=sphere_grid(S3.fibergroup, "cube"))
+    m3 = QuotientFourierELU(
+        S3, (False, -1), 2, S3.fibergroup.bl_irreps(2), grid=sphere_grid(S3.fibergroup, "cube")
+    )
     y3 = m3(GeometricTensor(torch.randn(1, 18, 2, 3, 4, dtype=dtype), m3.in_type)).tensor
     assert y3.shape == (1, 18, 2, 3, 4) and y3.dtype == dtype
 
@@ -236,7 +309,9 @@ def test_gradcheck():
     m = FourierELU(gspaces.Rot2dOnR2(-1), 1, [(0,), (1,)], N=5)
     x = torch.randn(1, 3, 2, 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: m(GeometricTensor(t, m.in_type)).tensor, (x,))
-    q = QuotientFourierPointwise(S3, (False, -1), 1, [(0,), (1,)], grid=sphere_grid(S3.fibergroup, "cube"), function="p_sigmoid")
+    q = QuotientFourierPointwise(
+        S3, (False, -1), 1, [(0,), (1,)], grid=sphere_grid(S3.fibergroup, "cube"), function="p_sigmoid"
+    )
     x3 = torch.randn(1, 4, 1, 1, 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: q(GeometricTensor(t, q.in_type)).tensor, (x3,))
 
@@ -247,12 +322,21 @@ def test_export_equals_module(where):
         m = FourierPointwise(gspaces.FlipRot2dOnR2(-1), 2, [(0, 0), (1, 0), (1, 1)], N=6, function="p_relu")
         x = torch.randn(2, m.in_type.size, 3, 3)
     else:
-        m = QuotientFourierELU(O3, ("cone", -1), 2, O3.fibergroup.bl_irreps(2), grid=sphere_grid(O3.fibergroup, "ico"), out_irreps=O3.fibergroup.bl_irreps(1))
+        m = QuotientFourierELU(
+            O3,
+            ("cone", -1),
+            2,
+            O3.fibergroup.bl_irreps(2),
+            grid=sphere_grid(O3.fibergroup, "ico"),
+            out_irreps=O3.fibergroup.bl_irreps(1),
+        )
         x = torch.randn(2, m.in_type.size, 2, 2, 3)
     plain = m.export()
     assert isinstance(plain, torch.nn.Sequential) and not plain.training
     assert all(type(mod).__module__.startswith("torch.") for mod in plain.modules())
-    torch.testing.assert_close(plain(x.clone()), m(GeometricTensor(x, m.in_type)).tensor, atol=2e-6, rtol=1e-5)
+    torch.testing.assert_close(
+        plain(x.clone()), m(GeometricTensor(x, m.in_type)).tensor, atol=2e-6, rtol=1e-5
+    )
 
 
 def test_state_dict_repr_and_pickle():
@@ -264,8 +348,12 @@ def test_state_dict_repr_and_pickle():
     assert "FourierELU" in r and "->" in r and "p_elu" in r and "24 points" in r
     again = pickle.loads(pickle.dumps(m))
     x = torch.randn(1, 20, 1, 1, 2)
-    torch.testing.assert_close(again(GeometricTensor(x, again.in_type)).tensor, m(GeometricTensor(x, m.in_type)).tensor)
-    assert m.in_type == FourierELU(S3, 2, S3.fibergroup.bl_irreps(1), "ico").in_type  # the type does not depend on the grid
+    torch.testing.assert_close(
+        again(GeometricTensor(x, again.in_type)).tensor, m(GeometricTensor(x, m.in_type)).tensor
+    )
+    assert (
+        m.in_type == FourierELU(S3, 2, S3.fibergroup.bl_irreps(1), "ico").in_type
+    )  # the type does not depend on the grid
 
 
 # --------------------------------------------------------------------------------------------- bad arguments
@@ -276,21 +364,51 @@ SO2S = gspaces.Rot2dOnR2(-1)
     "call, exc, match",
     [
         (lambda: FourierELU(SO2S, 0, [(0,), (1,)], N=4), ValueError, r"channels=0 .*int >= 1"),
-        (lambda: FourierPointwise(SO2S, 1, [(0,), (1,)], N=4, function="relu"), ValueError, r"function='relu' .*p_elu"),
+        (
+            lambda: FourierPointwise(SO2S, 1, [(0,), (1,)], N=4, function="relu"),
+            ValueError,
+            r"function='relu' .*p_elu",
+        ),
         (lambda: FourierELU(SO2S, 1, [], N=4), ValueError, r"irreps=\[\] .*non-empty list"),
-        (lambda: FourierELU(SO2S, 1, [(0,), (1, 2)], N=4), ValueError, r"irreps contains \(1, 2\).*not an irrep id"),
+        (
+            lambda: FourierELU(SO2S, 1, [(0,), (1, 2)], N=4),
+            ValueError,
+            r"irreps contains \(1, 2\).*not an irrep id",
+        ),
         (lambda: FourierELU(SO2S, 1, [(0,), (0,)], N=4), ValueError, r"twice"),
         (lambda: FourierELU(SO2S, 1, [(0,)], N=4, out_irreps=[(-3,)]), ValueError, r"out_irreps contains"),
-        (lambda: FourierELU(SO2S, 1, [(0,)], N=4, type="hexagonal"), ValueError, r"type='hexagonal' .*'regular' or 'rand'"),
+        (
+            lambda: FourierELU(SO2S, 1, [(0,)], N=4, type="hexagonal"),
+            ValueError,
+            r"type='hexagonal' .*'regular' or 'rand'",
+        ),
         (lambda: FourierELU(SO2S, 1, [(0,)], N=0), ValueError, r"N=0 .*int >= 1"),
-        (lambda: FourierELU(gspaces.Rot2dOnR2(8), 1, [(0,)], "regular", 3), ValueError, r"N=3 does not divide"),
+        (
+            lambda: FourierELU(gspaces.Rot2dOnR2(8), 1, [(0,)], "regular", 3),
+            ValueError,
+            r"N=3 does not divide",
+        ),
         (lambda: FourierELU(gspaces.Rot2dOnR2(8), 1, [(0,)]), TypeError, r"'type' is missing"),
         (lambda: FourierELU(S3, 1, [(0,)], "hopf", 10), ValueError, r"type='hopf' .*thomson"),
         (lambda: FourierELU(SO2S, 1, [(0,)], N=4, inplace="yes"), TypeError, r"inplace='yes' .*bool"),
         (lambda: FourierELU("plane", 1, [(0,)], N=4), TypeError, r"gspace='plane' .*GSpace"),
-        (lambda: QuotientFourierELU(S3, (False, 7.5), 1, [(0,)], grid=sphere_grid(S3.fibergroup, "cube")), ValueError, r"subgroup_id=\(False, 7.5\) .*not a subgroup"),
-        (lambda: QuotientFourierELU(S3, (False, -1), 1, [(0,)], "cube", grid=sphere_grid(S3.fibergroup, "cube")), ValueError, r"grid is given together"),
-        (lambda: QuotientFourierELU(S3, (False, -1), 1, [(0,)], grid=[1.5]), ValueError, r"grid contains 1.5"),
+        (
+            lambda: QuotientFourierELU(S3, (False, 7.5), 1, [(0,)], grid=sphere_grid(S3.fibergroup, "cube")),
+            ValueError,
+            r"subgroup_id=\(False, 7.5\) .*not a subgroup",
+        ),
+        (
+            lambda: QuotientFourierELU(
+                S3, (False, -1), 1, [(0,)], "cube", grid=sphere_grid(S3.fibergroup, "cube")
+            ),
+            ValueError,
+            r"grid is given together",
+        ),
+        (
+            lambda: QuotientFourierELU(S3, (False, -1), 1, [(0,)], grid=[1.5]),
+            ValueError,
+            r"grid contains 1.5",
+        ),
         (lambda: sphere_grid(so2_group(), "ico"), ValueError, r"G=.* SO\(3\) or O\(3\)"),
         (lambda: sphere_grid(so3_group(), "healpix", 10), ValueError, r"type='healpix' .*fibonacci"),
     ],
@@ -318,7 +436,12 @@ def test_group_grids():
     assert len(grid(o3_group(), "cube")) == 48 and len(grid(o3_group(), "ico")) == 120
     assert len(grid(so3_group(), "tetra")) == 12 and len(grid(full_octa_group())) == 48
     assert grid(dihedral_group(4), "regular", 2) == [(0, 0), (0, 2), (1, 0), (1, 2)]
-    assert grid(flip_group(), "regular", 1) == [0, 1] and grid(cyclic_group(8), type="regular", N=4) == [0, 2, 4, 6]
+    assert grid(flip_group(), "regular", 1) == [0, 1] and grid(cyclic_group(8), type="regular", N=4) == [
+        0,
+        2,
+        4,
+        6,
+    ]
     G = so3_group()
     a = G.sample(3)
     R = a.to("MAT")
@@ -338,7 +461,9 @@ def test_group_grids():
 def test_sphere_grids():
     G = so3_group()
     P = sphere_poles(sphere_grid(G, "cube"))
-    np.testing.assert_allclose(sorted(map(tuple, np.round(P, 12) + 0.0)), sorted(map(tuple, np.vstack([np.eye(3), -np.eye(3)]))))
+    np.testing.assert_allclose(
+        sorted(map(tuple, np.round(P, 12) + 0.0)), sorted(map(tuple, np.vstack([np.eye(3), -np.eye(3)])))
+    )
     ico = sphere_poles(sphere_grid(G, "ico"))
     c = ico @ ico.T
     np.fill_diagonal(c, -1.0)

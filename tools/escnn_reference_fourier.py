@@ -37,6 +37,8 @@ from escnn import gspaces, nn  # noqa: E402
 #: label, module class, gspace factory (+ args), subgroup id (quotient) or None, channels, irreps (ids),
 #: out_irreps or None, grid args, grid kwargs, function (FourierPointwise only) or None, normalize,
 #: sphere grid (quotient: (type, *args) -> grid=G.sphere_grid(...)) or None, spatial shape
+# fmt: off
+# ruff: noqa: E501
 CASES = [
     ("so2_n6", "FourierELU", ("rot2dOnR2", -1), None, 2, "bl:2", None, [], {"N": 6}, None, True, None, (2, 3)),
     ("so2_relu_out", "FourierPointwise", ("rot2dOnR2", -1), None, 2, "bl:2", "bl:1", [], {"N": 7},
@@ -76,6 +78,7 @@ CASES = [
     ("d8_flip_quotient", "QuotientFourierELU", ("flipRot2dOnR2", 8), (0, 1), 1, "all", None, ["regular", 8],
      {}, None, True, None, (2, 2)),
 ]
+# fmt: on
 
 
 def input_tensor(size: int, shape: tuple[int, ...]) -> np.ndarray:

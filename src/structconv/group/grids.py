@@ -27,9 +27,9 @@ finite groups of space        ``grid(G)`` / ``grid(G, 'regular')``: every elemen
 ============================  =====================================================================
 
 ``sphere_grid(G, type, *args, adj=None)`` (SO(3), O(3)): ``'cube'`` the 6 face centres
-(:math:`\pm e_x, \pm e_y, \pm e_z`), ``'tetra'`` the orbit of :math:`e_z` under the tetrahedral group (the same
-6 points), ``'ico'`` the 30 edge centres of the icosahedron (the orbit of :math:`e_z` under the icosahedral
-group, escnn's orientation), ``'thomson'`` ``N`` points minimising :math:`\sum_{i<j} 1/|p_i - p_j|`,
+(:math:`\pm e_x, \pm e_y, \pm e_z`), ``'tetra'`` the orbit of :math:`e_z` under the tetrahedral group
+(the same 6 points), ``'ico'`` the 30 edge centres of the icosahedron (the orbit of :math:`e_z` under the
+icosahedral group, escnn's orientation), ``'thomson'`` ``N`` points minimising :math:`\sum_{i<j} 1/|p_i - p_j|`,
 ``'fibonacci'`` the ``N`` points of the Fibonacci lattice (escnn's points), ``'rand'`` ``N`` uniform points.
 
 The ``'thomson'`` grids are ours: a deterministic projected gradient descent from a fixed start (a
@@ -58,7 +58,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["grid", "sphere_grid", "sphere_points", "sphere_poles", "thomson_so3", "thomson_sphere", "fibonacci_sphere"]
+__all__ = [
+    "grid",
+    "sphere_grid",
+    "sphere_points",
+    "sphere_poles",
+    "thomson_so3",
+    "thomson_sphere",
+    "fibonacci_sphere",
+]
 
 _TWO_PI = 2.0 * math.pi
 
@@ -73,8 +81,9 @@ def _rng(seed: Any) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def _pop_args(where: str, names: list[str], args: tuple[Any, ...], kwargs: dict[str, Any],
-              defaults: dict[str, Any]) -> list[Any]:
+def _pop_args(
+    where: str, names: list[str], args: tuple[Any, ...], kwargs: dict[str, Any], defaults: dict[str, Any]
+) -> list[Any]:
     """escnn-style positional-or-keyword arguments ``names`` (in order), with defaults."""
     if len(args) > len(names):
         raise TypeError(f"{where}: too many positional arguments {args!r}; expected {names}")
@@ -99,7 +108,7 @@ def _pop_args(where: str, names: list[str], args: tuple[Any, ...], kwargs: dict[
 
 # ---------------------------------------------------------------------------------------------- point sets
 def fibonacci_sphere(N: int) -> np.ndarray:
-    r"""The Fibonacci lattice: ``N`` points on :math:`S^2` ``(N, 3)`` along the :math:`y` axis, escnn's layout:
+    r"""The Fibonacci lattice: ``N`` points on :math:`S^2` ``(N, 3)`` along the :math:`y` axis (escnn's):
     :math:`y_i = -1 + 2i/(N - 1)`, :math:`(x_i, z_i) = -\sqrt{1 - y_i^2}\,(\cos\varphi_i, \sin\varphi_i)`,
     :math:`\varphi_i = i\pi(3 - \sqrt 5)` (the golden angle)."""
     N = _count(N, "N", "fibonacci_sphere")
@@ -111,7 +120,7 @@ def fibonacci_sphere(N: int) -> np.ndarray:
 
 
 def _repel(X: np.ndarray, antipodal: bool, steps: int) -> np.ndarray:
-    """Projected gradient descent of :math:`\\sum_{i<j} 1/|x_i - x_j|` (plus the antipodes) on the unit sphere."""
+    """Projected gradient descent of :math:`\\sum_{i<j} 1/|x_i - x_j|` (and antipodes) on the unit sphere."""
     X = X / np.linalg.norm(X, axis=1, keepdims=True)
     N, d = X.shape
     if N < 2:
@@ -119,7 +128,7 @@ def _repel(X: np.ndarray, antipodal: bool, steps: int) -> np.ndarray:
     scale = N ** (-1.0 / (d - 1))  # the typical spacing
     for t in range(steps):
         F = np.zeros_like(X)
-        for sign in ((1.0, -1.0) if antipodal else (1.0,)):
+        for sign in (1.0, -1.0) if antipodal else (1.0,):
             D = X[:, None, :] - sign * X[None, :, :]
             r = np.linalg.norm(D, axis=2)
             if sign > 0:
@@ -208,7 +217,9 @@ def grid(G: Any, *args: Any, **kwargs: Any) -> list[Any]:
 
     where = f"grid({G.name})"
     if isinstance(G, (SO2, O2)):
-        N, type, seed = _pop_args(where, ["N", "type", "seed"], args, kwargs, {"type": "regular", "seed": None})
+        N, type, seed = _pop_args(
+            where, ["N", "type", "seed"], args, kwargs, {"type": "regular", "seed": None}
+        )
         N = _count(N, "N", where)
         if type == "regular":
             theta = [_TWO_PI * i / N for i in range(N)]
@@ -219,7 +230,9 @@ def grid(G: Any, *args: Any, **kwargs: Any) -> list[Any]:
             rng = _rng(seed)
             if isinstance(G, SO2):
                 return [float(t) for t in rng.uniform(0.0, _TWO_PI, size=N)]
-            return [(int(f), float(t)) for f, t in zip(rng.integers(2, size=N), rng.uniform(0.0, _TWO_PI, size=N))]
+            return [
+                (int(f), float(t)) for f, t in zip(rng.integers(2, size=N), rng.uniform(0.0, _TWO_PI, size=N))
+            ]
         raise ValueError(f"{where}: type={type!r} is not known; expected 'regular' or 'rand'")
     if isinstance(G, (CyclicGroup, DihedralGroup, FlipGroup)):
         type, N, seed = _pop_args(where, ["type", "N", "seed"], args, kwargs, {"seed": None})
@@ -231,7 +244,9 @@ def grid(G: Any, *args: Any, **kwargs: Any) -> list[Any]:
             raise ValueError(f"{where}: type={type!r} is not known; expected 'regular' or 'rand'")
         M = 1 if isinstance(G, FlipGroup) else G.order() // (2 if isinstance(G, DihedralGroup) else 1)
         if M % N:
-            raise ValueError(f"{where}: N={N} does not divide the number of rotations {M}; expected a divisor")
+            raise ValueError(
+                f"{where}: N={N} does not divide the number of rotations {M}; expected a divisor"
+            )
         rotations = list(range(0, M, M // N))
         if isinstance(G, FlipGroup):
             return [0, 1]
@@ -266,11 +281,14 @@ def grid(G: Any, *args: Any, **kwargs: Any) -> list[Any]:
             els = G.elements
             return [els[i] for i in _rng(seed).integers(len(els), size=_count(N, "N", where))]
         raise ValueError(f"{where}: type={type!r} is not known; expected 'regular' (every element) or 'rand'")
-    raise ValueError(f"grid: G={G!r} has no grid; expected SO(2), O(2), C_N, D_N, SO(3), O(3) or a finite group")
+    raise ValueError(
+        f"grid: G={G!r} has no grid; expected SO(2), O(2), C_N, D_N, SO(3), O(3) or a finite group"
+    )
 
 
-def _split_type(where: str, args: tuple[Any, ...], kwargs: dict[str, Any], default: str | None = None
-                ) -> tuple[str, tuple[Any, ...]]:
+def _split_type(
+    where: str, args: tuple[Any, ...], kwargs: dict[str, Any], default: str | None = None
+) -> tuple[str, tuple[Any, ...]]:
     if args:
         if "type" in kwargs:
             raise TypeError(f"{where}: got two values for the argument 'type'")
@@ -295,8 +313,9 @@ def _rotation_quat(G: Any, element: Any) -> np.ndarray:
 _SO3_TYPES = ("rand", "thomson", "ico", "cube", "tetra")
 
 
-def _so3_grid(G: Any, where: str, type: str, rest: tuple[Any, ...], kwargs: dict[str, Any], adj: Any
-              ) -> list[Any]:
+def _so3_grid(
+    G: Any, where: str, type: str, rest: tuple[Any, ...], kwargs: dict[str, Any], adj: Any
+) -> list[Any]:
     if type == "thomson":
         (N,) = _pop_args(where, ["N"], rest, kwargs, {})
         els = [G.element(q, "Q") for q in thomson_so3(_count(N, "N", where))]

@@ -1,4 +1,4 @@
-r"""Fourier non-linearities: a pointwise function applied to band-limited functions on a group (or a quotient).
+r"""Fourier non-linearities: a pointwise function applied to band-limited functions on a group or a quotient.
 
 A field of the band-limited regular representation :math:`\rho = \bigoplus_{\psi} \psi^{\oplus m_\psi}` of
 :math:`G` (the irreps ``irreps``, each with multiplicity :math:`m_\psi = d_\psi / s_\psi`, :math:`s_\psi`
@@ -113,8 +113,9 @@ def _invariant_vectors(G: Any, psi: Any, subgroup_id: Any) -> np.ndarray:
     return Q[:, cols]
 
 
-def _spectral(G: Any, ids: list[tuple[Any, ...]], subgroup_id: Any
-              ) -> tuple[list[Any], list[np.ndarray], list[int]]:
+def _spectral(
+    G: Any, ids: list[tuple[Any, ...]], subgroup_id: Any
+) -> tuple[list[Any], list[np.ndarray], list[int]]:
     """The irreps (with repetitions) of the band-limited regular / quotient representation, for each
     distinct irrep the vectors ``w_j`` (columns) of its copies and the dimension of its ``H``-invariant
     subspace."""
@@ -129,8 +130,9 @@ def _spectral(G: Any, ids: list[tuple[Any, ...]], subgroup_id: Any
     return irreps, vectors, dims
 
 
-def _sampling_matrix(G: Any, ids: list[tuple[Any, ...]], subgroup_id: Any, elements: list[Any],
-                     normalize: bool) -> np.ndarray:
+def _sampling_matrix(
+    G: Any, ids: list[tuple[Any, ...]], subgroup_id: Any, elements: list[Any], normalize: bool
+) -> np.ndarray:
     """``A`` ``(n, size)``: row ``i`` holds ``sqrt(d_psi) psi(g_i) e_j`` (regular) or ``psi(g_i) w_j``
     (quotient) for every copy ``j`` of every irrep (escnn's weights)."""
     _, vectors, _ = _spectral(G, ids, subgroup_id)
@@ -162,8 +164,19 @@ def _representation(G: Any, ids: list[tuple[Any, ...]], subgroup_id: Any) -> Rep
 
 
 class _FourierBase(EquivariantModule):
-    def _build(self, owner: str, gspace: Any, subgroup_id: Any, channels: Any, irreps: Any,
-               grid: list[Any], function: Any, inplace: Any, out_irreps: Any, normalize: Any) -> None:
+    def _build(
+        self,
+        owner: str,
+        gspace: Any,
+        subgroup_id: Any,
+        channels: Any,
+        irreps: Any,
+        grid: list[Any],
+        function: Any,
+        inplace: Any,
+        out_irreps: Any,
+        normalize: Any,
+    ) -> None:
         from structconv.gspaces.gspace import GSpace
 
         if not isinstance(gspace, GSpace) and not hasattr(gspace, "fibergroup"):
@@ -171,7 +184,9 @@ class _FourierBase(EquivariantModule):
         if isinstance(channels, bool) or not isinstance(channels, numbers.Integral) or channels < 1:
             raise ValueError(f"{owner}: channels={channels!r} is not accepted; expected an int >= 1")
         if function not in _FUNCTIONS:
-            raise ValueError(f"{owner}: function={function!r} is not known; expected one of {sorted(_FUNCTIONS)}")
+            raise ValueError(
+                f"{owner}: function={function!r} is not known; expected one of {sorted(_FUNCTIONS)}"
+            )
         for argname, value in (("inplace", inplace), ("normalize", normalize)):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{owner}: {argname}={value!r} is not accepted; expected a bool")
@@ -229,7 +244,7 @@ class _FourierBase(EquivariantModule):
         return (input_shape[0], self.out_type.size, *input_shape[2:])
 
     def export(self) -> torch.nn.Sequential:
-        """``Sequential(ConvNd(1x1, groups=channels), activation, ConvNd(1x1, groups=channels))`` in eval mode:
+        """``Sequential(ConvNd(1x1, groups=channels), activation, ConvNd(1x1, groups=channels))``, eval mode:
         ``A`` and ``Ainv`` per channel, copied in the default dtype."""
         dim = int(getattr(self.space, "dimensionality", 2))
         conv = {2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[dim]
@@ -249,7 +264,8 @@ class _FourierBase(EquivariantModule):
     def extra_repr(self) -> str:
         sg = "" if self.subgroup_id is None else f"subgroup_id={self.subgroup_id!r}, "
         return (
-            f"{sg}{self.in_type} -> {self.out_type}, function={self.function!r}, grid={len(self.grid)} points, "
+            f"{sg}{self.in_type} -> {self.out_type}, function={self.function!r}, "
+            f"grid={len(self.grid)} points, "
             f"normalize={self.normalize}"
         )
 
@@ -290,9 +306,18 @@ class FourierPointwise(_FourierBase):
         torch.Size([2, 15, 4, 4])
     """
 
-    def __init__(self, gspace: Any, channels: int, irreps: list[Any], *grid_args: Any, function: str = "p_relu",
-                 inplace: bool = True, out_irreps: list[Any] | None = None, normalize: bool = True,
-                 **grid_kwargs: Any) -> None:
+    def __init__(
+        self,
+        gspace: Any,
+        channels: int,
+        irreps: list[Any],
+        *grid_args: Any,
+        function: str = "p_relu",
+        inplace: bool = True,
+        out_irreps: list[Any] | None = None,
+        normalize: bool = True,
+        **grid_kwargs: Any,
+    ) -> None:
         super().__init__()
         owner = type(self).__name__
         G = getattr(gspace, "fibergroup", None)
@@ -314,10 +339,28 @@ class FourierELU(FourierPointwise):
         (70, 24)
     """
 
-    def __init__(self, gspace: Any, channels: int, irreps: list[Any], *grid_args: Any, inplace: bool = True,
-                 out_irreps: list[Any] | None = None, normalize: bool = True, **grid_kwargs: Any) -> None:
-        super().__init__(gspace, channels, irreps, *grid_args, function="p_elu", inplace=inplace,
-                         out_irreps=out_irreps, normalize=normalize, **grid_kwargs)
+    def __init__(
+        self,
+        gspace: Any,
+        channels: int,
+        irreps: list[Any],
+        *grid_args: Any,
+        inplace: bool = True,
+        out_irreps: list[Any] | None = None,
+        normalize: bool = True,
+        **grid_kwargs: Any,
+    ) -> None:
+        super().__init__(
+            gspace,
+            channels,
+            irreps,
+            *grid_args,
+            function="p_elu",
+            inplace=inplace,
+            out_irreps=out_irreps,
+            normalize=normalize,
+            **grid_kwargs,
+        )
 
 
 class QuotientFourierPointwise(_FourierBase):
@@ -355,9 +398,20 @@ class QuotientFourierPointwise(_FourierBase):
         (36, torch.Size([30, 9]))
     """
 
-    def __init__(self, gspace: Any, subgroup_id: Any, channels: int, irreps: list[Any], *grid_args: Any,
-                 grid: list[Any] | None = None, function: str = "p_relu", inplace: bool = True,
-                 out_irreps: list[Any] | None = None, normalize: bool = True, **grid_kwargs: Any) -> None:
+    def __init__(
+        self,
+        gspace: Any,
+        subgroup_id: Any,
+        channels: int,
+        irreps: list[Any],
+        *grid_args: Any,
+        grid: list[Any] | None = None,
+        function: str = "p_relu",
+        inplace: bool = True,
+        out_irreps: list[Any] | None = None,
+        normalize: bool = True,
+        **grid_kwargs: Any,
+    ) -> None:
         super().__init__()
         owner = type(self).__name__
         G = getattr(gspace, "fibergroup", None)
@@ -372,12 +426,16 @@ class QuotientFourierPointwise(_FourierBase):
                     "expected one of them"
                 )
             if isinstance(grid, (str, bytes)) or not isinstance(grid, Sequence):
-                raise ValueError(f"{owner}: grid={grid!r} is not accepted; expected a list of elements of {G.name}")
+                raise ValueError(
+                    f"{owner}: grid={grid!r} is not accepted; expected a list of elements of {G.name}"
+                )
             points = list(grid)
             for e in points:
                 if not G.is_element(e) and not _is_group_element(G, e):
                     raise ValueError(f"{owner}: grid contains {e!r}, which is not an element of {G.name}")
-        self._build(owner, gspace, subgroup_id, channels, irreps, points, function, inplace, out_irreps, normalize)
+        self._build(
+            owner, gspace, subgroup_id, channels, irreps, points, function, inplace, out_irreps, normalize
+        )
 
 
 def _is_group_element(G: Any, e: Any) -> bool:
@@ -391,8 +449,29 @@ def _is_group_element(G: Any, e: Any) -> bool:
 class QuotientFourierELU(QuotientFourierPointwise):
     """:class:`QuotientFourierPointwise` with ``function='p_elu'``."""
 
-    def __init__(self, gspace: Any, subgroup_id: Any, channels: int, irreps: list[Any], *grid_args: Any,
-                 grid: list[Any] | None = None, inplace: bool = True, out_irreps: list[Any] | None = None,
-                 normalize: bool = True, **grid_kwargs: Any) -> None:
-        super().__init__(gspace, subgroup_id, channels, irreps, *grid_args, grid=grid, function="p_elu",
-                         inplace=inplace, out_irreps=out_irreps, normalize=normalize, **grid_kwargs)
+    def __init__(
+        self,
+        gspace: Any,
+        subgroup_id: Any,
+        channels: int,
+        irreps: list[Any],
+        *grid_args: Any,
+        grid: list[Any] | None = None,
+        inplace: bool = True,
+        out_irreps: list[Any] | None = None,
+        normalize: bool = True,
+        **grid_kwargs: Any,
+    ) -> None:
+        super().__init__(
+            gspace,
+            subgroup_id,
+            channels,
+            irreps,
+            *grid_args,
+            grid=grid,
+            function="p_elu",
+            inplace=inplace,
+            out_irreps=out_irreps,
+            normalize=normalize,
+            **grid_kwargs,
+        )
