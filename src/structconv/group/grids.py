@@ -30,7 +30,8 @@ finite groups of space        ``grid(G)`` / ``grid(G, 'regular')``: every elemen
 (:math:`\pm e_x, \pm e_y, \pm e_z`), ``'tetra'`` the orbit of :math:`e_z` under the tetrahedral group
 (the same 6 points), ``'ico'`` the 30 edge centres of the icosahedron (the orbit of :math:`e_z` under the
 icosahedral group, escnn's orientation), ``'thomson'`` ``N`` points minimising
-:math:`\sum_{i<j} 1/|p_i - p_j|`, ``'fibonacci'`` the ``N`` points of the Fibonacci lattice (escnn's points), ``'rand'`` ``N`` uniform points.
+:math:`\sum_{i<j} 1/|p_i - p_j|`, ``'fibonacci'`` the ``N`` points of the Fibonacci lattice (escnn's points),
+``'rand'`` ``N`` uniform points.
 
 The ``'thomson'`` grids are ours: a deterministic projected gradient descent from a fixed start (a
 Fibonacci lattice on the sphere; a seeded uniform draw on SO(3), where the energy also counts the antipodal
