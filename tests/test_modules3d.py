@@ -682,3 +682,29 @@ def test_gradients_float64():
         assert torch.autograd.gradcheck(lambda v, m=m: m(GeometricTensor(v, tp)).tensor, (xp,)), type(
             m
         ).__name__
+
+
+@pytest.mark.parametrize("track", [True, False])
+def test_iidbatchnorm3d_without_affine_parameters(track):
+    t = _mixed_type("C4z")
+    with _default_dtype(torch.float64):
+        m = snn.IIDBatchNorm3d(t, affine=False, track_running_stats=track, momentum=None)
+    assert m.weight is None and m.bias is None and list(m.parameters()) == []
+    _randomise(m)
+    _randomise(m)
+    if track:
+        assert int(m.num_batches_tracked) == 2
+    x = _tensor(t, 5)
+    assert_equivariant(m, spatial_size=5, train=True, **EXACT64)
+    assert_equivariant(m, spatial_size=5, **EXACT64)
+    _check_export(m, x, exact=False)
+    _check_state_dict_and_pickle(m, x)
+
+
+def test_max_pool_channels_on_volumes():
+    m = snn.MaxPoolChannels(4)
+    x = torch.randn(2, 8, 3, 4, 5)
+    y = m(x)
+    assert y.shape == (2, 2, 3, 4, 5)
+    assert torch.equal(y, x.unflatten(1, (2, 4)).amax(dim=2))
+    assert torch.equal(m.export()(x), y)
