@@ -38,7 +38,11 @@ Fibonacci lattice on the sphere; a seeded uniform draw on SO(3), where the energ
 quaternion, since :math:`\pm q` is one rotation). escnn optimises its own energy with Adam from its own
 seeded start (minutes for a few tens of points): the points differ from escnn's, so modules built on
 ``'thomson'`` grids do not reproduce escnn's numbers (the exact grids ``'regular'``, ``'cube'``, ``'ico'``,
-``'tetra'`` do). 400 steps cost about 0.4 s for 40 rotations, 8 s for 192.
+``'tetra'`` do). 400 steps cost about 0.4 s for 40 rotations, 8 s for 192. Measured against escnn's points
+(computed once, not stored): 40 sphere points, Coulomb energy 660.75 (escnn's 662.44), smallest angle 0.552
+(0.444), worst relative equivariance error of the sphere ELU on 10 random rotations at band limit 1 / 2 / 3:
+0.0029 / 0.014 / 0.037 (escnn's grid: 0.013 / 0.023 / 0.068); 20 rotations, smallest angle 1.68 (1.49),
+the group ELU at band limit 1: 0.106 (0.108).
 
 Example:
     >>> from structconv.group import so3_group, so2_group
