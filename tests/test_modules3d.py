@@ -708,3 +708,39 @@ def test_max_pool_channels_on_volumes():
     assert y.shape == (2, 2, 3, 4, 5)
     assert torch.equal(y, x.unflatten(1, (2, 4)).amax(dim=2))
     assert torch.equal(m.export()(x), y)
+
+
+def test_a_whole_octahedral_network_on_volumes():
+    # convolution -> IID batch norm -> ReLU -> anti-aliased pool -> convolution -> gated / norm non-linearity ->
+    # batch norm -> upsampling -> group pooling -> adaptive pool: equivariant (invariant at the end) at the
+    # grid elements, exported to plain torch with the same output
+    gs = _gs("octa")
+    t_in = FieldType(gs, [gs.trivial_repr])
+    t_reg = FieldType(gs, [gs.regular_repr] * 2)
+    t_gate = FieldType(gs, [gs.trivial_repr] * 2 + [gs.irrep(1), gs.irrep(2)])
+    t_norm = FieldType(gs, [gs.irrep(1), gs.irrep(2)])
+    t_out = FieldType(gs, [gs.regular_repr])
+    net = snn.SequentialModule(
+        snn.R3Conv(t_in, t_reg, 3, padding=1),
+        snn.IIDBatchNorm3d(t_reg),
+        snn.ReLU(t_reg),
+        snn.PointwiseAvgPoolAntialiased3D(t_reg, sigma=0.6, stride=2),
+        snn.R3Conv(t_reg, t_gate, 3, padding=1),
+        snn.GatedNonLinearity1(t_gate),
+        snn.NormNonLinearity(t_norm),
+        snn.NormBatchNorm(t_norm),
+        snn.R3Conv(t_norm, t_out, 1),
+        snn.InnerBatchNorm(t_out),
+        snn.PointwiseMaxPool3D(t_out, 3, 1, 1),
+        snn.R3Upsampling(t_out, 2),
+        snn.GroupPooling(t_out),
+        snn.PointwiseAdaptiveAvgPool3D(snn.GroupPooling(t_out).out_type, 1),
+    ).double()
+    _randomise(net)
+    net.eval()
+    x = _tensor(t_in, 9)
+    y = net(x)
+    assert y.shape == (2, 1, 1, 1, 1)
+    assert_equivariant(net, spatial_size=9, batch_size=1, **EXACT64)
+    e = net.export()
+    torch.testing.assert_close(e(x.tensor), y.tensor, rtol=1e-10, atol=1e-12)
