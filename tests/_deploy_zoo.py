@@ -222,6 +222,68 @@ def _transposed_diffop_trunk() -> tuple[nn.Module, torch.Tensor]:
     return TypedToPlain(t_in, trunk), torch.randn(2, 1, 5, 5)
 
 
+def _octa_volume_trunk() -> tuple[nn.Module, torch.Tensor]:
+    """Volumes, permutation fields: R3Conv, inner / iid batch norms, ReLU, 3D poolings, group pooling."""
+    ft, conv, bn, relu, pool, avgaa, gpool, seq = require(
+        "FieldType",
+        "R3Conv",
+        "InnerBatchNorm",
+        "ReLU",
+        "PointwiseMaxPool3D",
+        "PointwiseAvgPoolAntialiased3D",
+        "GroupPooling",
+        "SequentialModule",
+    )
+    from structconv.gspaces import octaOnR3
+
+    gs = octaOnR3()
+    t_in = ft(gs, [gs.trivial_repr])
+    t_reg = ft(gs, [gs.regular_repr])
+    trunk = seq(
+        conv(t_in, t_reg, 3, padding=1),
+        bn(t_reg),
+        relu(t_reg),
+        pool(t_reg, 2),
+        conv(t_reg, t_reg, 3, padding=1),
+        avgaa(t_reg, sigma=0.6, stride=1, padding=1),
+        gpool(t_reg),
+    )
+    return TypedToPlain(t_in, trunk), torch.randn(2, 1, 6, 6, 6)
+
+
+def _so3_volume_trunk() -> tuple[nn.Module, torch.Tensor]:
+    """Volumes, SO(3) fields: R3Conv, Fourier ELU, norm batch norm and non-linearity, upsampling, the
+    transposed convolution, norm pooling."""
+    ft, conv, conv_t, fourier, nbn, norm, up, npool, seq = require(
+        "FieldType",
+        "R3Conv",
+        "R3ConvTransposed",
+        "FourierELU",
+        "NormBatchNorm",
+        "NormNonLinearity",
+        "R3Upsampling",
+        "NormPool",
+        "SequentialModule",
+    )
+    from structconv.gspaces import rot3dOnR3
+
+    gs = rot3dOnR3()
+    t_in = ft(gs, [gs.trivial_repr])
+    elu = fourier(gs, 2, [(0,), (1,)], type="ico")
+    t_vec = ft(gs, [gs.irrep(1)] * 2)
+    trunk = seq(
+        conv(t_in, elu.in_type, 3, padding=1),
+        elu,
+        conv(elu.out_type, t_vec, 3, padding=1),
+        nbn(t_vec),
+        norm(t_vec, "n_relu"),
+        up(t_vec, scale_factor=2),
+        conv_t(t_vec, t_vec, 3, padding=1),
+        npool(t_vec),
+    )
+    return TypedToPlain(t_in, trunk), torch.randn(2, 1, 5, 5, 5)
+
+
 def _demo_model() -> tuple[nn.Module, torch.Tensor]:
     require("R2Conv", "InnerBatchNorm", "ReLU", "PointwiseMaxPool", "GroupPooling", "SequentialModule")
     from structconv.models import EquivariantCNN
@@ -234,6 +296,8 @@ EQUIVARIANT: dict[str, Callable[[], tuple[nn.Module, torch.Tensor]]] = {
     "regular_fields": _regular_trunk,
     "irrep_fields": _irrep_trunk,
     "transposed_and_diffop": _transposed_diffop_trunk,
+    "octa_volumes": _octa_volume_trunk,
+    "so3_volumes": _so3_volume_trunk,
 }
 
 
