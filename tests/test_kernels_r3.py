@@ -59,7 +59,10 @@ def _kwargs(row):
 def _row_id(row):
     extra = "".join(f",{k}={row[k]}" for k in ("rings", "sigma", "frequencies_cutoff") if k in row)
     kw = ",".join(f"{k}={v}" for k, v in row["gspace_kwargs"].items())
-    fields = [d.get("irrep", "regular" if "regular" in d else f"bl{d.get('bl_regular')}") for d in (row["in"], row["out"])]
+    fields = [
+        d.get("irrep", "regular" if "regular" in d else f"bl{d.get('bl_regular')}")
+        for d in (row["in"], row["out"])
+    ]
     return f"{row['gspace']}({kw})-{fields[0]}->{fields[1]}-k{row['kernel_size']}d{row['dilation']}{extra}"
 
 
@@ -68,6 +71,8 @@ ROWS = DATA["rows"]
 
 @pytest.mark.parametrize("row", ROWS, ids=[_row_id(r) for r in ROWS])
 def test_dimension_matches_escnn(row):
+    if "escnn_failure" in row:
+        pytest.skip(f"escnn 1.0.11 itself fails on this row ({row['escnn_failure']}): no reference number")
     gs = _gspace(row["gspace"], row["gspace_kwargs"])
     rin, rout = _field(gs, row["in"]), _field(gs, row["out"])
     if "error" in row:
@@ -284,7 +289,7 @@ def test_linear_independence_and_normalisation(factory, kwargs, rin, rout, k):
     basis = steerable_basis_r3(gs, fin, fout, k)
     flat = basis.array.reshape(len(basis), -1)
     assert np.linalg.matrix_rank(flat) == len(basis)
-    for (a, b), pair in basis.irreps_bases.items():
+    for (a, _b), pair in basis.irreps_bases.items():
         if not len(pair):
             continue
         norms = (pair.array**2).reshape(len(pair), -1).sum(1)
@@ -294,7 +299,6 @@ def test_linear_independence_and_normalisation(factory, kwargs, rin, rout, k):
 def test_layout_and_attributes():
     gs = octaOnR3()
     G = gs.fibergroup
-    rin = G.irreps["irrep_0"] + G.irreps["irrep_1"] if hasattr(G.irreps["irrep_0"], "__add__") else None
     basis = steerable_basis_r3(gs, G.regular_representation, G.irreps["irrep_1"], 3)
     assert basis.shape == (len(basis), 3, 24, 27)
     attrs = list(basis.attributes())
@@ -303,7 +307,6 @@ def test_layout_and_attributes():
     assert basis.array.flags.writeable is False
     # cached: the same object
     assert steerable_basis_r3(gs, G.regular_representation, G.irreps["irrep_1"], 3) is basis
-    del rin
 
 
 def test_grid_points_follow_voxel_axes():

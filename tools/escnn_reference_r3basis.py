@@ -173,7 +173,7 @@ def main(path: str, only: list[str]) -> None:
             add(factory, kwargs, gs, irreps[0], reg, 3)
             if order < 60:
                 add(factory, kwargs, gs, reg, irreps[-1], 5)
-            if order <= 24:
+            if order <= 24 or factory == "icoOnR3":
                 add(factory, kwargs, gs, reg, reg, 5)
             if order <= 8:
                 add(factory, kwargs, gs, reg, reg, 7)

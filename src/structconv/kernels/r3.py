@@ -25,7 +25,7 @@ cut-off ``λ`` meaning ``f(r) = λ r``; rings must lie within the grid's half di
 
 Voxel ``(i, j, k)`` of a kernel of size ``s`` (centre ``c = (s-1)/2``) is the point
 ``(x, y, z) = dilation · (k - c, c - j, c - i)`` (:data:`structconv.gspaces.r3.VOXEL_AXES`); points are
-flattened in C order over ``(D, H, W)``, so the expanded filter is used as is by ``torch.nn.functional.conv3d``.
+flattened in C order over ``(D, H, W)``, so ``torch.nn.functional.conv3d`` uses the expanded filter as is.
 
 Example:
     >>> from structconv.gspaces.r3 import rot3dOnR3
@@ -130,7 +130,7 @@ def resolve_r3_basis_params(
 
 
 def kernel_grid_r3(kernel_size: int, dilation: int = 1) -> np.ndarray:
-    """The points ``(x, y, z)`` of the voxels of a ``k x k x k`` kernel, C order over ``(D, H, W)``, ``(3, k³)``.
+    """The points ``(x, y, z)`` of the voxels of a ``k³`` kernel, C order over ``(D, H, W)``: ``(3, k³)``.
 
     Example:
         >>> kernel_grid_r3(3)[:, :2]
@@ -236,7 +236,7 @@ def _constraint_elements(gspace: Any) -> tuple[tuple[Any, ...], np.ndarray]:
 
 @lru_cache(maxsize=4096)
 def _angular_basis(gspace: Any, in_name: str, out_name: str, J: int) -> np.ndarray:
-    """Orthonormal ``T [n, 2J+1, d_out, d_in]`` spanning the degree-``J`` steerable kernels of an irrep pair."""
+    """Orthonormal ``T [n, 2J+1, d_out, d_in]`` spanning the degree-``J`` kernels of an irrep pair."""
     G = gspace.fibergroup
     psi_in, psi_out = G.irreps[in_name], G.irreps[out_name]
     elements, A = _constraint_elements(gspace)
@@ -507,7 +507,9 @@ def evaluate_basis_r3(basis: SteerableBasis, points: np.ndarray) -> np.ndarray:
     if pts.ndim != 2 or pts.shape[0] != 3 or not np.isfinite(pts).all():
         raise ValueError(f"points of shape {pts.shape} is not accepted; expected finite coordinates (3, P)")
     if basis.q_out is None or basis.q_in_inv is None:
-        raise ValueError("basis: expected a SteerableBasis with its changes of basis (from steerable_basis_r3)")
+        raise ValueError(
+            "basis: expected a SteerableBasis with its changes of basis (from steerable_basis_r3)"
+        )
     n, x, y, _ = basis.shape
     out = np.zeros((n, x, y, pts.shape[1]))
     in_off = np.concatenate([[0], np.cumsum(basis.in_dims)]).astype(int)
