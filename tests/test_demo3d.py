@@ -76,9 +76,9 @@ def test_parameter_count_close_to_baseline(cls):
 
 @pytest.mark.parametrize("cls", EQUIVARIANT, ids=lambda c: c.__name__)
 def test_invariant_to_the_24_grid_rotations_float64(cls):
-    """The default models, float64, on 8^3 volumes: the logits move by rounding only (<= 1e-10 relative)."""
+    """The default models, float64, on 9^3 volumes: the logits move by rounding only (<= 1e-10 relative)."""
     torch.manual_seed(0)
-    x = torch.randn(2, 1, 8, 8, 8, dtype=torch.float64)
+    x = torch.randn(2, 1, 9, 9, 9, dtype=torch.float64)
     model = _with_statistics(cls().double(), _grid_rotated(x)[:8])
     with torch.no_grad():
         ref = model(x)
@@ -90,8 +90,8 @@ def test_invariant_to_the_24_grid_rotations_float64(cls):
 @pytest.mark.parametrize("cls", EQUIVARIANT, ids=lambda c: c.__name__)
 def test_invariant_to_the_24_grid_rotations_float32(cls):
     torch.manual_seed(1)
-    x = torch.rand(1, 1, 16, 16, 16)
-    model = _with_statistics(cls(**SMALL[cls]), torch.rand(4, 1, 16, 16, 16))
+    x = torch.rand(1, 1, 17, 17, 17)
+    model = _with_statistics(cls(**SMALL[cls]), torch.rand(4, 1, 17, 17, 17))
     with torch.no_grad():
         ref = model(x)
         out = model(_grid_rotated(x)).reshape(24, *ref.shape)
@@ -101,8 +101,8 @@ def test_invariant_to_the_24_grid_rotations_float32(cls):
 
 def test_baseline_is_not_invariant():
     torch.manual_seed(0)
-    x = torch.rand(1, 1, 8, 8, 8)
-    model = _with_statistics(Conv3dBaseline(), torch.rand(4, 1, 8, 8, 8))
+    x = torch.rand(1, 1, 9, 9, 9)
+    model = _with_statistics(Conv3dBaseline(), torch.rand(4, 1, 9, 9, 9))
     with torch.no_grad():
         out = model(_grid_rotated(x))
     assert float((out - out[:1]).abs().max()) > 1e-3
@@ -111,11 +111,11 @@ def test_baseline_is_not_invariant():
 def test_mirror_images_o3_invariant_so3_and_octa_not():
     """O(3) gives a volume and its mirror image the same logits; SO(3) and the octahedral net do not."""
     torch.manual_seed(2)
-    x = torch.rand(2, 1, 8, 8, 8, dtype=torch.float64)
+    x = torch.rand(2, 1, 9, 9, 9, dtype=torch.float64)
     mirrored = torch.flip(x, dims=(-1,))  # x -> -x: a reflection
     for cls in EQUIVARIANT:
         torch.manual_seed(0)
-        model = _with_statistics(cls().double(), torch.rand(4, 1, 8, 8, 8, dtype=torch.float64))
+        model = _with_statistics(cls().double(), torch.rand(4, 1, 9, 9, 9, dtype=torch.float64))
         with torch.no_grad():
             ref, out = model(x), model(mirrored)
         rel = float((out - ref).abs().max() / ref.abs().max())
@@ -128,8 +128,8 @@ def test_mirror_images_o3_invariant_so3_and_octa_not():
 @pytest.mark.parametrize("cls", EQUIVARIANT, ids=lambda c: c.__name__)
 def test_export_gives_the_same_logits(cls):
     torch.manual_seed(3)
-    model = _with_statistics(cls(**SMALL[cls]), torch.rand(4, 1, 8, 8, 8))
-    x = torch.rand(3, 1, 8, 8, 8)
+    model = _with_statistics(cls(**SMALL[cls]), torch.rand(4, 1, 9, 9, 9))
+    x = torch.rand(3, 1, 9, 9, 9)
     exported = model.export()
     assert isinstance(exported, torch.nn.Sequential) and not exported.training
     assert foreign_parts(exported) == []
@@ -140,8 +140,8 @@ def test_export_gives_the_same_logits(cls):
 
 def test_export_float64_equality():
     torch.manual_seed(4)
-    model = _with_statistics(SO3TetrisNet(**SMALL[SO3TetrisNet]).double(), torch.rand(4, 1, 8, 8, 8).double())
-    x = torch.rand(2, 1, 8, 8, 8, dtype=torch.float64)
+    model = _with_statistics(SO3TetrisNet(**SMALL[SO3TetrisNet]).double(), torch.rand(4, 1, 9, 9, 9).double())
+    x = torch.rand(2, 1, 9, 9, 9, dtype=torch.float64)
     with torch.no_grad():
         err = float((model.export()(x) - model(x)).abs().max())
     assert err <= 1e-10, err
@@ -150,11 +150,11 @@ def test_export_float64_equality():
 @pytest.mark.parametrize("cls", EQUIVARIANT, ids=lambda c: c.__name__)
 def test_shape_state_dict_and_repr(cls):
     model = cls(**SMALL[cls])
-    assert model(torch.zeros(2, 1, 8, 8, 8)).shape == (2, 8)
+    assert model(torch.zeros(2, 1, 9, 9, 9)).shape == (2, 8)
     twin = cls(**SMALL[cls])
     twin.load_state_dict(model.state_dict())
     model.eval(), twin.eval()
-    x = torch.rand(1, 1, 8, 8, 8)
+    x = torch.rand(1, 1, 9, 9, 9)
     with torch.no_grad():
         assert torch.equal(model(x), twin(x))
     assert "num_classes=8" in repr(model)
@@ -182,7 +182,7 @@ def test_bad_input_shape():
     with pytest.raises(ValueError, match=r"expected \(N, 1, D, H, W\)"):
         model(torch.zeros(1, 1, 8, 8))
     with pytest.raises(ValueError, match=r"expected \(N, 1, D, H, W\)"):
-        model(torch.zeros(1, 2, 8, 8, 8))
+        model(torch.zeros(1, 2, 9, 9, 9))
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -191,7 +191,7 @@ def test_bad_input_shape():
 def test_recalibrate_batch_norms_matches_the_data():
     torch.manual_seed(5)
     model = SO3TetrisNet(**SMALL[SO3TetrisNet])
-    x = torch.rand(8, 1, 8, 8, 8) * 0.01  # tiny activations: a momentum-0.1 average would lag far behind
+    x = torch.rand(8, 1, 9, 9, 9) * 0.01  # tiny activations: a momentum-0.1 average would lag far behind
     assert recalibrate_batch_norms(model, x, batch_size=8) == 3
     model.eval()
     with torch.no_grad():

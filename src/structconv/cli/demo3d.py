@@ -80,9 +80,12 @@ class Demo3DConfig:
         quick: a small smoke-test run (smaller models and test sets) of well under a minute.
         out: output folder.
         lr: peak learning rate (one-cycle schedule).
-        threads: PyTorch CPU threads during the run (restored afterwards); ``0`` keeps the current
-            setting. The default, 1, is fastest on a busy or small machine.
+        threads: PyTorch CPU threads during the run (restored afterwards); ``0`` keeps the current setting
+            (PyTorch's: one per core). The default, 1, is fastest on a busy machine (contended threads
+            thrash in 3D convolutions); on an idle one, more threads help.
         models: which models to train, among :data:`MODEL_NAMES` (``cnn``, ``octa``, ``so3``, ``o3``).
+        size: side of the volumes, in voxels; the equivariant models are exactly invariant to the grid
+            rotations at sides ``4k + 1`` (17, 21, ...; their two strided poolings then keep the centre).
 
     Example:
         >>> cfg = Demo3DConfig(quick=True)
@@ -96,9 +99,10 @@ class Demo3DConfig:
     device: str = "cpu"
     quick: bool = False
     out: str = "structconv-demo3d"
-    lr: float = 1e-2
+    lr: float = 2e-2
     threads: int = 1
     models: tuple[str, ...] = field(default_factory=lambda: tuple(MODEL_NAMES))
+    size: int = 17
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad setting."""
@@ -108,6 +112,8 @@ class Demo3DConfig:
                 raise ValueError(f"{name}={value!r} is not accepted; expected a positive int")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed={self.seed!r} is not accepted; expected an int >= 0")
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 13:
+            raise ValueError(f"size={self.size!r} is not accepted; expected an int >= 13 (17: the default)")
         if not isinstance(self.threads, int) or self.threads < 0:
             raise ValueError(
                 f"threads={self.threads!r} is not accepted; expected an int >= 0 (0: PyTorch's default)"
@@ -206,8 +212,12 @@ def _rotation_index(data: Tetris3D) -> torch.Tensor:
 
 def _load_data(config: Demo3DConfig) -> tuple[Tetris3D, list[_TestSet]]:
     sizes = config.data_sizes()
-    split = load_tetris3d(n_train=sizes["train"], n_test_random=sizes["random"], seed=config.seed)
-    upright = Tetris3D(sizes["upright"], "none", split.train.translation, seed=config.seed + 10_000)
+    split = load_tetris3d(
+        n_train=sizes["train"], n_test_random=sizes["random"], size=config.size, seed=config.seed
+    )
+    upright = Tetris3D(
+        sizes["upright"], "none", split.train.translation, size=config.size, seed=config.seed + 10_000
+    )
     keep_g = _keep_rotations(split.test_grid, sizes["grid_rotations"])
     keep_r = _keep_rotations(split.test_reflect, sizes["grid_rotations"])
     sets = [
@@ -294,7 +304,8 @@ def _evaluate(
     stream: TextIO,
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Accuracies on every test set, the mirrored chiral shapes' accuracy, the grid invariance error."""
-    upright_centred = render_tetris(list(range(len(TETRIS_CLASSES))))  # what the grid set rotates
+    size = sets[0].volumes.shape[-1]
+    upright_centred = render_tetris(list(range(len(TETRIS_CLASSES))), size=size)  # what the grid set rotates
     total = sum(len(s.labels) for s in sets) + len(upright_centred)
     logits: dict[str, torch.Tensor] = {}
     with ProgressBar(total, desc=f"{name} test", stream=stream) as bar:
@@ -664,9 +675,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument(
-        "--threads", type=int, default=1, help="PyTorch CPU threads (default 1; 0 keeps PyTorch's default)"
+        "--threads",
+        type=int,
+        default=1,
+        help="PyTorch CPU threads (default 1, best on a busy machine; 0: PyTorch's default, one per core)",
     )
-    parser.add_argument("--lr", type=float, default=1e-2, help="peak learning rate, one-cycle (default 0.01)")
+    parser.add_argument("--lr", type=float, default=2e-2, help="peak learning rate, one-cycle (default 0.02)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=17,
+        help="side of the volumes (default 17; the invariant models are exact on the grid rotations at "
+        "sides 4k + 1)",
+    )
     parser.add_argument(
         "--models",
         default=",".join(MODEL_NAMES),
@@ -691,6 +712,7 @@ def run_from_args(args: argparse.Namespace, stream: TextIO | None = None) -> int
         lr=args.lr,
         threads=args.threads,
         models=_parse_models(args.models),
+        size=args.size,
     )
     try:
         config.validate()
