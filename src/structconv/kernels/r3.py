@@ -11,9 +11,10 @@ of degree :math:`J` are
 .. math:: \kappa(x) = e^{-(|x| - r)^2 / 2\sigma^2} \sum_m Y_{J,m}(\hat x)\, T_m, \qquad
           T_n = \psi_{out}(g)^\top \Big(\sum_m D^J_{mn}(g)\, T_m\Big) \psi_{in}(g) \ \ \forall g \in G,
 
-a linear space computed numerically in float64 (null space over generators of a finite group, or over a
-few generic elements of a continuous one) with an orthonormal basis; its dimension is the multiplicity of
-:math:`\psi_{out}` in :math:`Y_J|_G \otimes \psi_{in}`. A shell of radius 0 follows the same rule, with
+a linear space computed numerically in float64 (the range of the group average for a finite group, the
+null space of the constraint over a few generic elements of a continuous one) with an orthonormal basis;
+its dimension is the multiplicity of :math:`\psi_{out}` in :math:`Y_J|_G \otimes \psi_{in}`.
+A shell of radius 0 follows the same rule, with
 :math:`Y_J(0) = 0` for :math:`J > 0` (the default cut-off allows only :math:`J = 0` there; a wider cut-off
 and a wide shell keep :math:`e^{-|x|^2/2\sigma^2} Y_J(\hat x)`, as escnn does).
 
@@ -222,8 +223,7 @@ def _constraint_elements(gspace: Any) -> tuple[tuple[Any, ...], np.ndarray]:
     """Elements whose invariance implies invariance under the whole fibre group, and their 3x3 matrices."""
     G = gspace.fibergroup
     if not G.continuous:
-        gens = getattr(G, "generators", None)
-        elements = list(gens) if isinstance(gens, list) and gens else list(G.elements)
+        elements = list(G.elements)
     else:
         testing = list(G.testing_elements())
         step = max(1, len(testing) // 12)
@@ -234,22 +234,52 @@ def _constraint_elements(gspace: Any) -> tuple[tuple[Any, ...], np.ndarray]:
     return tuple(elements), A
 
 
+@lru_cache(maxsize=64)
+def _all_elements(gspace: Any) -> tuple[tuple[Any, ...], np.ndarray]:
+    """All the elements of a finite fibre group and their 3x3 matrices."""
+    elements = tuple(gspace.fibergroup.elements)
+    return elements, np.stack([np.asarray(gspace.basespace_action(g), dtype=np.float64) for g in elements])
+
+
+@lru_cache(maxsize=1024)
+def _irrep_stack(gspace: Any, name: str, finite: bool) -> np.ndarray:
+    """The matrices ``[E, d, d]`` of an irrep at all the elements (finite) or the constraint elements."""
+    elements = _all_elements(gspace)[0] if finite else _constraint_elements(gspace)[0]
+    irrep = gspace.fibergroup.irreps[name]
+    return np.stack([np.asarray(irrep(g), dtype=np.float64) for g in elements])
+
+
 @lru_cache(maxsize=4096)
 def _angular_basis(gspace: Any, in_name: str, out_name: str, J: int) -> np.ndarray:
-    """Orthonormal ``T [n, 2J+1, d_out, d_in]`` spanning the degree-``J`` kernels of an irrep pair."""
-    G = gspace.fibergroup
-    psi_in, psi_out = G.irreps[in_name], G.irreps[out_name]
-    elements, A = _constraint_elements(gspace)
+    """Orthonormal ``T [n, 2J+1, d_out, d_in]`` spanning the degree-``J`` kernels of an irrep pair.
+
+    ``T`` is invariant under ``Phi_g: T_n -> sum_m D_mn(g) psi_out(g)^T T_m psi_in(g)``. Finite groups: the
+    invariants are the range of the average of ``Phi_g`` (a projector; its trace, the multiplicity from the
+    characters, is checked first). Continuous groups: the null space of ``sum_g (Phi_g - 1)^T (Phi_g - 1)``
+    over a few generic elements.
+    """
+    finite = not gspace.fibergroup.continuous
+    A = _all_elements(gspace)[1] if finite else _constraint_elements(gspace)[1]
     D = _harmonic_action(J, A)
-    ri = np.stack([np.asarray(psi_in(g), dtype=np.float64) for g in elements])
-    ro = np.stack([np.asarray(psi_out(g), dtype=np.float64) for g in elements])
-    M, do, di = 2 * J + 1, ro.shape[1], ri.shape[1]
+    ri, ro = _irrep_stack(gspace, in_name, finite), _irrep_stack(gspace, out_name, finite)
+    E, M, do, di = len(A), 2 * J + 1, ro.shape[1], ri.shape[1]
     n = M * do * di
-    phi = np.einsum("emn,epo,eqi->noimpq", D, ro, ri).reshape(n, n)
-    # sum over g of (Phi_g - 1)^T (Phi_g - 1) = 2 - Phi_g - Phi_g^T (Phi_g orthogonal): its null space
-    gram = 2.0 * len(elements) * np.eye(n) - phi - phi.T
-    values, vectors = np.linalg.eigh(gram)
-    basis = np.ascontiguousarray(vectors[:, values < _NULL_TOL * len(elements)].T).reshape(-1, M, do, di)
+    if finite:
+        chi = np.einsum("emm->e", D) * np.einsum("epp->e", ro) * np.einsum("eqq->e", ri)
+        mult = int(round(float(chi.mean())))
+        if mult == 0:
+            basis = np.zeros((0, M, do, di))
+        else:
+            proj = np.einsum("emn,epo,eqi->noimpq", D, ro, ri).reshape(n, n) / E
+            probe = np.random.default_rng(0).standard_normal((n, mult))
+            q, _ = np.linalg.qr(proj @ probe)
+            basis = np.ascontiguousarray(q.T).reshape(mult, M, do, di)
+    else:
+        phi = np.einsum("emn,epo,eqi->noimpq", D, ro, ri).reshape(n, n)
+        # sum over g of (Phi_g - 1)^T (Phi_g - 1) = 2 - Phi_g - Phi_g^T (Phi_g orthogonal): its null space
+        gram = 2.0 * E * np.eye(n) - phi - phi.T
+        values, vectors = np.linalg.eigh(gram)
+        basis = np.ascontiguousarray(vectors[:, values < _NULL_TOL * E].T).reshape(-1, M, do, di)
     basis.setflags(write=False)
     return basis
 
