@@ -279,3 +279,29 @@ def test_filter_is_steerable_at_the_voxels():
         lhs = moved.transpose(1, 0, 2, 3, 4)  # ρ_out(g) κ(g^-1 x)
         rhs = np.einsum("oidhw,ij->ojdhw", filt, np.asarray(t_in.representation(g)))  # κ(x) ρ_in(g)
         assert np.allclose(lhs, rhs, atol=1e-10)
+
+
+def _steerable_layers():
+    gs2, gs3 = gspaces.Rot2dOnR2(4), gspaces.octaOnR3()
+    t2, t3 = nn.FieldType(gs2, [gs2.regular_repr]), nn.FieldType(gs3, [gs3.trivial_repr, gs3.regular_repr])
+    return [
+        (lambda: nn.R2Conv(t2, t2, 3), t2, (5, 5)),
+        (lambda: nn.R2ConvTransposed(t2, t2, 3), t2, (5, 5)),
+        (lambda: nn.R2Diffop(t2, t2, kernel_size=3), t2, (5, 5)),
+        (lambda: nn.R3Conv(t3, t3, 3), t3, (5, 5, 5)),
+        (lambda: nn.R3ConvTransposed(t3, t3, 3), t3, (5, 5, 5)),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5), ids=["R2Conv", "R2ConvTransposed", "R2Diffop", "R3Conv", "R3ConvT"])
+def test_layers_built_under_a_float64_default_dtype_compute_in_float64(index):
+    build, t, spatial = _steerable_layers()[index]
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        layer = build()
+        y = layer(nn.GeometricTensor(torch.randn(1, t.size, *spatial), t)).tensor
+    finally:
+        torch.set_default_dtype(previous)
+    assert y.dtype == torch.float64 and layer.weights.dtype == torch.float64 and layer.filter.dtype == torch.float64
+    assert torch.isfinite(y).all()

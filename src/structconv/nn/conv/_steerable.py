@@ -299,7 +299,7 @@ class _SteerableConv(EquivariantModule):
         if bias and expansion.shape[1] > 0:
             self.bias: torch.nn.Parameter | None = torch.nn.Parameter(torch.zeros(expansion.shape[1]))
             self.register_buffer(
-                "bias_expansion", torch.from_numpy(expansion.astype(np.float32)), persistent=False
+                "bias_expansion", torch.from_numpy(expansion).to(torch.get_default_dtype()), persistent=False
             )
         else:
             self.bias = None

@@ -361,7 +361,9 @@ class SingleBlockBasisExpansion(BasisExpansion):
         self._dim = dim
         self._shape = tuple(basis.shape[1:])
         self._factors = _factor_plan(basis, keep)
-        self._install(torch.float32, None)
+        # the sampled basis in the dtype new parameters get (float32 unless torch.set_default_dtype says
+        # otherwise), so that weights created next to it multiply it without a cast
+        self._install(torch.get_default_dtype(), None)
 
     # ------------------------------------------------------------------ buffers
     def _install(self, dtype: torch.dtype, device: Any) -> None:
