@@ -23,15 +23,18 @@ _NOT_LAYER_MODULES = ("structconv.nn.conv.basisexpansion",)
 #: the groups ``structconv info`` prints, by the module that defines a class: ``(title, modules)``; the
 #: last group holds the containers and utilities, which are not layers
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Constrained convolutions and linear layers", ("constrained", "separable")),
-    ("Weight-standardized convolutions", ("wsconv",)),
-    ("Steerable (E(2)-equivariant) convolutions", ("r2conv", "r2conv_transposed", "r2diffop")),
+    ("Constrained convolutions and linear layers", ("constrained.layers", "constrained.separable")),
+    ("Weight-standardized convolutions", ("constrained.wsconv",)),
+    (
+        "Steerable (E(2)- and E(3)-equivariant) convolutions",
+        ("conv.r2conv", "conv.r2conv_transposed", "conv.r2diffop", "conv.r3conv"),
+    ),
     (
         "Equivariant non-linearities",
-        ("modules.nonlinearities", "modules.gated", "modules.norm_nonlinearities"),
+        ("modules.nonlinearities", "modules.gated", "modules.norm_nonlinearities", "modules.fourier"),
     ),
     ("Equivariant pooling and invariant maps", ("modules.pooling", "modules.invariantmaps")),
-    ("Equivariant batch normalization", ("modules.batchnormalization",)),
+    ("Equivariant batch normalization", ("modules.batchnormalization", "modules.iidbatchnorm")),
     ("Equivariant dropout", ("modules.dropout",)),
     (
         "Resampling and rearranging fields",
@@ -78,7 +81,7 @@ def layer_groups() -> dict[str, list[str]]:
 
     Example:
         >>> groups = layer_groups()
-        >>> "R2Conv" in groups["Steerable (E(2)-equivariant) convolutions"]
+        >>> "R2Conv" in groups["Steerable (E(2)- and E(3)-equivariant) convolutions"]
         True
         >>> "SequentialModule" in groups[list(groups)[-1]]
         True
