@@ -127,7 +127,7 @@ def r3_kernel_basis(
         >>> gs = octaOnR3()
         >>> R = gs.regular_repr
         >>> len(r3_kernel_basis(R, R, gspace=gs, kernel_size=3))
-        1008
+        240
     """
     from structconv.kernels import r3
 
@@ -375,7 +375,11 @@ class SingleBlockBasisExpansion(BasisExpansion):
             self.register_buffer("sampled_basis", None, persistent=False)
 
             def put(name: str, arr: np.ndarray) -> None:
-                tensor = torch.tensor(arr, dtype=torch.float64).to(device=device, dtype=dtype)
+                # one conversion from the float64 array (from_numpy shares its memory; .to copies once)
+                array = np.ascontiguousarray(arr, dtype=np.float64)
+                tensor = torch.from_numpy(array).to(device=device, dtype=dtype)
+                if tensor.dtype == torch.float64 and tensor.device.type == "cpu":
+                    tensor = tensor.clone()  # not the plan's own array: that one is cached and shared
                 self.register_buffer(name, tensor, persistent=False)
 
             put("_fright", plan.right)
