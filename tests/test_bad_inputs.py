@@ -674,6 +674,23 @@ row(
     "call",
 )
 
+# ------------------------------------------------------------------------------ steerable convolutions on R^3
+OCTA = gspaces.octaOnR3()
+OREG = snn.FieldType(OCTA, [OCTA.regular_repr])
+for cls in (snn.R3Conv, snn.R3ConvTransposed):
+    n = cls.__name__
+    row("steerable", f"{n}-kernel0", lambda c=cls: c(OREG, OREG, 0), ValueError,
+        rf"{n}: kernel_size=0 is not accepted; expected an int >= 1")
+    row("steerable", f"{n}-planar", lambda c=cls: c(REG, REG, 3), ValueError,
+        rf"{n}: in_type lives on '4-Rotations', a gspace of dimensionality 2; {n} expects a gspace of "
+        r"dimensionality 3")
+    row("steerable", f"{n}-gspaces", lambda c=cls: c(OREG, REG, 3), ValueError,
+        rf"{n}: in_type and out_type must share one gspace")
+    row("steerable", f"{n}-stride0", lambda c=cls: c(OREG, OREG, 3, stride=0), ValueError,
+        rf"{n}: stride=0 is not accepted; expected an int >= 1 or a tuple of 3 of them")
+    row("steerable", f"{n}-out_type", lambda c=cls: c(OREG, "x", 3), TypeError,
+        rf"{n}: out_type must be a structconv.nn.FieldType; received str")
+
 # ----------------------------------------------------------------------------- equivariant modules (in_type)
 IN_TYPE_MODULES = [
     snn.ConcatenatedNonLinearity,
@@ -720,6 +737,88 @@ row(
     ValueError,
     r"sigma=-1",
 )
+# poolings on R^3 and escnn's planar aliases (*2D: the planar classes); the gspace's dimension is checked
+R3_POOLS = {
+    "PointwiseMaxPool3D": "PointwiseMaxPool",
+    "PointwiseMaxPoolAntialiased3D": "PointwiseMaxPoolAntialiased",
+    "PointwiseAvgPool3D": "PointwiseAvgPool",
+    "PointwiseAvgPoolAntialiased3D": "PointwiseAvgPoolAntialiased",
+    "PointwiseAdaptiveAvgPool3D": "PointwiseAdaptiveAvgPool",
+    "PointwiseAdaptiveMaxPool3D": "PointwiseAdaptiveMaxPool",
+}
+for n3, n2 in R3_POOLS.items():
+    c3, alias = getattr(snn, n3), n2 + "2D"
+    # good arguments after in_type: (sigma, stride), (kernel_size, stride) or (output_size,)
+    args = (0.6, 2) if "AvgPoolAntialiased" in n3 else (2,) if "Adaptive" in n3 else (2, 2)
+    row("modules", f"{n3}-in_type", lambda c=c3, a=args: c("bad", *a), TypeError,
+        rf"{n3}: in_type must be a FieldType; received 'bad' of type str")
+    row("modules", f"{n3}-planar", lambda c=c3, a=args: c(REG, *a), ValueError,
+        rf"{n3}: in_type lives on the 2-D gspace '4-Rotations'; expected a gspace of space \(on R\^3\); "
+        rf"for 2-D gspaces use {n2}$")
+    assert getattr(snn, alias) is getattr(snn, n2)
+    row("modules", f"{alias}-in_type", lambda n=alias, a=args: getattr(snn, n)("bad", *a), TypeError,
+        rf"{n2}: in_type must be a FieldType; received 'bad'")
+    row("modules", f"{alias}-volumetric", lambda n=alias, a=args: getattr(snn, n)(OREG, *a), ValueError,
+        rf"{n2}: in_type lives on the 3-D gspace \"Octahedral_on_R3\[\(False, 'octa'\)\]\"; expected a planar "
+        rf"gspace \(on R\^2\); for 3-D gspaces use {n3}$")
+for n in ("PointwiseMaxPool3D", "PointwiseMaxPoolAntialiased3D", "PointwiseAvgPool3D"):
+    row("modules", f"{n}-kernel0", lambda n=n: getattr(snn, n)(OREG, 0), ValueError,
+        rf"{n}: kernel_size=0 is not accepted; expected integers >= 1")
+for n in ("PointwiseAdaptiveAvgPool3D", "PointwiseAdaptiveMaxPool3D"):
+    row("modules", f"{n}-size0", lambda n=n: getattr(snn, n)(OREG, 0), ValueError,
+        rf"{n}: output_size=0 is not accepted; expected integers >= 1")
+row("modules", "PointwiseAvgPoolAntialiased3D-sigma",
+    lambda: snn.PointwiseAvgPoolAntialiased3D(OREG, sigma=-1.0, stride=1), ValueError,
+    r"PointwiseAvgPoolAntialiased3D: sigma=-1.0 is not accepted; expected a float > 0")
+# upsampling and IID batch norms on R^3 (and their planar counterparts' dimension check)
+row("modules", "R3Upsampling-in_type", lambda: snn.R3Upsampling("bad", scale_factor=2), TypeError,
+    r"R3Upsampling: in_type must be a FieldType; received 'bad'")
+row("modules", "R3Upsampling-planar", lambda: snn.R3Upsampling(REG, scale_factor=2), ValueError,
+    r"R3Upsampling: in_type lives on the 2-D gspace '4-Rotations'; .* for 2-D gspaces use R2Upsampling$")
+row("modules", "R3Upsampling-mode", lambda: snn.R3Upsampling(OREG, scale_factor=2, mode="bilinear"), ValueError,
+    r"R3Upsampling: mode='bilinear' is not supported; expected one of \('trilinear', 'nearest'\)")
+row("modules", "R3Upsampling-no-size", lambda: snn.R3Upsampling(OREG), ValueError,
+    r"R3Upsampling: scale_factor=None and size=None; expected exactly one of the two")
+row("modules", "R2Upsampling-volumetric", lambda: snn.R2Upsampling(OREG, scale_factor=2), ValueError,
+    r"R2Upsampling: in_type lives on the 3-D gspace .*; for 3-D gspaces use R3Upsampling$")
+for cls, good, wrong, other in [
+    (snn.IIDBatchNorm2d, REG, OREG, "IIDBatchNorm3d"),
+    (snn.IIDBatchNorm3d, OREG, REG, "IIDBatchNorm2d"),
+]:
+    n = cls.__name__
+    row("modules", f"{n}-in_type", lambda c=cls: c("bad"), TypeError,
+        rf"{n}: in_type must be a FieldType; received 'bad'")
+    row("modules", f"{n}-eps", lambda c=cls, t=good: c(t, eps=-1.0), ValueError,
+        rf"{n}: eps=-1.0 is not accepted; expected a float >= 0")
+    row("modules", f"{n}-momentum", lambda c=cls, t=good: c(t, momentum=2.0), ValueError,
+        rf"{n}: momentum=2.0 is not accepted; expected a float in \[0, 1\] or None")
+    row("modules", f"{n}-dimension", lambda c=cls, t=wrong: c(t), ValueError,
+        rf"{n}: in_type lives on the [23]-D gspace .*; for [23]-D gspaces use {other}$")
+# Fourier non-linearities
+SO2_GS = gspaces.Rot2dOnR2(-1, maximum_frequency=3)
+D4_GS = gspaces.FlipRot2dOnR2(4)
+for cls in (snn.FourierPointwise, snn.FourierELU):
+    n = cls.__name__
+    row("modules", f"{n}-gspace", lambda c=cls: c("bad", 1, [(0,)], N=4), TypeError,
+        rf"{n}: gspace='bad' is not accepted; expected a GSpace")
+    row("modules", f"{n}-channels0", lambda c=cls: c(SO2_GS, 0, [(0,)], N=4), ValueError,
+        rf"{n}: channels=0 is not accepted; expected an int >= 1")
+    row("modules", f"{n}-irreps", lambda c=cls: c(SO2_GS, 1, [], N=4), ValueError,
+        rf"{n}: irreps=\[\] is not accepted; expected a non-empty list of irrep ids of SO\(2\)")
+    row("modules", f"{n}-inplace", lambda c=cls: c(SO2_GS, 1, [(0,)], N=4, inplace="yes"), TypeError,
+        rf"{n}: inplace='yes' is not accepted; expected a bool")
+row("modules", "FourierPointwise-function",
+    lambda: snn.FourierPointwise(SO2_GS, 1, [(0,)], N=4, function="tanh"), ValueError,
+    r"FourierPointwise: function='tanh' is not known; expected one of \['p_elu', 'p_relu', 'p_sigmoid', 'p_tanh'\]")
+for cls in (snn.QuotientFourierPointwise, snn.QuotientFourierELU):
+    n = cls.__name__
+    row("modules", f"{n}-gspace", lambda c=cls: c("bad", (False, -1), 1, [(0,)]), TypeError,
+        rf"{n}: gspace='bad' is not accepted; expected a GSpace")
+    row("modules", f"{n}-irreps", lambda c=cls: c(D4_GS, (0, 1), 1, "x", "regular", 4), ValueError,
+        rf"{n}: irreps='x' is not accepted; expected a non-empty list of irrep ids of D4")
+row("modules", "QuotientFourierPointwise-function",
+    lambda: snn.QuotientFourierPointwise(D4_GS, (0, 1), 1, [(0, 0), (1, 0)], "regular", 4, function="tanh"),
+    ValueError, r"QuotientFourierPointwise: function='tanh' is not known")
 row(
     "modules",
     "MaxPoolChannels-kernel",
