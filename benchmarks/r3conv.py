@@ -82,7 +82,7 @@ def network(gs):
     """14 R3Conv of SO(3) fields (irreps 0, 1, 2), about 229k parameters."""
     def t(m):
         return nn.FieldType(gs, [gs.irrep(0), gs.irrep(1), gs.irrep(2)] * m)
-    widths = [1, 4, 4, 6, 6, 8, 8, 8, 8, 10, 10, 10, 10, 12, 4]
+    widths = [1, 16, 20, 24, 28, 30, 32, 33, 33, 33, 32, 30, 28, 24, 8]
     layers = []
     for i in range(14):
         tin = nn.FieldType(gs, [gs.trivial_repr]) if i == 0 else t(widths[i])

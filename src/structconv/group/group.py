@@ -222,7 +222,12 @@ class Group(ABC):
         return type(self) is type(other) and self._factory_args()[1] == other._factory_args()[1]
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._factory_args()[1]))
+        # cached: a group is an immutable value, and its hash is taken for every representation lookup
+        cached = self.__dict__.get("_hash_value")
+        if cached is None:
+            cached = hash((type(self).__name__, self._factory_args()[1]))
+            self.__dict__["_hash_value"] = cached
+        return cached
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name})"

@@ -325,8 +325,7 @@ class IrreducibleRepresentation(Representation):
             return self is other  # a user-defined irrep is equal only to itself (its map is opaque)
         return super().__eq__(other)
 
-    def __hash__(self) -> int:
-        return super().__hash__()
+    __hash__ = Representation.__hash__  # the representation's cached hash (no extra call frame)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         if self._user is not None:

@@ -382,7 +382,11 @@ class Representation:
         return self._group == other._group and self._name == other._name and self._same_content(other)
 
     def __hash__(self) -> int:
-        return hash((self._group, self._name))
+        cached = self.__dict__.get("_hash_value")  # immutable value: hashed once
+        if cached is None:
+            cached = hash((self._group, self._name))
+            self.__dict__["_hash_value"] = cached
+        return cached
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         lazy = self._parts is not None and self._Q is None

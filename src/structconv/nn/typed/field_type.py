@@ -112,7 +112,11 @@ class FieldType:
                 )
         reprs = tuple(representations)
         group = gspace.fibergroup
+        seen: set[int] = set()  # each distinct representation object is checked once
         for i, r in enumerate(reprs):
+            if id(r) in seen:
+                continue
+            seen.add(id(r))
             if not (hasattr(r, "group") and hasattr(r, "size") and hasattr(r, "name")):
                 raise TypeError(
                     f"representations[{i}] must be a structconv.group.Representation; "
