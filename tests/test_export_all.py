@@ -133,6 +133,20 @@ def _r3conv(gs, cin, cout, transposed=False, **kw):
     return _typed(cls(ti, to, **kw), ti, (5, 5, 5))
 
 
+def _fourier(module: torch.nn.Module, size: int | tuple[int, ...] = 5) -> Case:
+    """A Fourier non-linearity (its in_type is built from its arguments) on a random input."""
+    return _typed(module, module.in_type, size)
+
+
+def _sphere(gs: str, kind: str) -> list:
+    from structconv.group.grids import sphere_grid
+
+    return sphere_grid(_gs(gs).fibergroup, kind)
+
+
+VOL = (5, 5, 5)
+
+
 def _r2convt(gs, cin, cout, **kw):
     ti, to = _ft(gs, cin), _ft(gs, cout)
     return _typed(snn.R2ConvTransposed(ti, to, **kw), ti, 5)
@@ -289,6 +303,24 @@ CASES: dict[str, list[tuple[str, Callable[[], Case]]]] = {
     ],
     "ReLU": [("C8", lambda: _unary(snn.ReLU, "C8", lambda s: _reg(s) * 2))],
     "ELU": [("D4-alpha", lambda: _unary(snn.ELU, "D4", _reg, alpha=0.5))],
+    "FourierPointwise": [
+        ("SO2-p_relu", lambda: _fourier(snn.FourierPointwise(_gs("SO2"), 2, [(0,), (1,), (2,)], N=8))),
+        ("SO3-ico-p_tanh", lambda: _fourier(snn.FourierPointwise(_gs("SO3"), 1, [(0,), (1,)], type="ico", function="p_tanh"), (3, 4, 3))),
+        ("O2-p_sigmoid-out", lambda: _fourier(snn.FourierPointwise(_gs("O2"), 2, [(0, 0), (1, 0), (1, 1)], N=6, function="p_sigmoid", out_irreps=[(0, 0), (1, 1)]))),
+    ],
+    "FourierELU": [
+        ("SO3-cube", lambda: _fourier(snn.FourierELU(_gs("SO3"), 2, [(0,), (1,)], "cube"), (4, 4, 4))),
+        ("Octa-regular-irreps", lambda: _fourier(snn.FourierELU(_gs("Octa"), 1, [p.id for p in _gs("Octa").fibergroup.irreps()]), (3, 3, 3))),
+        ("C8-regular", lambda: _fourier(snn.FourierELU(_gs("C8"), 2, [(k,) for k in range(5)], "regular", 8))),
+    ],
+    "QuotientFourierPointwise": [
+        ("D4-flip-p_sigmoid", lambda: _fourier(snn.QuotientFourierPointwise(_gs("D4"), (0, 1), 1, [(0, 0), (1, 0), (1, 1), (1, 2), (0, 2)], "regular", 4, function="p_sigmoid"))),
+        ("SO3-sphere-cube", lambda: _fourier(snn.QuotientFourierPointwise(_gs("SO3"), (False, -1), 2, [(0,), (1,)], grid=_sphere("SO3", "cube")), (3, 4, 3))),
+    ],
+    "QuotientFourierELU": [
+        ("SO3-sphere-ico", lambda: _fourier(snn.QuotientFourierELU(_gs("SO3"), (False, -1), 2, [(0,), (1,), (2,)], grid=_sphere("SO3", "ico")), (4, 4, 4))),
+        ("O3-cone-ico-out", lambda: _fourier(snn.QuotientFourierELU(_gs("O3"), ("cone", -1), 1, _gs("O3").fibergroup.bl_irreps(2), grid=_sphere("O3", "ico"), out_irreps=_gs("O3").fibergroup.bl_irreps(1)), (3, 3, 3))),
+    ],
     # invariant maps and pooling
     "GroupPooling": [
         ("C8-regular", lambda: _unary(snn.GroupPooling, "C8", lambda s: _reg(s) * 3)),
@@ -323,6 +355,56 @@ CASES: dict[str, list[tuple[str, Callable[[], Case]]]] = {
         ("C4", lambda: _unary(snn.PointwiseAdaptiveMaxPool, "C4", _reg, output_size=2, spatial=8)),
         ("D4-uneven", lambda: _unary(snn.PointwiseAdaptiveMaxPool, "D4", _reg, output_size=(3, 2))),
     ],
+    # escnn's planar aliases (the same classes as above), on other groups
+    "PointwiseMaxPool2D": [
+        ("D4-ceil", lambda: _unary(snn.PointwiseMaxPool2D, "D4", lambda s: [s.trivial_repr, *_reg(s)], kernel_size=2, ceil_mode=True)),
+        ("C8-dilation2", lambda: _unary(snn.PointwiseMaxPool2D, "C8", _reg, kernel_size=2, stride=1, dilation=2)),
+    ],
+    "PointwiseMaxPoolAntialiased2D": [
+        ("C8-stride1", lambda: _unary(snn.PointwiseMaxPoolAntialiased2D, "C8", _reg, kernel_size=3, stride=1, padding=1)),
+        ("O2-trivial-sigma", lambda: _unary(snn.PointwiseMaxPoolAntialiased2D, "O2", lambda s: [s.trivial_repr] * 2, kernel_size=2, sigma=0.9, spatial=8)),
+    ],
+    "PointwiseAvgPool2D": [
+        ("C4-stride2", lambda: _unary(snn.PointwiseAvgPool2D, "C4", _reg, kernel_size=3, stride=2, spatial=9)),
+        ("D4-pad-ceil", lambda: _unary(snn.PointwiseAvgPool2D, "D4", _reg, kernel_size=3, stride=2, padding=1, ceil_mode=True, spatial=8)),
+    ],
+    "PointwiseAvgPoolAntialiased2D": [
+        ("D4-pad", lambda: _unary(snn.PointwiseAvgPoolAntialiased2D, "D4", _reg, sigma=0.6, stride=2, padding=1, spatial=8)),
+        ("C4-stride1", lambda: _unary(snn.PointwiseAvgPoolAntialiased2D, "C4", lambda s: [*_reg(s), s.trivial_repr], sigma=0.5, stride=1)),
+    ],
+    "PointwiseAdaptiveAvgPool2D": [
+        ("C8", lambda: _unary(snn.PointwiseAdaptiveAvgPool2D, "C8", _reg, output_size=3, spatial=9)),
+        ("D4-uneven", lambda: _unary(snn.PointwiseAdaptiveAvgPool2D, "D4", _reg, output_size=(2, 3))),
+    ],
+    "PointwiseAdaptiveMaxPool2D": [
+        ("O2-trivial", lambda: _unary(snn.PointwiseAdaptiveMaxPool2D, "O2", lambda s: [s.trivial_repr] * 2, output_size=(1, 2), spatial=(7, 8))),
+        ("C4-uneven", lambda: _unary(snn.PointwiseAdaptiveMaxPool2D, "C4", _reg, output_size=(3, 2))),
+    ],
+    # poolings on R^3
+    "PointwiseMaxPool3D": [
+        ("Octa-regular", lambda: _unary(snn.PointwiseMaxPool3D, "Octa", _reg, kernel_size=2, spatial=VOL)),
+        ("SO3-trivial-pad", lambda: _unary(snn.PointwiseMaxPool3D, "SO3", lambda s: [s.trivial_repr] * 2, kernel_size=3, stride=2, padding=1, spatial=(5, 6, 4))),
+    ],
+    "PointwiseMaxPoolAntialiased3D": [
+        ("Octa-regular", lambda: _unary(snn.PointwiseMaxPoolAntialiased3D, "Octa", _reg, kernel_size=2, spatial=VOL)),
+        ("Ico-trivial-stride1", lambda: _unary(snn.PointwiseMaxPoolAntialiased3D, "Ico", lambda s: [s.trivial_repr, s.trivial_repr], kernel_size=3, stride=1, padding=1, sigma=0.8, spatial=(4, 5, 4))),
+    ],
+    "PointwiseAvgPool3D": [
+        ("Octa-regular", lambda: _unary(snn.PointwiseAvgPool3D, "Octa", _reg, kernel_size=2, spatial=VOL)),
+        ("O3-trivial-ceil", lambda: _unary(snn.PointwiseAvgPool3D, "O3", lambda s: [s.trivial_repr] * 3, kernel_size=3, stride=2, ceil_mode=True, spatial=(6, 5, 6))),
+    ],
+    "PointwiseAvgPoolAntialiased3D": [
+        ("Octa-regular", lambda: _unary(snn.PointwiseAvgPoolAntialiased3D, "Octa", _reg, sigma=0.6, stride=2, spatial=VOL)),
+        ("SO3-trivial-pad", lambda: _unary(snn.PointwiseAvgPoolAntialiased3D, "SO3", lambda s: [s.trivial_repr] * 2, sigma=0.66, stride=2, padding=1, spatial=(6, 5, 5))),
+    ],
+    "PointwiseAdaptiveAvgPool3D": [
+        ("Octa-regular", lambda: _unary(snn.PointwiseAdaptiveAvgPool3D, "Octa", _reg, output_size=2, spatial=(4, 4, 6))),
+        ("SO3-trivial-uneven", lambda: _unary(snn.PointwiseAdaptiveAvgPool3D, "SO3", lambda s: [s.trivial_repr] * 2, output_size=(2, 3, 1), spatial=(5, 7, 4))),
+    ],
+    "PointwiseAdaptiveMaxPool3D": [
+        ("Octa-regular", lambda: _unary(snn.PointwiseAdaptiveMaxPool3D, "Octa", _reg, output_size=(1, 2, 2), spatial=(5, 4, 6))),
+        ("Ico-trivial", lambda: _unary(snn.PointwiseAdaptiveMaxPool3D, "Ico", lambda s: [s.trivial_repr], output_size=3, spatial=(6, 5, 7))),
+    ],
     # normalisation and dropout
     "InnerBatchNorm": [
         ("C8-regular", lambda: _unary(snn.InnerBatchNorm, "C8", lambda s: _reg(s) * 2)),
@@ -342,6 +424,16 @@ CASES: dict[str, list[tuple[str, Callable[[], Case]]]] = {
         ("SO2", lambda: _unary(snn.GNormBatchNorm, "SO2", lambda s: [s.trivial_repr, s.irrep(1), s.irrep(2)])),
         ("O2-no-affine", lambda: _unary(snn.GNormBatchNorm, "O2", lambda s: [s.trivial_repr, s.irrep(1, 1), s.irrep(1, 0)], affine=False)),
     ],
+    "IIDBatchNorm2d": [
+        ("D4-mixed", lambda: _unary(snn.IIDBatchNorm2d, "D4", lambda s: [*_reg(s), s.irrep(1, 1), s.trivial_repr])),
+        ("SO2-irreps-no-running-stats", lambda: _unary(snn.IIDBatchNorm2d, "SO2", lambda s: [s.trivial_repr, s.irrep(1), s.irrep(2)], track_running_stats=False)),
+        ("C8-no-affine-cumulative", lambda: _unary(snn.IIDBatchNorm2d, "C8", lambda s: _reg(s) * 2, affine=False, momentum=None)),
+    ],
+    "IIDBatchNorm3d": [
+        ("Octa-regular", lambda: _unary(snn.IIDBatchNorm3d, "Octa", lambda s: _reg(s) * 2, spatial=(4, 4, 4))),
+        ("SO3-irreps", lambda: _unary(snn.IIDBatchNorm3d, "SO3", lambda s: [s.irrep(0), s.irrep(1), s.irrep(2)], spatial=VOL)),
+        ("O3-no-running-stats", lambda: _unary(snn.IIDBatchNorm3d, "O3", lambda s: [s.irrep(0, 0), s.irrep(1, 1), s.irrep(0, 1)], track_running_stats=False, spatial=(3, 4, 5))),
+    ],
     "FieldDropout": [("C4", lambda: _unary(snn.FieldDropout, "C4", lambda s: [*_reg(s), s.irrep(1)], p=0.3))],
     "PointwiseDropout": [("D4", lambda: _unary(snn.PointwiseDropout, "D4", _reg, p=0.2))],
     # containers and other modules
@@ -350,6 +442,11 @@ CASES: dict[str, list[tuple[str, Callable[[], Case]]]] = {
     "R2Upsampling": [
         ("C4-bilinear", lambda: _unary(snn.R2Upsampling, "C4", _reg, scale_factor=2)),
         ("D4-nearest-size", lambda: _unary(snn.R2Upsampling, "D4", lambda s: [s.irrep(1, 1)], size=(9, 9), mode="nearest")),
+    ],
+    "R3Upsampling": [
+        ("Octa-trilinear", lambda: _unary(snn.R3Upsampling, "Octa", _reg, scale_factor=2, spatial=(3, 3, 3))),
+        ("SO3-nearest-size", lambda: _unary(snn.R3Upsampling, "SO3", lambda s: [s.irrep(1), s.trivial_repr], size=(6, 7, 5), mode="nearest", spatial=(3, 3, 3))),
+        ("O3-align-corners", lambda: _unary(snn.R3Upsampling, "O3", lambda s: [s.irrep(1, 1)], scale_factor=2, align_corners=True, spatial=(3, 4, 3))),
     ],
     "MaskModule": [("C4", lambda: _unary(snn.MaskModule, "C4", _reg, S=7, margin=20))],
     "ReshuffleModule": [
