@@ -21,3 +21,4 @@ def test_quick_start_runs(capsys) -> None:
     out = capsys.readouterr().out
     assert "torch.Size([2, 16, 32, 32])" in out
     assert "torch.Size([2, 32, 33, 33])" in out
+    assert "torch.Size([2, 6, 9, 9, 9])" in out
