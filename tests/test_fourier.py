@@ -294,6 +294,7 @@ def test_shapes_and_dtypes(dtype):
 def test_forward_is_per_channel_and_position():
     """The vectorised forward equals the slow loop over fields and pixels."""
     m = FourierPointwise(S3, 2, S3.fibergroup.bl_irreps(1), "cube", function="p_elu", out_irreps=[(0,), (2,)])
+    m = m.double()  # A and Ainv in float64, re-cast from their float64 masters
     x = torch.randn(2, 20, 1, 2, 2, dtype=torch.float64)
     y = m(GeometricTensor(x, m.in_type)).tensor
     A, Ainv = m.A, m.Ainv
@@ -303,6 +304,17 @@ def test_forward_is_per_channel_and_position():
             v = x[(b, slice(10 * c, 10 * c + 10), *p)]
             ref = Ainv @ torch.nn.functional.elu(A @ v)
             torch.testing.assert_close(y[(b, slice(26 * c, 26 * c + 26), *p)], ref)
+
+
+def test_buffers_follow_the_default_dtype_and_casts():
+    m = FourierELU(S3, 1, [(0,), (1,)], "cube")
+    assert m.A.dtype == torch.float32 and m.export()[0].weight.dtype == torch.float32
+    x = torch.randn(1, m.in_type.size, 2, 2, 2, dtype=torch.float64)
+    y64 = m(GeometricTensor(x, m.in_type)).tensor  # a float64 input is computed with the float64 masters
+    m64 = FourierELU(S3, 1, [(0,), (1,)], "cube").double()
+    assert m64.A.dtype == torch.float64 and m64.export()[0].weight.dtype == torch.float64
+    torch.testing.assert_close(y64, m64(GeometricTensor(x, m64.in_type)).tensor, rtol=0, atol=1e-14)
+    assert torch.equal(m64.float().A, m.A)  # cast from the master, not from a rounded copy
 
 
 def test_gradcheck():

@@ -244,7 +244,7 @@ def test_readme_quick_start_prints_what_it_shows_without_warnings(capsys):
         exec(compile(code, "README quick start", "exec"), {"__name__": "__readme__"})
     torch.set_num_threads(threads)
     printed, shown = capsys.readouterr().out.splitlines(), shown.splitlines()
-    assert len(printed) == len(shown) == 3
+    assert len(printed) == len(shown) == 5
     # the kernel sums are zero up to float32 rounding (the exact digits depend on the machine)
     assert printed[0].split(") ")[0] == shown[0].split(") ")[0] == "torch.Size([2, 16, 32, 32]"
     assert abs(float(printed[0].split(") ")[1])) < 1e-6
@@ -257,6 +257,10 @@ def test_readme_quick_start_prints_what_it_shows_without_warnings(capsys):
             assert err < 1e-12 and doc < 1e-12
         else:  # interpolated turns: approximate, as the README says
             assert 0.02 < err < 0.5 and 0.02 < doc < 0.5
+    # the volumetric layer: its shape, and the 24 grid rotations at float64 rounding
+    assert printed[3] == shown[3] == "torch.Size([2, 6, 9, 9, 9])"
+    (n, err), (n_doc, doc) = printed[4].split(), shown[4].split()
+    assert n == n_doc == "24" and float(err) < 1e-12 and float(doc) < 1e-12
 
 
 def test_readme_set_up_and_links():

@@ -915,7 +915,9 @@ def assert_equivariant(
         lines += [f"  {r.describe()} > allowed {allowed:.3g}" for r, allowed in failures]
         if x is None and not fibers_only:
             lines += _grid_hint(module, in_type, out_type, spatial_size, dtype, device)
-        lines += _interpolation_hint(failures, records, info, interpolation, interpolation_rtol)
+        # the mode the elements were moved with (None: bicubic on the plane, trilinear in space)
+        default = "bicubic" if records[0].dimensionality == 2 else "trilinear"
+        lines += _interpolation_hint(failures, records, info, interpolation or default, interpolation_rtol)
         raise AssertionError("\n".join(lines))
     return records
 

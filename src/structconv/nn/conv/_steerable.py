@@ -48,6 +48,15 @@ MAX_KERNEL_SIZE = 49
 #: the same limit for volumetric convolutions (``kernel_size ** 3`` sample points per basis element).
 MAX_KERNEL_SIZE_3D = 21
 
+#: (layer, dimensionality of the type it was given) -> the hint naming the layer for that dimension
+_COUNTERPART = {
+    ("R2Conv", 3): " (use R3Conv for gspaces of R^3)",
+    ("R2ConvTransposed", 3): " (use R3ConvTransposed for gspaces of R^3)",
+    ("R2Diffop", 3): " (steerable PDOs are planar only)",
+    ("R3Conv", 2): " (use R2Conv for planar gspaces)",
+    ("R3ConvTransposed", 2): " (use R2ConvTransposed for planar gspaces)",
+}
+
 def _ntuple(value: Any, name: str, minimum: int, n: int = 2) -> tuple[int, ...]:
     """Validate an int or a tuple of ``n`` ints (``>= minimum``)."""
     items = value if isinstance(value, (tuple, list)) else (value,) * n
@@ -215,7 +224,7 @@ class _SteerableConv(EquivariantModule):
             raise ValueError(
                 f"{owner}: in_type lives on {in_type.gspace.name!r}, a gspace of dimensionality {dim}; "
                 f"{owner} expects a gspace of dimensionality {self._dimensionality}"
-                + (" (use R3Conv for gspaces of R^3)" if dim == 3 else " (use R2Conv for planar gspaces)")
+                + _COUNTERPART.get((owner, dim), "")
             )
         self.dim = dim
         limit = MAX_KERNEL_SIZE if dim == 2 else MAX_KERNEL_SIZE_3D

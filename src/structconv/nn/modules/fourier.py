@@ -218,16 +218,34 @@ class _FourierBase(EquivariantModule):
         self.out_type = FieldType(gspace, [self.rho_out] * self.channels)
         A = _sampling_matrix(G, ids, subgroup_id, self.grid, self.normalize)
         A_out = A if out_ids == ids else _sampling_matrix(G, out_ids, subgroup_id, self.grid, self.normalize)
-        self.register_buffer("A", torch.tensor(A, dtype=torch.float64))
-        self.register_buffer("Ainv", torch.tensor(np.linalg.pinv(A_out), dtype=torch.float64))
+        # float64 masters; the buffers hold them in the dtype new tensors get (float32 unless
+        # torch.set_default_dtype says otherwise) and are re-cast from the masters by .to() / .double()
+        self._exact = {"A": A, "Ainv": np.linalg.pinv(A_out)}
+        for name, value in self._exact.items():
+            self.register_buffer(name, torch.from_numpy(value).to(torch.get_default_dtype()))
+
+    def _matrix(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """Buffer ``name`` for input ``x``: the buffer itself, or (input of another dtype or device) the
+        float64 master converted to the input's, so a float64 input is computed with float64 matrices."""
+        buffer = getattr(self, name)
+        if buffer.dtype == x.dtype and buffer.device == x.device:
+            return buffer
+        return torch.from_numpy(self._exact[name]).to(device=x.device, dtype=x.dtype)
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> _FourierBase:
+        super()._apply(fn, *args, **kwargs)
+        for name, value in self._exact.items():
+            current = getattr(self, name)
+            if current.is_floating_point():  # any cast: from the float64 master, never from a rounded copy
+                self.register_buffer(name, torch.from_numpy(value).to(current))
+        return self
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Sample every field on the grid, apply the function, project back to the output band limit."""
         check_input(self, input)
         x = input.tensor
         b, spatial = x.shape[0], x.shape[2:]
-        A = self.A.to(device=x.device, dtype=x.dtype)
-        Ainv = self.Ainv.to(device=x.device, dtype=x.dtype)
+        A, Ainv = self._matrix("A", x), self._matrix("Ainv", x)
         xs = x.reshape(b, self.channels, A.shape[1], -1)
         samples = _FUNCTIONS[self.function][0](torch.matmul(A, xs), self.inplace)
         y = torch.matmul(Ainv, samples)
@@ -245,14 +263,16 @@ class _FourierBase(EquivariantModule):
 
     def export(self) -> torch.nn.Sequential:
         """``Sequential(ConvNd(1x1, groups=channels), activation, ConvNd(1x1, groups=channels))``, eval mode:
-        ``A`` and ``Ainv`` per channel, copied in the default dtype."""
+        ``A`` and ``Ainv`` per channel, in the dtype and on the device of this module's ``A`` (no random
+        initialisation is drawn)."""
         dim = int(getattr(self.space, "dimensionality", 2))
         conv = {2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[dim]
         n, s_in = self.A.shape
         s_out = self.Ainv.shape[0]
         c = self.channels
-        first = conv(c * s_in, c * n, 1, groups=c, bias=False)
-        last = conv(c * n, c * s_out, 1, groups=c, bias=False)
+        kw = {"groups": c, "bias": False, "device": self.A.device, "dtype": self.A.dtype}
+        first = torch.nn.utils.skip_init(conv, c * s_in, c * n, 1, **kw)
+        last = torch.nn.utils.skip_init(conv, c * n, c * s_out, 1, **kw)
         ones = (1,) * dim
         with torch.no_grad():
             first.weight.copy_(self.A.repeat(c, 1).reshape(c * n, s_in, *ones))
