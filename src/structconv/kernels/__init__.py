@@ -1,4 +1,4 @@
-"""structconv.kernels: complete bases of steerable kernels on the plane.
+"""structconv.kernels: complete bases of steerable kernels on the plane and in space.
 
 For a planar group ``G`` (C_N, D_N, SO(2), O(2) and their special cases, the flips and the trivial
 group) and two representations ``ρ_in``, ``ρ_out``, the kernels with
@@ -6,9 +6,10 @@ group) and two representations ``ρ_in``, ``ρ_out``, the kernels with
 irreps analytically (:func:`irreps_harmonics`, :func:`sample_irreps_basis`), and for any pair of
 representations through their changes of basis (:func:`steerable_basis`).  Everything is float64
 numpy, vectorised and cached. In space, :func:`steerable_basis_r3` (``kernels/r3.py``) builds the
-bases of every gspace of :mod:`structconv.gspaces.r3` from spherical harmonics on shells.  Every fact about an irrep (frequencies, dimension, matrices) comes from
-the group's own irrep (:attr:`structconv.group.IrreducibleRepresentation.planar_data`); the
-:class:`IrrepSpec` keys of the caches are a thin adapter on it (``docs/internals.md``).
+bases of every gspace of :mod:`structconv.gspaces.r3` from spherical harmonics on shells.  Every fact
+about an irrep (frequencies, dimension, matrices) comes from the group's own irrep
+(:attr:`structconv.group.IrreducibleRepresentation.planar_data`); the :class:`IrrepSpec` keys of the
+caches are a thin adapter on it (``docs/internals.md``).
 
 Example:
     >>> from structconv.kernels import IrrepSpec, sample_irreps_basis
