@@ -126,14 +126,16 @@ class GroupElement:
         return hash((self._group, self._group._hash_key(self)))
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return _rebuild_element, (self._group, self._value)
+        # the stored value as it is (already validated and normalised): rebuilding through
+        # ``group.element`` would normalise it again and could move its last digit
+        return _rebuild_element, (self._group, self._value, self._index)
 
     def __repr__(self) -> str:
         return f"{self._group.name}[{self._group._repr_value(self._value)}]"
 
 
-def _rebuild_element(group: Group3D, value: Any) -> GroupElement:
-    return group.element(value)
+def _rebuild_element(group: Group3D, value: Any, index: int | None = None) -> GroupElement:
+    return GroupElement(group, value, index)
 
 
 def _readonly(a: Any) -> np.ndarray:

@@ -36,7 +36,8 @@ last ``-y`` and the third last ``-z``; voxel ``(i, j, k)`` is the point
 (the planar base class accepts dimensionality 2 only) with the same public attributes; as in escnn,
 :attr:`GSpace3D.basespace_action` is a :class:`~structconv.group.Representation` (calling it on an element
 gives the matrix, so ``gs.basespace_action(g)`` works as for the planar gspaces), and ``restrict`` is
-implemented for the gspaces of SO(3) and O(3) (escnn 1.0.11 fails on the others too);
+implemented for the gspaces of SO(3) and O(3) only (escnn 1.0.11 also restricts some axial gspaces, e.g.
+``conicalOnR3().restrict((0., 4))``; not here yet);
 :attr:`GSpace3D.testing_elements` puts the elements that move a voxel grid exactly first
 (:meth:`GSpace3D.grid_elements`). Field types: :meth:`GSpace3D.type` (tensors ``(B, C, D, H, W)``). Not here
 yet: kernel bases (``build_kernel_basis``).
@@ -393,8 +394,8 @@ class GSpace3D(FiberGroupAccessors):
                 return (False,) + id
             raise ValueError(f"id: {id!r} is not a subgroup id of SO(3)")
         raise NotImplementedError(
-            f"restrict: only the gspaces of SO(3) and O(3) can be restricted for now (as in escnn 1.0.11), "
-            f"not {self._name}"
+            f"restrict: only the gspaces of SO(3) and O(3) can be restricted for now, not {self._name}; "
+            "restrict the SO(3) or O(3) gspace to the subgroup you need instead (its O(3) subgroup id)"
         )
 
     def restrict(self, id: Any) -> tuple[GSpace3D, Any, Any]:

@@ -97,6 +97,8 @@ def element_key(element: Any) -> tuple:
             key.append(int(item))
         elif isinstance(item, (float, np.floating)):
             key.append(float(item))
+        elif isinstance(item, (list, tuple, np.ndarray)):
+            key.append(element_key(item))  # nested values, e.g. an O(3) element (j, [x, y, z, w])
         else:
             # element objects introduced by structconv.group: rely on their own hash
             key.append(item)

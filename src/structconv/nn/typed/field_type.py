@@ -496,7 +496,8 @@ class FieldType:
         if d == 2:
             return torch.einsum("ij,...jhw->...ihw", matrix, input)
         # volumes: one batched matmul over the flattened voxels (much faster than einsum's path here)
-        flat = input.reshape(*input.shape[:-4], self.size, -1)
+        voxels = int(np.prod(input.shape[-3:]))  # explicit: a batch of 0 has no size to infer -1 from
+        flat = input.reshape(*input.shape[:-4], self.size, voxels)
         return torch.matmul(matrix, flat).reshape(input.shape)
 
     def _check_input(self, input: torch.Tensor) -> int:
@@ -584,6 +585,12 @@ def _check_floating(input: torch.Tensor) -> None:
 
 
 def _element_help(group: Group) -> str:
+    param = getattr(group, "PARAM", None)
+    if param is not None:  # the groups of space (structconv.group.Group3D): escnn's element values
+        return (
+            f"a GroupElement of {group.name} (group.element(value, param)) or a value in its default "
+            f"parametrization {param!r} (e.g. group.identity.value)"
+        )
     name = str(getattr(group, "name", ""))
     if name.startswith("C"):
         return "an int k (rotation by 2*pi*k/N)"
@@ -638,7 +645,7 @@ def _move_volume(input: torch.Tensor, matrix: np.ndarray, interpolation: str) ->
     device = input.device
     perm = grid_permutation(matrix, shape)
     if perm is not None:
-        flat = input.reshape(*input.shape[:-3], -1)
+        flat = input.reshape(*input.shape[:-3], int(np.prod(shape)))
         index = torch.as_tensor(perm, dtype=torch.long, device=device)
         return flat.index_select(-1, index).reshape(input.shape)
     # input voxel = centre + M (output voxel - centre), M = V^T A^{-1} V in voxel index coordinates
