@@ -468,6 +468,8 @@ def test_o2_induced_matches_e2cnn() -> None:
     els = O.testing_elements()
     for k in range(3):
         ind = O.induced_representation((None, -1), so2_group(3).irrep(k))
-        tind = tO.induced_representation((None, -1), eg.so2_group(3).irrep(k))
+        # the subgroup object e2cnn itself returns (its so2_group factory may hand out another cached SO(2)
+        # instance, depending on which tests ran before in this process, and then e2cnn's own assert fails)
+        tind = tO.induced_representation((None, -1), tO.subgroup((None, -1))[0].irrep(k))
         assert ind.name == tind.name and ind.irreps == tind.irreps
         np.testing.assert_allclose(_char(ind, els), _char(tind, els), atol=1e-9)
