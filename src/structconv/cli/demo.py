@@ -44,7 +44,7 @@ from structconv.data.digits import DEMO_INSTALL_HINT, DigitsSplit, load_rotated_
 from structconv.models.equivariant import default_fields, parse_group
 from structconv.utils.distributed import DistributedEnv, cleanup_distributed, init_distributed
 
-__all__ = ["DemoConfig", "run_demo", "add_arguments", "main"]
+__all__ = ["DemoConfig", "run_demo", "add_arguments", "check_device_and_out", "main"]
 
 _CNN_CHANNELS = (16, 32, 64)
 #: canvas sizes tried in order when ``--size`` is not given (the preferred one first)
@@ -101,16 +101,7 @@ class DemoConfig:
         if not isinstance(self.lr, (int, float)) or not self.lr > 0:
             raise ValueError(f"lr={self.lr!r} is not accepted; expected a positive float")
         parse_group(self.group)
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as err:
-            raise ValueError(
-                f"device={self.device!r} is not accepted; expected a torch device, e.g. 'cpu'"
-            ) from err
-        _check_device_available(device, self.device)
-        out = Path(self.out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"out={self.out!r} is not accepted; it is a file, expected a folder")
+        check_device_and_out(self.device, self.out)
 
     def resolved_epochs(self) -> int:
         """Epochs actually used."""
@@ -210,6 +201,22 @@ def choose_size(models: dict[str, nn.Module], size: int | None) -> tuple[int, st
         f"no canvas size of {_SIZE_CANDIDATES} gives every strided layer a rotation-symmetric grid "
         f"({problems[0]}): the logits are not exactly invariant to 90 degree turns"
     )
+
+
+def check_device_and_out(device: str, out: str | Path) -> None:
+    """Validate a demo's ``device`` (a torch device that is available here) and ``out`` (not a file).
+
+    Example:
+        >>> check_device_and_out("cpu", "structconv-demo")
+    """
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device={device!r} is not accepted; expected a torch device, e.g. 'cpu'") from err
+    _check_device_available(parsed, device)
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"out={out!r} is not accepted; it is a file, expected a folder")
 
 
 def _check_device_available(device: torch.device, given: str) -> None:

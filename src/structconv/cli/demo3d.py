@@ -41,7 +41,7 @@ from torch import nn
 from structconv.cli._progress import ProgressBar
 from structconv.cli._table import format_table
 from structconv.cli._training import count_held_parameters, count_parameters, logit_change, train_model
-from structconv.cli.demo import _check_device_available, _missing_extras, _Phase, _say
+from structconv.cli.demo import _missing_extras, _Phase, _say, check_device_and_out
 from structconv.data.tetris3d import MIRROR_LABELS, TETRIS_CLASSES, Tetris3D, load_tetris3d, render_tetris
 
 __all__ = [
@@ -126,16 +126,7 @@ class Demo3DConfig:
                 f"models={self.models!r} is not accepted; expected distinct names among: "
                 f"{', '.join(MODEL_NAMES)}"
             )
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as err:
-            raise ValueError(
-                f"device={self.device!r} is not accepted; expected a torch device, e.g. 'cpu'"
-            ) from err
-        _check_device_available(device, self.device)
-        out = Path(self.out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"out={self.out!r} is not accepted; it is a file, expected a folder")
+        check_device_and_out(self.device, self.out)
 
     def resolved_epochs(self) -> int:
         """Epochs actually used."""

@@ -316,6 +316,31 @@ class _SteerableConv(EquivariantModule):
         # F.pad's order: last dimension first, both sides of each
         self._reversed_padding_repeated_twice = tuple(p for p in reversed(self.padding) for _ in (0, 1))
 
+    def _export_to(self, conv_class: type[torch.nn.Module], **extra: Any) -> Any:
+        """A ``conv_class`` (a ``torch.nn`` convolution) holding the filter and bias expanded from the current
+        weights, in eval mode; ``extra``: its own arguments (``padding_mode`` or ``output_padding``)."""
+        with torch.no_grad():
+            filt, bias = self.expand_parameters()
+        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
+            conv_class,
+            self.in_type.size,
+            self.out_type.size,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=bias is not None,
+            device=filt.device,
+            dtype=filt.dtype,
+            **extra,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(filt)
+            if bias is not None:
+                conv.bias.copy_(bias)
+        return conv.eval()
+
     def _geometry_kwargs(self) -> dict[str, Any]:
         """What the basis generator needs to know of the gspace: the reflection ``axis`` of a planar gspace,
         the gspace itself in space (its fibre group's embedding in O(3))."""
@@ -482,27 +507,8 @@ class _GridConv(_SteerableConv):
             >>> torch.allclose(conv.export()(x), conv(GeometricTensor(x, t)).tensor, atol=1e-6)
             True
         """
-        with torch.no_grad():
-            filt, bias = self.expand_parameters()
-        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
-            torch.nn.Conv2d if self.dim == 2 else torch.nn.Conv3d,
-            self.in_type.size,
-            self.out_type.size,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=bias is not None,
-            padding_mode=self.padding_mode,
-            device=filt.device,
-            dtype=filt.dtype,
-        )
-        with torch.no_grad():
-            conv.weight.copy_(filt)
-            if bias is not None:
-                conv.bias.copy_(bias)
-        return conv.eval()
+        conv_class = torch.nn.Conv2d if self.dim == 2 else torch.nn.Conv3d
+        return self._export_to(conv_class, padding_mode=self.padding_mode)
 
 
 class _GridConvTransposed(_SteerableConv):
@@ -567,24 +573,5 @@ class _GridConvTransposed(_SteerableConv):
             >>> torch.allclose(up.export()(x), up(GeometricTensor(x, t)).tensor, atol=1e-6)
             True
         """
-        with torch.no_grad():
-            filt, bias = self.expand_parameters()
-        conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
-            torch.nn.ConvTranspose2d if self.dim == 2 else torch.nn.ConvTranspose3d,
-            self.in_type.size,
-            self.out_type.size,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            groups=self.groups,
-            bias=bias is not None,
-            dilation=self.dilation,
-            device=filt.device,
-            dtype=filt.dtype,
-        )
-        with torch.no_grad():
-            conv.weight.copy_(filt)
-            if bias is not None:
-                conv.bias.copy_(bias)
-        return conv.eval()
+        conv_class = torch.nn.ConvTranspose2d if self.dim == 2 else torch.nn.ConvTranspose3d
+        return self._export_to(conv_class, output_padding=self.output_padding)
