@@ -1000,6 +1000,12 @@ for _name in ("octaOnR3", "fullOctaOnR3", "icoOnR3", "fullIcoOnR3", "invOnR3", "
 for _name in ("rot2dOnR3", "dihedralOnR3", "conicalOnR3", "cylindricalOnR3", "fullCylindricalOnR3"):
     row("gspaces", f"{_name}-n0", functools.partial(getattr(gspaces, _name), n=0), ValueError,
         rf"{_name}: n=0 is not accepted; expected -1 \(all rotations\) or an int >= 1")
+for _name in ("rot2dOnR3", "dihedralOnR3", "conicalOnR3", "cylindricalOnR3", "fullCylindricalOnR3"):
+    row("gspaces", f"{_name}-n-huge", functools.partial(getattr(gspaces, _name), n=10**6), ValueError,
+        rf"{_name}: n=1000000 is not accepted; expected -1 \(all rotations\) or at most 4096 rotations")
+for _name in ("rot2dOnR3", "dihedralOnR3", "conicalOnR3", "cylindricalOnR3", "fullCylindricalOnR3", "mirOnR3"):
+    row("gspaces", f"{_name}-adjoint", functools.partial(getattr(gspaces, _name), adjoint="z"), ValueError,
+        rf"{_name}: adjoint='z' is not accepted; expected None or an element of SO\(3\) or O\(3\)")
 for _name in ("dihedralOnR3", "conicalOnR3", "fullCylindricalOnR3", "mirOnR3"):
     row("gspaces", f"{_name}-axis", functools.partial(getattr(gspaces, _name), axis=NAN), ValueError,
         rf"{_name}: axis=nan is not accepted; expected a finite angle")

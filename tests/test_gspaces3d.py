@@ -82,7 +82,8 @@ def test_names_groups_irreps_match_escnn(built, label):
     for id_s, name in case["irreps"]:
         idt = ast.literal_eval(id_s)
         assert gs.irrep(*idt).name == name
-    ours = list(gs.irreps)
+    assert isinstance(gs.irreps, list)  # escnn: a list of irreps (e2cnn's planar gspaces: a dict)
+    ours = [irr.name for irr in gs.irreps]
     ref = [name for _, name in case["irreps"]]
     if not G.continuous:
         assert ours == ref
@@ -90,7 +91,7 @@ def test_names_groups_irreps_match_escnn(built, label):
         n = min(len(ours), len(ref))
         assert set(ours[:n]) <= set(ref)
     # basespace action: the standard representation restricted, same irreps as escnn
-    assert [repr(gs.irreps[n].id) for n in gs.basespace_action.irreps] == case["basespace_irreps"]
+    assert [repr(G.irreps[n].id) for n in gs.basespace_action.irreps] == case["basespace_irreps"]
     if not G.continuous:
         assert len(gs.testing_elements) == G.order()
         assert gs.regular_repr.size == G.order()
@@ -154,9 +155,77 @@ def test_restrict_matches_escnn(entry):
         np.testing.assert_allclose(sub.basespace_action(back), sub.basespace_action(h), atol=1e-12)
 
 
-def test_restrict_other_gspaces_not_implemented():
-    with pytest.raises(NotImplementedError):
-        octaOnR3().restrict((False, 4))
+# every gspace restricts along its fibre group's own subgroup ids (escnn 1.0.11: only the conical ones do, and
+# invOnR3().restrict(1) / cylindricalOnR3().restrict((1, -1)) return the whole group there, although the fibre
+# group's subgroups are C1 and SO(2): here the subspace's group is always fibergroup.subgroup(id)[0])
+RESTRICTIONS = [
+    ("conicalOnR3", (), [(0.0, 4), (0.0, -1), (0.0, 1), (None, 4), (None, -1), (math.pi / 4, 2)]),
+    ("conicalOnR3", (8,), [(None, 4), (None, 2), (None, 1), (0, 8), (1, 4)]),
+    ("invOnR3", (), [1, 2]),
+    ("mirOnR3", (), [1, 2]),
+    ("cylindricalOnR3", (), [(1, -1), (2, -1), (1, 4), (2, 4)]),
+    ("cylindricalOnR3", (8,), [(1, 4), (2, 4), (2, 8), (1, 2)]),
+    ("fullCylindricalOnR3", (), [(2, (None, -1)), (1, (0.0, 4)), (2, (0.0, 2))]),
+    ("rot2dOnR3", (), [4, -1, 1]),
+    ("rot2dOnR3", (8,), [4, 2, 1]),
+    ("dihedralOnR3", (), [(None, -1), (0.0, 4), (None, 4)]),
+    ("dihedralOnR3", (8,), [(None, 4), (0, 8), (1, 2), (None, 1)]),
+    ("octaOnR3", (), [(False, 4), (False, 3), (False, 2), (False, 1), "octa"]),
+    ("fullOctaOnR3", (), [(1, (False, 4)), (2, "octa"), (1, "octa"), (2, (False, 3))]),
+    ("icoOnR3", (), [(False, 5), (False, 3), (False, 2), "ico"]),
+]
+
+
+@pytest.mark.parametrize(
+    "fn, args, sid",
+    [
+        pytest.param(fn, args, sid, id=f"{fn}{args}-{sid!r}")
+        for fn, args, sids in RESTRICTIONS
+        for sid in sids
+    ],
+)
+def test_restrict_every_gspace(fn, args, sid):
+    gs = getattr(r3, fn)(*args)
+    sub, parent, child = gs.restrict(sid)
+    H = sub.fibergroup
+    assert H is gs.fibergroup.subgroup(sid)[0]
+    els = list(H.elements) if not H.continuous else list(H.testing_elements())[:16]
+    std = gs._o3.standard_representation()
+    for h in els:
+        g = parent(h)
+        np.testing.assert_allclose(sub.basespace_action(h), gs.basespace_action(g), atol=1e-12)
+        np.testing.assert_allclose(std(sub.inclusion(h)), sub.basespace_action(h), atol=1e-12)
+        assert H.equal(child(g), h) and H.equal(sub.restriction(sub.inclusion(h)), h)
+    # the subspace is a gspace like any other: value semantics, pickling, grid elements, field types
+    again = gs.restrict(sid)[0]
+    assert again == sub and hash(again) == hash(sub) and sub != gs
+    back = pickle.loads(pickle.dumps(sub))
+    assert back == sub and back.name == sub.name
+    assert all(grid_permutation(sub.basespace_action(h), (3, 3, 3)) is not None for h in sub.grid_elements())
+    assert sub.type(sub.trivial_repr).size == 1
+
+
+def test_restricted_gspace_convolution_is_equivariant():
+    """An R3Conv on a restricted axial gspace (D4 in the cone's O(2)) is equivariant on its grid elements."""
+    import torch
+
+    from structconv.nn import FieldType, GeometricTensor, R3Conv
+
+    sub = r3.conicalOnR3().restrict((0.0, 4))[0]
+    ft_in = FieldType(sub, [sub.trivial_repr, sub.regular_repr])
+    ft_out = FieldType(sub, [sub.regular_repr])
+    conv = R3Conv(ft_in, ft_out, 3).double().eval()
+    x = GeometricTensor(torch.randn(1, ft_in.size, 5, 5, 5, dtype=torch.float64), ft_in)
+    for g in sub.grid_elements():
+        err = (conv(x.transform(g)).tensor - conv(x).transform(g).tensor).abs().max().item()
+        assert err < 1e-10, (g, err)
+
+
+def test_restrict_bad_ids_are_refused():
+    with pytest.raises(ValueError, match="is not a subgroup of D8"):
+        r3.conicalOnR3(8).restrict((0.1, 4))
+    with pytest.raises(NotImplementedError, match="dihedral"):
+        octaOnR3().restrict((True, 4))
 
 
 def test_value_semantics():

@@ -75,3 +75,23 @@ def test_pickles_naming_old_module_paths_load(old: str, new: str) -> None:
     restored = pickle.loads(data.replace(old.encode(), new.encode()))
     x = nn.GeometricTensor(torch.randn(1, 4, 5, 5), t)
     assert torch.equal(restored(x).tensor, conv(x).tensor)
+
+
+def test_groups_import_and_build_without_torch() -> None:
+    """``structconv.group`` is numpy/scipy maths: importing it and building every group and its
+    representations must not import torch (a fresh interpreter; torch costs seconds to import)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import structconv.group as g\n"
+        "for G in (g.so3_group(3), g.o3_group(3), g.octa_group(), g.full_octa_group(), g.ico_group(),\n"
+        "          g.full_ico_group(), g.cyclic_group(4), g.dihedral_group(3), g.so2_group(3), g.o2_group(3)):\n"
+        "    G.irreps\n"
+        "    getattr(G, 'bl_regular_representation', None) and G.continuous and G.bl_regular_representation(2)\n"
+        "g.so3_group(2).bl_sphere_representation(2); g.tensor_product(g.so3_group(2).irrep(1), g.so3_group(2).irrep(1))\n"
+        "g.octa_group().regular_representation; g.octa_group().restrict_representation((False, 4), g.octa_group().irrep(1))\n"
+        "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:5]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -66,7 +66,7 @@ def _perm_type(name: str) -> FieldType:
 def _any_type(name: str) -> FieldType:
     """A mix of irreps (the first three of the group: degrees 0..2 for SO(3)), out of order."""
     gs = _gs(name)
-    irreps = list(gs.irreps.values())[:3]
+    irreps = gs.irreps[:3]
     return FieldType(gs, [irreps[1], irreps[0], irreps[2], irreps[1]])
 
 
@@ -307,7 +307,7 @@ def test_r3upsampling_escnn_reference_and_arguments():
 def _norm_type(name: str) -> FieldType:
     """Fields without a trivial component (NormBatchNorm, NormNonLinearity)."""
     gs = _gs(name)
-    irreps = [r for r in gs.irreps.values() if not r.is_trivial()][:2]
+    irreps = [r for r in gs.irreps if not r.is_trivial()][:2]
     return FieldType(gs, [irreps[0], irreps[1], irreps[0]])
 
 

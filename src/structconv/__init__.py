@@ -29,7 +29,6 @@ Example:
 
 import importlib as _importlib
 
-from structconv._constrain import attach_projection, constrain, project_model_
 from structconv._version import __version__
 
 __all__ = ["__version__", "attach_projection", "constrain", "project_model_"]
@@ -39,7 +38,16 @@ _SUBPACKAGES = frozenset(
 )
 
 
+# ``structconv._constrain`` needs torch; it is imported on first use so that the torch-free parts
+# (``structconv.group``, ``structconv.gspaces``' groups) import without it.
+_LAZY = frozenset({"attach_projection", "constrain", "project_model_"})
+
+
 def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module("structconv._constrain"), name)
+        globals()[name] = value
+        return value
     if name in _SUBPACKAGES:
         return _importlib.import_module(f"structconv.{name}")
     raise AttributeError(f"module 'structconv' has no attribute {name!r}")

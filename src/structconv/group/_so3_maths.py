@@ -235,10 +235,15 @@ def to_quat(value: Any, param: str = "Q", what: str = "element") -> np.ndarray:
     except (TypeError, ValueError) as err:
         raise ValueError(f"{what}: {value!r} is not a rotation in the parametrization {param!r}") from err
     expected = {"Q": (4,), "MAT": (3, 3)}.get(param, (3,))
-    if v.shape != expected or not np.all(np.isfinite(v)):
+    if v.shape != expected:
         raise ValueError(
-            f"{what}: {value!r} is not a rotation in the parametrization {param!r}; expected a finite "
-            f"array of shape {expected}, got shape {v.shape}"
+            f"{what}: {value!r} is not a rotation in the parametrization {param!r}; expected an array of "
+            f"shape {expected}, got shape {v.shape}"
+        )
+    if not np.all(np.isfinite(v)):
+        raise ValueError(
+            f"{what}: {value!r} is not a rotation in the parametrization {param!r}: it contains NaN or "
+            "infinite entries; expected finite numbers"
         )
     if param == "Q":
         n = float(np.linalg.norm(v))

@@ -45,9 +45,11 @@ from structconv.group.group3d import (
     Group3D,
     GroupElement,
     IrreducibleRepresentation3D,
+    _check_band_limit,
     _readonly,
 )
 from structconv.group.irreps import IrreducibleRepresentation
+from structconv.group.representation import Representation
 
 __all__ = [
     "PolyhedralGroup",
@@ -113,6 +115,12 @@ _ICO_GENERATORS = (21, 0)
 _OCTA_CYCLIC = {1: 3, 2: 2, 3: 7, 4: 14}
 _ICO_CYCLIC = {1: 3, 2: 2, 3: 7, 5: 20}
 _FLIP_X = 0  # the rotation by π about x, in both lists
+
+#: Tolerance on each quaternion entry when a value is looked up among the elements (rotation
+#: matrices and angles computed in float32 or through trigonometry carry such noise). escnn 1.0.11 accepts
+#: noise up to about 1e-8 (octahedral) and 1e-7 (icosahedral); distinct elements of either group differ by
+#: more than 0.1 in some entry, so 1e-6 accepts every value escnn accepts and never confuses two elements.
+ELEMENT_ATOL = 1e-6
 
 _TRIVIAL_NL = frozenset({"pointwise", "gate", "gated", "norm"})
 _IRREP_NL = frozenset({"gated", "norm"})
@@ -200,11 +208,11 @@ class PolyhedralGroup(Group3D):
         return self._elements[self._identity_idx]
 
     def _find(self, q: np.ndarray) -> GroupElement | None:
-        """The element with quaternion ``±q`` (within 1e-9), or ``None``."""
+        """The element with quaternion ``±q`` (each entry within :data:`ELEMENT_ATOL`), or ``None``."""
         q = np.asarray(q, dtype=np.float64)
         d = np.minimum(np.abs(self._quats - q).max(axis=1), np.abs(self._quats + q).max(axis=1))
         i = int(np.argmin(d))
-        return self._elements[i] if d[i] <= 1e-9 else None
+        return self._elements[i] if d[i] <= ELEMENT_ATOL else None
 
     def _make_element(self, value: Any, param: str) -> GroupElement:
         if param not in self.PARAMETRIZATIONS:
@@ -299,8 +307,16 @@ class PolyhedralGroup(Group3D):
             self._mul, self._identity_idx, self._gen_idx, [np.asarray(m, dtype=np.float64) for m in images]
         )
 
-    def standard_representation(self) -> Any:
-        """The rotation matrices (``'standard'``): ``irrep_1`` with the change of basis from ``(y, z, x)``."""
+    @property
+    def standard_representation(self) -> Representation:
+        """The rotation matrices (``'standard'``): ``irrep_1`` with the change of basis from ``(y, z, x)``.
+
+        A property, as in escnn's finite groups (SO(3) and O(3) have a method of the same name, as escnn).
+
+        Example:
+            >>> octa_group().standard_representation.size
+            3
+        """
         from structconv.group.so3 import _IRREP_NL as NL
         from structconv.group.so3 import STANDARD_CHANGE_OF_BASIS, _named
 
@@ -431,6 +447,39 @@ class Icosahedral(PolyhedralGroup):
 
     def _factory_args(self) -> tuple[Callable[..., Group], tuple[Any, ...]]:
         return ico_group, ()
+
+    def bl_irreps(self, L: int) -> list[tuple[Any, ...]]:
+        """The ids of the irreps of frequency at most ``L`` (each irrep's ``attributes['frequency']``: the
+        lowest degree of SO(3) whose restriction holds it; as escnn).
+
+        Raises:
+            ValueError: ``L`` is not a non-negative int.
+
+        Example:
+            >>> ico_group().bl_irreps(2)
+            [(0,), (1,), (2,)]
+        """
+        L = _check_band_limit(L)
+        return [irr.id for irr in self.irreps.values() if irr.attributes["frequency"] <= L]
+
+    def bl_regular_representation(self, L: int) -> Representation:
+        r"""The regular representation band-limited to frequency ``L``: each irrep of :meth:`bl_irreps`
+        repeated as many times as its dimension, identity change of basis (``'regular_L'``, as escnn).
+        ``L >= 4`` holds every irrep (size 60, in another basis than :attr:`regular_representation`).
+
+        Raises:
+            ValueError: ``L`` is not a non-negative int.
+
+        Example:
+            >>> r = ico_group().bl_regular_representation(2)
+            >>> r.name, r.size, r.irreps[:5]
+            ('regular_2', 35, ['irrep_0', 'irrep_1', 'irrep_1', 'irrep_1', 'irrep_2'])
+        """
+        from structconv.group.so3 import _named
+
+        ids = self.bl_irreps(L)
+        names = [self.irrep(*i).name for i in ids for _ in range(self.irrep(*i).size)]
+        return _named(self, f"regular_{int(L)}", names, None)
 
     def _irrep_specs(self) -> dict[int, tuple[Callable[[], np.ndarray], frozenset[str], dict[str, Any]]]:
         t1 = 2.0 * math.pi / 5.0

@@ -60,7 +60,9 @@ from typing import Any
 import numpy as np
 import scipy.ndimage
 
-from structconv.group import Group, Representation
+from structconv.group import Group, IrreducibleRepresentation, Representation
+from structconv.group.cyclic import MAX_ROTATIONS
+from structconv.group.group3d import GroupElement
 from structconv.group.o3 import O3, o3_group
 from structconv.gspaces.gspace import FiberGroupAccessors
 
@@ -202,10 +204,43 @@ class GSpace3D(FiberGroupAccessors):
         self._name = f"{fibergroup.name}_on_R3[{sg_id}]"
         self._base_action = o3.restrict_representation(key, o3.standard_representation())
         self._elements: dict[Any, list[Any]] = {}
+        #: ``(parent gspace, subgroup id)`` for a gspace made by :meth:`restrict` of an axial or finite one
+        self._parent: tuple[GSpace3D, Any] | None = None
 
     # ------------------------------------------------------------------ value semantics
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        if self._parent is not None:
+            return _restricted_gspace, self._parent
         return type(self), (self._input_id, self._maximum_frequency)
+
+    @classmethod
+    def _restricted(cls, parent: GSpace3D, id: Any) -> tuple[GSpace3D, Any, Any]:
+        """The gspace of the subgroup ``id`` of ``parent.fibergroup`` (any fibre group), built from the
+        subgroup and its maps: its O(3) elements are ``parent.inclusion(parent_map(h))``."""
+        H, parent_map, child_map = parent._fibergroup.subgroup(id)
+        key = parent._fibergroup._normalize_subgroup_id(id)
+        sub = cls.__new__(cls)
+        sub._o3 = parent._o3
+        sub._input_id = None
+        sub._parent = (parent, id)
+        sub._sg_id = (parent._sg_id, "restrict", key)
+        sub._maximum_frequency = parent._maximum_frequency
+        sub._fibergroup = H
+        p_incl, p_res = parent._inclusion, parent._restriction
+
+        def inclusion(h: Any) -> Any:
+            return p_incl(parent_map(h))
+
+        def restriction(g: Any) -> Any:
+            x = p_res(g)
+            return None if x is None else child_map(x)
+
+        sub._inclusion, sub._restriction = inclusion, restriction
+        sub.dimensionality = 3
+        sub._name = f"{H.name}_on_R3[{parent._sg_id}, restricted to {id!r}]"
+        sub._base_action = parent._fibergroup.restrict_representation(id, parent._base_action)
+        sub._elements = {}
+        return sub, parent_map, child_map
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -369,6 +404,17 @@ class GSpace3D(FiberGroupAccessors):
             self._elements["testing"] = cached
         return list(cached)
 
+    @property
+    def irreps(self) -> list[IrreducibleRepresentation]:  # type: ignore[override]
+        """The irreps of :attr:`fibergroup` built so far, as a list (escnn's ``gspace.irreps``; for SO(3) and
+        O(3), those up to ``maximum_frequency``). By name: ``gs.fibergroup.irreps[name]``.
+
+        Example:
+            >>> [irr.name for irr in octaOnR3().irreps]
+            ['irrep_0', 'irrep_1', 'irrep_-1', 'irrep_2', 'irrep_3']
+        """
+        return list(self._fibergroup.irreps.values())
+
     def type(self, *representations: Representation) -> Any:
         """The field type of tensors ``(B, C, D, H, W)`` on this gspace with these fields (escnn's
         ``gspace.type``): ``FieldType(self, list(representations))``.
@@ -393,17 +439,23 @@ class GSpace3D(FiberGroupAccessors):
             if isinstance(id, tuple):
                 return (False,) + id
             raise ValueError(f"id: {id!r} is not a subgroup id of SO(3)")
-        raise NotImplementedError(
-            f"restrict: only the gspaces of SO(3) and O(3) can be restricted for now, not {self._name}; "
-            "restrict the SO(3) or O(3) gspace to the subgroup you need instead (its O(3) subgroup id)"
-        )
+        raise AssertionError(f"_combine: {self._name} is not the gspace of SO(3) or O(3)")  # pragma: no cover
 
     def restrict(self, id: Any) -> tuple[GSpace3D, Any, Any]:
         """The gspace of the subgroup ``id`` of :attr:`fibergroup` and the maps between their elements.
 
+        Every gspace restricts, along every subgroup id its fibre group accepts: an SO(3) id for
+        :func:`rot3dOnR3`, an O(3) id for :func:`flipRot3dOnR3` (the subspace is then the gspace of that
+        O(3) subgroup, named as escnn names it), and the fibre group's own ids for the others (e.g.
+        ``(axis, M)`` of O(2) for :func:`conicalOnR3`, ``M`` of C_N for :func:`rot2dOnR3`, ``(id1, id2)``
+        of a direct product for :func:`cylindricalOnR3`). The subspace's fibre group is always
+        ``fibergroup.subgroup(id)[0]`` and its elements act on space as their images in this gspace do.
+        (escnn 1.0.11 restricts the conical gspaces alone among the axial ones, and returns the whole group
+        for ``invOnR3().restrict(1)`` and ``cylindricalOnR3().restrict((1, -1))``, whose fibre-group
+        subgroups are C1 and SO(2).)
+
         Args:
-            id: a subgroup id of :attr:`fibergroup` (escnn's: an SO(3) id for :func:`rot3dOnR3`, an O(3) id
-                for :func:`flipRot3dOnR3`).
+            id: a subgroup id of :attr:`fibergroup`.
 
         Returns:
             ``(subspace, parent_map, child_map)``: ``parent_map(h)`` is the element of :attr:`fibergroup`
@@ -411,14 +463,20 @@ class GSpace3D(FiberGroupAccessors):
             in the subgroup).
 
         Raises:
-            NotImplementedError: the fibre group is not SO(3) or O(3).
             ValueError: ``id`` is not a subgroup id of :attr:`fibergroup`.
+            NotImplementedError: a subgroup escnn does not implement either (e.g. dihedral subgroups of the
+                octahedral group).
 
         Example:
             >>> sub, parent, child = rot3dOnR3().restrict((False, 4))
             >>> sub.name, sub.fibergroup.name
             ('C4_on_R3[(False, False, 4)]', 'C4')
+            >>> sub, parent, child = conicalOnR3().restrict((0.0, 4))
+            >>> sub.fibergroup.name, len(sub.grid_elements())
+            ('D4', 8)
         """
+        if self._sg_id not in ((True, "so3"), (False, "so3")):
+            return GSpace3D._restricted(self, id)
         combined = self._combine(id)
         _, parent_map, child_map = self._fibergroup.subgroup(id)
         sub = GSpace3D(combined, maximum_frequency=self._maximum_frequency)
@@ -463,15 +521,34 @@ class GSpace3D(FiberGroupAccessors):
         return np.einsum("ij,...jdhw->...idhw", repr(element), moved)
 
 
+def _restricted_gspace(parent: GSpace3D, id: Any) -> GSpace3D:
+    """Unpickling of a restricted gspace: restrict the parent again."""
+    return parent.restrict(id)[0]
+
+
 # ---------------------------------------------------------------------- factories (escnn's names)
-def _with_adjoint(sg_id: tuple[Any, ...], adjoint: Any) -> tuple[Any, ...]:
-    return sg_id if adjoint is None else sg_id + (adjoint,)
+def _with_adjoint(owner: str, sg_id: tuple[Any, ...], adjoint: Any) -> tuple[Any, ...]:
+    """``sg_id`` followed by ``adjoint`` (an element of SO(3) or O(3)), else a ValueError naming it."""
+    if adjoint is None:
+        return sg_id
+    if not isinstance(adjoint, GroupElement) or adjoint.group.name not in ("SO(3)", "O(3)"):
+        raise ValueError(
+            f"{owner}: adjoint={adjoint!r} is not accepted; expected None or an element of SO(3) or O(3) "
+            "(e.g. so3_group().element(q, 'Q')), the rotation that moves the z axis"
+        )
+    return sg_id + (adjoint,)
 
 
 def _check_n(owner: str, n: Any) -> int:
-    """``n``: -1 (continuous rotations) or a positive number of rotations, else a ValueError naming it."""
+    """``n``: -1 (continuous rotations) or a number of rotations in ``[1, MAX_ROTATIONS]``, else a ValueError
+    naming it."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not (int(n) == -1 or int(n) >= 1):
         raise ValueError(f"{owner}: n={n!r} is not accepted; expected -1 (all rotations) or an int >= 1")
+    if int(n) > MAX_ROTATIONS:
+        raise ValueError(
+            f"{owner}: n={n!r} is not accepted; expected -1 (all rotations) or at most {MAX_ROTATIONS} "
+            "rotations (structconv.group.cyclic.MAX_ROTATIONS)"
+        )
     return int(n)
 
 
@@ -553,7 +630,9 @@ def rot2dOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> G
         ('SO(2)', 'C8')
     """
     n = _check_n("rot2dOnR3", n)
-    return GSpace3D(_with_adjoint((False, False, n), adjoint), maximum_frequency=maximum_frequency)
+    return GSpace3D(
+        _with_adjoint("rot2dOnR3", (False, False, n), adjoint), maximum_frequency=maximum_frequency
+    )
 
 
 def dihedralOnR3(
@@ -567,7 +646,9 @@ def dihedralOnR3(
     """
     n = _check_n("dihedralOnR3", n)
     axis = _check_axis("dihedralOnR3", axis)
-    return GSpace3D(_with_adjoint((False, 2 * axis, n), adjoint), maximum_frequency=maximum_frequency)
+    return GSpace3D(
+        _with_adjoint("dihedralOnR3", (False, 2 * axis, n), adjoint), maximum_frequency=maximum_frequency
+    )
 
 
 def conicalOnR3(
@@ -581,7 +662,9 @@ def conicalOnR3(
     """
     n = _check_n("conicalOnR3", n)
     axis = _check_axis("conicalOnR3", axis)
-    return GSpace3D(_with_adjoint(("cone", 2 * axis, n), adjoint), maximum_frequency=maximum_frequency)
+    return GSpace3D(
+        _with_adjoint("conicalOnR3", ("cone", 2 * axis, n), adjoint), maximum_frequency=maximum_frequency
+    )
 
 
 def mirOnR3(axis: float = math.pi / 2, adjoint: Any = None) -> GSpace3D:
@@ -593,7 +676,7 @@ def mirOnR3(axis: float = math.pi / 2, adjoint: Any = None) -> GSpace3D:
         (2, True)
     """
     axis = _check_axis("mirOnR3", axis)
-    return GSpace3D(_with_adjoint(("cone", 2 * axis, 1), adjoint), maximum_frequency=1)
+    return GSpace3D(_with_adjoint("mirOnR3", ("cone", 2 * axis, 1), adjoint), maximum_frequency=1)
 
 
 def cylindricalOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2) -> GSpace3D:
@@ -604,7 +687,9 @@ def cylindricalOnR3(n: int = -1, adjoint: Any = None, maximum_frequency: int = 2
         8
     """
     n = _check_n("cylindricalOnR3", n)
-    return GSpace3D(_with_adjoint((True, False, n), adjoint), maximum_frequency=maximum_frequency)
+    return GSpace3D(
+        _with_adjoint("cylindricalOnR3", (True, False, n), adjoint), maximum_frequency=maximum_frequency
+    )
 
 
 def fullCylindricalOnR3(
@@ -618,7 +703,9 @@ def fullCylindricalOnR3(
     """
     n = _check_n("fullCylindricalOnR3", n)
     axis = _check_axis("fullCylindricalOnR3", axis)
-    return GSpace3D(_with_adjoint((True, axis, n), adjoint), maximum_frequency=maximum_frequency)
+    return GSpace3D(
+        _with_adjoint("fullCylindricalOnR3", (True, axis, n), adjoint), maximum_frequency=maximum_frequency
+    )
 
 
 def invOnR3() -> GSpace3D:
