@@ -851,8 +851,20 @@ def test_grid():
     adj = S.element([0.0, 0.0, 0.3], "EV")
     conj = S.grid("cube", adj=adj)
     assert all(c == ~adj @ g @ adj for c, g in zip(conj, S.grid("cube")))
-    with pytest.raises(ValueError, match="not a grid"):
-        S.grid("thomson", 10)
+    # the methods are the functions of structconv.group.grids (one implementation)
+    from structconv.group import grids
+
+    assert len(S.grid("thomson", 10)) == 10
+    assert [g.value.tolist() for g in S.grid("thomson", 6)] == [
+        g.value.tolist() for g in grids.grid(S, "thomson", 6)
+    ]
+    O = o3_group()
+    assert len(O.grid("cube")) == 48 and len(octa_group().grid()) == 24
+    assert len(S.sphere_grid("fibonacci", 12)) == 12 and len(O.sphere_grid("ico")) == 30
+    with pytest.raises(ValueError, match=r"type='hopf' is not known; expected one of \['rand', 'thomson'"):
+        S.grid("hopf", 10)
+    with pytest.raises(ValueError, match=r"type='healpix' is not known"):
+        S.sphere_grid("healpix", 10)
 
 
 def test_sum_of_restricted_dimensions_is_consistent():

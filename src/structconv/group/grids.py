@@ -327,13 +327,22 @@ def _so3_grid(
         if adj is None:
             return els
         return [G.combine(G.inverse(adj), G.combine(g, adj)) for g in els]
+    from structconv.group.so3 import _adjoint_quat, conjugate
+
     if type in ("ico", "cube", "tetra"):
+        from structconv.group.polyhedral import ICO_QUATERNIONS, OCTA_QUATERNIONS
+
         _pop_args(where, [], rest, kwargs, {})
-        return G.grid(type, adj=adj)
-    if type == "rand":
+        qs = {"ico": ICO_QUATERNIONS, "cube": OCTA_QUATERNIONS, "tetra": OCTA_QUATERNIONS[:12]}[type]
+    elif type == "rand":
         (N, seed) = _pop_args(where, ["N", "seed"], rest, kwargs, {"seed": None})
-        return G.grid("rand", _count(N, "N", where), seed=seed, adj=adj)
-    raise ValueError(f"{where}: type={type!r} is not known; expected one of {list(_SO3_TYPES)}")
+        q = _rng(seed).normal(size=(_count(N, "N", where), 4))
+        qs = q / np.linalg.norm(q, axis=1, keepdims=True)
+    else:
+        raise ValueError(f"{where}: type={type!r} is not known; expected one of {list(_SO3_TYPES)}")
+    if adj is not None:
+        qs = conjugate(np.asarray(qs, dtype=np.float64), _adjoint_quat(adj))  # adj^{-1} g adj
+    return [G.element(q, "Q") for q in qs]
 
 
 _SPHERE_TYPES = ("ico", "cube", "tetra", "thomson", "fibonacci", "rand")

@@ -467,6 +467,24 @@ class Group(ABC):
 
         return restrict_representation(self, id, repr)
 
+    def grid(self, *args: Any, **kwargs: Any) -> list[Any]:
+        """A collection of elements (escnn's ``G.grid(...)``): the arguments depend on the group, see
+        :func:`structconv.group.grids.grid` (e.g. ``so2_group().grid(8)``, ``so3_group().grid('cube')``,
+        ``so3_group().grid('thomson', 20)``, ``so3_group().grid('rand', 10, seed=0)``).
+
+        Raises:
+            ValueError: an unknown grid type for this group or a bad count, naming the accepted values.
+            TypeError: missing or unexpected arguments.
+
+        Example:
+            >>> from structconv.group import so2_group
+            >>> so2_group().grid(4)[1]
+            1.5707963267948966
+        """
+        from structconv.group.grids import grid
+
+        return grid(self, *args, **kwargs)
+
     def bl_regular_representation(self, L: int) -> Representation:
         """Band-limited regular representation (SO(2)/O(2)): the irreps of frequency ≤ ``L``.
 

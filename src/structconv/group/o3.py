@@ -287,6 +287,18 @@ class O3(Group3D):
         """
         return self.bl_quotient_representation(L, ("cone", -1))
 
+    def sphere_grid(self, type: str, *args: Any, adj: Any = None, **kwargs: Any) -> list[GroupElement]:
+        """Points on the sphere ``O(3)/O(2)`` as the rotations taking the pole to them (escnn's
+        ``sphere_grid``); see :func:`structconv.group.grids.sphere_grid` for the types.
+
+        Example:
+            >>> len(o3_group().sphere_grid("ico"))
+            30
+        """
+        from structconv.group.grids import sphere_grid
+
+        return sphere_grid(self, type, *args, adj=adj, **kwargs)
+
     # ------------------------------------------------------------------ subgroups
     def _subgroup3d(self, subgroup_id: Any) -> tuple[Any, Group]:
         from structconv.group import directproduct as dp

@@ -416,34 +416,17 @@ class SO3(Group3D):
         """The 60 rotations of the icosahedral group (escnn's choice)."""
         return [GroupElement(self, _readonly(q)) for q in _ico_quats()]
 
-    def grid(
-        self, type: str, *args: Any, adj: GroupElement | None = None, **kwargs: Any
-    ) -> list[GroupElement]:
-        """A collection of rotations: ``'rand'`` (``N`` uniform samples, ``seed``), ``'ico'`` (60), ``'cube'``
-        (24) or ``'tetra'`` (12 rotations of the platonic solids), conjugated by ``adj`` when given
-        (``adj^{-1} g adj``), as escnn's ``grid``.
+    def sphere_grid(self, type: str, *args: Any, adj: Any = None, **kwargs: Any) -> list[GroupElement]:
+        """Points on the sphere ``SO(3)/SO(2)`` as the rotations taking the pole to them (escnn's
+        ``sphere_grid``); see :func:`structconv.group.grids.sphere_grid` for the types.
 
-        Raises:
-            ValueError: an unknown ``type`` (escnn's ``'thomson'``, ``'hopf'``, ``'fibonacci'`` grids are not
-                implemented).
+        Example:
+            >>> len(so3_group().sphere_grid("cube")), len(so3_group().sphere_grid("fibonacci", 10))
+            (6, 10)
         """
-        from structconv.group.polyhedral import ICO_QUATERNIONS, OCTA_QUATERNIONS
+        from structconv.group.grids import sphere_grid
 
-        if type == "rand":
-            N = int(args[0]) if args else int(kwargs.pop("N"))
-            seed = kwargs.pop("seed", None)
-            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-            q = rng.normal(size=(N, 4))
-            qs = q / np.linalg.norm(q, axis=1, keepdims=True)
-        elif type in ("ico", "cube", "tetra"):
-            qs = {"ico": ICO_QUATERNIONS, "cube": OCTA_QUATERNIONS, "tetra": OCTA_QUATERNIONS[:12]}[type]
-        else:
-            raise ValueError(
-                f"type: {type!r} is not a grid of {self.name}; expected 'rand', 'ico', 'cube' or 'tetra'"
-            )
-        if adj is not None:
-            qs = conjugate(qs, _adjoint_quat(adj))
-        return [GroupElement(self, _readonly(q)) for q in qs]
+        return sphere_grid(self, type, *args, adj=adj, **kwargs)
 
     def _element_arrays(self, elements: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         parsed = [self._parse(e) for e in elements]
