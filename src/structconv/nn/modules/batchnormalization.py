@@ -149,7 +149,8 @@ class InnerBatchNorm(_BatchNormBase):
             are used in both modes.
 
     Shape:
-        ``[B, C, ...] -> [B, C, ...]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -484,7 +485,8 @@ class NormBatchNorm(_NormBatchNormBase):
         affine: learn a scale :math:`\\gamma_i` per field.
 
     Shape:
-        ``[B, C, ...] -> [B, C, ...]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -524,7 +526,8 @@ class InducedNormBatchNorm(_NormBatchNormBase):
         affine: learn a scale :math:`\\gamma_i` per field.
 
     Shape:
-        ``[B, C, ...] -> [B, C, ...]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -574,7 +577,8 @@ class GNormBatchNorm(_BatchNormBase):
         affine: learn a scale per irrep block and a bias per trivial component.
 
     Shape:
-        ``[B, C, ...] -> [B, C, ...]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces

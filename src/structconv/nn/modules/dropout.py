@@ -57,7 +57,8 @@ class FieldDropout(_DropoutBase):
         inplace: modify the input tensor in place.
 
     Shape:
-        ``[B, C, ...] -> [B, C, ...]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -106,7 +107,8 @@ class PointwiseDropout(_DropoutBase):
         inplace: modify the input tensor in place.
 
     Shape:
-        ``[B, C, ...] -> [B, C, ...]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces

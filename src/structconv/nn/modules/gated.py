@@ -211,7 +211,8 @@ class GatedNonLinearity1(_GatedBase):
             type and the gates are replaced by :math:`\\sigma(s_i - b_i)`.
 
     Shape:
-        ``[B, C, H, W] -> [B, C', H, W]``, ``C'`` the size of the gated fields (or ``C``).
+        ``[B, C, *S] -> [B, C', *S]``, ``C'`` the size of the gated fields (or ``C``);
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -267,7 +268,8 @@ class InducedGatedNonLinearity1(_GatedBase):
         drop_gates: if ``True`` (default) only the gated fields are returned.
 
     Shape:
-        ``[B, C, H, W] -> [B, C', H, W]``.
+        ``[B, C, *S] -> [B, C', *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -320,7 +322,8 @@ class GatedNonLinearity2(_GatedBase):
         in_type: the pair ``(gates_type, gated_type)`` of field types.
 
     Shape:
-        gates ``[B, G, H, W]``, input ``[B, C, H, W]`` ``-> [B, C, H, W]``.
+        gates ``[B, G, *S]``, input ``[B, C, *S]`` ``-> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces

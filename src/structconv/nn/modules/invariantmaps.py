@@ -133,7 +133,8 @@ class GroupPooling(_InvariantMap):
             representations).
 
     Shape:
-        ``[B, C, H, W] -> [B, F, H, W]`` with ``F = len(in_type)``.
+        ``[B, C, *S] -> [B, F, *S]`` with ``F = len(in_type)``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -203,7 +204,8 @@ class NormPool(_InvariantMap):
         in_type: the input field type; every field must support ``'norm'`` operations.
 
     Shape:
-        ``[B, C, H, W] -> [B, F, H, W]``.
+        ``[B, C, *S] -> [B, F, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -261,7 +263,8 @@ class InducedNormPool(_InvariantMap):
         in_type: the input field type; every field must support ``'induced_norm'`` operations.
 
     Shape:
-        ``[B, C, H, W] -> [B, F, H, W]``.
+        ``[B, C, *S] -> [B, F, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces

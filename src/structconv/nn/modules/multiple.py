@@ -35,7 +35,8 @@ class BranchingModule(EquivariantModule):
         reshuffle: sorting level, 0 to 3; a bool is read as 0 (``False``) or 1 (``True``), as in e2cnn.
 
     Shape:
-        ``[B, C, ...] -> {label: [B, C_label, ...]}``.
+        ``[B, C, *S] -> {label: [B, C_label, *S]}``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -316,7 +317,8 @@ class MultipleModule(EquivariantModule):
         reshuffle: sorting level of the branching, 0 to 3 (a bool is read as 0 or 1).
 
     Shape:
-        ``[B, C, H, W] -> [B, C', H, W]``.
+        ``[B, C, *S] -> [B, C', *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces

@@ -74,7 +74,8 @@ class PointwiseNonLinearity(_SameTypeModule):
         function: one of ``'p_relu'``, ``'p_elu'``, ``'p_sigmoid'``, ``'p_tanh'``.
 
     Shape:
-        ``[B, C, H, W] -> [B, C, H, W]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -129,7 +130,8 @@ class ReLU(_SameTypeModule):
         inplace: whether to modify the input tensor in place.
 
     Shape:
-        ``[B, C, H, W] -> [B, C, H, W]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -179,7 +181,8 @@ class ELU(_SameTypeModule):
         inplace: whether to modify the input tensor in place.
 
     Shape:
-        ``[B, C, H, W] -> [B, C, H, W]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -309,7 +312,8 @@ class ConcatenatedNonLinearity(EquivariantModule):
         function: one of ``'c_relu'``, ``'c_sigmoid'``, ``'c_tanh'``.
 
     Shape:
-        ``[B, C, H, W] -> [B, 2C, H, W]``.
+        ``[B, C, *S] -> [B, 2C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -400,7 +404,8 @@ class VectorFieldNonLinearity(EquivariantModule):
         in_type: the input field type; only regular fields of a cyclic group :math:`C_N` (``N >= 3``).
 
     Shape:
-        ``[B, N F, H, W] -> [B, 2 F, H, W]`` for ``F`` fields.
+        ``[B, N F, *S] -> [B, 2 F, *S]`` for ``F`` fields;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces

@@ -165,7 +165,8 @@ class NormNonLinearity(_NormNonLinearityBase):
         bias: whether to subtract a learnable bias from the norms (must be ``False`` for ``'squash'``).
 
     Shape:
-        ``[B, C, H, W] -> [B, C, H, W]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
@@ -195,7 +196,8 @@ class InducedNormNonLinearity(_NormNonLinearityBase):
         bias: whether to subtract a learnable bias from the norms (must be ``False`` for ``'squash'``).
 
     Shape:
-        ``[B, C, H, W] -> [B, C, H, W]``.
+        ``[B, C, *S] -> [B, C, *S]``;
+        ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
 
     Example:
         >>> from structconv import gspaces
