@@ -488,8 +488,10 @@ def test_fibers_only_check_in_3d():
         (rot3dOnR3, lambda gs: [gs.irrep(1), gs.irrep(2)], (False, 4)),
         (flipRot3dOnR3, lambda gs: [gs.irrep(1, 1), gs.irrep(0, 2)], "so3"),
         (flipRot3dOnR3, lambda gs: [gs.irrep(1, 1), gs.irrep(0, 2)], (True, "octa")),
+        (lambda: rot2dOnR3(8), lambda gs: [gs.regular_repr], 4),
+        (octaOnR3, lambda gs: [gs.regular_repr], (False, 4)),
     ],
-    ids=["so3-octa", "so3-c4", "o3-so3", "o3-fullocta"],
+    ids=["so3-octa", "so3-c4", "o3-so3", "o3-fullocta", "c8-c4", "octa-sub"],
 )
 def test_restrict(factory, reprs, sub_id):
     gs = factory()
@@ -502,12 +504,6 @@ def test_restrict(factory, reprs, sub_id):
         torch.testing.assert_close(sub.transform(x, h), ft.transform(x, parent(h)), rtol=0, atol=1e-12)
     t = GeometricTensor(x, ft).restrict(sub_id)
     assert t.type == sub and t.tensor is x
-
-
-def test_restrict_of_axial_gspaces_is_not_implemented():
-    gs = rot2dOnR3(8)
-    with pytest.raises(NotImplementedError, match="only the gspaces of SO\\(3\\) and O\\(3\\)"):
-        FieldType(gs, [gs.regular_repr]).restrict(4)
 
 
 def test_pickling_3d_field_types_and_tensors():
