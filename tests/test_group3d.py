@@ -80,7 +80,9 @@ def _irrep_ids(G, rho):
 
 
 def _rep_ids(rho):
-    return [rho.group.irreps[n].id for n in rho.irreps]
+    ids = rho.irrep_ids  # escnn's Representation.irreps
+    assert ids == [rho.group.irreps[n].id for n in rho.irreps]
+    return ids
 
 
 def _all_groups():
@@ -166,6 +168,13 @@ class TestMaths:
         for key, C in REF["so3"]["cg"].items():
             a, b, c = map(int, key.split(","))
             assert np.abs(so3m.clebsch_gordan_real(a, b, c) - np.array(C)[:, :, 0, :]).max() < 1e-14, key
+
+    def test_o3_clebsch_gordan_matches_escnn(self):
+        O = o3_group(3)
+        assert len(REF["o3"]["cg"]) >= 10
+        for key, C in REF["o3"]["cg"].items():  # mixed parities: (j, l) x (j', l') -> (j + j' mod 2, L)
+            a, b, c = (ast.literal_eval(x) for x in key.split(";"))
+            assert np.abs(O._clebsh_gordan_coeff(a, b, c) - np.array(C)).max() < 1e-14, key
 
     @pytest.mark.parametrize("abc", [(1, 1, 2), (2, 3, 4), (5, 4, 3), (6, 6, 6)])
     def test_clebsch_gordan_intertwines(self, abc):
@@ -502,7 +511,20 @@ def _subgroup_cases():
     for name in ("Octahedral", "Icosahedral"):
         for entry in REF["finite"][name]["subgroups"]:
             cases.append(pytest.param(name, entry, id=f"{name}-{entry['id']}"))
+    for name, entries in REF["product_subgroups"].items():  # C2 x G: (1, id) is G's subgroup, (2, id) C2 x it
+        for entry in entries:
+            cases.append(pytest.param(name, entry, id=f"{name}-{entry['id']}"))
     return cases
+
+
+_PRODUCT_GROUPS = {
+    "FullOctahedral": full_octa_group,
+    "FullIcosahedral": full_ico_group,
+    "CylindricalDiscrete": lambda: cylinder_discrete_group(4),
+    "FullCylindricalDiscrete": lambda: full_cylinder_discrete_group(4),
+    "Cylindrical": lambda: cylinder_group(3),
+    "FullCylindrical": lambda: full_cylinder_group(3),
+}
 
 
 def _group_and_adj(gname):
@@ -512,6 +534,8 @@ def _group_and_adj(gname):
     if gname == "o3":
         G = o3_group(3)
         return G, G.element((0, REF["adj_q"]))
+    if gname in _PRODUCT_GROUPS:
+        return _PRODUCT_GROUPS[gname](), None
     return {"Octahedral": octa_group(), "Icosahedral": ico_group()}[gname], None
 
 
@@ -521,7 +545,10 @@ class TestSubgroups:
         G, adj = _group_and_adj(gname)
         sid = _eval_id(entry["id"], adj)
         H, pmap, cmap = G.subgroup(sid)
-        assert H.name == entry["name"] and H.order() == entry["order"]
+        if H is G:  # the whole group: escnn builds an equal copy under another name ('C2 X Octahedral')
+            assert H.order() == entry["order"] and entry["name"] in (G.name, "C2 X " + G.name[4:])
+        else:
+            assert H.name == entry["name"] and H.order() == entry["order"]
         for hv, gv in entry["pairs"]:
             h = _py(hv)
             g = pmap(h)
@@ -647,6 +674,17 @@ class TestSubgroups:
 
 # ---------------------------------------------------------------------- representations built from the irreps
 class TestRepresentations:
+    @pytest.mark.parametrize("G", _all_groups(), ids=lambda g: g.name)
+    def test_built_from_escnn_ids(self, G):
+        # escnn builds a Representation from irrep ids; names (e2cnn) and ids give the same representation
+        rho = G.regular_representation if not G.continuous else directsum(list(G.irreps())[:4], name="sum4")
+        again = Representation(G, f"from_ids_{rho.name}", rho.irrep_ids, rho.change_of_basis)
+        assert again.irreps == rho.irreps and again.size == rho.size
+        els = G.testing_elements()[:8]
+        assert np.abs(again.representation_matrices(els) - rho.representation_matrices(els)).max() < 1e-12
+        with pytest.raises(ValueError, match=r"irreps: \(99, 99\) is not the id of an irrep of"):
+            Representation(G, "bad_id", [(99, 99)], np.eye(1))
+
     def test_bl_representations_match_escnn(self):
         S, O = so3_group(4), o3_group(3)
         for L, (name, irreps, Q, supported) in REF["so3"]["bl_regular"].items():
@@ -737,11 +775,17 @@ class TestRepresentations:
             for i, h in enumerate(els):  # rho(g) e_h = e_{gh}
                 assert M[G._index(G.combine(s, h)), i] == 1.0
 
-    def test_octahedral_quotients_match_escnn(self):
-        O = octa_group()
-        for sid, (name, irreps, size) in REF["finite"]["Octahedral"]["quotient"].items():
-            q = O.quotient_representation(ast.literal_eval(sid))
+    @pytest.mark.parametrize("G", [octa_group(), ico_group()], ids=lambda G: G.name)
+    def test_quotients_match_escnn(self, G):
+        refs = REF["finite"][G.name]["quotient"]
+        assert len(refs) >= 2
+        for sid, (name, irreps, size) in refs.items():
+            q = G.quotient_representation(ast.literal_eval(sid))
             assert (q.name, _rep_ids(q), q.size) == (name, _ids(irreps), size)
+        trivial = G.quotient_representation(
+            (False, 1)
+        )  # escnn: AssertionError; here the regular representation
+        assert trivial.size == G.order() and trivial.irrep_ids == G.regular_representation.irrep_ids
 
     def test_continuous_groups_refuse_finite_constructions(self):
         with pytest.raises(ValueError, match="bl_quotient_representation"):

@@ -328,6 +328,55 @@ def main():
             q.size,
         ]
 
+    Ico_quot = data["finite"]["Icosahedral"].setdefault("quotient", {})
+    for sid in [(False, 2), (False, 3), (False, 5), (True, 1)]:
+        q = I60.quotient_representation(sid)
+        Ico_quot[repr(sid)] = [q.name, [repr(i) for i in q.irreps], q.size]
+
+    # ------------------------------------------------------------------ subgroups of the product groups
+    product_ids = {
+        "FullOctahedral": (
+            g.full_octa_group(),
+            [
+                (1, (False, 4)),
+                (1, (False, 1)),
+                (1, (False, 3)),
+                (1, (False, 2)),
+                (1, (True, 1)),
+                (2, (False, 4)),
+                (2, "octa"),
+                (1, "octa"),
+            ],
+        ),
+        "FullIcosahedral": (
+            g.full_ico_group(),
+            [(1, (False, 5)), (1, (False, 1)), (1, (False, 2)), (2, (False, 3)), (1, "ico")],
+        ),
+        "CylindricalDiscrete": (g.cylinder_discrete_group(4), [(1, 2), (1, 1), (2, 2), (1, 4)]),
+        "FullCylindricalDiscrete": (
+            g.full_cylinder_discrete_group(4),
+            [(1, (None, 2)), (1, (0, 1)), (1, (None, 4)), (2, (0, 2))],
+        ),
+        "Cylindrical": (g.cylinder_group(3), [(1, 4), (1, 1), (2, 3), (1, -1)]),
+        "FullCylindrical": (
+            g.full_cylinder_group(3),
+            [(1, (None, 4)), (1, (0.0, 2)), (1, (None, 1)), (2, (None, -1))],
+        ),
+    }
+    data["product_subgroups"] = {}
+    for name, (G, ids) in product_ids.items():
+        irreps = list(G.irreps())[:12]
+        data["product_subgroups"][name] = [subgroup_entry(G, sid, repr(sid), irreps) for sid in ids]
+
+    # ------------------------------------------------------------------ O(3) Clebsch-Gordan, mixed parities
+    data["o3"]["cg"] = {
+        f"{a!r};{b!r};{c!r}": arr(O._clebsh_gordan_coeff(a, b, c))
+        for a in [(0, 1), (1, 1), (1, 2)]
+        for b in [(1, 1), (0, 2)]
+        for c in [(0, 0), (1, 1), (0, 1), (1, 2), (0, 2), (1, 3), (0, 3)]
+        if abs(a[1] - b[1]) <= c[1] <= a[1] + b[1] and (a[0] + b[0]) % 2 == c[0]
+    }
+
     # ------------------------------------------------------------------ continuous products
     data["continuous_products"] = {}
     for G in [g.cylinder_group(3), g.full_cylinder_group(3)]:

@@ -347,6 +347,8 @@ class DirectProductGroup(Group3D):
         )
 
     def _irrep_by_name(self, name: str) -> IrreducibleRepresentation:
+        if isinstance(name, tuple):  # an escnn-style id ((j,), id2, i)
+            return super()._irrep_by_name(name)
         irr = dict.get(self._irreps, name)
         if irr is not None:
             return irr

@@ -413,6 +413,17 @@ class Group(ABC):
         return irr
 
     def _irrep_by_name(self, name: str) -> IrreducibleRepresentation:
+        if isinstance(name, tuple):  # an escnn-style irrep id, e.g. (1,) for SO(3)'s irrep_1
+            try:
+                irr = self.irrep(*name)
+            except (ValueError, TypeError):
+                irr = None
+            if irr is not None and irr.id == name:
+                return irr
+            raise ValueError(
+                f"irreps: {name!r} is not the id of an irrep of {self.name}; expected a name in "
+                f"{list(self._irreps)} or the id of one of them (irrep.id)"
+            )
         irr = dict.get(self._irreps, name)
         if irr is not None:
             return irr

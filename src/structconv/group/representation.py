@@ -66,7 +66,8 @@ class Representation:
     Args:
         group: the group.
         name: a name (it identifies the representation in ``repr`` and in the names of constructions).
-        irreps: names of the irreps, in the order of the blocks of the block-diagonal matrix.
+        irreps: names (e2cnn) or ids (escnn, ``irrep.id``) of the irreps, in the order of the blocks of the
+            block-diagonal matrix.
         change_of_basis: the matrix ``Q`` (``size × size``, invertible).
         supported_nonlinearities: the non-linearities the representation allows (see
             :data:`NONLINEARITIES`).
@@ -184,7 +185,7 @@ class Representation:
     # ------------------------------------------------------------------ construction helpers
     def _resolve_irreps(self, irreps: Sequence[str]) -> list[IrreducibleRepresentation]:
         if isinstance(irreps, str) or not isinstance(irreps, Sequence) or len(irreps) == 0:
-            raise ValueError(f"irreps: expected a non-empty list of irrep names, got {irreps!r}")
+            raise ValueError(f"irreps: expected a non-empty list of irrep names or ids, got {irreps!r}")
         return [self._group._irrep_by_name(n) for n in irreps]
 
     def _register(self) -> Representation:
@@ -253,6 +254,19 @@ class Representation:
     def irreps(self) -> list[str]:
         """Names of the irreps it decomposes into (with repetitions, in block order)."""
         return [irr.name for irr in self._irrep_objs]
+
+    @property
+    def irrep_ids(self) -> list[tuple]:
+        """Ids of the irreps it decomposes into, in block order (escnn 1.0.11's ``Representation.irreps``).
+
+        ``irreps`` holds their names (e2cnn 0.2.3's convention); the constructor accepts either.
+
+        Example:
+            >>> from structconv.group import so3_group
+            >>> so3_group(2).standard_representation().irrep_ids
+            [(1,)]
+        """
+        return [irr.id for irr in self._irrep_objs]
 
     def _build_change_of_basis(self) -> None:
         parts = self._parts or ()
