@@ -266,6 +266,50 @@ def test_angular_bases_are_orthonormal():
     assert np.allclose(flat @ flat.T, np.eye(len(T)), atol=1e-12)
 
 
+@pytest.mark.parametrize("factory", [rot3dOnR3, gspaces_r3.flipRot3dOnR3], ids=["so3", "o3"])
+def test_closed_form_basis_spans_the_numerical_null_space(factory):
+    # SO(3)/O(3) take the Clebsch-Gordan coefficients: the same space as the constraint's null space
+    from structconv.kernels import r3
+
+    gs = factory()
+    G = gs.fibergroup
+    names = list(G.irreps)[:6]
+    elements, A = r3._constraint_elements(gs)
+    checked = 0
+    for a in names:
+        for b in names:
+            for J in range(5):
+                T = r3._angular_basis(gs, a, b, J)
+                assert r3._clebsch_gordan_basis(gs, a, b, J) is not None
+                D = r3._harmonic_action(J, A)
+                ri = np.stack([G.irreps[a](g) for g in elements])
+                ro = np.stack([G.irreps[b](g) for g in elements])
+                n = T[0].size if len(T) else (2 * J + 1) * ro.shape[1] * ri.shape[1]
+                phi = np.einsum("emn,epo,eqi->noimpq", D, ro, ri).reshape(n, n)
+                gram = 2.0 * len(A) * np.eye(n) - phi - phi.T
+                null = np.linalg.eigh(gram)[0] < 1e-8
+                assert null.sum() == len(T), (a, b, J)
+                flat = T.reshape(len(T), n)
+                assert np.abs(gram @ flat.T).max(initial=0.0) < 1e-10 and np.allclose(flat @ flat.T, np.eye(len(T)))
+                checked += len(T)
+    assert checked >= 19
+    assert not r3._harmonics_are_irreps(octaOnR3())
+
+
+def test_canonical_basis_depends_only_on_the_space():
+    # an eigensolver's basis of a degenerate space varies with LAPACK and threads; the kernel basis must not
+    from structconv.kernels.r3 import _canonical_basis
+
+    rng = np.random.default_rng(3)
+    V, _ = np.linalg.qr(rng.standard_normal((40, 3)))
+    R, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    W = V @ R  # another orthonormal basis of the same space, signs and order mixed
+    a, b = _canonical_basis(V @ V.T, 3), _canonical_basis(W @ W.T, 3)
+    assert np.abs(a - b).max() < 1e-12
+    assert np.allclose(a @ a.T, np.eye(3)) and np.abs(a @ (np.eye(40) - V @ V.T)).max() < 1e-12
+    assert _canonical_basis(V @ V.T, 0).shape == (0, 40)
+
+
 def test_spherical_harmonics_orthonormal():
     rng = np.random.default_rng(1)
     pts = rng.normal(size=(3, 200000))

@@ -255,9 +255,13 @@ def _angular_basis(gspace: Any, in_name: str, out_name: str, J: int) -> np.ndarr
 
     ``T`` is invariant under ``Phi_g: T_n -> sum_m D_mn(g) psi_out(g)^T T_m psi_in(g)``. Finite groups: the
     invariants are the range of the average of ``Phi_g`` (a projector; its trace, the multiplicity from the
-    characters, is checked first). Continuous groups: the null space of ``sum_g (Phi_g - 1)^T (Phi_g - 1)``
-    over a few generic elements.
+    characters, is checked first). SO(3) and O(3): the Clebsch-Gordan coefficients (closed form). The other
+    continuous groups: the null space of ``sum_g (Phi_g - 1)^T (Phi_g - 1)`` over a few generic elements.
+    The basis of a multi-dimensional solution space is canonical (:func:`_canonical_basis`).
     """
+    closed = _clebsch_gordan_basis(gspace, in_name, out_name, J)
+    if closed is not None:
+        return closed
     finite = not gspace.fibergroup.continuous
     A = _all_elements(gspace)[1] if finite else _constraint_elements(gspace)[1]
     D = _harmonic_action(J, A)
@@ -271,15 +275,69 @@ def _angular_basis(gspace: Any, in_name: str, out_name: str, J: int) -> np.ndarr
             basis = np.zeros((0, M, do, di))
         else:
             proj = np.einsum("emn,epo,eqi->noimpq", D, ro, ri).reshape(n, n) / E
-            probe = np.random.default_rng(0).standard_normal((n, mult))
-            q, _ = np.linalg.qr(proj @ probe)
-            basis = np.ascontiguousarray(q.T).reshape(mult, M, do, di)
+            basis = _canonical_basis(proj, mult).reshape(mult, M, do, di)
     else:
         phi = np.einsum("emn,epo,eqi->noimpq", D, ro, ri).reshape(n, n)
         # sum over g of (Phi_g - 1)^T (Phi_g - 1) = 2 - Phi_g - Phi_g^T (Phi_g orthogonal): its null space
         gram = 2.0 * E * np.eye(n) - phi - phi.T
         values, vectors = np.linalg.eigh(gram)
-        basis = np.ascontiguousarray(vectors[:, values < _NULL_TOL * E].T).reshape(-1, M, do, di)
+        null = vectors[:, values < _NULL_TOL * E]
+        basis = _canonical_basis(null @ null.T, null.shape[1]).reshape(-1, M, do, di)
+    basis.setflags(write=False)
+    return basis
+
+
+def _canonical_basis(proj: np.ndarray, k: int) -> np.ndarray:
+    """An orthonormal basis ``[k, n]`` of the range of the orthogonal projector ``proj [n, n]`` that depends
+    only on that range: Gram-Schmidt (QR with a positive diagonal) of the projections of a fixed probe.
+
+    An eigensolver's basis of a degenerate eigenspace, and the signs of its vectors, depend on the LAPACK
+    build and its threads; a kernel basis must not, or a checkpoint would compute differently elsewhere.
+    """
+    if k == 0:
+        return np.zeros((0, proj.shape[0]))
+    probe = np.random.default_rng(0).standard_normal((proj.shape[0], k))
+    q, r = np.linalg.qr(proj @ probe)
+    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+    return np.ascontiguousarray(q.T)
+
+
+@lru_cache(maxsize=64)
+def _harmonics_are_irreps(gspace: Any) -> bool:
+    """Whether the gspace is SO(3) or O(3) acting on R^3 as itself, so that the degree-J harmonics transform
+    as its irrep of frequency J (parity J mod 2), in the same basis (checked at the constraint elements)."""
+    from structconv.group.o3 import O3
+    from structconv.group.so3 import SO3
+
+    G = gspace.fibergroup
+    if not isinstance(G, (SO3, O3)):
+        return False
+    elements, A = _constraint_elements(gspace)
+    for J in (1, 2):
+        irrep = G.irrep(J) if isinstance(G, SO3) else G.irrep(J % 2, J)
+        R = np.stack([np.asarray(irrep(g), dtype=np.float64) for g in elements])
+        if np.abs(_harmonic_action(J, A) - R).max() > 1e-9:
+            return False
+    return True
+
+
+def _clebsch_gordan_basis(gspace: Any, in_name: str, out_name: str, J: int) -> np.ndarray | None:
+    """SO(3) and O(3): the degree-``J`` kernels from ``l_in`` to ``l_out`` in closed form, the Clebsch-Gordan
+    coefficients ``C(J, l_in -> l_out)`` (one solution for ``|l_in - l_out| <= J <= l_in + l_out``; O(3) also
+    needs ``j_in + j_out + J`` even: the harmonic of degree J has parity ``(-1)^J``), as Weiler et al. 2018
+    (3D Steerable CNNs, eq. 9) write the basis. None for the other gspaces."""
+    if not _harmonics_are_irreps(gspace):
+        return None
+    from structconv.group._so3_maths import clebsch_gordan_real
+
+    G = gspace.fibergroup
+    id_in, id_out = G.irreps[in_name].id, G.irreps[out_name].id
+    l_in, l_out = id_in[-1], id_out[-1]
+    if not abs(l_in - l_out) <= J <= l_in + l_out or (len(id_in) == 2 and (id_in[0] + id_out[0] + J) % 2):
+        basis = np.zeros((0, 2 * J + 1, 2 * l_out + 1, 2 * l_in + 1))
+    else:  # C[k, i, o]: (D^J (x) D^l_in) C = C D^l_out; the kernel is sum_k Y_k(x) C[k, :, :]^T
+        C = clebsch_gordan_real(J, l_in, l_out)
+        basis = (C.transpose(0, 2, 1) / math.sqrt(2 * l_out + 1))[None].copy()
     basis.setflags(write=False)
     return basis
 
