@@ -5,8 +5,8 @@ what that gspace needs from the group layer: O(3) with its irreps up to degree `
 subgroup (``O3.subgroup(id)``) and the restriction of every O(3) irrep to it (the fibre group's irreps come with
 it). Times:
 
-* ``import``: importing the group package (structconv: ``structconv.group`` and the 3D modules; it pulls in
-  torch through ``structconv/__init__``; escnn: ``escnn.group``, which imports torch too);
+* ``import``: importing the group package (structconv: ``structconv.group`` and the 3D modules, numpy and
+  scipy only; escnn: ``escnn.group``, which imports torch);
 * ``cold``: the first construction in the process (structconv builds everything from numpy / scipy; escnn reads
   what it could cache on disk - its irreps of the octahedral and icosahedral groups took 15 s and 50 s to compute
   the first time they were built on this machine, then sit in ``escnn/group/_cache``);

@@ -250,6 +250,48 @@ class IrreducibleRepresentation(Representation):
         sign = float(self(reflection)[0, 0])
         return PlanarIrrepData(rotations, reflections, 0 if sign > 0 else 1, 0)
 
+    def endomorphism_basis(self) -> np.ndarray:
+        """A basis ``[sum_of_squares_constituents, size, size]`` of the matrices that commute with the irrep.
+
+        The identity first; for complex and quaternionic type the others are orthogonal matrices with
+        ``M @ M = -I``, solved once from the irrep's matrices at the group's testing elements and
+        Gram-Schmidt-ordered from fixed probes (so they do not depend on the LAPACK build).
+
+        Example:
+            >>> from structconv.group import so2_group
+            >>> so2_group(3).irrep(1).endomorphism_basis().round(12) + 0.0  # the identity, a quarter turn
+            array([[[ 1.,  0.],
+                    [ 0.,  1.]],
+            <BLANKLINE>
+                   [[ 0., -1.],
+                    [ 1.,  0.]]])
+        """
+        cached = self.__dict__.get("_endomorphisms")
+        if cached is not None:
+            return cached.copy()
+        d = self.size
+        if self._sos == 1:
+            out = np.eye(d)[None]
+        else:
+            G = self.group
+            els = G.testing_elements() if G.continuous else G.elements
+            R = self.representation_matrices(list(els)[:64])
+            # vec(M) with rho M - M rho = 0 for every element: the null space of the stacked commutators
+            A = np.concatenate([np.kron(r, np.eye(d)) - np.kron(np.eye(d), r.T) for r in R])
+            _, sv, Vt = np.linalg.svd(A)
+            null = Vt[sv.size - np.sum(sv < 1e-9 * max(1.0, sv[0])) :] if sv.size else Vt
+            null = Vt[-self._sos :] if null.shape[0] != self._sos else null
+            P = null.T @ null  # the projector onto the commutant: a canonical basis from it
+            extra = np.random.default_rng(0).standard_normal((d * d, self._sos - 1))
+            probe = np.concatenate([np.eye(d).reshape(-1, 1), extra], 1)
+            q, r = np.linalg.qr(P @ probe)
+            q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+            out = (q.T * np.sqrt(d)).reshape(self._sos, d, d)
+            out[0] = np.eye(d)
+        out.setflags(write=False)
+        self.__dict__["_endomorphisms"] = out
+        return out.copy()
+
     @property
     def sum_of_squares_constituents(self) -> int:
         """2 for the 2-dimensional irreps of C_N / SO(2) (complex type), 1 otherwise."""

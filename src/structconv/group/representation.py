@@ -377,6 +377,85 @@ class Representation:
         """The character ``tr ρ(e)``."""
         return float(np.trace(self(e)))
 
+    def multiplicity(self, irrep: Any) -> int:
+        """How many times ``irrep`` (an irrep, its name, or its id as escnn names it) is a constituent.
+
+        Raises:
+            ValueError: ``irrep`` is not an irrep of the group.
+
+        Example:
+            >>> from structconv.group import cyclic_group
+            >>> G = cyclic_group(4)
+            >>> reg = G.regular_representation
+            >>> reg.multiplicity("irrep_1"), reg.multiplicity((2,))
+            (1, 1)
+        """
+        if isinstance(irrep, Representation):
+            if irrep.group != self._group or not irrep.irreducible:
+                raise ValueError(f"irrep: expected an irrep of {self._group.name}, got {irrep!r}")
+            irrep = irrep.name
+        target = self._group._irrep_by_name(irrep)
+        return sum(1 for irr in self._irrep_objs if irr is target or irr.name == target.name)
+
+    def endomorphism_basis(self) -> np.ndarray:
+        """A basis ``[n, size, size]`` (float64) of the matrices commuting with every ``ρ(g)`` (escnn's API).
+
+        Built block by block: for each pair of equal constituents, the irrep's own commutant
+        (:meth:`IrreducibleRepresentation.endomorphism_basis`: the identity for real-type irreps, two or four
+        matrices for complex or quaternionic type), moved by the change of basis. ``n`` is
+        ``sum_i m_i**2 * sum_of_squares_constituents_i`` for multiplicities ``m_i`` (Schur's lemma). The
+        span is escnn's; the basis matrices may differ from escnn's by an invertible mixing.
+
+        Example:
+            >>> from structconv.group import cyclic_group
+            >>> G = cyclic_group(3)
+            >>> E = G.regular_representation.endomorphism_basis()
+            >>> E.shape  # 1 + 2 (irrep_1 is of complex type): the circulant matrices
+            (3, 3, 3)
+            >>> R = G.regular_representation(1)
+            >>> bool(all(np.allclose(e @ R, R @ e) for e in E))
+            True
+        """
+        offsets = np.concatenate([[0], np.cumsum([irr.size for irr in self._irrep_objs])]).astype(int)
+        mats = []
+        for a, ia in enumerate(self._irrep_objs):
+            for b, ib in enumerate(self._irrep_objs):
+                if ia.name != ib.name:
+                    continue
+                for M in ia.endomorphism_basis():
+                    E = np.zeros((self._size, self._size))
+                    E[offsets[a] : offsets[a + 1], offsets[b] : offsets[b + 1]] = M
+                    mats.append(E)
+        out = np.stack(mats) if mats else np.zeros((0, self._size, self._size))
+        if not self.irreducible:
+            out = self.change_of_basis @ out @ self.change_of_basis_inv
+        return out
+
+    def tensor(self, other: Representation) -> Representation:
+        """The tensor product ``self ⊗ other`` decomposed into irreps (escnn's ``Representation.tensor``).
+
+        For the groups of space (:func:`structconv.group.group3d.tensor_product`, named ``'<self> X <other>'``
+        as escnn names it).
+
+        Raises:
+            ValueError: ``other`` is a representation of another group.
+            NotImplementedError: a planar group (e2cnn 0.2.3 has no tensor products either).
+
+        Example:
+            >>> from structconv.group import so3_group
+            >>> G = so3_group(2)
+            >>> G.irrep(1).tensor(G.irrep(1)).irreps
+            ['irrep_0', 'irrep_1', 'irrep_2']
+        """
+        from structconv.group.group3d import Group3D, tensor_product
+
+        if not isinstance(self._group, Group3D):
+            raise NotImplementedError(
+                f"tensor: the tensor product of representations of {self._group.name} is not implemented "
+                "(only for the groups of space: SO(3), O(3), the polyhedral and cylinder groups)"
+            )
+        return tensor_product(self, other)
+
     # ------------------------------------------------------------------ operations
     def restrict(self, id: Any) -> Representation:
         """Restriction to the subgroup ``id`` (see :meth:`Group.subgroup`)."""
