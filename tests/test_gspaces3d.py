@@ -297,6 +297,24 @@ def test_interpolated_action_for_generic_rotation():
     assert y[0, 0, 3, 3] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_interpolated_action_keeps_the_whole_rotation_axis(order, axis):
+    # a rod along a voxel axis is invariant under rotations about it: every voxel of the axis, the two on
+    # the volume's boundary included (read as outside by rounding before), keeps its value
+    gs = r3.rot3dOnR3()
+    n, c = 9, 4.0
+    idx = np.indices((n, n, n), dtype=np.float64)
+    others = [a for a in range(3) if a != axis]
+    x = np.exp(-sum((idx[a] - c) ** 2 for a in others) / 3.0)[None]
+    # voxel axis 0 is -z, 1 is -y, 2 is +x
+    direction = {0: [0.0, 0.0, -1.0], 1: [0.0, -1.0, 0.0], 2: [1.0, 0.0, 0.0]}[axis]
+    g = gs.fibergroup.element(0.37 * np.array(direction), "EV")
+    y = gs.featurefield_action(x, gs.trivial_repr, g, order=order)
+    line = tuple(slice(None) if a == axis else 4 for a in range(3))
+    assert np.abs(y[(0,) + line] - x[(0,) + line]).max() < 1e-12
+
+
 def test_grid_permutation_rejects_bad_input():
     with pytest.raises(ValueError):
         grid_permutation(np.eye(3), (3, 3))

@@ -162,10 +162,17 @@ def _move_volume(x: np.ndarray, A: np.ndarray, order: int) -> np.ndarray:
         return flat[..., perm].reshape(x.shape)
     M = _voxel_matrix(A)
     centre = (np.array(shape, dtype=np.float64) - 1.0) / 2.0
-    offset = centre - M @ centre
+    # the sampling points M p + (c - M c); those within rounding of a voxel centre are snapped onto it, so
+    # that a voxel on the boundary that the element fixes (e.g. on the rotation axis) is not read as
+    # lying outside the volume
+    grid = np.indices(shape, dtype=np.float64).reshape(3, -1)
+    coords = M @ (grid - centre[:, None]) + centre[:, None]
+    nearest = np.round(coords)
+    coords = np.where(np.abs(coords - nearest) < 1e-9, nearest, coords)
     out = np.empty_like(flat).reshape(-1, *shape)
     for n, vol in enumerate(x.reshape(-1, *shape)):
-        out[n] = scipy.ndimage.affine_transform(vol, M, offset=offset, order=order, mode="constant", cval=0.0)
+        moved = scipy.ndimage.map_coordinates(vol, coords, order=order, mode="constant", cval=0.0)
+        out[n] = moved.reshape(shape)
     return out.reshape(x.shape)
 
 
