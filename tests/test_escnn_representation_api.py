@@ -89,3 +89,11 @@ def test_tensor_of_planar_groups_is_refused():
         C.irrep(1).tensor(C.irrep(1))
     with pytest.raises(ValueError, match="rho2"):
         G.so3_group(2).irrep(1).tensor(G.o3_group(2).irrep(0, 1))
+
+
+@pytest.mark.parametrize("g", GROUPS, ids=lambda g: g.name)
+def test_irreps_is_a_dict_and_escnn_method(g):
+    # e2cnn: G.irreps["irrep_1"]; escnn: G.irreps() (a list)
+    listed = g.irreps()
+    assert isinstance(listed, list) and listed == list(g.irreps.values())
+    assert all(g.irreps[i.name] is i for i in listed)

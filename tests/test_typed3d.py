@@ -601,3 +601,63 @@ def test_transform_matches_escnn_on_grid_rotations():
             g = gs.fibergroup.element(np.array(q), "Q")
             ours = ft.transform(x, g).numpy().ravel()
             np.testing.assert_allclose(ours, np.array(expected), rtol=0, atol=2e-6, err_msg=case["label"])
+
+
+# ------------------------------------------------------------------ escnn's transform(order=...), coords
+@pytest.mark.parametrize("name, ft", FIELD_TYPES, ids=[n for n, _ in FIELD_TYPES])
+def test_transform_order_follows_escnn(name, ft):
+    gs = ft.gspace
+    x = torch.randn(2, ft.size, 7, 7, 7, dtype=torch.float64)
+    g = gs.fibergroup.testing_elements()[-1]
+    for order in range(6):
+        y = ft.transform(x, g, order=order)
+        assert y.shape == x.shape and y.dtype == x.dtype
+        if order >= 2:  # escnn's scipy splines, on the CPU in float64
+            ref = gs.featurefield_action(x.numpy(), ft.representation, g, order=order)
+            assert np.abs(y.numpy() - ref).max() < 1e-12
+    assert torch.equal(ft.transform(x, g, order=1), ft.transform(x, g, interpolation="trilinear"))
+    assert torch.equal(ft.transform(x, g, order=0), ft.transform(x, g, interpolation="nearest"))
+    t = GeometricTensor(x.float(), ft)
+    assert t.transform(g, order=3).tensor.dtype == torch.float32
+    assert t.coords is None and t.is_compatible(t) and t.has_same_coords(t)
+    assert ft.fiber_representation is ft.representation
+
+
+def test_spline_order_is_more_accurate_than_trilinear_for_smooth_fields():
+    # a smooth blob rotated about an axis through it is invariant: escnn's order 2 beats trilinear
+    gs = rot3dOnR3()
+    ft = FieldType(gs, [gs.trivial_repr])
+    idx = torch.arange(15, dtype=torch.float64) - 7.0
+    zz, yy, xx = torch.meshgrid(idx, idx, idx, indexing="ij")
+    x = torch.exp(-((xx - 0.0) ** 2 + (yy - 0.0) ** 2 + (zz - 2.0) ** 2) / 6.0)[None, None]
+    g = gs.fibergroup.element(np.array([0.0, 0.0, np.pi / 6]), "EV")  # about z, through the blob
+    errs = {o: float((ft.transform(x, g, order=o) - x).abs().max()) for o in (1, 2, 3)}
+    assert errs[2] < errs[1] / 4 and errs[3] < errs[1] / 4, errs
+
+
+def test_transform_order_errors():
+    gs = rot3dOnR3()
+    ft = FieldType(gs, [gs.irrep(1)])
+    x = torch.randn(1, 3, 5, 5, 5)
+    g = gs.fibergroup.testing_elements()[-1]
+    with pytest.raises(ValueError, match="at most one of them"):
+        ft.transform(x, g, order=2, interpolation="trilinear")
+    with pytest.raises(ValueError, match=r"order=7 is not accepted on a 3-D gspace"):
+        ft.transform(x, g, order=7)
+    with pytest.raises(ValueError, match="expected an int"):
+        ft.transform(x, g, order=1.5)
+    with pytest.raises(ValueError, match="coords: expected None"):
+        ft.transform(x, g, torch.zeros(10, 3))
+    with pytest.raises(ValueError, match="not differentiable"):
+        ft.transform(x.requires_grad_(), g, order=2)
+    with torch.no_grad():
+        assert ft.transform(x, g, order=2).shape == x.shape
+    planar = Rot2dOnR2(8)
+    ft2 = FieldType(planar, [planar.regular_repr])
+    x2 = torch.randn(1, 8, 5, 5)
+    assert torch.equal(ft2.transform(x2, 1, order=3), ft2.transform(x2, 1, interpolation="bicubic"))
+    assert torch.equal(ft2.transform(x2, 1, order=1), ft2.transform(x2, 1, interpolation="bilinear"))
+    with pytest.raises(ValueError, match="order=2 is not accepted on a 2-D gspace"):
+        ft2.transform(x2, 1, order=2)
+    with pytest.raises(TypeError, match="expected a GeometricTensor"):
+        GeometricTensor(x2, ft2).has_same_coords(x2)

@@ -59,8 +59,12 @@ class _IrrepDict(dict):
     """``name -> irrep``; iterates over the irreps built with the group, but looks up any valid name.
 
     ``G.irreps["irrep_7"]`` therefore works for SO(2) / O(2) beyond the maximum frequency (as in the
-    reference library), while ``list(G.irreps)`` stays the fixed, band-limited list.
+    reference library), while ``list(G.irreps)`` stays the fixed, band-limited list. Calling it,
+    ``G.irreps()``, returns that list of irreps (escnn's method).
     """
+
+    def __call__(self) -> list[IrreducibleRepresentation]:
+        return list(self.values())
 
     def __init__(self, group: Group) -> None:
         super().__init__()

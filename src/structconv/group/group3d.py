@@ -147,9 +147,6 @@ def _readonly(a: Any) -> np.ndarray:
 class _CallableIrrepDict(_IrrepDict):
     """The irreps by name (as the planar groups); calling it returns escnn's list ``G.irreps()``."""
 
-    def __call__(self) -> list[IrreducibleRepresentation]:
-        return list(self.values())
-
 
 class Group3D(Group):
     """Base class of the groups of space (subgroups of O(3)) and their products with the inversion.

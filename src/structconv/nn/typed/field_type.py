@@ -214,6 +214,11 @@ class FieldType:
         return [name for r in self.representations for name in r.irreps]
 
     @property
+    def fiber_representation(self) -> Representation:
+        """escnn's name for :attr:`representation` (the direct sum of the fields' representations)."""
+        return self.representation
+
+    @property
     def representation(self) -> Representation:
         """The direct sum of the representations of all fields (built on first use, then cached).
 
@@ -509,7 +514,13 @@ class FieldType:
         return d
 
     def transform(
-        self, input: torch.Tensor, element: Any, *, interpolation: str | None = None
+        self,
+        input: torch.Tensor,
+        element: Any,
+        coords: None = None,
+        order: int | None = None,
+        *,
+        interpolation: str | None = None,
     ) -> torch.Tensor:
         r"""Transform a tensor of this type by a group element: :math:`(g \cdot f)(x) = \rho(g) f(g^{-1}x)`.
 
@@ -543,11 +554,17 @@ class FieldType:
                 ``"bicubic"`` (the default, ``None``), ``"bilinear"`` or ``"nearest"``. Gspaces on R^3:
                 ``"trilinear"`` (the default, ``None``) or ``"nearest"`` (``grid_sample`` has no tricubic
                 mode); a planar name is refused in 3-D and ``"trilinear"`` on the plane.
+            coords: escnn's point-cloud coordinates; only ``None`` (tensors on grids) is accepted.
+            order: escnn's spline order, instead of ``interpolation``: ``0`` nearest, ``1`` bilinear /
+                trilinear; ``3`` bicubic on the plane; ``2`` to ``5`` in space resample with
+                ``scipy.ndimage`` splines of that order (escnn's default is 2: more accurate than trilinear
+                for smooth fields, but computed on the CPU in float64 and not differentiable).
 
         Raises:
             TypeError: ``input`` is not a floating point tensor.
             ValueError: bad shape or channel count, ``element`` not in the group, unknown
-                ``interpolation``.
+                ``interpolation`` or ``order``, both given, ``coords`` given, or a spline ``order`` in
+                space on an input that requires grad (with grad enabled).
 
         Example:
             >>> from structconv.gspaces import Rot2dOnR2
@@ -569,6 +586,23 @@ class FieldType:
             True
         """
         d = self._check_input(input)
+        if coords is not None:
+            raise ValueError(
+                f"coords: expected None (structconv's tensors live on grids; escnn's point clouds are not "
+                f"supported), got a {type(coords).__name__}"
+            )
+        if order is not None:
+            if interpolation is not None:
+                raise ValueError(
+                    f"order={order!r} and interpolation={interpolation!r}: expected at most one of them"
+                )
+            interpolation = _order_to_interpolation(order, d, input)
+            if interpolation.startswith("spline"):
+                self._check_element(element)
+                moved = self.gspace.featurefield_action(
+                    input.detach().cpu().double().numpy(), self.representation, element, order=int(order)
+                )
+                return torch.as_tensor(moved, dtype=input.dtype, device=input.device)
         interpolation = resolve_interpolation(self.gspace, interpolation)
         self._check_element(element)
         matrix = np.asarray(self.gspace.basespace_action(element), dtype=np.float64)
@@ -577,6 +611,30 @@ class FieldType:
         else:
             moved = _move_volume(input, matrix, interpolation)
         return self.transform_fibers(moved, element)
+
+
+def _order_to_interpolation(order: Any, d: int, input: torch.Tensor) -> str:
+    if d == 2:
+        accepted = "0 (nearest), 1 (bilinear) or 3 (bicubic)"
+    else:
+        accepted = "0 (nearest), 1 (trilinear) or 2 to 5 (scipy splines)"
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)):
+        raise ValueError(f"order={order!r} is not accepted; expected an int: {accepted}")
+    order = int(order)
+    if order == 0:
+        return "nearest"
+    if order == 1:
+        return "bilinear" if d == 2 else "trilinear"
+    if d == 2 and order == 3:
+        return "bicubic"
+    if d == 3 and 2 <= order <= 5:
+        if input.requires_grad and torch.is_grad_enabled():
+            raise ValueError(
+                f"order={order}: the spline resampling (scipy.ndimage) is not differentiable; detach the "
+                "input, run under torch.no_grad(), or use order=1 (trilinear, differentiable)"
+            )
+        return f"spline{order}"
+    raise ValueError(f"order={order!r} is not accepted on a {d}-D gspace; expected {accepted}")
 
 
 def _check_floating(input: torch.Tensor) -> None:

@@ -134,13 +134,45 @@ class GeometricTensor:
         """
         return GeometricTensor(self.tensor, self.type.restrict(id))
 
-    def transform(self, element: Any, *, interpolation: str | None = None) -> GeometricTensor:
+    @property
+    def coords(self) -> None:
+        """escnn's point-cloud coordinates: always ``None`` (structconv's tensors live on grids)."""
+        return None
+
+    def has_same_coords(self, other: GeometricTensor) -> bool:
+        """escnn's check that two tensors share their point cloud: on grids, whether both are on grids.
+
+        Raises:
+            TypeError: ``other`` is not a GeometricTensor.
+        """
+        if not isinstance(other, GeometricTensor):
+            raise TypeError(f"other: expected a GeometricTensor, got {type(other).__name__}")
+        return other.coords is None
+
+    def is_compatible(self, other: GeometricTensor) -> bool:
+        """Whether ``other`` can be combined with this tensor (escnn's): the same field type and coordinates.
+
+        Example:
+            >>> from structconv.gspaces import Rot2dOnR2
+            >>> from structconv.nn import FieldType
+            >>> gs = Rot2dOnR2(4)
+            >>> ft = FieldType(gs, [gs.regular_repr])
+            >>> a = GeometricTensor(torch.zeros(1, 4, 3, 3), ft)
+            >>> a.is_compatible(GeometricTensor(torch.ones(1, 4, 3, 3), ft))
+            True
+        """
+        return isinstance(other, GeometricTensor) and other.type == self.type and self.has_same_coords(other)
+
+    def transform(
+        self, element: Any, *, interpolation: str | None = None, order: int | None = None
+    ) -> GeometricTensor:
         r"""Transform by a group element: :math:`(g \cdot f)(x) = \rho(g) f(g^{-1}x)`.
 
         Exact (a permutation of pixels / voxels) when the element maps the sampling grid onto itself,
         interpolated with ``grid_sample`` otherwise (``interpolation``: ``None`` for the default, bicubic on
-        the plane, trilinear in space); see :meth:`FieldType.transform`. The result is
-        differentiable and stays on the tensor's device and dtype.
+        the plane, trilinear in space; or escnn's spline ``order``); see :meth:`FieldType.transform`. The
+        result is differentiable (except with a spline ``order`` of 2 or more in space) and stays on the
+        tensor's device and dtype.
 
         Example:
             >>> from structconv.gspaces import Rot2dOnR2
@@ -152,7 +184,7 @@ class GeometricTensor:
             True
         """
         return GeometricTensor(
-            self.type.transform(self.tensor, element, interpolation=interpolation), self.type
+            self.type.transform(self.tensor, element, order=order, interpolation=interpolation), self.type
         )
 
     def transform_fibers(self, element: Any) -> GeometricTensor:
