@@ -124,6 +124,23 @@ def _r2diffop() -> nn.Module:
     return R2Diffop(t, _typed(gs, [gs.regular_repr, gs.trivial_repr]), kernel_size=3, padding=1)
 
 
+def _r3conv() -> nn.Module:
+    from structconv.gspaces import rot3dOnR3
+    from structconv.nn import R3Conv
+
+    gs = rot3dOnR3()
+    t = _typed(gs, [gs.irrep(0), gs.irrep(1)])
+    return R3Conv(t, t, 3, padding=1)
+
+
+def _r3conv_transposed() -> nn.Module:
+    from structconv.gspaces import octaOnR3
+    from structconv.nn import R3ConvTransposed
+
+    gs = octaOnR3()
+    return R3ConvTransposed(_typed(gs, [gs.regular_repr]), _typed(gs, [gs.irrep(1), gs.trivial_repr]), 3, stride=2)
+
+
 LAYERS: list[tuple[str, Callable[[], nn.Module], tuple[int, ...], Any]] = [
     *_constrained_entries(),
     ("selfeeg.ConstrainedConv2d", lambda: selfeeg.ConstrainedConv2d(2, 3, 3, max_norm=0.5), (2, 2, 7, 7), _norm_ok(0.5)),
@@ -161,6 +178,8 @@ LAYERS: list[tuple[str, Callable[[], nn.Module], tuple[int, ...], Any]] = [
     ("R2Conv", _r2conv, (2, 5, 7, 7), None),
     ("R2ConvTransposed", _r2conv_transposed, (2, 4, 4, 4), None),
     ("R2Diffop", _r2diffop, (2, 4, 7, 7), None),
+    ("R3Conv", _r3conv, (1, 4, 5, 5, 5), None),
+    ("R3ConvTransposed", _r3conv_transposed, (1, 24, 3, 3, 3), None),
 ]
 LAYER_IDS = [entry[0] for entry in LAYERS]
 
@@ -495,7 +514,7 @@ def test_constrain_refuses_tied_weights_and_leaves_them_intact(enforce):
     structconv.constrain(net[0], "nonneg", enforce=enforce)
 
 
-def test_cached_context_is_the_explicit_fast_path():
+def test_inference_reuse_compares_values_and_the_cached_context_is_explicit():
     conv = _r2conv().eval()
     x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
     calls = []
@@ -507,16 +526,59 @@ def test_cached_context_is_the_explicit_fast_path():
 
     conv.expand_parameters = counting  # type: ignore[method-assign]
     with torch.no_grad():
+        y0 = conv(x).tensor
+        conv(x)
+        assert len(calls) == 1  # autograd off, weights equal in value: the filter is reused
+        conv.weights.data[0] += 1e-3  # a .data write bypasses every version counter: still seen
+        y1 = conv(x).tensor
+        assert len(calls) == 2 and not torch.equal(y0, y1)
+        conv.weights.data[0] -= 1e-3
+        torch.testing.assert_close(conv(x).tensor, y0)
+        assert len(calls) == 3
+    with torch.inference_mode():
         conv(x)
         conv(x)
-        assert len(calls) == 2  # recomputed at every forward outside the context
-        with nn.utils.parametrize.cached():
-            y1 = conv(x).tensor
-            y2 = conv(x).tensor
-        assert len(calls) == 3 and torch.equal(y1, y2)
+    assert len(calls) == 3  # inference mode is autograd off too
+    y = conv(x).tensor  # autograd on: every forward expands, so gradients reach the weights
+    conv(x).tensor.sum().backward()
+    assert len(calls) == 5 and conv.weights.grad is not None and y.requires_grad
+    with nn.utils.parametrize.cached():
+        y1 = conv(x).tensor
+        y2 = conv(x).tensor
+    assert len(calls) == 6 and torch.equal(y1, y2)
+    with torch.no_grad():
         for p in conv.parameters():
             p.mul_(2.0)
-        torch.testing.assert_close(conv(x).tensor, 2 * y1)  # the cache ended with the context
+        torch.testing.assert_close(conv(x).tensor, 2 * y0)
+        conv.weights.data[0] = float("nan")  # NaN never compares equal: recomputed, and visible
+        n = len(calls)
+        assert torch.isnan(conv(x).tensor).any() and torch.isnan(conv(x).tensor).any()
+        assert len(calls) == n + 2
+
+
+@pytest.mark.parametrize("route", ["to_double", "half_then_float", "load_state_dict", "copy_module"])
+def test_inference_reuse_follows_module_conversions(route):
+    import copy
+
+    conv = _r2conv().eval()
+    x = torch.randn(1, 5, 6, 6)
+    with torch.no_grad():
+        conv(GeometricTensor(x, conv.in_type))
+        if route == "to_double":
+            conv.double()
+            x = x.double()
+        elif route == "half_then_float":
+            conv.half().float()  # the same values again after a round trip: the rounded ones
+        elif route == "load_state_dict":
+            state = {k: v * 0.5 for k, v in conv.state_dict().items()}
+            conv.load_state_dict(state)
+        else:
+            conv = copy.deepcopy(conv)
+            conv.weights.mul_(-1.0)
+        y = conv(GeometricTensor(x, conv.in_type)).tensor
+        f, b = conv.expand_parameters()
+        ref = F.conv2d(x, f, b, padding=1)
+    torch.testing.assert_close(y, ref, rtol=1e-6, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- found by review

@@ -1,12 +1,23 @@
-"""The one cache policy of the structured layers: derived kernels are recomputed on every forward.
+"""The one cache policy of the structured layers: a derived kernel always follows the current parameters.
 
 A structured layer's kernel (a constrained kernel, a standardized kernel, an expanded steerable filter) is a
-function of its parameters. Deciding whether a parameter "has changed" (from ``_version`` counters, data
-pointers or hooks) is unreliable: ``.data`` writes, ``torch.func.functional_call``, ``AveragedModel`` and
-in-place updates under ``no_grad`` slip past every such test. So every forward recomputes the kernel from
-the current parameters, in train and eval mode, with or without autograd.
+function of its parameters. Deciding whether a parameter "has changed" from ``_version`` counters, data
+pointers or hooks is unreliable: ``.data`` writes, ``torch.func.functional_call``, ``AveragedModel`` and
+in-place updates under ``no_grad`` slip past every such test. So a forward recomputes the kernel from the
+current parameters, in train and eval mode, with or without autograd, with one exception that compares
+values, not counters:
 
-The fast inference paths are explicit and visible:
+* **inference reuse** (the steerable convolutions, whose filter costs far more than its few coefficients):
+  with autograd off (``torch.no_grad()``, ``torch.inference_mode()``) a layer reuses the kernel of its
+  previous no-grad forward when every parameter it derives from is *equal in value* (``torch.equal``, same
+  dtype, device and shape) to a snapshot taken then, and its fixed buffers (the sampled basis) are the same
+  tensors at the same version. Any change of a parameter, by any route, is a different value and recomputes
+  the kernel; a parameter holding NaN never compares equal and always recomputes. The comparison costs a
+  few microseconds (the coefficients number in the thousands); the snapshot is kept beside the layer (a
+  weak reference: it is neither pickled nor in the state dict). With autograd on the kernel is always
+  recomputed, so gradients reach the parameters.
+
+The other fast inference paths are explicit and visible:
 
 * ``export()`` bakes the kernels into plain ``torch.nn`` layers;
 * inside :func:`torch.nn.utils.parametrize.cached` (PyTorch's own context for parametrized tensors) each
@@ -19,7 +30,8 @@ The fast inference paths are explicit and visible:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import torch
@@ -29,14 +41,48 @@ __all__ = ["derived"]
 
 T = TypeVar("T")
 
+#: module -> name -> (snapshot of the inputs, key of the fixed tensors, value): the inference reuse
+_INFERENCE: weakref.WeakKeyDictionary[Any, dict[str, tuple[tuple[Any, ...], tuple[Any, ...], Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 
-def derived(module: Any, name: str, compute: Callable[[], T]) -> T:
-    """``compute()``, or its value cached for ``module`` inside :func:`torch.nn.utils.parametrize.cached`.
+
+def _same_value(snapshot: torch.Tensor | None, current: torch.Tensor | None) -> bool:
+    if snapshot is None or current is None:
+        return snapshot is None and current is None
+    return (
+        snapshot.dtype == current.dtype
+        and snapshot.device == current.device
+        and snapshot.shape == current.shape
+        and bool(torch.equal(snapshot, current))
+    )
+
+
+def _fixed_key(fixed: Sequence[torch.Tensor]) -> tuple[Any, ...]:
+    return tuple((id(t), t._version, t.data_ptr(), t.dtype, t.device) for t in fixed)
+
+
+def derived(
+    module: Any,
+    name: str,
+    compute: Callable[[], T],
+    inputs: Sequence[torch.Tensor | None] | None = None,
+    fixed: Sequence[torch.Tensor] = (),
+) -> T:
+    """``compute()``, or a value computed before from the same parameters (see the module docstring).
+
+    Inside :func:`torch.nn.utils.parametrize.cached` the value is computed once per context. With ``inputs``
+    and autograd off, the value of the previous no-grad call is reused when every tensor of ``inputs`` is
+    equal in value to its snapshot and the tensors of ``fixed`` are unchanged.
 
     Args:
         module: the layer that owns the derived tensor (the cache key is ``(id(module), name)``).
         name: what is derived (e.g. ``"weight"``, ``"filter"``).
-        compute: builds the derived value from the module's current parameters.
+        compute: builds the derived value from the module's current parameters; it must not read any
+            tensor outside ``inputs`` and ``fixed`` that may change, and its result must not be modified.
+        inputs: the parameters ``compute`` reads (``None`` entries allowed), for the inference reuse;
+            ``None`` disables it.
+        fixed: buffers ``compute`` reads that are replaced rather than written (``module.to()``).
 
     Returns:
         the derived value for this forward.
@@ -55,8 +101,24 @@ def derived(module: Any, name: str, compute: Callable[[], T]) -> T:
         >>> len(calls)
         3
     """
-    if not parametrize._cache_enabled or torch.compiler.is_compiling():
+    if torch.compiler.is_compiling():
         return compute()
+    if not parametrize._cache_enabled:
+        if inputs is None or torch.is_grad_enabled():
+            return compute()
+        fixed_key = _fixed_key(fixed)
+        entries = _INFERENCE.setdefault(module, {})
+        entry = entries.get(name)
+        if entry is not None:
+            snapshot, key, value = entry
+            if key == fixed_key and len(snapshot) == len(inputs):
+                if all(_same_value(a, b) for a, b in zip(snapshot, inputs)):
+                    return value  # type: ignore[no-any-return]
+        entries.pop(name, None)  # drop the old value before computing the new one (peak memory)
+        value = compute()
+        snapshot = tuple(None if t is None else t.detach().clone() for t in inputs)
+        entries[name] = (snapshot, fixed_key, value)
+        return value
     key = (id(module), "structconv." + name)
     value = parametrize._cache.get(key)
     if value is None:

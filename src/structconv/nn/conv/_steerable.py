@@ -388,9 +388,10 @@ class _SteerableConv(EquivariantModule):
     def filter(self) -> torch.Tensor:
         """The dense filter expanded from the current :attr:`weights` (detached; a fresh tensor per call).
 
-        The forward expands the filter from :attr:`weights` on every call, in train and eval mode; nothing
-        is cached between forwards (for a cached filter, :meth:`export` the layer or run the forwards inside
-        :func:`torch.nn.utils.parametrize.cached`).
+        The forward expands the filter from :attr:`weights` on every call with autograd on. With autograd
+        off it reuses the filter of its previous no-grad forward while :attr:`weights` and :attr:`bias` are
+        equal in value to what that filter was expanded from (a ``torch.equal`` per forward; any change, by
+        any route, re-expands). For a filter baked in once, :meth:`export` the layer.
         """
         with torch.no_grad():
             return self.expand_parameters()[0]
@@ -403,7 +404,10 @@ class _SteerableConv(EquivariantModule):
 
     def _filter_and_bias(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The filter and bias of this forward: expanded from the current parameters (see :attr:`filter`)."""
-        return derived(self, "filter", self.expand_parameters)
+        # with autograd off, the filter of the previous no-grad forward is reused while the weights and the
+        # bias are equal in value to what it was expanded from (see structconv.nn._derived)
+        fixed = [*self._basisexpansion.buffers(), *([self.bias_expansion] if self.bias is not None else [])]
+        return derived(self, "filter", self.expand_parameters, inputs=(self.weights, self.bias), fixed=fixed)
 
     def _check_input(self, input: GeometricTensor) -> torch.Tensor:
         if not isinstance(input, GeometricTensor):
