@@ -696,3 +696,57 @@ def test_constrain_refuses_a_shape_changing_module_and_transposed_shape_check():
     conv = _r2conv_transposed()
     with pytest.raises(ValueError, match="empty output"):
         R2ConvTransposed(conv.in_type, conv.out_type, 3, padding=3).evaluate_output_shape((1, 4, 1, 1))
+
+
+# ----------------------------------------------------------------------------- inference reuse, found by review
+
+
+def _conv_reference(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    f, b = conv.expand_parameters()
+    return F.conv2d(x, f, b, padding=1)
+
+
+def test_inference_reuse_sees_a_write_during_the_expansion():
+    # a hook (or another thread) writes the weights while the filter is expanded: the next no-grad forward
+    # must not reuse a filter that the snapshot does not describe
+    conv = _r2conv()
+    x = torch.randn(1, 5, 6, 6)
+    def write(module, inputs, output):
+        conv.weights.data.add_(1.0)
+
+    hook = conv.basisexpansion.register_forward_hook(write)
+    with torch.no_grad():
+        conv(GeometricTensor(x, conv.in_type))
+    hook.remove()
+    with torch.no_grad():
+        torch.testing.assert_close(conv(GeometricTensor(x, conv.in_type)).tensor, _conv_reference(conv, x))
+
+
+def test_inference_reuse_follows_substituted_buffers():
+    # functional_call with other basis buffers: freed tensors' ids and memory are reused by the next ones
+    conv = _r2conv()
+    x = torch.randn(1, 5, 6, 6)
+    name = next(n for n, b in conv.named_buffers() if n.startswith("_basisexpansion") and b.dim() >= 2)
+    base = dict(conv.named_buffers())[name]
+    with torch.no_grad():
+        for k in range(1, 30):
+            y = functional_call(conv, {name: base * k}, (GeometricTensor(x, conv.in_type),)).tensor
+            with torch.enable_grad():
+                y_ref = functional_call(conv, {name: base * k}, (GeometricTensor(x, conv.in_type),)).tensor
+            torch.testing.assert_close(y, y_ref.detach())
+
+
+def test_inference_reuse_never_applies_to_meta_or_fake_tensors():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    conv = _r2conv()
+    x = torch.randn(2, 5, 7, 7)
+    with torch.no_grad():
+        conv(GeometricTensor(x, conv.in_type))
+        with FakeTensorMode(allow_non_fake_inputs=True) as mode:
+            fake = mode.from_tensor(x)
+            assert conv(GeometricTensor(fake, conv.in_type)).tensor.shape == (2, 5, 7, 7)
+    meta = _r2conv().to("meta")
+    with torch.no_grad():
+        for _ in range(2):
+            assert meta(GeometricTensor(torch.empty(2, 5, 7, 7, device="meta"), meta.in_type)).shape == (2, 5, 7, 7)

@@ -10,11 +10,13 @@ values, not counters:
 * **inference reuse** (the steerable convolutions, whose filter costs far more than its few coefficients):
   with autograd off (``torch.no_grad()``, ``torch.inference_mode()``) a layer reuses the kernel of its
   previous no-grad forward when every parameter it derives from is *equal in value* (``torch.equal``, same
-  dtype, device and shape) to a snapshot taken then, and its fixed buffers (the sampled basis) are the same
-  tensors at the same version. Any change of a parameter, by any route, is a different value and recomputes
-  the kernel; a parameter holding NaN never compares equal and always recomputes. The comparison costs a
-  few microseconds (the coefficients number in the thousands); the snapshot is kept beside the layer (a
-  weak reference: it is neither pickled nor in the state dict). With autograd on the kernel is always
+  dtype, device and shape) to a snapshot taken just before that kernel was computed, and its fixed buffers
+  (the sampled basis) are the same tensor objects at the same version. Any change of a parameter, by any
+  route, is a different value and recomputes the kernel; a parameter holding NaN never compares equal and
+  always recomputes. Meta, fake and traced tensors are never reused. Not seen: a ``.data`` write into a
+  basis buffer (which nothing in the library or in PyTorch's training utilities does). The comparison
+  costs a few microseconds (the coefficients number in the thousands); the snapshot is kept beside the
+  layer (a weak reference: neither pickled nor in the state dict). With autograd on the kernel is always
   recomputed, so gradients reach the parameters.
 
 The other fast inference paths are explicit and visible:
@@ -59,7 +61,13 @@ def _same_value(snapshot: torch.Tensor | None, current: torch.Tensor | None) -> 
 
 
 def _fixed_key(fixed: Sequence[torch.Tensor]) -> tuple[Any, ...]:
-    return tuple((id(t), t._version, t.data_ptr(), t.dtype, t.device) for t in fixed)
+    # the tensors themselves are held in the key (compared with ``is``), so a freed tensor's id or memory
+    # reused by another (``functional_call`` with substituted buffers) never matches
+    return tuple((t, t._version, t.data_ptr(), t.dtype, t.device) for t in fixed)
+
+
+def _same_fixed(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return len(a) == len(b) and all(x[0] is y[0] and x[1:] == y[1:] for x, y in zip(a, b))
 
 
 def derived(
@@ -106,17 +114,25 @@ def derived(
     if not parametrize._cache_enabled:
         if inputs is None or torch.is_grad_enabled():
             return compute()
-        fixed_key = _fixed_key(fixed)
         entries = _INFERENCE.setdefault(module, {})
-        entry = entries.get(name)
-        if entry is not None:
-            snapshot, key, value = entry
-            if key == fixed_key and len(snapshot) == len(inputs):
-                if all(_same_value(a, b) for a, b in zip(snapshot, inputs)):
-                    return value  # type: ignore[no-any-return]
-        entries.pop(name, None)  # drop the old value before computing the new one (peak memory)
+        try:
+            if any(t is not None and t.device.type == "meta" for t in inputs):
+                raise RuntimeError("meta tensors hold no values to compare")
+            fixed_key = _fixed_key(fixed)
+            entry = entries.get(name)
+            if entry is not None:
+                snapshot, key, value = entry
+                if _same_fixed(key, fixed_key) and len(snapshot) == len(inputs):
+                    if all(_same_value(a, b) for a, b in zip(snapshot, inputs)):
+                        return value  # type: ignore[no-any-return]
+            entries.pop(name, None)  # drop the old value before computing the new one (peak memory)
+            # the snapshot is taken before compute(): a write that lands while the kernel is computed (a
+            # hook, another thread) makes the next comparison fail rather than hide behind a stale kernel
+            snapshot = tuple(None if t is None else t.detach().clone() for t in inputs)
+        except Exception:  # noqa: BLE001 - no comparable values (meta, fake or traced tensors): no reuse
+            entries.pop(name, None)
+            return compute()
         value = compute()
-        snapshot = tuple(None if t is None else t.detach().clone() for t in inputs)
         entries[name] = (snapshot, fixed_key, value)
         return value
     key = (id(module), "structconv." + name)
