@@ -144,10 +144,6 @@ def _readonly(a: Any) -> np.ndarray:
     return out
 
 
-class _CallableIrrepDict(_IrrepDict):
-    """The irreps by name (as the planar groups); calling it returns escnn's list ``G.irreps()``."""
-
-
 class Group3D(Group):
     """Base class of the groups of space (subgroups of O(3)) and their products with the inversion.
 
@@ -275,7 +271,7 @@ class Group3D(Group):
 
     # ------------------------------------------------------------------ irreps
     def _build_irreps(self) -> None:
-        self._irreps = _CallableIrrepDict(self)
+        self._irreps = _IrrepDict(self)
         self._build_irreps3d()
 
     @abstractmethod

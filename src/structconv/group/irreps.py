@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from structconv.group._linalg import canonical_range
 from structconv.group.group import TWO_PI, Group
 from structconv.group.representation import Representation
 
@@ -278,15 +279,10 @@ class IrreducibleRepresentation(Representation):
             R = self.representation_matrices(list(els)[:64])
             # vec(M) with rho M - M rho = 0 for every element: the null space of the stacked commutators
             A = np.concatenate([np.kron(r, np.eye(d)) - np.kron(np.eye(d), r.T) for r in R])
-            _, sv, Vt = np.linalg.svd(A)
-            null = Vt[sv.size - np.sum(sv < 1e-9 * max(1.0, sv[0])) :] if sv.size else Vt
-            null = Vt[-self._sos :] if null.shape[0] != self._sos else null
-            P = null.T @ null  # the projector onto the commutant: a canonical basis from it
+            null = np.linalg.svd(A)[2][-self._sos :]  # the commutant: sum_of_squares_constituents dims
             extra = np.random.default_rng(0).standard_normal((d * d, self._sos - 1))
-            probe = np.concatenate([np.eye(d).reshape(-1, 1), extra], 1)
-            q, r = np.linalg.qr(P @ probe)
-            q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
-            out = (q.T * np.sqrt(d)).reshape(self._sos, d, d)
+            probe = np.concatenate([np.eye(d).reshape(-1, 1), extra], 1)  # the identity first
+            out = (canonical_range(null.T @ null, probe) * np.sqrt(d)).reshape(self._sos, d, d)
             out[0] = np.eye(d)
         out.setflags(write=False)
         self.__dict__["_endomorphisms"] = out

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from structconv.group._linalg import canonical_range
 from structconv.kernels.basis import SteerableBasis, assemble_basis
 from structconv.kernels.sampling import resolve_basis_params
 
@@ -288,18 +289,9 @@ def _angular_basis(gspace: Any, in_name: str, out_name: str, J: int) -> np.ndarr
 
 
 def _canonical_basis(proj: np.ndarray, k: int) -> np.ndarray:
-    """An orthonormal basis ``[k, n]`` of the range of the orthogonal projector ``proj [n, n]`` that depends
-    only on that range: Gram-Schmidt (QR with a positive diagonal) of the projections of a fixed probe.
-
-    An eigensolver's basis of a degenerate eigenspace, and the signs of its vectors, depend on the LAPACK
-    build and its threads; a kernel basis must not, or a checkpoint would compute differently elsewhere.
-    """
-    if k == 0:
-        return np.zeros((0, proj.shape[0]))
-    probe = np.random.default_rng(0).standard_normal((proj.shape[0], k))
-    q, r = np.linalg.qr(proj @ probe)
-    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
-    return np.ascontiguousarray(q.T)
+    """A basis ``[k, n]`` of the range of ``proj`` that does not depend on the LAPACK build (a fixed probe;
+    :func:`structconv.group._linalg.canonical_range`)."""
+    return canonical_range(proj, np.random.default_rng(0).standard_normal((proj.shape[0], k)))
 
 
 @lru_cache(maxsize=64)
