@@ -894,7 +894,7 @@ def test_grid():
     assert r1 == r2
     adj = S.element([0.0, 0.0, 0.3], "EV")
     conj = S.grid("cube", adj=adj)
-    assert all(c == ~adj @ g @ adj for c, g in zip(conj, S.grid("cube")))
+    assert all(c == adj @ g @ ~adj for c, g in zip(conj, S.grid("cube")))  # escnn's a g a^-1
     # the methods are the functions of structconv.group.grids (one implementation)
     from structconv.group import grids
 
@@ -905,10 +905,12 @@ def test_grid():
     O = o3_group()
     assert len(O.grid("cube")) == 48 and len(octa_group().grid()) == 24
     assert len(S.sphere_grid("fibonacci", 12)) == 12 and len(O.sphere_grid("ico")) == 30
-    with pytest.raises(ValueError, match=r"type='hopf' is not known; expected one of \['rand', 'thomson'"):
+    with pytest.raises(ValueError, match=r"type='geodesic' is not known; expected one of \['rand'"):
+        S.grid("geodesic", 10)
+    with pytest.raises(ValueError, match=r"N=10 is not accepted; expected an int >= 20"):
         S.grid("hopf", 10)
-    with pytest.raises(ValueError, match=r"type='healpix' is not known"):
-        S.sphere_grid("healpix", 10)
+    with pytest.raises(ValueError, match=r"type='geodesic' is not known"):
+        S.sphere_grid("geodesic", 10)
 
 
 def test_sum_of_restricted_dimensions_is_consistent():
