@@ -86,6 +86,18 @@ class O2(Group):
         104 elements (a list, not an iterator)."""
         return [(f, a) for f in (0, 1) for a in _testing_angles()]
 
+    def grid_so2(self, N: int, type: str = "regular", seed: Any = None) -> list[tuple[int, float]]:
+        """The rotations ``(0, θ)`` of O(2) on an SO(2) grid of ``N`` angles (escnn's ``O2.grid_so2``); see
+        :func:`structconv.group.grids.grid_so2`.
+
+        Example:
+            >>> o2_group().grid_so2(4)[1]
+            (0, 1.5707963267948966)
+        """
+        from structconv.group.grids import grid_so2
+
+        return grid_so2(self, N, type, seed)
+
     def _parse(self, element: Any) -> tuple[int, float]:
         expected = "a pair (flip, angle) with flip in {0, 1} and a finite angle"
         f, theta = _split_pair(element, self.name, expected)

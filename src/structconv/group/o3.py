@@ -299,6 +299,19 @@ class O3(Group3D):
 
         return sphere_grid(self, type, *args, adj=adj, **kwargs)
 
+    def grid_so3(self, type: str, *args: Any, **kwargs: Any) -> list[GroupElement]:
+        """The rotations of O(3) on an SO(3) grid (escnn's ``O3.grid_so3``): ``so3_group().grid(type, ...)``
+        embedded as ``(0, g)``; see :func:`structconv.group.grids.grid_so3`.
+
+        Example:
+            >>> els = o3_group().grid_so3("cube")
+            >>> len(els), {g.value[0] for g in els}
+            (24, {0})
+        """
+        from structconv.group.grids import grid_so3
+
+        return grid_so3(self, type, *args, **kwargs)
+
     # ------------------------------------------------------------------ subgroups
     def _subgroup3d(self, subgroup_id: Any) -> tuple[Any, Group]:
         from structconv.group import directproduct as dp
