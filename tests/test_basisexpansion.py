@@ -141,10 +141,10 @@ def test_expansion_float32_filtered_and_pickled(gs):
     assert low.dimension() < exp.dimension()
 
 
-def _factorized_and_dense(monkeypatch, t_in, t_out, kernel_size=5, **kwargs):
+def _factorized_and_dense(monkeypatch, t_in, t_out, kernel_size=5, mode="always", **kwargs):
     import structconv.nn.conv.basisexpansion as be
 
-    monkeypatch.setattr(be, "_FACTORIZE", "always")
+    monkeypatch.setattr(be, "_FACTORIZE", mode)
     fac = BlocksBasisExpansion(
         t_in, t_out, r2_kernel_basis, kernel_grid(kernel_size), kernel_size=kernel_size, **kwargs
     )
@@ -191,14 +191,18 @@ def _field_types(name):
     return gs, FieldType(gs, irreps), FieldType(gs, irreps[1:] + irreps[:1])
 
 
+@pytest.mark.parametrize("mode", ["always", "irrep"])
 @pytest.mark.parametrize(
     "name", ["C4", "C8", "D4", "D8", "D4-mixed", "C8-mixed", "SO2", "O2", "SO2-bl", "O2-bl"]
 )
-def test_factorized_expansion_matches_dense(monkeypatch, name):
+def test_factorized_expansion_matches_dense(monkeypatch, name, mode):
+    """Both structured plans (factorized ``Q_out (K Q_in⁻¹)`` and irrep-space ``Q_out K Q_in⁻¹``) give the
+    dense product's filter and gradient, in float32, float64 and after pickling."""
     _, t_in, t_out = _field_types(name)
-    fac, dense = _factorized_and_dense(monkeypatch, t_in, t_out)
-    assert all(b._factors is not None for b in fac._pair_modules.values())
-    assert all(b._factors is None for b in dense._pair_modules.values())
+    fac, dense = _factorized_and_dense(monkeypatch, t_in, t_out, mode=mode)
+    attr = "_factors" if mode == "always" else "_irrep"
+    assert all(getattr(b, attr) is not None for b in fac._pair_modules.values())
+    assert all(b._factors is None and b._irrep is None for b in dense._pair_modules.values())
     w = torch.randn(fac.dimension())
     ref = dense(w)
     np.testing.assert_allclose(fac(w).numpy(), ref.numpy(), rtol=1e-5, atol=1e-5 * ref.abs().max().item())
@@ -242,3 +246,82 @@ def test_factorized_single_block_batched_forward(monkeypatch):
     # a basis filter falls back to the dense product
     low = block_basisexpansion(basis, kernel_grid(5), basis_filter=lambda a: a["radius"] < 1.5)
     assert low._factors is None
+
+
+def _r3_types(name):
+    from structconv.gspaces import flipRot3dOnR3, icoOnR3, octaOnR3, rot3dOnR3
+
+    if name == "octa":
+        gs = octaOnR3()
+        reg = gs.fibergroup.regular_representation
+        return FieldType(gs, [reg, gs.irrep(1), reg]), FieldType(gs, [gs.irrep(2), reg, reg])
+    if name == "ico":
+        gs = icoOnR3()
+        return FieldType(gs, [gs.fibergroup.regular_representation]), FieldType(
+            gs, [gs.fibergroup.regular_representation]
+        )
+    if name == "so3-bl":
+        gs = rot3dOnR3()
+        bl = gs.fibergroup.bl_regular_representation(2)
+        return FieldType(gs, [bl, gs.irrep(1)]), FieldType(gs, [gs.irrep(0), bl])
+    gs = flipRot3dOnR3()
+    o3 = [gs.irrep(j, l) for j in range(2) for l in range(3)]
+    return FieldType(gs, o3), FieldType(gs, o3[::-1])
+
+
+@pytest.mark.parametrize("mode", ["always", "irrep"])
+@pytest.mark.parametrize("name", ["octa", "ico", "so3-bl", "o3"])
+def test_structured_plans_match_dense_in_space(monkeypatch, name, mode):
+    """The same on R³: R3Conv's expansion with either plan forced equals the dense one (float64, values
+    and gradients), and the filters of a float32 copy agree to float rounding."""
+    import pickle
+
+    import structconv.nn.conv.basisexpansion as be
+    from structconv.nn import R3Conv
+
+    t_in, t_out = _r3_types(name)
+    monkeypatch.setattr(be, "_FACTORIZE", mode)
+    plan = R3Conv(t_in, t_out, 3).double()
+    monkeypatch.setattr(be, "_FACTORIZE", False)
+    dense = R3Conv(t_in, t_out, 3).double()
+    attr = "_factors" if mode == "always" else "_irrep"
+    assert any(getattr(b, attr) is not None for b in plan.basisexpansion._pair_modules.values())
+    w = torch.randn(plan.weights.shape, dtype=torch.float64)
+    with torch.no_grad():
+        plan.weights.copy_(w)
+        dense.weights.copy_(w)
+    ref = dense.expand_parameters()[0]
+    got = plan.expand_parameters()[0]
+    np.testing.assert_allclose(got.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    g = torch.randn_like(ref)
+    (ga,) = torch.autograd.grad(got, plan.weights, g)
+    (gb,) = torch.autograd.grad(dense.expand_parameters()[0], dense.weights, g)
+    np.testing.assert_allclose(ga.numpy(), gb.numpy(), atol=1e-11)
+    # float32 after a round trip through pickling (buffers rebuilt from the float64 samples)
+    f32 = pickle.loads(pickle.dumps(plan)).float()
+    np.testing.assert_allclose(
+        f32.expand_parameters()[0].detach().numpy(), ref.detach().numpy(), atol=2e-5 * ref.abs().max().item()
+    )
+
+
+def test_irrep_plan_is_chosen_for_a_single_pair_of_large_fields():
+    """The automatic choice: a single pair of SO(3) band-limited regular fields (where the factorized plan
+    reads a 4 MB coefficient tensor for one field pair) expands in irrep space; several pairs use the
+    factorized plan; small irreps fields stay dense."""
+    from structconv.gspaces import rot3dOnR3
+    from structconv.nn import R3Conv
+
+    gs = rot3dOnR3()
+    bl = gs.fibergroup.bl_regular_representation(2)
+    one = R3Conv(FieldType(gs, [bl]), FieldType(gs, [bl]), 5)
+    two = R3Conv(FieldType(gs, [bl] * 2), FieldType(gs, [bl] * 2), 5)
+    (b1,) = one.basisexpansion._pair_modules.values()
+    (b2,) = two.basisexpansion._pair_modules.values()
+    assert b1._irrep is not None and b1._factors is None
+    assert b2._factors is not None and b2._irrep is None
+    # the irrep-space plan stores kilobytes where the factorized one stores megabytes
+    size = sum(b.numel() * b.element_size() for b in b1.buffers())
+    assert size < 1e6 < sum(b.numel() * b.element_size() for b in b2.buffers())
+    t = FieldType(gs, [gs.irrep(1), gs.irrep(2)])
+    small = R3Conv(t, t, 3)
+    assert all(b._irrep is None and b._factors is None for b in small.basisexpansion._pair_modules.values())

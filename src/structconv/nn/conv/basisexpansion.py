@@ -6,7 +6,8 @@ representations, so the expansion groups the fields by representation pair: for 
 sampled basis ``[D, out_size, in_size, P]`` (a non-persistent buffer, float32 unless the module is cast)
 and expands all the coefficients of that pair with a single matrix product -- or, for large
 representations (e.g. regular ones) where it needs far fewer multiply-adds, expands them in factorized
-form ``Q_out K Q_in⁻¹`` (see :class:`_FactorPlan`).  The blocks are then concatenated and, if the
+form ``Q_out K Q_in⁻¹`` (see :class:`_FactorPlan`), or, for a single pair of such fields, with ``K``
+built in the irreps' bases (see :class:`_IrrepPlan`).  The blocks are then concatenated and, if the
 types mix representations, re-ordered with one index gather.
 
 Example:
@@ -227,6 +228,12 @@ def _filtered(basis: SteerableBasis, basis_filter: Callable[[dict[str, Any]], bo
 # dense product and ``"always"`` the factorized one where it applies (tests compare the two)
 _FACTORIZE: bool | str = True
 _FACTORIZE_MIN_GAIN = 2.5
+# the model that picks the irrep-space expansion for a single pair of fields (see ``_plans``; ``"irrep"``
+# forces it): per multiply-add of its count, per float read by a matrix-vector product, and its fixed cost
+# (about 0.5 ms of extra operations), in units of one multiply-add of a large matrix product
+_IRREP_WEIGHT = 4.0
+_READ_WEIGHT = 16.0
+_IRREP_OVERHEAD = 3_600_000
 
 
 class _FactorPlan:
@@ -234,17 +241,21 @@ class _FactorPlan:
 
     An element's ``K_d`` is non-zero only in the rows of one output irrep occurrence ``a``, and
     ``K_d Q_in⁻¹`` restricted to those rows depends only on the irrep ``ψ`` of ``a`` and the row ``r``
-    inside it, not on ``a``.  So every row ``c = (ψ, r, a)`` of ``K Q_in⁻¹`` is the product of the
-    ``N_ψ`` coefficients of occurrence ``a`` with a fixed matrix ``R_c = [N_ψ, in_size * P]``.  The
-    expansion is two batched products: the gathered coefficients ``[C, fields, N]`` times the stacked
-    ``R_c`` ``[C, N, in_size * P]`` (``N`` padded to the largest ``N_ψ`` with a zero coefficient), then
-    ``Q_out [out_size, C]`` (columns in the order of the rows ``c``) times the result, batched over the
-    output fields, which lays the filter out as ``[n_out, out_size, n_in * in_size * P]``.
+    inside it, not on ``a``.  So the rows ``(ψ, r, a)`` of ``K Q_in⁻¹`` for all the occurrences ``a`` of
+    ``ψ`` are one product: the ``N_ψ`` coefficients of each occurrence, stacked ``[A_ψ, N_ψ]``, times a
+    fixed matrix ``R_ψr = [N_ψ, in_size * P]``, stored once for all the occurrences.  The expansion is two
+    batched products: over the pairs ``b = (ψ, r)``, the gathered coefficients ``[B, A * fields, N]``
+    times the stacked ``R [B, N, in_size * P]`` (``A`` and ``N`` padded to the largest with a zero
+    coefficient), then ``Q_out`` (its columns in the order of the rows ``(b, a)``, zero for the padding)
+    times the result, batched over the output fields, which lays the filter out as
+    ``[n_out, out_size, n_in * in_size * P]``.  With one pair of fields the first product is a matrix
+    product with ``A`` rows, not a matrix-vector product, and ``R`` is read once for all the occurrences.
 
     Attributes:
-        right: the stacked ``R_c``, ``[C, N, in_size * P]``; ``gather``: per row ``c``, the indices of
-            its coefficients (``D`` pads, pointing at an appended zero), ``[C * N]``; ``q_out``:
-            ``[out_size, C]``; ``cost`` / ``dense_cost``: multiply-adds per field pair.
+        right: the stacked ``R_ψr``, ``[B, N, in_size * P]``; ``gather``: per pair ``b``, occurrence and
+            element the coefficient index (``D`` pads, pointing at an appended zero), ``[B * A * N]``;
+            ``q_out``: ``[out_size, B * A]``; ``shape``: ``(B, A, N)``; ``cost`` / ``dense_cost``:
+            multiply-adds per field pair.
     """
 
     def __init__(self, basis: SteerableBasis) -> None:
@@ -254,9 +265,9 @@ class _FactorPlan:
         q_out = np.asarray(basis.q_out, dtype=np.float64)
         q_in_inv = np.asarray(basis.q_in_inv, dtype=np.float64)
         elements = np.asarray(basis.elements)
-        rights: list[np.ndarray] = []  # per row c, R_c [N_ψ, in_size * P]
-        gathers: list[np.ndarray] = []  # per row c, the coefficient indices [N_ψ]
-        columns: list[int] = []  # per row c, its column of Q_out
+        pairs: list[
+            tuple[np.ndarray, np.ndarray, list[int]]
+        ] = []  # per (ψ, r): R [N, in*P], idx [A, N], columns
         for name in dict.fromkeys(basis.out_irreps):
             occurrences = [a for a, n in enumerate(basis.out_irreps) if n == name]
             idx = np.stack([np.flatnonzero(elements[:, 0] == a) for a in occurrences])  # [A, N]
@@ -272,37 +283,161 @@ class _FactorPlan:
                 q = q_in_inv[in_off[b] : in_off[b] + basis.in_dims[b]]  # [d_b, in_size]
                 right[j] = np.einsum("oip,iy->oyp", sample, q)
             for r in range(d):
-                for k, a in enumerate(occurrences):
-                    rights.append(right[:, r].reshape(len(inner), -1))
-                    gathers.append(idx[k])
-                    columns.append(out_off[a] + r)
-        n_max = max(len(g) for g in gathers)
-        self.right = np.zeros((len(rights), n_max, y * p))
-        self.gather = np.full((len(rights), n_max), n_elements, dtype=np.int64)
-        for c, (right_c, gather_c) in enumerate(zip(rights, gathers)):
-            self.right[c, : len(gather_c)] = right_c
-            self.gather[c, : len(gather_c)] = gather_c
+                pairs.append(
+                    (right[:, r].reshape(len(inner), -1), idx, [out_off[a] + r for a in occurrences])
+                )
+        B = len(pairs)
+        A = max(len(cols) for _, _, cols in pairs)
+        N = max(idx.shape[1] for _, idx, _ in pairs)
+        self.right = np.zeros((B, N, y * p))
+        self.gather = np.full((B, A, N), n_elements, dtype=np.int64)
+        self.q_out = np.zeros((x, B * A))
+        for b, (right_b, idx, cols) in enumerate(pairs):
+            self.right[b, : len(right_b)] = right_b
+            self.gather[b, : len(cols), : idx.shape[1]] = idx
+            self.q_out[:, b * A : b * A + len(cols)] = q_out[:, cols]
         self.gather = self.gather.ravel()
-        self.q_out = q_out[:, columns]
-        self.cost = len(rights) * (n_max + x) * y * p
+        self.shape = (B, A, N)
+        self.cost = B * A * (N + x) * y * p
         self.dense_cost = n_elements * x * y * p
 
 
-def _factor_plan(basis: SteerableBasis, keep: bytes | None) -> _FactorPlan | None:
-    """The factorized plan of ``basis`` if it applies and is clearly cheaper than the dense product."""
+class _IrrepPlan:
+    """The expansion ``κ = Q_out K Q_in⁻¹`` with ``K`` assembled block by block in the irreps' bases.
+
+    The elements of a :class:`~structconv.kernels.SteerableBasis` come in contiguous chunks, one per pair
+    of distinct irreps ``(ψ, φ)``, laid out ``[occurrence pairs (a, b), n]`` with the ``n`` elements of the
+    pair basis last.  The blocks ``K_ab`` of a chunk are the product of its coefficients ``[pairs, n]`` with
+    the pair basis ``[n, d_ψ d_φ P]``; all chunks go in one batched product, padded to the largest
+    ``pairs``, ``n`` and ``d_ψ d_φ P`` with zeros (plus one all-zero chunk, where ``K`` has no element).  One
+    index gather lays the blocks out as ``K``, then ``Q_out`` (left) and ``Q_in⁻¹`` (right) are two dense
+    products, skipped where they are identities.  It stores only the irrep-pair bases (kilobytes where
+    the dense and factorized forms store megabytes) and spends its multiply-adds in large matrix products.
+
+    Attributes:
+        gather: per chunk, pair and element the coefficient index (``D`` pads, pointing at an appended zero),
+            ``[T * M * N]``; ``blocks``: the padded pair bases ``[T, N, S]``; ``place_chunk`` /
+            ``place_inner``: for every entry of ``K`` laid out ``[out_size, P, in_size]``, its chunk ``t``
+            and its position ``m * S + s`` inside the chunk's product ``[M, S]``; ``q_out`` /
+            ``q_in_inv``: the changes of basis or ``None`` for identities; ``cost``: multiply-adds (and
+            copies) per field pair.
+    """
+
+    def __init__(self, basis: SteerableBasis) -> None:
+        n_elements, x, y, p = basis.shape
+        out_off = np.concatenate([[0], np.cumsum(basis.out_dims)]).astype(np.int64)
+        in_off = np.concatenate([[0], np.cumsum(basis.in_dims)]).astype(np.int64)
+        elements = np.asarray(basis.elements)
+        out_names = np.array(basis.out_irreps, dtype=object)[elements[:, 0]]
+        in_names = np.array(basis.in_irreps, dtype=object)[elements[:, 1]]
+        chunks = []  # (start, n, occurrence pairs [pairs, 2], pair basis [n, d_o, d_i, P])
+        for (out_name, in_name), pair in basis.irreps_bases.items():
+            if not len(pair):
+                continue
+            sel = np.flatnonzero((out_names == out_name) & (in_names == in_name))
+            if not len(sel):
+                continue
+            start, n = int(sel[0]), len(pair)
+            occ = elements[start : int(sel[-1]) + 1 : n, :2]
+            expected = np.arange(start, start + len(occ) * n)
+            if not np.array_equal(sel, expected) or not np.array_equal(
+                elements[sel, 2], np.tile(np.arange(n), len(occ))
+            ):
+                raise ValueError("the elements of an irrep pair are not one chunk laid out [pairs, n]")
+            chunks.append((start, n, occ, np.asarray(pair.array, dtype=np.float64)))
+        T = len(chunks) + 1  # and one all-zero chunk
+        M = max(len(c[2]) for c in chunks)
+        N = max(c[1] for c in chunks)
+        S = max(c[3][0].size for c in chunks)
+        gather = np.full((T, M, N), n_elements, dtype=np.int64)
+        blocks = np.zeros((T, N, S))
+        place_chunk = np.full((x, p, y), T - 1, dtype=np.int64)
+        place_inner = np.zeros((x, p, y), dtype=np.int64)
+        macs = 0
+        for t, (start, n, occ, array) in enumerate(chunks):
+            pairs, (d_o, d_i) = len(occ), array.shape[1:3]
+            gather[t, :pairs, :n] = start + np.arange(pairs * n).reshape(pairs, n)
+            blocks[t, :n, : array[0].size] = array.reshape(n, -1)
+            r, o, i, q = np.meshgrid(
+                np.arange(pairs), np.arange(d_o), np.arange(d_i), np.arange(p), indexing="ij"
+            )
+            rows, cols = out_off[occ[r, 0]] + o, in_off[occ[r, 1]] + i
+            place_chunk[rows, q, cols] = t
+            place_inner[rows, q, cols] = r * S + ((o * d_i + i) * p + q)
+            macs += pairs * n * array[0].size
+        self.gather, self.blocks = gather.ravel(), blocks
+        self.place_chunk, self.place_inner = place_chunk.ravel(), place_inner.ravel()
+        self.shape = (T, M, N, S)
+        q_out = np.asarray(basis.q_out, dtype=np.float64)
+        q_in_inv = np.asarray(basis.q_in_inv, dtype=np.float64)
+        self.q_out = None if np.array_equal(q_out, np.eye(x)) else q_out
+        self.q_in_inv = None if np.array_equal(q_in_inv, np.eye(y)) else q_in_inv
+        # the padded batched product, the products with Q_out and Q_in⁻¹, and the copies of K (gather,
+        # transposition)
+        self.cost = T * M * N * S + (x * x * p * y if self.q_out is not None else 0)
+        self.cost += (x * p * y * y if self.q_in_inv is not None else 0) + 2 * x * p * y
+        self.useful = macs
+
+
+def _plans(
+    basis: SteerableBasis, keep: bytes | None, fields: int | None = None
+) -> tuple[_FactorPlan | None, _IrrepPlan | None]:
+    """The factorized or the irrep-space plan of ``basis`` where one applies and is clearly cheaper than
+    the dense product (at most one of the two is returned; ``(None, None)``: the dense product).
+
+    Dense against factorized: by their multiply-adds, the factorized ones weighted ``_FACTORIZE_MIN_GAIN``
+    (``benchmarks/expansion_threshold.py``).  The irrep-space plan is considered for a single pair of fields
+    (``fields == 1``): there the other two are matrix-vector products whose time is reading their large
+    coefficient tensor, while the irrep-space plan reads kilobytes and spends its time in two matrix
+    products (the weights of the model, ``_IRREP_*``, are fitted to ``benchmarks/r3conv.py``'s icosahedral,
+    octahedral and band-limited SO(3) layers).  With more fields those tensors are read once for all of
+    them and the irrep-space plan, whose padded products grow with the fields, loses.
+    """
     if not _FACTORIZE or keep is not None or type(basis) is not SteerableBasis:
-        return None
+        return None, None
     if getattr(basis, "q_out", None) is None or basis.q_in_inv is None or not len(basis):
-        return None
-    plan = _cached_factor_plan(basis)
-    if _FACTORIZE == "always" or plan.dense_cost > _FACTORIZE_MIN_GAIN * plan.cost:
-        return plan
-    return None
+        return None, None
+    if _FACTORIZE == "always":
+        return _cached_factor_plan(basis), None
+    if _FACTORIZE == "irrep":
+        return None, _cached_irrep_plan(basis)
+    n, x, y, p = basis.shape
+    dense_cost = n * x * y * p
+    factor_cost, factor_size = _factor_cost(basis)
+    factorize = dense_cost > _FACTORIZE_MIN_GAIN * factor_cost
+    if fields == 1:
+        # model times of one expansion (forward and backward), in dense multiply-adds
+        irrep = _cached_irrep_plan(basis)
+        irrep_time = _IRREP_WEIGHT * irrep.cost + _IRREP_OVERHEAD
+        other_time = _READ_WEIGHT * factor_size + factor_cost if factorize else _READ_WEIGHT * dense_cost
+        if irrep_time < other_time:
+            return None, irrep
+    # the factorized plan's (large) coefficient tensor is built only when it is used
+    return (_cached_factor_plan(basis), None) if factorize else (None, None)
+
+
+def _factor_cost(basis: SteerableBasis) -> tuple[int, int]:
+    """:attr:`_FactorPlan.cost` and the size of :attr:`_FactorPlan.right`, without building the plan."""
+    _, x, y, p = basis.shape
+    elements = np.asarray(basis.elements)
+    counts = np.bincount(elements[:, 0], minlength=len(basis.out_dims))
+    occurrences: dict[str, int] = {}
+    for a, name in enumerate(basis.out_irreps):
+        if counts[a]:
+            occurrences[name] = occurrences.get(name, 0) + 1
+    dims = dict(zip(basis.out_irreps, basis.out_dims))
+    B, A, N = sum(dims[name] for name in occurrences), max(occurrences.values()), int(counts.max())
+    return B * A * (N + x) * y * p, B * N * y * p
 
 
 @lru_cache(maxsize=64)
 def _cached_factor_plan(basis: SteerableBasis) -> _FactorPlan:
     return _FactorPlan(basis)
+
+
+@lru_cache(maxsize=256)
+def _cached_irrep_plan(basis: SteerableBasis) -> _IrrepPlan:
+    return _IrrepPlan(basis)
 
 
 class SingleBlockBasisExpansion(BasisExpansion):
@@ -338,6 +473,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
         basis: SteerableBasis,
         points: np.ndarray,
         basis_filter: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        _fields: int | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -360,7 +497,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
             )
         self._dim = dim
         self._shape = tuple(basis.shape[1:])
-        self._factors = _factor_plan(basis, keep)
+        self._factors, self._irrep = _plans(basis, keep, _fields)
         # the sampled basis in the dtype new parameters get (float32 unless torch.set_default_dtype says
         # otherwise), so that weights created next to it multiply it without a cast
         self._install(torch.get_default_dtype(), None)
@@ -387,6 +524,26 @@ class SingleBlockBasisExpansion(BasisExpansion):
             gather = torch.tensor(plan.gather, dtype=torch.int64, device=device)
             self.register_buffer("_fgather", gather, persistent=False)
             return
+        irrep = getattr(self, "_irrep", None)
+        if irrep is not None:
+            # irrep space: the pair bases, the changes of basis (None for identities) and K's gather index
+            self.register_buffer("sampled_basis", None, persistent=False)
+            floats = (("_iblocks", irrep.blocks), ("_iq_out", irrep.q_out), ("_iq_in", irrep.q_in_inv))
+            for name, arr in floats:
+                value = None if arr is None else torch.tensor(arr, dtype=dtype, device=device)
+                self.register_buffer(name, value, persistent=False)
+            indices = (
+                ("_igather", irrep.gather),
+                ("_ichunk", irrep.place_chunk),
+                ("_iinner", irrep.place_inner),
+            )
+            T, M, N, S = irrep.shape
+            indices += (("_iplace", irrep.place_chunk * (M * S) + irrep.place_inner),)
+            for name, arr in indices:
+                self.register_buffer(
+                    name, torch.tensor(arr, dtype=torch.int64, device=device), persistent=False
+                )
+            return
         if dtype == torch.float64:
             arr = self._basis.array if self._keep is None else self._basis.array[self._keep]
             tensor = torch.tensor(arr, dtype=torch.float64)
@@ -406,6 +563,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
     def __setstate__(self, state: dict[str, Any]) -> None:
         dtype, device = state.pop("_basis_meta")
         state.setdefault("_factors", None)
+        state.setdefault("_irrep", None)
         self.__dict__.update(state)
         self._install(dtype, device)
 
@@ -420,7 +578,9 @@ class SingleBlockBasisExpansion(BasisExpansion):
 
     def _reference_buffer(self) -> torch.Tensor:
         """A floating buffer whose dtype and device are those of the expansion."""
-        return self.sampled_basis if self._factors is None else self._fq_out
+        if self._factors is not None:
+            return self._fq_out
+        return self._iblocks if self._irrep is not None else self.sampled_basis
 
     def dimension(self) -> int:
         return self._dim
@@ -432,27 +592,61 @@ class SingleBlockBasisExpansion(BasisExpansion):
             flat = weights.reshape(-1, self._dim)
             out = self._expand_factorized(flat, flat.shape[0], 1)
             return out.reshape(*weights.shape[:-1], *self._shape)
+        if self._irrep is not None:
+            out = self._expand_irrep(weights.reshape(-1, self._dim))  # [F, out, P, in]
+            return out.transpose(-1, -2).reshape(*weights.shape[:-1], *self._shape)
         basis = self.sampled_basis
         out = weights.reshape(-1, self._dim) @ basis.reshape(self._dim, -1)
         return out.reshape(*weights.shape[:-1], *self._shape)
 
     def _expand_factorized(self, weights: torch.Tensor, n_out: int, n_in: int) -> torch.Tensor:
         """Expand ``weights [n_out * n_in, D]`` into the filters laid out ``[n_out, out_size, n_in * in_size
-        * P]``: one batched product of the gathered coefficients with the rows ``R_c`` of ``K Q_in⁻¹``, then
+        * P]``: one batched product of the gathered coefficients with the rows ``R_ψr`` of ``K Q_in⁻¹``, then
         one product with ``Q_out`` batched over the output fields (see :class:`_FactorPlan`)."""
         right = self._fright
-        n_rows, n_max, width = right.shape
+        B, A, N = self._factors.shape
+        width = right.shape[-1]
         fields = weights.shape[0]
         padded = torch.cat([weights, weights.new_zeros(fields, 1)], dim=1)
-        coeffs = padded.index_select(1, self._fgather).view(fields, n_rows, n_max).transpose(0, 1)
-        rows = torch.bmm(coeffs, right)  # [C, n_out * n_in, in_size * P]: the rows of K Q_in⁻¹
-        rows = rows.view(n_rows, n_out, n_in * width).transpose(0, 1)
+        coeffs = padded.index_select(1, self._fgather).view(fields, B, A, N).permute(1, 2, 0, 3)
+        rows = torch.bmm(coeffs.reshape(B, A * fields, N), right)  # [B, A * F, in_size * P]
+        rows = rows.view(B * A, n_out, n_in * width).transpose(0, 1)  # the rows (b, a) of K Q_in⁻¹
         return torch.matmul(self._fq_out, rows)
+
+    def _expand_irrep(self, weights: torch.Tensor) -> torch.Tensor:
+        """Expand ``weights [F, D]`` into filters laid out ``[F, out_size, P, in_size]``: one batched product
+        over the irrep-pair chunks, one gather into ``K``, then ``Q_out`` and ``Q_in⁻¹`` (see
+        :class:`_IrrepPlan`)."""
+        T, M, N, S = self._irrep.shape
+        fields = weights.shape[0]
+        o, i, p = self._shape
+        padded = torch.cat([weights, weights.new_zeros(fields, 1)], dim=1)
+        coeffs = padded.index_select(1, self._igather).view(fields, T, M, N).transpose(0, 1)
+        blocks = torch.bmm(coeffs.reshape(T, fields * M, N), self._iblocks)  # [T, F * M, S]
+        # the entry (t, f, m, s) sits at t * F * M * S + f * M * S + m * S + s
+        if fields == 1:
+            index = self._iplace  # = _ichunk * M * S + _iinner
+        else:
+            index = self._ichunk * (fields * M * S) + self._iinner
+            shift = torch.arange(fields, device=index.device) * (M * S)
+            index = (shift[:, None] + index[None, :]).reshape(-1)
+        kernel = blocks.reshape(-1).index_select(0, index).view(fields, o, p * i)
+        if self._iq_out is not None:
+            if fields == 1:
+                kernel = torch.mm(self._iq_out, kernel[0]).unsqueeze(0)
+            else:
+                kernel = torch.matmul(self._iq_out, kernel)
+        kernel = kernel.reshape(fields, o, p, i)
+        if self._iq_in is not None:
+            kernel = torch.matmul(kernel, self._iq_in)
+        return kernel
 
     def _expand_rows(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters ``[F, out_size, in_size, P]``."""
         if self._factors is not None:
             return self._expand_factorized(weights, weights.shape[0], 1).reshape(-1, *self._shape)
+        if self._irrep is not None:
+            return self._expand_irrep(weights).transpose(-1, -2)
         return (weights @ self.sampled_basis.reshape(self._dim, -1)).reshape(-1, *self._shape)
 
     def expand_fields(self, weights: torch.Tensor, n_out: int, n_in: int) -> torch.Tensor:
@@ -462,6 +656,10 @@ class SingleBlockBasisExpansion(BasisExpansion):
         o, i, p = self._shape
         if self._factors is not None:
             out = self._expand_factorized(weights.reshape(n_out * n_in, self._dim), n_out, n_in)
+            return out.reshape(n_out * o, n_in * i, p)
+        if self._irrep is not None:
+            out = self._expand_irrep(weights.reshape(n_out * n_in, self._dim))  # [F, o, P, i]
+            out = out.view(n_out, n_in, o, p, i).permute(0, 2, 1, 4, 3)
             return out.reshape(n_out * o, n_in * i, p)
         basis = self.sampled_basis
         out = weights.reshape(n_out * n_in, self._dim) @ basis.reshape(self._dim, -1)
@@ -543,6 +741,8 @@ def block_basisexpansion(
     points: np.ndarray,
     basis_filter: Callable[[dict[str, Any]], bool] | None = None,
     recompute: bool = False,
+    *,
+    _fields: int | None = None,
 ) -> SingleBlockBasisExpansion:
     """Build a :class:`SingleBlockBasisExpansion`, reusing the cached torch copy of the basis.
 
@@ -561,7 +761,7 @@ def block_basisexpansion(
     """
     if recompute:
         _to_torch.cache_clear()
-    return SingleBlockBasisExpansion(basis, points, basis_filter)
+    return SingleBlockBasisExpansion(basis, points, basis_filter, _fields=_fields)
 
 
 class BlocksBasisExpansion(BasisExpansion):
@@ -649,11 +849,13 @@ class BlocksBasisExpansion(BasisExpansion):
                 if recompute:
                     kw["recompute"] = True
                 basis = basis_generator(ri, ro, **kw)
+                n_out, n_in = len(out_fields[ro]), len(in_fields[ri])
                 try:
-                    block = block_basisexpansion(basis, points, basis_filter, recompute=recompute)
+                    block = block_basisexpansion(
+                        basis, points, basis_filter, recompute=recompute, _fields=n_out * n_in
+                    )
                 except ValueError:
                     block = None
-                n_out, n_in = len(out_fields[ro]), len(in_fields[ri])
                 dim = 0 if block is None else block.dimension()
                 if block is not None:
                     self._pair_modules[f"block_{oi}_{ii}"] = block
