@@ -16,8 +16,9 @@ Each row of issue 19's table runs, for structconv and for escnn (through escnn's
   every forward, escnn convolves with the filter it cached at ``eval()``); ``cached x``: structconv's eval
   forward inside :func:`torch.nn.utils.parametrize.cached` (one expansion per context).
 
-The whole-network row builds a 14-layer SO(3) network of about 229k parameters (the size of escnn's SE(3)
-example) in a fresh process. Not a test: numbers depend on the machine and its load.
+The whole-network row builds the architecture of escnn's SE(3) example network (14 R3Conv, FourierELU on
+'thomson_cube' grids, QuotientFourierELU pooling, about 229k parameters; see ``network``) in a fresh process,
+cold and then again (warm). Not a test: numbers depend on the machine and its load.
 
 Usage::
 
@@ -79,15 +80,52 @@ def field_type(gs, spec, mult):
     return nn.FieldType(gs, reps * mult)
 
 def network(gs):
-    """14 R3Conv of SO(3) fields (irreps 0, 1, 2), about 229k parameters."""
-    def t(m):
-        return nn.FieldType(gs, [gs.irrep(0), gs.irrep(1), gs.irrep(2)] * m)
-    widths = [1, 16, 20, 24, 28, 30, 32, 33, 33, 33, 32, 30, 28, 24, 8]
-    layers = []
-    for i in range(14):
-        tin = nn.FieldType(gs, [gs.trivial_repr]) if i == 0 else t(widths[i])
-        ks = 5 if i < 6 else (3 if i < 12 else 1)
-        layers.append(nn.R3Conv(tin, t(widths[i + 1]), ks, padding=ks // 2))
+    """The architecture of escnn's SE(3) example network (``examples/se3_3Dcnn.py`` in escnn's repository,
+    its defaults ``res_features='2_96'``, ``pool='snub_cube'``): a k=5 lifting R3Conv to 3 polynomial fields
+    of degree 2, four residual blocks (R3Conv k=3, IIDBatchNorm3d, FourierELU on a 96-point 'thomson_cube'
+    grid of SO(3) with band limit 2, strided R3Conv k=3; antialiased average pooling and a k=1 R3Conv on the
+    skip path) to polynomial fields of degree 3, a final R3Conv k=3 to 128 band-limited sphere fields,
+    QuotientFourierELU on the 24-point 'thomson_cube' sphere grid, and a 3-layer MLP head: 14 R3Conv,
+    about 229k parameters. Rewritten from the architecture's description; the same calls in both libraries."""
+    if lib == "structconv":
+        from structconv.group import directsum
+    else:
+        from escnn.group import directsum
+    G = gs.fibergroup
+
+    def polynomial(K):
+        parts = [gs.trivial_repr, G.irrep(1)]
+        for _ in range(2, K + 1):
+            parts.append(parts[-1].tensor(G.irrep(1)))
+        return directsum(parts, name=f"polynomial_{K}")
+
+    def block(t_in, width, t_out):
+        grid = {"type": "thomson_cube", "N": 4}
+        act = nn.FourierELU(gs, int(round(width / len(G.grid(**grid)))), irreps=G.bl_irreps(2), inplace=True, **grid)
+        body = nn.SequentialModule(
+            nn.R3Conv(t_in, act.in_type, kernel_size=3, padding=1, bias=False, initialize=False),
+            nn.IIDBatchNorm3d(act.in_type, affine=True),
+            act,
+            nn.R3Conv(act.in_type, t_out, kernel_size=3, padding=1, stride=2, bias=False, initialize=False),
+        )
+        return [body, nn.PointwiseAvgPoolAntialiased3D(t_in, 0.33, 2, 1), nn.R3Conv(t_in, t_out, 1, bias=False)]
+
+    spec = [(2, 3, 200), (3, 2, 480), (3, 6, 480), (3, 12, 960), (3, 8, None)]
+    types = [(nn.FieldType(gs, [polynomial(K)] * m), w) for K, m, w in spec]
+    layers = [nn.R3Conv(nn.FieldType(gs, [gs.trivial_repr]), types[0][0], 5, padding=2, bias=False, initialize=False)]
+    for (t_in, width), (t_out, _) in zip(types[:-1], types[1:]):
+        layers += block(t_in, width, t_out)
+    pool = nn.QuotientFourierELU(
+        gs, (False, -1), 128, irreps=G.bl_irreps(2), out_irreps=G.bl_irreps(0),
+        grid=G.sphere_grid(type="thomson_cube", N=1),
+    )
+    layers += [nn.R3Conv(types[-1][0], pool.in_type, 3, padding=0, bias=False, initialize=False), pool]
+    C, H = pool.out_type.size, 256
+    layers.append(torch.nn.Sequential(
+        torch.nn.Linear(C, H, bias=False), torch.nn.BatchNorm1d(H), torch.nn.ELU(), torch.nn.Dropout(0.1),
+        torch.nn.Linear(H, H // 2, bias=False), torch.nn.BatchNorm1d(H // 2), torch.nn.ELU(), torch.nn.Dropout(0.1),
+        torch.nn.Linear(H // 2, 10),
+    ))
     return layers
 
 gs = getattr(gspaces, factory)()
@@ -97,8 +135,12 @@ if net:
     layers = network(gs)
     cold = time.perf_counter() - t0
     n = sum(p.numel() for l in layers for p in l.parameters())
+    convs = sum(type(m).__name__ == "R3Conv" for l in layers for m in l.modules())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"cold": cold, "params": n, "layers": len(layers), "peak": peak, "added": peak - base}))
+    t0 = time.perf_counter()
+    network(gs)
+    warm = time.perf_counter() - t0
+    print(json.dumps({"cold": cold, "warm": warm, "params": n, "layers": convs, "peak": peak, "added": peak - base}))
     sys.exit()
 t = field_type(gs, spec, mult)
 base = rss_mib()
@@ -157,14 +199,29 @@ print(json.dumps(out))
 
 def run_child(python: str, lib: str, args: argparse.Namespace, row: tuple, net: bool = False) -> dict:
     _, factory, spec, mult, k = row
-    cmd = [python, "-c", _CHILD, lib, factory, spec, str(mult), str(k), str(args.batch), str(args.size),
-           str(0 if net else args.repeats), "1" if net else "0", str(args.threads)]
+    cmd = [
+        python,
+        "-c",
+        _CHILD,
+        lib,
+        factory,
+        spec,
+        str(mult),
+        str(k),
+        str(args.batch),
+        str(args.size),
+        str(0 if net else args.repeats),
+        "1" if net else "0",
+        str(args.threads),
+    ]
     env = dict(os.environ)
     if lib == "structconv":
         env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
     if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"}
+        return {
+            "error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -190,12 +247,16 @@ def main() -> None:
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of " + ",".join(ROWS))
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--size", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=9, help="paired timings per ratio (0: construction only)")
+    parser.add_argument(
+        "--repeats", type=int, default=9, help="paired timings per ratio (0: construction only)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads in every child (default 1)")
     parser.add_argument("--escnn", default=str(DEFAULT_ESCNN), help="escnn's interpreter")
     parser.add_argument("--no-reference", action="store_true", help="skip escnn")
     parser.add_argument("--no-network", action="store_true", help="skip the whole-network row")
-    parser.add_argument("--keep-escnn-cache", action="store_true", help="do not wipe escnn's disk cache first")
+    parser.add_argument(
+        "--keep-escnn-cache", action="store_true", help="do not wipe escnn's disk cache first"
+    )
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = parser.parse_args()
@@ -204,7 +265,9 @@ def main() -> None:
         if Path(args.escnn).exists():
             libs.append(("escnn", args.escnn))
         else:
-            print(f"escnn rows left out: no interpreter at {args.escnn} (tools: ../shared/tools/install-escnn.sh)")
+            print(
+                f"escnn rows left out: no interpreter at {args.escnn} (tools: ../shared/tools/install-escnn.sh)"
+            )
     header = (
         f"{'layer':30s} {'library':10s} {'weights':>7s} {'cold s':>8s} {'warm s':>8s} {'peak MiB':>9s} "
         f"{'(added)':>8s} {'train x':>7s} {'min/min':>7s} {'exp f+b ms':>10s} {'eval x':>7s} {'cached x':>8s} "
@@ -241,8 +304,8 @@ def main() -> None:
                 print(f"{'network (14 R3Conv)':30s} {lib:10s} error: {res['error']}", flush=True)
                 continue
             print(
-                f"{'network (14 R3Conv, ' + str(res['params'] // 1000) + 'k)':30s} {lib:10s} {'':7s} "
-                f"{res['cold']:8.3f} {'':8s} {res['peak']:9.0f} {res['added']:8.0f}",
+                f"{'SE(3) example net (' + str(res['layers']) + ' R3Conv, ' + str(res['params'] // 1000) + 'k)':30s} "
+                f"{lib:10s} {'':7s} {res['cold']:8.3f} {res['warm']:8.3f} {res['peak']:9.0f} {res['added']:8.0f}",
                 flush=True,
             )
     if args.json:

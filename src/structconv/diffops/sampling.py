@@ -260,11 +260,14 @@ class DiffopSteerableBasis(SteerableBasis):
         """float64 stencils ``[n_elements, out_size, in_size, n_points]`` (read-only)."""
         return self.as_array(np.float64)
 
-    def as_array(self, dtype: Any = np.float64) -> np.ndarray:
-        """The dense stencils in ``dtype`` (cached, read-only)."""
+    def as_array(self, dtype: Any = np.float64, cache: bool = True) -> np.ndarray:
+        """The dense stencils in ``dtype`` (cached and read-only; with ``cache=False`` a fresh writable array
+        that is not kept, unless one is cached already, which is then returned)."""
         key = np.dtype(dtype).name
         if key not in self._dense:
             arr = self._dense["float64"].astype(dtype)
+            if not cache:
+                return arr
             arr.setflags(write=False)
             self._dense[key] = arr
         return self._dense[key]

@@ -124,8 +124,9 @@ class SteerableBasis:
         normalised so that its squared Frobenius norm over the grid equals its output irrep's size."""
         return self.as_array(np.float64)
 
-    def as_array(self, dtype: Any = np.float64) -> np.ndarray:
-        """The dense samples computed in ``dtype`` (cached, read-only).
+    def as_array(self, dtype: Any = np.float64, cache: bool = True) -> np.ndarray:
+        """The dense samples computed in ``dtype`` (cached and read-only; with ``cache=False`` a fresh,
+        writable array that is not kept, unless one is cached already, which is then returned).
 
         Example:
             >>> from structconv.group import cyclic_group
@@ -143,6 +144,8 @@ class SteerableBasis:
             for start, stop, left, qi in self._plan:
                 view = array[start:stop].reshape(left.shape[0], qi.shape[0], left.shape[1], x, y, p)
                 np.einsum("anxip,biy->abnxyp", left.astype(dtype), qi.astype(dtype), out=view)
+            if not cache:
+                return array
             array.setflags(write=False)
             self._arrays[key] = array
         return self._arrays[key]

@@ -141,11 +141,12 @@ def r3_kernel_basis(
 
 @lru_cache(maxsize=64)
 def _to_torch(basis: Any, keep: bytes | None) -> torch.Tensor:
-    """float32 torch copy of a sampled basis ``[D, o, i, P]`` (optionally masked), cached."""
-    arr = basis.as_array(np.float32)
+    """float32 torch copy of a sampled basis ``[D, o, i, P]`` (optionally masked), cached (the basis itself
+    does not keep its float32 samples: one copy, which every layer with this basis clones)."""
+    arr = basis.as_array(np.float32, cache=False)
     if keep is not None:
         arr = arr[np.frombuffer(keep, dtype=bool)]
-    return torch.from_numpy(np.array(arr, copy=keep is None))
+    return torch.from_numpy(np.array(arr, copy=not arr.flags.writeable))
 
 
 def _check_points(points: Any, owner: str, size: int | None = None) -> np.ndarray:
@@ -386,9 +387,11 @@ def _plans(
     the dense product (at most one of the two is returned; ``(None, None)``: the dense product).
 
     Dense against factorized: by their multiply-adds, the factorized ones weighted ``_FACTORIZE_MIN_GAIN``
-    (``benchmarks/expansion_threshold.py``).  The irrep-space plan is considered for a single pair of fields
-    (``fields == 1``): there the other two are matrix-vector products whose time is reading their large
-    coefficient tensor, while the irrep-space plan reads kilobytes and spends its time in two matrix
+    (``benchmarks/expansion_threshold.py``), and, when the number of field pairs is known, the floats each
+    reads from its fixed tensor (weighted ``_READ_WEIGHT``: with few field pairs the dense product is
+    bound by reading its ``D·out·in·P`` basis).  The irrep-space plan is considered for a single pair of
+    fields (``fields == 1``): there the other two are matrix-vector products whose time is reading their
+    large coefficient tensor, while the irrep-space plan reads kilobytes and spends its time in two matrix
     products (the weights of the model, ``_IRREP_*``, are fitted to ``benchmarks/r3conv.py``'s icosahedral,
     octahedral and band-limited SO(3) layers).  With more fields those tensors are read once for all of
     them and the irrep-space plan, whose padded products grow with the fields, loses.
@@ -404,7 +407,11 @@ def _plans(
     n, x, y, p = basis.shape
     dense_cost = n * x * y * p
     factor_cost, factor_size = _factor_cost(basis)
-    factorize = dense_cost > _FACTORIZE_MIN_GAIN * factor_cost
+    if fields is None:  # many field pairs: reading the fixed tensors is amortized
+        factorize = dense_cost > _FACTORIZE_MIN_GAIN * factor_cost
+    else:
+        dense_time = _READ_WEIGHT * dense_cost + fields * dense_cost
+        factorize = dense_time > _READ_WEIGHT * factor_size + _FACTORIZE_MIN_GAIN * fields * factor_cost
     if fields == 1:
         # model times of one expansion (forward and backward), in dense multiply-adds
         irrep = _cached_irrep_plan(basis)
