@@ -233,6 +233,9 @@ _FACTORIZE_MIN_GAIN = 2.5
 # forces it): per multiply-add of its count, per float read by a matrix-vector product, and its fixed cost
 # (about 0.5 ms of extra operations), in units of one multiply-add of a large matrix product
 _IRREP_WEIGHT = 4.0
+# the factorized form stores ``B·N·in·P`` floats where the dense one stores ``D·out·in·P`` per layer (36 MB
+# against 1.6 MB for a pair of escnn's SE(3) example): it is preferred up to this much modelled extra time
+_MEMORY_SLACK = 1.15
 _READ_WEIGHT = 16.0
 _IRREP_OVERHEAD = 3_600_000
 
@@ -411,7 +414,9 @@ def _plans(
         factorize = dense_cost > _FACTORIZE_MIN_GAIN * factor_cost
     else:
         dense_time = _READ_WEIGHT * dense_cost + fields * dense_cost
-        factorize = dense_time > _READ_WEIGHT * factor_size + _FACTORIZE_MIN_GAIN * fields * factor_cost
+        factor_time = _READ_WEIGHT * factor_size + _FACTORIZE_MIN_GAIN * fields * factor_cost
+        # within _MEMORY_SLACK of the dense time, the factorized form's far smaller tensor decides
+        factorize = _MEMORY_SLACK * dense_time > factor_time
     if fields == 1:
         # model times of one expansion (forward and backward), in dense multiply-adds
         irrep = _cached_irrep_plan(basis)
