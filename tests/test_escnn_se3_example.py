@@ -112,3 +112,18 @@ def test_logits_invariant_to_the_cube_rotations(se3_example):
         # not invariant to a generic perturbation: the comparison can fail
         yp = se3_example(enn.GeometricTensor(x + 0.1 * torch.randn_like(x), t)).tensor.reshape(2, -1)
         assert (yp - y).abs().max() > 1e-3 * scale
+
+
+def test_delta_init_of_the_example():
+    """``init='delta'``, the example's default: every R3Conv (k = 5, 3 and 1) takes the delta-orthonormal
+    initialisation."""
+    net = build_se3_example()
+    convs = [m for m in net.modules() if isinstance(m, enn.R3Conv)]
+    for m in convs:
+        enn.init.deltaorthonormal_init(m.weights.data, m.basisexpansion)
+    for m in convs:
+        filt = m.expand_parameters()[0].detach()
+        c = m.kernel_size // 2
+        off = filt.clone()
+        off[..., c, c, c] = 0
+        assert off.abs().max() == 0 and filt[..., c, c, c].abs().max() > 0

@@ -45,3 +45,34 @@ def test_block_polar_factor_equals_the_whole_svd(gs):
     # a matrix that is not equivariant takes the fallback and still gets its own polar factor
     noise = np.random.default_rng(0).standard_normal(matrix.shape)
     np.testing.assert_allclose(_equivariant_polar_factor(noise, t_in, t_out), _polar_factor(noise), atol=1e-9)
+
+
+def _r3_types(name):
+    if name == "so3":
+        gs = gspaces.rot3dOnR3()
+        v = [gs.irrep(0), gs.irrep(1), gs.irrep(2)]
+        return FieldType(gs, v * 2), FieldType(gs, v[::-1] * 2)
+    gs = gspaces.octaOnR3()
+    reg = gs.fibergroup.regular_representation
+    return FieldType(gs, [reg, gs.trivial_repr]), FieldType(gs, [gs.trivial_repr, reg, reg])
+
+
+@pytest.mark.parametrize("kernel_size", [1, 3, 5])
+@pytest.mark.parametrize("name", ["so3", "octa"])
+def test_delta_orthonormal_on_volumes(name, kernel_size):
+    """escnn's default init of its SE(3) example: on R3Conv the filter is zero off the centre voxel and the
+    centre is (semi-)orthogonal, for every odd kernel size (escnn 1.0.11 accepts k = 1, 3, 5)."""
+    from structconv.nn import R3Conv
+
+    t_in, t_out = _r3_types(name)
+    conv = R3Conv(t_in, t_out, kernel_size, initialize=False).double()
+    torch.manual_seed(0)
+    deltaorthonormal_init(conv.weights.data, conv.basisexpansion)
+    filt = conv.expand_parameters()[0].detach().numpy()
+    c = kernel_size // 2
+    centre = filt[:, :, c, c, c]
+    k = min(centre.shape)
+    np.testing.assert_allclose(np.linalg.svd(centre, compute_uv=False), np.ones(k), atol=1e-9)
+    rest = filt.copy()
+    rest[:, :, c, c, c] = 0
+    assert np.abs(rest).max() <= 1e-12

@@ -273,7 +273,8 @@ def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) 
 
     Args:
         tensor: the coefficients of a :class:`BlocksBasisExpansion`, filled in place.
-        basisexpansion: the basis expansion (odd kernel size: the filter needs a centre pixel).
+        basisexpansion: the basis expansion (odd kernel size: the filter needs a centre pixel or voxel; R2Conv
+            and R3Conv).
 
     Raises:
         TypeError: for a basis expansion that is not a :class:`BlocksBasisExpansion`.
@@ -299,12 +300,14 @@ def deltaorthonormal_init(tensor: torch.Tensor, basisexpansion: BasisExpansion) 
             f"tensor has {tensor.numel()} elements; expected basisexpansion.dimension() = "
             f"{basisexpansion.dimension()}"
         )
-    side = int(round(basisexpansion.S**0.5))
-    if side * side != basisexpansion.S or side % 2 == 0:
+    S = basisexpansion.S
+    sides = [round(S ** (1 / d)) for d in (2, 3)]  # a k x k filter (plane) or a k x k x k one (space)
+    if not any(k**d == S and k % 2 == 1 for d, k in zip((2, 3), sides)):
         raise ValueError(
-            f"deltaorthonormal_init needs an odd square filter; the basis has {basisexpansion.S} points"
+            f"deltaorthonormal_init needs an odd square (k x k) or cubic (k x k x k) filter; the basis has "
+            f"{S} points"
         )
-    centre = basisexpansion.S // 2
+    centre = S // 2  # the centre pixel or voxel of the row-major grid
     layout = basisexpansion._layout()
     in_type, out_type = basisexpansion._in_type, basisexpansion._out_type
     # 1. a random equivariant matrix from the centre elements, in float64

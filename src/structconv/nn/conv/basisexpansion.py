@@ -315,8 +315,10 @@ class _IrrepPlan:
     the pair basis ``[n, d_ψ d_φ P]``; all chunks go in one batched product, padded to the largest
     ``pairs``, ``n`` and ``d_ψ d_φ P`` with zeros (plus one all-zero chunk, where ``K`` has no element).  One
     index gather lays the blocks out as ``K``, then ``Q_out`` (left) and ``Q_in⁻¹`` (right) are two dense
-    products, skipped where they are identities.  It stores only the irrep-pair bases (kilobytes where
-    the dense and factorized forms store megabytes) and spends its multiply-adds in large matrix products.
+    products, skipped where they are identities.  It stores the padded irrep-pair bases and one gather index
+    of ``out_size * in_size * P`` entries (about 2 MB for SO(3)'s ``bl_regular(2)`` pair at ``k = 5``, where
+    the factorized form stores 7.7 MB and the dense one 241 MB) and spends its multiply-adds in large matrix
+    products.
 
     Attributes:
         gather: per chunk, pair and element the coefficient index (``D`` pads, pointing at an appended zero),
@@ -394,11 +396,17 @@ def _plans(
     reads from its fixed tensor (weighted ``_READ_WEIGHT``: with few field pairs the dense product is
     bound by reading its ``D·out·in·P`` basis).  The irrep-space plan is considered for a single pair of
     fields (``fields == 1``): there the other two are matrix-vector products whose time is reading their
-    large coefficient tensor, while the irrep-space plan reads kilobytes and spends its time in two matrix
+    large coefficient tensor, while the irrep-space plan reads about one float per filter entry (its gather
+    index) and spends its time in two matrix
     products (the weights of the model, ``_IRREP_*``, are fitted to ``benchmarks/r3conv.py``'s icosahedral,
     octahedral and band-limited SO(3) layers).  With more fields those tensors are read once for all of
     them and the irrep-space plan, whose padded products grow with the fields, loses.
     """
+    if _FACTORIZE not in (True, False, "always", "irrep"):
+        raise ValueError(
+            f"basisexpansion._FACTORIZE={_FACTORIZE!r} is not accepted; expected True (automatic), False "
+            "(dense), 'always' (factorized) or 'irrep' (irrep space)"
+        )
     if not _FACTORIZE or keep is not None or type(basis) is not SteerableBasis:
         return None, None
     if getattr(basis, "q_out", None) is None or basis.q_in_inv is None or not len(basis):
@@ -544,13 +552,11 @@ class SingleBlockBasisExpansion(BasisExpansion):
             for name, arr in floats:
                 value = None if arr is None else torch.tensor(arr, dtype=dtype, device=device)
                 self.register_buffer(name, value, persistent=False)
+            T, M, N, S = irrep.shape
             indices = (
                 ("_igather", irrep.gather),
-                ("_ichunk", irrep.place_chunk),
-                ("_iinner", irrep.place_inner),
+                ("_iplace", irrep.place_chunk * (M * S) + irrep.place_inner),
             )
-            T, M, N, S = irrep.shape
-            indices += (("_iplace", irrep.place_chunk * (M * S) + irrep.place_inner),)
             for name, arr in indices:
                 self.register_buffer(
                     name, torch.tensor(arr, dtype=torch.int64, device=device), persistent=False
@@ -570,21 +576,33 @@ class SingleBlockBasisExpansion(BasisExpansion):
         state["_buffers"] = {}
         ref = self._reference_buffer()
         state["_basis_meta"] = (ref.dtype, str(ref.device))
+        # the plans are derived from the basis: only which one is used travels (they are rebuilt, or taken
+        # from the process's cache, when unpickled; copies share them)
+        state["_factors"] = state.get("_factors") is not None
+        state["_irrep"] = state.get("_irrep") is not None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         dtype, device = state.pop("_basis_meta")
-        state.setdefault("_factors", None)
-        state.setdefault("_irrep", None)
+        for key, cached in (("_factors", _cached_factor_plan), ("_irrep", _cached_irrep_plan)):
+            plan = state.get(key)
+            state[key] = cached(state["_basis"]) if plan is True else (None if plan is False else plan)
         self.__dict__.update(state)
         self._install(dtype, device)
 
     def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SingleBlockBasisExpansion:
+        before = self._reference_buffer()
         super()._apply(fn, *args, **kwargs)
         ref = self._reference_buffer()
-        if ref.dtype != getattr(self, "_installed_dtype", None):
+        if (
+            ref.dtype != getattr(self, "_installed_dtype", None)
+            or (before.device.type == "meta" and ref.device.type != "meta")
+            or (ref is not before and ref.device == before.device and ref.device.type != "meta")
+        ):
             # any cast (to double, or back from half/bfloat16): rebuild from the float64 samples, never from
-            # the rounded copy, so a round trip through a low precision leaves the basis exact
+            # the rounded copy, so a round trip through a low precision leaves the basis exact; and a layer
+            # leaving the meta device, or whose buffers were replaced on the same device (to_empty), gets
+            # its fixed samples back
             self._install(ref.dtype, ref.device)
         return self
 
@@ -637,9 +655,10 @@ class SingleBlockBasisExpansion(BasisExpansion):
         blocks = torch.bmm(coeffs.reshape(T, fields * M, N), self._iblocks)  # [T, F * M, S]
         # the entry (t, f, m, s) sits at t * F * M * S + f * M * S + m * S + s
         if fields == 1:
-            index = self._iplace  # = _ichunk * M * S + _iinner
+            index = self._iplace  # chunk * M * S + inner position
         else:
-            index = self._ichunk * (fields * M * S) + self._iinner
+            chunk, inner = self._iplace // (M * S), self._iplace % (M * S)
+            index = chunk * (fields * M * S) + inner
             shift = torch.arange(fields, device=index.device) * (M * S)
             index = (shift[:, None] + index[None, :]).reshape(-1)
         kernel = blocks.reshape(-1).index_select(0, index).view(fields, o, p * i)
@@ -890,6 +909,15 @@ class BlocksBasisExpansion(BasisExpansion):
             "row_index", None if self._single else self._row_index(in_type, out_type), persistent=False
         )
         self._n_in_reprs = len(in_reprs)
+
+    def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> BlocksBasisExpansion:
+        super()._apply(fn, *args, **kwargs)
+        index = self.row_index
+        if index is not None and index.device.type != "meta":
+            # the gather index is fixed: rebuilt after any conversion (to_empty leaves it uninitialised)
+            exact = self._row_index(self._in_type, self._out_type).to(index.device)
+            self.register_buffer("row_index", exact, persistent=False)
+        return self
 
     def _row_index(self, in_type: Any, out_type: Any) -> torch.Tensor:
         """For every (output channel, input channel), its row in the flat buffer of products."""
