@@ -45,21 +45,10 @@ def _spaces() -> list[tuple[str, gspaces.GSpace, list]]:
 def _spaces_3d() -> list[tuple[str, Any, list, list]]:
     """(label, gspace, representations of the test field type, elements to test) on R³."""
     out = []
-    for name in (
-        "rot3dOnR3",
-        "flipRot3dOnR3",
-        "octaOnR3",
-        "fullOctaOnR3",
-        "icoOnR3",
-        "fullIcoOnR3",
-        "conicalOnR3",
-        "fullCylindricalOnR3",
-        "cylindricalOnR3",
-        "dihedralOnR3",
-        "rot2dOnR3",
-        "mirOnR3",
-        "invOnR3",
-    ):
+    from structconv.gspaces import r3
+
+    # every gspace factory of R³ but the trivial one (escnn's names, in gspaces.r3's order)
+    for name in [n for n in r3.__all__ if n.endswith("OnR3") and n != "trivialOnR3"]:
         gs = getattr(gspaces, name)()
         G = gs.fibergroup
         if G.continuous:
