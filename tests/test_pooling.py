@@ -161,3 +161,63 @@ def test_pooling_rejects_and_validates():
     torch.testing.assert_close(ceil(x).tensor, PointwiseMaxPoolAntialiased(t, 3, 2, 1)(x).tensor)
     with pytest.raises(ValueError, match="input_shape"):
         PointwiseMaxPool(t, 2).evaluate_output_shape((1, 3, 4, 4))
+
+
+# ---------------------------------------------------------------------- separable Gaussian blur
+_BLURS = [
+    ("avg2d", lambda t: PointwiseAvgPoolAntialiased(t, sigma=0.66, stride=2), 2),
+    ("avg2d-s1-pad0", lambda t: PointwiseAvgPoolAntialiased(t, sigma=0.5, stride=1, padding=0), 2),
+    ("avg2d-s3-pad3", lambda t: PointwiseAvgPoolAntialiased(t, sigma=0.9, stride=(3, 2), padding=(3, 1)), 2),
+    ("max2d", lambda t: PointwiseMaxPoolAntialiased(t, kernel_size=3, stride=2, padding=1, sigma=0.6), 2),
+    ("avg3d", lambda t: _nn3d().PointwiseAvgPoolAntialiased3D(t, sigma=0.6, stride=2), 3),
+    ("avg3d-aniso", lambda t: _nn3d().PointwiseAvgPoolAntialiased3D(t, 0.8, (1, 2, 3), (0, 2, 1)), 3),
+    ("max3d", lambda t: _nn3d().PointwiseMaxPoolAntialiased3D(t, 2, stride=2, sigma=0.6), 3),
+]
+
+
+def _nn3d():
+    import structconv.nn as enn
+
+    return enn
+
+
+def _blur_type(dim):
+    gs = C4 if dim == 2 else gspaces.octaOnR3()
+    return FieldType(gs, [gs.regular_repr, gs.trivial_repr])
+
+
+@pytest.mark.parametrize("name,make,dim", _BLURS, ids=[b[0] for b in _BLURS])
+def test_antialiased_blur_is_the_full_gaussian_convolution_and_differentiates(name, make, dim):
+    """The blur runs one axis at a time (it is separable); it must equal the depthwise convolution with
+    the full Gaussian (the exported layer) to float64 rounding, and its gradient must be right."""
+    t = _blur_type(dim)
+    m = make(t).double().eval()
+    shape = (2, t.size) + ((11, 9) if dim == 2 else (9, 8, 7))
+    x = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    y = m(GeometricTensor(x, t)).tensor
+    kernel = m.filter
+    assert kernel.shape == (t.size, 1) + (kernel.shape[-1],) * dim
+    torch.testing.assert_close(
+        kernel.sum(dim=tuple(range(2, 2 + dim))), torch.ones(t.size, 1, dtype=torch.float64)
+    )
+    ref = m.export().double()(x)
+    torch.testing.assert_close(y, ref, rtol=1e-12, atol=1e-13)
+    xs = x[:1, :, :6, :5, :4] if dim == 3 else x[:1, :, :7, :6]
+    xs = xs.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda v: m(GeometricTensor(v, t)).tensor, (xs,))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_antialiased_blur_keeps_the_input_dtype_and_is_finite(dtype):
+    t = _blur_type(3)
+    m = _nn3d().PointwiseAvgPoolAntialiased3D(t, sigma=0.6, stride=2).to(dtype)
+    x = torch.rand(2, t.size, 9, 9, 9).to(dtype)
+    y = m(GeometricTensor(x, t)).tensor
+    assert y.dtype == dtype and y.shape == (2, t.size, 5, 5, 5) and bool(torch.isfinite(y).all())
+
+
+def test_antialiased_blur_too_small_input_names_the_axis():
+    t = _blur_type(2)
+    m = PointwiseAvgPoolAntialiased(t, sigma=1.0, stride=1, padding=0)
+    with pytest.raises(ValueError, match="too small along axis 3"):
+        m(GeometricTensor(torch.randn(1, t.size, 9, 4), t))
