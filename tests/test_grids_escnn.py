@@ -365,13 +365,29 @@ def test_grid_so2_so3():
         grid_so2(S3, 4)
 
 
+@pytest.mark.parametrize("G", [S3, O3], ids=["SO3", "O3"])
+def test_hopf_and_fibonacci_take_a_real_N_as_escnn_does(G):
+    """escnn's formulas use ``N`` as a real number: ``N=20.0`` is ``N=20``, ``N=50.5`` lies between."""
+    for type in ("hopf", "fibonacci"):
+        a, b = grid(G, type, 20.0), grid(G, type, 20)
+        assert len(a) == len(b) and all(x == y for x, y in zip(a, b))
+        n = len(grid(G, type, N=50.5))
+        assert len(grid(G, type, N=50)) <= n <= len(grid(G, type, N=51))
+
+
 # --------------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     "call,exc,match",
     [
-        (lambda: grid(S3, "hopf", 19), ValueError, r"N=19 is not accepted; expected an int >= 20 \(N_side"),
-        (lambda: grid(S3, "fibonacci", 3), ValueError, r"N=3 is not accepted; expected an int >= 4"),
-        (lambda: grid(O3, "hopf", 2.5), ValueError, r"N=2.5 is not accepted"),
+        (
+            lambda: grid(S3, "hopf", 19),
+            ValueError,
+            r"N=19 is not accepted; expected a real number >= 20 \(N_side",
+        ),
+        (lambda: grid(S3, "fibonacci", 3), ValueError, r"N=3 is not accepted; expected a real number >= 4"),
+        (lambda: grid(O3, "hopf", 2.5), ValueError, r"^grid\(O\(3\)\): N=2.5 is not accepted"),
+        (lambda: grid(O3, "fibonacci", float("inf")), ValueError, r"^grid\(O\(3\)\): N=inf is not accepted"),
+        (lambda: grid(S3, "hopf", "30"), ValueError, r"N='30' is not accepted"),
         (lambda: grid(S3, "thomson_cube", 0), ValueError, r"N=0 is not accepted; expected an int >= 1"),
         (lambda: grid(S3, "thomson_cube"), TypeError, r"the argument 'N' is missing"),
         (lambda: grid(S3, "hopf", 30, seed=1), TypeError, r"unexpected keyword arguments \['seed'\]"),

@@ -128,6 +128,17 @@ def _count(value: Any, argname: str, where: str, minimum: int = 1, why: str = ""
     return int(value)
 
 
+def _size(value: Any, argname: str, where: str, minimum: int, why: str) -> int | float:
+    """A grid size that escnn's formulas use as a real number (``'hopf'``, ``'fibonacci'``): an int or a
+    finite real ``>= minimum`` (an integral float is returned as an int, so that the cache sees one key)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+    if not ok or float(value) < minimum:
+        raise ValueError(
+            f"{where}: {argname}={value!r} is not accepted; expected a real number >= {minimum} ({why})"
+        )
+    return int(value) if float(value).is_integer() else float(value)
+
+
 def _rng(seed: Any) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
@@ -386,17 +397,18 @@ def _axis_angle_quats(P: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def hopf_so3(N: int) -> np.ndarray:
+def hopf_so3(N: float, _where: str = "grid(SO(3), 'hopf')") -> np.ndarray:
     r"""About ``N`` rotations ``(n, 4)`` (unit quaternions ``(x, y, z, w)``, read-only): escnn's ``'hopf'``
     grid, the rotations about the axes of a HEALPix grid (:func:`healpix_sphere`,
     :math:`N_{side} = \mathrm{round}(\sqrt{N / (8\pi^2)})`) by the :math:`m = \mathrm{round}((\pi N)^{1/3})`
-    angles :math:`(k + \frac14) 2\pi/m`, :math:`12 N_{side}^2 m` rotations (axis major); ``N >= 20``.
+    angles :math:`(k + \frac14) 2\pi/m`, :math:`12 N_{side}^2 m` rotations (axis major); ``N >= 20``, a real
+    number as in escnn (e.g. ``20.0``).
 
     Example:
         >>> hopf_so3(100).shape  # N_side = 1, m = 7
         (84, 4)
     """
-    N = _count(N, "N", "grid(SO(3), 'hopf')", minimum=20, why="N_side = round(sqrt(N / (8 pi^2))) >= 1")
+    N = _size(N, "N", _where, minimum=20, why="N_side = round(sqrt(N / (8 pi^2))) >= 1")
     m = int(np.round(np.cbrt(N * math.pi)))
     n_side = int(np.round(np.sqrt(N / (8.0 * math.pi**2))))
     theta = (np.arange(m) + 0.25) * _TWO_PI / m
@@ -404,7 +416,7 @@ def hopf_so3(N: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def fibonacci_so3(N: int) -> np.ndarray:
+def fibonacci_so3(N: float, _where: str = "grid(SO(3), 'fibonacci')") -> np.ndarray:
     r"""About ``N`` rotations ``(n, 4)`` (unit quaternions ``(x, y, z, w)``, read-only): escnn's
     ``'fibonacci'`` grid, the rotations about the axes of a Fibonacci lattice of
     :math:`s = \mathrm{round}((N^2/\pi)^{1/3})` points (escnn's list, ``-fibonacci_sphere(s)``) by the
@@ -416,7 +428,7 @@ def fibonacci_so3(N: int) -> np.ndarray:
         >>> fibonacci_so3(100).shape  # s = 15, m = 7
         (85, 4)
     """
-    N = _count(N, "N", "grid(SO(3), 'fibonacci')", minimum=4, why="round(cbrt(N^2 / pi)) >= 2 axes")
+    N = _size(N, "N", _where, minimum=4, why="round(cbrt(N^2 / pi)) >= 2 axes")
     m = int(np.round(np.cbrt(N * math.pi)))
     s = int(np.round(np.cbrt(N**2 / math.pi)))
     theta = np.arange(m) * _TWO_PI / m
@@ -696,9 +708,10 @@ def _so3_grid(
     }
     if type in counted:
         (N,) = _pop_args(where, ["N"], rest, kwargs, {})
-        if type not in ("hopf", "fibonacci"):  # these two check N with their own lower bound
-            N = _count(N, "N", where)
-        qs = counted[type](N)
+        if type in ("hopf", "fibonacci"):  # real N, each with its own lower bound, named as called
+            qs = counted[type](N, where)
+        else:
+            qs = counted[type](_count(N, "N", where))
     elif type in ("ico", "cube", "tetra"):
         _pop_args(where, [], rest, kwargs, {})
         qs = {"ico": ICO_QUATERNIONS, "cube": OCTA_QUATERNIONS, "tetra": OCTA_QUATERNIONS[:12]}[type]
