@@ -31,8 +31,8 @@ EQUIVARIANT = (OctaTetrisNet, SO3TetrisNet, O3TetrisNet)
 #: small versions of the equivariant models, for the tests that run them many times
 SMALL = {
     OctaTetrisNet: {"fields": (1, 2, 2)},
-    SO3TetrisNet: {"blocks": ((2, 1, 1), (2, 1, 1)), "last": 4},
-    O3TetrisNet: {"blocks": ((2, 1, 1), (2, 1, 1)), "last": 4},
+    SO3TetrisNet: {"blocks": ((2, 1, 1), (2, 1, 1)), "last": 4, "hidden": 6},
+    O3TetrisNet: {"blocks": ((2, 1, 1), (2, 1, 1)), "last": 4, "hidden": 0},
 }
 
 
@@ -168,6 +168,8 @@ def test_shape_state_dict_and_repr(cls):
         (lambda: SO3TetrisNet(blocks=((1, 1, 1),)), "blocks="),
         (lambda: SO3TetrisNet(blocks=((0, 0, 0), (1, 1, 1))), "blocks="),
         (lambda: O3TetrisNet(last=0), "last=0"),
+        (lambda: SO3TetrisNet(hidden=-1), "hidden=-1"),
+        (lambda: O3TetrisNet(hidden=2.5), "hidden=2.5"),
         (lambda: SO3TetrisNet(num_classes=0), "num_classes=0"),
         (lambda: OctaTetrisNet(in_channels=True), "in_channels=True"),
     ],
@@ -241,6 +243,7 @@ def _args(*argv: str) -> argparse.Namespace:
         (["--lr", "0"], "lr=0.0"),
         (["--threads", "-2"], "threads=-2"),
         (["--seed", "-1"], "seed=-1"),
+        (["--size", "13"], "size=13 is not accepted; expected an int >= 14"),
         (["--models", "cnn,resnet"], "models=.*resnet"),
         (["--models", "cnn,cnn"], "models="),
         (["--models", ","], "models="),
@@ -278,7 +281,8 @@ def test_cli_wiring_dispatches_to_the_3d_demo(capsys, tmp_path):
 
 def test_config_defaults():
     cfg = Demo3DConfig()
-    assert cfg.models == tuple(MODEL_NAMES) and cfg.resolved_epochs() == 8 and cfg.resolved_batch_size() == 16
+    assert cfg.models == tuple(MODEL_NAMES) and cfg.resolved_epochs() == 12 and cfg.resolved_batch_size() == 8
+    assert cfg.threads == 0 and Demo3DConfig(quick=True).resolved_epochs() == 6
     assert Demo3DConfig(quick=True).data_sizes()["grid_rotations"] == 6
 
 
@@ -316,6 +320,10 @@ def test_quick_end_to_end(tmp_path):
         assert data["models"][name]["invariance_error_grid"] < 1e-5
     o3 = data["models"]["O(3) CNN"]
     assert o3["mirror_chiral_accuracy"] <= 0.5
+    # reflections: O(3) keeps its logits to rounding, the rotation-invariant models move theirs
+    assert o3["mirror_logit_change"] < 1e-5
+    for name in ("octahedral CNN", "SO(3) CNN"):
+        assert data["models"][name]["mirror_logit_change"] > 1e-5
     export = data["export"]
     assert export["ok"] and export["predictions_identical"] and export["reloaded_identical"]
     assert export["loads_without_structconv"] and export["runs_without_structconv"]["ok"]

@@ -66,6 +66,13 @@ MODEL_NAMES: dict[str, str] = {
 _CHIRAL = tuple(n for n, m in enumerate(MIRROR_LABELS) if m != n)  # the labels of the two chiral shapes
 _EQUIVARIANT = ("octa", "so3", "o3")
 _ROTATION_INVARIANT = ("octa", "so3")  # the models that may tell mirror images apart
+#: side of a cube of the shapes and the Gaussian blur of the renders, in voxels: cubes of 1.5 voxels blurred
+#: by 0.9 are smooth enough on the grid for the SO(3) and O(3) models to stay nearly invariant under
+#: rotations off the grid (with cubes of 2 voxels blurred by 0.6 they lost a third of their accuracy there)
+_SCALE = 1.5
+_SMOOTHING = 0.9
+#: the smallest side that holds every shape moved as the test sets move them (``_check_fit`` of the data)
+_MIN_SIZE = 14
 
 
 @dataclass
@@ -73,24 +80,25 @@ class Demo3DConfig:
     """Settings of one 3D demo run (the command line options).
 
     Args:
-        epochs: training epochs per model; default 8 (3 with ``quick``).
-        batch_size: volumes per optimizer step; default 16.
+        epochs: training epochs per model; default 12 (6 with ``quick``).
+        batch_size: volumes per optimizer step; default 8 (more, smaller steps: in the same time, the
+            equivariant models learn more than with 16).
         seed: seed of the data, the initialisations and the batch order.
         device: torch device to train and test on.
         quick: a small smoke-test run (smaller models and test sets) of well under a minute.
         out: output folder.
         lr: peak learning rate (one-cycle schedule).
-        threads: PyTorch CPU threads during the run (restored afterwards); ``0`` keeps the current setting
-            (PyTorch's: one per core). The default, 1, is fastest on a busy machine (contended threads
-            thrash in 3D convolutions); on an idle one, more threads help.
+        threads: PyTorch CPU threads during the run (restored afterwards); ``0`` (the default) keeps the
+            current setting (PyTorch's: one per core). On a machine busy with other work, ``1`` can be
+            faster (contended threads thrash in 3D convolutions).
         models: which models to train, among :data:`MODEL_NAMES` (``cnn``, ``octa``, ``so3``, ``o3``).
-        size: side of the volumes, in voxels; the equivariant models are exactly invariant to the grid
-            rotations at sides ``4k + 1`` (17, 21, ...; their two strided poolings then keep the centre).
+        size: side of the volumes, in voxels (>= 14); the equivariant models are exactly invariant to the
+            grid rotations at sides ``4k + 1`` (17, 21, ...; their strided poolings then keep the centre).
 
     Example:
         >>> cfg = Demo3DConfig(quick=True)
         >>> cfg.resolved_epochs(), cfg.data_sizes()["train"]
-        (3, 64)
+        (6, 128)
     """
 
     epochs: int | None = None
@@ -99,8 +107,8 @@ class Demo3DConfig:
     device: str = "cpu"
     quick: bool = False
     out: str = "structconv-demo3d"
-    lr: float = 2e-2
-    threads: int = 1
+    lr: float = 5e-3
+    threads: int = 0
     models: tuple[str, ...] = field(default_factory=lambda: tuple(MODEL_NAMES))
     size: int = 17
 
@@ -112,8 +120,10 @@ class Demo3DConfig:
                 raise ValueError(f"{name}={value!r} is not accepted; expected a positive int")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed={self.seed!r} is not accepted; expected an int >= 0")
-        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 13:
-            raise ValueError(f"size={self.size!r} is not accepted; expected an int >= 13 (17: the default)")
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < _MIN_SIZE:
+            raise ValueError(
+                f"size={self.size!r} is not accepted; expected an int >= {_MIN_SIZE} (17: the default)"
+            )
         if not isinstance(self.threads, int) or self.threads < 0:
             raise ValueError(
                 f"threads={self.threads!r} is not accepted; expected an int >= 0 (0: PyTorch's default)"
@@ -132,17 +142,17 @@ class Demo3DConfig:
         """Epochs actually used."""
         if self.epochs is not None:
             return self.epochs
-        return 3 if self.quick else 8
+        return 6 if self.quick else 12
 
     def resolved_batch_size(self) -> int:
         """Batch size actually used."""
-        return self.batch_size if self.batch_size is not None else 16
+        return self.batch_size if self.batch_size is not None else 8
 
     def data_sizes(self) -> dict[str, int]:
         """Numbers of volumes: training, upright test, random-rotation test, and the rotations of the cube
         kept in the grid and mirror test sets (every shape under each; 24: all)."""
         if self.quick:
-            return {"train": 64, "upright": 32, "random": 32, "grid_rotations": 6}
+            return {"train": 128, "upright": 32, "random": 48, "grid_rotations": 6}
         return {"train": 256, "upright": 96, "random": 192, "grid_rotations": 24}
 
     def build_models(self) -> dict[str, nn.Module]:
@@ -157,8 +167,8 @@ class Demo3DConfig:
         small = {
             "cnn": lambda: Conv3dBaseline(channels=(6, 12, 24)),
             "octa": lambda: OctaTetrisNet(fields=(1, 2, 4)),
-            "so3": lambda: SO3TetrisNet(blocks=((2, 1, 1), (8, 4, 2)), last=32),
-            "o3": lambda: O3TetrisNet(blocks=((2, 1, 1), (8, 4, 2)), last=32),
+            "so3": lambda: SO3TetrisNet(blocks=((2, 1, 1), (4, 2, 1)), last=32, hidden=64),
+            "o3": lambda: O3TetrisNet(blocks=((2, 1, 1), (4, 2, 1)), last=32, hidden=64),
         }
         full = {"cnn": Conv3dBaseline, "octa": OctaTetrisNet, "so3": SO3TetrisNet, "o3": O3TetrisNet}
         makers = small if self.quick else full
@@ -203,12 +213,9 @@ def _rotation_index(data: Tetris3D) -> torch.Tensor:
 
 def _load_data(config: Demo3DConfig) -> tuple[Tetris3D, list[_TestSet]]:
     sizes = config.data_sizes()
-    split = load_tetris3d(
-        n_train=sizes["train"], n_test_random=sizes["random"], size=config.size, seed=config.seed
-    )
-    upright = Tetris3D(
-        sizes["upright"], "none", split.train.translation, size=config.size, seed=config.seed + 10_000
-    )
+    look = {"size": config.size, "scale": _SCALE, "smoothing": _SMOOTHING}
+    split = load_tetris3d(n_train=sizes["train"], n_test_random=sizes["random"], seed=config.seed, **look)
+    upright = Tetris3D(sizes["upright"], "none", split.train.translation, seed=config.seed + 10_000, **look)
     keep_g = _keep_rotations(split.test_grid, sizes["grid_rotations"])
     keep_r = _keep_rotations(split.test_reflect, sizes["grid_rotations"])
     sets = [
@@ -296,7 +303,10 @@ def _evaluate(
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Accuracies on every test set, the mirrored chiral shapes' accuracy, the grid invariance error."""
     size = sets[0].volumes.shape[-1]
-    upright_centred = render_tetris(list(range(len(TETRIS_CLASSES))), size=size)  # what the grid set rotates
+    # what the grid and mirror sets move (exact voxel permutations of these)
+    upright_centred = render_tetris(
+        list(range(len(TETRIS_CLASSES))), size=size, scale=_SCALE, smoothing=_SMOOTHING
+    )
     total = sum(len(s.labels) for s in sets) + len(upright_centred)
     logits: dict[str, torch.Tensor] = {}
     with ProgressBar(total, desc=f"{name} test", stream=stream) as bar:
@@ -326,6 +336,11 @@ def _evaluate(
     inv = logit_change(reference[grid.labels], [logits["grid"]])
     res["invariance_error_grid"] = inv["relative"]
     res["invariance_error_grid_abs"] = inv["max_abs"]
+    # the mirror volumes are exact voxel permutations of the centred upright shapes they mirror: how far
+    # the logits move under a reflection (O(3): rounding; a model that can tell mirror images apart: more)
+    source = torch.tensor(MIRROR_LABELS)[mirror.labels]
+    inv = logit_change(reference[source], [logits["mirror"]])
+    res["mirror_logit_change"] = inv["relative"]
     logits["reference"] = reference
     return res, logits
 
@@ -507,6 +522,7 @@ _COLUMNS = [
     ("mirror_accuracy", "mirror"),
     ("mirror_chiral_accuracy", "mirror chiral"),
     ("invariance_error_grid", "grid inv. err"),
+    ("mirror_logit_change", "mirror change"),
 ]
 
 _MIRROR_NOTE = (
@@ -630,8 +646,9 @@ def _run(config: Demo3DConfig, stream: TextIO) -> dict[str, Any]:
         "'24 rotations' every shape under each rotation of the cube ('worst rotation': the worst of them), "
         "'random rot.' uniformly random rotations, 'mirror' the mirror images, 'mirror chiral' the mirror "
         "images of the two chiral shapes; 'grid inv. err' is the largest change of a logit under the grid "
-        "rotations, relative to the largest logit; 'params' counts the scalars each model holds (an "
-        "equivariant model learns basis coefficients, its export holds the expanded filters)",
+        "rotations, relative to the largest logit, and 'mirror change' that under the reflections (a model "
+        "that can tell mirror images apart changes its logits there); 'params' counts the scalars each "
+        "model holds (an equivariant model learns basis coefficients, its export holds the expanded filters)",
     )
     _say(stream, _MIRROR_NOTE)
     _say(
@@ -656,11 +673,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         'cnn,so3'
     """
     parser.add_argument(
-        "--epochs", type=int, default=None, help="training epochs per model (default 8; 3 with --quick)"
+        "--epochs", type=int, default=None, help="training epochs per model (default 12; 6 with --quick)"
     )
-    parser.add_argument(
-        "--batch-size", type=int, default=None, help="volumes per optimizer step (default 16)"
-    )
+    parser.add_argument("--batch-size", type=int, default=None, help="volumes per optimizer step (default 8)")
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of data, initialisation and batches (default 0)"
     )
@@ -668,16 +683,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="PyTorch CPU threads (default 1, best on a busy machine; 0: PyTorch's default, one per core)",
+        default=0,
+        help="PyTorch CPU threads (default 0: PyTorch's default, one per core; 1 can be faster on a machine "
+        "busy with other work)",
     )
-    parser.add_argument("--lr", type=float, default=2e-2, help="peak learning rate, one-cycle (default 0.02)")
+    parser.add_argument(
+        "--lr", type=float, default=5e-3, help="peak learning rate, one-cycle (default 0.005)"
+    )
     parser.add_argument(
         "--size",
         type=int,
         default=17,
-        help="side of the volumes (default 17; the invariant models are exact on the grid rotations at "
-        "sides 4k + 1)",
+        help="side of the volumes, >= 14 (default 17; the invariant models are exact on the grid rotations "
+        "at sides 4k + 1)",
     )
     parser.add_argument(
         "--models",

@@ -6,15 +6,16 @@ Three classifiers of ``(N, 1, D, H, W)`` volumes with about the same number of p
 - :class:`OctaTetrisNet`: steerable convolutions (:class:`~structconv.nn.R3Conv`) on regular fields of the
   octahedral group (the 24 rotations of the cube), point-wise ELU, ``GroupPooling`` at the end;
 - :class:`SO3TetrisNet`: steerable convolutions on fields of SO(3) (scalars, vectors, rank-2 tensors:
-  the irreps of degree 0, 1 and 2) with gated non-linearities (Weiler et al. 2018), and a last convolution
-  to scalar fields;
+  the irreps of degree 0, 1 and 2) with gated non-linearities (Weiler et al. 2018), a last convolution
+  to scalar fields and a two-layer head;
 - :class:`O3TetrisNet`: the same on O(3) (rotations *and* reflections): it is invariant to mirror images, so
   it cannot tell the two chiral shapes apart (they are mirror images of one another).
 
 Every layer before the head commutes with the rotations of the gspace, and the head is a spatial mean of
-invariant fields followed by a :class:`torch.nn.Linear`, so the logits of the equivariant models are
-invariant to the 24 rotations of the voxel grid up to float rounding on grids of a side ``4k + 1`` (9, 13,
-17, ...: each anti-aliased pooling with stride 2 then samples a grid that keeps its centre) and
+invariant fields followed by a :class:`torch.nn.Linear` (a small MLP for SO(3) and O(3)), so the logits of
+the equivariant models are invariant to the 24 rotations of the voxel grid up to float rounding on grids of
+a side ``4k + 1`` (9, 13, 17, ...: each anti-aliased pooling with stride 2 then samples a grid that keeps
+its centre; the SO(3) and O(3) models pool once, so any odd side will do) and
 approximately invariant to other rotations (the filters are smooth, the poolings blur before they
 subsample, the volumes are blurred). Each model's :meth:`export` returns plain
 ``torch.nn`` modules with the same logits.
@@ -42,12 +43,13 @@ from structconv.data.tetris3d import Conv3dBaseline
 __all__ = ["Conv3dBaseline", "OctaTetrisNet", "SO3TetrisNet", "O3TetrisNet", "TETRIS3D_MODELS"]
 
 #: irrep multiplicities ``(scalars, vectors, rank-2 tensors)`` of the two gated blocks of the SO(3) and O(3)
-#: models, and the scalar fields of their last block: about 40.7k parameters, close to the baseline's 39.8k
-#: (most of them in the last convolution, at the coarsest resolution, where they cost the least time)
-_SO3_BLOCKS = ((8, 4, 2), (48, 24, 12))
-_SO3_LAST = 256
-_O3_BLOCKS = ((8, 4, 2), (48, 24, 12))
-_O3_LAST = 256
+#: models, the scalar fields of their last block and the width of their head's hidden layer: about 42k
+#: parameters (most of them in the head, where they cost no time), close to the baseline's 39.8k
+_SO3_BLOCKS = ((8, 4, 2), (16, 8, 4))
+_SO3_LAST = 128
+_O3_BLOCKS = ((8, 4, 2), (16, 8, 4))
+_O3_LAST = 128
+_HIDDEN = 256
 #: regular fields of the three blocks of the octahedral model (a regular field has 24 channels)
 _OCTA_FIELDS = (2, 6, 24)
 #: standard deviation (voxels) of the Gaussian blur of the anti-aliased poolings
@@ -87,7 +89,7 @@ class _InvariantVolumeNet(nn.Module):
 
     in_type: Any
     features: Any
-    head: nn.Linear
+    head: nn.Module
 
     def _setup_io(self, num_classes: int, in_channels: int) -> None:
         self.num_classes = _check_count("num_classes", num_classes)
@@ -185,13 +187,15 @@ class OctaTetrisNet(_InvariantVolumeNet):
 
 
 def _gated_trunk(gs: Any, enn: Any, in_type: Any, blocks: Sequence[Sequence[Any]], last: int) -> Any:
-    """Two gated blocks, each followed by anti-aliased average pooling (stride 2), and a last block to
-    ``last`` scalar fields.
+    """Two gated blocks (an anti-aliased average pooling with stride 2 after the first) and a last block
+    to ``last`` scalar fields.
 
     ``blocks[i]`` lists the representations of block ``i``'s fields. A block is ``R3Conv(kernel 5, then 3) ->
     GNormBatchNorm -> GatedNonLinearity1``: the convolution also outputs one scalar gate per field, and each
-    field (scalars included) is multiplied by the sigmoid of its gate. The last block is ``R3Conv ->
-    InnerBatchNorm -> ELU`` on trivial fields, which are invariant.
+    field (scalars included) is multiplied by the sigmoid of its gate. The last block is ``R3Conv(kernel 3)
+    -> InnerBatchNorm -> ELU`` on trivial fields, which are invariant. One pooling only: the last two
+    convolutions see the volume at half resolution, not a quarter, which keeps the features smooth enough
+    on the grid to be nearly invariant to rotations off the grid too.
     """
     layers: list[Any] = []
     prev = in_type
@@ -205,7 +209,8 @@ def _gated_trunk(gs: Any, enn: Any, in_type: Any, blocks: Sequence[Sequence[Any]
             enn.GNormBatchNorm(conv_out),
             enn.GatedNonLinearity1(conv_out, gates=["gate"] * len(gates) + ["gated"] * len(gated)),
         ]
-        layers.append(enn.PointwiseAvgPoolAntialiased3D(gated, sigma=_POOL_SIGMA, stride=2))
+        if i == 0:
+            layers.append(enn.PointwiseAvgPoolAntialiased3D(gated, sigma=_POOL_SIGMA, stride=2))
         prev = gated
     scalars = enn.FieldType(gs, [gs.trivial_repr] * last)
     layers += [
@@ -216,71 +221,118 @@ def _gated_trunk(gs: Any, enn: Any, in_type: Any, blocks: Sequence[Sequence[Any]
     return enn.SequentialModule(*layers)
 
 
-class SO3TetrisNet(_InvariantVolumeNet):
-    r"""A classifier invariant to every rotation (SO(3)): steerable fields of degree 0, 1 and 2.
+def _mlp_head(features: int, hidden: int, num_classes: int) -> nn.Module:
+    """``Linear -> ELU -> Linear`` on the invariant features (``hidden == 0``: one ``Linear``)."""
+    if hidden == 0:
+        return nn.Linear(features, num_classes)
+    return nn.Sequential(nn.Linear(features, hidden), nn.ELU(), nn.Linear(hidden, num_classes))
 
-    Two gated blocks, each ``R3Conv -> GNormBatchNorm -> GatedNonLinearity1 ->``
-    anti-aliased average pooling (stride 2), on ``(scalars, vectors, rank-2 tensors)`` fields (irreps of
-    degree 0, 1, 2: 1, 3 and 5 channels), each field gated by the sigmoid of a scalar of its own; then
-    ``R3Conv -> InnerBatchNorm -> ELU`` to ``last`` scalar fields (invariant), a spatial mean and a linear
-    head. The filters are Gaussian shells times spherical harmonics, exactly steerable for the grid
-    rotations; other rotations are approximately respected (sampling). Defaults: ``blocks=((8, 4, 2), (48,
-    24, 12))``, ``last=256``: 40,750 parameters (the ``Conv3dBaseline`` has 39,764). The first convolution
-    has kernel 5, the others kernel 3.
 
-    Args:
-        blocks: ``(scalars, vectors, rank-2 tensors)`` of the two gated blocks.
-        last: scalar fields of the last block (the features the head sees).
-        num_classes: number of classes (logits).
-        in_channels: channels of the input volumes (scalar fields).
+class _GatedTetrisNet(_InvariantVolumeNet):
+    """The SO(3) and O(3) models: :func:`_gated_trunk` on the gspace's fields of degree 0, 1 and 2."""
 
-    Shape:
-        - Input: ``(N, in_channels, D, H, W)`` with ``D, H, W >= 4``; exact invariance to the grid
-          rotations needs ``D = H = W = 4k + 1``.
-        - Output: ``(N, num_classes)``
-
-    Example:
-        >>> net = SO3TetrisNet(blocks=((1, 1, 1), (1, 1, 1)), last=2)
-        >>> net(torch.zeros(2, 1, 9, 9, 9)).shape
-        torch.Size([2, 8])
-    """
+    _group = ""
 
     def __init__(
         self,
-        blocks: Sequence[Sequence[int]] = _SO3_BLOCKS,
-        last: int = _SO3_LAST,
-        num_classes: int = 8,
-        in_channels: int = 1,
+        blocks: Sequence[Sequence[int]],
+        last: int,
+        hidden: int,
+        num_classes: int,
+        in_channels: int,
     ) -> None:
         super().__init__()
-        from structconv import gspaces
         from structconv import nn as enn
 
         self._setup_io(num_classes, in_channels)
         self.blocks = _check_blocks("blocks", blocks)
         self.last = _check_count("last", last)
-        gs = gspaces.rot3dOnR3()
+        self.hidden = _check_count("hidden", hidden, minimum=0)
+        gs = self._gspace()
         self.in_type = enn.FieldType(gs, [gs.trivial_repr] * self.in_channels)
-        reps = [[gs.irrep(j) for j, n in enumerate(b) for _ in range(n)] for b in self.blocks]
+        irreps = self._irreps(gs)
+        reps = [[irreps[j] for j, n in enumerate(b) for _ in range(n)] for b in self.blocks]
         self.features = _gated_trunk(gs, enn, self.in_type, reps, self.last)
-        self.head = nn.Linear(self.last, self.num_classes)
+        self.head = _mlp_head(self.last, self.hidden, self.num_classes)
+
+    def _gspace(self) -> Any:
+        raise NotImplementedError
+
+    def _irreps(self, gs: Any) -> tuple[Any, Any, Any]:
+        raise NotImplementedError
 
     def extra_repr(self) -> str:
-        return f"group=SO(3), blocks={self.blocks}, last={self.last}, num_classes={self.num_classes}"
+        return (
+            f"group={self._group}, blocks={self.blocks}, last={self.last}, hidden={self.hidden}, "
+            f"num_classes={self.num_classes}"
+        )
 
 
-class O3TetrisNet(_InvariantVolumeNet):
+class SO3TetrisNet(_GatedTetrisNet):
+    r"""A classifier invariant to every rotation (SO(3)): steerable fields of degree 0, 1 and 2.
+
+    Two gated blocks, each ``R3Conv -> GNormBatchNorm -> GatedNonLinearity1`` on ``(scalars, vectors,
+    rank-2 tensors)`` fields (irreps of degree 0, 1, 2: 1, 3 and 5 channels), each field gated by the
+    sigmoid of a scalar of its own, with an anti-aliased average pooling (stride 2) after the first; then
+    ``R3Conv -> InnerBatchNorm -> ELU`` to ``last`` scalar fields (invariant), a spatial mean and an MLP
+    head (``Linear -> ELU -> Linear``). The filters are Gaussian shells times spherical harmonics, exactly
+    steerable for the grid rotations; other rotations are approximately respected (sampling). Defaults:
+    ``blocks=((8, 4, 2), (16, 8, 4))``, ``last=128``, ``hidden=256``: 42,526 parameters (the
+    ``Conv3dBaseline`` has 39,764); on ``17^3`` volumes the feature maps are ``30 × 17^3 -> 60 × 9^3 -> 128
+    × 9^3``. The first convolution has kernel 5, the others kernel 3.
+
+    Args:
+        blocks: ``(scalars, vectors, rank-2 tensors)`` of the two gated blocks.
+        last: scalar fields of the last block (the invariant features the head sees).
+        hidden: width of the head's hidden layer (``0``: the head is one ``Linear``).
+        num_classes: number of classes (logits).
+        in_channels: channels of the input volumes (scalar fields).
+
+    Shape:
+        - Input: ``(N, in_channels, D, H, W)`` with ``D, H, W >= 4``; exact invariance to the grid
+          rotations needs odd ``D = H = W`` (the pooling by 2 then keeps the grid's centre).
+        - Output: ``(N, num_classes)``
+
+    Example:
+        >>> net = SO3TetrisNet(blocks=((1, 1, 1), (1, 1, 1)), last=2, hidden=4)
+        >>> net(torch.zeros(2, 1, 9, 9, 9)).shape
+        torch.Size([2, 8])
+    """
+
+    _group = "SO(3)"
+
+    def __init__(
+        self,
+        blocks: Sequence[Sequence[int]] = _SO3_BLOCKS,
+        last: int = _SO3_LAST,
+        hidden: int = _HIDDEN,
+        num_classes: int = 8,
+        in_channels: int = 1,
+    ) -> None:
+        super().__init__(blocks, last, hidden, num_classes, in_channels)
+
+    def _gspace(self) -> Any:
+        from structconv import gspaces
+
+        return gspaces.rot3dOnR3()
+
+    def _irreps(self, gs: Any) -> tuple[Any, Any, Any]:
+        return (gs.irrep(0), gs.irrep(1), gs.irrep(2))
+
+
+class O3TetrisNet(_GatedTetrisNet):
     r"""A classifier invariant to every rotation and reflection (O(3)): it cannot separate mirror images.
 
     :class:`SO3TetrisNet` on O(3): the fields are scalars, vectors (odd: they flip under the inversion
     ``x -> -x``) and even rank-2 tensors (O(3) irreps ``(0, 0)``, ``(1, 1)`` and ``(0, 2)``), the last block
     maps to O(3)-invariant scalars. A mirror image of a volume therefore gets exactly the logits of the
     volume: the two chiral Tetris shapes, mirror images of one another, always get the same prediction.
-    Defaults: ``blocks=((8, 4, 2), (48, 24, 12))``, ``last=256``: 40,534 parameters.
+    Defaults: ``blocks=((8, 4, 2), (16, 8, 4))``, ``last=128``, ``hidden=256``: 42,454 parameters.
 
     Args:
         blocks: ``(scalars, vectors, rank-2 tensors)`` of the two gated blocks.
         last: scalar fields of the last block.
+        hidden: width of the head's hidden layer (``0``: the head is one ``Linear``).
         num_classes: number of classes (logits).
         in_channels: channels of the input volumes (scalar fields).
 
@@ -289,35 +341,31 @@ class O3TetrisNet(_InvariantVolumeNet):
         - Output: ``(N, num_classes)``
 
     Example:
-        >>> net = O3TetrisNet(blocks=((1, 1, 1), (1, 1, 1)), last=2).eval()
+        >>> net = O3TetrisNet(blocks=((1, 1, 1), (1, 1, 1)), last=2, hidden=0).eval()
         >>> x = torch.randn(1, 1, 9, 9, 9)
         >>> bool(torch.allclose(net(x), net(torch.flip(x, dims=(-1,))), atol=1e-5))  # a mirror image
         True
     """
 
+    _group = "O(3)"
+
     def __init__(
         self,
         blocks: Sequence[Sequence[int]] = _O3_BLOCKS,
         last: int = _O3_LAST,
+        hidden: int = _HIDDEN,
         num_classes: int = 8,
         in_channels: int = 1,
     ) -> None:
-        super().__init__()
+        super().__init__(blocks, last, hidden, num_classes, in_channels)
+
+    def _gspace(self) -> Any:
         from structconv import gspaces
-        from structconv import nn as enn
 
-        self._setup_io(num_classes, in_channels)
-        self.blocks = _check_blocks("blocks", blocks)
-        self.last = _check_count("last", last)
-        gs = gspaces.flipRot3dOnR3()
-        self.in_type = enn.FieldType(gs, [gs.trivial_repr] * self.in_channels)
-        irreps = (gs.irrep(0, 0), gs.irrep(1, 1), gs.irrep(0, 2))
-        reps = [[irreps[j] for j, n in enumerate(b) for _ in range(n)] for b in self.blocks]
-        self.features = _gated_trunk(gs, enn, self.in_type, reps, self.last)
-        self.head = nn.Linear(self.last, self.num_classes)
+        return gspaces.flipRot3dOnR3()
 
-    def extra_repr(self) -> str:
-        return f"group=O(3), blocks={self.blocks}, last={self.last}, num_classes={self.num_classes}"
+    def _irreps(self, gs: Any) -> tuple[Any, Any, Any]:
+        return (gs.irrep(0, 0), gs.irrep(1, 1), gs.irrep(0, 2))
 
 
 #: the models of the 3D demo by short name, in the order they are trained
