@@ -373,6 +373,14 @@ def test_hopf_and_fibonacci_take_a_real_N_as_escnn_does(G):
         assert len(a) == len(b) and all(x == y for x, y in zip(a, b))
         n = len(grid(G, type, N=50.5))
         assert len(grid(G, type, N=50)) <= n <= len(grid(G, type, N=51))
+    # the smallest N escnn accepts: 2 pi^2 (N_side = 1) and sqrt(1.5^3 pi) (two axes); escnn 1.0.11 gives
+    # 48 and 2 rotations on SO(3)
+    factor = 2 if G is O3 else 1
+    assert len(grid(G, "hopf", N=19.75)) == 48 * factor and len(grid(G, "fibonacci", N=3.26)) == 2 * factor
+    with pytest.raises(ValueError, match=r"N=19.73 is not accepted; expected a real number >= 19.74"):
+        grid(G, "hopf", N=19.73)
+    with pytest.raises(ValueError, match=r"N=3.25 is not accepted; expected a real number >= 3.26"):
+        grid(G, "fibonacci", N=3.25)
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -382,12 +390,18 @@ def test_hopf_and_fibonacci_take_a_real_N_as_escnn_does(G):
         (
             lambda: grid(S3, "hopf", 19),
             ValueError,
-            r"N=19 is not accepted; expected a real number >= 20 \(N_side",
+            r"N=19.0 is not accepted; expected a real number >= 19.74 \(2 pi\^2: N_side",
         ),
-        (lambda: grid(S3, "fibonacci", 3), ValueError, r"N=3 is not accepted; expected a real number >= 4"),
+        (
+            lambda: grid(S3, "fibonacci", 3),
+            ValueError,
+            r"N=3.0 is not accepted; expected a real number >= 3.26",
+        ),
         (lambda: grid(O3, "hopf", 2.5), ValueError, r"^grid\(O\(3\)\): N=2.5 is not accepted"),
         (lambda: grid(O3, "fibonacci", float("inf")), ValueError, r"^grid\(O\(3\)\): N=inf is not accepted"),
         (lambda: grid(S3, "hopf", "30"), ValueError, r"N='30' is not accepted"),
+        (lambda: grid(S3, "hopf", 50 + 0j), ValueError, r"N=\(50\+0j\) is not accepted"),
+        (lambda: grid(S3, "fibonacci", [50]), ValueError, r"N=\[50\] is not accepted"),
         (lambda: grid(S3, "thomson_cube", 0), ValueError, r"N=0 is not accepted; expected an int >= 1"),
         (lambda: grid(S3, "thomson_cube"), TypeError, r"the argument 'N' is missing"),
         (lambda: grid(S3, "hopf", 30, seed=1), TypeError, r"unexpected keyword arguments \['seed'\]"),

@@ -163,7 +163,7 @@ def test_pooling_rejects_and_validates():
         PointwiseMaxPool(t, 2).evaluate_output_shape((1, 3, 4, 4))
 
 
-# ---------------------------------------------------------------------- separable Gaussian blur
+# ---------------------------------------------------------------------- Gaussian blur
 _BLURS = [
     ("avg2d", lambda t: PointwiseAvgPoolAntialiased(t, sigma=0.66, stride=2), 2),
     ("avg2d-s1-pad0", lambda t: PointwiseAvgPoolAntialiased(t, sigma=0.5, stride=1, padding=0), 2),
@@ -188,8 +188,8 @@ def _blur_type(dim):
 
 @pytest.mark.parametrize("name,make,dim", _BLURS, ids=[b[0] for b in _BLURS])
 def test_antialiased_blur_is_the_full_gaussian_convolution_and_differentiates(name, make, dim):
-    """The blur runs one axis at a time (it is separable); it must equal the depthwise convolution with
-    the full Gaussian (the exported layer) to float64 rounding, and its gradient must be right."""
+    """The blur (built from its 1-D factor) must equal the exported depthwise convolution with the full
+    Gaussian, sum to one, and have the right gradient."""
     t = _blur_type(dim)
     m = make(t).double().eval()
     shape = (2, t.size) + ((11, 9) if dim == 2 else (9, 8, 7))
@@ -202,18 +202,27 @@ def test_antialiased_blur_is_the_full_gaussian_convolution_and_differentiates(na
     )
     ref = m.export().double()(x)
     torch.testing.assert_close(y, ref, rtol=1e-12, atol=1e-13)
+    # with a gradient to carry: the same numbers
+    y_grad = m(GeometricTensor(x.clone().requires_grad_(), t)).tensor
+    torch.testing.assert_close(y_grad.detach(), ref, rtol=1e-12, atol=1e-13)
     xs = x[:1, :, :6, :5, :4] if dim == 3 else x[:1, :, :7, :6]
     xs = xs.clone().requires_grad_()
     assert torch.autograd.gradcheck(lambda v: m(GeometricTensor(v, t)).tensor, (xs,))
 
 
+@pytest.mark.parametrize("grad", [False, True], ids=["nograd", "grad"])
+@pytest.mark.parametrize("dim", [2, 3])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
-def test_antialiased_blur_keeps_the_input_dtype_and_is_finite(dtype):
-    t = _blur_type(3)
-    m = _nn3d().PointwiseAvgPoolAntialiased3D(t, sigma=0.6, stride=2).to(dtype)
-    x = torch.rand(2, t.size, 9, 9, 9).to(dtype)
+def test_antialiased_blur_keeps_the_input_dtype_and_is_finite(dtype, dim, grad):
+    t = _blur_type(dim)
+    enn = _nn3d()
+    make = enn.PointwiseAvgPoolAntialiased3D if dim == 3 else enn.PointwiseAvgPoolAntialiased
+    m = make(t, sigma=0.6, stride=2).to(dtype)
+    x = torch.rand(2, t.size, *([9] * dim)).to(dtype).requires_grad_(grad)
     y = m(GeometricTensor(x, t)).tensor
-    assert y.dtype == dtype and y.shape == (2, t.size, 5, 5, 5) and bool(torch.isfinite(y).all())
+    assert y.dtype == dtype and y.shape == (2, t.size, *([5] * dim)) and bool(torch.isfinite(y).all())
+    ref = m.float().export()(x.detach().float())
+    torch.testing.assert_close(y.detach().float(), ref, rtol=2e-2, atol=2e-2)
 
 
 def test_antialiased_blur_too_small_input_names_the_axis():
@@ -221,3 +230,44 @@ def test_antialiased_blur_too_small_input_names_the_axis():
     m = PointwiseAvgPoolAntialiased(t, sigma=1.0, stride=1, padding=0)
     with pytest.raises(ValueError, match="too small along axis 3"):
         m(GeometricTensor(torch.randn(1, t.size, 9, 4), t))
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("kind", ["avg", "max"])
+def test_antialiased_pools_rebuild_their_gaussian_after_to_empty(kind, dim):
+    """The Gaussian is a derived buffer that no state dict carries: leaving ``meta`` through ``to_empty``
+    must rebuild it (it would be uninitialised memory), and casts keep it exact."""
+    t = _blur_type(dim)
+    enn = _nn3d()
+    if kind == "avg":
+        make = enn.PointwiseAvgPoolAntialiased3D if dim == 3 else enn.PointwiseAvgPoolAntialiased
+        m = make(t, sigma=0.7, stride=2)
+    else:
+        make = enn.PointwiseMaxPoolAntialiased3D if dim == 3 else enn.PointwiseMaxPoolAntialiased
+        m = make(t, 2, stride=2, sigma=0.7)
+    x = torch.rand(2, t.size, *([8] * dim))
+    ref = m(GeometricTensor(x, t)).tensor
+    m.to("meta").to_empty(device="cpu")
+    torch.testing.assert_close(m(GeometricTensor(x, t)).tensor, ref, rtol=0, atol=0)
+    m.double()
+    assert m._taps.dtype == torch.float64 and abs(float(m._taps.sum()) - 1.0) < 1e-15
+
+
+def test_antialiased_pools_reject_what_they_cannot_pool():
+    t = _blur_type(2)
+    with pytest.raises(ValueError, match=r"PointwiseAvgPoolAntialiased: sigma=inf is not accepted"):
+        PointwiseAvgPoolAntialiased(t, sigma=float("inf"), stride=2)
+    with pytest.raises(ValueError, match=r"PointwiseMaxPoolAntialiased: sigma=nan is not accepted"):
+        PointwiseMaxPoolAntialiased(t, 2, sigma=float("nan"))
+    avg = PointwiseAvgPoolAntialiased(t, sigma=1.0, stride=2, padding=0)
+    msg = r"PointwiseAvgPoolAntialiased: an input of shape \(1, 5, 4, 9\) is too small along axis 2"
+    with pytest.raises(ValueError, match=msg):
+        avg.evaluate_output_shape((1, t.size, 4, 9))
+    with pytest.raises(ValueError, match=msg):
+        avg(GeometricTensor(torch.randn(1, t.size, 4, 9), t))
+    mx = PointwiseMaxPoolAntialiased(t, 3)
+    msg = r"PointwiseMaxPoolAntialiased: an input of shape \(1, 5, 9, 2\) is too small along axis 3: .*max window"
+    with pytest.raises(ValueError, match=msg):
+        mx.evaluate_output_shape((1, t.size, 9, 2))
+    with pytest.raises(ValueError, match=msg):
+        mx(GeometricTensor(torch.randn(1, t.size, 9, 2), t))

@@ -128,15 +128,12 @@ def _count(value: Any, argname: str, where: str, minimum: int = 1, why: str = ""
     return int(value)
 
 
-def _size(value: Any, argname: str, where: str, minimum: int, why: str) -> int | float:
-    """A grid size that escnn's formulas use as a real number (``'hopf'``, ``'fibonacci'``): an int or a
-    finite real ``>= minimum`` (an integral float is returned as an int, so that the cache sees one key)."""
+def _real_size(value: Any, argname: str, where: str) -> float:
+    """A grid size that escnn's formulas use as a real number (``'hopf'``, ``'fibonacci'``)."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
-    if not ok or float(value) < minimum:
-        raise ValueError(
-            f"{where}: {argname}={value!r} is not accepted; expected a real number >= {minimum} ({why})"
-        )
-    return int(value) if float(value).is_integer() else float(value)
+    if not ok or float(value) <= 0:
+        raise ValueError(f"{where}: {argname}={value!r} is not accepted; expected a finite real number > 0")
+    return float(value)
 
 
 def _rng(seed: Any) -> np.random.Generator:
@@ -396,41 +393,65 @@ def _axis_angle_quats(P: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return np.concatenate([v, np.broadcast_to(c[None, :, None], v.shape[:2] + (1,))], axis=2).reshape(-1, 4)
 
 
-@functools.lru_cache(maxsize=32)
 def hopf_so3(N: float, _where: str = "grid(SO(3), 'hopf')") -> np.ndarray:
     r"""About ``N`` rotations ``(n, 4)`` (unit quaternions ``(x, y, z, w)``, read-only): escnn's ``'hopf'``
     grid, the rotations about the axes of a HEALPix grid (:func:`healpix_sphere`,
     :math:`N_{side} = \mathrm{round}(\sqrt{N / (8\pi^2)})`) by the :math:`m = \mathrm{round}((\pi N)^{1/3})`
-    angles :math:`(k + \frac14) 2\pi/m`, :math:`12 N_{side}^2 m` rotations (axis major); ``N >= 20``, a real
-    number as in escnn (e.g. ``20.0``).
+    angles :math:`(k + \frac14) 2\pi/m`, :math:`12 N_{side}^2 m` rotations (axis major). ``N`` is a real
+    number, as in escnn, with :math:`N_{side} \ge 1` (``N >= 19.74``, :math:`2\pi^2`).
+
+    Raises:
+        ValueError: if ``N`` is not a finite real number or gives :math:`N_{side} = 0`.
 
     Example:
         >>> hopf_so3(100).shape  # N_side = 1, m = 7
         (84, 4)
     """
-    N = _size(N, "N", _where, minimum=20, why="N_side = round(sqrt(N / (8 pi^2))) >= 1")
+    N = _real_size(N, "N", _where)
     m = int(np.round(np.cbrt(N * math.pi)))
     n_side = int(np.round(np.sqrt(N / (8.0 * math.pi**2))))
+    if n_side < 1:
+        raise ValueError(
+            f"{_where}: N={N!r} is not accepted; expected a real number >= 19.74 (2 pi^2: "
+            "N_side = round(sqrt(N / (8 pi^2))) >= 1)"
+        )
+    return _hopf_so3(n_side, m)
+
+
+@functools.lru_cache(maxsize=32)
+def _hopf_so3(n_side: int, m: int) -> np.ndarray:
     theta = (np.arange(m) + 0.25) * _TWO_PI / m
     return _readonly(_unique_rotations(_axis_angle_quats(healpix_sphere(n_side), theta)))
 
 
-@functools.lru_cache(maxsize=32)
 def fibonacci_so3(N: float, _where: str = "grid(SO(3), 'fibonacci')") -> np.ndarray:
     r"""About ``N`` rotations ``(n, 4)`` (unit quaternions ``(x, y, z, w)``, read-only): escnn's
     ``'fibonacci'`` grid, the rotations about the axes of a Fibonacci lattice of
     :math:`s = \mathrm{round}((N^2/\pi)^{1/3})` points (escnn's list, ``-fibonacci_sphere(s)``) by the
     :math:`m = \mathrm{round}((\pi N)^{1/3})` angles :math:`2\pi k/m`, each rotation once (the ``s``
-    identities and the rotations about the two poles coincide): :math:`(s - 1)(m - 1) + 1` rotations;
-    ``N >= 4``.
+    identities and the rotations about the two poles coincide): :math:`(s - 1)(m - 1) + 1` rotations. ``N``
+    is a real number, as in escnn, with :math:`s \ge 2` (``N >= 3.26``).
+
+    Raises:
+        ValueError: if ``N`` is not a finite real number or gives :math:`s < 2`.
 
     Example:
         >>> fibonacci_so3(100).shape  # s = 15, m = 7
         (85, 4)
     """
-    N = _size(N, "N", _where, minimum=4, why="round(cbrt(N^2 / pi)) >= 2 axes")
+    N = _real_size(N, "N", _where)
     m = int(np.round(np.cbrt(N * math.pi)))
     s = int(np.round(np.cbrt(N**2 / math.pi)))
+    if s < 2:
+        raise ValueError(
+            f"{_where}: N={N!r} is not accepted; expected a real number >= 3.26 (round(cbrt(N^2 / pi)) >= 2 "
+            "axes)"
+        )
+    return _fibonacci_so3(s, m)
+
+
+@functools.lru_cache(maxsize=32)
+def _fibonacci_so3(s: int, m: int) -> np.ndarray:
     theta = np.arange(m) * _TWO_PI / m
     return _readonly(_unique_rotations(_axis_angle_quats(-fibonacci_sphere(s), theta)))
 

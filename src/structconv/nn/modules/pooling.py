@@ -15,6 +15,9 @@ targets).
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -358,7 +361,40 @@ class PointwiseMaxPool3D(_MaxPoolNd):
     _dim = 3
 
 
-class _MaxPoolAntialiasedNd(_MaxPoolNd):
+def _too_small(module: EquivariantModule, input_shape: Any, axis: int, why: str) -> ValueError:
+    return ValueError(
+        f"{type(module).__name__}: an input of shape {tuple(input_shape)} is too small along axis {axis}: "
+        f"{why}; expected a larger input or more padding"
+    )
+
+
+class _GaussianTaps:
+    """The 1-D factor ``_taps`` of an anti-aliased pool's Gaussian: a derived, unsaved buffer, rebuilt from
+    ``sigma`` whenever the module's tensors are replaced (``to_empty`` would leave it uninitialised)."""
+
+    _truncate: float
+    sigma: float
+
+    def _setup_taps(self, sigma: Any, truncate: float, name: str) -> torch.Tensor:
+        ok = isinstance(sigma, (int, float)) and not isinstance(sigma, bool) and math.isfinite(sigma)
+        if not ok or not sigma > 0:
+            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a finite float > 0")
+        self.sigma = float(sigma)
+        self._truncate = truncate
+        taps = gaussian_filter(self.sigma, truncate, 1)  # the blur is separable: its 1-D factor
+        self.register_buffer("_taps", taps.to(torch.get_default_dtype()), persistent=False)  # type: ignore[attr-defined]
+        return taps
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        super()._apply(fn, recurse)  # type: ignore[misc]
+        taps = self._taps  # type: ignore[has-type]
+        if taps.device.type != "meta":
+            exact = gaussian_filter(self.sigma, self._truncate, 1)
+            self._taps = exact.to(device=taps.device, dtype=taps.dtype)
+        return self
+
+
+class _MaxPoolAntialiasedNd(_GaussianTaps, _MaxPoolNd):
     """Dense max, Gaussian blur and subsampling on ``_dim`` axes (as :class:`PointwiseMaxPoolAntialiased`)."""
 
     def __init__(
@@ -372,14 +408,9 @@ class _MaxPoolAntialiasedNd(_MaxPoolNd):
         sigma: float = 0.6,
     ) -> None:
         super().__init__(in_type, kernel_size, stride, padding, dilation, ceil_mode)
-        name = type(self).__name__
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
-            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a float > 0")
-        self.sigma = float(sigma)
-        taps = gaussian_filter(self.sigma, 4.0, 1)  # the blur is separable: its 1-D factor
+        taps = self._setup_taps(sigma, 4.0, type(self).__name__)
         radius = (taps.shape[0] - 1) // 2
         self._blur_padding = tuple(p + radius for p in self.padding)
-        self.register_buffer("_taps", taps.to(torch.get_default_dtype()), persistent=False)
 
     @property
     def filter(self) -> torch.Tensor:
@@ -391,10 +422,14 @@ class _MaxPoolAntialiasedNd(_MaxPoolNd):
         b, c, *spatial = _check_shape(self, input_shape)
         k = self._taps.shape[0]
         out = []
-        for size, kk, st, p, d, bp in zip(
-            spatial, self.kernel_size, self.stride, self.padding, self.dilation, self._blur_padding
+        for axis, (size, kk, st, p, d, bp) in enumerate(
+            zip(spatial, self.kernel_size, self.stride, self.padding, self.dilation, self._blur_padding),
+            start=2,
         ):
             dense = pool_output_size(size, kk, 1, p, d, False)
+            if dense < 1:
+                why = f"{size} samples + 2 * {p} padding < the max window's {d * (kk - 1) + 1}"
+                raise _too_small(self, input_shape, axis, why)
             out.append((dense + 2 * bp - k) // st + 1)
         return (b, self.out_type.size, *out)
 
@@ -402,8 +437,9 @@ class _MaxPoolAntialiasedNd(_MaxPoolNd):
         """Dense max pooling followed by a strided Gaussian blur of every channel."""
         check_input(self, input)
         x = input.tensor
+        self.evaluate_output_shape(tuple(x.shape))  # a clear error for an input too small
         dense = _functional("max_pool", self._dim)(x, self.kernel_size, 1, self.padding, self.dilation)
-        y = _separable_blur(dense, self._taps, self.stride, self._blur_padding)
+        y = _gaussian_blur(self, dense, self.stride, self._blur_padding)
         return GeometricTensor(y, self.out_type)
 
     def export(self) -> torch.nn.Sequential:
@@ -421,36 +457,20 @@ class _MaxPoolAntialiasedNd(_MaxPoolNd):
         return f"kernel_size={k}, stride={st}, padding={p}, sigma={self.sigma}"
 
 
-def _separable_blur(
-    x: torch.Tensor, taps: torch.Tensor, stride: tuple[int, ...], padding: tuple[int, ...]
+def _gaussian_blur(
+    module: EquivariantModule, x: torch.Tensor, stride: tuple[int, ...], padding: tuple[int, ...]
 ) -> torch.Tensor:
-    """Convolve every channel of ``x`` (``(B, C, *spatial)``) with the separable Gaussian whose 1-D factor is
-    ``taps``, zero-padded by ``padding`` and subsampled by ``stride`` along each spatial axis.
+    """Convolve every channel of ``x`` (``(B, C, *spatial)``) with the Gaussian of ``module`` (the outer
+    product of its 1-D factor ``_taps``), zero-padded by ``padding`` and subsampled by ``stride``.
 
-    Equal (to float rounding) to a depthwise convolution with the outer product of ``taps``, and about 8x
-    faster in a 3-D train step on CPU: a strided single-channel ``conv3d`` of ``k^3`` taps has a slow
-    backward there, where this is ``k`` weighted, strided slices per axis (``k`` elementwise passes, each
-    differentiated as cheaply).
+    One depthwise convolution (``groups=C``), the operation :meth:`export` returns. escnn and e2cnn fold the
+    batch and the channels into one axis and run a single-channel convolution, which gives the same numbers
+    6-8x slower in a 3-D train step on CPU (``benchmarks/antialiased_pool.py``).
     """
-    k = taps.shape[0]
-    taps = taps.to(x.dtype)
-    for axis, (s, p) in enumerate(zip(stride, padding), start=2):
-        n = x.shape[axis] + 2 * p
-        if n < k:
-            raise ValueError(
-                f"input of shape {tuple(x.shape)} is too small along axis {axis}: {x.shape[axis]} "
-                f"samples + 2 * {p} padding < the blur's {k} taps"
-            )
-        if p:
-            pad = [0, 0] * (x.ndim - 1 - axis) + [p, p]
-            x = F.pad(x, pad)
-        span = s * ((n - k) // s) + 1
-        head = (slice(None),) * axis
-        y = x[head + (slice(0, span, s),)] * taps[0]
-        for j in range(1, k):
-            y = y + x[head + (slice(j, j + span, s),)] * taps[j]
-        x = y
-    return x
+    kernel = _blur_filter(module).to(x.dtype)
+    c = x.shape[1]
+    weight = kernel.expand(c, 1, *kernel.shape[2:])
+    return _functional("conv", module._dim)(x, weight, stride=stride, padding=padding, groups=c)
 
 
 def _blur_filter(module: EquivariantModule) -> torch.Tensor:
@@ -644,7 +664,7 @@ class PointwiseAvgPool3D(_AvgPoolNd):
     _dim = 3
 
 
-class _AvgPoolAntialiasedNd(EquivariantModule):
+class _AvgPoolAntialiasedNd(_GaussianTaps, EquivariantModule):
     """Strided channel-wise Gaussian blur on ``_dim`` axes (see :class:`PointwiseAvgPoolAntialiased`)."""
 
     _dim = 2
@@ -654,18 +674,14 @@ class _AvgPoolAntialiasedNd(EquivariantModule):
     ) -> None:
         super().__init__()
         name = _setup_type(self, in_type)
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
-            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a float > 0")
         d = self._dim
-        self.sigma = float(sigma)
-        taps = gaussian_filter(self.sigma, 3.0, 1)  # the blur is separable: its 1-D factor
+        taps = self._setup_taps(sigma, 3.0, name)
         k = taps.shape[0]
         self.kernel_size = (k,) * d
         self.stride = ntuple(stride, d, "stride", name)
         self.padding = (
             ((k - 1) // 2,) * d if padding is None else ntuple(padding, d, "padding", name, allow_zero=True)
         )
-        self.register_buffer("_taps", taps.to(torch.get_default_dtype()), persistent=False)
 
     @property
     def filter(self) -> torch.Tensor:
@@ -673,18 +689,22 @@ class _AvgPoolAntialiasedNd(EquivariantModule):
         return _blur_filter(self).expand(self.in_type.size, 1, *([self._taps.shape[0]] * self._dim))
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
-        """Blur every channel with the Gaussian (one axis at a time: it is separable) and subsample."""
+        """Blur every channel with the Gaussian and subsample."""
         check_input(self, input)
-        y = _separable_blur(input.tensor, self._taps, self.stride, self.padding)
+        self.evaluate_output_shape(tuple(input.tensor.shape))  # a clear error for an input too small
+        y = _gaussian_blur(self, input.tensor, self.stride, self.padding)
         return GeometricTensor(y, self.out_type)
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of the output for an input of shape ``(B, C, H, W)`` / ``(B, C, D, H, W)``."""
         b, c, *spatial = _check_shape(self, input_shape)
-        out = (
-            pool_output_size(s, k, st, p)
-            for s, k, st, p in zip(spatial, self.kernel_size, self.stride, self.padding)
-        )
+        out = []
+        for axis, (size, k, st, p) in enumerate(zip(spatial, self.kernel_size, self.stride, self.padding), 2):
+            if size + 2 * p < k:
+                raise _too_small(
+                    self, input_shape, axis, f"{size} samples + 2 * {p} padding < the blur's {k} taps"
+                )
+            out.append(pool_output_size(size, k, st, p))
         return (b, c, *out)
 
     def export(self) -> torch.nn.Module:
