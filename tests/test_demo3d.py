@@ -243,6 +243,7 @@ def _args(*argv: str) -> argparse.Namespace:
         (["--lr", "0"], "lr=0.0"),
         (["--threads", "-2"], "threads=-2"),
         (["--seed", "-1"], "seed=-1"),
+        (["--lr", "inf"], "lr=inf is not accepted; expected a finite float > 0"),
         (["--size", "13"], "size=13 is not accepted; expected an int >= 14"),
         (["--models", "cnn,resnet"], "models=.*resnet"),
         (["--models", "cnn,cnn"], "models="),
@@ -257,6 +258,13 @@ def test_bad_arguments_exit_2(argv, match, capsys, tmp_path):
     import re
 
     assert re.search(match, err), err
+
+
+def test_out_below_a_file(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert run_from_args(_args("--out", str(f / "sub" / "dir"))) == 2
+    assert "is a file, expected a folder" in capsys.readouterr().err
 
 
 def test_out_is_a_file(tmp_path, capsys):
@@ -304,7 +312,9 @@ def test_tiny_run_writes_everything(tmp_path):
     ):
         assert 0.0 <= row[key] <= 1.0 or key == "invariance_error_grid"
     assert "export" not in data
-    assert "24 rotations" in stream.getvalue() and "mirror chiral" in stream.getvalue()
+    text = stream.getvalue()
+    assert "6 rotations" in text and "24 rotations" not in text and "mirror chiral" in text
+    assert "every shape under each of a subset of 6 rotations of the cube" in text
 
 
 @pytest.mark.slow
@@ -326,6 +336,14 @@ def test_quick_end_to_end(tmp_path):
         assert data["models"][name]["mirror_logit_change"] > 1e-5
     export = data["export"]
     assert export["ok"] and export["predictions_identical"] and export["reloaded_identical"]
+    # every number of the table's exported row is in the JSON too
+    for key in (
+        "grid_accuracy_worst",
+        "mirror_logit_change",
+        "mirror_chiral_accuracy",
+        "invariance_error_grid",
+    ):
+        assert key in export, key
     assert export["loads_without_structconv"] and export["runs_without_structconv"]["ok"]
     assert export["max_logit_difference_relative"] < 1e-5
     assert (out / "equivariant_exported.pt").exists()

@@ -191,9 +191,13 @@ def choose_size(models: dict[str, nn.Module], size: int | None) -> tuple[int, st
         )
     for n in _SIZE_CANDIDATES:
         if not _grid_problems(models, n):
-            note = "" if n == _SIZE_CANDIDATES[0] else (
-                f"canvas {n}x{n} (not {_SIZE_CANDIDATES[0]}): the first size at which every strided layer of "
-                "the equivariant model samples a rotation-symmetric grid"
+            note = (
+                ""
+                if n == _SIZE_CANDIDATES[0]
+                else (
+                    f"canvas {n}x{n} (not {_SIZE_CANDIDATES[0]}): the first size at which every strided "
+                    "layer of the equivariant model samples a rotation-symmetric grid"
+                )
             )
             return n, note
     problems = _grid_problems(models, _SIZE_CANDIDATES[0])
@@ -217,6 +221,11 @@ def check_device_and_out(device: str, out: str | Path) -> None:
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"out={out!r} is not accepted; it is a file, expected a folder")
+    for parent in folder.absolute().parents:  # the folder is made with its parents: none may be a file
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"out={out!r} is not accepted; {str(parent)!r} is a file, expected a folder")
+            break
 
 
 def _check_device_available(device: torch.device, given: str) -> None:
@@ -582,8 +591,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--3d",
         dest="three_d",
         action="store_true",
-        help="run the 3D demo instead: 3D Tetris, a Conv3d CNN against SO(3)- and octahedral-invariant CNNs "
-        "(its own options: structconv demo --3d --help)",
+        help="run the 3D demo instead: 3D Tetris, a Conv3d CNN against octahedral-, SO(3)- and "
+        "O(3)-invariant CNNs (its own options: structconv demo --3d --help)",
     )
     return parser
 

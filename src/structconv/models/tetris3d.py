@@ -1,6 +1,6 @@
 r"""The networks of the 3D demo (``structconv demo --3d``): 3D Tetris volumes to class logits.
 
-Three classifiers of ``(N, 1, D, H, W)`` volumes with about the same number of parameters:
+Four classifiers of ``(N, 1, D, H, W)`` volumes with about the same number of parameters:
 
 - :class:`~structconv.data.Conv3dBaseline`: a plain ``Conv3d`` CNN (re-exported here);
 - :class:`OctaTetrisNet`: steerable convolutions (:class:`~structconv.nn.R3Conv`) on regular fields of the
