@@ -769,7 +769,7 @@ for n in ("PointwiseAdaptiveAvgPool3D", "PointwiseAdaptiveMaxPool3D"):
         rf"{n}: output_size=0 is not accepted; expected integers >= 1")
 row("modules", "PointwiseAvgPoolAntialiased3D-sigma",
     lambda: snn.PointwiseAvgPoolAntialiased3D(OREG, sigma=-1.0, stride=1), ValueError,
-    r"PointwiseAvgPoolAntialiased3D: sigma=-1.0 is not accepted; expected a float > 0")
+    r"PointwiseAvgPoolAntialiased3D: sigma=-1.0 is not accepted; expected a finite float > 0")
 # upsampling and IID batch norms on R^3 (and their planar counterparts' dimension check)
 row("modules", "R3Upsampling-in_type", lambda: snn.R3Upsampling("bad", scale_factor=2), TypeError,
     r"R3Upsampling: in_type must be a FieldType; received 'bad'")

@@ -217,7 +217,7 @@ def test_pool_aliases_and_dimension_checks():
         snn.PointwiseMaxPool3D(t3, (2, 2))
     with pytest.raises(ValueError, match=r"stride=\(1, 0, 1\) is not accepted; expected integers >= 1"):
         snn.PointwiseAvgPool3D(t3, 2, stride=(1, 0, 1))
-    with pytest.raises(ValueError, match=r"sigma=0 is not accepted; expected a float > 0"):
+    with pytest.raises(ValueError, match=r"sigma=0 is not accepted; expected a finite float > 0"):
         snn.PointwiseAvgPoolAntialiased3D(t3, 0, 2)
     with pytest.raises(ValueError, match=r"sigma=-1.0 is not accepted"):
         snn.PointwiseMaxPoolAntialiased3D(t3, 2, sigma=-1.0)

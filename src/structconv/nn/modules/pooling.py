@@ -437,7 +437,8 @@ class _MaxPoolAntialiasedNd(_GaussianTaps, _MaxPoolNd):
         """Dense max pooling followed by a strided Gaussian blur of every channel."""
         check_input(self, input)
         x = input.tensor
-        self.evaluate_output_shape(tuple(x.shape))  # a clear error for an input too small
+        if not torch.jit.is_tracing():  # a clear error for an input too small (tracers see shapes as tensors)
+            self.evaluate_output_shape(tuple(x.shape))
         dense = _functional("max_pool", self._dim)(x, self.kernel_size, 1, self.padding, self.dilation)
         y = _gaussian_blur(self, dense, self.stride, self._blur_padding)
         return GeometricTensor(y, self.out_type)
@@ -468,7 +469,7 @@ def _gaussian_blur(
     6-8x slower in a 3-D train step on CPU (``benchmarks/antialiased_pool.py``).
     """
     kernel = _blur_filter(module).to(x.dtype)
-    c = x.shape[1]
+    c = module.in_type.size  # a Python int: tracers (ONNX, fx) see a kernel of known shape
     weight = kernel.expand(c, 1, *kernel.shape[2:])
     return _functional("conv", module._dim)(x, weight, stride=stride, padding=padding, groups=c)
 
@@ -691,7 +692,8 @@ class _AvgPoolAntialiasedNd(_GaussianTaps, EquivariantModule):
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Blur every channel with the Gaussian and subsample."""
         check_input(self, input)
-        self.evaluate_output_shape(tuple(input.tensor.shape))  # a clear error for an input too small
+        if not torch.jit.is_tracing():  # a clear error for an input too small (tracers see shapes as tensors)
+            self.evaluate_output_shape(tuple(input.tensor.shape))
         y = _gaussian_blur(self, input.tensor, self.stride, self.padding)
         return GeometricTensor(y, self.out_type)
 
