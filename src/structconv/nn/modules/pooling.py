@@ -466,7 +466,7 @@ def _gaussian_blur(
 
     One depthwise convolution (``groups=C``), the operation :meth:`export` returns. escnn and e2cnn fold the
     batch and the channels into one axis and run a single-channel convolution, which gives the same numbers
-    6-8x slower in a 3-D train step on CPU (``benchmarks/antialiased_pool.py``).
+    3-7x slower in a 3-D train step on CPU (``benchmarks/antialiased_pool.py``).
     """
     kernel = _blur_filter(module).to(x.dtype)
     c = module.in_type.size  # a Python int: tracers (ONNX, fx) see a kernel of known shape
