@@ -271,3 +271,21 @@ def test_antialiased_pools_reject_what_they_cannot_pool():
         mx.evaluate_output_shape((1, t.size, 9, 2))
     with pytest.raises(ValueError, match=msg):
         mx(GeometricTensor(torch.randn(1, t.size, 9, 2), t))
+
+
+def test_antialiased_avg_pool_stride_none_is_the_gaussians_size_as_in_e2cnn():
+    e2 = pytest.importorskip("e2cnn")
+    t = _blur_type(2)
+    ours = PointwiseAvgPoolAntialiased(t, sigma=0.6, stride=None)
+    assert ours.stride == ours.kernel_size == (5, 5)
+    gs = e2.gspaces.Rot2dOnR2(4)
+    theirs = e2.nn.PointwiseAvgPoolAntialiased(
+        e2.nn.FieldType(gs, [gs.regular_repr, gs.trivial_repr]), 0.6, None
+    )
+    x = torch.randn(2, t.size, 17, 13)
+    with torch.no_grad():
+        got = ours(GeometricTensor(x, t)).tensor
+        want = theirs(e2.nn.GeometricTensor(x, theirs.in_type)).tensor
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    assert _nn3d().PointwiseAvgPoolAntialiased3D(_blur_type(3), 0.6, None).stride == (5, 5, 5)

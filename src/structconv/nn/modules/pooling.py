@@ -671,7 +671,7 @@ class _AvgPoolAntialiasedNd(_GaussianTaps, EquivariantModule):
     _dim = 2
 
     def __init__(
-        self, in_type: FieldType, sigma: float, stride: IntOrTuple, padding: IntOrTuple | None = None
+        self, in_type: FieldType, sigma: float, stride: IntOrTuple | None, padding: IntOrTuple | None = None
     ) -> None:
         super().__init__()
         name = _setup_type(self, in_type)
@@ -679,7 +679,8 @@ class _AvgPoolAntialiasedNd(_GaussianTaps, EquivariantModule):
         taps = self._setup_taps(sigma, 3.0, name)
         k = taps.shape[0]
         self.kernel_size = (k,) * d
-        self.stride = ntuple(stride, d, "stride", name)
+        # stride None: the Gaussian's size, as in e2cnn and escnn
+        self.stride = self.kernel_size if stride is None else ntuple(stride, d, "stride", name)
         self.padding = (
             ((k - 1) // 2,) * d if padding is None else ntuple(padding, d, "padding", name, allow_zero=True)
         )
@@ -729,7 +730,7 @@ class PointwiseAvgPoolAntialiased(_AvgPoolAntialiasedNd):
     Args:
         in_type: the input field type.
         sigma: standard deviation of the Gaussian (pixels), ``> 0``.
-        stride: stride of the convolution.
+        stride: stride of the convolution (``None``: the size of the Gaussian, as in e2cnn).
         padding: zero padding on both sides; default ``(filter_size - 1) // 2``.
 
     Shape:
@@ -759,7 +760,7 @@ class PointwiseAvgPoolAntialiased3D(_AvgPoolAntialiasedNd):
     Args:
         in_type: the input field type (on a gspace of space).
         sigma: standard deviation of the Gaussian (voxels), ``> 0``.
-        stride: stride of the convolution.
+        stride: stride of the convolution (``None``: the size of the Gaussian, as in escnn).
         padding: zero padding on both sides; default ``(filter_size - 1) // 2``.
 
     Shape:
