@@ -377,9 +377,9 @@ def test_hopf_and_fibonacci_take_a_real_N_as_escnn_does(G):
     # 48 and 2 rotations on SO(3)
     factor = 2 if G is O3 else 1
     assert len(grid(G, "hopf", N=19.75)) == 48 * factor and len(grid(G, "fibonacci", N=3.26)) == 2 * factor
-    with pytest.raises(ValueError, match=r"N=19.73 is not accepted; expected a real number >= 19.74"):
+    with pytest.raises(ValueError, match=r"N=19.73 is not accepted; expected a real number >= 19.7392"):
         grid(G, "hopf", N=19.73)
-    with pytest.raises(ValueError, match=r"N=3.25 is not accepted; expected a real number >= 3.26"):
+    with pytest.raises(ValueError, match=r"N=3.25 is not accepted; expected a real number >= 3.2562"):
         grid(G, "fibonacci", N=3.25)
 
 
@@ -390,17 +390,31 @@ def test_hopf_and_fibonacci_take_a_real_N_as_escnn_does(G):
         (
             lambda: grid(S3, "hopf", 19),
             ValueError,
-            r"N=19.0 is not accepted; expected a real number >= 19.74 \(2 pi\^2: N_side",
+            r"N=19.0 is not accepted; expected a real number >= 19.7392 \(2 pi\^2: N_side",
         ),
         (
             lambda: grid(S3, "fibonacci", 3),
             ValueError,
-            r"N=3.0 is not accepted; expected a real number >= 3.26",
+            r"N=3.0 is not accepted; expected a real number >= 3.2562",
         ),
         (lambda: grid(O3, "hopf", 2.5), ValueError, r"^grid\(O\(3\)\): N=2.5 is not accepted"),
         (lambda: grid(O3, "fibonacci", float("inf")), ValueError, r"^grid\(O\(3\)\): N=inf is not accepted"),
         (lambda: grid(S3, "hopf", "30"), ValueError, r"N='30' is not accepted"),
-        (lambda: grid(S3, "hopf", 50 + 0j), ValueError, r"N=\(50\+0j\) is not accepted"),
+        (
+            lambda: grid(S3, "hopf", 50 + 0j),
+            ValueError,
+            r"N=\(50\+0j\) is not accepted; expected a real number >= 19",
+        ),
+        (
+            lambda: grid(O3, "hopf", 10**400),
+            ValueError,
+            r"^grid\(O\(3\)\): N=1000.* is not accepted; expected a real",
+        ),
+        (
+            lambda: grid(S3, "fibonacci", float("nan")),
+            ValueError,
+            r"N=nan is not accepted; expected a real number >= 3.2562",
+        ),
         (lambda: grid(S3, "fibonacci", [50]), ValueError, r"N=\[50\] is not accepted"),
         (lambda: grid(S3, "thomson_cube", 0), ValueError, r"N=0 is not accepted; expected an int >= 1"),
         (lambda: grid(S3, "thomson_cube"), TypeError, r"the argument 'N' is missing"),

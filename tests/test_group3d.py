@@ -907,7 +907,7 @@ def test_grid():
     assert len(S.sphere_grid("fibonacci", 12)) == 12 and len(O.sphere_grid("ico")) == 30
     with pytest.raises(ValueError, match=r"type='geodesic' is not known; expected one of \['rand'"):
         S.grid("geodesic", 10)
-    with pytest.raises(ValueError, match=r"N=10.0 is not accepted; expected a real number >= 19.74"):
+    with pytest.raises(ValueError, match=r"N=10.0 is not accepted; expected a real number >= 19.7392"):
         S.grid("hopf", 10)
     with pytest.raises(ValueError, match=r"type='geodesic' is not known"):
         S.sphere_grid("geodesic", 10)

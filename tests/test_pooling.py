@@ -289,3 +289,26 @@ def test_antialiased_avg_pool_stride_none_is_the_gaussians_size_as_in_e2cnn():
     assert got.shape == want.shape
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
     assert _nn3d().PointwiseAvgPoolAntialiased3D(_blur_type(3), 0.6, None).stride == (5, 5, 5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_antialiased_blur_in_half_precision_rounds_the_gaussian_once(dtype):
+    """The kernel is built in float64 and rounded once: a constant stays constant (inside the padding)."""
+    t = _blur_type(3)
+    m = _nn3d().PointwiseAvgPoolAntialiased3D(t, sigma=0.6, stride=2).to(dtype)
+    y = m(GeometricTensor(torch.ones(1, t.size, 9, 9, 9, dtype=dtype), t)).tensor
+    assert float((y[..., 2, 2, 2].float() - 1.0).abs().max()) <= float(torch.finfo(dtype).eps)
+    assert m.filter.dtype == dtype and m.export().weight.dtype == dtype
+
+
+def test_antialiased_pools_extreme_sigmas():
+    t = _blur_type(2)
+    tiny = PointwiseAvgPoolAntialiased(t, sigma=1e-170, stride=1)  # one tap: the identity
+    x = torch.randn(1, t.size, 5, 5)
+    torch.testing.assert_close(tiny(GeometricTensor(x, t)).tensor, x, rtol=0, atol=0)
+    with pytest.raises(
+        ValueError, match=r"sigma=1000000.0 is not accepted; its Gaussian would have 6000001 taps"
+    ):
+        PointwiseAvgPoolAntialiased(t, sigma=1e6, stride=1)
+    with pytest.raises(ValueError, match=r"sigma=1000.* is not accepted; expected a finite float > 0"):
+        PointwiseMaxPoolAntialiased(t, 2, sigma=10**400)

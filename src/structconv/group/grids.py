@@ -56,8 +56,9 @@ are the same in every parametrization.
 The deterministic grids reproduce escnn 1.0.11's points (``'regular'``, ``'cube'``, ``'ico'``, ``'tetra'``,
 ``'hopf'``, ``'fibonacci'``, ``'healpix'``, ``'longlat'``, ``'cube_vertices'``): in escnn's order, except
 ``'hopf'`` and ``'fibonacci'`` on SO(3) and the platonic sphere grids, which escnn lists in the order of a
-Python set (ours: sphere point major, rotation angle minor). ``'hopf'`` needs ``N >= 20`` and
-``'fibonacci'`` ``N >= 4`` (escnn fails below, with an assertion or NaN quaternions).
+Python set (ours: sphere point major, rotation angle minor). ``N`` of ``'hopf'`` and ``'fibonacci'`` is a
+real number, as in escnn: ``'hopf'`` needs ``N >= 2 pi^2`` (19.7392) and ``'fibonacci'``
+``N >= sqrt(3.375 pi)`` (3.2562), the smallest values escnn accepts.
 
 The ``'thomson'`` and ``'thomson_cube'`` grids are ours: a deterministic projected gradient descent from a
 fixed start (a Fibonacci lattice on the sphere; a seeded uniform draw on SO(3), where the energy also counts
@@ -128,11 +129,15 @@ def _count(value: Any, argname: str, where: str, minimum: int = 1, why: str = ""
     return int(value)
 
 
-def _real_size(value: Any, argname: str, where: str) -> float:
-    """A grid size that escnn's formulas use as a real number (``'hopf'``, ``'fibonacci'``)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+def _real_size(value: Any, argname: str, where: str, accepted: str) -> float:
+    """A grid size that escnn's formulas use as a real number (``'hopf'``, ``'fibonacci'``); ``accepted``
+    says which (the error's last words)."""
+    try:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+    except OverflowError:  # an int too large for a float
+        ok = False
     if not ok or float(value) <= 0:
-        raise ValueError(f"{where}: {argname}={value!r} is not accepted; expected a finite real number > 0")
+        raise ValueError(f"{where}: {argname}={value!r} is not accepted; expected {accepted}")
     return float(value)
 
 
@@ -398,7 +403,7 @@ def hopf_so3(N: float, _where: str = "grid(SO(3), 'hopf')") -> np.ndarray:
     grid, the rotations about the axes of a HEALPix grid (:func:`healpix_sphere`,
     :math:`N_{side} = \mathrm{round}(\sqrt{N / (8\pi^2)})`) by the :math:`m = \mathrm{round}((\pi N)^{1/3})`
     angles :math:`(k + \frac14) 2\pi/m`, :math:`12 N_{side}^2 m` rotations (axis major). ``N`` is a real
-    number, as in escnn, with :math:`N_{side} \ge 1` (``N >= 19.74``, :math:`2\pi^2`).
+    number, as in escnn, with :math:`N_{side} \ge 1` (``N >= 19.7392``, :math:`2\pi^2`).
 
     Raises:
         ValueError: if ``N`` is not a finite real number or gives :math:`N_{side} = 0`.
@@ -407,14 +412,12 @@ def hopf_so3(N: float, _where: str = "grid(SO(3), 'hopf')") -> np.ndarray:
         >>> hopf_so3(100).shape  # N_side = 1, m = 7
         (84, 4)
     """
-    N = _real_size(N, "N", _where)
+    accepted = "a real number >= 19.7392 (2 pi^2: N_side = round(sqrt(N / (8 pi^2))) >= 1)"
+    N = _real_size(N, "N", _where, accepted)
     m = int(np.round(np.cbrt(N * math.pi)))
     n_side = int(np.round(np.sqrt(N / (8.0 * math.pi**2))))
     if n_side < 1:
-        raise ValueError(
-            f"{_where}: N={N!r} is not accepted; expected a real number >= 19.74 (2 pi^2: "
-            "N_side = round(sqrt(N / (8 pi^2))) >= 1)"
-        )
+        raise ValueError(f"{_where}: N={N!r} is not accepted; expected {accepted}")
     return _hopf_so3(n_side, m)
 
 
@@ -430,7 +433,7 @@ def fibonacci_so3(N: float, _where: str = "grid(SO(3), 'fibonacci')") -> np.ndar
     :math:`s = \mathrm{round}((N^2/\pi)^{1/3})` points (escnn's list, ``-fibonacci_sphere(s)``) by the
     :math:`m = \mathrm{round}((\pi N)^{1/3})` angles :math:`2\pi k/m`, each rotation once (the ``s``
     identities and the rotations about the two poles coincide): :math:`(s - 1)(m - 1) + 1` rotations. ``N``
-    is a real number, as in escnn, with :math:`s \ge 2` (``N >= 3.26``).
+    is a real number, as in escnn, with :math:`s \ge 2` (``N >= 3.2562``).
 
     Raises:
         ValueError: if ``N`` is not a finite real number or gives :math:`s < 2`.
@@ -439,14 +442,12 @@ def fibonacci_so3(N: float, _where: str = "grid(SO(3), 'fibonacci')") -> np.ndar
         >>> fibonacci_so3(100).shape  # s = 15, m = 7
         (85, 4)
     """
-    N = _real_size(N, "N", _where)
+    accepted = "a real number >= 3.2562 (sqrt(3.375 pi): round(cbrt(N^2 / pi)) >= 2 axes)"
+    N = _real_size(N, "N", _where, accepted)
     m = int(np.round(np.cbrt(N * math.pi)))
     s = int(np.round(np.cbrt(N**2 / math.pi)))
     if s < 2:
-        raise ValueError(
-            f"{_where}: N={N!r} is not accepted; expected a real number >= 3.26 (round(cbrt(N^2 / pi)) >= 2 "
-            "axes)"
-        )
+        raise ValueError(f"{_where}: N={N!r} is not accepted; expected {accepted}")
     return _fibonacci_so3(s, m)
 
 
@@ -497,7 +498,8 @@ def grid(G: Any, *args: Any, **kwargs: Any) -> list[Any]:
             ``(N, type='regular', seed=None)``; C_N / D_N ``(type, N)``; SO(3) / O(3)
             ``(type, *type_args, adj=None, parametrization='Q')`` with the types ``'rand'`` (``N``,
             ``seed``), ``'ico'``, ``'cube'``, ``'tetra'``, ``'thomson'`` (``N``), ``'thomson_cube'``
-            (``N``: ``24 N`` rotations), ``'hopf'`` (``N >= 20``), ``'fibonacci'`` (``N >= 4``); the
+            (``N``: ``24 N`` rotations), ``'hopf'`` (real ``N >= 19.7392``), ``'fibonacci'`` (real
+            ``N >= 3.2562``); the
             products ``C2 × H`` ``('rand', N, seed=None)`` or ``G1_...=``, ``G2_...=`` keywords.
 
     Raises:

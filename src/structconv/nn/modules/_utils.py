@@ -148,7 +148,8 @@ def gaussian_filter(sigma: float, truncate: float, dim: int = 2) -> torch.Tensor
     (float64): the outer product of ``dim`` copies of the sampled 1-D Gaussian, divided by its sum."""
     size = 2 * int(round(truncate * sigma)) + 1
     coords = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    g = np.exp(-(coords**2) / (2.0 * sigma**2))
+    # one tap is the identity (sigma**2 can underflow to 0 there, and 0 / 0 is nan)
+    g = np.ones(1) if size == 1 else np.exp(-(coords**2) / (2.0 * sigma**2))
     kernel = g
     for _ in range(dim - 1):
         kernel = np.multiply.outer(kernel, g)

@@ -369,29 +369,50 @@ def _too_small(module: EquivariantModule, input_shape: Any, axis: int, why: str)
 
 
 class _GaussianTaps:
-    """The 1-D factor ``_taps`` of an anti-aliased pool's Gaussian: a derived, unsaved buffer, rebuilt from
-    ``sigma`` whenever the module's tensors are replaced (``to_empty`` would leave it uninitialised)."""
+    """The 1-D factor of an anti-aliased pool's Gaussian, kept twice: ``_taps``, a derived unsaved buffer
+    that follows the module's casts and moves (it tells the module's dtype and device), and
+    ``_taps_exact``, the same taps in float64 (float32 on MPS, which has no float64) on that device, from
+    which every kernel is built and then rounded once to the dtype it is used in. Both are rebuilt from
+    ``sigma`` whenever the module's tensors are replaced (``to_empty`` would leave them uninitialised)."""
 
     _truncate: float
     sigma: float
+    _taps_exact: torch.Tensor
 
     def _setup_taps(self, sigma: Any, truncate: float, name: str) -> torch.Tensor:
-        ok = isinstance(sigma, (int, float)) and not isinstance(sigma, bool) and math.isfinite(sigma)
+        try:
+            ok = isinstance(sigma, (int, float)) and not isinstance(sigma, bool) and math.isfinite(sigma)
+        except OverflowError:  # an int too large for a float
+            ok = False
         if not ok or not sigma > 0:
             raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a finite float > 0")
+        size = 2 * int(round(truncate * float(sigma))) + 1
+        if size > _MAX_TAPS:
+            raise ValueError(
+                f"{name}: sigma={sigma!r} is not accepted; its Gaussian would have {size} taps per axis, "
+                f"expected sigma <= {(_MAX_TAPS - 1) / (2 * truncate):g} ({_MAX_TAPS} taps)"
+            )
         self.sigma = float(sigma)
         self._truncate = truncate
         taps = gaussian_filter(self.sigma, truncate, 1)  # the blur is separable: its 1-D factor
         self.register_buffer("_taps", taps.to(torch.get_default_dtype()), persistent=False)  # type: ignore[attr-defined]
+        self._taps_exact = taps
         return taps
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         super()._apply(fn, recurse)  # type: ignore[misc]
         taps = self._taps  # type: ignore[has-type]
+        exact = gaussian_filter(self.sigma, self._truncate, 1)
+        self._taps_exact = exact.to(
+            device=taps.device, dtype=torch.float32 if taps.device.type == "mps" else torch.float64
+        )
         if taps.device.type != "meta":
-            exact = gaussian_filter(self.sigma, self._truncate, 1)
             self._taps = exact.to(device=taps.device, dtype=taps.dtype)
         return self
+
+
+#: the largest Gaussian (taps per axis) an anti-aliased pool builds: sigma up to 128 (max) or 170 (average)
+_MAX_TAPS = 1025
 
 
 class _MaxPoolAntialiasedNd(_GaussianTaps, _MaxPoolNd):
@@ -415,7 +436,8 @@ class _MaxPoolAntialiasedNd(_GaussianTaps, _MaxPoolNd):
     @property
     def filter(self) -> torch.Tensor:
         """The Gaussian blur, one copy per channel, as escnn's buffer ``(C, 1, k, k[, k])`` (read-only)."""
-        return _blur_filter(self).expand(self.in_type.size, 1, *([self._taps.shape[0]] * self._dim))
+        kernel = _blur_filter(self).to(self._taps.dtype)
+        return kernel.expand(self.in_type.size, 1, *kernel.shape[2:])
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of the output for an input of shape ``(B, C, H, W)`` / ``(B, C, D, H, W)`` (see Shape)."""
@@ -475,8 +497,9 @@ def _gaussian_blur(
 
 
 def _blur_filter(module: EquivariantModule) -> torch.Tensor:
-    """The ``(1, 1, k, k[, k])`` Gaussian of ``module``: the outer product of its 1-D factor ``_taps``."""
-    taps = module._taps
+    """The ``(1, 1, k, k[, k])`` Gaussian of ``module``, the outer product of its 1-D factor, in float64
+    (float32 on MPS): callers round it once to the dtype they use."""
+    taps = module._taps_exact
     kernel = taps
     for _ in range(module._dim - 1):
         kernel = kernel[..., None] * taps
@@ -486,7 +509,7 @@ def _blur_filter(module: EquivariantModule) -> torch.Tensor:
 def _blur_conv(module: EquivariantModule, padding: tuple[int, ...]) -> torch.nn.Module:
     """The depthwise ``Conv2d`` / ``Conv3d`` applying the Gaussian of ``module`` to every channel."""
     c = module.in_type.size
-    kernel = _blur_filter(module)
+    kernel = _blur_filter(module).to(module._taps.dtype)
     k = kernel.shape[-1]
     conv = torch.nn.utils.skip_init(  # no random initialisation: export draws no random numbers
         _torch_module("Conv", module._dim),
@@ -688,7 +711,8 @@ class _AvgPoolAntialiasedNd(_GaussianTaps, EquivariantModule):
     @property
     def filter(self) -> torch.Tensor:
         """The Gaussian blur, one copy per channel, as escnn's buffer ``(C, 1, k, k[, k])`` (read-only)."""
-        return _blur_filter(self).expand(self.in_type.size, 1, *([self._taps.shape[0]] * self._dim))
+        kernel = _blur_filter(self).to(self._taps.dtype)
+        return kernel.expand(self.in_type.size, 1, *kernel.shape[2:])
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Blur every channel with the Gaussian and subsample."""
