@@ -399,6 +399,12 @@ class _GaussianTaps:
         self._taps_exact = taps
         return taps
 
+    @property
+    def filter(self) -> torch.Tensor:
+        """The Gaussian blur, one copy per channel, as escnn's buffer ``(C, 1, k, k[, k])`` (read-only)."""
+        kernel = _blur_filter(self).to(self._taps.dtype)  # type: ignore[arg-type, has-type]
+        return kernel.expand(self.in_type.size, 1, *kernel.shape[2:])  # type: ignore[attr-defined]
+
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         super()._apply(fn, recurse)  # type: ignore[misc]
         taps = self._taps  # type: ignore[has-type]
@@ -432,12 +438,6 @@ class _MaxPoolAntialiasedNd(_GaussianTaps, _MaxPoolNd):
         taps = self._setup_taps(sigma, 4.0, type(self).__name__)
         radius = (taps.shape[0] - 1) // 2
         self._blur_padding = tuple(p + radius for p in self.padding)
-
-    @property
-    def filter(self) -> torch.Tensor:
-        """The Gaussian blur, one copy per channel, as escnn's buffer ``(C, 1, k, k[, k])`` (read-only)."""
-        kernel = _blur_filter(self).to(self._taps.dtype)
-        return kernel.expand(self.in_type.size, 1, *kernel.shape[2:])
 
     def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of the output for an input of shape ``(B, C, H, W)`` / ``(B, C, D, H, W)`` (see Shape)."""
@@ -707,12 +707,6 @@ class _AvgPoolAntialiasedNd(_GaussianTaps, EquivariantModule):
         self.padding = (
             ((k - 1) // 2,) * d if padding is None else ntuple(padding, d, "padding", name, allow_zero=True)
         )
-
-    @property
-    def filter(self) -> torch.Tensor:
-        """The Gaussian blur, one copy per channel, as escnn's buffer ``(C, 1, k, k[, k])`` (read-only)."""
-        kernel = _blur_filter(self).to(self._taps.dtype)
-        return kernel.expand(self.in_type.size, 1, *kernel.shape[2:])
 
     def forward(self, input: GeometricTensor) -> GeometricTensor:
         """Blur every channel with the Gaussian and subsample."""
