@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from structconv._threads import one_blas_thread_for
+
 __all__ = ["canonical_range"]
 
 
@@ -21,6 +23,7 @@ def canonical_range(proj: np.ndarray, probe: np.ndarray) -> np.ndarray:
     """
     if probe.shape[1] == 0:
         return np.zeros((0, proj.shape[0]))
+    one_blas_thread_for(proj)
     q, r = np.linalg.qr(proj @ probe)
     q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
     return np.ascontiguousarray(q.T)

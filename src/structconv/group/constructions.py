@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from structconv._threads import one_blas_thread_for
 from structconv.group.cyclic import CyclicGroup, FlipGroup
 from structconv.group.group import Group
 from structconv.group.irreps import IrreducibleRepresentation
@@ -81,6 +82,7 @@ def decompose_matrices(
             A = np.concatenate(
                 [np.kron(eye_d, matrices[s]) - np.kron(P[s].T, eye_n) for s in range(S)], axis=0
             )
+            one_blas_thread_for(A)
             _, sv, Vt = np.linalg.svd(A, full_matrices=False)
             scale = max(1.0, float(sv[0])) if sv.size else 1.0
             null = Vt[sv < _NULL_TOL * scale]

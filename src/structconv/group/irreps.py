@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from structconv._threads import one_blas_thread_for
 from structconv.group._linalg import canonical_range
 from structconv.group.group import TWO_PI, Group
 from structconv.group.representation import Representation
@@ -279,6 +280,7 @@ class IrreducibleRepresentation(Representation):
             R = self.representation_matrices(list(els)[:64])
             # vec(M) with rho M - M rho = 0 for every element: the null space of the stacked commutators
             A = np.concatenate([np.kron(r, np.eye(d)) - np.kron(np.eye(d), r.T) for r in R])
+            one_blas_thread_for(A)
             null = np.linalg.svd(A)[2][-self._sos :]  # the commutant: sum_of_squares_constituents dims
             extra = np.random.default_rng(0).standard_normal((d * d, self._sos - 1))
             probe = np.concatenate([np.eye(d).reshape(-1, 1), extra], 1)  # the identity first

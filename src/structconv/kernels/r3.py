@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from structconv._threads import one_blas_thread_for
 from structconv.group._linalg import canonical_range
 from structconv.kernels.basis import SteerableBasis, assemble_basis
 from structconv.kernels.sampling import resolve_basis_params
@@ -246,8 +247,7 @@ def _all_elements(gspace: Any) -> tuple[tuple[Any, ...], np.ndarray]:
 def _irrep_stack(gspace: Any, name: str, finite: bool) -> np.ndarray:
     """The matrices ``[E, d, d]`` of an irrep at all the elements (finite) or the constraint elements."""
     elements = _all_elements(gspace)[0] if finite else _constraint_elements(gspace)[0]
-    irrep = gspace.fibergroup.irreps[name]
-    return np.stack([np.asarray(irrep(g), dtype=np.float64) for g in elements])
+    return gspace.fibergroup.irreps[name].representation_matrices(list(elements))
 
 
 @lru_cache(maxsize=4096)
@@ -281,6 +281,7 @@ def _angular_basis(gspace: Any, in_name: str, out_name: str, J: int) -> np.ndarr
         phi = np.einsum("emn,epo,eqi->noimpq", D, ro, ri).reshape(n, n)
         # sum over g of (Phi_g - 1)^T (Phi_g - 1) = 2 - Phi_g - Phi_g^T (Phi_g orthogonal): its null space
         gram = 2.0 * E * np.eye(n) - phi - phi.T
+        one_blas_thread_for(gram)
         values, vectors = np.linalg.eigh(gram)
         null = vectors[:, values < _NULL_TOL * E]
         basis = _canonical_basis(null @ null.T, null.shape[1]).reshape(-1, M, do, di)
@@ -307,7 +308,7 @@ def _harmonics_are_irreps(gspace: Any) -> bool:
     elements, A = _constraint_elements(gspace)
     for J in (1, 2):
         irrep = G.irrep(J) if isinstance(G, SO3) else G.irrep(J % 2, J)
-        R = np.stack([np.asarray(irrep(g), dtype=np.float64) for g in elements])
+        R = irrep.representation_matrices(list(elements))
         if np.abs(_harmonic_action(J, A) - R).max() > 1e-9:
             return False
     return True
