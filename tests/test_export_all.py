@@ -845,3 +845,55 @@ def test_readme_onnx_export_runs_without_warnings_from_structconv(tmp_path: Path
     with torch.no_grad():
         want = namespace["plain"](x).numpy()
     np.testing.assert_allclose(session.run(None, {"x": x.numpy()})[0], want, rtol=1e-4, atol=1e-5)
+
+
+class _OnTensors(torch.nn.Module):
+    """A live module on plain tensors (``torch.jit.trace`` takes tensors); the structure of the inputs is
+    rebuilt from the flat list."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__()
+        self.module, self.types, self.template = case.module, case.types, case.inputs
+
+    def forward(self, *flat: torch.Tensor) -> Any:
+        it = iter(flat)
+        inputs = _map(lambda _: next(it), self.template)
+        return tuple(_leaves(_call(self.module, inputs, self.types)))
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize("cls,cid", FIRST_CASES, ids=[c for c, _ in FIRST_CASES])
+def test_jit_trace_follows_the_parameters(cls: str, cid: str, mode: str) -> None:
+    """``torch.jit.trace`` of every public module (live, not exported), in both modes: it passes the tracer's
+    own check (a second run gives the same graph: no cached state decides what the graph holds), gives the
+    eager output, and still follows the parameters and buffers after they change in place."""
+    case = _build(cls, cid)
+    module = case.module.train(mode == "train")
+    flat = _leaves(case.inputs)
+    wrapped = _OnTensors(case)
+
+    tensors = list(module.parameters()) + list(module.buffers())
+
+    def same(seed: int) -> None:
+        """The traced and the eager run from the same state (a training forward may update running
+        statistics that the next output depends on) with the same random draws (dropout)."""
+        before = [t.clone() for t in tensors]
+        torch.manual_seed(seed)
+        got = traced(*flat)
+        for t, b in zip(tensors, before):
+            t.copy_(b)
+        torch.manual_seed(seed)
+        torch.testing.assert_close(got, wrapped(*flat), rtol=1e-5, atol=1e-5)
+
+    with torch.no_grad():
+        wrapped(*flat)  # whatever a first eager forward may cache
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            # the tracer's check runs the module again without re-seeding: random draws (dropout) differ
+            random = mode == "train" and any("Dropout" in type(m).__name__ for m in module.modules())
+            traced = torch.jit.trace(wrapped, tuple(flat), check_trace=not random)
+        same(0)
+        for t in tensors:
+            if t.is_floating_point():
+                t.mul_(1.5).add_(0.25)
+        same(1)

@@ -750,3 +750,48 @@ def test_inference_reuse_never_applies_to_meta_or_fake_tensors():
     with torch.no_grad():
         for _ in range(2):
             assert meta(GeometricTensor(torch.empty(2, 5, 7, 7, device="meta"), meta.in_type)).shape == (2, 5, 7, 7)
+
+
+class _Traceable(nn.Module):
+    """A layer on plain tensors (``torch.jit.trace`` takes tensors, not GeometricTensors)."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inp = GeometricTensor(x, self.layer.in_type) if hasattr(self.layer, "in_type") else x
+        out = self.layer(inp)
+        return out.tensor if isinstance(out, GeometricTensor) else out
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "no_grad"])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize("entry", LAYERS, ids=LAYER_IDS)
+def test_jit_trace_passes_its_checks_and_follows_parameters(entry, mode, grad):
+    """``torch.jit.trace`` (with its own check that a second run gives the same graph) of every layer, in
+    both modes, with and without autograd: the traced graph holds the kernel's computation, so the traced
+    module gives the eager output and still follows the parameters after an in-place change."""
+    layer = _build(entry)
+    layer.train(mode == "train")
+    torch.manual_seed(2)
+    x = torch.randn(entry[2])
+    wrapped = _Traceable(layer)
+    with torch.set_grad_enabled(grad):
+        _run(layer, x, grad)  # a first eager forward: whatever it might cache
+        traced = torch.jit.trace(wrapped, x)  # raises TracingCheckError if the graphs of two runs differ
+        torch.testing.assert_close(traced(x), wrapped(x), rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.mul_(3.0).add_(0.25)
+    with torch.set_grad_enabled(grad):
+        torch.testing.assert_close(traced(x), wrapped(x), rtol=1e-5, atol=1e-5)
+    if grad:  # the traced graph trains as the layer does: the same gradients
+        grads = []
+        for run in (traced, wrapped):
+            layer.zero_grad()
+            run(x).square().sum().backward()
+            grads.append([p.grad.clone() for p in layer.parameters() if p.grad is not None])
+        assert len(grads[0]) == len(grads[1]) > 0
+        for a, b in zip(*grads):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

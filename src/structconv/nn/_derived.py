@@ -13,7 +13,9 @@ values, not counters:
   dtype, device and shape) to a snapshot taken just before that kernel was computed, and its fixed buffers
   (the sampled basis) are the same tensor objects at the same version. Any change of a parameter, by any
   route, is a different value and recomputes the kernel; a parameter holding NaN never compares equal and
-  always recomputes. Meta, fake and traced tensors are never reused. Not seen: a ``.data`` write into a
+  always recomputes. Meta, fake and traced tensors are never reused, and under ``torch.compile`` and
+  ``torch.jit.trace`` the kernel is always computed, so the graph holds the computation and follows the
+  parameters. Not seen: a ``.data`` write into a
   basis buffer (which nothing in the library or in PyTorch's training utilities does). The comparison
   costs a few microseconds (the coefficients number in the thousands); the snapshot is kept beside the
   layer (a weak reference: neither pickled nor in the state dict). With autograd on the kernel is always
@@ -39,7 +41,7 @@ from typing import Any, TypeVar
 import torch
 from torch.nn.utils import parametrize
 
-__all__ = ["derived"]
+__all__ = ["derived", "stored"]
 
 T = TypeVar("T")
 
@@ -109,7 +111,8 @@ def derived(
         >>> len(calls)
         3
     """
-    if torch.compiler.is_compiling():
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        # a compiled or traced graph must contain the computation, so that it follows the parameters
         return compute()
     if not parametrize._cache_enabled:
         if inputs is None or torch.is_grad_enabled():
@@ -141,3 +144,23 @@ def derived(
         value = compute()
         parametrize._cache[key] = value  # type: ignore[assignment]
     return value  # type: ignore[return-value]
+
+
+def stored(tensor: torch.Tensor) -> torch.Tensor:
+    """The tensor to write a projection of a stored parameter into, in place and without autograd.
+
+    Eagerly ``tensor.data``: the write is not recorded by autograd's version counter, so a projection
+    between a forward and its backward does not invalidate the saved tensors (the projections are
+    idempotent). Under :func:`torch.jit.trace` ``tensor.detach()`` (the same memory): the tracer records the
+    write, so the traced graph projects the parameter at every run as the eager forward does (a ``.data``
+    write is invisible to it), and the graph runs with autograd on too (it does not record ``no_grad``, and
+    an in-place write into a leaf that requires grad would be refused).
+
+    Example:
+        >>> w = torch.nn.Parameter(torch.tensor([-1.0, 2.0]))
+        >>> with torch.no_grad():
+        ...     _ = stored(w).clamp_(min=0.0)
+        >>> w.tolist(), w._version
+        ([0.0, 2.0], 0)
+    """
+    return tensor.detach() if torch.jit.is_tracing() else tensor.data

@@ -57,7 +57,7 @@ from structconv.nn._conv_utils import (
     check_linear_args,
     plain_copy,
 )
-from structconv.nn._derived import derived
+from structconv.nn._derived import derived, stored
 
 __all__ = [
     "ConstrainedLayerMixin",
@@ -85,7 +85,9 @@ def project_weight_(module: nn.Module) -> None:
     ``right_inverse``, so its stored tensors change and the weight it computes is the projection. A plain
     weight is written through ``weight.data``: the write is not recorded by autograd's version counter
     (as selfeeg's in-place renorm), so a projection between a forward and its backward does not invalidate
-    the saved tensors (the projection is idempotent: they keep their values up to rounding).
+    the saved tensors (the projection is idempotent: they keep their values up to rounding). Under
+    :func:`torch.jit.trace` it is written through ``weight.detach()``, so the traced graph holds the
+    projection (:func:`structconv.nn._derived.stored`).
 
     Args:
         module: a module with a ``weight`` and a ``weight_constraint``.
@@ -104,7 +106,7 @@ def project_weight_(module: nn.Module) -> None:
         if parametrize.is_parametrized(module, "weight"):
             module.weight = c(module.weight)
             return
-        w = module.weight.data
+        w = stored(module.weight)
         project = getattr(c, "project_", None)
         if project is not None:
             project(w)
@@ -167,8 +169,10 @@ def projected_kernel(constraint: nn.Module, weight: Tensor) -> Tensor:
         [1.0, 1.0]
     """
     with torch.no_grad():
-        kernel = constraint(weight)
-    if torch.is_grad_enabled() and weight.requires_grad:
+        kernel = constraint(weight.detach())  # the detach is what a traced graph records of no_grad
+    # a traced graph always holds the straight-through term (the tracer re-runs the forward without autograd
+    # to check that the graph does not change)
+    if (torch.is_grad_enabled() or torch.jit.is_tracing()) and weight.requires_grad:
         return kernel + (weight - weight.detach())  # value: kernel + 0 exactly; gradient: identity
     return kernel
 

@@ -42,7 +42,7 @@ from torch.nn.utils import skip_init
 
 from structconv.constraints.standardization import _check_eps, scaled_weight_standardize
 from structconv.nn._conv_utils import check_conv_args
-from structconv.nn._derived import derived
+from structconv.nn._derived import derived, stored
 
 _DEFAULT_EPS = 1e-4  # the reference library's default ``eps`` of ``forward``
 
@@ -542,7 +542,7 @@ class FWS(nn.Module):
             True
         """
         w = self.layer.weight
-        w.data.copy_(self._standardized(w))
+        stored(w).copy_(self._standardized(w.detach()))  # a traced graph records the write (see stored)
 
     def _standardizes(self) -> bool:
         """Whether the next forward standardizes (always in training mode; in eval unless ``const_eval``)."""
