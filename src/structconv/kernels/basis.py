@@ -150,6 +150,26 @@ class SteerableBasis:
             self._arrays[key] = array
         return self._arrays[key]
 
+    def values_at(self, out_idx: np.ndarray, in_idx: np.ndarray, point_idx: np.ndarray) -> np.ndarray:
+        """The float64 samples of every element at the entries ``(out_idx[j], in_idx[j], point_idx[j])``,
+        ``[n_elements, J]``, computed from the compact form (without the dense array).
+
+        Example:
+            >>> from structconv.group import cyclic_group
+            >>> G = cyclic_group(4)
+            >>> b = steerable_basis(G.regular_representation, G.regular_representation, 3)
+            >>> o, i, p = np.array([0, 3]), np.array([1, 2]), np.array([4, 8])
+            >>> np.allclose(b.values_at(o, i, p), b.array[:, o, i, p])
+            True
+        """
+        o, i, q = (np.asarray(v, dtype=np.int64).ravel() for v in (out_idx, in_idx, point_idx))
+        out = np.empty((self.shape[0], len(o)))
+        for start, stop, left, qi in self._plan:
+            # left [A, n, X, di, P], qi [B, di, Y]: the element (a, b, n) at (o, i, q)
+            picked = np.einsum("anjd,bdj->abnj", left[:, :, o, :, q].transpose(1, 2, 0, 3), qi[:, :, i])
+            out[start:stop] = picked.reshape(stop - start, len(o))
+        return out
+
     def __len__(self) -> int:
         return int(self.shape[0])
 

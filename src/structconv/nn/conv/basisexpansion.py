@@ -7,7 +7,10 @@ sampled basis ``[D, out_size, in_size, P]`` (a non-persistent buffer, float32 un
 and expands all the coefficients of that pair with a single matrix product -- or, for large
 representations (e.g. regular ones) where it needs far fewer multiply-adds, expands them in factorized
 form ``Q_out K Q_in⁻¹`` (see :class:`_FactorPlan`), or, for a single pair of such fields, with ``K``
-built in the irreps' bases (see :class:`_IrrepPlan`).  The blocks are then concatenated and, if the
+built in the irreps' bases (see :class:`_IrrepPlan`).  Between permutation representations of a finite
+group that permutes the sampling grid (regular fields of the octahedral group on the cubic grid, of C4 and
+D4 on the square grid) the filter is constant on the orbits of its entries and is gathered from its values
+on one entry per orbit (see :class:`_OrbitPlan`).  The blocks are then concatenated and, if the
 types mix representations, re-ordered with one index gather.
 
 Example:
@@ -385,6 +388,104 @@ class _IrrepPlan:
         self.useful = macs
 
 
+class _OrbitPlan:
+    """The expansion of a basis between two permutation representations of a finite group that permutes
+    the sampling points: a gather from the filter's values on one entry per orbit.
+
+    Where every element ``g`` acts on the output and input channels by permutations ``σ_out(g)``,
+    ``σ_in(g)`` and on the grid by a permutation ``π(g)`` of the points (the regular representation of the
+    octahedral group on the cubic grid, of C4 or D4 on the square grid), a steerable filter satisfies
+    ``κ[σ_out(g) o, σ_in(g) i, π(g) p] = κ[o, i, p]`` exactly (Cohen & Welling 2016: a group convolution):
+    it is constant on the orbits of the entries ``(o, i, p)``. So it is the product of the coefficients with
+    the basis at one representative entry per orbit (``[D, n_orbits]``, ``|G|`` times smaller than the
+    dense basis for regular representations), gathered into the filter by one index. The backward of the
+    gather sums the gradients over each orbit.
+
+    Attributes:
+        columns: the basis at the representatives, ``[D, n_orbits]`` (float64); ``index``: the orbit of
+            every entry, ``[out_size * in_size * P]``.
+    """
+
+    def __init__(self, columns: np.ndarray, index: np.ndarray) -> None:
+        self.columns, self.index = columns, index
+        self.n_orbits = columns.shape[1]
+
+
+#: relative tolerance for the grid to be permuted by the group, and for the symmetry check of the basis
+_ORBIT_TOL = 1e-9
+
+
+def _permutations(matrices: np.ndarray) -> np.ndarray | None:
+    """``σ [E, n]`` with ``M_e[σ_e(j), j] = 1`` if every matrix ``[E, n, n]`` is a permutation matrix."""
+    if not np.array_equal(matrices, np.round(matrices)) or not np.all((matrices == 0) | (matrices == 1)):
+        return None
+    if not (np.all(matrices.sum(1) == 1) and np.all(matrices.sum(2) == 1)):
+        return None
+    return matrices.argmax(1)
+
+
+def _orbit_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any, points: np.ndarray) -> Any:
+    """The :class:`_OrbitPlan` of ``basis`` (from ``in_repr`` to ``out_repr`` of ``gspace``'s finite fibre
+    group, sampled at ``points [d, P]``), or ``None`` where it does not apply: a continuous group,
+    representations that are not permutations, a group that moves a point off the grid, or a basis whose
+    samples are not symmetric to ``_ORBIT_TOL`` at a set of probe entries (then the gather would not
+    reproduce the dense expansion)."""
+    G = getattr(gspace, "fibergroup", None)
+    if G is None or getattr(G, "continuous", True) or not hasattr(gspace, "basespace_action"):
+        return None
+    elements = list(G.elements)
+    scale = max(1.0, float(np.abs(points).max()))
+    keys = {tuple(np.round(pt / scale / _ORBIT_TOL).astype(np.int64)): j for j, pt in enumerate(points.T)}
+    moves = np.empty((len(elements), points.shape[1]), dtype=np.int64)
+    for e, g in enumerate(elements):
+        moved = np.asarray(gspace.basespace_action(g), dtype=np.float64) @ points
+        for j, pt in enumerate(moved.T):
+            target = keys.get(tuple(np.round(pt / scale / _ORBIT_TOL).astype(np.int64)))
+            if target is None or np.abs(points[:, target] - pt).max() > _ORBIT_TOL * scale:
+                return None
+            moves[e, j] = target
+    s_out = _permutations(np.asarray(out_repr.representation_matrices(elements)))
+    s_in = _permutations(np.asarray(in_repr.representation_matrices(elements)))
+    if s_out is None or s_in is None:
+        return None
+    _, X, Y, P = basis.shape
+    # the orbit of an entry: the smallest flat index of its images (the same for all members of an orbit)
+    o, i, p = np.meshgrid(np.arange(X), np.arange(Y), np.arange(P), indexing="ij")
+    images = (s_out[:, o] * Y + s_in[:, i]) * P + moves[:, p]  # [E, X, Y, P]
+    smallest = images.reshape(len(elements), -1).min(0)
+    reps, index = np.unique(smallest, return_inverse=True)
+    ro, ri, rp = np.unravel_index(reps, (X, Y, P))
+    columns = basis.values_at(ro, ri, rp)
+    # the probe: the basis at some entries and at their images must agree (a convention mismatch between
+    # the basis and the action on the grid would break the symmetry)
+    probe = np.random.default_rng(0).integers(0, X * Y * P, size=min(64, X * Y * P))
+    po, pi, pp = np.unravel_index(probe, (X, Y, P))
+    here = basis.values_at(po, pi, pp)
+    scale_b = max(1.0, float(np.abs(here).max()))
+    for e in np.random.default_rng(1).permutation(len(elements))[:4]:
+        there = basis.values_at(s_out[e, po], s_in[e, pi], moves[e, pp])
+        if np.abs(there - here).max() > 1e-7 * scale_b:
+            return None
+    return _OrbitPlan(columns, index.astype(np.int64).ravel())
+
+
+@lru_cache(maxsize=64)
+def _cached_orbit_plan(
+    basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any, points: bytes, dim: int
+) -> _OrbitPlan | None:
+    grid = np.frombuffer(points, dtype=np.float64).reshape(dim, -1)
+    return _orbit_plan(basis, in_repr, out_repr, gspace, grid)
+
+
+def _full_orbit_index(plan: _OrbitPlan, n_out: int, n_in: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The gather index of the filter ``[n_out * out_size, n_in * in_size, P]`` of ``n_out * n_in`` field
+    pairs from their orbit values laid out ``[n_out, n_in, n_orbits]``."""
+    x, y, p = shape
+    pair = np.arange(n_out)[:, None, None, None, None] * n_in + np.arange(n_in)[None, None, :, None, None]
+    orbit = plan.index.reshape(1, x, 1, y, p)
+    return (pair * plan.n_orbits + orbit).astype(np.int64).ravel()
+
+
 def _plans(
     basis: SteerableBasis, keep: bytes | None, fields: int | None = None
 ) -> tuple[_FactorPlan | None, _IrrepPlan | None]:
@@ -495,6 +596,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
         basis_filter: Callable[[dict[str, Any]], bool] | None = None,
         *,
         _fields: int | None = None,
+        _symmetry: tuple[Any, Any, Any] | None = None,
+        _layout: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -517,7 +620,17 @@ class SingleBlockBasisExpansion(BasisExpansion):
             )
         self._dim = dim
         self._shape = tuple(basis.shape[1:])
-        self._factors, self._irrep = _plans(basis, keep, _fields)
+        # permutation representations on a grid the group permutes: the orbit gather (see _OrbitPlan)
+        self._orbits, self._orbit_key, self._layout = None, None, _layout
+        if _symmetry is not None and keep is None and _FACTORIZE is True and type(basis) is SteerableBasis:
+            grid = np.ascontiguousarray(points, dtype=np.float64)
+            key = (*_symmetry, grid.tobytes(), int(grid.shape[0]))
+            self._orbits = _cached_orbit_plan(basis, *key)
+            self._orbit_key = key if self._orbits is not None else None
+        if self._orbits is not None:
+            self._factors, self._irrep = None, None
+        else:
+            self._factors, self._irrep = _plans(basis, keep, _fields)
         # the sampled basis in the dtype new parameters get (float32 unless torch.set_default_dtype says
         # otherwise), so that weights created next to it multiply it without a cast
         self._install(torch.get_default_dtype(), None)
@@ -526,6 +639,19 @@ class SingleBlockBasisExpansion(BasisExpansion):
     def _install(self, dtype: torch.dtype, device: Any) -> None:
         """(Re)build the basis buffer in ``dtype`` on ``device`` from the float64 samples."""
         self._installed_dtype = dtype
+        orbits = getattr(self, "_orbits", None)
+        if orbits is not None:
+            # the basis at one entry per orbit and the gather indices (per pair, and for the whole layout)
+            self.register_buffer("sampled_basis", None, persistent=False)
+            columns = torch.tensor(orbits.columns, dtype=dtype, device=device)
+            self.register_buffer("_ocolumns", columns, persistent=False)
+            index = torch.tensor(orbits.index, dtype=torch.int64, device=device)
+            self.register_buffer("_oindex", index, persistent=False)
+            full = None
+            if self._layout is not None:
+                full = torch.tensor(_full_orbit_index(orbits, *self._layout, self._shape), device=device)
+            self.register_buffer("_ofull", full, persistent=False)
+            return
         plan = getattr(self, "_factors", None)
         if plan is not None:
             # factorized: the rows R_ψr of K Q_in⁻¹, the permuted Q_out and the coefficient gather index
@@ -580,6 +706,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
         # from the process's cache, when unpickled; copies share them)
         state["_factors"] = state.get("_factors") is not None
         state["_irrep"] = state.get("_irrep") is not None
+        state["_orbits"] = state.get("_orbits") is not None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -587,6 +714,10 @@ class SingleBlockBasisExpansion(BasisExpansion):
         for key, cached in (("_factors", _cached_factor_plan), ("_irrep", _cached_irrep_plan)):
             plan = state.get(key)
             state[key] = cached(state["_basis"]) if plan is True else (None if plan is False else plan)
+        if state.get("_orbits") is True:
+            state["_orbits"] = _cached_orbit_plan(state["_basis"], *state["_orbit_key"])
+        elif state.get("_orbits") is False:
+            state["_orbits"] = None
         self.__dict__.update(state)
         self._install(dtype, device)
 
@@ -608,6 +739,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
 
     def _reference_buffer(self) -> torch.Tensor:
         """A floating buffer whose dtype and device are those of the expansion."""
+        if getattr(self, "_orbits", None) is not None:
+            return self._ocolumns
         if self._factors is not None:
             return self._fq_out
         return self._iblocks if self._irrep is not None else self.sampled_basis
@@ -618,6 +751,9 @@ class SingleBlockBasisExpansion(BasisExpansion):
     # ------------------------------------------------------------------ expansion
     def forward(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [..., D]`` into filters ``[..., out_size, in_size, P]``."""
+        if self._orbits is not None:
+            out = self._expand_orbits(weights.reshape(-1, self._dim))
+            return out.reshape(*weights.shape[:-1], *self._shape)
         if self._factors is not None:
             flat = weights.reshape(-1, self._dim)
             out = self._expand_factorized(flat, flat.shape[0], 1)
@@ -642,6 +778,11 @@ class SingleBlockBasisExpansion(BasisExpansion):
         rows = torch.bmm(coeffs.reshape(B, A * fields, N), right)  # [B, A * F, in_size * P]
         rows = rows.view(B * A, n_out, n_in * width).transpose(0, 1)  # the rows (b, a) of K Q_in⁻¹
         return torch.matmul(self._fq_out, rows)
+
+    def _expand_orbits(self, weights: torch.Tensor) -> torch.Tensor:
+        """Expand ``weights [F, D]`` into filters ``[F, out_size * in_size * P]``: the values on the orbits,
+        then one gather (see :class:`_OrbitPlan`)."""
+        return (weights @ self._ocolumns).index_select(1, self._oindex)
 
     def _expand_irrep(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters laid out ``[F, out_size, P, in_size]``: one batched product
@@ -674,6 +815,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
 
     def _expand_rows(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters ``[F, out_size, in_size, P]``."""
+        if self._orbits is not None:
+            return self._expand_orbits(weights).reshape(-1, *self._shape)
         if self._factors is not None:
             return self._expand_factorized(weights, weights.shape[0], 1).reshape(-1, *self._shape)
         if self._irrep is not None:
@@ -685,6 +828,12 @@ class SingleBlockBasisExpansion(BasisExpansion):
         of ``n_out`` output and ``n_in`` input fields: one matrix product and one permutation copy (or,
         factorized, small products per output irrep and one product with ``Q_out``, without a copy)."""
         o, i, p = self._shape
+        if self._orbits is not None:
+            values = weights.reshape(n_out * n_in, self._dim) @ self._ocolumns  # [F, n_orbits]
+            if self._ofull is not None and self._layout == (n_out, n_in):
+                return values.reshape(-1).index_select(0, self._ofull).view(n_out * o, n_in * i, p)
+            out = values.index_select(1, self._oindex).view(n_out, n_in, o, i, p)
+            return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
         if self._factors is not None:
             out = self._expand_factorized(weights.reshape(n_out * n_in, self._dim), n_out, n_in)
             return out.reshape(n_out * o, n_in * i, p)
@@ -774,6 +923,8 @@ def block_basisexpansion(
     recompute: bool = False,
     *,
     _fields: int | None = None,
+    _symmetry: tuple[Any, Any, Any] | None = None,
+    _layout: tuple[int, int] | None = None,
 ) -> SingleBlockBasisExpansion:
     """Build a :class:`SingleBlockBasisExpansion`, reusing the cached torch copy of the basis.
 
@@ -792,7 +943,9 @@ def block_basisexpansion(
     """
     if recompute:
         _to_torch.cache_clear()
-    return SingleBlockBasisExpansion(basis, points, basis_filter, _fields=_fields)
+    return SingleBlockBasisExpansion(
+        basis, points, basis_filter, _fields=_fields, _symmetry=_symmetry, _layout=_layout
+    )
 
 
 class BlocksBasisExpansion(BasisExpansion):
@@ -883,7 +1036,13 @@ class BlocksBasisExpansion(BasisExpansion):
                 n_out, n_in = len(out_fields[ro]), len(in_fields[ri])
                 try:
                     block = block_basisexpansion(
-                        basis, points, basis_filter, recompute=recompute, _fields=n_out * n_in
+                        basis,
+                        points,
+                        basis_filter,
+                        recompute=recompute,
+                        _fields=n_out * n_in,
+                        _symmetry=(ri, ro, in_type.gspace),
+                        _layout=(n_out, n_in),
                     )
                 except ValueError:
                     block = None
