@@ -434,16 +434,22 @@ def _orbit_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any,
     if G is None or getattr(G, "continuous", True) or not hasattr(gspace, "basespace_action"):
         return None
     elements = list(G.elements)
+    d, P = points.shape
     scale = max(1.0, float(np.abs(points).max()))
-    keys = {tuple(np.round(pt / scale / _ORBIT_TOL).astype(np.int64)): j for j, pt in enumerate(points.T)}
-    moves = np.empty((len(elements), points.shape[1]), dtype=np.int64)
-    for e, g in enumerate(elements):
-        moved = np.asarray(gspace.basespace_action(g), dtype=np.float64) @ points
-        for j, pt in enumerate(moved.T):
-            target = keys.get(tuple(np.round(pt / scale / _ORBIT_TOL).astype(np.int64)))
-            if target is None or np.abs(points[:, target] - pt).max() > _ORBIT_TOL * scale:
-                return None
-            moves[e, j] = target
+    actions = np.stack([np.asarray(gspace.basespace_action(g), dtype=np.float64) for g in elements])
+    moved = np.einsum("eab,bp->epa", actions, points).reshape(-1, d)  # [E * P, d]
+
+    def rows(a: np.ndarray) -> np.ndarray:  # the rounded points as one (bytewise comparable) key each
+        a = np.ascontiguousarray(np.round(a / (scale * _ORBIT_TOL)).astype(np.int64))
+        return a.view(np.dtype((np.void, a.dtype.itemsize * d))).ravel()
+
+    keys = rows(points.T)
+    order = np.argsort(keys)
+    found = np.minimum(np.searchsorted(keys[order], rows(moved)), P - 1)
+    moves = order[found]
+    if np.abs(points.T[moves] - moved).max() > _ORBIT_TOL * scale:
+        return None  # some element moves a point off the grid
+    moves = moves.reshape(len(elements), P)
     s_out = _permutations(np.asarray(out_repr.representation_matrices(elements)))
     s_in = _permutations(np.asarray(in_repr.representation_matrices(elements)))
     if s_out is None or s_in is None:
