@@ -165,9 +165,13 @@ class SteerableBasis:
         o, i, q = (np.asarray(v, dtype=np.int64).ravel() for v in (out_idx, in_idx, point_idx))
         out = np.empty((self.shape[0], len(o)))
         for start, stop, left, qi in self._plan:
-            # left [A, n, X, di, P], qi [B, di, Y]: the element (a, b, n) at (o, i, q)
-            picked = np.einsum("anjd,bdj->abnj", left[:, :, o, :, q].transpose(1, 2, 0, 3), qi[:, :, i])
-            out[start:stop] = picked.reshape(stop - start, len(o))
+            # left [A, n, X, di, P], qi [B, di, Y]: the element (a, b, n) at (o, i, q), one small matrix
+            # product per entry
+            a_, n, _, di, _ = left.shape
+            lhs = left[:, :, o, :, q].reshape(len(o), a_ * n, di)  # [J, A * n, di]
+            rhs = qi[:, :, i].transpose(2, 1, 0)  # [J, di, B]
+            picked = np.matmul(lhs, rhs).reshape(len(o), a_, n, -1)  # [J, A, n, B]
+            out[start:stop] = picked.transpose(1, 3, 2, 0).reshape(stop - start, len(o))
         return out
 
     def __len__(self) -> int:

@@ -456,23 +456,23 @@ def _orbit_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any,
         return None
     _, X, Y, P = basis.shape
     # the orbit of an entry: the smallest flat index of its images (the same for all members of an orbit)
-    o, i, p = np.meshgrid(np.arange(X), np.arange(Y), np.arange(P), indexing="ij")
-    images = (s_out[:, o] * Y + s_in[:, i]) * P + moves[:, p]  # [E, X, Y, P]
-    smallest = images.reshape(len(elements), -1).min(0)
+    images = (s_out[:, :, None, None] * Y + s_in[:, None, :, None]) * P + moves[:, None, None, :]
+    smallest = images.reshape(len(elements), -1).min(0)  # [X * Y * P]
     reps, index = np.unique(smallest, return_inverse=True)
-    ro, ri, rp = np.unravel_index(reps, (X, Y, P))
-    columns = basis.values_at(ro, ri, rp)
-    # the probe: the basis at some entries and at their images must agree (a convention mismatch between
-    # the basis and the action on the grid would break the symmetry)
+    # the probe: the basis at some entries and at their images under 4 elements must agree (a convention
+    # mismatch between the basis and the action on the grid would break the symmetry); one evaluation
+    # with the representatives
     probe = np.random.default_rng(0).integers(0, X * Y * P, size=min(64, X * Y * P))
     po, pi, pp = np.unravel_index(probe, (X, Y, P))
-    here = basis.values_at(po, pi, pp)
-    scale_b = max(1.0, float(np.abs(here).max()))
-    for e in np.random.default_rng(1).permutation(len(elements))[:4]:
-        there = basis.values_at(s_out[e, po], s_in[e, pi], moves[e, pp])
-        if np.abs(there - here).max() > 1e-7 * scale_b:
-            return None
-    return _OrbitPlan(columns, index.astype(np.int64).ravel())
+    moved_by = np.random.default_rng(1).permutation(len(elements))[:4]
+    entries = [np.unravel_index(reps, (X, Y, P)), (po, pi, pp)]
+    entries += [(s_out[e, po], s_in[e, pi], moves[e, pp]) for e in moved_by]
+    values = basis.values_at(*(np.concatenate(parts) for parts in zip(*entries)))
+    columns, probes = values[:, : len(reps)], values[:, len(reps) :].reshape(len(basis), -1, len(probe))
+    scale_b = max(1.0, float(np.abs(probes[:, 0]).max()))
+    if np.abs(probes[:, 1:] - probes[:, :1]).max() > 1e-7 * scale_b:
+        return None
+    return _OrbitPlan(np.ascontiguousarray(columns), index.astype(np.int64).ravel())
 
 
 @lru_cache(maxsize=64)
