@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import pickle
 import re
 import subprocess
 import sys
@@ -897,3 +898,61 @@ def test_jit_trace_follows_the_parameters(cls: str, cid: str, mode: str) -> None
             if t.is_floating_point():
                 t.mul_(1.5).add_(0.25)
         same(1)
+
+
+@pytest.mark.parametrize("cls,cid", FIRST_CASES, ids=[c for c, _ in FIRST_CASES])
+def test_builds_under_a_meta_device_context(cls: str, cid: str) -> None:
+    """Every public module built inside ``with torch.device("meta")`` (how large models are built without
+    allocating them) holds all its parameters and buffers on the meta device; after ``to_empty(device="cpu")``
+    and loading the state dict of the same module built normally, it gives that module's output."""
+    torch.manual_seed(0)
+    ref = dict(CASES[cls])[cid]()
+    with torch.device("meta"):
+        torch.manual_seed(0)
+        meta = dict(CASES[cls])[cid]()
+    tensors = list(meta.module.parameters()) + list(meta.module.buffers())
+    assert {t.device.type for t in tensors} <= {"meta"}, [
+        n for n, t in [*meta.module.named_parameters(), *meta.module.named_buffers()] if t.device.type != "meta"
+    ]
+    real = meta.module.to_empty(device="cpu")
+    real.load_state_dict(ref.module.state_dict())
+    real.eval()
+    ref.module.eval()
+    with torch.no_grad():
+        got, want = _call(real, ref.inputs, ref.types), _call(ref.module, ref.inputs, ref.types)
+    diff, scale = _max_diff(got, want)
+    assert diff <= 1e-6 * max(1.0, scale), f"{cls}: max |meta-built - built| = {diff:.3g}"
+
+
+def _fixed(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The fixed (non-persistent, derived) tensors of every submodule: buffers and structure attributes."""
+    out = {}
+    for prefix, m in module.named_modules():
+        names = [n for n in m._buffers if n in m._non_persistent_buffers_set and m._buffers[n] is not None]
+        names += [n for n in m.__dict__.get("_structure_names", ()) if isinstance(m.__dict__.get(n), torch.Tensor)]
+        for n in names:
+            out[f"{prefix}.{n}"] = getattr(m, n).detach().clone()
+    return out
+
+
+@pytest.mark.parametrize("cls,cid", FIRST_CASES, ids=[c for c, _ in FIRST_CASES])
+def test_fixed_tensors_survive_to_empty_low_precision_and_pickling(cls: str, cid: str) -> None:
+    """The derived tensors of every module (indices, masks, changes of basis) come back exact after
+    ``to_empty``, after a round trip through half precision, and in an unpickled copy."""
+    case = _build(cls, cid)
+    module = case.module
+    want = _fixed(module)
+    for route in ("to_empty", "half", "pickle"):
+        m = copy.deepcopy(module)
+        if route == "to_empty":
+            m = m.to_empty(device="cpu")
+        elif route == "half":
+            m = m.half().float()
+        else:
+            m = pickle.loads(pickle.dumps(m))
+        got = _fixed(m)
+        assert got.keys() == want.keys(), route
+        for k in want:  # exact, or rounded once to the dtype the cast asked for (float64 -> float32)
+            assert torch.equal(got[k], want[k].to(got[k].dtype)), (route, k)
+            if route != "half" or not want[k].is_floating_point():
+                assert got[k].dtype == want[k].dtype, (route, k)

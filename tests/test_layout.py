@@ -51,7 +51,7 @@ def test_rooms_import_only_downwards(room: str) -> None:
 
 def test_public_names_live_in_rooms() -> None:
     top_level = {p.stem for p in NN.glob("*.py")}
-    assert top_level <= {"__init__", "init", "_conv_utils", "_derived", "_export", "_structure"}, top_level
+    assert top_level <= {"__init__", "init", "_conv_utils", "_derived", "_device", "_export", "_structure"}, top_level
     for name in nn.__all__:
         obj = getattr(nn, name)
         if name == "init":

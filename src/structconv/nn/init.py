@@ -167,8 +167,10 @@ def _he_values(
             std[start : start + int(np.prod(shape))].reshape(shape)[...] = chunk_std.numpy()
         if cache and key is not None:
             _std_store(key, std)
-    noise = torch.randn(
-        basisexpansion.dimension(), dtype=torch.float64 if dtype == torch.float64 else torch.float32
+    noise = torch.randn(  # drawn on the CPU (also under a default-device context), then moved
+        basisexpansion.dimension(),
+        dtype=torch.float64 if dtype == torch.float64 else torch.float32,
+        device="cpu",
     )
     np.multiply(noise.numpy(), std, out=noise.numpy(), casting="unsafe")
     return noise.to(device=device, dtype=dtype)

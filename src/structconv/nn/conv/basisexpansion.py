@@ -38,6 +38,7 @@ import torch
 
 from structconv._validate import check_bool
 from structconv.kernels import SteerableBasis, kernel_grid, steerable_basis  # noqa: F401 (examples)
+from structconv.nn._device import default_device
 from structconv.nn._structure import StructureMixin
 
 __all__ = [
@@ -639,7 +640,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
             self._factors, self._irrep = _plans(basis, keep, _fields)
         # the sampled basis in the dtype new parameters get (float32 unless torch.set_default_dtype says
         # otherwise), so that weights created next to it multiply it without a cast
-        self._install(torch.get_default_dtype(), None)
+        self._install(torch.get_default_dtype(), default_device())
 
     # ------------------------------------------------------------------ buffers
     def _install(self, dtype: torch.dtype, device: Any) -> None:
@@ -1071,7 +1072,9 @@ class BlocksBasisExpansion(BasisExpansion):
         self._single = len(self._blocks) == 1
         self._has_zero_row = False
         self.register_buffer(
-            "row_index", None if self._single else self._row_index(in_type, out_type), persistent=False
+            "row_index",
+            None if self._single else self._row_index(in_type, out_type).to(default_device()),
+            persistent=False,
         )
         self._n_in_reprs = len(in_reprs)
 

@@ -2,16 +2,69 @@
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 import torch
 
+from structconv.nn._device import default_device
 from structconv.nn._structure import StructureMixin
 from structconv.nn.typed.field_type import FieldType
 
 __all__ = ["EquivariantModule"]
+
+
+def _on_default_device(init: Any) -> Any:
+    """Wrap a module's ``__init__`` for the default device and for ``to_empty``.
+
+    * Built under a default device other than the CPU (``with torch.device("meta")``,
+      :func:`torch.set_default_device`), the module is built on the CPU and then moved there whole: its
+      fixed buffers are computed with numpy (``torch.from_numpy`` makes CPU tensors whatever the default
+      device is), and on the meta device they would hold no values to restore later.
+    * The exact values of its fixed buffers (the non-persistent ones: indices, masks, changes of basis,
+      derived from the construction arguments) are kept on the CPU, and every ``_apply`` (``to``,
+      ``to_empty``, ``half``, ``double``, ...) puts them back, so ``to_empty`` after a meta build, or a
+      round trip through a low precision, leaves them exact.
+
+    Only the outermost ``__init__`` of a module does this, once.
+    """
+
+    @functools.wraps(init)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> None:
+        depth = self.__dict__.get("_init_depth", 0)
+        device = default_device() if depth == 0 else None
+        object.__setattr__(self, "_init_depth", depth + 1)
+        try:
+            if device is not None and device.type != "cpu":
+                with torch.device("cpu"):
+                    init(self, *args, **kwargs)
+            else:
+                init(self, *args, **kwargs)
+        finally:
+            object.__setattr__(self, "_init_depth", depth)
+        if depth == 0:
+            del self.__dict__["_init_depth"]
+            _keep_fixed_buffers(self)
+            if device is not None and device.type != "cpu":
+                self.to(device)
+
+    wrapped._on_default_device = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+def _keep_fixed_buffers(module: torch.nn.Module) -> None:
+    """Keep CPU copies of the module's own non-persistent buffers and integer structure tensors
+    (:class:`~structconv.nn._structure.StructureMixin`), those with values."""
+    tensors = [(n, b) for n, b in module._buffers.items() if n in module._non_persistent_buffers_set]
+    tensors += [(n, module.__dict__.get(n)) for n in module.__dict__.get("_structure_names", ())]
+    fixed = {
+        name: t.detach().to("cpu", copy=True)
+        for name, t in tensors
+        if isinstance(t, torch.Tensor) and t.device.type != "meta"
+    }
+    object.__setattr__(module, "_fixed_buffers", fixed)
 
 
 class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
@@ -53,8 +106,43 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
     in_type: FieldType
     out_type: FieldType
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_on_default_device", False):
+            cls.__init__ = _on_default_device(init)  # type: ignore[method-assign]
+
     def __init__(self) -> None:
         super().__init__()
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> EquivariantModule:
+        super()._apply(fn, *args, **kwargs)
+        # the fixed buffers are put back from their exact values (see _on_default_device): after to_empty
+        # they would be uninitialised memory, after a low-precision round trip rounded
+        structure = self.__dict__.get("_structure_names", ())
+        for name, exact in self.__dict__.get("_fixed_buffers", {}).items():
+            current = self.__dict__.get(name) if name in structure else self._buffers.get(name)
+            if not isinstance(current, torch.Tensor) or current.device.type == "meta":
+                continue
+            floating = current.is_floating_point() and exact.is_floating_point()
+            dtype = current.dtype if floating else exact.dtype
+            value = exact.to(device=current.device, dtype=dtype, copy=True)
+            if name in structure:
+                object.__setattr__(self, name, value)
+            else:
+                self._buffers[name] = value
+        return self
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "_fixed_buffers" in state:  # a copy keeps its own exact values (taken from the copied buffers)
+            _keep_fixed_buffers(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
+        if "_fixed_buffers" in state:
+            state["_fixed_buffers"] = {}  # not pickled twice: rebuilt from the buffers on unpickling
+        return state
 
     @abstractmethod
     def forward(self, *input: Any) -> Any:
