@@ -170,11 +170,25 @@ def projected_kernel(constraint: nn.Module, weight: Tensor) -> Tensor:
     """
     with torch.no_grad():
         kernel = constraint(weight.detach())  # the detach is what a traced graph records of no_grad
-    # a traced graph always holds the straight-through term (the tracer re-runs the forward without autograd
-    # to check that the graph does not change)
+    return straight_through(kernel, weight)
+
+
+def straight_through(value: Tensor, weight: Tensor) -> Tensor:
+    """``value`` (computed from ``weight`` without autograd), with the gradient of ``weight`` passed
+    through unchanged: ``value + (weight - weight.detach())``, which is ``value`` exactly.
+
+    A traced graph always holds the term (:func:`torch.jit.trace` re-runs the forward without autograd to
+    check that the graph does not change).
+
+    Example:
+        >>> w = torch.tensor([-1.0, 2.0], requires_grad=True)
+        >>> k = straight_through(w.detach().clamp(min=0), w)
+        >>> k.tolist(), torch.autograd.grad(k.sum(), w)[0].tolist()
+        ([0.0, 2.0], [1.0, 1.0])
+    """
     if (torch.is_grad_enabled() or torch.jit.is_tracing()) and weight.requires_grad:
-        return kernel + (weight - weight.detach())  # value: kernel + 0 exactly; gradient: identity
-    return kernel
+        return value + (weight - weight.detach())  # value: value + 0 exactly; gradient: identity
+    return value
 
 
 class ConstrainedLayerMixin:
@@ -272,8 +286,12 @@ class ConstrainedLayerMixin:
             return c(w)
 
     def _kernel(self) -> Tensor:
-        """The kernel for this forward; projects the stored weight first in ``'inplace'`` mode."""
+        """The kernel for this forward; projects the stored weight first in ``'inplace'`` mode (under
+        :func:`torch.jit.trace`, the projection without writing it, with the gradient passed straight
+        through: a traced graph that wrote into the weight could not run two forwards before a backward)."""
         if self.enforce == "inplace":
+            if torch.jit.is_tracing() and not parametrize.is_parametrized(self, "weight"):
+                return projected_kernel(self.weight_constraint, self.weight)
             project_weight_(self)  # type: ignore[arg-type]
             return self.weight
         return self.constrained_weight()

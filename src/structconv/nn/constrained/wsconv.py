@@ -549,7 +549,13 @@ class FWS(nn.Module):
         return self.training or not self.const_eval
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        """Standardize ``layer.weight`` in place (unless ``const_eval`` in eval mode), then run the layer."""
+        """Standardize ``layer.weight`` in place (unless ``const_eval`` in eval mode), then run the layer.
+
+        Under :func:`torch.jit.trace` the traced graph records the write (see
+        :func:`structconv.nn._derived.stored`), so the traced module standardizes at every run as this one
+        does; unlike eager mode it cannot run two forwards before one backward (the second write invalidates
+        the first forward's saved weight, and PyTorch raises).
+        """
         if self._standardizes():
             self.standardize_weight()
         return self.layer(*args, **kwargs)

@@ -655,8 +655,10 @@ class SingleBlockBasisExpansion(BasisExpansion):
             index = torch.tensor(orbits.index, dtype=torch.int64, device=device)
             self.register_buffer("_oindex", index, persistent=False)
             full = None
-            if self._layout is not None:
-                full = torch.tensor(_full_orbit_index(orbits, *self._layout, self._shape), device=device)
+            if self._layout is not None and math.prod(self._layout) * orbits.n_orbits < 2**31:
+                # int32 (index_select takes it): half the memory of the one index per filter entry
+                index32 = _full_orbit_index(orbits, *self._layout, self._shape).astype(np.int32)
+                full = torch.tensor(index32, device=device)
             self.register_buffer("_ofull", full, persistent=False)
             return
         plan = getattr(self, "_factors", None)
