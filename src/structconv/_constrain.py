@@ -106,6 +106,10 @@ def constrain(
       write, which would otherwise reach the convolution unconstrained).
     * ``enforce='inplace'``: as ``'post_step'`` (the weight is projected in place before every forward).
 
+    Under :func:`torch.jit.trace` the pre-hook's projection is recorded in the traced graph (written through
+    ``weight.detach()``), so the traced module projects at every run; it cannot run two forwards before one
+    backward (the second write invalidates the first forward's saved weight, and PyTorch raises).
+
     A weight shared with another module (tied weights) is refused: every mode rewrites the stored weight
     (``'forward'`` moves it onto the constraint set's preimage with ``right_inverse``), which would silently
     change the other module.
