@@ -942,17 +942,75 @@ def test_fixed_tensors_survive_to_empty_low_precision_and_pickling(cls: str, cid
     case = _build(cls, cid)
     module = case.module
     want = _fixed(module)
-    for route in ("to_empty", "half", "pickle"):
+    with torch.device("meta"):
+        torch.manual_seed(0)
+        meta = dict(CASES[cls])[cid]().module
+    for route in ("to_empty", "half", "pickle", "half-copy", "meta-copy", "meta-pickle"):
         m = copy.deepcopy(module)
         if route == "to_empty":
             m = m.to_empty(device="cpu")
         elif route == "half":
             m = m.half().float()
-        else:
+        elif route == "pickle":
             m = pickle.loads(pickle.dumps(m))
+        elif route == "half-copy":  # a copy of a rounded module still knows the exact values
+            m = pickle.loads(pickle.dumps(copy.deepcopy(m.half()))).float()
+        elif route == "meta-copy":  # a copy of a meta-built module too
+            m = copy.deepcopy(meta).to_empty(device="cpu")
+        else:
+            m = pickle.loads(pickle.dumps(meta)).to_empty(device="cpu")
         got = _fixed(m)
         assert got.keys() == want.keys(), route
         for k in want:  # exact, or rounded once to the dtype the cast asked for (float64 -> float32)
             assert torch.equal(got[k], want[k].to(got[k].dtype)), (route, k)
-            if route != "half" or not want[k].is_floating_point():
+            if not route.startswith("half") or not want[k].is_floating_point():
                 assert got[k].dtype == want[k].dtype, (route, k)
+
+
+class _Scaled(snn.EquivariantModule):
+    """A user module with a non-persistent buffer that it changes after ``__init__`` (its own state)."""
+
+    def __init__(self, t: FieldType) -> None:
+        super().__init__()
+        self.in_type = self.out_type = t
+        self.register_buffer("scale", torch.ones(t.size), persistent=False)
+
+    def forward(self, x: GeometricTensor) -> GeometricTensor:
+        return GeometricTensor(x.tensor * self.scale.view(1, -1, 1, 1), self.out_type)
+
+    def evaluate_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return input_shape
+
+
+class _Mixin:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register_buffer("extra", torch.arange(4) * 1.5, persistent=False)
+
+
+class _MixedBatchNorm(_Mixin, snn.InnerBatchNorm):
+    pass
+
+
+def test_fixed_tensors_changed_after_init_are_the_users_state() -> None:
+    """Only untouched fixed tensors are put back: one written or replaced after ``__init__`` keeps its value
+    through ``to`` / ``float`` / ``cpu``, and ``share_memory`` shares them."""
+    t = FieldType(_gs("C4"), [_gs("C4").regular_repr] * 2)
+    m = _Scaled(t)
+    m.scale.fill_(3.0)
+    m.to(torch.float32).cpu().float()
+    assert m.scale.tolist() == [3.0] * 8
+    m.scale = torch.full((8,), 5.0)
+    m.double()
+    assert m.scale.tolist() == [5.0] * 8 and m.scale.dtype == torch.float64
+    mask = snn.MaskModule(t, 9, margin=1)
+    mask.mask.zero_()
+    mask.to("cpu").float()
+    assert float(mask.mask.sum()) == 0.0
+    bn = snn.InnerBatchNorm(t).share_memory()
+    assert bn._field_of_channel.is_shared()
+    # a mixin that registers a buffer after the module's own __init__ (first in the bases) is covered
+    with torch.device("meta"):
+        mixed = _MixedBatchNorm(t)
+    assert mixed.extra.device.type == "meta"
+    assert mixed.to_empty(device="cpu").extra.tolist() == [0.0, 1.5, 3.0, 4.5]

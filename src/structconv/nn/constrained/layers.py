@@ -286,12 +286,20 @@ class ConstrainedLayerMixin:
             return c(w)
 
     def _kernel(self) -> Tensor:
-        """The kernel for this forward; projects the stored weight first in ``'inplace'`` mode (under
-        :func:`torch.jit.trace`, the projection without writing it, with the gradient passed straight
-        through: a traced graph that wrote into the weight could not run two forwards before a backward)."""
+        """The kernel for this forward; projects the stored weight first in ``'inplace'`` mode.
+
+        Under :func:`torch.jit.trace` the kernel is the projection with the gradient passed straight
+        through (:func:`projected_kernel`, a new tensor), and the projection is then written into the stored
+        weight through ``weight.detach()`` (recorded by the tracer): the traced module keeps the weight
+        feasible, trains as this layer does, and can run two forwards before one backward (the convolution
+        saved the kernel, not the weight the next forward writes).
+        """
         if self.enforce == "inplace":
             if torch.jit.is_tracing() and not parametrize.is_parametrized(self, "weight"):
-                return projected_kernel(self.weight_constraint, self.weight)
+                kernel = projected_kernel(self.weight_constraint, self.weight)
+                with torch.no_grad():
+                    stored(self.weight).copy_(kernel.detach())
+                return kernel
             project_weight_(self)  # type: ignore[arg-type]
             return self.weight
         return self.constrained_weight()

@@ -21,12 +21,14 @@ def _on_default_device(init: Any) -> Any:
 
     * Built under a default device other than the CPU (``with torch.device("meta")``,
       :func:`torch.set_default_device`), the module is built on the CPU and then moved there whole: its
-      fixed buffers are computed with numpy (``torch.from_numpy`` makes CPU tensors whatever the default
+      fixed tensors are computed with numpy (``torch.from_numpy`` makes CPU tensors whatever the default
       device is), and on the meta device they would hold no values to restore later.
-    * The exact values of its fixed buffers (the non-persistent ones: indices, masks, changes of basis,
-      derived from the construction arguments) are kept on the CPU, and every ``_apply`` (``to``,
-      ``to_empty``, ``half``, ``double``, ...) puts them back, so ``to_empty`` after a meta build, or a
-      round trip through a low precision, leaves them exact.
+    * The exact values of its fixed tensors (the non-persistent buffers and integer structure tensors
+      registered by ``__init__``: indices, masks, changes of basis, derived from the construction
+      arguments) are kept on the CPU. An ``_apply`` that replaces one (``to_empty``, a dtype cast, a move)
+      puts the exact value back, so ``to_empty`` after a meta build, or a round trip through a low
+      precision, leaves them exact. A fixed tensor written or replaced after ``__init__`` is the user's
+      state from then on and is left alone.
 
     Only the outermost ``__init__`` of a module does this, once.
     """
@@ -46,7 +48,7 @@ def _on_default_device(init: Any) -> Any:
             object.__setattr__(self, "_init_depth", depth)
         if depth == 0:
             del self.__dict__["_init_depth"]
-            _keep_fixed_buffers(self)
+            _keep_fixed_tensors(self)
             if device is not None and device.type != "cpu":
                 self.to(device)
 
@@ -54,17 +56,36 @@ def _on_default_device(init: Any) -> Any:
     return wrapped
 
 
-def _keep_fixed_buffers(module: torch.nn.Module) -> None:
-    """Keep CPU copies of the module's own non-persistent buffers and integer structure tensors
-    (:class:`~structconv.nn._structure.StructureMixin`), those with values."""
-    tensors = [(n, b) for n, b in module._buffers.items() if n in module._non_persistent_buffers_set]
-    tensors += [(n, module.__dict__.get(n)) for n in module.__dict__.get("_structure_names", ())]
-    fixed = {
-        name: t.detach().to("cpu", copy=True)
-        for name, t in tensors
-        if isinstance(t, torch.Tensor) and t.device.type != "meta"
-    }
-    object.__setattr__(module, "_fixed_buffers", fixed)
+def _fixed_tensor(module: torch.nn.Module, name: str) -> Any:
+    if name in module.__dict__.get("_structure_names", ()):
+        return module.__dict__.get(name)
+    return module._buffers.get(name)
+
+
+def _keep_fixed_tensors(
+    module: torch.nn.Module, names: Any = None, exact: dict[str, torch.Tensor] | None = None
+) -> None:
+    """Record the module's fixed tensors: per name ``[exact CPU copy, tensor installed, its version]``.
+
+    Args:
+        names: the names to record (default: every non-persistent buffer and structure tensor).
+        exact: exact values to use instead of copies of the current tensors (from a pickle).
+    """
+    if names is None:
+        names = [n for n in module._buffers if n in module._non_persistent_buffers_set]
+        names += list(module.__dict__.get("_structure_names", ()))
+    fixed = {}
+    for name in names:
+        t = _fixed_tensor(module, name)
+        if not isinstance(t, torch.Tensor):
+            continue
+        value = (exact or {}).get(name)
+        if value is None:
+            if t.device.type == "meta":
+                continue
+            value = t.detach().to("cpu", copy=True)
+        fixed[name] = [value, t, t._version]
+    object.__setattr__(module, "_fixed_tensors", fixed)
 
 
 class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
@@ -108,41 +129,62 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is not None and not getattr(init, "_on_default_device", False):
-            cls.__init__ = _on_default_device(init)  # type: ignore[method-assign]
+        # the __init__ that runs first for this class (its own, or a mixin's found through the MRO)
+        if not getattr(cls.__init__, "_on_default_device", False):
+            cls.__init__ = _on_default_device(cls.__init__)  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         super().__init__()
 
     def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> EquivariantModule:
+        fixed = self.__dict__.get("_fixed_tensors", {})
+        for name in list(fixed):  # written or replaced since it was installed: the user's state now
+            tensor = _fixed_tensor(self, name)
+            if tensor is not fixed[name][1] or tensor._version != fixed[name][2]:
+                del fixed[name]
         super()._apply(fn, *args, **kwargs)
-        # the fixed buffers are put back from their exact values (see _on_default_device): after to_empty
-        # they would be uninitialised memory, after a low-precision round trip rounded
+        # a replaced fixed tensor is put back from its exact value (see _on_default_device): after to_empty
+        # it would be uninitialised memory, after a low-precision round trip rounded
         structure = self.__dict__.get("_structure_names", ())
-        for name, exact in self.__dict__.get("_fixed_buffers", {}).items():
-            current = self.__dict__.get(name) if name in structure else self._buffers.get(name)
-            if not isinstance(current, torch.Tensor) or current.device.type == "meta":
+        for name, record in fixed.items():
+            exact, before, _ = record
+            current = _fixed_tensor(self, name)
+            if not isinstance(current, torch.Tensor):
                 continue
-            floating = current.is_floating_point() and exact.is_floating_point()
-            dtype = current.dtype if floating else exact.dtype
-            value = exact.to(device=current.device, dtype=dtype, copy=True)
-            if name in structure:
-                object.__setattr__(self, name, value)
-            else:
-                self._buffers[name] = value
+            if current is not before and current.device.type != "meta":
+                floating = current.is_floating_point() and exact.is_floating_point()
+                dtype = current.dtype if floating else exact.dtype
+                current = exact.to(device=current.device, dtype=dtype, copy=True)
+                if name in structure:
+                    object.__setattr__(self, name, current)
+                else:
+                    self._buffers[name] = current
+            record[1], record[2] = current, current._version
         return self
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        if "_fixed_buffers" in state:  # a copy keeps its own exact values (taken from the copied buffers)
-            _keep_fixed_buffers(self)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
-        if "_fixed_buffers" in state:
-            state["_fixed_buffers"] = {}  # not pickled twice: rebuilt from the buffers on unpickling
+        fixed = state.pop("_fixed_tensors", None)
+        if fixed is not None:
+            # the names, and the exact values only where the tensors cannot give them back (on the meta
+            # device, or rounded to another dtype): a pickle does not carry every fixed tensor twice
+            kept = {}
+            for name, (exact, tensor, _) in fixed.items():
+                faithful = (
+                    tensor.device.type != "meta"
+                    and tensor.dtype == exact.dtype
+                    and torch.equal(tensor.detach().cpu(), exact)
+                )
+                kept[name] = None if faithful else exact
+            state["_fixed_exact"] = kept
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        kept = state.pop("_fixed_exact", None)
+        super().__setstate__(state)
+        if kept is not None:
+            exact = {k: v for k, v in kept.items() if v is not None}
+            _keep_fixed_tensors(self, names=list(kept), exact=exact)
 
     @abstractmethod
     def forward(self, *input: Any) -> Any:
