@@ -1009,8 +1009,51 @@ def test_fixed_tensors_changed_after_init_are_the_users_state() -> None:
     assert float(mask.mask.sum()) == 0.0
     bn = snn.InnerBatchNorm(t).share_memory()
     assert bn._field_of_channel.is_shared()
+    # writes that bypass the version counter (.data, numpy) are the user's too, and so are they in copies
+    for write in ("data", "numpy", "inplace"):
+        mask = snn.MaskModule(t, 9, margin=1)
+        if write == "data":
+            mask.mask.data.zero_()
+        elif write == "numpy":
+            mask.mask.numpy()[:] = 0
+        else:
+            mask.mask.zero_()
+        for m in (mask, copy.deepcopy(mask), pickle.loads(pickle.dumps(mask))):
+            assert float(m.double().mask.abs().max()) == 0.0, write
+    # an in-place copy of the same values (AveragedModel(use_buffers=True)) keeps them exact
+    mask = snn.MaskModule(t, 9, margin=1)
+    exact = mask.mask.clone()
+    avg = torch.optim.swa_utils.AveragedModel(mask, use_buffers=True)
+    avg.update_parameters(mask)
+    assert torch.equal(avg.module.half().float().mask, exact)
     # a mixin that registers a buffer after the module's own __init__ (first in the bases) is covered
     with torch.device("meta"):
         mixed = _MixedBatchNorm(t)
     assert mixed.extra.device.type == "meta"
     assert mixed.to_empty(device="cpu").extra.tolist() == [0.0, 1.5, 3.0, 4.5]
+
+
+def test_modules_build_copy_and_cast_under_inference_mode() -> None:
+    """Inference tensors have no version counter: building, casting, to_empty, copying and loading modules
+    inside ``torch.inference_mode()`` work (serving code builds and loads models there)."""
+    import io
+
+    t = FieldType(_gs("C4"), [_gs("C4").regular_repr] * 2)
+    x = torch.randn(1, t.size, 9, 9)
+    net = snn.SequentialModule(snn.R2Conv(t, t, 3, padding=1), snn.InnerBatchNorm(t), snn.MaskModule(t, 9))
+    net.eval()
+    want = net(GeometricTensor(x, t)).tensor.detach()
+    buf = io.BytesIO()
+    torch.save(net, buf)
+    with torch.inference_mode():
+        built = snn.SequentialModule(snn.InnerBatchNorm(t), snn.MaskModule(t, 9, margin=1)).half().float()
+        assert built(GeometricTensor(x, t)).tensor.isfinite().all()
+        copied = copy.deepcopy(net).half().float().double().float()
+        buf.seek(0)
+        loaded = torch.load(buf, weights_only=False)
+        for m in (copied, loaded):
+            torch.testing.assert_close(m(GeometricTensor(x, t)).tensor, want, rtol=2e-3, atol=2e-3)
+        with torch.device("meta"):
+            meta = snn.InnerBatchNorm(t)
+        meta.to_empty(device="cpu")
+        assert meta._field_of_channel[:8].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]

@@ -27,8 +27,9 @@ def _on_default_device(init: Any) -> Any:
       registered by ``__init__``: indices, masks, changes of basis, derived from the construction
       arguments) are kept on the CPU. An ``_apply`` that replaces one (``to_empty``, a dtype cast, a move)
       puts the exact value back, so ``to_empty`` after a meta build, or a round trip through a low
-      precision, leaves them exact. A fixed tensor written or replaced after ``__init__`` is the user's
-      state from then on and is left alone.
+      precision, leaves them exact. A fixed tensor replaced, or holding other values than its exact ones
+      (a write by any route: in place, ``.data``, numpy) is the user's state from then on and is left
+      alone.
 
     Only the outermost ``__init__`` of a module does this, once.
     """
@@ -65,7 +66,7 @@ def _fixed_tensor(module: torch.nn.Module, name: str) -> Any:
 def _keep_fixed_tensors(
     module: torch.nn.Module, names: Any = None, exact: dict[str, torch.Tensor] | None = None
 ) -> None:
-    """Record the module's fixed tensors: per name ``[exact CPU copy, tensor installed, its version]``.
+    """Record the module's fixed tensors: per name ``[exact CPU copy, the tensor installed]``.
 
     Args:
         names: the names to record (default: every non-persistent buffer and structure tensor).
@@ -84,8 +85,22 @@ def _keep_fixed_tensors(
             if t.device.type == "meta":
                 continue
             value = t.detach().to("cpu", copy=True)
-        fixed[name] = [value, t, t._version]
+        fixed[name] = [value, t]
     object.__setattr__(module, "_fixed_tensors", fixed)
+
+
+def _untouched(record: list[Any], tensor: Any) -> bool:
+    """Whether ``tensor`` is the fixed tensor installed, still holding its exact values (rounded to its
+    dtype; not checked on the meta device, which holds none)."""
+    exact, installed = record
+    if tensor is not installed or not isinstance(tensor, torch.Tensor):
+        return False
+    if tensor.device.type == "meta":
+        return True
+    dtype = tensor.dtype if tensor.is_floating_point() and exact.is_floating_point() else exact.dtype
+    if tensor.dtype != dtype or tensor.shape != exact.shape:
+        return False
+    return bool(torch.equal(tensor.detach(), exact.to(device=tensor.device, dtype=dtype)))
 
 
 class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
@@ -139,15 +154,14 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
     def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> EquivariantModule:
         fixed = self.__dict__.get("_fixed_tensors", {})
         for name in list(fixed):  # written or replaced since it was installed: the user's state now
-            tensor = _fixed_tensor(self, name)
-            if tensor is not fixed[name][1] or tensor._version != fixed[name][2]:
+            if not _untouched(fixed[name], _fixed_tensor(self, name)):
                 del fixed[name]
         super()._apply(fn, *args, **kwargs)
         # a replaced fixed tensor is put back from its exact value (see _on_default_device): after to_empty
         # it would be uninitialised memory, after a low-precision round trip rounded
         structure = self.__dict__.get("_structure_names", ())
         for name, record in fixed.items():
-            exact, before, _ = record
+            exact, before = record
             current = _fixed_tensor(self, name)
             if not isinstance(current, torch.Tensor):
                 continue
@@ -159,7 +173,7 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
                     object.__setattr__(self, name, current)
                 else:
                     self._buffers[name] = current
-            record[1], record[2] = current, current._version
+            record[1] = current
         return self
 
     def __getstate__(self) -> dict[str, Any]:
@@ -169,13 +183,12 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
             # the names, and the exact values only where the tensors cannot give them back (on the meta
             # device, or rounded to another dtype): a pickle does not carry every fixed tensor twice
             kept = {}
-            for name, (exact, tensor, _) in fixed.items():
-                faithful = (
-                    tensor.device.type != "meta"
-                    and tensor.dtype == exact.dtype
-                    and torch.equal(tensor.detach().cpu(), exact)
-                )
-                kept[name] = None if faithful else exact
+            for name, record in fixed.items():
+                tensor = _fixed_tensor(self, name)
+                if not _untouched(record, tensor):
+                    continue  # the user's state: a copy treats it as such too
+                faithful = tensor.device.type != "meta" and tensor.dtype == record[0].dtype
+                kept[name] = None if faithful else record[0]
             state["_fixed_exact"] = kept
         return state
 
