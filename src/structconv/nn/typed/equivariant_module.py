@@ -153,19 +153,24 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
 
     def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> EquivariantModule:
         fixed = self.__dict__.get("_fixed_tensors", {})
-        for name in list(fixed):  # written or replaced since it was installed: the user's state now
-            if not _untouched(fixed[name], _fixed_tensor(self, name)):
+        for name in list(fixed):  # replaced by the user since it was installed: the user's state now
+            if _fixed_tensor(self, name) is not fixed[name][1]:
                 del fixed[name]
         super()._apply(fn, *args, **kwargs)
-        # a replaced fixed tensor is put back from its exact value (see _on_default_device): after to_empty
-        # it would be uninitialised memory, after a low-precision round trip rounded
+        # a fixed tensor that this _apply replaced (to_empty, a cast, a move) is put back from its exact value
+        # (see _on_default_device): after to_empty it would be uninitialised memory, after a low-precision
+        # round trip rounded. One left in place (a no-op move, share_memory_) costs nothing.
         structure = self.__dict__.get("_structure_names", ())
-        for name, record in fixed.items():
+        for name in list(fixed):
+            record = fixed[name]
             exact, before = record
             current = _fixed_tensor(self, name)
-            if not isinstance(current, torch.Tensor):
+            if current is before or not isinstance(current, torch.Tensor):
                 continue
-            if current is not before and current.device.type != "meta":
+            if not _untouched(record, before):  # the user had changed its values: the user's state now
+                del fixed[name]
+                continue
+            if current.device.type != "meta":
                 floating = current.is_floating_point() and exact.is_floating_point()
                 dtype = current.dtype if floating else exact.dtype
                 current = exact.to(device=current.device, dtype=dtype, copy=True)
