@@ -32,7 +32,6 @@ from structconv.nn._conv_utils import (
     check_size,
 )
 from structconv.nn._derived import derived
-from structconv.nn._device import default_device
 from structconv.nn.conv.basisexpansion import BasisExpansion, BlocksBasisExpansion
 from structconv.nn.typed.equivariant_module import EquivariantModule
 from structconv.nn.typed.field_type import FieldType
@@ -301,7 +300,7 @@ class _SteerableConv(EquivariantModule):
             # generalized_he_init, writing the parameter directly instead of filling a zero tensor
             from structconv.nn.init import _he_values
 
-            values = _he_values(self._basisexpansion, True, torch.get_default_dtype(), default_device())
+            values = _he_values(self._basisexpansion, True, torch.get_default_dtype(), None)
         else:
             values = torch.zeros(n_weights)
         self.weights = torch.nn.Parameter(values)
@@ -309,9 +308,7 @@ class _SteerableConv(EquivariantModule):
         if bias and expansion.shape[1] > 0:
             self.bias: torch.nn.Parameter | None = torch.nn.Parameter(torch.zeros(expansion.shape[1]))
             self.register_buffer(
-                "bias_expansion",
-                torch.from_numpy(expansion).to(device=default_device(), dtype=torch.get_default_dtype()),
-                persistent=False,
+                "bias_expansion", torch.from_numpy(expansion).to(torch.get_default_dtype()), persistent=False
             )
         else:
             self.bias = None
