@@ -10,8 +10,10 @@ form ``Q_out K Q_in⁻¹`` (see :class:`_FactorPlan`), or, for a single pair of 
 built in the irreps' bases (see :class:`_IrrepPlan`).  Between permutation representations of a finite
 group that permutes the sampling grid (regular fields of the octahedral group on the cubic grid, of C4 and
 D4 on the square grid) the filter is constant on the orbits of its entries and is gathered from its values
-on one entry per orbit (see :class:`_OrbitPlan`).  The blocks are then concatenated and, if the
-types mix representations, re-ordered with one index gather.
+on one entry per orbit (see :class:`_OrbitPlan`); where the group moves grid points off the grid (the
+icosahedral groups) but acts freely on the channel pairs, every pair's filter is a rotated copy of a
+representative one, evaluated from the basis's harmonics (see :class:`_RotatedPlan`).  The blocks are then
+concatenated and, if the types mix representations, re-ordered with one index gather.
 
 Example:
     >>> from structconv.gspaces import Rot2dOnR2
@@ -412,6 +414,12 @@ class _OrbitPlan:
         self.n_orbits = columns.shape[1]
 
 
+#: the rotated-filter expansion (_RotatedPlan) replaces the others where the factorized one would cost at
+#: least this many multiply-adds per field pair; below, its fixed cost of about 15 small operations loses
+#: (``benchmarks/r3conv.py`` and the dihedral and cylindrical groups of order 6 to 48: at 4M, order 24 at
+#: k = 3, the two are equal; the icosahedral group, 14M, is 3 times faster)
+_ROTATED_MIN_COST = 4_000_000
+
 #: relative tolerance for the grid to be permuted by the group, and for the symmetry check of the basis
 _ORBIT_TOL = 1e-9
 
@@ -423,6 +431,13 @@ def _permutations(matrices: np.ndarray) -> np.ndarray | None:
     if not (np.all(matrices.sum(1) == 1) and np.all(matrices.sum(2) == 1)):
         return None
     return matrices.argmax(1)
+
+
+@lru_cache(maxsize=64)
+def _cached_permutations(rep: Any) -> np.ndarray | None:
+    """:func:`_permutations` of a representation of a finite group at its elements (in ``G.elements``'
+    order)."""
+    return _permutations(np.asarray(rep.representation_matrices(list(rep.group.elements))))
 
 
 def _orbit_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any, points: np.ndarray) -> Any:
@@ -491,6 +506,219 @@ def _full_orbit_index(plan: _OrbitPlan, n_out: int, n_in: int, shape: tuple[int,
     pair = np.arange(n_out)[:, None, None, None, None] * n_in + np.arange(n_in)[None, None, :, None, None]
     orbit = plan.index.reshape(1, x, 1, y, p)
     return (pair * plan.n_orbits + orbit).astype(np.int64).ravel()
+
+
+class _RotatedPlan:
+    """The expansion of a basis in space between permutation representations of a finite group acting
+    freely on the channel pairs (one of them regular), on a grid the group does not permute (the
+    icosahedral group on the cubic grid): every channel pair's filter is a rotated copy of one of a few
+    representative filters, evaluated exactly from the basis's functional form.
+
+    Where ``g`` acts on the channels by the permutations ``σ_out(g)``, ``σ_in(g)`` and the action on the
+    pairs ``(o, i)`` is free, every pair is ``(σ_out(g) o_c, σ_in(g) i_c)`` for exactly one representative
+    pair ``c`` and one ``g``, and equivariance gives ``κ[o, i](x) = κ[o_c, i_c](A_g⁻¹ x)`` (for regular
+    fields a group convolution with rotated filters: Cohen & Welling 2016, Weiler et al. 2018). An element
+    of :func:`~structconv.kernels.steerable_basis_r3` is, in every entry, a combination of the functions
+    ``φ_(J, ring, m)(x) = Y_Jm(x/|x|) exp(-(|x| - r)² / 2σ²)`` of its shell and degree; so the filter is
+    ``Σ_r V[c, r] Φ[g, r, p]`` with ``V = Σ_d w_d C_d`` (``C_d [n_reps, R]``: the element's coefficients at
+    the representative pairs) and ``Φ [|G|, R, P]`` the functions at the rotated points ``A_g⁻¹ x_p``, then
+    one row gather lays the pairs out. The coefficients of one shell and degree only reach its own
+    ``2J+1`` functions, so ``V`` is one batched product per degree over the shells.
+
+    Attributes:
+        degrees: per degree ``J``, ``(J, gather [n_shells * M], blocks [n_shells, M, n_reps * (2J+1)])``:
+            the coefficient index of the elements of every shell (``D`` pads, pointing at an appended
+            zero) and their coefficients at the representative pairs (float64); ``phi``: ``[R, |G| * P]``;
+            ``pairs``: per channel pair ``(o, i)``, its row ``c * |G| + g``, ``[out_size * in_size]``;
+            ``n_reps``, ``order``: the representative pairs and ``|G|``.
+    """
+
+    def __init__(
+        self,
+        degrees: list[tuple[int, np.ndarray, np.ndarray]],
+        phi: np.ndarray,
+        pairs: np.ndarray,
+        n_reps: int,
+        order: int,
+    ) -> None:
+        self.degrees, self.phi, self.pairs, self.n_reps, self.order = degrees, phi, pairs, n_reps, order
+        self.rows = phi.shape[0]
+
+
+def _rotated_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any, points: np.ndarray) -> Any:
+    """The :class:`_RotatedPlan` of ``basis`` (between ``in_repr`` and ``out_repr`` of ``gspace``'s finite
+    fibre group, sampled at ``points [3, P]``), or ``None`` where it does not apply: a continuous group,
+    representations that are not permutations or a group that does not act freely on the channel pairs,
+    a basis not from :func:`~structconv.kernels.steerable_basis_r3`, or a plan that does not reproduce the
+    basis at a set of probe entries to ``1e-7`` (relative)."""
+    from structconv.kernels.r3 import SampledR3IrrepsBasis, _harmonics
+
+    G = getattr(gspace, "fibergroup", None)
+    if G is None or getattr(G, "continuous", True) or not hasattr(gspace, "basespace_action"):
+        return None
+    if points.shape[0] != 3 or not len(basis) or basis.q_out is None or basis.q_in_inv is None:
+        return None
+    if not all(isinstance(pair, SampledR3IrrepsBasis) for pair in basis.irreps_bases.values()):
+        return None
+    elements = list(G.elements)
+    E, (_, X, Y, P) = len(elements), basis.shape
+    s_out, s_in = _cached_permutations(out_repr), _cached_permutations(in_repr)
+    if s_out is None or s_in is None or (X * Y) % E:
+        return None
+    images = s_out[:, :, None] * Y + s_in[:, None, :]  # [E, X, Y]: the pair (o, i) moved by g
+    reps = np.unique(images.reshape(E, -1).min(0))
+    if len(reps) * E != X * Y:
+        return None  # some pair is fixed by an element: the action is not free
+    pairs = np.full(X * Y, -1, dtype=np.int64)
+    pairs[images.reshape(E, -1)[:, reps].T.ravel()] = np.arange(len(reps) * E)  # row c * E + g
+    if (pairs < 0).any():
+        return None
+    o_c, i_c = np.divmod(reps, Y)
+    # the shells and degrees of the elements, and each element's coefficients at the representative pairs
+    out_off = np.concatenate([[0], np.cumsum(basis.out_dims)]).astype(np.int64)
+    in_off = np.concatenate([[0], np.cumsum(basis.in_dims)]).astype(np.int64)
+    q_out = np.asarray(basis.q_out, dtype=np.float64)[o_c]  # [C, out irreps' size]
+    q_in = np.asarray(basis.q_in_inv, dtype=np.float64)[:, i_c]  # [in irreps' size, C]
+    a, b, e = np.asarray(basis.elements).T
+    # the elements of one irrep pair (their key: the pair's position in irreps_bases)
+    names = {key: n for n, key in enumerate(basis.irreps_bases)}
+    code = np.array([[names.get((o, i), -1) for i in basis.in_irreps] for o in basis.out_irreps])
+    element_key = code[a, b]
+    order = np.argsort(element_key, kind="stable")
+    bounds = np.searchsorted(element_key[order], np.arange(len(names) + 1))
+    degree, shell = np.zeros(len(basis), dtype=np.int64), np.zeros((len(basis), 2))
+    width = 2 * max(int(at["frequency"]) for pb in basis.irreps_bases.values() for at in pb.attributes) + 1
+    coefficients = np.zeros((len(basis), len(reps), width))  # [D, C, 2J+1], zero past the element's 2J+1
+    for n, pair in enumerate(basis.irreps_bases.values()):
+        sel = order[bounds[n] : bounds[n + 1]]
+        if not len(sel):
+            continue
+        attrs = pair.attributes
+        pair_degree = np.array([at["frequency"] for at in attrs], dtype=np.int64)
+        degree[sel] = pair_degree[e[sel]]
+        shell[sel] = np.array([(at["radius"], at["sigma"]) for at in attrs])[e[sel]]
+        do, di = pair.array.shape[1:3]
+        for J in np.unique(pair_degree[e[sel]]).tolist():
+            part = sel[pair_degree[e[sel]] == J]
+            local = np.flatnonzero(pair_degree == J)
+            T_J = np.stack([pair.angular[k] / pair.norms[k] for k in local])  # [n_J, 2J+1, do, di]
+            position = np.zeros(len(attrs), dtype=np.int64)
+            position[local] = np.arange(len(local))
+            T = T_J[position[e[part]]]  # [S, 2J+1, do, di]
+            qo = q_out[:, out_off[a[part]][:, None] + np.arange(do)]  # [C, S, do]
+            qi = q_in[in_off[b[part]][:, None] + np.arange(di)]  # [S, di, C]
+            inner = np.matmul(T.reshape(len(part), -1, di), qi).reshape(len(part), 2 * J + 1, do, -1)
+            # Σ_o q_out[c, o] (T q_in)[m, o, c]: [S, 2J+1, C]
+            values = (inner * qo.transpose(1, 2, 0)[:, None]).sum(2)
+            coefficients[part, :, : 2 * J + 1] = values.transpose(0, 2, 1)
+    # the elements of every (degree, radius, sigma), sorted by degree
+    keys, inverse = np.unique(np.column_stack([degree, shell]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    shells = {
+        (int(J), float(r), float(sg)): np.flatnonzero(inverse == n) for n, (J, r, sg) in enumerate(keys)
+    }
+    # Φ: the functions of every shell and degree at the rotated points, rows ordered by degree, then shell
+    A = np.stack([np.asarray(gspace.basespace_action(g), dtype=np.float64) for g in elements])
+    rotated = np.einsum("eba,bp->aep", A, points).reshape(3, E * P)  # A_g^T x_p = A_g⁻¹ x_p
+    radius = np.tile(np.sqrt((points**2).sum(0)), E)
+    harmonics: dict[int, np.ndarray] = {}
+    phi_rows, degrees = [], []
+    for J in sorted({key[0] for key in shells}):
+        group = [key for key in shells if key[0] == J]
+        if J not in harmonics:
+            harmonics[J] = _harmonics(J, rotated)
+        M = max(len(shells[key]) for key in group)
+        gather = np.full((len(group), M), len(basis), dtype=np.int64)
+        blocks = np.zeros((len(group), M, len(reps) * (2 * J + 1)))
+        for s, key in enumerate(group):
+            sel = shells[key]
+            gather[s, : len(sel)] = sel
+            blocks[s, : len(sel)] = coefficients[sel, :, : 2 * J + 1].reshape(len(sel), -1)
+            phi_rows.append(harmonics[J] * np.exp(-((radius - key[1]) ** 2) / (2 * key[2] ** 2)))
+        degrees.append((J, gather.ravel(), blocks))
+    phi = np.concatenate(phi_rows)  # [R, E * P]; the rows of degree J: (shell, m)
+    plan = _RotatedPlan(degrees, phi, pairs, len(reps), E)
+    # the probe: the plan's values of every element at some entries against the basis's own samples
+    probe = np.random.default_rng(0).integers(0, X * Y * P, size=min(64, X * Y * P))
+    po, pi, pp = np.unravel_index(probe, (X, Y, P))
+    rows = pairs[po * Y + pi]
+    c, g = np.divmod(rows, E)
+    mine = np.zeros((len(basis) + 1, len(probe)))
+    offset = 0
+    for J, gather, blocks in degrees:
+        n = 2 * J + 1
+        for s in range(blocks.shape[0]):
+            f = phi[offset + s * n : offset + (s + 1) * n].reshape(n, E, P)[:, g, pp]  # [n, probes]
+            coef = blocks[s].reshape(-1, len(reps), n)[:, c]  # [M, probes, n]
+            idx = gather[s * blocks.shape[1] : (s + 1) * blocks.shape[1]]
+            mine[idx] += (coef * f.T[None]).sum(-1)
+        offset += blocks.shape[0] * n
+    theirs = basis.values_at(po, pi, pp)
+    scale = max(1.0, float(np.abs(theirs).max()))
+    if np.abs(mine[:-1] - theirs).max() > 1e-7 * scale:
+        return None
+    return plan
+
+
+class _PermuteRows(torch.autograd.Function):
+    """``source.index_select(dim, index)`` for a permutation ``index`` of that dimension, whose backward
+    (and forward-mode derivative) is a gather too: by the inverse permutation (``index_select``'s own
+    backward scatters with ``index_add_``, about 7 times slower on the CPU for rows of a few floats)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(source: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor, dim: int) -> torch.Tensor:
+        return source.index_select(dim, index)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        _, index, inverse, dim = inputs
+        ctx.save_for_backward(inverse)
+        ctx.save_for_forward(index)
+        ctx.dim = dim
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
+        (inverse,) = ctx.saved_tensors
+        return grad.index_select(ctx.dim, inverse), None, None, None
+
+    @staticmethod
+    def jvp(ctx: Any, tangent: torch.Tensor, *_: Any) -> torch.Tensor:
+        (index,) = ctx.saved_tensors
+        return tangent.index_select(ctx.dim, index)
+
+
+def _permute(source: torch.Tensor, dim: int, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """``source.index_select(dim, index)`` for the permutation ``index`` (``inverse``: its inverse), with
+    a gather for its backward in eager mode (:class:`_PermuteRows`); traced, scripted, compiled and
+    exported graphs get the plain ``index_select``."""
+    if (
+        not source.requires_grad
+        or torch.jit.is_scripting()
+        or torch.jit.is_tracing()
+        or torch.compiler.is_compiling()
+        or torch.onnx.is_in_onnx_export()
+    ):
+        return source.index_select(dim, index)
+    return _PermuteRows.apply(source, index, inverse, dim)
+
+
+@lru_cache(maxsize=64)
+def _cached_rotated_plan(
+    basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any, points: bytes, dim: int
+) -> _RotatedPlan | None:
+    grid = np.frombuffer(points, dtype=np.float64).reshape(dim, -1)
+    return _rotated_plan(basis, in_repr, out_repr, gspace, grid)
+
+
+def _full_rotated_index(plan: _RotatedPlan, n_out: int, n_in: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The row gather of the filter ``[n_out * out_size * n_in * in_size, P]`` of ``n_out * n_in`` field
+    pairs from their rotated rows laid out ``[n_out, n_in, n_reps * |G|, P]``."""
+    x, y, _ = shape
+    pair = np.arange(n_out)[:, None, None, None] * n_in + np.arange(n_in)[None, None, :, None]
+    rows = plan.pairs.reshape(1, x, 1, y)
+    return (pair * (plan.n_reps * plan.order) + rows).ravel()
 
 
 def _plans(
@@ -629,12 +857,18 @@ class SingleBlockBasisExpansion(BasisExpansion):
         self._shape = tuple(basis.shape[1:])
         # permutation representations on a grid the group permutes: the orbit gather (see _OrbitPlan)
         self._orbits, self._orbit_key, self._layout = None, None, _layout
+        # permutation representations acted on freely, on a grid the group does not permute: rotated
+        # copies of representative filters (see _RotatedPlan)
+        self._rotated, self._rotated_key = None, None
         if _symmetry is not None and keep is None and _FACTORIZE is True and type(basis) is SteerableBasis:
             grid = np.ascontiguousarray(points, dtype=np.float64)
             key = (*_symmetry, grid.tobytes(), int(grid.shape[0]))
             self._orbits = _cached_orbit_plan(basis, *key)
             self._orbit_key = key if self._orbits is not None else None
-        if self._orbits is not None:
+            if self._orbits is None and _factor_cost(basis)[0] >= _ROTATED_MIN_COST:
+                self._rotated = _cached_rotated_plan(basis, *key)
+                self._rotated_key = key if self._rotated is not None else None
+        if self._orbits is not None or self._rotated is not None:
             self._factors, self._irrep = None, None
         else:
             self._factors, self._irrep = _plans(basis, keep, _fields)
@@ -660,6 +894,33 @@ class SingleBlockBasisExpansion(BasisExpansion):
                 index32 = _full_orbit_index(orbits, *self._layout, self._shape).astype(np.int32)
                 full = torch.tensor(index32, device=device)
             self.register_buffer("_ofull", full, persistent=False)
+            return
+        rotated = getattr(self, "_rotated", None)
+        if rotated is not None:
+            # the coefficients at the representative pairs per degree, the functions at the rotated points,
+            # and the row gathers (per pair, and for the whole layout)
+            self.register_buffer("sampled_basis", None, persistent=False)
+            gather = np.concatenate([g for _, g, _ in rotated.degrees])
+            self.register_buffer("_rgather", torch.tensor(gather, device=device), persistent=False)
+            for n, (_, _, blocks) in enumerate(rotated.degrees):
+                value = torch.tensor(blocks, dtype=dtype, device=device)
+                self.register_buffer(f"_rblocks{n}", value, persistent=False)
+            self.register_buffer(
+                "_rphi", torch.tensor(rotated.phi, dtype=dtype, device=device), persistent=False
+            )
+            # the gathers are permutations: each with its inverse, for the backward (see _permute)
+            self.register_buffer("_rpairs", torch.tensor(rotated.pairs, device=device), persistent=False)
+            inverse = torch.tensor(np.argsort(rotated.pairs), device=device)
+            self.register_buffer("_rpairs_inv", inverse, persistent=False)
+            full = full_inv = None
+            if self._layout is not None:
+                index = _full_rotated_index(rotated, *self._layout, self._shape)
+                inv = np.argsort(index)
+                if len(index) < 2**31:
+                    index, inv = index.astype(np.int32), inv.astype(np.int32)
+                full, full_inv = torch.tensor(index, device=device), torch.tensor(inv, device=device)
+            self.register_buffer("_rfull", full, persistent=False)
+            self.register_buffer("_rfull_inv", full_inv, persistent=False)
             return
         plan = getattr(self, "_factors", None)
         if plan is not None:
@@ -716,6 +977,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
         state["_factors"] = state.get("_factors") is not None
         state["_irrep"] = state.get("_irrep") is not None
         state["_orbits"] = state.get("_orbits") is not None
+        state["_rotated"] = state.get("_rotated") is not None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -727,6 +989,10 @@ class SingleBlockBasisExpansion(BasisExpansion):
             state["_orbits"] = _cached_orbit_plan(state["_basis"], *state["_orbit_key"])
         elif state.get("_orbits") is False:
             state["_orbits"] = None
+        if state.get("_rotated") is True:
+            state["_rotated"] = _cached_rotated_plan(state["_basis"], *state["_rotated_key"])
+        elif state.get("_rotated") is False:
+            state["_rotated"] = None
         self.__dict__.update(state)
         self._install(dtype, device)
 
@@ -750,6 +1016,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
         """A floating buffer whose dtype and device are those of the expansion."""
         if getattr(self, "_orbits", None) is not None:
             return self._ocolumns
+        if getattr(self, "_rotated", None) is not None:
+            return self._rphi
         if self._factors is not None:
             return self._fq_out
         return self._iblocks if self._irrep is not None else self.sampled_basis
@@ -762,6 +1030,9 @@ class SingleBlockBasisExpansion(BasisExpansion):
         """Expand ``weights [..., D]`` into filters ``[..., out_size, in_size, P]``."""
         if self._orbits is not None:
             out = self._expand_orbits(weights.reshape(-1, self._dim))
+            return out.reshape(*weights.shape[:-1], *self._shape)
+        if self._rotated is not None:
+            out = self._expand_rotated(weights.reshape(-1, self._dim))
             return out.reshape(*weights.shape[:-1], *self._shape)
         if self._factors is not None:
             flat = weights.reshape(-1, self._dim)
@@ -792,6 +1063,33 @@ class SingleBlockBasisExpansion(BasisExpansion):
         """Expand ``weights [F, D]`` into filters ``[F, out_size * in_size * P]``: the values on the orbits,
         then one gather (see :class:`_OrbitPlan`)."""
         return (weights @ self._ocolumns).index_select(1, self._oindex)
+
+    def _rotated_rows(self, weights: torch.Tensor) -> torch.Tensor:
+        """The rows ``[F * n_reps * |G|, P]`` of the representative filters of ``weights [F, D]``, rotated
+        by every element (see :class:`_RotatedPlan`)."""
+        plan = self._rotated
+        fields, reps = weights.shape[0], plan.n_reps
+        padded = torch.cat([weights, weights.new_zeros(fields, 1)], dim=1)
+        coeffs = padded.index_select(1, self._rgather)
+        parts, start = [], 0
+        for n, (J, _, _) in enumerate(plan.degrees):
+            blocks = getattr(self, f"_rblocks{n}")
+            shells, width, _ = blocks.shape
+            chunk = coeffs[:, start : start + shells * width].reshape(fields, shells, width).transpose(0, 1)
+            start += shells * width
+            values = torch.bmm(chunk, blocks).view(shells, fields, reps, 2 * J + 1)  # [S, F, C, 2J+1]
+            parts.append(values.permute(1, 2, 0, 3).reshape(fields * reps, shells * (2 * J + 1)))
+        values = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # [F * C, R]
+        return torch.mm(values, self._rphi).view(fields * reps * plan.order, -1)
+
+    def _expand_rotated(self, weights: torch.Tensor) -> torch.Tensor:
+        """Expand ``weights [F, D]`` into filters ``[F, out_size * in_size, P]``."""
+        plan = self._rotated
+        rows = self._rotated_rows(weights)
+        if weights.shape[0] == 1:  # a gather of rows (dim 0 takes the fast path)
+            return _permute(rows, 0, self._rpairs, self._rpairs_inv).unsqueeze(0)
+        rows = rows.view(weights.shape[0], plan.n_reps * plan.order, -1)
+        return _permute(rows, 1, self._rpairs, self._rpairs_inv)
 
     def _expand_irrep(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters laid out ``[F, out_size, P, in_size]``: one batched product
@@ -826,6 +1124,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
         """Expand ``weights [F, D]`` into filters ``[F, out_size, in_size, P]``."""
         if self._orbits is not None:
             return self._expand_orbits(weights).reshape(-1, *self._shape)
+        if self._rotated is not None:
+            return self._expand_rotated(weights).reshape(-1, *self._shape)
         if self._factors is not None:
             return self._expand_factorized(weights, weights.shape[0], 1).reshape(-1, *self._shape)
         if self._irrep is not None:
@@ -842,6 +1142,13 @@ class SingleBlockBasisExpansion(BasisExpansion):
             if self._ofull is not None and self._layout == (n_out, n_in):
                 return values.reshape(-1).index_select(0, self._ofull).view(n_out * o, n_in * i, p)
             out = values.index_select(1, self._oindex).view(n_out, n_in, o, i, p)
+            return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
+        if self._rotated is not None:
+            flat = weights.reshape(n_out * n_in, self._dim)
+            if self._rfull is not None and self._layout == (n_out, n_in):
+                rows = _permute(self._rotated_rows(flat), 0, self._rfull, self._rfull_inv)
+                return rows.view(n_out * o, n_in * i, p)
+            out = self._expand_rotated(flat).view(n_out, n_in, o, i, p)
             return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
         if self._factors is not None:
             out = self._expand_factorized(weights.reshape(n_out * n_in, self._dim), n_out, n_in)

@@ -1,0 +1,237 @@
+"""The rotated-filter expansion (basisexpansion._RotatedPlan): between permutation representations of a
+finite group that acts freely on the channel pairs, on a grid the group does not permute (the icosahedral
+groups on the cubic grid, large dihedral and cylindrical groups), every pair's filter is a rotated copy of
+a representative one, evaluated from the basis's harmonics. It must give the filter and gradients of the
+other expansions for every layer kind, field mix, kernel size and dilation, through every module route,
+and its eager backward (a gather by the inverse permutation) must equal index_select's."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import structconv.nn.conv.basisexpansion as be
+from structconv import gspaces
+from structconv.kernels.r3 import kernel_grid_r3
+from structconv.nn import FieldType, GeometricTensor, R3Conv, R3ConvTransposed
+
+
+def _ico():
+    gs = gspaces.icoOnR3()
+    reg, q5 = gs.regular_repr, gs.quotient_repr((False, 5))
+    return gs, [reg, gs.trivial_repr, q5], [gs.trivial_repr, reg, gs.irrep(1), q5]
+
+
+def _full_ico():
+    gs = gspaces.fullIcoOnR3()
+    return gs, [gs.regular_repr], [gs.trivial_repr, gs.regular_repr]
+
+
+def _cylinder():
+    gs = gspaces.cylindricalOnR3(16)
+    return gs, [gs.regular_repr, gs.trivial_repr], [gs.regular_repr, gs.regular_repr]
+
+
+CASES = {
+    # name: (gspace and field reps, layer class, kwargs)
+    "ico-k3": (_ico, R3Conv, {"kernel_size": 3, "padding": 1}),
+    "ico-k4-even": (_ico, R3Conv, {"kernel_size": 4}),
+    "ico-k3-dilation2": (_ico, R3Conv, {"kernel_size": 3, "dilation": 2}),
+    "ico-transposed": (_ico, R3ConvTransposed, {"kernel_size": 3, "stride": 2}),
+    "fullIco-k3": (_full_ico, R3Conv, {"kernel_size": 3, "padding": 1}),
+    "C16-k5": (_cylinder, R3Conv, {"kernel_size": 5, "padding": 2}),
+}
+
+
+def _without_plan(*args):
+    return None
+
+
+def _pair(case: str, monkeypatch):
+    """The layer with the default plans, and the same layer (same weights) without the rotated plan (the
+    factorized or irrep-space expansion, themselves checked against the dense one elsewhere)."""
+    make, cls, kwargs = CASES[case]
+    gs, ins, outs = make()
+    t_in, t_out = FieldType(gs, ins), FieldType(gs, outs)
+    torch.manual_seed(0)
+    layer = cls(t_in, t_out, **kwargs).double()
+    with monkeypatch.context() as m:
+        m.setattr(be, "_cached_rotated_plan", _without_plan)
+        other = cls(t_in, t_out, **kwargs).double()
+    other.load_state_dict(layer.state_dict())
+    return layer, other
+
+
+def _acts_freely(ro, ri) -> bool:
+    """Both representations are permutations and no element but the identity fixes a channel pair."""
+    G = ro.group
+    elements = list(G.elements)
+    mats = [np.asarray(r.representation_matrices(elements)) for r in (ro, ri)]
+    if not all(np.all((M == 0) | (M == 1)) and np.all(M.sum(1) == 1) for M in mats):
+        return False
+    s_out, s_in = (M.argmax(1) for M in mats)  # [E, n]: where g sends each channel
+    fixed = (s_out[:, :, None] == np.arange(ro.size)[:, None]) & (s_in[:, None, :] == np.arange(ri.size))
+    identity = [j for j, g in enumerate(elements) if g == G.identity]
+    assert len(identity) == 1
+    return not np.delete(fixed, identity, 0).any()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_rotated_expansion_equals_the_other_expansions(case, monkeypatch):
+    layer, other = _pair(case, monkeypatch)
+    blocks = [(ro, ri, b) for ro, ri, _, _, _, _, b in layer.basisexpansion.layout() if b is not None]
+    for ro, ri, block in blocks:  # the plan exactly where the action on the channel pairs is free
+        large = be._factor_cost(block._basis)[0] >= be._ROTATED_MIN_COST
+        assert (block._rotated is not None) == (_acts_freely(ro, ri) and large), (ro, ri)
+    assert any(b._rotated is not None for _, _, b in blocks)
+    assert all(b._rotated is None for b in other.basisexpansion._pair_modules.values())
+    # the filter, in float64, to rounding
+    f, ref = layer.filter, other.filter
+    assert float(ref.abs().max()) > 0
+    torch.testing.assert_close(f, ref, rtol=0, atol=1e-12)
+    # the gradients of the weights through the layer
+    x = torch.randn(2, layer.in_type.size, *([7] * (f.dim() - 2)), dtype=torch.float64)
+    for m in (layer, other):
+        m.zero_grad()
+        (m(GeometricTensor(x, m.in_type)).tensor.sin().sum()).backward()
+    torch.testing.assert_close(layer.weights.grad, other.weights.grad, rtol=1e-10, atol=1e-11)
+    # float32: the same filter to float rounding
+    torch.testing.assert_close(copy.deepcopy(layer).float().filter, ref.float(), rtol=1e-5, atol=1e-6)
+
+
+def test_rotated_expansion_equals_the_dense_basis():
+    """Against the dense sampled basis itself, for a block small enough to hold it (trivial -> regular and
+    regular -> regular of the icosahedral group, k = 3)."""
+    gs = gspaces.icoOnR3()
+    reg = gs.regular_repr
+    basis = be.r3_kernel_basis(reg, reg, gspace=gs, kernel_size=3)
+    points = kernel_grid_r3(3)
+    block = be.SingleBlockBasisExpansion(basis, points, _symmetry=(reg, reg, gs), _layout=(1, 1)).double()
+    assert block._rotated is not None
+    w = torch.randn(3, block.dimension(), dtype=torch.float64)
+    want = np.einsum("fd,doip->foip", w.numpy(), basis.array)
+    np.testing.assert_allclose(block(w).numpy(), want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(block.expand_fields(w[0], 1, 1).numpy(), want[0], rtol=0, atol=1e-12)
+
+
+def test_rotated_expansion_gradcheck_and_other_layouts(monkeypatch):
+    layer, other = _pair("C16-k5", monkeypatch)
+    key, block = next((k, b) for k, b in layer.basisexpansion._pair_modules.items() if b._layout == (2, 1))
+    ref = other.basisexpansion._pair_modules[key]
+    assert block._rotated is not None and ref._rotated is None
+    w = torch.randn(2 * 3, block.dimension(), dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(block, (w[:2].detach().requires_grad_(),), fast_mode=True)
+    assert torch.autograd.gradgradcheck(block, (w[:1].detach().requires_grad_(),), fast_mode=True)
+    # batched forward, and field layouts other than the layer's own
+    torch.testing.assert_close(block(w.reshape(2, 3, -1)), ref(w.reshape(2, 3, -1)), rtol=0, atol=1e-12)
+    for n_out, n_in in ((2, 3), (3, 2), (1, 6), block._layout):
+        flat = torch.randn(n_out * n_in * block.dimension(), dtype=torch.float64, requires_grad=True)
+        got, want = block.expand_fields(flat, n_out, n_in), ref.expand_fields(flat, n_out, n_in)
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+        cot = torch.randn_like(got)
+        (g1,) = torch.autograd.grad(got, flat, cot)
+        (g2,) = torch.autograd.grad(want, flat, cot)
+        torch.testing.assert_close(g1, g2, rtol=1e-10, atol=1e-11)
+
+
+def test_permutation_gather_backward_and_transforms():
+    """The eager gather (a gather backward, _PermuteRows) against index_select: values, gradients,
+    forward-mode derivatives and vmap."""
+    torch.manual_seed(0)
+    perm = torch.randperm(12)
+    inverse = torch.argsort(perm)
+    x = torch.randn(3, 12, 5, dtype=torch.float64, requires_grad=True)
+    for dim, size in ((1, 12),):
+        assert size == x.shape[dim]
+        got = be._permute(x, dim, perm, inverse)
+        want = x.index_select(dim, perm)
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+        assert got.grad_fn is not None and "PermuteRows" in type(got.grad_fn).__name__
+        cot = torch.randn_like(got)
+        torch.testing.assert_close(
+            torch.autograd.grad(got, x, cot)[0], torch.autograd.grad(want, x, cot)[0], rtol=0, atol=0
+        )
+    assert torch.autograd.gradcheck(lambda t: be._permute(t, 1, perm, inverse), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: be._permute(t, 1, perm, inverse), (x,))
+    tangent = torch.randn_like(x)
+    _, jvp = torch.func.jvp(lambda t: be._permute(t, 1, perm, inverse), (x.detach(),), (tangent,))
+    torch.testing.assert_close(jvp, tangent.index_select(1, perm), rtol=0, atol=0)
+    rows = torch.randn(4, 12, 5, dtype=torch.float64, requires_grad=True)
+    batched = torch.func.vmap(lambda t: be._permute(t, 0, perm, inverse))(rows)
+    torch.testing.assert_close(batched, rows.index_select(1, perm), rtol=0, atol=0)
+    # no gradient wanted: the plain gather
+    assert be._permute(x.detach(), 1, perm, inverse).grad_fn is None
+
+
+def test_rotated_expansion_not_used_where_it_does_not_apply():
+    """Irreps are not permutations; quotient -> quotient fixes channel pairs; the octahedral group permutes
+    the grid (the orbit gather); continuous groups; small groups (below _ROTATED_MIN_COST)."""
+    ico, octa, so3 = gspaces.icoOnR3(), gspaces.octaOnR3(), gspaces.rot3dOnR3()
+    d3 = gspaces.dihedralOnR3(3)
+    q = ico.quotient_repr((False, 5))
+    layers = [
+        R3Conv(FieldType(ico, [ico.irrep(1), ico.irrep(2)]), FieldType(ico, [ico.irrep(3)]), 3),
+        R3Conv(FieldType(ico, [q]), FieldType(ico, [q]), 3),
+        R3Conv(FieldType(octa, [octa.regular_repr]), FieldType(octa, [octa.regular_repr]), 3),
+        R3Conv(FieldType(so3, [so3.irrep(1)]), FieldType(so3, [so3.irrep(1)]), 3),
+        R3Conv(FieldType(d3, [d3.regular_repr]), FieldType(d3, [d3.regular_repr]), 3),
+    ]
+    for layer in layers:
+        assert all(b._rotated is None for b in layer.basisexpansion._pair_modules.values())
+
+
+def test_rotated_expansion_through_module_routes(monkeypatch):
+    """Pickling, copies, dtype round trips, to_empty and the meta device keep the plan and its numbers."""
+    layer, other = _pair("ico-k3", monkeypatch)
+    want = other.filter
+    again = pickle.loads(pickle.dumps(layer))
+    torch.testing.assert_close(again.filter, want, rtol=0, atol=1e-12)
+    block = next(b for b in layer.basisexpansion._pair_modules.values() if b._rotated is not None)
+    copied = next(
+        b for b in copy.deepcopy(layer).basisexpansion._pair_modules.values() if b._rotated is not None
+    )
+    assert copied._rotated is block._rotated  # the cached plan is shared
+    assert copied._rphi.data_ptr() != block._rphi.data_ptr()  # the buffers are not
+    rt = copy.deepcopy(layer).half().double()  # rebuilt from the float64 values, not the rounded ones
+    rt.load_state_dict(layer.state_dict())  # (the weights themselves were rounded to half)
+    torch.testing.assert_close(rt.filter, want, rtol=0, atol=1e-12)
+    empty = copy.deepcopy(layer).to_empty(device="cpu")
+    empty.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(empty.filter, want, rtol=0, atol=1e-12)
+    meta = copy.deepcopy(layer).to("meta")
+    assert meta.filter.device.type == "meta" and meta.filter.shape == want.shape
+    real = meta.to_empty(device="cpu").double()
+    real.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(real.filter, want, rtol=0, atol=1e-12)
+
+
+class _OnTensors(torch.nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(GeometricTensor(x, self.layer.in_type)).tensor
+
+
+def test_rotated_layer_traces_and_compiles(monkeypatch):
+    """Traced and compiled graphs take the plain gather; their outputs and gradients equal eager ones."""
+    layer, _ = _pair("ico-k3", monkeypatch)
+    model = _OnTensors(layer.float())
+    x = torch.randn(1, layer.in_type.size, 5, 5, 5)
+    eager = model(x)
+    model.zero_grad()
+    model(x).square().sum().backward()
+    want = layer.weights.grad.clone()
+    traced = torch.jit.trace(model, (x,))
+    assert "PythonOp" not in str(traced.inlined_graph)  # the plain gather, which TorchScript can save
+    runs = {"trace": traced, "compile": torch.compile(model, fullgraph=True, backend="eager")}
+    for name, run in runs.items():
+        torch.testing.assert_close(run(x), eager, rtol=1e-5, atol=1e-6, msg=name)
+        model.zero_grad()
+        run(x).square().sum().backward()
+        torch.testing.assert_close(layer.weights.grad, want, rtol=1e-4, atol=1e-5, msg=name)
