@@ -269,7 +269,7 @@ def _r3_types(name):
     return FieldType(gs, o3), FieldType(gs, o3[::-1])
 
 
-@pytest.mark.parametrize("mode", ["always", "irrep"])
+@pytest.mark.parametrize("mode", ["always", "irrep", "chunks"])
 @pytest.mark.parametrize("name", ["octa", "ico", "so3-bl", "o3"])
 def test_structured_plans_match_dense_in_space(monkeypatch, name, mode):
     """The same on R³: R3Conv's expansion with either plan forced equals the dense one (float64, values
@@ -284,7 +284,9 @@ def test_structured_plans_match_dense_in_space(monkeypatch, name, mode):
     plan = R3Conv(t_in, t_out, 3).double()
     monkeypatch.setattr(be, "_FACTORIZE", False)
     dense = R3Conv(t_in, t_out, 3).double()
-    attr = "_factors" if mode == "always" else "_irrep"
+    # "chunks" where the changes of basis are identities (irreps fields), else the irrep-space plan
+    chunked = mode == "chunks" and name in ("so3-bl", "o3")
+    attr = {"always": "_factors", "irrep": "_irrep", "chunks": "_chunked" if chunked else "_irrep"}[mode]
     assert any(getattr(b, attr) is not None for b in plan.basisexpansion._pair_modules.values())
     w = torch.randn(plan.weights.shape, dtype=torch.float64)
     with torch.no_grad():
@@ -304,11 +306,13 @@ def test_structured_plans_match_dense_in_space(monkeypatch, name, mode):
     )
 
 
-def test_irrep_plan_is_chosen_for_a_single_pair_of_large_fields():
-    """The automatic choice: a single pair of SO(3) band-limited regular fields (where the factorized plan
-    reads a 7.7 MB coefficient tensor for one field pair) expands in irrep space; several pairs use the
-    factorized plan; small irreps fields stay dense."""
-    from structconv.gspaces import rot3dOnR3
+def test_irrep_plans_are_chosen_for_large_fields(monkeypatch):
+    """The automatic choice: SO(3) band-limited regular fields (in the irreps' own bases, where the
+    factorized plan reads a 7.7 MB coefficient tensor per field pair) expand in irrep space, one product
+    per irrep pair, with one or several field pairs; fields with changes of basis (icosahedral quotient
+    fields) keep the factorized plan; small irreps fields stay dense."""
+    import structconv.nn.conv.basisexpansion as be
+    from structconv.gspaces import icoOnR3, rot3dOnR3
     from structconv.nn import R3Conv
 
     gs = rot3dOnR3()
@@ -317,22 +321,30 @@ def test_irrep_plan_is_chosen_for_a_single_pair_of_large_fields():
     two = R3Conv(FieldType(gs, [bl] * 2), FieldType(gs, [bl] * 2), 5)
     (b1,) = one.basisexpansion._pair_modules.values()
     (b2,) = two.basisexpansion._pair_modules.values()
-    assert b1._irrep is not None and b1._factors is None
-    assert b2._factors is not None and b2._irrep is None
+    assert b1._chunked is not None and b1._irrep is None and b1._factors is None
+    assert b2._chunked is not None and b2._irrep is None and b2._factors is None
+    ico = icoOnR3()
+    q = ico.quotient_repr((False, 2))
+    (i2,) = R3Conv(FieldType(ico, [q] * 3), FieldType(ico, [q] * 2), 3).basisexpansion._pair_modules.values()
+    assert i2._factors is not None
 
-    # the irrep-space plan stores its pair bases and gather index (about 2 MB with the index, kept as a
-    # structure attribute, not a buffer) where the factorized one stores 7.7 MB
+    # the irrep-space plans store their pair bases and gather indices (about 2 MB with the index) where
+    # the factorized one stores 7.7 MB
     def stored(block):
         tensors = [*block.buffers(), *(block.__dict__[n] for n in block.__dict__.get("_structure_names", ()))]
         return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
 
-    assert stored(b1) < 2.5e6 and stored(b2) > 3 * stored(b1)
+    monkeypatch.setattr(be, "_FACTORIZE", "always")
+    (factorized,) = R3Conv(FieldType(gs, [bl]), FieldType(gs, [bl]), 5).basisexpansion._pair_modules.values()
+    assert stored(b1) < 2.5e6 and stored(factorized) > 3 * stored(b1)
+    monkeypatch.setattr(be, "_FACTORIZE", True)
     t = FieldType(gs, [gs.irrep(1), gs.irrep(2)])
     small = R3Conv(t, t, 3)
-    assert all(b._irrep is None and b._factors is None for b in small.basisexpansion._pair_modules.values())
+    blocks = small.basisexpansion._pair_modules.values()
+    assert all(b._irrep is None and b._factors is None and b._chunked is None for b in blocks)
 
 
-@pytest.mark.parametrize("mode", [False, "always", "irrep"])
+@pytest.mark.parametrize("mode", [False, "always", "irrep", "chunks"])
 @pytest.mark.parametrize("transposed", [False, True])
 def test_to_empty_then_load_restores_the_fixed_buffers(monkeypatch, mode, transposed):
     """A layer moved to ``meta`` (or emptied in place) and given back its state dict computes what the
@@ -364,9 +376,11 @@ def test_to_empty_then_load_restores_the_fixed_buffers(monkeypatch, mode, transp
     torch.testing.assert_close(emptied(x).tensor, want, rtol=0, atol=0)
 
 
-def test_pickles_do_not_carry_the_plans(monkeypatch):
+@pytest.mark.parametrize("mode", ["always", "irrep", "chunks"])
+def test_pickles_do_not_carry_the_plans(monkeypatch, mode):
     """The factorized and irrep-space plans are derived from the basis: a pickle carries only which one is
     used (an unpickled layer takes the process's cached plan), so it is no larger than the dense layer's."""
+    import copy
     import pickle
 
     import structconv.nn.conv.basisexpansion as be
@@ -376,19 +390,23 @@ def test_pickles_do_not_carry_the_plans(monkeypatch):
     gs = rot3dOnR3()
     bl = gs.fibergroup.bl_regular_representation(2)
     t = FieldType(gs, [bl] * 2)
+    monkeypatch.setattr(be, "_FACTORIZE", mode)
     layer = R3Conv(t, t, 5)
+    attr = {"always": "_factors", "irrep": "_irrep", "chunks": "_chunked"}[mode]
     (block,) = layer.basisexpansion._pair_modules.values()
-    assert block._factors is not None
+    assert getattr(block, attr) is not None
     data = pickle.dumps(layer)
     monkeypatch.setattr(be, "_FACTORIZE", False)
     dense = pickle.dumps(R3Conv(t, t, 5))
     assert len(data) < 1.01 * len(dense)
     (again,) = pickle.loads(data).basisexpansion._pair_modules.values()
-    np.testing.assert_array_equal(again._factors.right, block._factors.right)  # rebuilt from the basis
-    import copy
-
+    assert type(getattr(again, attr)) is type(getattr(block, attr))  # the plan, rebuilt from the basis
+    with torch.no_grad():
+        torch.testing.assert_close(
+            again.expand_fields(layer.weights, 2, 2), layer.basisexpansion(layer.weights), rtol=0, atol=0
+        )
     (copied,) = copy.deepcopy(layer).basisexpansion._pair_modules.values()
-    assert copied._factors is block._factors  # copies share the basis, hence the cached plan
+    assert getattr(copied, attr) is getattr(block, attr)  # copies share the basis, hence the cached plan
 
 
 def test_unknown_factorize_value_is_refused(monkeypatch):

@@ -1,19 +1,20 @@
 """Basis expansion modules: learnable coefficients -> dense steerable filter.
 
-A steerable convolution stores one coefficient per basis element of the kernel space between every
-pair of (input field, output field).  The basis of a pair depends only on the two fields'
-representations, so the expansion groups the fields by representation pair: for each pair it keeps one
-sampled basis ``[D, out_size, in_size, P]`` (a non-persistent buffer, float32 unless the module is cast)
-and expands all the coefficients of that pair with a single matrix product -- or, for large
-representations (e.g. regular ones) where it needs far fewer multiply-adds, expands them in factorized
-form ``Q_out K Q_in⁻¹`` (see :class:`_FactorPlan`), or, for a single pair of such fields, with ``K``
-built in the irreps' bases (see :class:`_IrrepPlan`).  Between permutation representations of a finite
-group that permutes the sampling grid (regular fields of the octahedral group on the cubic grid, of C4 and
-D4 on the square grid) the filter is constant on the orbits of its entries and is gathered from its values
-on one entry per orbit (see :class:`_OrbitPlan`); where the group moves grid points off the grid (the
-icosahedral groups) but acts freely on the channel pairs, every pair's filter is a rotated copy of a
-representative one, evaluated from the basis's harmonics (see :class:`_RotatedPlan`).  The blocks are then
-concatenated and, if the types mix representations, re-ordered with one index gather.
+A steerable convolution stores one coefficient per basis element of the kernel space between every pair of
+(input field, output field). The basis of a pair depends only on the two fields' representations, so the
+expansion groups the fields by representation pair: for each pair it keeps one sampled basis ``[D, out_size,
+in_size, P]`` (a non-persistent buffer, float32 unless the module is cast) and expands all the coefficients
+of that pair with a single matrix product -- or, for large representations (e.g. regular ones) where it
+needs far fewer multiply-adds, expands them in factorized form ``Q_out K Q_in⁻¹`` (see
+:class:`_FactorPlan`), or, for a single pair of such fields, with ``K`` built in the irreps' bases (see
+:class:`_IrrepPlan`), or, for fields that are direct sums of irreps in their own bases (SO(3)'s and O(3)'s
+band-limited regular fields), with one product per irrep pair over all the field pairs. Between permutation
+representations of a finite group that permutes the sampling grid (regular fields of the octahedral group on
+the cubic grid, of C4 and D4 on the square grid) the filter is constant on the orbits of its entries and is
+gathered from its values on one entry per orbit (see :class:`_OrbitPlan`); where the group moves grid points
+off the grid (the icosahedral groups) but acts freely on the channel pairs, every pair's filter is a rotated
+copy of a representative one, evaluated from the basis's harmonics (see :class:`_RotatedPlan`). The blocks
+are then concatenated and, if the types mix representations, re-ordered with one index gather.
 
 Example:
     >>> from structconv.gspaces import Rot2dOnR2
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -244,6 +246,11 @@ _IRREP_WEIGHT = 4.0
 _MEMORY_SLACK = 1.15
 _READ_WEIGHT = 16.0
 _IRREP_OVERHEAD = 3_600_000
+# the per-chunk irrep-space expansion (``_FACTORIZE == "chunks"``), in the same units: per multiply-add of
+# its products and per filter entry it gathers (forward and backward), fitted to SO(3)'s and O(3)'s
+# ``bl_regular(1 | 2 | 3)`` fields x 1 to 8 (k = 3, 5) against the factorized, irrep-space and dense forms
+_CHUNK_MAC = 12.0
+_CHUNK_ENTRY = 48.0
 
 
 class _FactorPlan:
@@ -379,6 +386,19 @@ class _IrrepPlan:
             macs += pairs * n * array[0].size
         self.gather, self.blocks = gather.ravel(), blocks
         self.place_chunk, self.place_inner = place_chunk.ravel(), place_inner.ravel()
+        # the chunks unpadded, for one product per chunk batched over the field pairs (see
+        # SingleBlockBasisExpansion._chunk_values): per chunk (start, n, pairs, d_ψ·d_φ·P) and its pair
+        # basis [n, d_ψ·d_φ·P]; every entry of K, laid out [out_size, in_size, P], its position in the
+        # concatenated products [pairs·d_ψ·d_φ·P] of the chunks (``total``: an appended zero)
+        self.chunks = [(start, n, len(occ), int(array[0].size)) for start, n, occ, array in chunks]
+        self.chunk_arrays = [array.reshape(n, -1) for _, n, _, array in chunks]
+        sizes = np.array([pairs * size for _, _, pairs, size in self.chunks], dtype=np.int64)
+        self.total = int(sizes.sum())
+        chunk = place_chunk.transpose(0, 2, 1)
+        pair, inner = np.divmod(place_inner.transpose(0, 2, 1), S)
+        starts = np.append(np.cumsum(sizes) - sizes, self.total)  # the zero chunk: the appended zero
+        widths = np.array([size for *_, size in self.chunks] + [0], dtype=np.int64)
+        self.local = (starts[chunk] + pair * widths[chunk] + np.where(chunk == T - 1, 0, inner)).ravel()
         self.shape = (T, M, N, S)
         q_out = np.asarray(basis.q_out, dtype=np.float64)
         q_in_inv = np.asarray(basis.q_in_inv, dtype=np.float64)
@@ -721,11 +741,40 @@ def _full_rotated_index(plan: _RotatedPlan, n_out: int, n_in: int, shape: tuple[
     return (pair * (plan.n_reps * plan.order) + rows).ravel()
 
 
+def _full_chunk_index(
+    plan: _IrrepPlan, n_out: int, n_in: int, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The gather of the filter ``[n_out * out_size, n_in * in_size, P]`` of ``n_out * n_in`` field pairs
+    from their chunk products ``[n_out * n_in, total + 1]`` (:meth:`SingleBlockBasisExpansion._chunk_values`),
+    and for every product entry the position of its one copy in the filter (the appended zeros, gathered
+    wherever ``K`` has no element, point at 0: their gradient is not used)."""
+    x, y, p = shape
+    width = plan.total + 1
+    pair = np.arange(n_out)[:, None, None, None, None] * n_in + np.arange(n_in)[None, None, :, None, None]
+    index = (pair * width + plan.local.reshape(1, x, 1, y, p)).ravel()
+    inverse = np.zeros(n_out * n_in * width, dtype=np.int64)
+    inverse[index] = np.arange(len(index))
+    inverse[np.arange(n_out * n_in) * width + plan.total] = 0
+    if len(inverse) < 2**31 and len(index) < 2**31:
+        return index.astype(np.int32), inverse.astype(np.int32)
+    return index, inverse
+
+
+def _check_factorize() -> None:
+    """Raise ``ValueError`` if the override ``_FACTORIZE`` holds a value that is not accepted."""
+    if _FACTORIZE not in (True, False, "always", "irrep", "chunks"):
+        raise ValueError(
+            f"basisexpansion._FACTORIZE={_FACTORIZE!r} is not accepted; expected True (automatic), False "
+            "(dense), 'always' (factorized), 'irrep' (irrep space) or 'chunks' (irrep space, one product "
+            "per irrep pair)"
+        )
+
+
 def _plans(
     basis: SteerableBasis, keep: bytes | None, fields: int | None = None
-) -> tuple[_FactorPlan | None, _IrrepPlan | None]:
-    """The factorized or the irrep-space plan of ``basis`` where one applies and is clearly cheaper than
-    the dense product (at most one of the two is returned; ``(None, None)``: the dense product).
+) -> tuple[_FactorPlan | None, _IrrepPlan | None, _IrrepPlan | None]:
+    """``(factorized, irrep-space, per-chunk)``: the plan of ``basis`` where one applies and is clearly
+    cheaper than the dense product (at most one is not ``None``; all ``None``: the dense product).
 
     Dense against factorized: by their multiply-adds, the factorized ones weighted ``_FACTORIZE_MIN_GAIN``
     (``benchmarks/expansion_threshold.py``), and, when the number of field pairs is known, the floats each
@@ -736,21 +785,25 @@ def _plans(
     index) and spends its time in two matrix
     products (the weights of the model, ``_IRREP_*``, are fitted to ``benchmarks/r3conv.py``'s icosahedral,
     octahedral and band-limited SO(3) layers).  With more fields those tensors are read once for all of
-    them and the irrep-space plan, whose padded products grow with the fields, loses.
+    them and the irrep-space plan, whose padded products grow with the fields, loses.  Where both changes
+    of basis are identities, the per-chunk plan (the irrep-space plan's chunks, one unpadded product each
+    over all the field pairs) is taken, for any known number of field pairs, when its modelled time
+    (``_CHUNK_*``) is below the dense or factorized one.
     """
-    if _FACTORIZE not in (True, False, "always", "irrep"):
-        raise ValueError(
-            f"basisexpansion._FACTORIZE={_FACTORIZE!r} is not accepted; expected True (automatic), False "
-            "(dense), 'always' (factorized) or 'irrep' (irrep space)"
-        )
+    _check_factorize()
     if not _FACTORIZE or keep is not None or type(basis) is not SteerableBasis:
-        return None, None
+        return None, None, None
     if getattr(basis, "q_out", None) is None or basis.q_in_inv is None or not len(basis):
-        return None, None
+        return None, None, None
     if _FACTORIZE == "always":
-        return _cached_factor_plan(basis), None
+        return _cached_factor_plan(basis), None, None
     if _FACTORIZE == "irrep":
-        return None, _cached_irrep_plan(basis)
+        return None, _cached_irrep_plan(basis), None
+    identities = _identities(basis)
+    if _FACTORIZE == "chunks":
+        return (
+            (None, None, _cached_irrep_plan(basis)) if identities else (None, _cached_irrep_plan(basis), None)
+        )
     n, x, y, p = basis.shape
     dense_cost = n * x * y * p
     factor_cost, factor_size = _factor_cost(basis)
@@ -761,15 +814,34 @@ def _plans(
         factor_time = _READ_WEIGHT * factor_size + _FACTORIZE_MIN_GAIN * fields * factor_cost
         # within _MEMORY_SLACK of the dense time, the factorized form's far smaller tensor decides
         factorize = _MEMORY_SLACK * dense_time > factor_time
+        if identities:
+            # the irreps' own bases (Q_out, Q_in identities: band-limited regular and irreps fields of SO(3)
+            # and O(3)): one product per irrep pair over all the field pairs, then one gather
+            chunked_time = fields * (_CHUNK_MAC * _useful_macs(basis) + _CHUNK_ENTRY * x * y * p)
+            if chunked_time < (factor_time if factorize else dense_time):
+                return None, None, _cached_irrep_plan(basis)
     if fields == 1:
         # model times of one expansion (forward and backward), in dense multiply-adds
         irrep = _cached_irrep_plan(basis)
         irrep_time = _IRREP_WEIGHT * irrep.cost + _IRREP_OVERHEAD
         other_time = _READ_WEIGHT * factor_size + factor_cost if factorize else _READ_WEIGHT * dense_cost
         if irrep_time < other_time:
-            return None, irrep
+            return None, irrep, None
     # the factorized plan's (large) coefficient tensor is built only when it is used
-    return (_cached_factor_plan(basis), None) if factorize else (None, None)
+    return (_cached_factor_plan(basis), None, None) if factorize else (None, None, None)
+
+
+def _identities(basis: SteerableBasis) -> bool:
+    """Whether both changes of basis of ``basis`` are identities (its channels are the irreps' own)."""
+    n, x, y, _ = basis.shape
+    return np.array_equal(basis.q_out, np.eye(x)) and np.array_equal(basis.q_in_inv, np.eye(y))
+
+
+def _useful_macs(basis: SteerableBasis) -> int:
+    """The multiply-adds of ``K``'s blocks from the pair bases, per field pair (``_IrrepPlan.useful``)."""
+    outs, ins = Counter(basis.out_irreps), Counter(basis.in_irreps)
+    pairs = basis.irreps_bases.items()
+    return sum(outs[o] * ins[i] * len(pair) * pair.array[0].size for (o, i), pair in pairs if len(pair))
 
 
 def _factor_cost(basis: SteerableBasis) -> tuple[int, int]:
@@ -869,9 +941,9 @@ class SingleBlockBasisExpansion(BasisExpansion):
                 self._rotated = _cached_rotated_plan(basis, *key)
                 self._rotated_key = key if self._rotated is not None else None
         if self._orbits is not None or self._rotated is not None:
-            self._factors, self._irrep = None, None
+            self._factors, self._irrep, self._chunked = None, None, None
         else:
-            self._factors, self._irrep = _plans(basis, keep, _fields)
+            self._factors, self._irrep, self._chunked = _plans(basis, keep, _fields)
         # the sampled basis in the dtype new parameters get (float32 unless torch.set_default_dtype says
         # otherwise), so that weights created next to it multiply it without a cast
         self._install(torch.get_default_dtype(), default_device())
@@ -922,6 +994,22 @@ class SingleBlockBasisExpansion(BasisExpansion):
             self.register_buffer("_rfull", full, persistent=False)
             self.register_buffer("_rfull_inv", full_inv, persistent=False)
             return
+        chunked = getattr(self, "_chunked", None)
+        if chunked is not None:
+            # irrep space, one product per chunk: the pair bases, and every entry's position in the products
+            self.register_buffer("sampled_basis", None, persistent=False)
+            for t, array in enumerate(chunked.chunk_arrays):
+                value = torch.tensor(array, dtype=dtype, device=device)
+                self.register_buffer(f"_cchunk{t}", value, persistent=False)
+            local = chunked.local.astype(np.int32) if chunked.total < 2**31 else chunked.local
+            self.register_buffer("_clocal", torch.tensor(local, device=device), persistent=False)
+            full = full_inv = None
+            if self._layout is not None:
+                index, inverse = _full_chunk_index(chunked, *self._layout, self._shape)
+                full, full_inv = torch.tensor(index, device=device), torch.tensor(inverse, device=device)
+            self.register_buffer("_cfull", full, persistent=False)
+            self.register_buffer("_cfull_inv", full_inv, persistent=False)
+            return
         plan = getattr(self, "_factors", None)
         if plan is not None:
             # factorized: the rows R_ψr of K Q_in⁻¹, the permuted Q_out and the coefficient gather index
@@ -970,19 +1058,27 @@ class SingleBlockBasisExpansion(BasisExpansion):
         # the basis buffers are rebuilt from the compact basis when unpickled
         state = dict(self.__dict__)
         state["_buffers"] = {}
+        for name in state.get("_structure_names", ()):  # the plans' gather indices, rebuilt likewise
+            state.pop(name, None)
         ref = self._reference_buffer()
         state["_basis_meta"] = (ref.dtype, str(ref.device))
         # the plans are derived from the basis: only which one is used travels (they are rebuilt, or taken
         # from the process's cache, when unpickled; copies share them)
         state["_factors"] = state.get("_factors") is not None
         state["_irrep"] = state.get("_irrep") is not None
+        state["_chunked"] = state.get("_chunked") is not None
         state["_orbits"] = state.get("_orbits") is not None
         state["_rotated"] = state.get("_rotated") is not None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         dtype, device = state.pop("_basis_meta")
-        for key, cached in (("_factors", _cached_factor_plan), ("_irrep", _cached_irrep_plan)):
+        plans = (
+            ("_factors", _cached_factor_plan),
+            ("_irrep", _cached_irrep_plan),
+            ("_chunked", _cached_irrep_plan),
+        )
+        for key, cached in plans:
             plan = state.get(key)
             state[key] = cached(state["_basis"]) if plan is True else (None if plan is False else plan)
         if state.get("_orbits") is True:
@@ -1018,6 +1114,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
             return self._ocolumns
         if getattr(self, "_rotated", None) is not None:
             return self._rphi
+        if getattr(self, "_chunked", None) is not None:
+            return self._cchunk0
         if self._factors is not None:
             return self._fq_out
         return self._iblocks if self._irrep is not None else self.sampled_basis
@@ -1033,6 +1131,9 @@ class SingleBlockBasisExpansion(BasisExpansion):
             return out.reshape(*weights.shape[:-1], *self._shape)
         if self._rotated is not None:
             out = self._expand_rotated(weights.reshape(-1, self._dim))
+            return out.reshape(*weights.shape[:-1], *self._shape)
+        if self._chunked is not None:
+            out = self._expand_chunked(weights.reshape(-1, self._dim))
             return out.reshape(*weights.shape[:-1], *self._shape)
         if self._factors is not None:
             flat = weights.reshape(-1, self._dim)
@@ -1091,6 +1192,27 @@ class SingleBlockBasisExpansion(BasisExpansion):
         rows = rows.view(weights.shape[0], plan.n_reps * plan.order, -1)
         return _permute(rows, 1, self._rpairs, self._rpairs_inv)
 
+    def _chunk_values(self, weights: torch.Tensor) -> torch.Tensor:
+        """The blocks of ``K`` for ``weights [F, D]``: per chunk (irrep pair) one product of its coefficients
+        ``[F * pairs, n]`` with its pair basis ``[n, d_ψ·d_φ·P]``, concatenated, and a zero: ``[F, total +
+        1]`` (see :class:`_IrrepPlan`)."""
+        fields = weights.shape[0]
+        parts = []
+        for t, (start, n, pairs, _) in enumerate(self._chunked.chunks):
+            coeffs = weights[:, start : start + pairs * n].reshape(fields * pairs, n)
+            parts.append(torch.mm(coeffs, getattr(self, f"_cchunk{t}")).view(fields, -1))
+        parts.append(weights.new_zeros(fields, 1))
+        return torch.cat(parts, dim=1)
+
+    def _expand_chunked(self, weights: torch.Tensor) -> torch.Tensor:
+        """Expand ``weights [F, D]`` into filters ``[F, out_size * in_size * P]`` (irreps' bases)."""
+        values = self._chunk_values(weights)
+        if weights.shape[0] == 1:
+            return values.index_select(1, self._clocal)
+        shift = torch.arange(weights.shape[0], device=values.device) * values.shape[1]
+        index = (shift[:, None] + self._clocal[None, :]).reshape(-1)
+        return values.reshape(-1).index_select(0, index).view(weights.shape[0], -1)
+
     def _expand_irrep(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters laid out ``[F, out_size, P, in_size]``: one batched product
         over the irrep-pair chunks, one gather into ``K``, then ``Q_out`` and ``Q_in⁻¹`` (see
@@ -1126,6 +1248,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
             return self._expand_orbits(weights).reshape(-1, *self._shape)
         if self._rotated is not None:
             return self._expand_rotated(weights).reshape(-1, *self._shape)
+        if self._chunked is not None:
+            return self._expand_chunked(weights).reshape(-1, *self._shape)
         if self._factors is not None:
             return self._expand_factorized(weights, weights.shape[0], 1).reshape(-1, *self._shape)
         if self._irrep is not None:
@@ -1149,6 +1273,13 @@ class SingleBlockBasisExpansion(BasisExpansion):
                 rows = _permute(self._rotated_rows(flat), 0, self._rfull, self._rfull_inv)
                 return rows.view(n_out * o, n_in * i, p)
             out = self._expand_rotated(flat).view(n_out, n_in, o, i, p)
+            return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
+        if self._chunked is not None:
+            flat = weights.reshape(n_out * n_in, self._dim)
+            if self._cfull is not None and self._layout == (n_out, n_in):
+                values = self._chunk_values(flat).reshape(-1)
+                return _permute(values, 0, self._cfull, self._cfull_inv).view(n_out * o, n_in * i, p)
+            out = self._expand_chunked(flat).view(n_out, n_in, o, i, p)
             return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
         if self._factors is not None:
             out = self._expand_factorized(weights.reshape(n_out * n_in, self._dim), n_out, n_in)
@@ -1340,6 +1471,7 @@ class BlocksBasisExpansion(BasisExpansion):
         out_reprs = list(dict.fromkeys(out_type.representations))
         in_fields = {r: [i for i, x in enumerate(in_type.representations) if x == r] for r in in_reprs}
         out_fields = {r: [i for i, x in enumerate(out_type.representations) if x == r] for r in out_reprs}
+        _check_factorize()  # (a ValueError inside the loop below means an empty block)
         self._blocks: list[tuple[Any, Any, int, int, int, int, SingleBlockBasisExpansion | None]] = []
         self._pair_modules = torch.nn.ModuleDict()
         start = 0
