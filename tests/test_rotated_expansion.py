@@ -235,3 +235,85 @@ def test_rotated_layer_traces_and_compiles(monkeypatch):
         model.zero_grad()
         run(x).square().sum().backward()
         torch.testing.assert_close(layer.weights.grad, want, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("group", ["ico", "octa"])
+def test_plans_fall_back_when_the_points_are_not_the_basis_grid(group):
+    """The probes cover every grid point: points that differ from the basis's grid in any one point (each of
+    the 27 moved outward) or that are the grid with two points swapped never give a wrong filter, from the
+    rotated plan (icosahedral) or the orbit plan (octahedral) (review: points the random probe missed used
+    to pass)."""
+    from structconv.nn.conv.basisexpansion import BlocksBasisExpansion, r3_kernel_basis
+
+    gs = gspaces.icoOnR3() if group == "ico" else gspaces.octaOnR3()
+    t = FieldType(gs, [gs.regular_repr])
+    pts = kernel_grid_r3(3)
+    ref = BlocksBasisExpansion(t, t, r3_kernel_basis, pts, kernel_size=3, gspace=gs).double()
+    (good,) = ref._pair_modules.values()
+    assert (good._rotated if group == "ico" else good._orbits) is not None
+    w = torch.randn(ref.dimension(), dtype=torch.float64)
+    want = ref(w)
+    variants = []
+    for idx in range(pts.shape[1]):
+        bad = pts.copy()
+        bad[:, idx] = bad[:, idx] * 1.5 + (0.3 if idx == 13 else 0.0)  # the centre moves off the origin
+        variants.append(bad)
+    for a, b in ((19, 26), (0, 26), (4, 22), (1, 3)):
+        bad = pts.copy()
+        bad[:, [a, b]] = bad[:, [b, a]]
+        variants.append(bad)
+    for n, bad in enumerate(variants):
+        exp = BlocksBasisExpansion(t, t, r3_kernel_basis, bad, kernel_size=3, gspace=gs).double()
+        (block,) = exp._pair_modules.values()
+        assert block._rotated is None and block._orbits is None, n
+        torch.testing.assert_close(exp(w), want, rtol=0, atol=1e-12)
+
+
+def _blocks_of_every_plan():
+    """One block per expansion form: (name, block, attribute that marks its plan)."""
+    from structconv.kernels.r3 import kernel_grid_r3 as grid
+
+    ico, octa, so3 = gspaces.icoOnR3(), gspaces.octaOnR3(), gspaces.rot3dOnR3()
+    bl = so3.fibergroup.bl_regular_representation(2)
+    q = ico.quotient_repr((False, 5))
+    out = []
+    for name, gs, ri, ro, layout, attr in (
+        ("rotated", ico, ico.regular_repr, ico.regular_repr, (2, 1), "_rotated"),
+        ("orbit", octa, octa.regular_repr, octa.regular_repr, (2, 1), "_orbits"),
+        ("chunked", so3, bl, bl, (2, 1), "_chunked"),
+        ("factorized", ico, q, q, (2, 3), "_factors"),
+        ("dense", so3, so3.irrep(1), so3.irrep(2), (2, 1), "sampled_basis"),
+    ):
+        basis = be.r3_kernel_basis(ri, ro, gspace=gs, kernel_size=3)
+        block = be.block_basisexpansion(
+            basis, grid(3), _fields=layout[0] * layout[1], _symmetry=(ri, ro, gs), _layout=layout
+        )
+        assert getattr(block, attr) is not None, name
+        out.append((name, block))
+    return out
+
+
+def test_every_plan_expands_empty_batches():
+    """Zero coefficient rows, zero field pairs: empty filters of the right shape, from every plan
+    (review: the rotated plan raised)."""
+    for name, block in _blocks_of_every_plan():
+        o, i, p = block._shape
+        D = block.dimension()
+        assert block(torch.zeros(0, D)).shape == (0, o, i, p), name
+        assert block(torch.zeros(2, 0, D)).shape == (2, 0, o, i, p), name
+        assert block.expand_fields(torch.zeros(0), 0, 1).shape == (0, i, p), name
+        assert block.expand_fields(torch.zeros(0), 2, 0).shape == (2 * o, 0, p), name
+
+
+def test_pickles_from_before_the_plans_load():
+    """A pickle of a block written before the rotated and per-chunk plans existed (no such keys) loads and
+    expands as the block does."""
+    for name, block in _blocks_of_every_plan():
+        state = block.__getstate__()
+        for key in ("_rotated", "_rotated_key", "_chunked"):
+            if not state.get(key):
+                state.pop(key, None)
+        again = type(block).__new__(type(block))
+        again.__setstate__(state)
+        w = torch.randn(3, block.dimension())
+        torch.testing.assert_close(again(w), block(w), rtol=0, atol=0, msg=name)

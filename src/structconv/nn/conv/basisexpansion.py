@@ -435,13 +435,24 @@ class _OrbitPlan:
 
 
 #: the rotated-filter expansion (_RotatedPlan) replaces the others where the factorized one would cost at
-#: least this many multiply-adds per field pair; below, its fixed cost of about 15 small operations loses
-#: (``benchmarks/r3conv.py`` and the dihedral and cylindrical groups of order 6 to 48: at 4M, order 24 at
-#: k = 3, the two are equal; the icosahedral group, 14M, is 3 times faster)
+#: least this many multiply-adds for all the block's field pairs; below, its fixed cost of about 15 small
+#: operations loses (``benchmarks/r3conv.py`` and the dihedral and cylindrical groups of order 6 to 48: the
+#: two are equal for one field pair of ``dihedralOnR3(24)`` or ``cylindricalOnR3(24)`` at k = 3, 4.2-4.6M;
+#: the icosahedral group, 14M, is 2-3 times faster; 8 field pairs of ``dihedralOnR3(12)``, 6.4M, 1.75 times)
 _ROTATED_MIN_COST = 4_000_000
 
 #: relative tolerance for the grid to be permuted by the group, and for the symmetry check of the basis
 _ORBIT_TOL = 1e-9
+
+
+def _probe_entries(X: int, Y: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries ``(o, i, p)`` at which a plan is checked against the basis's own samples: 64 at random and
+    one at every point ``p`` (a plan built from points that differ from the basis's grid in any point is
+    caught)."""
+    rng = np.random.default_rng(0)
+    spread = rng.integers(0, X * Y * P, size=min(64, X * Y * P))
+    every = rng.integers(0, X * Y, size=P) * P + np.arange(P)
+    return np.unravel_index(np.concatenate([spread, every]), (X, Y, P))
 
 
 def _permutations(matrices: np.ndarray) -> np.ndarray | None:
@@ -498,13 +509,12 @@ def _orbit_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any,
     # the probe: the basis at some entries and at their images under 4 elements must agree (a convention
     # mismatch between the basis and the action on the grid would break the symmetry); one evaluation
     # with the representatives
-    probe = np.random.default_rng(0).integers(0, X * Y * P, size=min(64, X * Y * P))
-    po, pi, pp = np.unravel_index(probe, (X, Y, P))
+    po, pi, pp = _probe_entries(X, Y, P)
     moved_by = np.random.default_rng(1).permutation(len(elements))[:4]
     entries = [np.unravel_index(reps, (X, Y, P)), (po, pi, pp)]
     entries += [(s_out[e, po], s_in[e, pi], moves[e, pp]) for e in moved_by]
     values = basis.values_at(*(np.concatenate(parts) for parts in zip(*entries)))
-    columns, probes = values[:, : len(reps)], values[:, len(reps) :].reshape(len(basis), -1, len(probe))
+    columns, probes = values[:, : len(reps)], values[:, len(reps) :].reshape(len(basis), -1, len(po))
     scale_b = max(1.0, float(np.abs(probes[:, 0]).max()))
     if np.abs(probes[:, 1:] - probes[:, :1]).max() > 1e-7 * scale_b:
         return None
@@ -530,9 +540,11 @@ def _full_orbit_index(plan: _OrbitPlan, n_out: int, n_in: int, shape: tuple[int,
 
 class _RotatedPlan:
     """The expansion of a basis in space between permutation representations of a finite group acting
-    freely on the channel pairs (one of them regular), on a grid the group does not permute (the
-    icosahedral group on the cubic grid): every channel pair's filter is a rotated copy of one of a few
-    representative filters, evaluated exactly from the basis's functional form.
+    freely on the channel pairs (one of them regular, or quotients by subgroups of coprime orders), on a
+    grid the group does not permute (the icosahedral group on the cubic grid): every channel pair's filter
+    is a rotated copy of one of a few representative filters, evaluated from the basis's functional form
+    (to float64 rounding times the size of the harmonics of the highest degree: 1e-14 at the default
+    cutoffs, 4e-13 at degree 13).
 
     Where ``g`` acts on the channels by the permutations ``σ_out(g)``, ``σ_in(g)`` and the action on the
     pairs ``(o, i)`` is free, every pair is ``(σ_out(g) o_c, σ_in(g) i_c)`` for exactly one representative
@@ -659,11 +671,10 @@ def _rotated_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: An
     phi = np.concatenate(phi_rows)  # [R, E * P]; the rows of degree J: (shell, m)
     plan = _RotatedPlan(degrees, phi, pairs, len(reps), E)
     # the probe: the plan's values of every element at some entries against the basis's own samples
-    probe = np.random.default_rng(0).integers(0, X * Y * P, size=min(64, X * Y * P))
-    po, pi, pp = np.unravel_index(probe, (X, Y, P))
+    po, pi, pp = _probe_entries(X, Y, P)
     rows = pairs[po * Y + pi]
     c, g = np.divmod(rows, E)
-    mine = np.zeros((len(basis) + 1, len(probe)))
+    mine = np.zeros((len(basis) + 1, len(po)))
     offset = 0
     for J, gather, blocks in degrees:
         n = 2 * J + 1
@@ -681,9 +692,11 @@ def _rotated_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: An
 
 
 class _PermuteRows(torch.autograd.Function):
-    """``source.index_select(dim, index)`` for a permutation ``index`` of that dimension, whose backward
-    (and forward-mode derivative) is a gather too: by the inverse permutation (``index_select``'s own
-    backward scatters with ``index_add_``, about 7 times slower on the CPU for rows of a few floats)."""
+    """``source.index_select(dim, index)`` for an ``index`` that takes every source entry at most once (a
+    permutation, or an injective gather plus appended zeros taken several times, whose gradient is not
+    used), whose backward is a gather too: by ``inverse``, the position of every source entry's copy
+    (``index_select``'s own backward scatters with ``index_add_``, 2 to 19 times slower on the CPU for rows
+    of a few floats). Its forward-mode derivative gathers the tangent by ``index``."""
 
     generate_vmap_rule = True
 
@@ -937,7 +950,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
             key = (*_symmetry, grid.tobytes(), int(grid.shape[0]))
             self._orbits = _cached_orbit_plan(basis, *key)
             self._orbit_key = key if self._orbits is not None else None
-            if self._orbits is None and _factor_cost(basis)[0] >= _ROTATED_MIN_COST:
+            if self._orbits is None and _factor_cost(basis)[0] * (_fields or 1) >= _ROTATED_MIN_COST:
                 self._rotated = _cached_rotated_plan(basis, *key)
                 self._rotated_key = key if self._rotated is not None else None
         if self._orbits is not None or self._rotated is not None:
@@ -1073,6 +1086,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         dtype, device = state.pop("_basis_meta")
+        for key in ("_chunked", "_rotated", "_rotated_key"):  # pickles from before these plans
+            state.setdefault(key, None)
         plans = (
             ("_factors", _cached_factor_plan),
             ("_irrep", _cached_irrep_plan),
@@ -1181,7 +1196,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
             values = torch.bmm(chunk, blocks).view(shells, fields, reps, 2 * J + 1)  # [S, F, C, 2J+1]
             parts.append(values.permute(1, 2, 0, 3).reshape(fields * reps, shells * (2 * J + 1)))
         values = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # [F * C, R]
-        return torch.mm(values, self._rphi).view(fields * reps * plan.order, -1)
+        return torch.mm(values, self._rphi).view(fields * reps * plan.order, self._shape[2])
 
     def _expand_rotated(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters ``[F, out_size * in_size, P]``."""
@@ -1189,7 +1204,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
         rows = self._rotated_rows(weights)
         if weights.shape[0] == 1:  # a gather of rows (dim 0 takes the fast path)
             return _permute(rows, 0, self._rpairs, self._rpairs_inv).unsqueeze(0)
-        rows = rows.view(weights.shape[0], plan.n_reps * plan.order, -1)
+        rows = rows.view(weights.shape[0], plan.n_reps * plan.order, self._shape[2])
         return _permute(rows, 1, self._rpairs, self._rpairs_inv)
 
     def _chunk_values(self, weights: torch.Tensor) -> torch.Tensor:
@@ -1198,9 +1213,9 @@ class SingleBlockBasisExpansion(BasisExpansion):
         1]`` (see :class:`_IrrepPlan`)."""
         fields = weights.shape[0]
         parts = []
-        for t, (start, n, pairs, _) in enumerate(self._chunked.chunks):
+        for t, (start, n, pairs, size) in enumerate(self._chunked.chunks):
             coeffs = weights[:, start : start + pairs * n].reshape(fields * pairs, n)
-            parts.append(torch.mm(coeffs, getattr(self, f"_cchunk{t}")).view(fields, -1))
+            parts.append(torch.mm(coeffs, getattr(self, f"_cchunk{t}")).view(fields, pairs * size))
         parts.append(weights.new_zeros(fields, 1))
         return torch.cat(parts, dim=1)
 
@@ -1211,7 +1226,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
             return values.index_select(1, self._clocal)
         shift = torch.arange(weights.shape[0], device=values.device) * values.shape[1]
         index = (shift[:, None] + self._clocal[None, :]).reshape(-1)
-        return values.reshape(-1).index_select(0, index).view(weights.shape[0], -1)
+        return values.reshape(-1).index_select(0, index).view(weights.shape[0], math.prod(self._shape))
 
     def _expand_irrep(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters laid out ``[F, out_size, P, in_size]``: one batched product
