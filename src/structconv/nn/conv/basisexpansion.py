@@ -754,25 +754,6 @@ def _full_rotated_index(plan: _RotatedPlan, n_out: int, n_in: int, shape: tuple[
     return (pair * (plan.n_reps * plan.order) + rows).ravel()
 
 
-def _full_chunk_index(
-    plan: _IrrepPlan, n_out: int, n_in: int, shape: tuple[int, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The gather of the filter ``[n_out * out_size, n_in * in_size, P]`` of ``n_out * n_in`` field pairs
-    from their chunk products ``[n_out * n_in, total + 1]`` (:meth:`SingleBlockBasisExpansion._chunk_values`),
-    and for every product entry the position of its one copy in the filter (the appended zeros, gathered
-    wherever ``K`` has no element, point at 0: their gradient is not used)."""
-    x, y, p = shape
-    width = plan.total + 1
-    pair = np.arange(n_out)[:, None, None, None, None] * n_in + np.arange(n_in)[None, None, :, None, None]
-    index = (pair * width + plan.local.reshape(1, x, 1, y, p)).ravel()
-    inverse = np.zeros(n_out * n_in * width, dtype=np.int64)
-    inverse[index] = np.arange(len(index))
-    inverse[np.arange(n_out * n_in) * width + plan.total] = 0
-    if len(inverse) < 2**31 and len(index) < 2**31:
-        return index.astype(np.int32), inverse.astype(np.int32)
-    return index, inverse
-
-
 def _check_factorize() -> None:
     """Raise ``ValueError`` if the override ``_FACTORIZE`` holds a value that is not accepted."""
     if _FACTORIZE not in (True, False, "always", "irrep", "chunks"):
@@ -1014,14 +995,15 @@ class SingleBlockBasisExpansion(BasisExpansion):
             for t, array in enumerate(chunked.chunk_arrays):
                 value = torch.tensor(array, dtype=dtype, device=device)
                 self.register_buffer(f"_cchunk{t}", value, persistent=False)
-            local = chunked.local.astype(np.int32) if chunked.total < 2**31 else chunked.local
-            self.register_buffer("_clocal", torch.tensor(local, device=device), persistent=False)
-            full = full_inv = None
-            if self._layout is not None:
-                index, inverse = _full_chunk_index(chunked, *self._layout, self._shape)
-                full, full_inv = torch.tensor(index, device=device), torch.tensor(inverse, device=device)
-            self.register_buffer("_cfull", full, persistent=False)
-            self.register_buffer("_cfull_inv", full_inv, persistent=False)
+            # the gather of K from the products, and for every product entry the position of its one copy
+            # (the appended zero, gathered wherever K has no element, points at 0: its gradient is not used)
+            inverse = np.zeros(chunked.total + 1, dtype=np.int64)
+            inverse[chunked.local] = np.arange(len(chunked.local))
+            inverse[chunked.total] = 0
+            small = max(chunked.total, len(chunked.local)) < 2**31
+            for name, index in (("_clocal", chunked.local), ("_clocal_inv", inverse)):
+                value = torch.from_numpy(index.astype(np.int32) if small else index).to(device)
+                self.register_buffer(name, value, persistent=False)
             return
         plan = getattr(self, "_factors", None)
         if plan is not None:
@@ -1220,13 +1202,9 @@ class SingleBlockBasisExpansion(BasisExpansion):
         return torch.cat(parts, dim=1)
 
     def _expand_chunked(self, weights: torch.Tensor) -> torch.Tensor:
-        """Expand ``weights [F, D]`` into filters ``[F, out_size * in_size * P]`` (irreps' bases)."""
-        values = self._chunk_values(weights)
-        if weights.shape[0] == 1:
-            return values.index_select(1, self._clocal)
-        shift = torch.arange(weights.shape[0], device=values.device) * values.shape[1]
-        index = (shift[:, None] + self._clocal[None, :]).reshape(-1)
-        return values.reshape(-1).index_select(0, index).view(weights.shape[0], math.prod(self._shape))
+        """Expand ``weights [F, D]`` into filters ``[F, out_size * in_size * P]`` (irreps' bases): the chunk
+        products, then one gather of every field pair's ``K`` (backward: the gather by the inverse)."""
+        return _permute(self._chunk_values(weights), 1, self._clocal, self._clocal_inv)
 
     def _expand_irrep(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters laid out ``[F, out_size, P, in_size]``: one batched product
@@ -1290,11 +1268,7 @@ class SingleBlockBasisExpansion(BasisExpansion):
             out = self._expand_rotated(flat).view(n_out, n_in, o, i, p)
             return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
         if self._chunked is not None:
-            flat = weights.reshape(n_out * n_in, self._dim)
-            if self._cfull is not None and self._layout == (n_out, n_in):
-                values = self._chunk_values(flat).reshape(-1)
-                return _permute(values, 0, self._cfull, self._cfull_inv).view(n_out * o, n_in * i, p)
-            out = self._expand_chunked(flat).view(n_out, n_in, o, i, p)
+            out = self._expand_chunked(weights.reshape(n_out * n_in, self._dim)).view(n_out, n_in, o, i, p)
             return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
         if self._factors is not None:
             out = self._expand_factorized(weights.reshape(n_out * n_in, self._dim), n_out, n_in)
