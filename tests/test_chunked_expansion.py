@@ -35,7 +35,7 @@ CASES = {
     "so3-bl2-x2x3-k3": (lambda: _so3(2, 3), R3Conv, {"kernel_size": 3, "padding": 1}),
     "so3-bl2-k3-dilation2": (lambda: _so3(2, 2), R3Conv, {"kernel_size": 3, "dilation": 2}),
     "so3-bl3-x1-k4": (lambda: _so3(1, 1, 3), R3Conv, {"kernel_size": 4}),
-    "so3-bl2-transposed": (lambda: _so3(2, 1), R3ConvTransposed, {"kernel_size": 3, "stride": 2}),
+    "so3-bl2-transposed": (lambda: _so3(2, 3), R3ConvTransposed, {"kernel_size": 3, "stride": 2}),
     "o3-mixed-k3": (_o3_mixed, R3Conv, {"kernel_size": 3, "padding": 1}),
 }
 

@@ -280,7 +280,7 @@ def _blocks_of_every_plan():
     for name, gs, ri, ro, layout, attr in (
         ("rotated", ico, ico.regular_repr, ico.regular_repr, (2, 1), "_rotated"),
         ("orbit", octa, octa.regular_repr, octa.regular_repr, (2, 1), "_orbits"),
-        ("chunked", so3, bl, bl, (2, 1), "_chunked"),
+        ("chunked", so3, bl, bl, (2, 2), "_chunked"),
         ("factorized", ico, q, q, (2, 3), "_factors"),
         ("dense", so3, so3.irrep(1), so3.irrep(2), (2, 1), "sampled_basis"),
     ):

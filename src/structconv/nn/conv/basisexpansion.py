@@ -251,6 +251,10 @@ _IRREP_OVERHEAD = 3_600_000
 # ``bl_regular(1 | 2 | 3)`` fields x 1 to 8 (k = 3, 5) against the factorized, irrep-space and dense forms
 _CHUNK_MAC = 12.0
 _CHUNK_ENTRY = 48.0
+# and its fixed cost (about 0.5 ms of small operations: a product per chunk, the concatenation, the gather),
+# which keeps small single blocks (SO(3)'s bl_regular(1) x 1 at k = 3: 0.2 ms dense, 0.4-0.65 ms per chunk)
+# dense
+_CHUNK_OVERHEAD = 12_000_000
 
 
 class _FactorPlan:
@@ -811,9 +815,13 @@ def _plans(
         if identities:
             # the irreps' own bases (Q_out, Q_in identities: band-limited regular and irreps fields of SO(3)
             # and O(3)): one product per irrep pair over all the field pairs, then one gather
-            chunked_time = fields * (_CHUNK_MAC * _useful_macs(basis) + _CHUNK_ENTRY * x * y * p)
+            # (it does what the padded irrep-space plan does without the padding: that one is not considered)
+            chunked_time = _CHUNK_OVERHEAD + fields * (
+                _CHUNK_MAC * _useful_macs(basis) + _CHUNK_ENTRY * x * y * p
+            )
             if chunked_time < (factor_time if factorize else dense_time):
                 return None, None, _cached_irrep_plan(basis)
+            return (_cached_factor_plan(basis), None, None) if factorize else (None, None, None)
     if fields == 1:
         # model times of one expansion (forward and backward), in dense multiply-adds
         irrep = _cached_irrep_plan(basis)
