@@ -8,6 +8,8 @@ Each row of issue 19's table runs, for structconv and for escnn (through escnn's
 * ``warm s``: a second construction of the same layer in the same process;
 * ``peak MiB``: the process's peak resident memory after the cold construction, and in brackets what the
   construction added to the resident memory it started from (``ru_maxrss`` minus the RSS before it);
+  ``data``: that growth less the shared-library pages (code, read-only data: ``RssFile``) the construction's
+  first calls faulted in, which stay resident: the peak of the memory the construction itself allocated;
 * ``train x``: forward + backward of the layer over that of ``torch.nn.Conv3d`` of the same shape (batch
   ``--batch``, ``--size``³ voxels, "same" padding, a fixed cotangent), median of paired ratios, back to back
   in alternating order; ``min/min`` the fastest layer time over the fastest ``Conv3d`` time;
@@ -61,11 +63,16 @@ if lib == "structconv":
 else:
     from escnn import gspaces, nn
 
-def rss_mib():
+def rss_mib(field="VmRSS"):
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
+
+def data_mib(base, file_base, peak):
+    """The peak growth of the resident set less the shared-library pages (code, read-only data) that the
+    first calls faulted in: those stay resident, so this is the peak of the memory the build allocated."""
+    return peak - base - (rss_mib("RssFile") - file_base)
 
 def field_type(gs, spec, mult):
     G = gs.fibergroup
@@ -130,29 +137,32 @@ def network(gs):
 
 gs = getattr(gspaces, factory)()
 if net:
-    base = rss_mib()
+    base, file_base = rss_mib(), rss_mib("RssFile")
     t0 = time.perf_counter()
     layers = network(gs)
     cold = time.perf_counter() - t0
     n = sum(p.numel() for l in layers for p in l.parameters())
     convs = sum(type(m).__name__ == "R3Conv" for l in layers for m in l.modules())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    data = data_mib(base, file_base, peak)
     t0 = time.perf_counter()
     network(gs)
     warm = time.perf_counter() - t0
-    print(json.dumps({"cold": cold, "warm": warm, "params": n, "layers": convs, "peak": peak, "added": peak - base}))
+    print(json.dumps({"cold": cold, "warm": warm, "params": n, "layers": convs, "peak": peak, "added": peak - base,
+                      "data": data}))
     sys.exit()
 t = field_type(gs, spec, mult)
-base = rss_mib()
+base, file_base = rss_mib(), rss_mib("RssFile")
 t0 = time.perf_counter()
 layer = nn.R3Conv(t, t, k, padding=k // 2)
 cold = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+data = data_mib(base, file_base, peak)
 t0 = time.perf_counter()
 nn.R3Conv(t, t, k, padding=k // 2)
 warm = time.perf_counter() - t0
-out = {"cold": cold, "warm": warm, "peak": peak, "added": peak - base, "weights": int(layer.weights.numel()),
-       "channels": t.size}
+out = {"cold": cold, "warm": warm, "peak": peak, "added": peak - base, "data": data,
+       "weights": int(layer.weights.numel()), "channels": t.size}
 if repeats > 0:
     plain = torch.nn.Conv3d(t.size, t.size, k, padding=k // 2)
     x = torch.randn(batch, t.size, size, size, size)
@@ -270,7 +280,7 @@ def main() -> None:
             )
     header = (
         f"{'layer':30s} {'library':10s} {'weights':>7s} {'cold s':>8s} {'warm s':>8s} {'peak MiB':>9s} "
-        f"{'(added)':>8s} {'train x':>7s} {'min/min':>7s} {'exp f+b ms':>10s} {'eval x':>7s} {'cached x':>8s} "
+        f"{'(added)':>8s} {'data':>6s} {'train x':>7s} {'min/min':>7s} {'exp f+b ms':>10s} {'eval x':>7s} {'cached x':>8s} "
         f"{'conv3d f+b ms':>13s}"
     )
     print(f"batch {args.batch}, {args.size}^3 voxels, {args.threads} torch thread(s) per process")
@@ -289,7 +299,8 @@ def main() -> None:
                 continue
             print(
                 f"{row[0]:30s} {lib:10s} {res['weights']:7d} {res['cold']:8.3f} {res['warm']:8.3f} "
-                f"{res['peak']:9.0f} {res['added']:8.0f} {_fmt(res, 'train')} {_fmt(res, 'train_min')} "
+                f"{res['peak']:9.0f} {res['added']:8.0f} {_fmt(res, 'data', '6.1f')} {_fmt(res, 'train')} "
+                f"{_fmt(res, 'train_min')} "
                 f"{_fmt(res, 'expand_fb_ms', '10.2f')} {_fmt(res, 'eval')} {_fmt(res, 'cached', '8.3f')} "
                 f"{_fmt(res, 'conv_ms', '13.1f')}",
                 flush=True,
@@ -305,7 +316,8 @@ def main() -> None:
                 continue
             print(
                 f"{'SE(3) example net (' + str(res['layers']) + ' R3Conv, ' + str(res['params'] // 1000) + 'k)':30s} "
-                f"{lib:10s} {'':7s} {res['cold']:8.3f} {res['warm']:8.3f} {res['peak']:9.0f} {res['added']:8.0f}",
+                f"{lib:10s} {'':7s} {res['cold']:8.3f} {res['warm']:8.3f} {res['peak']:9.0f} {res['added']:8.0f} "
+                f"{_fmt(res, 'data', '6.1f')}",
                 flush=True,
             )
     if args.json:
