@@ -34,7 +34,7 @@ import math
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -372,24 +372,7 @@ class _IrrepPlan:
         M = max(len(c[2]) for c in chunks)
         N = max(c[1] for c in chunks)
         S = max(c[3][0].size for c in chunks)
-        gather = np.full((T, M, N), n_elements, dtype=np.int64)
-        blocks = np.zeros((T, N, S))
-        place_chunk = np.full((x, p, y), T - 1, dtype=np.int64)
-        place_inner = np.zeros((x, p, y), dtype=np.int64)
-        macs = 0
-        for t, (start, n, occ, array) in enumerate(chunks):
-            pairs, (d_o, d_i) = len(occ), array.shape[1:3]
-            gather[t, :pairs, :n] = start + np.arange(pairs * n).reshape(pairs, n)
-            blocks[t, :n, : array[0].size] = array.reshape(n, -1)
-            r, o, i, q = np.meshgrid(
-                np.arange(pairs), np.arange(d_o), np.arange(d_i), np.arange(p), indexing="ij"
-            )
-            rows, cols = out_off[occ[r, 0]] + o, in_off[occ[r, 1]] + i
-            place_chunk[rows, q, cols] = t
-            place_inner[rows, q, cols] = r * S + ((o * d_i + i) * p + q)
-            macs += pairs * n * array[0].size
-        self.gather, self.blocks = gather.ravel(), blocks
-        self.place_chunk, self.place_inner = place_chunk.ravel(), place_inner.ravel()
+        self._chunks_full, self._layout = chunks, (n_elements, x, y, p, out_off, in_off)
         # the chunks unpadded, for one product per chunk batched over the field pairs (see
         # SingleBlockBasisExpansion._chunk_values): per chunk (start, n, pairs, d_ψ·d_φ·P) and its pair
         # basis [n, d_ψ·d_φ·P]; every entry of K, laid out [out_size, in_size, P], its position in the
@@ -398,11 +381,17 @@ class _IrrepPlan:
         self.chunk_arrays = [array.reshape(n, -1) for _, n, _, array in chunks]
         sizes = np.array([pairs * size for _, _, pairs, size in self.chunks], dtype=np.int64)
         self.total = int(sizes.sum())
-        chunk = place_chunk.transpose(0, 2, 1)
-        pair, inner = np.divmod(place_inner.transpose(0, 2, 1), S)
-        starts = np.append(np.cumsum(sizes) - sizes, self.total)  # the zero chunk: the appended zero
-        widths = np.array([size for *_, size in self.chunks] + [0], dtype=np.int64)
-        self.local = (starts[chunk] + pair * widths[chunk] + np.where(chunk == T - 1, 0, inner)).ravel()
+        local = np.full(x * y * p, self.total, dtype=np.int64)
+        offset = 0
+        for _, _, occ, array in chunks:
+            d_o, d_i = array.shape[1:3]
+            rows = out_off[occ[:, 0], None, None, None] + np.arange(d_o)[None, :, None, None]
+            cols = in_off[occ[:, 1], None, None, None] + np.arange(d_i)[None, None, :, None]
+            flat = (rows * y + cols) * p + np.arange(p)  # [pairs, d_o, d_i, P]: K's entries, in product order
+            local[flat.ravel()] = offset + np.arange(flat.size)
+            offset += flat.size
+        self.local = local
+        self.useful = sum(len(occ) * n * array[0].size for _, n, occ, array in chunks)
         self.shape = (T, M, N, S)
         q_out = np.asarray(basis.q_out, dtype=np.float64)
         q_in_inv = np.asarray(basis.q_in_inv, dtype=np.float64)
@@ -412,7 +401,44 @@ class _IrrepPlan:
         # transposition)
         self.cost = T * M * N * S + (x * x * p * y if self.q_out is not None else 0)
         self.cost += (x * p * y * y if self.q_in_inv is not None else 0) + 2 * x * p * y
-        self.useful = macs
+
+    @cached_property
+    def _padded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(gather, blocks, place_chunk, place_inner)`` of the padded batched product (built when the
+        irrep-space expansion is used, not for the per-chunk one)."""
+        T, M, N, S = self.shape
+        n_elements, x, y, p, out_off, in_off = self._layout
+        gather = np.full((T, M, N), n_elements, dtype=np.int64)
+        blocks = np.zeros((T, N, S))
+        place_chunk = np.full((x, p, y), T - 1, dtype=np.int64)
+        place_inner = np.zeros((x, p, y), dtype=np.int64)
+        for t, (start, n, occ, array) in enumerate(self._chunks_full):
+            pairs, (d_o, d_i) = len(occ), array.shape[1:3]
+            gather[t, :pairs, :n] = start + np.arange(pairs * n).reshape(pairs, n)
+            blocks[t, :n, : array[0].size] = array.reshape(n, -1)
+            r, o, i, q = np.meshgrid(
+                np.arange(pairs), np.arange(d_o), np.arange(d_i), np.arange(p), indexing="ij"
+            )
+            rows, cols = out_off[occ[r, 0]] + o, in_off[occ[r, 1]] + i
+            place_chunk[rows, q, cols] = t
+            place_inner[rows, q, cols] = r * S + ((o * d_i + i) * p + q)
+        return gather.ravel(), blocks, place_chunk.ravel(), place_inner.ravel()
+
+    @property
+    def gather(self) -> np.ndarray:
+        return self._padded[0]
+
+    @property
+    def blocks(self) -> np.ndarray:
+        return self._padded[1]
+
+    @property
+    def place_chunk(self) -> np.ndarray:
+        return self._padded[2]
+
+    @property
+    def place_inner(self) -> np.ndarray:
+        return self._padded[3]
 
 
 class _OrbitPlan:
