@@ -982,3 +982,39 @@ def test_built_representations(rho):
         again == rho
         and np.abs(again.representation_matrices(els[:4]) - rho.representation_matrices(els[:4])).max() == 0.0
     )
+
+
+def test_restrictions_do_not_depend_on_what_was_built_before():
+    """A quotient representation (which restricts the irreps while building its basis) built before a
+    restriction leaves that restriction as it is in a fresh process: escnn's order of the subgroup's irreps
+    (before, building ``quotient_repr((False, 2))`` of the icosahedral group first reordered the restriction
+    of its irrep 1 to C2)."""
+    import json
+    import subprocess
+    import sys
+
+    code = r"""
+import json, sys
+from structconv import gspaces
+spaces = {"ico": gspaces.icoOnR3(), "octa": gspaces.octaOnR3(), "fullIco": gspaces.fullIcoOnR3()}
+ids = {"ico": [(False, 2), (False, 3), (False, 5)], "octa": [(False, 2), (False, 3), (False, 4)],
+       "fullIco": [(1, (False, 2)), (1, (False, 3)), (2, (False, 2))]}
+if sys.argv[1] == "quotients-first":
+    for name, gs in spaces.items():
+        for sid in ids[name]:
+            gs.fibergroup.quotient_representation(sid)
+out = {}
+for name, gs in spaces.items():
+    G = gs.fibergroup
+    for sid in ids[name]:
+        for irr in G.irreps.values():
+            res = G.restrict_representation(sid, irr)
+            out[f"{name}{sid}{irr.name}"] = [str(G.subgroup(sid)[0].irreps[n].id) for n in res.irreps]
+print(json.dumps(out))
+"""
+    runs = {}
+    for order in ("fresh", "quotients-first"):
+        proc = subprocess.run([sys.executable, "-c", code, order], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs[order] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert runs["fresh"] == runs["quotients-first"]

@@ -234,7 +234,7 @@ def _frobenius_basis(
     names: list[str] = []
     blocks: list[np.ndarray] = []
     for psi in G._candidate_irreps(_frequency(sigma, G) + 1 if G.continuous else 0):
-        res = restrict_representation(G, key, psi)
+        res = G.restrict_representation(key, psi)  # the group's own (3D groups: escnn's order, cached)
         offsets = np.cumsum([0] + [H._irrep_by_name(m).size for m in res.irreps])[:-1]
         A_blocks = [res.change_of_basis[:, o : o + d] for o, m in zip(offsets, res.irreps) if m == sigma.name]
         if not A_blocks:
