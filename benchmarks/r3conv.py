@@ -6,10 +6,11 @@ Each row of issue 19's table runs, for structconv and for escnn (through escnn's
 * ``cold s``: the first construction of the layer in the process (after the imports and the field types);
   escnn's on-disk cache is wiped first unless ``--keep-escnn-cache`` (escnn reads what it cached on disk);
 * ``warm s``: a second construction of the same layer in the same process;
-* ``peak MiB``: the process's peak resident memory after the cold construction, and in brackets what the
-  construction added to the resident memory it started from (``ru_maxrss`` minus the RSS before it);
-  ``data``: that growth less the shared-library pages (code, read-only data: ``RssFile``) the construction's
-  first calls faulted in, which stay resident: the peak of the memory the construction itself allocated;
+* ``peak MiB``: the peak resident memory during the cold construction (``VmHWM``, reset just before it
+  through ``/proc/self/clear_refs``; where that cannot be written, the process's ``ru_maxrss``), and in
+  brackets what the construction added to the resident memory it started from; ``data``: a rough estimate
+  of the memory the construction allocated: that growth less the growth of the file-backed resident pages
+  (shared-library code and read-only data its first calls faulted in, which stay resident);
 * ``train x``: forward + backward of the layer over that of ``torch.nn.Conv3d`` of the same shape (batch
   ``--batch``, ``--size``³ voxels, "same" padding, a fixed cotangent), median of paired ratios, back to back
   in alternating order; ``min/min`` the fastest layer time over the fastest ``Conv3d`` time;
@@ -69,9 +70,25 @@ def rss_mib(field="VmRSS"):
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
 
+def reset_peak():
+    """Reset the kernel's peak resident set (VmHWM) to the current one, so that the next peak is the
+    construction's own; False where /proc/self/clear_refs cannot be written (then ru_maxrss, the process's
+    peak so far, is used)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+def peak_mib(reset):
+    return rss_mib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 def data_mib(base, file_base, peak):
-    """The peak growth of the resident set less the shared-library pages (code, read-only data) that the
-    first calls faulted in: those stay resident, so this is the peak of the memory the build allocated."""
+    """An estimate of the memory the construction allocated: its peak resident growth less the growth of the
+    file-backed resident pages (shared-library code and read-only data its first calls faulted in, which stay
+    resident). It still counts other anonymous memory (allocator retention, lazily imported modules' objects)
+    and subtracts file pages faulted in after the peak, so it is a rough figure."""
     return peak - base - (rss_mib("RssFile") - file_base)
 
 def field_type(gs, spec, mult):
@@ -137,13 +154,14 @@ def network(gs):
 
 gs = getattr(gspaces, factory)()
 if net:
+    reset = reset_peak()
     base, file_base = rss_mib(), rss_mib("RssFile")
     t0 = time.perf_counter()
     layers = network(gs)
     cold = time.perf_counter() - t0
     n = sum(p.numel() for l in layers for p in l.parameters())
     convs = sum(type(m).__name__ == "R3Conv" for l in layers for m in l.modules())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mib(reset)
     data = data_mib(base, file_base, peak)
     t0 = time.perf_counter()
     network(gs)
@@ -152,11 +170,12 @@ if net:
                       "data": data}))
     sys.exit()
 t = field_type(gs, spec, mult)
+reset = reset_peak()
 base, file_base = rss_mib(), rss_mib("RssFile")
 t0 = time.perf_counter()
 layer = nn.R3Conv(t, t, k, padding=k // 2)
 cold = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = peak_mib(reset)
 data = data_mib(base, file_base, peak)
 t0 = time.perf_counter()
 nn.R3Conv(t, t, k, padding=k // 2)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
+from structconv import gspaces
 from structconv.group import Representation, cyclic_group, directsum
 from structconv.group import _so3_maths as so3m
 from structconv.group.directproduct import (
@@ -984,25 +985,32 @@ def test_built_representations(rho):
     )
 
 
-def test_restrictions_do_not_depend_on_what_was_built_before():
-    """A quotient representation (which restricts the irreps while building its basis) built before a
-    restriction leaves that restriction as it is in a fresh process: escnn's order of the subgroup's irreps
-    (before, building ``quotient_repr((False, 2))`` of the icosahedral group first reordered the restriction
-    of its irrep 1 to C2)."""
-    import json
+def test_restrictions_and_quotients_do_not_depend_on_what_was_built_before():
+    """Restrictions and quotient representations are the same whichever is built first in a process: the
+    restrictions in escnn's order of the subgroup's irreps (before, building ``quotient_repr((False, 2))``
+    of the icosahedral group first reordered the restriction of its irrep 1 to C2), and the quotients'
+    changes of basis, which fix what saved weights of layers on quotient fields compute, equal to those
+    stored from the code before this fix (``tests/data/quotient_bases_3d.npz``, from 140f828: quotients
+    built first in a fresh process)."""
     import subprocess
     import sys
 
     code = r"""
 import json, sys
+import numpy as np
 from structconv import gspaces
 spaces = {"ico": gspaces.icoOnR3(), "octa": gspaces.octaOnR3(), "fullIco": gspaces.fullIcoOnR3()}
 ids = {"ico": [(False, 2), (False, 3), (False, 5)], "octa": [(False, 2), (False, 3), (False, 4)],
-       "fullIco": [(1, (False, 2)), (1, (False, 3)), (2, (False, 2))]}
-if sys.argv[1] == "quotients-first":
+       "fullIco": [(1, (False, 2)), (1, (False, 3))]}
+stored = np.load(sys.argv[2])
+def quotients():
     for name, gs in spaces.items():
         for sid in ids[name]:
-            gs.fibergroup.quotient_representation(sid)
+            q = gs.fibergroup.quotient_representation(sid)
+            want = stored[f"{name}{sid}"]
+            assert float(np.abs(q.change_of_basis - want).max()) < 1e-12, (name, sid)
+if sys.argv[1] == "quotients-first":
+    quotients()
 out = {}
 for name, gs in spaces.items():
     G = gs.fibergroup
@@ -1010,11 +1018,33 @@ for name, gs in spaces.items():
         for irr in G.irreps.values():
             res = G.restrict_representation(sid, irr)
             out[f"{name}{sid}{irr.name}"] = [str(G.subgroup(sid)[0].irreps[n].id) for n in res.irreps]
+quotients()
 print(json.dumps(out))
 """
+    data = Path(__file__).parent / "data" / "quotient_bases_3d.npz"
     runs = {}
-    for order in ("fresh", "quotients-first"):
-        proc = subprocess.run([sys.executable, "-c", code, order], capture_output=True, text=True, timeout=300)
+    for order in ("restrictions-first", "quotients-first"):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, order, str(data)], capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         runs[order] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert runs["fresh"] == runs["quotients-first"]
+    assert runs["restrictions-first"] == runs["quotients-first"]
+    assert runs["restrictions-first"]["ico(False, 2)irrep_1"] == ["(0,)", "(1,)", "(1,)"]  # escnn's order
+
+
+def test_quotients_by_subgroups_without_a_band_limit_build():
+    """Quotients by finite subgroups whose ``maximum_frequency`` is None (before: a TypeError)."""
+    for gs, sid in (
+        (gspaces.fullIcoOnR3(), (2, (False, 2))),
+        (gspaces.cylindricalOnR3(4), (2, 1)),
+        (gspaces.fullCylindricalOnR3(4), (2, (None, 4))),
+    ):
+        G = gs.fibergroup
+        q = G.quotient_representation(sid)
+        elements = list(G.elements)
+        M = np.asarray(q.representation_matrices(elements))
+        assert np.all((M == 0) | (M == 1)) and np.all(M.sum(1) == 1)
+        blocks = [scipy.linalg.block_diag(*[G.irreps[n](g) for n in q.irreps]) for g in elements]
+        rebuilt = np.einsum("ab,ebc,cd->ead", q.change_of_basis, np.stack(blocks), q.change_of_basis_inv)
+        np.testing.assert_allclose(rebuilt, M, atol=1e-12)

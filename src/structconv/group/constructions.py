@@ -139,7 +139,8 @@ def _frequency(irr: IrreducibleRepresentation, H: Group) -> int:
     freq = irr.attributes.get("frequency")
     if isinstance(freq, (int, np.integer)) and not isinstance(freq, bool) and freq >= 0:
         return int(freq)
-    return int(getattr(H, "maximum_frequency", 0))
+    band_limit = getattr(H, "maximum_frequency", 0)
+    return 0 if band_limit is None else int(band_limit)  # None: a finite subgroup of a 3D group
 
 
 def _max_frequency(reprs: list[IrreducibleRepresentation], H: Group) -> int:
@@ -234,9 +235,9 @@ def _frobenius_basis(
     names: list[str] = []
     blocks: list[np.ndarray] = []
     for psi in G._candidate_irreps(_frequency(sigma, G) + 1 if G.continuous else 0):
-        res = G.restrict_representation(key, psi)  # the group's own (3D groups: escnn's order, cached)
-        offsets = np.cumsum([0] + [H._irrep_by_name(m).size for m in res.irreps])[:-1]
-        A_blocks = [res.change_of_basis[:, o : o + d] for o, m in zip(offsets, res.irreps) if m == sigma.name]
+        res_irreps, res_q = _basis_restriction(G, key, psi)
+        offsets = np.cumsum([0] + [H._irrep_by_name(m).size for m in res_irreps])[:-1]
+        A_blocks = [res_q[:, o : o + d] for o, m in zip(offsets, res_irreps) if m == sigma.name]
         if not A_blocks:
             continue
         c_psi = psi.sum_of_squares_constituents
@@ -588,6 +589,30 @@ def _rotated_split(
         if np.allclose(Q.T @ mats @ Q, target, atol=1e-10):
             return names, Q
     return dec  # pragma: no cover - the closed form applies to the planar groups
+
+
+def _basis_restriction(G: Group, key: Any, irr: IrreducibleRepresentation) -> tuple[list[str], np.ndarray]:
+    """``(names, Q)``: the restriction of the irrep ``irr`` to the subgroup ``key`` decomposed generically
+    (the decomposition the Frobenius bases of quotient and induced representations were built on), cached on
+    the group apart from its own restrictions: 3D groups restrict in escnn's order of the subgroup's irreps,
+    and sharing one cache made each depend on which was built first. Keeps those representations' changes of
+    basis, hence the layers' filters for saved weights, as they were."""
+    cache = G.__dict__.setdefault("_basis_restrictions", {})
+    rk = (key, irr.name if irr.id is not None else irr)
+    dec = cache.get(rk)
+    if dec is None:
+        key, H, shift = G._subgroup(key)
+        _, pmap, _ = G.subgroup(key)
+        samples = H.elements if not H.continuous else H._generators()
+        parents = [pmap(h) for h in samples]
+        mats = irr.representation_matrices(parents)
+        freq = _frequency(irr, H)
+        dec = _same_irrep(H, mats, samples, freq)
+        if dec is None:
+            dec = _tidy(H, *_decompose_on(H, mats, samples, freq))
+        dec = _rotated_split(H, irr, shift, mats, samples, dec)
+        cache[rk] = dec
+    return list(dec[0]), np.asarray(irr.change_of_basis) @ dec[1]
 
 
 def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) -> Representation:

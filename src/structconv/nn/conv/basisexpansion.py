@@ -251,9 +251,9 @@ _IRREP_OVERHEAD = 3_600_000
 # ``bl_regular(1 | 2 | 3)`` fields x 1 to 8 (k = 3, 5) against the factorized, irrep-space and dense forms
 _CHUNK_MAC = 12.0
 _CHUNK_ENTRY = 48.0
-# and its fixed cost (about 0.5 ms of small operations: a product per chunk, the concatenation, the gather),
-# which keeps small single blocks (SO(3)'s bl_regular(1) x 1 at k = 3: 0.2 ms dense, 0.4-0.65 ms per chunk)
-# dense
+# and its fixed cost (a product per chunk, the concatenation, the gather), fitted so that small single
+# blocks stay dense or factorized (SO(3)'s bl_regular(1) x 1 at k = 3: 0.4-0.65 ms per chunk against
+# 0.17-0.26 ms for the other forms)
 _CHUNK_OVERHEAD = 12_000_000
 
 
