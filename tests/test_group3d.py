@@ -1048,3 +1048,15 @@ def test_quotients_by_subgroups_without_a_band_limit_build():
         blocks = [scipy.linalg.block_diag(*[G.irreps[n](g) for n in q.irreps]) for g in elements]
         rebuilt = np.einsum("ab,ebc,cd->ead", q.change_of_basis, np.stack(blocks), q.change_of_basis_inv)
         np.testing.assert_allclose(rebuilt, M, atol=1e-12)
+
+
+def test_generic_restrict_function_gives_a_3d_groups_own_restriction():
+    """``structconv.group.restrict_representation(G, ...)`` on a 3D group returns the group's own restriction
+    (escnn's order) and leaves its cache alone."""
+    from structconv.group import restrict_representation
+
+    G = gspaces.icoOnR3().fibergroup
+    got = restrict_representation(G, (False, 2), G.irrep(1))
+    assert got is G.restrict_representation((False, 2), G.irrep(1))
+    H = G.subgroup((False, 2))[0]
+    assert [H.irreps[n].id for n in got.irreps] == [(0,), (1,), (1,)]

@@ -635,6 +635,10 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
     """
     if not isinstance(repr, Representation) or repr.group != G:
         raise ValueError(f"repr: expected a representation of {G.name}, got {repr!r}")
+    if type(G).restrict_representation is not Group.restrict_representation:
+        # a group with its own restrictions (the 3D groups: escnn's order) gives its own, and this generic
+        # decomposition stays out of the cache it reads
+        return G.restrict_representation(subgroup_id, repr)
     key, H, shift = G._subgroup(subgroup_id)
     if H is G and shift == 0.0:
         return repr
