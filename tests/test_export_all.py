@@ -924,6 +924,41 @@ def test_builds_under_a_meta_device_context(cls: str, cid: str) -> None:
     assert diff <= 1e-6 * max(1.0, scale), f"{cls}: max |meta-built - built| = {diff:.3g}"
 
 
+@pytest.mark.parametrize("cls,cid", ALL_CASES, ids=[f"{c}-{i}" for c, i in ALL_CASES])
+def test_functional_call_on_a_meta_copy_is_right_or_raises(cls: str, cid: str) -> None:
+    """``torch.func.functional_call(copy.deepcopy(module).to("meta"), state_dict, x)`` (PyTorch's
+    ensembling recipe) replaces the parameters and persistent buffers only; the tensors a module builds for
+    itself stay on the meta device, and PyTorch computes some operations mixing them with real data (an
+    index on meta) into uninitialised memory. Every public module gives the module's own output there or
+    raises, naming the tensors and the way out (before: 42 of the cases returned garbage silently). A meta
+    module still runs on a meta input (shape inference)."""
+    import copy
+
+    from torch.func import functional_call
+
+    case = _build(cls, cid)
+    module = case.module.eval()
+    with torch.no_grad():
+        want = _call(module, case.inputs, case.types)
+    meta = copy.deepcopy(module).to("meta")
+    args = case.inputs if case.types is None else _geometric(case.inputs, case.types)
+    args = args if isinstance(args, tuple) else (args,)
+    if isinstance(meta, torch.nn.ModuleList):
+        pytest.skip("a ModuleList is not callable")
+    try:
+        with torch.no_grad():
+            got = _plain_out(functional_call(meta, dict(module.state_dict()), args))
+    except RuntimeError as err:
+        assert "meta" in str(err), err
+    else:
+        diff, scale = _max_diff(got, want)
+        assert diff <= 1e-5 * max(1.0, scale), f"{cls}: silently wrong by {diff:.3g}"
+    meta_args = _map(lambda t: t.to("meta"), case.inputs)
+    with torch.no_grad():
+        out = _call(meta, meta_args, case.types)
+    assert all(t.device.type == "meta" for t in _leaves(out))
+
+
 def _fixed(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The fixed (non-persistent, derived) tensors of every submodule: buffers and structure attributes."""
     out = {}
