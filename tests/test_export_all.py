@@ -949,7 +949,7 @@ def test_functional_call_on_a_meta_copy_is_right_or_raises(cls: str, cid: str) -
         with torch.no_grad():
             got = _plain_out(functional_call(meta, dict(module.state_dict()), args))
     except RuntimeError as err:
-        assert "meta" in str(err), err
+        assert "on the meta device" in str(err) and "to_empty" in str(err), err
     else:
         diff, scale = _max_diff(got, want)
         assert diff <= 1e-5 * max(1.0, scale), f"{cls}: silently wrong by {diff:.3g}"
@@ -957,6 +957,31 @@ def test_functional_call_on_a_meta_copy_is_right_or_raises(cls: str, cid: str) -
     with torch.no_grad():
         out = _call(meta, meta_args, case.types)
     assert all(t.device.type == "meta" for t in _leaves(out))
+
+
+def test_meta_tensors_reached_by_other_routes_raise() -> None:
+    """The check covers a submodule moved to meta alone or swapped in, and the public basis expansions
+    called through functional_call on a meta copy (their gather indices are not in the state dict)."""
+    import copy
+
+    from torch.func import functional_call
+
+    gs = _gs("C8")
+    t = FieldType(gs, [gs.regular_repr] * 2)
+    conv = snn.R2Conv(t, t, 3)
+    x = GeometricTensor(torch.randn(1, t.size, 7, 7), t)
+    moved = copy.deepcopy(conv)
+    moved._basisexpansion.to("meta")
+    swapped = copy.deepcopy(conv)
+    swapped._basisexpansion = copy.deepcopy(conv._basisexpansion).to("meta")
+    for module in (moved, swapped):
+        with pytest.raises(RuntimeError, match="on the meta device"):
+            functional_call(module, conv.state_dict(), (x,))
+    expansion = conv._basisexpansion
+    for block in (expansion, next(iter(expansion._pair_modules.values()))):
+        weights = torch.randn(block.dimension())
+        with pytest.raises(RuntimeError, match="on the meta device"):
+            functional_call(copy.deepcopy(block).to("meta"), block.state_dict(), (weights,))
 
 
 def _fixed(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -14,7 +14,7 @@ filters) stay buffers: averaging equal values leaves them unchanged, and ``.doub
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -57,4 +57,63 @@ class StructureMixin:
             value = self.__dict__.get(name)
             if isinstance(value, torch.Tensor):
                 object.__setattr__(self, name, fn(value))
+        # whether a tensor the module owns is on the meta device (checked against the input when called)
+        self.__dict__["_on_meta"] = _owns_meta(self)
         return out
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return super().__call__(*args, **kwargs)  # type: ignore[misc]
+        on_meta = self.__dict__.get("_on_meta")
+        if on_meta is None:  # never moved (or unpickled from before the flag): find out once
+            on_meta = self.__dict__["_on_meta"] = _owns_meta(self)
+        if on_meta:
+            _check_not_meta(self, args, kwargs)
+        return super().__call__(*args, **kwargs)  # type: ignore[misc]
+
+
+def _owned_tensors(module: torch.nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
+    """``(name, tensor)`` for the parameters, buffers and structure tensors of ``module`` and of all its
+    submodules (some are used through their methods, not called)."""
+    stack: list[tuple[str, torch.nn.Module]] = [("", module)]
+    while stack:
+        prefix, m = stack.pop()
+        for kind in (m._parameters, m._buffers):
+            for name, tensor in kind.items():
+                if tensor is not None:
+                    yield prefix + name, tensor
+        for name in m.__dict__.get("_structure_names", ()):
+            tensor = m.__dict__.get(name)
+            if isinstance(tensor, torch.Tensor):
+                yield prefix + name, tensor
+        for name, child in m._modules.items():
+            if child is not None:
+                stack.append((prefix + name + ".", child))
+
+
+def _owns_meta(module: torch.nn.Module) -> bool:
+    return any(t.device.type == "meta" for _, t in _owned_tensors(module))
+
+
+def _check_not_meta(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Raise if an input is a real tensor while a tensor of ``module`` is on the meta device: PyTorch computes
+    some operations that mix the two (an index on meta, data elsewhere) without an error, into
+    uninitialised memory. A meta module on a meta input (shape inference) passes."""
+    device = None
+    for value in (*args, *kwargs.values()):
+        tensor = getattr(value, "tensor", value)
+        if isinstance(tensor, torch.Tensor) and tensor.device.type != "meta":
+            device = tensor.device
+            break
+    if device is None:
+        return
+    on_meta = [name for name, t in _owned_tensors(module) if t.device.type == "meta"]
+    if on_meta:
+        shown = ", ".join(on_meta[:4]) + (f" and {len(on_meta) - 4} more" if len(on_meta) > 4 else "")
+        raise RuntimeError(
+            f"{type(module).__name__}: the input is on {device} but the module's tensors {shown} are on the "
+            "meta device (a module moved with .to('meta'), or a meta copy in torch.func.functional_call, "
+            "which replaces only the tensors it is given, not the non-persistent buffers and structure "
+            "tensors a module builds for itself). Materialise the module first: module.to_empty(device=...) "
+            "then module.load_state_dict(state)"
+        )

@@ -179,54 +179,7 @@ class EquivariantModule(StructureMixin, torch.nn.Module, ABC):
                 else:
                     self._buffers[name] = current
             record[1] = current
-        # whether any tensor the module owns is on the meta device (checked against the input when called)
-        self.__dict__["_on_meta"] = any(t.device.type == "meta" for _, t in self._owned_tensors())
         return self
-
-    def _owned_tensors(self) -> Any:
-        """``(name, tensor)`` for the parameters, buffers and structure tensors of this module and of its
-        submodules that are not equivariant modules themselves (those check their own when called)."""
-        stack: list[tuple[str, torch.nn.Module]] = [("", self)]
-        while stack:
-            prefix, module = stack.pop()
-            for kind in (module._parameters, module._buffers):
-                for name, tensor in kind.items():
-                    if tensor is not None:
-                        yield prefix + name, tensor
-            for name in module.__dict__.get("_structure_names", ()):
-                tensor = module.__dict__.get(name)
-                if isinstance(tensor, torch.Tensor):
-                    yield prefix + name, tensor
-            for name, child in module._modules.items():
-                if child is not None and not isinstance(child, EquivariantModule):
-                    stack.append((prefix + name + ".", child))
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.__dict__.get("_on_meta"):
-            self._check_not_meta(args, kwargs)
-        return super().__call__(*args, **kwargs)
-
-    def _check_not_meta(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """Raise if the input is a real tensor while a tensor of the module is on the meta device: PyTorch
-        computes some operations that mix the two (an index on meta, data elsewhere) without an error and
-        returns uninitialised memory."""
-        device = None
-        for value in (*args, *kwargs.values()):
-            tensor = getattr(value, "tensor", value)
-            if isinstance(tensor, torch.Tensor):
-                device = tensor.device
-                break
-        if device is None or device.type == "meta":
-            return
-        on_meta = [name for name, t in self._owned_tensors() if t.device.type == "meta"]
-        if on_meta:
-            shown = ", ".join(on_meta[:4]) + (f" and {len(on_meta) - 4} more" if len(on_meta) > 4 else "")
-            raise RuntimeError(
-                f"{type(self).__name__}: the input is on {device} but the module's tensors {shown} are on "
-                "the meta device; torch.func.functional_call replaces only the tensors it is given, not the "
-                "non-persistent buffers and structure tensors a module builds for itself. Materialise the "
-                "module instead: module.to_empty(device=...) then module.load_state_dict(state)"
-            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
