@@ -6,15 +6,13 @@ where the model says it is faster, and survive every module route."""
 
 from __future__ import annotations
 
-import copy
-import pickle
-
 import pytest
 import torch
 
 import structconv.nn.conv.basisexpansion as be
+from _expansion_checks import assert_module_routes, assert_same_layer, assert_traces_and_compiles
 from structconv import gspaces
-from structconv.nn import FieldType, GeometricTensor, R3Conv, R3ConvTransposed
+from structconv.nn import FieldType, R3Conv, R3ConvTransposed
 
 
 def _so3(mult_in, mult_out, L=2):
@@ -63,15 +61,7 @@ def test_chunked_expansion_equals_the_dense_one(case, monkeypatch):
     layer, dense = _pair(case, monkeypatch)
     assert _chunked_blocks(layer), "the model picks the per-chunk expansion for these fields"
     assert not _chunked_blocks(dense)
-    f, ref = layer.filter, dense.filter
-    assert float(ref.abs().max()) > 0
-    torch.testing.assert_close(f, ref, rtol=0, atol=1e-13)
-    x = torch.randn(2, layer.in_type.size, *([6] * (f.dim() - 2)), dtype=torch.float64)
-    for m in (layer, dense):
-        m.zero_grad()
-        (m(GeometricTensor(x, m.in_type)).tensor.sin().sum()).backward()
-    torch.testing.assert_close(layer.weights.grad, dense.weights.grad, rtol=1e-11, atol=1e-11)
-    torch.testing.assert_close(copy.deepcopy(layer).float().filter, ref.float(), rtol=1e-5, atol=1e-6)
+    assert_same_layer(layer, dense, atol=1e-13, grad_rtol=1e-11, grad_atol=1e-11, size=6)
 
 
 def test_chunked_expansion_gradcheck_and_other_layouts(monkeypatch):
@@ -120,47 +110,9 @@ def test_chunked_expansion_choice():
 def test_chunked_expansion_through_module_routes(monkeypatch):
     """Pickling, copies, dtype round trips, to_empty and the meta device keep the plan and its numbers."""
     layer, dense = _pair("so3-bl2-x2x3-k3", monkeypatch)
-    want = dense.filter
-    torch.testing.assert_close(pickle.loads(pickle.dumps(layer)).filter, want, rtol=0, atol=1e-13)
-    block = _chunked_blocks(layer)[0]
-    copied = _chunked_blocks(copy.deepcopy(layer))[0]
-    assert copied._chunked is block._chunked
-    assert copied._cchunk0.data_ptr() != block._cchunk0.data_ptr()
-    rt = copy.deepcopy(layer).half().double()
-    rt.load_state_dict(layer.state_dict())
-    torch.testing.assert_close(rt.filter, want, rtol=0, atol=1e-13)
-    empty = copy.deepcopy(layer).to_empty(device="cpu")
-    empty.load_state_dict(layer.state_dict())
-    torch.testing.assert_close(empty.filter, want, rtol=0, atol=1e-13)
-    real = copy.deepcopy(layer).to("meta").to_empty(device="cpu").double()
-    real.load_state_dict(layer.state_dict())
-    torch.testing.assert_close(real.filter, want, rtol=0, atol=1e-13)
-
-
-class _OnTensors(torch.nn.Module):
-    def __init__(self, layer):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x):
-        return self.layer(GeometricTensor(x, self.layer.in_type)).tensor
+    assert_module_routes(layer, dense.filter, "_chunked", "_cchunk0", atol=1e-13)
 
 
 def test_chunked_layer_traces_and_compiles(monkeypatch):
     layer, _ = _pair("so3-bl2-x2x3-k3", monkeypatch)
-    model = _OnTensors(layer.float())
-    x = torch.randn(1, layer.in_type.size, 5, 5, 5)
-    eager = model(x)
-    model.zero_grad()
-    model(x).square().sum().backward()
-    want = layer.weights.grad.clone()
-    traced = torch.jit.trace(model, (x,))
-    assert "PythonOp" not in str(traced.inlined_graph)
-    for name, run in {
-        "trace": traced,
-        "compile": torch.compile(model, fullgraph=True, backend="eager"),
-    }.items():
-        torch.testing.assert_close(run(x), eager, rtol=1e-5, atol=1e-6, msg=name)
-        model.zero_grad()
-        run(x).square().sum().backward()
-        torch.testing.assert_close(layer.weights.grad, want, rtol=1e-4, atol=1e-5, msg=name)
+    assert_traces_and_compiles(layer.float(), torch.randn(1, layer.in_type.size, 5, 5, 5))

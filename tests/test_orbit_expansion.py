@@ -5,16 +5,14 @@ gradients for every layer kind, field mix, kernel size and dilation, and survive
 
 from __future__ import annotations
 
-import copy
-import pickle
-
 import numpy as np
 import pytest
 import torch
 
 import structconv.nn.conv.basisexpansion as be
+from _expansion_checks import assert_module_routes, assert_same_layer
 from structconv import gspaces
-from structconv.nn import FieldType, GeometricTensor, R2Conv, R2ConvTransposed, R3Conv, R3ConvTransposed
+from structconv.nn import FieldType, R2Conv, R2ConvTransposed, R3Conv, R3ConvTransposed
 
 
 def _octa():
@@ -75,18 +73,7 @@ def test_orbit_expansion_equals_the_dense_one(case, monkeypatch):
         assert (block._orbits is not None) == (_is_permutation(ro) and _is_permutation(ri)), (ro, ri)
     assert any(b._orbits is not None for _, _, b in blocks)
     assert all(b._orbits is None for b in dense.basisexpansion._pair_modules.values())
-    # the filter, in float64, to rounding
-    f, ref = layer.filter, dense.filter
-    assert float(ref.abs().max()) > 0
-    torch.testing.assert_close(f, ref, rtol=0, atol=1e-13)
-    # the gradients of the weights through the layer
-    x = torch.randn(2, layer.in_type.size, *([11] * (f.dim() - 2)), dtype=torch.float64)
-    for m in (layer, dense):
-        m.zero_grad()
-        (m(GeometricTensor(x, m.in_type)).tensor.sin().sum()).backward()
-    torch.testing.assert_close(layer.weights.grad, dense.weights.grad, rtol=1e-12, atol=1e-12)
-    # float32: the same filter to float rounding
-    torch.testing.assert_close(copy.deepcopy(layer).float().filter, ref.float(), rtol=1e-5, atol=1e-6)
+    assert_same_layer(layer, dense, atol=1e-13, grad_rtol=1e-12, grad_atol=1e-12, size=11)
 
 
 def test_orbit_expansion_gradcheck_and_other_layouts(monkeypatch):
@@ -124,26 +111,7 @@ def test_orbit_expansion_not_used_where_it_does_not_apply():
 def test_orbit_expansion_through_module_routes(monkeypatch):
     """Pickling, copies, dtype round trips, to_empty and the meta device keep the plan and its numbers."""
     layer, dense = _pair("octa-k3", monkeypatch)
-    want = dense.filter
-    again = pickle.loads(pickle.dumps(layer))
-    torch.testing.assert_close(again.filter, want, rtol=0, atol=1e-13)
-    block = next(b for b in layer.basisexpansion._pair_modules.values() if b._orbits is not None)
-    copied = next(
-        b for b in copy.deepcopy(layer).basisexpansion._pair_modules.values() if b._orbits is not None
-    )
-    assert copied._orbits is block._orbits  # the cached plan is shared
-    assert copied._ocolumns.data_ptr() != block._ocolumns.data_ptr()  # the buffers are not
-    rt = copy.deepcopy(layer).half().double()  # rebuilt from the float64 values, not the rounded ones
-    rt.load_state_dict(layer.state_dict())  # (the weights themselves were rounded to half)
-    torch.testing.assert_close(rt.filter, want, rtol=0, atol=1e-13)
-    empty = copy.deepcopy(layer).to_empty(device="cpu")
-    empty.load_state_dict(layer.state_dict())
-    torch.testing.assert_close(empty.filter, want, rtol=0, atol=1e-13)
-    meta = copy.deepcopy(layer).to("meta")
-    assert meta.filter.device.type == "meta" and meta.filter.shape == want.shape
-    real = meta.to_empty(device="cpu").double()
-    real.load_state_dict(layer.state_dict())
-    torch.testing.assert_close(real.filter, want, rtol=0, atol=1e-13)
+    assert_module_routes(layer, dense.filter, "_orbits", "_ocolumns", atol=1e-13)
 
 
 @pytest.mark.parametrize("which", ["octa-regular", "so3-irreps", "c8-regular"])

@@ -7,17 +7,15 @@ and its eager backward (a gather by the inverse permutation) must equal index_se
 
 from __future__ import annotations
 
-import copy
-import pickle
-
 import numpy as np
 import pytest
 import torch
 
 import structconv.nn.conv.basisexpansion as be
+from _expansion_checks import assert_module_routes, assert_same_layer, assert_traces_and_compiles
 from structconv import gspaces
 from structconv.kernels.r3 import kernel_grid_r3
-from structconv.nn import FieldType, GeometricTensor, R3Conv, R3ConvTransposed
+from structconv.nn import FieldType, R3Conv, R3ConvTransposed
 
 
 def _ico():
@@ -89,18 +87,7 @@ def test_rotated_expansion_equals_the_other_expansions(case, monkeypatch):
         assert (block._rotated is not None) == (_acts_freely(ro, ri) and large), (ro, ri)
     assert any(b._rotated is not None for _, _, b in blocks)
     assert all(b._rotated is None for b in other.basisexpansion._pair_modules.values())
-    # the filter, in float64, to rounding
-    f, ref = layer.filter, other.filter
-    assert float(ref.abs().max()) > 0
-    torch.testing.assert_close(f, ref, rtol=0, atol=1e-12)
-    # the gradients of the weights through the layer
-    x = torch.randn(2, layer.in_type.size, *([7] * (f.dim() - 2)), dtype=torch.float64)
-    for m in (layer, other):
-        m.zero_grad()
-        (m(GeometricTensor(x, m.in_type)).tensor.sin().sum()).backward()
-    torch.testing.assert_close(layer.weights.grad, other.weights.grad, rtol=1e-10, atol=1e-11)
-    # float32: the same filter to float rounding
-    torch.testing.assert_close(copy.deepcopy(layer).float().filter, ref.float(), rtol=1e-5, atol=1e-6)
+    assert_same_layer(layer, other, atol=1e-12, grad_rtol=1e-10, grad_atol=1e-11)
 
 
 def test_rotated_expansion_equals_the_dense_basis():
@@ -187,54 +174,13 @@ def test_rotated_expansion_not_used_where_it_does_not_apply():
 def test_rotated_expansion_through_module_routes(monkeypatch):
     """Pickling, copies, dtype round trips, to_empty and the meta device keep the plan and its numbers."""
     layer, other = _pair("ico-k3", monkeypatch)
-    want = other.filter
-    again = pickle.loads(pickle.dumps(layer))
-    torch.testing.assert_close(again.filter, want, rtol=0, atol=1e-12)
-    block = next(b for b in layer.basisexpansion._pair_modules.values() if b._rotated is not None)
-    copied = next(
-        b for b in copy.deepcopy(layer).basisexpansion._pair_modules.values() if b._rotated is not None
-    )
-    assert copied._rotated is block._rotated  # the cached plan is shared
-    assert copied._rphi.data_ptr() != block._rphi.data_ptr()  # the buffers are not
-    rt = copy.deepcopy(layer).half().double()  # rebuilt from the float64 values, not the rounded ones
-    rt.load_state_dict(layer.state_dict())  # (the weights themselves were rounded to half)
-    torch.testing.assert_close(rt.filter, want, rtol=0, atol=1e-12)
-    empty = copy.deepcopy(layer).to_empty(device="cpu")
-    empty.load_state_dict(layer.state_dict())
-    torch.testing.assert_close(empty.filter, want, rtol=0, atol=1e-12)
-    meta = copy.deepcopy(layer).to("meta")
-    assert meta.filter.device.type == "meta" and meta.filter.shape == want.shape
-    real = meta.to_empty(device="cpu").double()
-    real.load_state_dict(layer.state_dict())
-    torch.testing.assert_close(real.filter, want, rtol=0, atol=1e-12)
-
-
-class _OnTensors(torch.nn.Module):
-    def __init__(self, layer):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x):
-        return self.layer(GeometricTensor(x, self.layer.in_type)).tensor
+    assert_module_routes(layer, other.filter, "_rotated", "_rphi", atol=1e-12)
 
 
 def test_rotated_layer_traces_and_compiles(monkeypatch):
     """Traced and compiled graphs take the plain gather; their outputs and gradients equal eager ones."""
     layer, _ = _pair("ico-k3", monkeypatch)
-    model = _OnTensors(layer.float())
-    x = torch.randn(1, layer.in_type.size, 5, 5, 5)
-    eager = model(x)
-    model.zero_grad()
-    model(x).square().sum().backward()
-    want = layer.weights.grad.clone()
-    traced = torch.jit.trace(model, (x,))
-    assert "PythonOp" not in str(traced.inlined_graph)  # the plain gather, which TorchScript can save
-    runs = {"trace": traced, "compile": torch.compile(model, fullgraph=True, backend="eager")}
-    for name, run in runs.items():
-        torch.testing.assert_close(run(x), eager, rtol=1e-5, atol=1e-6, msg=name)
-        model.zero_grad()
-        run(x).square().sum().backward()
-        torch.testing.assert_close(layer.weights.grad, want, rtol=1e-4, atol=1e-5, msg=name)
+    assert_traces_and_compiles(layer.float(), torch.randn(1, layer.in_type.size, 5, 5, 5))
 
 
 @pytest.mark.parametrize("group", ["ico", "octa"])

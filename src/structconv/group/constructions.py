@@ -604,15 +604,21 @@ def _basis_restriction(G: Group, key: Any, irr: IrreducibleRepresentation) -> tu
         key, H, shift = G._subgroup(key)
         _, pmap, _ = G.subgroup(key)
         samples = H.elements if not H.continuous else H._generators()
-        parents = [pmap(h) for h in samples]
-        mats = irr.representation_matrices(parents)
-        freq = _frequency(irr, H)
-        dec = _same_irrep(H, mats, samples, freq)
-        if dec is None:
-            dec = _tidy(H, *_decompose_on(H, mats, samples, freq))
-        dec = _rotated_split(H, irr, shift, mats, samples, dec)
-        cache[rk] = dec
+        dec = cache[rk] = _decompose_restriction(H, irr, shift, samples, [pmap(h) for h in samples])
     return list(dec[0]), np.asarray(irr.change_of_basis) @ dec[1]
+
+
+def _decompose_restriction(
+    H: Group, irr: IrreducibleRepresentation, shift: float, samples: Any, parents: list[Any]
+) -> tuple[list[str], np.ndarray]:
+    """``(names, Q)``: the restriction of ``irr`` to ``H`` (its matrices at ``parents``, the images of
+    ``samples``) decomposed into ``H``'s irreps, generically."""
+    mats = irr.representation_matrices(parents)
+    freq = _frequency(irr, H)
+    dec = _same_irrep(H, mats, samples, freq)
+    if dec is None:
+        dec = _tidy(H, *_decompose_on(H, mats, samples, freq))
+    return _rotated_split(H, irr, shift, mats, samples, dec)
 
 
 def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) -> Representation:
@@ -662,12 +668,7 @@ def restrict_representation(G: Group, subgroup_id: Any, repr: Representation) ->
         rk = ("irrep", key, irr.name if irr.id is not None else irr)  # a user-defined irrep: by identity
         dec = G._restrictions.get(rk)
         if dec is None:
-            mats = irr.representation_matrices(parents)
-            freq = _frequency(irr, H)
-            dec = _same_irrep(H, mats, samples, freq)
-            if dec is None:
-                dec = _tidy(H, *_decompose_on(H, mats, samples, freq))
-            dec = _rotated_split(H, irr, shift, mats, samples, dec)
+            dec = _decompose_restriction(H, irr, shift, samples, parents)
             G._restrictions[rk] = dec  # type: ignore[assignment]
         names.extend(dec[0])
         Qs.append(dec[1])

@@ -527,8 +527,7 @@ def _orbit_plan(basis: SteerableBasis, in_repr: Any, out_repr: Any, gspace: Any,
     if np.abs(points.T[moves] - moved).max() > _ORBIT_TOL * scale:
         return None  # some element moves a point off the grid
     moves = moves.reshape(len(elements), P)
-    s_out = _permutations(np.asarray(out_repr.representation_matrices(elements)))
-    s_in = _permutations(np.asarray(in_repr.representation_matrices(elements)))
+    s_out, s_in = _cached_permutations(out_repr), _cached_permutations(in_repr)
     if s_out is None or s_in is None:
         return None
     _, X, Y, P = basis.shape
