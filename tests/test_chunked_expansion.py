@@ -116,3 +116,16 @@ def test_chunked_expansion_through_module_routes(monkeypatch):
 def test_chunked_layer_traces_and_compiles(monkeypatch):
     layer, _ = _pair("so3-bl2-x2x3-k3", monkeypatch)
     assert_traces_and_compiles(layer.float(), torch.randn(1, layer.in_type.size, 5, 5, 5))
+
+
+def test_chunked_gathers_move_rows_not_entries():
+    """The gathers of the per-chunk plan index rows of P entries: their indices hold ``fields·out·in``
+    entries, not ``fields·out·in·P`` (a gather of single entries made the cold build of SO(3)'s
+    ``bl_regular(2)`` x 4 at k = 5 take 0.3 s and 81 MiB)."""
+    gs = gspaces.rot3dOnR3()
+    t = FieldType(gs, [gs.fibergroup.bl_regular_representation(2)] * 4)
+    (block,) = _chunked_blocks(R3Conv(t, t, 5))
+    o, i, p = block._shape
+    entries = sum(getattr(block, n).numel() for n in block._structure_names if getattr(block, n) is not None)
+    assert entries <= 6 * 16 * o * i, entries
+    assert block._cfull.numel() == 16 * o * i

@@ -391,6 +391,16 @@ class _IrrepPlan:
             local[flat.ravel()] = offset + np.arange(flat.size)
             offset += flat.size
         self.local = local
+        # the same positions by rows of P entries: every product lays P out last and starts at a multiple
+        # of P, so entry (o, i, q) of K sits at ``rows[o * y + i] * P + q`` (``rows == total // P``: no
+        # element, the appended zero row)
+        if self.total % p:
+            raise ValueError("the chunks of the per-chunk plan do not start at multiples of P")
+        starts = local.reshape(x * y, p)
+        self.rows = starts[:, 0] // p
+        kept = self.rows < self.total // p
+        if not np.array_equal(starts[kept], self.rows[kept, None] * p + np.arange(p)):
+            raise ValueError("an entry of the per-chunk plan is not at its row's position")
         self.useful = sum(len(occ) * n * array[0].size for _, n, occ, array in chunks)
         self.shape = (T, M, N, S)
         q_out = np.asarray(basis.q_out, dtype=np.float64)
@@ -751,6 +761,15 @@ class _PermuteRows(torch.autograd.Function):
         return tangent.index_select(ctx.dim, index)
 
 
+def _row_inverse(index: np.ndarray, size: int) -> np.ndarray:
+    """For a gather ``index`` of rows out of ``size`` source rows that takes every source row at most once
+    (except zero rows, taken several times, whose gradient is not used), the position of every source row's
+    copy (0 for rows it does not take, and for the zero rows)."""
+    inverse = np.zeros(size, dtype=np.int64)
+    inverse[index] = np.arange(len(index))
+    return inverse
+
+
 def _permute(source: torch.Tensor, dim: int, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
     """``source.index_select(dim, index)`` for the permutation ``index`` (``inverse``: its inverse), with
     a gather for its backward in eager mode (:class:`_PermuteRows`); traced, scripted, compiled and
@@ -1028,15 +1047,32 @@ class SingleBlockBasisExpansion(BasisExpansion):
             for t, array in enumerate(chunked.chunk_arrays):
                 value = torch.tensor(array, dtype=dtype, device=device)
                 self.register_buffer(f"_cchunk{t}", value, persistent=False)
-            # the gather of K from the products, and for every product entry the position of its one copy
-            # (the appended zero, gathered wherever K has no element, points at 0: its gradient is not used)
-            inverse = np.zeros(chunked.total + 1, dtype=np.int64)
-            inverse[chunked.local] = np.arange(len(chunked.local))
-            inverse[chunked.total] = 0
-            small = max(chunked.total, len(chunked.local)) < 2**31
-            for name, index in (("_clocal", chunked.local), ("_clocal_inv", inverse)):
-                value = torch.from_numpy(index.astype(np.int32) if small else index).to(device)
-                self.register_buffer(name, value, persistent=False)
+            # the gather of K's rows of P entries from the products (see _IrrepPlan.rows) and, per row of
+            # the products, the position of its one copy (the zero row, gathered wherever K has no element,
+            # points at 0: its gradient is not used); for this block's own field pairs, the same gathers
+            # for every pair at once: in pair order [F, out, in] and in the layer's order [n_out, out,
+            # n_in, in] (one row gather builds the filter, without a transposition)
+            # rows of P entries per field pair in _chunk_rows: the products', and a zero row where K has
+            # entries without an element
+            rows, products = chunked.rows, chunked.total // self._shape[2]
+            width = self._cwidth = products + int(bool((rows == products).any()))
+            inverse = np.zeros(width, dtype=np.int64)
+            kept = np.flatnonzero(rows < products)
+            inverse[rows[kept]] = kept
+            indices = {"_crow": rows, "_crow_inv": inverse}
+            if self._layout is not None:
+                n_out, n_in = self._layout
+                x, y, _ = self._shape
+                pair = np.arange(n_out * n_in).reshape(n_out, 1, n_in, 1)
+                full = pair * width + rows.reshape(1, x, 1, y)
+                indices["_cpairs"] = full.transpose(0, 2, 1, 3).ravel()
+                indices["_cpairs_inv"] = _row_inverse(indices["_cpairs"], n_out * n_in * width)
+                indices["_cfull"] = full.ravel()
+                indices["_cfull_inv"] = _row_inverse(full.ravel(), n_out * n_in * width)
+            for name, index in indices.items():
+                if index.size < 2**31 and index.max(initial=0) < 2**31:
+                    index = index.astype(np.int32)
+                self.register_buffer(name, torch.from_numpy(index).to(device), persistent=False)
             return
         plan = getattr(self, "_factors", None)
         if plan is not None:
@@ -1222,22 +1258,31 @@ class SingleBlockBasisExpansion(BasisExpansion):
         rows = rows.view(weights.shape[0], plan.n_reps * plan.order, self._shape[2])
         return _permute(rows, 1, self._rpairs, self._rpairs_inv)
 
-    def _chunk_values(self, weights: torch.Tensor) -> torch.Tensor:
+    def _chunk_rows(self, weights: torch.Tensor) -> torch.Tensor:
         """The blocks of ``K`` for ``weights [F, D]``: per chunk (irrep pair) one product of its coefficients
-        ``[F * pairs, n]`` with its pair basis ``[n, d_ψ·d_φ·P]``, concatenated, and a zero: ``[F, total +
-        1]`` (see :class:`_IrrepPlan`)."""
-        fields = weights.shape[0]
+        ``[F * pairs, n]`` with its pair basis ``[n, d_ψ·d_φ·P]``, concatenated per field pair with a zero
+        row where needed: rows of ``P`` entries, ``[F * width, P]`` (see :class:`_IrrepPlan`)."""
+        fields, p = weights.shape[0], self._shape[2]
         parts = []
         for t, (start, n, pairs, size) in enumerate(self._chunked.chunks):
             coeffs = weights[:, start : start + pairs * n].reshape(fields * pairs, n)
             parts.append(torch.mm(coeffs, getattr(self, f"_cchunk{t}")).view(fields, pairs * size))
-        parts.append(weights.new_zeros(fields, 1))
-        return torch.cat(parts, dim=1)
+        if self._cwidth * p > self._chunked.total:
+            parts.append(weights.new_zeros(fields, p))
+        return torch.cat(parts, dim=1).view(-1, p)
 
     def _expand_chunked(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters ``[F, out_size * in_size * P]`` (irreps' bases): the chunk
-        products, then one gather of every field pair's ``K`` (backward: the gather by the inverse)."""
-        return _permute(self._chunk_values(weights), 1, self._clocal, self._clocal_inv)
+        products, then one gather of every field pair's rows of ``K`` (backward: the gather by the
+        inverse)."""
+        fields, (x, y, p) = weights.shape[0], self._shape
+        if self._layout is not None and fields == math.prod(self._layout):
+            index, inverse = self._cpairs, self._cpairs_inv
+        else:
+            shift = torch.arange(fields, device=weights.device, dtype=self._crow.dtype)[:, None]
+            index = (shift * self._cwidth + self._crow).reshape(-1)
+            inverse = (shift * (x * y) + self._crow_inv).reshape(-1)
+        return _permute(self._chunk_rows(weights), 0, index, inverse).view(fields, x * y * p)
 
     def _expand_irrep(self, weights: torch.Tensor) -> torch.Tensor:
         """Expand ``weights [F, D]`` into filters laid out ``[F, out_size, P, in_size]``: one batched product
@@ -1301,7 +1346,11 @@ class SingleBlockBasisExpansion(BasisExpansion):
             out = self._expand_rotated(flat).view(n_out, n_in, o, i, p)
             return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
         if self._chunked is not None:
-            out = self._expand_chunked(weights.reshape(n_out * n_in, self._dim)).view(n_out, n_in, o, i, p)
+            flat = weights.reshape(n_out * n_in, self._dim)
+            if self._layout == (n_out, n_in):
+                rows = _permute(self._chunk_rows(flat), 0, self._cfull, self._cfull_inv)
+                return rows.view(n_out * o, n_in * i, p)
+            out = self._expand_chunked(flat).view(n_out, n_in, o, i, p)
             return out.transpose(1, 2).reshape(n_out * o, n_in * i, p)
         if self._factors is not None:
             out = self._expand_factorized(weights.reshape(n_out * n_in, self._dim), n_out, n_in)
