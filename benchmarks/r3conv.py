@@ -13,8 +13,11 @@ Each row of issue 19's table runs, for structconv and for escnn (through escnn's
   (shared-library code and read-only data its first calls faulted in, which stay resident);
 * ``train x``: forward + backward of the layer over that of ``torch.nn.Conv3d`` of the same shape (batch
   ``--batch``, ``--size``³ voxels, "same" padding, a fixed cotangent), median of paired ratios, back to back
-  in alternating order; ``min/min`` the fastest layer time over the fastest ``Conv3d`` time;
-* ``exp f+b ms``: what the layer adds: the filter expansion and its backward, median of 10;
+  in alternating order; ``q1-q3`` the quartiles of those paired ratios (their spread is the machine's
+  noise: the median's own uncertainty is about a third of it at 30 repeats); the JSON also has
+  ``train_min``, the fastest layer time over the fastest ``Conv3d`` time;
+* ``exp f+b ms``: what the layer adds: the filter expansion and its backward, median of ``--repeats``
+  (at least 10);
 * ``eval x``: the eval forward over ``Conv3d``'s (structconv expands the filter from the current weights at
   every forward, escnn convolves with the filter it cached at ``eval()``); ``cached x``: structconv's eval
   forward inside :func:`torch.nn.utils.parametrize.cached` (one expansion per context).
@@ -197,11 +200,12 @@ if repeats > 0:
             else:
                 x2, x1 = timed(b), timed(a)
             r.append(x1 / x2); ta.append(x1); tb.append(x2)
-        return statistics.median(r), min(ta) / min(tb), statistics.median(tb)
+        q = statistics.quantiles(r, n=4) if len(r) > 1 else [r[0]] * 3
+        return statistics.median(r), min(ta) / min(tb), statistics.median(tb), (q[0], q[2])
     step_layer = lambda: layer(gx).tensor.backward(cot)
     step_plain = lambda: plain(x).backward(cot)
     step_layer(); step_plain()
-    out["train"], out["train_min"], out["conv_ms"] = paired(step_layer, step_plain, repeats)
+    out["train"], out["train_min"], out["conv_ms"], out["train_iqr"] = paired(step_layer, step_plain, repeats)
     out["conv_ms"] *= 1e3
     if lib == "structconv":
         fc = torch.randn_like(layer.expand_parameters()[0])
@@ -212,16 +216,16 @@ if repeats > 0:
         def efb():
             f, b = layer.expand_parameters(); torch.autograd.grad(f, layer.weights, torch.ones_like(f))
     efb()
-    out["expand_fb_ms"] = statistics.median(timed(efb) for _ in range(10)) * 1e3
+    out["expand_fb_ms"] = statistics.median(timed(efb) for _ in range(max(10, repeats))) * 1e3
     layer.eval(); plain.eval()
     with torch.no_grad():
         layer(gx); plain(x)
-        out["eval"], out["eval_min"], _ = paired(lambda: layer(gx), lambda: plain(x), repeats)
+        out["eval"], out["eval_min"], _, out["eval_iqr"] = paired(lambda: layer(gx), lambda: plain(x), repeats)
         if lib == "structconv":
             from torch.nn.utils import parametrize
             with parametrize.cached():
                 layer(gx)
-                out["cached"], _, _ = paired(lambda: layer(gx), lambda: plain(x), repeats)
+                out["cached"], _, _, _ = paired(lambda: layer(gx), lambda: plain(x), repeats)
 print(json.dumps(out))
 '''
 
@@ -271,6 +275,11 @@ def _fmt(res: dict, key: str, spec: str = "7.3f") -> str:
     return format(value, spec) if isinstance(value, (int, float)) else format("-", ">" + spec.split(".")[0])
 
 
+def _iqr(res: dict, key: str) -> str:
+    value = res.get(key)
+    return f"{value[0]:5.3f}-{value[1]:5.3f}" if isinstance(value, (list, tuple)) else f"{'-':>11s}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of " + ",".join(ROWS))
@@ -299,7 +308,7 @@ def main() -> None:
             )
     header = (
         f"{'layer':30s} {'library':10s} {'weights':>7s} {'cold s':>8s} {'warm s':>8s} {'peak MiB':>9s} "
-        f"{'(added)':>8s} {'data':>6s} {'train x':>7s} {'min/min':>7s} {'exp f+b ms':>10s} {'eval x':>7s} {'cached x':>8s} "
+        f"{'(added)':>8s} {'data':>6s} {'train x':>7s} {'q1-q3':>11s} {'exp f+b ms':>10s} {'eval x':>7s} {'cached x':>8s} "
         f"{'conv3d f+b ms':>13s}"
     )
     print(f"batch {args.batch}, {args.size}^3 voxels, {args.threads} torch thread(s) per process")
@@ -319,7 +328,7 @@ def main() -> None:
             print(
                 f"{row[0]:30s} {lib:10s} {res['weights']:7d} {res['cold']:8.3f} {res['warm']:8.3f} "
                 f"{res['peak']:9.0f} {res['added']:8.0f} {_fmt(res, 'data', '6.1f')} {_fmt(res, 'train')} "
-                f"{_fmt(res, 'train_min')} "
+                f"{_iqr(res, 'train_iqr')} "
                 f"{_fmt(res, 'expand_fb_ms', '10.2f')} {_fmt(res, 'eval')} {_fmt(res, 'cached', '8.3f')} "
                 f"{_fmt(res, 'conv_ms', '13.1f')}",
                 flush=True,
