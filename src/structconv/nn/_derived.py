@@ -77,7 +77,7 @@ def derived(
     name: str,
     compute: Callable[[], T],
     inputs: Sequence[torch.Tensor | None] | None = None,
-    fixed: Sequence[torch.Tensor] = (),
+    fixed: Sequence[torch.Tensor] | Callable[[], Sequence[torch.Tensor]] = (),
 ) -> T:
     """``compute()``, or a value computed before from the same parameters (see the module docstring).
 
@@ -92,7 +92,8 @@ def derived(
             tensor outside ``inputs`` and ``fixed`` that may change, and its result must not be modified.
         inputs: the parameters ``compute`` reads (``None`` entries allowed), for the inference reuse;
             ``None`` disables it.
-        fixed: buffers ``compute`` reads that are replaced rather than written (``module.to()``).
+        fixed: buffers ``compute`` reads that are replaced rather than written (``module.to()``), or a
+            function that lists them (called only when the inference reuse is considered).
 
     Returns:
         the derived value for this forward.
@@ -121,7 +122,7 @@ def derived(
         try:
             if any(t is not None and t.device.type == "meta" for t in inputs):
                 raise RuntimeError("meta tensors hold no values to compare")
-            fixed_key = _fixed_key(fixed)
+            fixed_key = _fixed_key(fixed() if callable(fixed) else fixed)
             entry = entries.get(name)
             if entry is not None:
                 snapshot, key, value = entry

@@ -57,6 +57,7 @@ _COUNTERPART = {
     ("R3ConvTransposed", 2): " (use R2ConvTransposed for planar gspaces)",
 }
 
+
 def _ntuple(value: Any, name: str, minimum: int, n: int = 2) -> tuple[int, ...]:
     """Validate an int or a tuple of ``n`` ints (``>= minimum``)."""
     items = value if isinstance(value, (tuple, list)) else (value,) * n
@@ -404,9 +405,13 @@ class _SteerableConv(EquivariantModule):
 
     def _filter_and_bias(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The filter and bias of this forward: expanded from the current parameters (see :attr:`filter`)."""
+
         # with autograd off, the filter of the previous no-grad forward is reused while the weights and the
         # bias are equal in value to what it was expanded from (see structconv.nn._derived)
-        fixed = [*self._basisexpansion.buffers(), *([self.bias_expansion] if self.bias is not None else [])]
+        def fixed() -> list[torch.Tensor]:  # listed only with autograd off (walking the blocks takes time)
+            bias = [self.bias_expansion] if self.bias is not None else []
+            return [*self._basisexpansion.buffers(), *bias]
+
         return derived(self, "filter", self.expand_parameters, inputs=(self.weights, self.bias), fixed=fixed)
 
     def _check_input(self, input: GeometricTensor) -> torch.Tensor:
@@ -549,9 +554,7 @@ class _GridConvTransposed(_SteerableConv):
         """
         b, spatial = _spatial(self, input_shape)
         if min(spatial) < 1:
-            raise ValueError(
-                f"input_shape={tuple(input_shape)} is not valid; expected spatial sizes >= 1"
-            )
+            raise ValueError(f"input_shape={tuple(input_shape)} is not valid; expected spatial sizes >= 1")
         size = [
             (n - 1) * s - 2 * p + self.dilation * (self.kernel_size - 1) + op + 1
             for n, p, s, op in zip(spatial, self.padding, self.stride, self.output_padding)
