@@ -5,7 +5,8 @@ Each row of issue 19's table runs, for structconv and for escnn (through escnn's
 
 * ``cold s``: the first construction of the layer in the process (after the imports and the field types);
   escnn's on-disk cache is wiped first unless ``--keep-escnn-cache`` (escnn reads what it cached on disk);
-* ``warm s``: a second construction of the same layer in the same process;
+* ``warm s``: a second construction of the same layer in the same process; ``Conv3d s``: the construction
+  of a ``torch.nn.Conv3d`` of the same shape (channels, kernel, bias) in the same process, after the layer;
 * ``peak MiB``: the peak resident memory during the cold construction (``VmHWM``, reset just before it
   through ``/proc/self/clear_refs``; where that cannot be written, the process's ``ru_maxrss``), and in
   brackets what the construction added to the resident memory it started from; ``data``: a rough estimate
@@ -183,10 +184,12 @@ data = data_mib(base, file_base, peak)
 t0 = time.perf_counter()
 nn.R3Conv(t, t, k, padding=k // 2)
 warm = time.perf_counter() - t0
+t0 = time.perf_counter()
+plain = torch.nn.Conv3d(t.size, t.size, k, padding=k // 2)
+conv_build = time.perf_counter() - t0
 out = {"cold": cold, "warm": warm, "peak": peak, "added": peak - base, "data": data,
-       "weights": int(layer.weights.numel()), "channels": t.size}
+       "weights": int(layer.weights.numel()), "channels": t.size, "conv_build": conv_build}
 if repeats > 0:
-    plain = torch.nn.Conv3d(t.size, t.size, k, padding=k // 2)
     x = torch.randn(batch, t.size, size, size, size)
     gx = nn.GeometricTensor(x, t)
     cot = torch.randn(batch, t.size, size, size, size)
@@ -307,7 +310,7 @@ def main() -> None:
                 f"escnn rows left out: no interpreter at {args.escnn} (tools: ../shared/tools/install-escnn.sh)"
             )
     header = (
-        f"{'layer':30s} {'library':10s} {'weights':>7s} {'cold s':>8s} {'warm s':>8s} {'peak MiB':>9s} "
+        f"{'layer':30s} {'library':10s} {'weights':>7s} {'cold s':>8s} {'warm s':>8s} {'Conv3d s':>8s} {'peak MiB':>9s} "
         f"{'(added)':>8s} {'data':>6s} {'train x':>7s} {'q1-q3':>11s} {'exp f+b ms':>10s} {'eval x':>7s} {'cached x':>8s} "
         f"{'conv3d f+b ms':>13s}"
     )
@@ -327,6 +330,7 @@ def main() -> None:
                 continue
             print(
                 f"{row[0]:30s} {lib:10s} {res['weights']:7d} {res['cold']:8.3f} {res['warm']:8.3f} "
+                f"{_fmt(res, 'conv_build', '8.4f')} "
                 f"{res['peak']:9.0f} {res['added']:8.0f} {_fmt(res, 'data', '6.1f')} {_fmt(res, 'train')} "
                 f"{_iqr(res, 'train_iqr')} "
                 f"{_fmt(res, 'expand_fb_ms', '10.2f')} {_fmt(res, 'eval')} {_fmt(res, 'cached', '8.3f')} "
@@ -344,7 +348,8 @@ def main() -> None:
                 continue
             print(
                 f"{'SE(3) example net (' + str(res['layers']) + ' R3Conv, ' + str(res['params'] // 1000) + 'k)':30s} "
-                f"{lib:10s} {'':7s} {res['cold']:8.3f} {res['warm']:8.3f} {res['peak']:9.0f} {res['added']:8.0f} "
+                f"{lib:10s} {'':7s} {res['cold']:8.3f} {res['warm']:8.3f} {'':8s} {res['peak']:9.0f} "
+                f"{res['added']:8.0f} "
                 f"{_fmt(res, 'data', '6.1f')}",
                 flush=True,
             )
