@@ -416,3 +416,25 @@ def test_unknown_factorize_value_is_refused(monkeypatch):
     gs = Rot2dOnR2(4)
     with pytest.raises(ValueError, match="_FACTORIZE='dense' is not accepted"):
         block_basisexpansion(r2_kernel_basis(gs.regular_repr, gs.regular_repr, kernel_size=3), kernel_grid(3))
+
+
+def test_steerable_basis_pickled_before_its_products_were_deferred_loads():
+    """A SteerableBasis pickled when it kept its products with Q_out (``_plan``) and not the compact pairs
+    loads and gives the same samples."""
+    import pickle
+
+    from structconv.group import cyclic_group, directsum
+    from structconv.kernels.basis import SteerableBasis
+
+    G = cyclic_group(4)
+    basis = steerable_basis(G.regular_representation, directsum([G.irrep(1), G.trivial_representation]), 3)
+    state = basis.__getstate__()
+    state["_plan"] = basis._plan  # the old layout: no compact form
+    del state["_compact"]
+    old = SteerableBasis.__new__(SteerableBasis)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.array, basis.array)
+    o, i, q = np.array([0, 2]), np.array([1, 3]), np.array([4, 8])
+    np.testing.assert_array_equal(old.values_at(o, i, q), basis.values_at(o, i, q))
+    again = pickle.loads(pickle.dumps(old))
+    np.testing.assert_array_equal(again.array, basis.array)

@@ -93,7 +93,7 @@ class SteerableBasis:
         in_dims: tuple[int, ...],
         out_dims: tuple[int, ...],
         shape: tuple[int, int, int, int],
-        plan: list[tuple[int, int, np.ndarray, np.ndarray]],
+        plan: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]],
         q_in_inv: np.ndarray | None = None,
         q_out: np.ndarray | None = None,
     ) -> None:
@@ -102,7 +102,9 @@ class SteerableBasis:
         self.in_irreps, self.out_irreps = in_irreps, out_irreps
         self.in_dims, self.out_dims = in_dims, out_dims
         self.shape = shape
-        self._plan = plan
+        # per pair of distinct irreps (start, stop, Q_out's columns [A, X, d_o], the pair basis [n, d_o, d_i,
+        # P], Q_in⁻¹'s rows [B, d_i, Y]); their products with Q_out are formed on first use (_plan)
+        self._compact = plan
         self.q_in_inv = q_in_inv
         self.q_out = q_out
         self._arrays: dict[str, np.ndarray] = {}
@@ -110,7 +112,33 @@ class SteerableBasis:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_arrays"] = {}  # dense samples are recomputed on demand, not pickled
+        if "_compact" in state:  # and so are the products with Q_out (an old pickle has only those)
+            state.pop("_left", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "_compact" not in state and "_plan" in state:  # pickled before the products were deferred
+            state["_left"] = state.pop("_plan")
+        self.__dict__.update(state)
+
+    @property
+    def _plan(self) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+        """Per pair of distinct irreps ``(start, stop, left [A, n, X, d_i, P], Q_in⁻¹'s rows [B, d_i, Y])``
+        with ``left = Q_out[:, a] K_n``: formed on first use (the dense array, :meth:`values_at`), which
+        the expansions that work from the pair bases never need."""
+        left = self.__dict__.get("_left")
+        if left is None:
+            left = [
+                (
+                    start,
+                    stop,
+                    np.ascontiguousarray(np.tensordot(qo, pair, axes=(2, 1)).transpose(0, 2, 1, 3, 4)),
+                    qi,
+                )
+                for start, stop, qo, pair, qi in self._compact
+            ]
+            self.__dict__["_left"] = left
+        return left
 
     def __copy__(self) -> SteerableBasis:
         return self  # immutable
@@ -342,8 +370,7 @@ def assemble_basis(
         stop = start + len(a_list) * len(b_list) * n
         qo = np.stack([q_out[:, out_off[a] : out_off[a] + do] for a in a_list])  # [A, X, do]
         qi = np.stack([q_in_inv[in_off[b] : in_off[b] + di, :] for b in b_list])  # [B, di, Y]
-        left = np.einsum("axo,noip->anxip", qo, pair.array)  # small: [A, n, X, di, P]
-        compact.append((start, stop, left, qi))
+        compact.append((start, stop, qo, pair.array, qi))
         aa, bb, ee = np.meshgrid(np.array(a_list), np.array(b_list), np.arange(n), indexing="ij")
         elements[start:stop] = np.stack([aa.ravel(), bb.ravel(), ee.ravel()], axis=1)
     elements.setflags(write=False)

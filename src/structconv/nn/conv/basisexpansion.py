@@ -374,33 +374,24 @@ class _IrrepPlan:
         S = max(c[3][0].size for c in chunks)
         self._chunks_full, self._layout = chunks, (n_elements, x, y, p, out_off, in_off)
         # the chunks unpadded, for one product per chunk batched over the field pairs (see
-        # SingleBlockBasisExpansion._chunk_values): per chunk (start, n, pairs, d_ψ·d_φ·P) and its pair
-        # basis [n, d_ψ·d_φ·P]; every entry of K, laid out [out_size, in_size, P], its position in the
-        # concatenated products [pairs·d_ψ·d_φ·P] of the chunks (``total``: an appended zero)
+        # SingleBlockBasisExpansion._chunk_rows): per chunk (start, n, pairs, d_ψ·d_φ·P) and its pair basis
+        # [n, d_ψ·d_φ·P]. Every product lays P out last, so it is made of rows of P entries, one per
+        # (occurrence pair, o, i); ``rows`` gives, for every entry (o, i) of K laid out [out_size, in_size],
+        # its row in the concatenated products (``total // P``: no element, an appended zero row)
         self.chunks = [(start, n, len(occ), int(array[0].size)) for start, n, occ, array in chunks]
         self.chunk_arrays = [array.reshape(n, -1) for _, n, _, array in chunks]
         sizes = np.array([pairs * size for _, _, pairs, size in self.chunks], dtype=np.int64)
         self.total = int(sizes.sum())
-        local = np.full(x * y * p, self.total, dtype=np.int64)
+        rows = np.full(x * y, self.total // p, dtype=np.int64)
         offset = 0
         for _, _, occ, array in chunks:
             d_o, d_i = array.shape[1:3]
-            rows = out_off[occ[:, 0], None, None, None] + np.arange(d_o)[None, :, None, None]
-            cols = in_off[occ[:, 1], None, None, None] + np.arange(d_i)[None, None, :, None]
-            flat = (rows * y + cols) * p + np.arange(p)  # [pairs, d_o, d_i, P]: K's entries, in product order
-            local[flat.ravel()] = offset + np.arange(flat.size)
+            out_rows = out_off[occ[:, 0], None, None] + np.arange(d_o)[None, :, None]
+            in_cols = in_off[occ[:, 1], None, None] + np.arange(d_i)[None, None, :]
+            flat = (out_rows * y + in_cols).ravel()  # [pairs, d_o, d_i]: K's entries, in product order
+            rows[flat] = offset + np.arange(flat.size)
             offset += flat.size
-        self.local = local
-        # the same positions by rows of P entries: every product lays P out last and starts at a multiple
-        # of P, so entry (o, i, q) of K sits at ``rows[o * y + i] * P + q`` (``rows == total // P``: no
-        # element, the appended zero row)
-        if self.total % p:
-            raise ValueError("the chunks of the per-chunk plan do not start at multiples of P")
-        starts = local.reshape(x * y, p)
-        self.rows = starts[:, 0] // p
-        kept = self.rows < self.total // p
-        if not np.array_equal(starts[kept], self.rows[kept, None] * p + np.arange(p)):
-            raise ValueError("an entry of the per-chunk plan is not at its row's position")
+        self.rows = rows
         self.useful = sum(len(occ) * n * array[0].size for _, n, occ, array in chunks)
         self.shape = (T, M, N, S)
         q_out = np.asarray(basis.q_out, dtype=np.float64)
