@@ -276,3 +276,31 @@ def test_names_and_testing_elements_match_e2cnn(make: str) -> None:
             theirs.featurefield_action(x, theirs.regular_repr, g),
             atol=1e-10,
         )
+
+
+def test_escnn_factories_of_the_plane():
+    """escnn 1.0.11's factory functions build the e2cnn classes with escnn's defaults (SO(2)/O(2) band
+    limit 6, vertical reflection axis) and the same group actions on the plane."""
+    import math
+
+    from structconv import gspaces as g
+
+    assert isinstance(g.rot2dOnR2(8), g.Rot2dOnR2) and g.rot2dOnR2(8).fibergroup.name == "C8"
+    so2 = g.rot2dOnR2().fibergroup
+    assert so2.name == "SO(2)" and so2.maximum_frequency == 6
+    assert g.rot2dOnR2(-1, 3).fibergroup.maximum_frequency == 3
+    assert g.rot2dOnR2(8, 3).fibergroup.name == "C8"  # the band limit is not used for C_N, as in escnn
+    assert g.flipRot2dOnR2().fibergroup.name == "O(2)" and g.flipRot2dOnR2().fibergroup.maximum_frequency == 6
+    for axis in (0.0, 0.3, math.pi / 2):
+        ours, e2cnn_style = g.flipRot2dOnR2(4, axis=axis), g.FlipRot2dOnR2(4, axis=axis)
+        for e in ours.testing_elements:
+            np.testing.assert_allclose(ours.basespace_action(e), e2cnn_style.basespace_action(e), atol=1e-15)
+        flip = g.flip2dOnR2(axis=axis)
+        c, s = math.cos(2 * axis), math.sin(2 * axis)  # the reflection across the line at angle ``axis``
+        np.testing.assert_allclose(flip.basespace_action(1), [[c, s], [s, -c]], atol=1e-12)
+    np.testing.assert_allclose(g.flip2dOnR2().basespace_action(1), [[-1, 0], [0, 1]], atol=1e-15)
+    assert g.trivialOnR2().fibergroup.order() == 1
+    with pytest.raises(ValueError, match="N"):
+        g.rot2dOnR2(0)
+    with pytest.raises(ValueError, match="axis"):
+        g.flip2dOnR2(axis=float("nan"))

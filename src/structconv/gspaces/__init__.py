@@ -2,8 +2,10 @@
 
 :class:`Rot2dOnR2` (C_N or SO(2)), :class:`FlipRot2dOnR2` (D_N or O(2)), :class:`Flip2dOnR2` (one
 reflection) and :class:`TrivialOnR2`. See ``docs/internals.md`` for the geometry conventions.
-On R^3, escnn's factories (:func:`rot3dOnR3`, :func:`flipRot3dOnR3`, :func:`octaOnR3`, ...) build a
-:class:`GSpace3D` (groups and actions; the volumetric layers are not available yet).
+escnn's factories of the same gspaces are there too (:func:`rot2dOnR2`, :func:`flipRot2dOnR2`,
+:func:`flip2dOnR2`, :func:`trivialOnR2`). On R^3, escnn's factories (:func:`rot3dOnR3`,
+:func:`flipRot3dOnR3`, :func:`octaOnR3`, ...) build a :class:`GSpace3D`, the gspace of the volumetric
+layers (:class:`~structconv.nn.R3Conv`, ...).
 
 Example:
     >>> from structconv import gspaces
@@ -15,7 +17,16 @@ Example:
 from __future__ import annotations
 
 from structconv.gspaces.gspace import GeneralOnR2, GSpace
-from structconv.gspaces.r2 import Flip2dOnR2, FlipRot2dOnR2, Rot2dOnR2, TrivialOnR2
+from structconv.gspaces.r2 import (
+    Flip2dOnR2,
+    FlipRot2dOnR2,
+    Rot2dOnR2,
+    TrivialOnR2,
+    flip2dOnR2,
+    flipRot2dOnR2,
+    rot2dOnR2,
+    trivialOnR2,
+)
 from structconv.gspaces.r3 import (
     GSpace3D,
     conicalOnR3,
@@ -42,6 +53,11 @@ __all__ = [
     "FlipRot2dOnR2",
     "Flip2dOnR2",
     "TrivialOnR2",
+    # the plane, escnn's factories
+    "rot2dOnR2",
+    "flipRot2dOnR2",
+    "flip2dOnR2",
+    "trivialOnR2",
     # R^3 (escnn's names)
     "GSpace3D",
     "rot3dOnR3",

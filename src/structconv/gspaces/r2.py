@@ -24,7 +24,16 @@ from structconv.group import (
 from structconv.group.so2 import DEFAULT_MAXIMUM_FREQUENCY
 from structconv.gspaces.gspace import GeneralOnR2, GSpace
 
-__all__ = ["Rot2dOnR2", "FlipRot2dOnR2", "Flip2dOnR2", "TrivialOnR2"]
+__all__ = [
+    "Rot2dOnR2",
+    "FlipRot2dOnR2",
+    "Flip2dOnR2",
+    "TrivialOnR2",
+    "rot2dOnR2",
+    "flipRot2dOnR2",
+    "flip2dOnR2",
+    "trivialOnR2",
+]
 
 _TWO_PI = 2.0 * math.pi
 
@@ -256,3 +265,97 @@ class TrivialOnR2(GeneralOnR2):
         """Only ``id = 1`` (itself)."""
         H, pmap, cmap = self.fibergroup.subgroup(id)
         return self, pmap, cmap
+
+
+# escnn's factories (escnn 1.0.11's names, signatures and defaults) for the e2cnn classes above
+
+#: escnn's default band limit of SO(2) and O(2) in its factories (e2cnn's classes default to 10)
+_ESCNN_MAXIMUM_FREQUENCY = 6
+
+
+def rot2dOnR2(N: int = -1, maximum_frequency: int = _ESCNN_MAXIMUM_FREQUENCY) -> Rot2dOnR2:
+    """escnn's factory of the rotations of the plane: ``C_N`` for ``N >= 1``, SO(2) for ``N = -1``.
+
+    The same gspace as :class:`Rot2dOnR2` (e2cnn's name), with escnn's defaults: SO(2) when ``N`` is not
+    given.
+
+    Args:
+        N: number of discrete rotations, or ``-1`` for all of them (SO(2)).
+        maximum_frequency: for SO(2), the largest frequency of the irreps built in advance (escnn: 6);
+            as in escnn, not used when ``N >= 1``.
+
+    Returns:
+        a :class:`Rot2dOnR2`.
+
+    Raises:
+        ValueError: ``N`` is not a positive int or ``-1``.
+
+    Example:
+        >>> from structconv.gspaces import rot2dOnR2
+        >>> so2 = rot2dOnR2().fibergroup
+        >>> rot2dOnR2(8).fibergroup.name, so2.name, so2.maximum_frequency
+        ('C8', 'SO(2)', 6)
+    """
+    return Rot2dOnR2(N, maximum_frequency if N == -1 else None)
+
+
+def flipRot2dOnR2(
+    N: int = -1, maximum_frequency: int = _ESCNN_MAXIMUM_FREQUENCY, axis: float = math.pi / 2
+) -> FlipRot2dOnR2:
+    """escnn's factory of the rotations and reflections of the plane: ``D_N`` for ``N >= 1``, O(2) for
+    ``N = -1``.
+
+    The same gspace as :class:`FlipRot2dOnR2` (e2cnn's name), with escnn's defaults.
+
+    Args:
+        N: number of discrete rotations, or ``-1`` for all of them (O(2)).
+        maximum_frequency: for O(2), the largest frequency of the irreps built in advance (escnn: 6); as in
+            escnn, not used when ``N >= 1``.
+        axis: the angle of the reflection axis in radians (default ``π/2``: the vertical axis).
+
+    Returns:
+        a :class:`FlipRot2dOnR2`.
+
+    Raises:
+        ValueError: ``N`` is not a positive int or ``-1``, or ``axis`` is not a finite number.
+
+    Example:
+        >>> from structconv.gspaces import flipRot2dOnR2
+        >>> flipRot2dOnR2(4).fibergroup.name, flipRot2dOnR2().fibergroup.name
+        ('D4', 'O(2)')
+    """
+    return FlipRot2dOnR2(N, maximum_frequency if N == -1 else None, axis=axis)
+
+
+def flip2dOnR2(axis: float = math.pi / 2) -> Flip2dOnR2:
+    """escnn's factory of one reflection of the plane (group C_2), :class:`Flip2dOnR2` (e2cnn's name).
+
+    Args:
+        axis: the angle of the reflection axis in radians (default ``π/2``: the vertical axis).
+
+    Returns:
+        a :class:`Flip2dOnR2`.
+
+    Raises:
+        ValueError: ``axis`` is not a finite number.
+
+    Example:
+        >>> from structconv.gspaces import flip2dOnR2
+        >>> flip2dOnR2().basespace_action(1).tolist()
+        [[-1.0, 0.0], [0.0, 1.0]]
+    """
+    return Flip2dOnR2(axis=axis)
+
+
+def trivialOnR2() -> TrivialOnR2:
+    """escnn's factory of the trivial action on the plane (group C_1), :class:`TrivialOnR2` (e2cnn's name).
+
+    Returns:
+        a :class:`TrivialOnR2`.
+
+    Example:
+        >>> from structconv.gspaces import trivialOnR2
+        >>> trivialOnR2().fibergroup.order()
+        1
+    """
+    return TrivialOnR2()
