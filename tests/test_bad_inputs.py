@@ -989,6 +989,16 @@ row(
     ValueError,
     r"fibergroup: expected C1 .*got 'C1'",
 )
+# escnn's factories of the planar gspaces
+row("gspaces", "rot2dOnR2-N0", lambda: gspaces.rot2dOnR2(0), ValueError, r"N: expected a positive int .* got 0")
+row("gspaces", "rot2dOnR2-mf", lambda: gspaces.rot2dOnR2(-1, -1), ValueError,
+    r"maximum_frequency: expected a non-negative integer, got -1")
+row("gspaces", "flipRot2dOnR2-N'4'", lambda: gspaces.flipRot2dOnR2("4"), ValueError,
+    r"N: expected a positive int .* got '4'")
+row("gspaces", "flipRot2dOnR2-mf", lambda: gspaces.flipRot2dOnR2(-1, "x"), ValueError,
+    r"maximum_frequency: expected a non-negative integer, got 'x'")
+row("gspaces", "flip2dOnR2-axis", lambda: gspaces.flip2dOnR2(axis=NAN), ValueError, r"axis")
+row("gspaces", "trivialOnR2-args", lambda: gspaces.trivialOnR2(3), TypeError, r"takes 0 positional arguments")
 # gspaces on R^3 (escnn's factories)
 row("gspaces", "GSpace3D-id", lambda: gspaces.GSpace3D("nope"), ValueError, r"subgroup_id: 'nope' is not a subgroup of O\(3\)")
 row("gspaces", "rot3dOnR3-mf", lambda: gspaces.rot3dOnR3(maximum_frequency=-1), ValueError,
