@@ -272,6 +272,23 @@ class DiffopSteerableBasis(SteerableBasis):
             self._dense[key] = arr
         return self._dense[key]
 
+    def values_at(self, out_idx: np.ndarray, in_idx: np.ndarray, point_idx: np.ndarray) -> np.ndarray:
+        """The float64 stencils of every element at the entries ``(out_idx[j], in_idx[j], point_idx[j])``,
+        ``[n_elements, J]`` (read from the dense array this basis holds).
+
+        Raises:
+            IndexError: an index is out of range for :attr:`shape`.
+
+        Example:
+            >>> from structconv.group import cyclic_group
+            >>> G = cyclic_group(4)
+            >>> b = diffop_basis(G.trivial_representation, G.regular_representation, 3, 2)
+            >>> b.values_at([0, 3], [0, 0], [4, 8]).shape
+            (6, 2)
+        """
+        o, i, q = (np.asarray(v, dtype=np.int64).ravel() for v in (out_idx, in_idx, point_idx))
+        return np.array(self._dense["float64"][:, o, i, q])
+
     def __len__(self) -> int:
         return int(self.shape[0])
 
