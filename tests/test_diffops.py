@@ -475,3 +475,19 @@ def test_missing_cache_is_silent(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert diffops.load_cache(str(tmp_path / "nope.npz")) == 0
+
+
+def test_diffop_basis_values_at_reads_the_stencils():
+    """``values_at`` (which the kernel bases answer from their compact form) gives the PDO basis's own
+    stencils at the chosen entries; out-of-range entries raise."""
+    from structconv.diffops.sampling import diffop_basis
+    from structconv.group import dihedral_group
+
+    G = dihedral_group(4)
+    basis = diffop_basis(G.regular_representation, G.irrep(1, 1), 5, 2)
+    rng = np.random.default_rng(0)
+    n, x, y, p = basis.shape
+    o, i, q = rng.integers(0, x, 20), rng.integers(0, y, 20), rng.integers(0, p, 20)
+    np.testing.assert_array_equal(basis.values_at(o, i, q), basis.array[:, o, i, q])
+    with pytest.raises(IndexError):
+        basis.values_at([x], [0], [0])
