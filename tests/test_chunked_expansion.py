@@ -134,13 +134,26 @@ def test_chunked_gathers_move_rows_not_entries():
 def test_building_a_chunked_layer_forms_no_dense_products():
     """The per-chunk plan works from the pair bases: building the layer forms neither the dense basis nor
     the products ``Q_out K`` (``SteerableBasis._plan``, formed on first use), which made the cold build of
-    SO(3)'s ``bl_regular(2)`` x 4 at k = 5 take 2.5 times longer."""
-    gs = gspaces.rot3dOnR3()
-    t = FieldType(gs, [gs.fibergroup.bl_regular_representation(2)] * 4)
-    (block,) = _chunked_blocks(R3Conv(t, t, 5))
-    assert "_left" not in block._basis.__dict__ and not block._basis._arrays
-    dense = block._basis.array  # formed on demand, and right
-    assert "_left" in block._basis.__dict__
-    w = torch.randn(2, block.dimension(), dtype=torch.float64)
-    want = (w @ torch.from_numpy(dense).reshape(len(dense), -1)).reshape(2, -1)
-    torch.testing.assert_close(block.double()(w).reshape(2, -1), want, rtol=0, atol=1e-12)
+    SO(3)'s ``bl_regular(2)`` x 4 at k = 5 take 2.5 times longer. In a fresh process: the bases are cached
+    per process, and other tests may have asked for their dense samples."""
+    code = """
+import torch
+from structconv import gspaces
+from structconv.nn import FieldType, R3Conv
+gs = gspaces.rot3dOnR3()
+t = FieldType(gs, [gs.fibergroup.bl_regular_representation(2)] * 4)
+layer = R3Conv(t, t, 5)
+(block,) = [b for b in layer.basisexpansion._pair_modules.values() if b._chunked is not None]
+assert "_left" not in block._basis.__dict__ and not block._basis._arrays, "formed at construction"
+dense = block._basis.array  # formed on demand, and right
+assert "_left" in block._basis.__dict__
+w = torch.randn(2, block.dimension(), dtype=torch.float64)
+want = (w @ torch.from_numpy(dense).reshape(len(dense), -1)).reshape(2, -1)
+torch.testing.assert_close(block.double()(w).reshape(2, -1), want, rtol=0, atol=1e-12)
+print("ok")
+"""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
