@@ -304,3 +304,28 @@ def test_escnn_factories_of_the_plane():
         g.rot2dOnR2(0)
     with pytest.raises(ValueError, match="axis"):
         g.flip2dOnR2(axis=float("nan"))
+
+
+def test_escnn_gspace2d_accessors():
+    """escnn's ``GSpace2D.rotations_order``, ``flips_order`` and ``type`` on the planar gspaces (the orders
+    observed from escnn 1.0.11 for the same factory calls)."""
+    from structconv import gspaces as g
+    from structconv.nn import FieldType
+
+    escnn_orders = [  # (gspace, rotations_order, flips_order) as escnn 1.0.11 reports them
+        (g.rot2dOnR2(8), 8, 0),
+        (g.rot2dOnR2(), -1, 0),
+        (g.flipRot2dOnR2(4), 4, 1),
+        (g.flipRot2dOnR2(), -1, 1),
+        (g.flip2dOnR2(), 1, 1),
+        (g.trivialOnR2(), 1, 0),
+        (g.flipRot2dOnR2(1), 1, 1),
+        (g.rot2dOnR2(1), 1, 0),
+    ]
+    for gs, rotations, flips in escnn_orders:
+        assert (gs.rotations_order, gs.flips_order) == (rotations, flips), gs.name
+    gs = g.rot2dOnR2(4)
+    t = gs.type(gs.trivial_repr, gs.regular_repr)
+    assert t == FieldType(gs, [gs.trivial_repr, gs.regular_repr]) and t.size == 5
+    with pytest.raises(ValueError, match="fiber group 'C4'"):
+        gs.type(g.rot2dOnR2(8).regular_repr)

@@ -259,6 +259,54 @@ class GeneralOnR2(GSpace):
     def __init__(self, fibergroup: Group, name: str, axis: float = math.pi / 2) -> None:
         super().__init__(fibergroup, 2, name, axis)
 
+    # ------------------------------------------------------------------ escnn's GSpace2D accessors
+    @property
+    def rotations_order(self) -> int:
+        """The number of rotations in :attr:`fibergroup` (escnn's ``GSpace2D.rotations_order``): ``N`` for
+        C_N and D_N, ``-1`` for SO(2) and O(2), 1 for the flip and the trivial group.
+
+        Example:
+            >>> from structconv.gspaces import FlipRot2dOnR2, Rot2dOnR2
+            >>> Rot2dOnR2(8).rotations_order, FlipRot2dOnR2(-1).rotations_order
+            (8, -1)
+        """
+        G = self._fibergroup
+        if G.continuous:
+            return -1
+        return G.order() // (2 if self.flips_order else 1)
+
+    @property
+    def flips_order(self) -> int:
+        """1 if :attr:`fibergroup` contains reflections (D_N, O(2), the flip), else 0 (escnn's
+        ``GSpace2D.flips_order``).
+
+        Example:
+            >>> from structconv.gspaces import Flip2dOnR2, Rot2dOnR2
+            >>> Rot2dOnR2(4).flips_order, Flip2dOnR2().flips_order
+            (0, 1)
+        """
+        from structconv.group import O2, DihedralGroup, FlipGroup
+
+        return int(isinstance(self._fibergroup, (DihedralGroup, O2, FlipGroup)))
+
+    def type(self, *representations: Representation) -> Any:
+        """The field type of tensors ``(B, C, H, W)`` on this gspace with these fields (escnn's
+        ``gspace.type``): ``FieldType(self, list(representations))``.
+
+        Raises:
+            ValueError: a representation is not one of :attr:`fibergroup` (see
+                :class:`~structconv.nn.FieldType`).
+
+        Example:
+            >>> from structconv.gspaces import rot2dOnR2
+            >>> gs = rot2dOnR2(4)
+            >>> gs.type(gs.trivial_repr, gs.regular_repr).size
+            5
+        """
+        from structconv.nn import FieldType
+
+        return FieldType(self, list(representations))
+
     def _check_pair(self, in_repr: Representation, out_repr: Representation) -> None:
         for arg, r in (("in_repr", in_repr), ("out_repr", out_repr)):
             if not isinstance(r, Representation) or r.group != self._fibergroup:
