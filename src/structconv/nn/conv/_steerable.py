@@ -58,6 +58,18 @@ _COUNTERPART = {
 }
 
 
+def _subtree_buffers(module: torch.nn.Module) -> list[torch.Tensor]:
+    """Every buffer of ``module`` and of its submodules (as ``module.buffers()``, in another order, without
+    the generators: it runs at every no-grad forward)."""
+    tensors: list[torch.Tensor] = []
+    stack = [module]
+    while stack:
+        m = stack.pop()
+        tensors.extend(t for t in m._buffers.values() if t is not None)
+        stack.extend(c for c in m._modules.values() if c is not None)
+    return tensors
+
+
 def _ntuple(value: Any, name: str, minimum: int, n: int = 2) -> tuple[int, ...]:
     """Validate an int or a tuple of ``n`` ints (``>= minimum``)."""
     items = value if isinstance(value, (tuple, list)) else (value,) * n
@@ -409,8 +421,10 @@ class _SteerableConv(EquivariantModule):
         # with autograd off, the filter of the previous no-grad forward is reused while the weights and the
         # bias are equal in value to what it was expanded from (see structconv.nn._derived)
         def fixed() -> list[torch.Tensor]:  # listed only with autograd off (walking the blocks takes time)
-            bias = [self.bias_expansion] if self.bias is not None else []
-            return [*self._basisexpansion.buffers(), *bias]
+            tensors = _subtree_buffers(self._basisexpansion)
+            if self.bias is not None:
+                tensors.append(self.bias_expansion)
+            return tensors
 
         return derived(self, "filter", self.expand_parameters, inputs=(self.weights, self.bias), fixed=fixed)
 

@@ -76,6 +76,17 @@ class GeometricTensor:
     type: FieldType
 
     def __init__(self, tensor: torch.Tensor, type: FieldType) -> None:
+        if (  # the common case, checked with as few calls as possible (a forward builds one per module)
+            isinstance(type, FieldType)
+            and isinstance(tensor, torch.Tensor)
+            and tensor.dim() == 2 + spatial_dims(type.gspace)
+            and tensor.is_floating_point()
+            and not torch.jit.is_tracing()
+            and tensor.shape[1] == type.size
+        ):
+            self.tensor = tensor
+            self.type = type
+            return
         if not isinstance(type, FieldType):
             raise TypeError(
                 f"type must be a structconv.nn.FieldType; received {type.__class__.__name__}: {type!r}"
