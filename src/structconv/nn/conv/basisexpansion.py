@@ -1042,9 +1042,8 @@ class SingleBlockBasisExpansion(BasisExpansion):
             # the products, the position of its one copy (the zero row, gathered wherever K has no element,
             # points at 0: its gradient is not used); for this block's own field pairs, the same gathers
             # for every pair at once: in pair order [F, out, in] and in the layer's order [n_out, out,
-            # n_in, in] (one row gather builds the filter, without a transposition)
-            # rows of P entries per field pair in _chunk_rows: the products', and a zero row where K has
-            # entries without an element
+            # n_in, in] (one row gather builds the filter, without a transposition). ``width``: the rows
+            # per field pair in _chunk_rows, the products' and a zero row where K has entries without one
             rows, products = chunked.rows, chunked.total // self._shape[2]
             width = self._cwidth = products + int(bool((rows == products).any()))
             inverse = np.zeros(width, dtype=np.int64)
