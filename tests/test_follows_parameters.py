@@ -832,3 +832,132 @@ def test_traced_inplace_layer_trains_as_the_layer(make):
         runs.append((layer.weight.detach().clone(), run(x).detach()))
     torch.testing.assert_close(runs[1][0], runs[0][0], rtol=0, atol=1e-6)
     torch.testing.assert_close(runs[1][1], runs[0][1], rtol=0, atol=1e-5)
+
+
+_STEERABLE = [entry for entry in LAYERS if entry[0].startswith(("R2", "R3"))]
+_REPLACEMENTS = [
+    "data_reassigned",
+    "swap_tensors",
+    "buffer_replaced",
+    "buffer_written",
+    "submodule_replaced",
+    "parameter_deleted",
+    "bfloat16_data_write",
+    "float64_data_write",
+]
+
+
+def _basis_buffer(layer: nn.Module) -> tuple[nn.Module, str, torch.Tensor]:
+    name, buf = next((n, b) for n, b in layer.named_buffers() if n.startswith("_basisexpansion") and b.dim() >= 2)
+    owner_name, _, leaf = name.rpartition(".")
+    return layer.get_submodule(owner_name), leaf, buf
+
+
+@pytest.mark.parametrize("route", _REPLACEMENTS)
+@pytest.mark.parametrize("entry", _STEERABLE, ids=[e[0] for e in _STEERABLE])
+def test_inference_reuse_sees_every_replacement(entry, route):
+    """The no-grad reuse of a steerable filter after each way of replacing (not writing) what the filter
+    is computed from: the next no-grad forward equals a forward with autograd on (which never reuses)."""
+    import copy
+
+    layer = _build(entry).eval()
+    x = torch.randn(entry[2])
+    if route.startswith(("bfloat16", "float64")):
+        dtype = torch.bfloat16 if route.startswith("bfloat16") else torch.float64
+        layer.to(dtype)
+        x = x.to(dtype)
+    with torch.no_grad():
+        layer.bias.normal_()  # initialised to zero
+        y0 = _run(layer, x, False)
+        _run(layer, x, False)  # reused
+        if route == "data_reassigned":
+            for p in layer.parameters():
+                p.data = p.data * 2.0 + 0.5  # new memory, no version bump
+        elif route == "swap_tensors":
+            torch.utils.swap_tensors(layer.weights, nn.Parameter(layer.weights.detach() * -1.5))
+        elif route == "buffer_replaced":
+            owner, leaf, buf = _basis_buffer(layer)
+            setattr(owner, leaf, buf * 2.0)
+        elif route == "buffer_written":
+            _basis_buffer(layer)[2].mul_(2.0)
+        elif route == "submodule_replaced":
+            other = copy.deepcopy(layer.basisexpansion)
+            for b in other.buffers():
+                if b.is_floating_point():
+                    b.mul_(-2.0)
+            layer._basisexpansion = other
+        elif route == "parameter_deleted":
+            del layer.bias  # the expanded bias is gone: the output is the convolution alone
+            layer.register_parameter("bias", None)
+        else:
+            layer.weights.data[0] += 1.0  # bfloat16 and float64: a .data write, seen by value
+        y = _run(layer, x, False)
+    y_ref = _run(layer, x, True).detach()
+    assert not torch.equal(y, y0)
+    torch.testing.assert_close(y, y_ref, rtol=0, atol=0)
+
+
+def test_inference_reuse_is_off_under_dispatch_and_function_modes():
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Passthrough(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    class FunctionPassthrough(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    conv = _r2conv().eval()
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    calls = []
+    original = conv.expand_parameters
+
+    def counting():
+        calls.append(1)
+        return original()
+
+    conv.expand_parameters = counting  # type: ignore[method-assign]
+    with torch.no_grad():
+        conv(x)
+        conv(x)
+        assert len(calls) == 1
+        with Passthrough():  # fake, proxy and functional tensors come through such modes
+            conv(x)
+            conv(x)
+        assert len(calls) == 3
+        with FunctionPassthrough():
+            conv(x)
+        assert len(calls) == 4
+        conv(x)
+        conv(x)  # reused again once the modes are gone
+        assert len(calls) == 5
+
+
+def test_inference_reuse_compares_bits_and_holds_no_stale_memory():
+    """The CPU check compares the bytes of a NumPy view of each parameter: -0.0 against 0.0 recomputes
+    (never a stale filter), and a parameter moved to new memory is read there, never through the old view."""
+    conv = _r2conv().eval()
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    calls = []
+    original = conv.expand_parameters
+
+    def counting():
+        calls.append(1)
+        return original()
+
+    conv.expand_parameters = counting  # type: ignore[method-assign]
+    with torch.no_grad():
+        conv.weights.data[0] = 0.0
+        conv(x)
+        conv.weights.data[0] = -0.0
+        conv(x)
+        assert len(calls) == 2
+        old = conv.weights.data
+        conv.weights.data = old.clone()  # the same values in new memory: recomputed once, then reused
+        old.add_(1.0)
+        y = conv(x).tensor
+        conv(x)
+        assert len(calls) == 3
+    torch.testing.assert_close(y, conv(x).tensor.detach(), rtol=0, atol=0)

@@ -58,18 +58,6 @@ _COUNTERPART = {
 }
 
 
-def _subtree_buffers(module: torch.nn.Module) -> list[torch.Tensor]:
-    """Every buffer of ``module`` and of its submodules (as ``module.buffers()``, in another order, without
-    the generators: it runs at every no-grad forward)."""
-    tensors: list[torch.Tensor] = []
-    stack = [module]
-    while stack:
-        m = stack.pop()
-        tensors.extend(t for t in m._buffers.values() if t is not None)
-        stack.extend(c for c in m._modules.values() if c is not None)
-    return tensors
-
-
 def _ntuple(value: Any, name: str, minimum: int, n: int = 2) -> tuple[int, ...]:
     """Validate an int or a tuple of ``n`` ints (``>= minimum``)."""
     items = value if isinstance(value, (tuple, list)) else (value,) * n
@@ -403,8 +391,9 @@ class _SteerableConv(EquivariantModule):
 
         The forward expands the filter from :attr:`weights` on every call with autograd on. With autograd
         off it reuses the filter of its previous no-grad forward while :attr:`weights` and :attr:`bias` are
-        equal in value to what that filter was expanded from (a ``torch.equal`` per forward; any change, by
-        any route, re-expands). For a filter baked in once, :meth:`export` the layer.
+        equal in value to what that filter was expanded from and the basis is unchanged (a comparison of a
+        few microseconds per forward; any change, by any route, re-expands: see
+        :mod:`structconv.nn._derived`). For a filter baked in once, :meth:`export` the layer.
         """
         with torch.no_grad():
             return self.expand_parameters()[0]
@@ -418,15 +407,9 @@ class _SteerableConv(EquivariantModule):
     def _filter_and_bias(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The filter and bias of this forward: expanded from the current parameters (see :attr:`filter`)."""
 
-        # with autograd off, the filter of the previous no-grad forward is reused while the weights and the
-        # bias are equal in value to what it was expanded from (see structconv.nn._derived)
-        def fixed() -> list[torch.Tensor]:  # listed only with autograd off (walking the blocks takes time)
-            tensors = _subtree_buffers(self._basisexpansion)
-            if self.bias is not None:
-                tensors.append(self.bias_expansion)
-            return tensors
-
-        return derived(self, "filter", self.expand_parameters, inputs=(self.weights, self.bias), fixed=fixed)
+        # with autograd off, the filter of the previous no-grad forward is reused while the parameters are
+        # equal in value to what it was expanded from and the basis is unchanged (see structconv.nn._derived)
+        return derived(self, "filter", self.expand_parameters, reuse=True)
 
     def _check_input(self, input: GeometricTensor) -> torch.Tensor:
         if not isinstance(input, GeometricTensor):
