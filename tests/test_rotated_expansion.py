@@ -78,9 +78,24 @@ def _acts_freely(ro, ri) -> bool:
     return not np.delete(fixed, identity, 0).any()
 
 
+def _force(form: str, monkeypatch) -> None:
+    """``V`` by the dense coefficient map wherever the plan applies (``"map"``), by the per-degree blocks
+    everywhere (``"blocks"``), or as chosen by size (``"auto"``)."""
+    if form == "map":
+        monkeypatch.setattr(be, "_ROTATED_DENSE_MAX", 10**12)
+        monkeypatch.setattr(be, "_ROTATED_DENSE_RATIO", 10**6)
+    elif form == "blocks":
+        monkeypatch.setattr(be, "_ROTATED_DENSE_MAX", 0)
+
+
+@pytest.mark.parametrize("form", ["auto", "map", "blocks"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_rotated_expansion_equals_the_other_expansions(case, monkeypatch):
+def test_rotated_expansion_equals_the_other_expansions(case, form, monkeypatch):
+    _force(form, monkeypatch)
     layer, other = _pair(case, monkeypatch)
+    for block in layer.basisexpansion._pair_modules.values():
+        if block._rotated is not None and form != "auto":
+            assert (block._rmap is not None) == (form == "map")
     blocks = [(ro, ri, b) for ro, ri, _, _, _, _, b in layer.basisexpansion.layout() if b is not None]
     for ro, ri, block in blocks:  # the plan exactly where the action on the channel pairs is free
         large = be._factor_cost(block._basis)[0] >= be._ROTATED_MIN_COST
@@ -90,22 +105,26 @@ def test_rotated_expansion_equals_the_other_expansions(case, monkeypatch):
     assert_same_layer(layer, other, atol=1e-12, grad_rtol=1e-10, grad_atol=1e-11)
 
 
-def test_rotated_expansion_equals_the_dense_basis():
+@pytest.mark.parametrize("form", ["map", "blocks"])
+def test_rotated_expansion_equals_the_dense_basis(form, monkeypatch):
     """Against the dense sampled basis itself, for a block small enough to hold it (trivial -> regular and
-    regular -> regular of the icosahedral group, k = 3)."""
+    regular -> regular of the icosahedral group, k = 3), with ``V`` by either form."""
+    _force(form, monkeypatch)
     gs = gspaces.icoOnR3()
     reg = gs.regular_repr
     basis = be.r3_kernel_basis(reg, reg, gspace=gs, kernel_size=3)
     points = kernel_grid_r3(3)
     block = be.SingleBlockBasisExpansion(basis, points, _symmetry=(reg, reg, gs), _layout=(1, 1)).double()
-    assert block._rotated is not None
+    assert block._rotated is not None and (block._rmap is not None) == (form == "map")
     w = torch.randn(3, block.dimension(), dtype=torch.float64)
     want = np.einsum("fd,doip->foip", w.numpy(), basis.array)
     np.testing.assert_allclose(block(w).numpy(), want, rtol=0, atol=1e-12)
     np.testing.assert_allclose(block.expand_fields(w[0], 1, 1).numpy(), want[0], rtol=0, atol=1e-12)
 
 
-def test_rotated_expansion_gradcheck_and_other_layouts(monkeypatch):
+@pytest.mark.parametrize("form", ["map", "blocks"])
+def test_rotated_expansion_gradcheck_and_other_layouts(form, monkeypatch):
+    _force(form, monkeypatch)
     layer, other = _pair("C16-k5", monkeypatch)
     key, block = next((k, b) for k, b in layer.basisexpansion._pair_modules.items() if b._layout == (2, 1))
     ref = other.basisexpansion._pair_modules[key]
@@ -263,3 +282,23 @@ def test_pickles_from_before_the_plans_load():
         again.__setstate__(state)
         w = torch.randn(3, block.dimension())
         torch.testing.assert_close(again(w), block(w), rtol=0, atol=0, msg=name)
+
+
+def test_rotated_layer_pickles_carry_no_coefficient_map(monkeypatch):
+    """A pickle carries which plan a block uses, not its buffers: a layer pickled with the per-degree blocks
+    loads with the coefficient map where this process chooses it, and both give the same filter."""
+    import pickle
+
+    gs = gspaces.icoOnR3()
+    t = FieldType(gs, [gs.regular_repr])
+    torch.manual_seed(0)
+    with monkeypatch.context() as m:
+        _force("blocks", m)
+        old = R3Conv(t, t, 3, padding=1).double()
+        assert old.basisexpansion._pair_modules["block_0_0"]._rmap is None
+        data = pickle.dumps(old)
+    loaded = pickle.loads(data)
+    block = loaded.basisexpansion._pair_modules["block_0_0"]
+    assert block._rmap is not None and block._rmap.dtype == torch.float64
+    assert set(dict(loaded.named_parameters())) == set(dict(old.named_parameters()))
+    torch.testing.assert_close(loaded.filter, old.filter, rtol=0, atol=1e-13)
