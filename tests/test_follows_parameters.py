@@ -844,7 +844,20 @@ _REPLACEMENTS = [
     "parameter_deleted",
     "bfloat16_data_write",
     "float64_data_write",
+    "plain_tensor_attribute",
+    "parametrization_state",
+    "set_same_storage",
+    "parameter_dict_replaced",
 ]
+
+
+class _Scale(nn.Module):
+    """A parametrization whose state is a Python attribute (invisible to any tensor comparison)."""
+
+    scale = 1.0
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return w * self.scale
 
 
 def _basis_buffer(layer: nn.Module) -> tuple[nn.Module, str, torch.Tensor]:
@@ -889,6 +902,23 @@ def test_inference_reuse_sees_every_replacement(entry, route):
         elif route == "parameter_deleted":
             del layer.bias  # the expanded bias is gone: the output is the convolution alone
             layer.register_parameter("bias", None)
+        elif route == "plain_tensor_attribute":  # MAML-style: the weights as a plain tensor, then replaced
+            w = layer.weights.detach().clone()
+            del layer.weights
+            layer.weights = w
+            _run(layer, x, False)
+            layer.weights = 2.0 * w
+        elif route == "parametrization_state":
+            nn.utils.parametrize.register_parametrization(layer, "weights", _Scale())
+            _run(layer, x, False)
+            layer.parametrizations.weights[0].scale = 2.0
+        elif route == "set_same_storage":  # the same memory, another layout (every weight = the first)
+            w = layer.weights
+            w.set_(w.untyped_storage(), w.storage_offset(), w.shape, (0,))
+        elif route == "parameter_dict_replaced":  # a new dict object holding a new parameter
+            params = dict(layer._parameters)
+            params["weights"] = nn.Parameter(layer.weights.detach() * -2.0)
+            layer._parameters = params
         else:
             layer.weights.data[0] += 1.0  # bfloat16 and float64: a .data write, seen by value
         y = _run(layer, x, False)
@@ -961,3 +991,35 @@ def test_inference_reuse_compares_bits_and_holds_no_stale_memory():
         conv(x)
         assert len(calls) == 3
     torch.testing.assert_close(y, conv(x).tensor.detach(), rtol=0, atol=0)
+
+
+def test_inference_reuse_is_off_under_a_random_parametrization():
+    """DropConnect as a parametrization: every no-grad forward in train mode draws a new mask, as with
+    autograd on, and after ``eval()`` the output is the unmasked one."""
+    torch.manual_seed(0)
+    conv = _r2conv()
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    nn.utils.parametrize.register_parametrization(conv, "weights", nn.Dropout(0.5))
+    with torch.no_grad():
+        a, b = conv(x).tensor, conv(x).tensor
+        assert not torch.equal(a, b)
+        conv.eval()
+        y = conv(x).tensor
+    torch.testing.assert_close(y, conv(x).tensor.detach(), rtol=0, atol=0)
+
+
+def test_inference_reuse_leaves_the_parameters_storage_resizable():
+    """The snapshot reads the parameters' memory without pinning it (a NumPy view would make the storage
+    unresizable, breaking offloading schemes that free and re-allocate it)."""
+    conv = _r2conv().eval()
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    with torch.no_grad():
+        y = conv(x).tensor
+        conv(x)
+        w = conv.weights
+        values = w.detach().clone()
+        w.untyped_storage().resize_(0)  # freed, as an offloading wrapper does between uses
+        w.untyped_storage().resize_(values.numel() * values.element_size())
+        w.copy_(values)
+        w.data.resize_(values.numel())
+        torch.testing.assert_close(conv(x).tensor, y, rtol=0, atol=0)

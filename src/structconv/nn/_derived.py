@@ -9,19 +9,24 @@ values, not counters:
 
 * **inference reuse** (the steerable convolutions, whose filter costs far more than its few coefficients):
   with autograd off (``torch.no_grad()``, ``torch.inference_mode()``) a layer reuses the kernel of its
-  previous no-grad forward while everything it was computed from is unchanged. At that forward the layer's
-  subtree is recorded: which parameters, buffers and submodules it holds (the objects themselves), a copy
-  of every parameter's values taken just before the kernel was computed, and every buffer's version and
-  data pointer. The next no-grad forward reuses the kernel only if the same objects are in place, every
-  parameter is *equal in value* to its copy (bitwise, through a NumPy view of its memory on the CPU;
-  ``torch.equal`` elsewhere) and no buffer was written or replaced. Values, not counters: a change of a
-  parameter by any route, ``.data`` writes included, is a different value and recomputes the kernel; a
-  snapshot holding NaN is never reused. Meta, fake and traced tensors are never reused, nor is anything
-  while a ``TorchDispatchMode`` or ``TorchFunctionMode`` is active; under ``torch.compile`` and
-  ``torch.jit.trace`` the kernel is always computed, so the graph holds the computation and follows the
-  parameters. Not seen: a ``.data`` write into a buffer (which nothing in the library or in PyTorch's
-  training utilities does). The check costs a few microseconds (the coefficients number in the
-  thousands); the snapshot is kept beside the layer (a weak reference: neither pickled nor in the state
+  previous no-grad forward while a snapshot, taken just before that kernel was computed, still describes
+  the layer. The snapshot holds: every module of the layer's subtree with its ``_parameters``,
+  ``_buffers`` and ``_modules`` dicts and the objects they held (compared with ``is``); every parameter's
+  data pointer, shape, strides, dtype and values (bitwise: the bytes of its memory on the CPU, a clone
+  compared with ``torch.equal`` elsewhere); every buffer's version counter and data pointer. Values, not
+  counters, for the parameters: a change of value by any route (``.data`` writes, ``set_``,
+  ``load_state_dict``, an optimizer step, ``swap_tensors``, a new ``Parameter``) recomputes the kernel.
+  Never reused: inputs that are not registered parameters (under a parametrization such as
+  ``weight_norm`` or a random one, or plain tensor attributes: their value is recomputed at every access),
+  a snapshot holding NaN, meta, fake and wrapped tensors, anything while a ``TorchDispatchMode`` or
+  ``TorchFunctionMode`` is active, anything while a CUDA graph is captured, and a kernel computed on
+  another CUDA stream; under ``torch.compile`` and ``torch.jit.trace`` the kernel is always computed, so
+  the graph holds the computation and follows the parameters. **Not seen:** writes into a *buffer* that
+  bypass its version counter (``.data``, NumPy or storage writes; nothing in the library or in PyTorch's
+  training utilities does that), state that is not a parameter or buffer of the subtree, and a write that
+  another thread makes and reverts while the kernel is computed (a data race in PyTorch's terms). The
+  check costs 3-5 µs warm and about 100 µs right after a large convolution has evicted the caches; the
+  snapshot is kept beside the layer (a weak reference: neither pickled, nor copied, nor in the state
   dict). With autograd on the kernel is always recomputed, so gradients reach the parameters.
 
 The other fast inference paths are explicit and visible:
@@ -37,11 +42,11 @@ The other fast inference paths are explicit and visible:
 
 from __future__ import annotations
 
+import ctypes
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import numpy as np
 import torch
 from torch.nn.utils import parametrize
 
@@ -53,29 +58,42 @@ T = TypeVar("T")
 class _Snapshot:
     """What a reused value was computed from: the module subtree's objects, parameter values and buffers.
 
-    ``dicts``: ``(dict, length, items)`` for every ``_parameters``, ``_buffers`` and ``_modules`` of the
-    subtree (the objects held, compared with ``is``); ``params``: ``(parameter, data pointer, NumPy view of
-    its CPU memory, its bytes)``, compared bitwise, or ``(parameter, None, None, clone)``, compared with
-    ``torch.equal`` (other devices, dtypes NumPy lacks); ``buffers``: ``(buffer, version, data pointer)``.
-    The check runs at every no-grad forward, often right after a convolution has evicted the caches: plain
-    loops, no generators.
+    ``modules``: every module of the subtree with its ``_parameters``, ``_buffers`` and ``_modules`` dicts
+    (compared with ``is``); ``dicts``: each of those dicts, its length and the objects it held (compared
+    with ``is``); ``params``: every parameter's data pointer, shape, strides, dtype and bytes (a dense CPU
+    parameter: its memory is read with :func:`ctypes.string_at` once its pointer and layout are found
+    unchanged, so the read is as valid as the parameter itself, and nothing is pinned: a NumPy view would
+    make the storage unresizable); ``copies``: ``(parameter, clone)`` for the others (other devices,
+    non-contiguous layouts), compared with ``torch.equal``; ``buffers``: ``(buffer, version, data
+    pointer)``; ``stream``: the current CUDA stream when a parameter is on a CUDA device. The check runs at
+    every no-grad forward, often right after a convolution has evicted the caches: plain loops, no
+    generators.
     """
 
-    __slots__ = ("buffers", "dicts", "params", "value")
+    __slots__ = ("buffers", "copies", "dicts", "modules", "params", "stream", "value")
 
-    def __init__(self, module: torch.nn.Module) -> None:
+    def __init__(self, module: torch.nn.Module, inputs: tuple[str, ...]) -> None:
+        own = module._parameters
+        if not all(name in own for name in inputs):
+            # a parametrization (its value is recomputed at every access, possibly at random) or a plain
+            # tensor attribute: not covered by the snapshot, so never reused
+            raise RuntimeError("an input that is not a registered parameter")
+        self.modules: list[tuple[torch.nn.Module, Any, Any, Any]] = []
         self.dicts: list[tuple[dict[str, Any], int, tuple[tuple[str, Any], ...]]] = []
-        self.params: list[tuple[torch.Tensor, int | None, Any, Any]] = []
+        self.params: list[tuple[torch.Tensor, int, Any, tuple[int, ...], torch.dtype, int, bytes]] = []
+        self.copies: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.buffers: list[tuple[torch.Tensor, int, int]] = []
+        self.stream: tuple[torch.device, Any] | None = None
         self.value: Any = None
         stack = [module]
         while stack:
             m = stack.pop()
+            self.modules.append((m, m._parameters, m._buffers, m._modules))
             for d in (m._parameters, m._buffers, m._modules):
                 self.dicts.append((d, len(d), tuple(d.items())))
             for p in m._parameters.values():
                 if p is not None:
-                    self.params.append(_value_record(p))
+                    self._record(p)
             for t in m._buffers.values():
                 if t is not None:
                     if not _plain(t):
@@ -83,8 +101,33 @@ class _Snapshot:
                     self.buffers.append((t, t._version, t.data_ptr()))
             stack.extend(c for c in m._modules.values() if c is not None)
 
+    def _record(self, p: torch.Tensor) -> None:
+        """Keep ``p``'s values; a RuntimeError where they cannot be compared or hold NaN (never reused)."""
+        if not _plain(p):
+            raise RuntimeError("meta, fake or wrapped tensors hold no values to compare")
+        if p.device.type == "cpu" and p.is_contiguous() and not p.is_conj() and not p.is_neg():
+            if p.is_floating_point() or p.is_complex():
+                if bool(torch.isnan(p.detach()).any()):
+                    raise RuntimeError("a NaN never compares equal")
+            size = p.numel() * p.element_size()
+            ptr = p.data_ptr()
+            data = ctypes.string_at(ptr, size) if size else b""
+            self.params.append((p, ptr, p.shape, p.stride(), p.dtype, size, data))
+            return
+        if p.device.type == "cuda":
+            if torch.cuda.is_current_stream_capturing():
+                raise RuntimeError("no comparison (a synchronisation) while a CUDA graph is captured")
+            self.stream = (p.device, torch.cuda.current_stream(p.device))
+        copy = p.detach().clone()
+        if (copy.is_floating_point() or copy.is_complex()) and bool(torch.isnan(copy).any()):
+            raise RuntimeError("a NaN never compares equal")
+        self.copies.append((p, copy))
+
     def unchanged(self) -> bool:
         """Whether the subtree holds the same objects, the same parameter values and unwritten buffers."""
+        for m, params, buffers, modules in self.modules:
+            if m._parameters is not params or m._buffers is not buffers or m._modules is not modules:
+                return False
         for d, n, items in self.dicts:
             if len(d) != n:
                 return False
@@ -94,14 +137,21 @@ class _Snapshot:
         for t, version, ptr in self.buffers:
             if t._version != version or t.data_ptr() != ptr:
                 return False
-        for p, ptr, view, copy in self.params:
-            if view is not None:
-                if p.data_ptr() != ptr or view.tobytes() != copy:
+        for p, ptr, shape, stride, dtype, size, data in self.params:
+            if p.data_ptr() != ptr or p.dtype is not dtype or p.shape != shape or p.stride() != stride:
+                return False
+            if size and ctypes.string_at(ptr, size) != data:  # the layout is the recorded one: valid
+                return False
+        if self.copies:
+            if self.stream is not None:
+                device, stream = self.stream
+                if torch.cuda.is_current_stream_capturing() or torch.cuda.current_stream(device) != stream:
+                    return False  # no synchronisation while captured; a value made on another stream
+            for p, copy in self.copies:
+                if not (p.dtype == copy.dtype and p.device == copy.device and p.shape == copy.shape):
                     return False
-            elif not (p.dtype == copy.dtype and p.device == copy.device and p.shape == copy.shape):
-                return False
-            elif not torch.equal(p, copy):
-                return False
+                if not torch.equal(p, copy):
+                    return False
         return True
 
 
@@ -110,44 +160,27 @@ def _plain(t: torch.Tensor) -> bool:
     return type(t) in (torch.Tensor, torch.nn.Parameter) and t.layout == torch.strided and not t.is_meta
 
 
-def _value_record(p: torch.Tensor) -> tuple[torch.Tensor, int | None, Any, Any]:
-    """``(p, data pointer, NumPy view of p's memory, its bytes)`` on the CPU, else ``(p, None, None, clone)``;
-    a RuntimeError for a tensor without comparable values or holding NaN (never reused)."""
-    if not _plain(p):
-        raise RuntimeError("meta, fake or wrapped tensors hold no values to compare")
-    if p.device.type == "cpu" and not p.is_conj() and not p.is_neg():
-        try:
-            view = p.detach().numpy()
-        except (TypeError, RuntimeError):  # a dtype NumPy lacks (bfloat16): compare with torch.equal
-            view = None
-        if view is not None:
-            if view.dtype.kind in "fc" and np.isnan(view).any():
-                raise RuntimeError("a NaN never compares equal")
-            return (p, p.data_ptr(), view, view.tobytes())
-    copy = p.detach().clone()
-    if copy.is_floating_point() and bool(torch.isnan(copy).any()):
-        raise RuntimeError("a NaN never compares equal")
-    return (p, None, None, copy)
-
-
 #: module -> name -> the snapshot of its inference reuse (a weak reference: neither pickled nor copied)
 _INFERENCE: weakref.WeakKeyDictionary[Any, dict[str, _Snapshot]] = weakref.WeakKeyDictionary()
 
 
-def derived(module: Any, name: str, compute: Callable[[], T], reuse: bool = False) -> T:
+def derived(module: Any, name: str, compute: Callable[[], T], reuse: tuple[str, ...] = ()) -> T:
     """``compute()``, or a value computed before from the same parameters (see the module docstring).
 
-    Inside :func:`torch.nn.utils.parametrize.cached` the value is computed once per context. With ``reuse``
-    and autograd off, the value of the previous no-grad call is reused while the module's subtree holds the
-    same parameters, buffers and submodules, every parameter equal in value to its snapshot and every buffer
+    Inside :func:`torch.nn.utils.parametrize.cached` the value is computed once per context, keyed by
+    ``(id(module), name)``. With ``reuse`` and autograd off, the value of the previous no-grad call (kept in
+    a weak dictionary keyed by ``module``, then ``name``) is reused while the module's subtree holds the same
+    parameters, buffers and submodules, every parameter equal in value to its snapshot and every buffer
     unwritten.
 
     Args:
-        module: the layer that owns the derived tensor (the cache key is ``(id(module), name)``).
+        module: the layer that owns the derived tensor.
         name: what is derived (e.g. ``"weight"``, ``"filter"``).
         compute: builds the derived value from the parameters and buffers of ``module``'s subtree (with
-            ``reuse``, it must read no other tensor that may change); its result must not be modified.
-        reuse: allow the inference reuse.
+            ``reuse``, it must read no other state that may change); its result must not be modified.
+        reuse: the names of the parameters of ``module`` that ``compute`` reads, to allow the inference
+            reuse (empty: never reused); where one of them is not a registered parameter of ``module`` (a
+            parametrization, a plain tensor attribute) nothing is reused.
 
     Returns:
         the derived value for this forward.
@@ -166,9 +199,10 @@ def derived(module: Any, name: str, compute: Callable[[], T], reuse: bool = Fals
         >>> len(calls)
         3
         >>> with torch.no_grad():
-        ...     _ = derived(conv, "weight", kernel, reuse=True), derived(conv, "weight", kernel, reuse=True)
+        ...     _ = derived(conv, "weight", kernel, reuse=("weight",))
+        ...     _ = derived(conv, "weight", kernel, reuse=("weight",))  # reused
         ...     conv.weight.data[0, 0, 0] += 1.0  # any change of value is seen, .data writes included
-        ...     _ = derived(conv, "weight", kernel, reuse=True)
+        ...     _ = derived(conv, "weight", kernel, reuse=("weight",))
         >>> len(calls)
         5
     """
@@ -199,7 +233,7 @@ def derived(module: Any, name: str, compute: Callable[[], T], reuse: bool = Fals
     try:
         # taken before compute(): a write that lands while the value is computed (a hook, another thread)
         # makes the next comparison fail rather than hide behind a stale value
-        snapshot = _Snapshot(module)
+        snapshot = _Snapshot(module, reuse)
     except RuntimeError:  # no comparable values (meta, fake or wrapped tensors, NaN): no reuse
         return compute()
     value = compute()

@@ -172,8 +172,10 @@ def _he_values(
         dtype=torch.float64 if dtype == torch.float64 else torch.float32,
         device="cpu",
     )
-    np.multiply(noise.numpy(), std, out=noise.numpy(), casting="unsafe")
-    return noise.to(device=device, dtype=dtype)
+    # the product in float64, rounded once to the noise's dtype (as numpy's unsafe in-place multiply did);
+    # no NumPy view of the result, which would make the parameter's storage unresizable
+    scaled = torch.mul(noise, torch.from_numpy(std)).to(noise.dtype)
+    return scaled.to(device=device, dtype=dtype)
 
 
 def _cache_key(basisexpansion: BasisExpansion) -> Any:

@@ -390,10 +390,12 @@ class _SteerableConv(EquivariantModule):
         """The dense filter expanded from the current :attr:`weights` (detached; a fresh tensor per call).
 
         The forward expands the filter from :attr:`weights` on every call with autograd on. With autograd
-        off it reuses the filter of its previous no-grad forward while :attr:`weights` and :attr:`bias` are
-        equal in value to what that filter was expanded from and the basis is unchanged (a comparison of a
-        few microseconds per forward; any change, by any route, re-expands: see
-        :mod:`structconv.nn._derived`). For a filter baked in once, :meth:`export` the layer.
+        off it reuses the filter of its previous no-grad forward while a snapshot of the layer still
+        describes it: the same parameter, buffer and submodule objects, :attr:`weights` and :attr:`bias`
+        equal in value to what that filter was expanded from, the basis buffers unwritten (a comparison of
+        a few microseconds per forward; any change of a parameter's value, by any route, re-expands; under a
+        parametrization of :attr:`weights` nothing is reused: see :mod:`structconv.nn._derived`). For a
+        filter baked in once, :meth:`export` the layer.
         """
         with torch.no_grad():
             return self.expand_parameters()[0]
@@ -409,7 +411,7 @@ class _SteerableConv(EquivariantModule):
 
         # with autograd off, the filter of the previous no-grad forward is reused while the parameters are
         # equal in value to what it was expanded from and the basis is unchanged (see structconv.nn._derived)
-        return derived(self, "filter", self.expand_parameters, reuse=True)
+        return derived(self, "filter", self.expand_parameters, reuse=("weights", "bias"))
 
     def _check_input(self, input: GeometricTensor) -> torch.Tensor:
         if not isinstance(input, GeometricTensor):

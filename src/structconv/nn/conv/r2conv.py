@@ -36,9 +36,11 @@ class R2Conv(_GridConv):
     so that the convolution commutes with the action of :math:`\mathbb{R}^2 \rtimes G`. The filter is
     ``Σ_d weights[d] · basis[d]`` over a complete basis of such kernels (Gaussian rings times circular
     harmonics, see :mod:`structconv.kernels`); the convolution is :func:`torch.nn.functional.conv2d`.
-    The filter is expanded from :attr:`weights` at every forward, in train and eval mode, so the output
-    always follows the current parameters (optimizer steps, EMA updates, ``functional_call``,
-    ``load_state_dict``, ``.to()``) and eval-mode backward reaches :attr:`weights`. The ``state_dict`` keys
+    The filter is expanded from :attr:`weights` at every forward with autograd on, in train and eval mode,
+    so eval-mode backward reaches :attr:`weights`; with autograd off the filter of the previous no-grad
+    forward is reused while a snapshot shows that the weights, the bias and the basis are unchanged (see
+    :attr:`filter`). Either way the output always follows the current parameters (optimizer steps, EMA
+    updates, ``functional_call``, ``load_state_dict``, ``.to()``, ``.data`` writes). The ``state_dict`` keys
     and ``buffers()`` are the same in both modes. For inference at the cost of a plain convolution,
     :meth:`export` the layer, or run it inside :func:`torch.nn.utils.parametrize.cached` (one expansion per
     layer per context).

@@ -23,7 +23,8 @@ class R2ConvTransposed(_GridConvTransposed):
 
     The filter satisfies :math:`W(g \cdot x) = \rho_\text{in}(g) W(x) \rho_\text{out}(g)^{-1}` (a steerable
     kernel from ``out_type`` to ``in_type``), which makes the transposed convolution equivariant.  Like
-    :class:`~structconv.nn.R2Conv` it expands the filter from the current weights at every forward.
+    :class:`~structconv.nn.R2Conv` it expands the filter from the current weights at every forward with
+    autograd on, and reuses it with autograd off only while the weights are unchanged in value.
     Transposed convolutions with ``stride > 1`` can show checkerboard artefacts that hurt
     equivariance; :class:`R2Upsampling` followed by :class:`~structconv.nn.R2Conv` avoids them.
 

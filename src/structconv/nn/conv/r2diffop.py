@@ -93,9 +93,10 @@ class R2Diffop(_GridConv):
     :func:`~structconv.diffops.resolve_kernel_size`); with only ``kernel_size`` or only
     ``maximum_order`` the accuracy is 2.  ``smoothing=kernel_size / 4`` is often a good choice.
 
-    The stencil is expanded from the current weights at every forward, in train and eval mode (as
-    :class:`~structconv.nn.R2Conv`; ``state_dict`` keys and ``buffers()`` are the same in both
-    modes).  All ``R2Diffop`` layers share one in-memory stencil cache; prefer calling
+    The stencil is expanded from the current weights at every forward with autograd on, in train and eval
+    mode, and reused with autograd off only while the weights are unchanged in value (as
+    :class:`~structconv.nn.R2Conv`; ``state_dict`` keys and ``buffers()`` are the same in both modes).
+    All ``R2Diffop`` layers share one in-memory stencil cache; prefer calling
     :func:`structconv.diffops.load_cache` before building a model and
     :func:`structconv.diffops.store_cache` after, over ``cache=True`` on every layer.
 

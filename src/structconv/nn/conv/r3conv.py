@@ -40,8 +40,9 @@ class R3Conv(_GridConv):
     ``Σ_d weights[d] · basis[d]`` over a complete basis of such kernels (:mod:`structconv.kernels.r3`), the
     same number of weights as escnn 1.0.11's ``R3Conv`` with the same arguments; the convolution is
     :func:`torch.nn.functional.conv3d`. As for :class:`~structconv.nn.R2Conv`, the filter is expanded from
-    :attr:`weights` at every forward in train and eval mode; :meth:`export` gives a plain
-    :class:`torch.nn.Conv3d`.
+    :attr:`weights` at every forward with autograd on, in train and eval mode, and reused with autograd off
+    only while the weights, the bias and the basis are unchanged (see :attr:`filter`); :meth:`export`
+    gives a plain :class:`torch.nn.Conv3d`.
 
     Args:
         in_type: type of the input field (a :class:`FieldType` of a ``GSpace3D``).
