@@ -1023,3 +1023,20 @@ def test_inference_reuse_leaves_the_parameters_storage_resizable():
         w.copy_(values)
         w.data.resize_(values.numel())
         torch.testing.assert_close(conv(x).tensor, y, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("entry", LAYERS, ids=LAYER_IDS)
+def test_parameter_storages_stay_resizable(entry):
+    """No parameter's storage is pinned (by a NumPy view, or by being NumPy's memory) at construction or
+    by a forward, in either mode and with or without autograd: wrappers that free and re-allocate
+    parameter storage (offloading) work on every layer."""
+    layer = _build(entry)
+    x = torch.randn(entry[2])
+    for mode in ("train", "eval"):
+        layer.train(mode == "train")
+        for grad in (True, False):
+            _run(layer, x, grad)
+            _run(layer, x, grad)
+    for p in layer.parameters():
+        storage = p.untyped_storage()
+        storage.resize_(storage.nbytes())  # raises "not resizable" for a pinned storage
