@@ -26,9 +26,8 @@ values, not counters:
   training utilities does that), state that is not a parameter or buffer of the subtree, and a write that
   another thread makes and reverts while the kernel is computed (a data race in PyTorch's terms). The
   check costs a few µs warm (3-9 measured) and about 100 µs right after a large convolution has evicted
-  the caches; the
-  snapshot is kept beside the layer (a weak reference: neither pickled, nor copied, nor in the state
-  dict). With autograd on the kernel is always recomputed, so gradients reach the parameters.
+  the caches; the snapshot is kept beside the layer (a weak reference: neither pickled, nor copied, nor
+  in the state dict). With autograd on the kernel is always recomputed, so gradients reach the parameters.
 
 The other fast inference paths are explicit and visible:
 
