@@ -848,6 +848,7 @@ _REPLACEMENTS = [
     "parametrization_state",
     "set_same_storage",
     "parameter_dict_replaced",
+    "shadowing_attribute",
 ]
 
 
@@ -915,6 +916,8 @@ def test_inference_reuse_sees_every_replacement(entry, route):
         elif route == "set_same_storage":  # the same memory, another layout (every weight = the first)
             w = layer.weights
             w.set_(w.untyped_storage(), w.storage_offset(), w.shape, (0,))
+        elif route == "shadowing_attribute":  # set around Module.__setattr__: shadows the parameter
+            object.__setattr__(layer, "weights", layer.weights.detach() * 2.0)
         elif route == "parameter_dict_replaced":  # a new dict object holding a new parameter
             params = dict(layer._parameters)
             params["weights"] = nn.Parameter(layer.weights.detach() * -2.0)
@@ -1040,3 +1043,142 @@ def test_parameter_storages_stay_resizable(entry):
     for p in layer.parameters():
         storage = p.untyped_storage()
         storage.resize_(storage.nbytes())  # raises "not resizable" for a pinned storage
+
+
+def _counting(conv: nn.Module) -> list[int]:
+    calls: list[int] = []
+    original = conv.expand_parameters
+
+    def counting():
+        calls.append(1)
+        return original()
+
+    conv.expand_parameters = counting  # type: ignore[method-assign]
+    return calls
+
+
+def test_inference_reuse_keeps_no_layer_alive():
+    """The snapshot lives in the layer's own ``__dict__`` and holds no reference to the layer: a layer
+    that ran no-grad forwards is freed with its last reference, also when a hook closes over it (a cycle,
+    collected by the garbage collector); and a pickle or a copy carries no snapshot."""
+    import copy
+    import gc
+    import pickle
+    import weakref
+
+    for hooked in (False, True):
+        conv = _r2conv().eval()
+        if hooked:
+            conv.basisexpansion.register_forward_hook(lambda m, i, o, c=conv: None)  # a cycle through the hook
+        x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+        with torch.no_grad():
+            conv(x)
+            conv(x)
+        ref = weakref.ref(conv)
+        del conv
+        gc.collect()
+        assert ref() is None, hooked
+    conv = _r2conv().eval()
+    with torch.no_grad():
+        conv(GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type))
+    for other in (pickle.loads(pickle.dumps(conv)), copy.deepcopy(conv)):
+        holder = other.__dict__.get("_structconv_inference_reuse")
+        assert holder is None or holder.entries == {}
+    # a shallow copy shares the parameter dicts with the layer (PyTorch's semantics), and the snapshot
+    shallow = copy.copy(conv)
+    shallow.weights = nn.Parameter(conv.weights.detach() * 3.0)  # lands in the shared dict
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    with torch.no_grad():
+        for m in (conv, shallow):
+            torch.testing.assert_close(m(x).tensor, m(x).tensor, rtol=0, atol=0)
+    for m in (conv, shallow):
+        with torch.no_grad():
+            y = m(x).tensor
+        torch.testing.assert_close(y, m(x).tensor.detach(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("entry", _STEERABLE, ids=[e[0] for e in _STEERABLE])
+def test_inference_reuse_without_a_bias(entry):
+    """``bias=False`` (a plain ``None`` attribute) still reuses the filter, and follows a bias set later."""
+    layer = _build(entry)
+    kwargs = {"bias": False}
+    torch.manual_seed(0)
+    layer = type(layer)(layer.in_type, layer.out_type, **_ctor_kwargs(layer), **kwargs).eval()
+    assert layer.bias is None
+    calls = _counting(layer)
+    x = torch.randn(entry[2])
+    with torch.no_grad():
+        y0 = _run(layer, x, False)
+        _run(layer, x, False)
+        assert len(calls) == 1
+        layer.weights.data.mul_(2.0)
+        torch.testing.assert_close(_run(layer, x, False), 2.0 * y0)
+        assert len(calls) == 2
+
+
+def _ctor_kwargs(layer: nn.Module) -> dict[str, Any]:
+    """The kernel arguments of a built steerable layer, to build it again with other options."""
+    kwargs: dict[str, Any] = {"kernel_size": layer.kernel_size}
+    for name in ("stride", "padding", "dilation"):
+        value = getattr(layer, name, None)
+        if value is not None:
+            kwargs[name] = value[0] if isinstance(value, tuple) else value
+    return kwargs
+
+
+def test_inference_reuse_sees_conjugate_views_and_tangents():
+    """A conjugate view of the same memory (same pointer, layout and bytes) and forward-mode AD tangents
+    are never taken for the snapshot's values."""
+    import torch.autograd.forward_ad as fwAD
+
+    conv = _r2conv().to(torch.complex64).eval()
+    x = GeometricTensor(torch.randn(1, 5, 6, 6, dtype=torch.complex64), conv.in_type)
+    with torch.no_grad():
+        conv.weights.mul_(1 + 1j)
+        conv(x)
+        conv.weights.data = conv.weights.data.conj()
+        y = conv(x).tensor
+    torch.testing.assert_close(y, conv(x).tensor.detach(), rtol=0, atol=0)
+    conv = _r2conv().eval()
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    w = conv.weights
+    with fwAD.dual_level():
+        with torch.no_grad():
+            conv(x)
+            w.copy_(fwAD.make_dual(w.detach().clone(), torch.ones_like(w)))
+            tangent = fwAD.unpack_dual(conv(x).tensor).tangent
+        want = fwAD.unpack_dual(conv(x).tensor).tangent
+    assert tangent is not None and torch.equal(tangent, want)
+
+
+def test_inference_reuse_reads_no_memory_a_parameter_does_not_own(monkeypatch):
+    """Only the inputs' values are read, and only inside a storage large enough for their recorded layout:
+    a released parameter the filter never reads does not crash the no-grad forward, and a storage shrunk
+    under the same pointer (simulated) is not read."""
+    import ctypes
+
+    from structconv.nn import _derived
+
+    conv = _r2conv().eval()
+    conv.extra = nn.Parameter(torch.randn(1000))
+    conv.extra.untyped_storage().resize_(0)  # released: any read would fault
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    with torch.no_grad():
+        y = conv(x).tensor
+        conv(x)
+    torch.testing.assert_close(y, conv(x).tensor.detach(), rtol=0, atol=0)
+    del conv.extra
+    w = conv.weights
+    with torch.no_grad():
+        conv(x)
+    ptr = w.data_ptr()
+    w.untyped_storage().resize_(w.numel() * w.element_size() // 2)  # moved and shrunk
+    reads = []
+    real = ctypes.string_at
+    monkeypatch.setattr(_derived.ctypes, "string_at", lambda a, n: (reads.append((a, n)), real(a, n))[1])
+    monkeypatch.setattr(torch.Tensor, "data_ptr", lambda self, _p=ptr, _w=w, _f=torch.Tensor.data_ptr: (
+        _p if self is _w else _f(self)
+    ))  # as if the allocator had handed back the old address
+    snapshot = conv.__dict__["_structconv_inference_reuse"].entries["filter"]
+    assert not snapshot.unchanged(conv)
+    assert not [r for r in reads if r[0] == ptr]
