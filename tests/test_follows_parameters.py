@@ -514,10 +514,9 @@ def test_constrain_refuses_tied_weights_and_leaves_them_intact(enforce):
     structconv.constrain(net[0], "nonneg", enforce=enforce)
 
 
-def test_inference_reuse_compares_values_and_the_cached_context_is_explicit():
-    conv = _r2conv().eval()
-    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
-    calls = []
+def _counting(conv: nn.Module) -> list[int]:
+    """Count the expansions of a steerable layer (its ``expand_parameters`` calls)."""
+    calls: list[int] = []
     original = conv.expand_parameters
 
     def counting():
@@ -525,6 +524,13 @@ def test_inference_reuse_compares_values_and_the_cached_context_is_explicit():
         return original()
 
     conv.expand_parameters = counting  # type: ignore[method-assign]
+    return calls
+
+
+def test_inference_reuse_compares_values_and_the_cached_context_is_explicit():
+    conv = _r2conv().eval()
+    x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
+    calls = _counting(conv)
     with torch.no_grad():
         y0 = conv(x).tensor
         conv(x)
@@ -944,14 +950,7 @@ def test_inference_reuse_is_off_under_dispatch_and_function_modes():
 
     conv = _r2conv().eval()
     x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
-    calls = []
-    original = conv.expand_parameters
-
-    def counting():
-        calls.append(1)
-        return original()
-
-    conv.expand_parameters = counting  # type: ignore[method-assign]
+    calls = _counting(conv)
     with torch.no_grad():
         conv(x)
         conv(x)
@@ -973,14 +972,7 @@ def test_inference_reuse_compares_bits_and_holds_no_stale_memory():
     (never a stale filter), and a parameter moved to new memory is read there, never through the old view."""
     conv = _r2conv().eval()
     x = GeometricTensor(torch.randn(1, 5, 6, 6), conv.in_type)
-    calls = []
-    original = conv.expand_parameters
-
-    def counting():
-        calls.append(1)
-        return original()
-
-    conv.expand_parameters = counting  # type: ignore[method-assign]
+    calls = _counting(conv)
     with torch.no_grad():
         conv.weights.data[0] = 0.0
         conv(x)
@@ -1043,18 +1035,6 @@ def test_parameter_storages_stay_resizable(entry):
     for p in layer.parameters():
         storage = p.untyped_storage()
         storage.resize_(storage.nbytes())  # raises "not resizable" for a pinned storage
-
-
-def _counting(conv: nn.Module) -> list[int]:
-    calls: list[int] = []
-    original = conv.expand_parameters
-
-    def counting():
-        calls.append(1)
-        return original()
-
-    conv.expand_parameters = counting  # type: ignore[method-assign]
-    return calls
 
 
 def test_inference_reuse_keeps_no_layer_alive():
