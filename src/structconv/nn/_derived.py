@@ -68,9 +68,10 @@ class _Snapshot:
     is not held: the snapshot is kept in the module's ``__dict__``); ``modules``: every submodule with its
     three dicts; ``dicts``: each of those dicts, its length and the objects it held (compared with
     ``is``); ``params``: for each input parameter on the CPU, its data pointer, shape, strides, dtype, the
-    storage size its layout needs, and its bytes, read with :func:`ctypes.string_at` only once the
-    pointer, layout, view bits and storage size are found unchanged (nothing is pinned: a NumPy view would
-    make the storage unresizable); ``copies``: ``(parameter, clone)`` for the others (other devices,
+    storage size its layout needs, a :mod:`ctypes` array over its memory and its bytes (the array's
+    ``raw``: a copy, with no foreign-function call), read only once the pointer, layout, view bits and
+    storage size are found unchanged (nothing is pinned: a NumPy view would make the storage
+    unresizable); ``copies``: ``(parameter, clone)`` for the others (other devices,
     non-contiguous layouts), compared with ``torch.equal``; ``buffers``: ``(buffer, version, data
     pointer)`` for every buffer of the subtree; ``stream``: the current CUDA stream when an input is on a
     CUDA device. The check runs at every no-grad forward, often right after a convolution has evicted the
@@ -98,7 +99,7 @@ class _Snapshot:
         self.root = (module._parameters, module._buffers, module._modules)
         self.modules: list[tuple[torch.nn.Module, Any, Any, Any]] = []
         self.dicts: list[tuple[dict[str, Any], int, tuple[tuple[str, Any], ...]]] = []
-        self.params: list[tuple[torch.Tensor, int, Any, tuple[int, ...], torch.dtype, int, int, bytes]] = []
+        self.params: list[tuple[torch.Tensor, int, Any, tuple[int, ...], torch.dtype, int, Any, bytes]] = []
         self.copies: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.buffers: list[tuple[torch.Tensor, int, int]] = []
         self.stream: tuple[torch.device, Any] | None = None
@@ -131,8 +132,11 @@ class _Snapshot:
                 raise RuntimeError("a storage smaller than its tensor (released, or resized)")
             if (p.is_floating_point() or p.is_complex()) and bool(torch.isnan(p.detach()).any()):
                 raise RuntimeError("a NaN never compares equal")
-            data = ctypes.string_at(ptr, size) if size else b""
-            self.params.append((p, ptr, p.shape, p.stride(), p.dtype, need, size, data))
+            # a ctypes array over the parameter's memory (it pins nothing: it is read only once the pointer,
+            # layout and storage size are found unchanged); ``.raw`` copies its bytes without a foreign call
+            view = (ctypes.c_char * size).from_address(ptr) if size else None
+            data = view.raw if view is not None else b""
+            self.params.append((p, ptr, p.shape, p.stride(), p.dtype, need, view, data))
             return
         if p.device.type == "cuda":
             if torch.cuda.is_current_stream_capturing():
@@ -166,13 +170,13 @@ class _Snapshot:
         for t, version, ptr in self.buffers:
             if t._version != version or t.data_ptr() != ptr:
                 return False
-        for p, ptr, shape, stride, dtype, need, size, data in self.params:
+        for p, ptr, shape, stride, dtype, need, view, data in self.params:
             if p.data_ptr() != ptr or p.dtype is not dtype or p.shape != shape or p.stride() != stride:
                 return False
             if p.is_conj() or p.is_neg():
                 return False
             # the recorded layout, in a storage at least as large as it needs: the read stays in bounds
-            if size and (p.untyped_storage().nbytes() < need or ctypes.string_at(ptr, size) != data):
+            if view is not None and (p.untyped_storage().nbytes() < need or view.raw != data):
                 return False
         if self.copies:
             if self.stream is not None:
