@@ -691,6 +691,34 @@ for cls in (snn.R3Conv, snn.R3ConvTransposed):
     row("steerable", f"{n}-out_type", lambda c=cls: c(OREG, "x", 3), TypeError,
         rf"{n}: out_type must be a structconv.nn.FieldType; received str")
 
+# a callable frequencies_cutoff is checked where it is evaluated (ring by ring); a bias the layer cannot expand
+# (set on a bias=False layer, or of another shape) is refused at the forward, for every steerable convolution
+def _with_bias(c, t, bias, **kw):
+    layer = c(t, t, 3, bias=bias is not None and kw.pop("built_with_bias", False), **kw)
+    layer.bias = torch.nn.Parameter(bias)
+    x = torch.randn(1, t.size, *([5] * t.gspace.dimensionality))
+    return layer(snn.GeometricTensor(x, t))
+
+
+for cls, t in ((snn.R2Conv, REG), (snn.R2ConvTransposed, REG), (snn.R3Conv, OREG), (snn.R3ConvTransposed, OREG)):
+    n = cls.__name__
+    for what, f, exc in (
+        ("nan", lambda r: NAN, ValueError),
+        ("inf", lambda r: float("inf"), ValueError),
+        ("str", lambda r: "2", TypeError),
+    ):
+        row("steerable", f"{n}-cutoff-callable-{what}", lambda c=cls, t=t, f=f: c(t, t, 3, frequencies_cutoff=f), exc,
+            r"frequencies_cutoff returned .* for the ring of radius 0\.0; expected a (finite|real) number")
+for cls, t in (
+    (snn.R2Conv, REG), (snn.R2ConvTransposed, REG), (snn.R2Diffop, REG), (snn.R3Conv, OREG),
+    (snn.R3ConvTransposed, OREG),
+):
+    n = cls.__name__
+    row("steerable", f"{n}-bias-on-bias-free-layer", lambda c=cls, t=t: _with_bias(c, t, torch.ones(2)), RuntimeError,
+        rf"{n}: a bias of shape \(2,\) was set on a layer built with bias=False, which has no bias expansion", "call")
+    row("steerable", f"{n}-bias-shape", lambda c=cls, t=t: _with_bias(c, t, torch.ones(7), built_with_bias=True),
+        RuntimeError, rf"{n}: a bias of shape \(7,\) was set; expected shape \(\d+,\)", "call")
+
 # ----------------------------------------------------------------------------- equivariant modules (in_type)
 IN_TYPE_MODULES = [
     snn.ConcatenatedNonLinearity,
@@ -1124,6 +1152,9 @@ for cls in (e3.WSConv1d, e3.WSConv2d, e3.WSConv3d, e3.WSConvTranspose2d, e3.WSCo
     row(
         "compat", f"elektronn3-{n}-stride0", lambda c=cls: c(3, 8, 3, stride=0), ValueError, rf"{n}: stride=0"
     )
+for what, alpha in (("nan", NAN), ("inf", float("inf"))):
+    row("modules", f"ELU-alpha-{what}", lambda a=alpha: snn.ELU(snn.FieldType(GS, [GS.regular_repr]), alpha=a),
+        ValueError, rf"ELU: alpha={alpha!r} is not accepted; expected a finite float")
 row("compat", "elektronn3-FWS-eps", lambda: e3.FWS(torch.nn.Conv2d(3, 4, 3), eps=-1), ValueError, r"eps=-1")
 
 

@@ -50,7 +50,7 @@ import numpy as np
 from structconv._threads import one_blas_thread_for
 from structconv.group._linalg import canonical_range
 from structconv.kernels.basis import SteerableBasis, assemble_basis
-from structconv.kernels.sampling import resolve_basis_params
+from structconv.kernels.sampling import _cutoff_at, resolve_basis_params
 
 __all__ = [
     "R3FrequencyCutoff",
@@ -461,7 +461,7 @@ def _sample_pair(
     attrs: list[dict[str, Any]] = []
     angular: list[np.ndarray] = []
     for ring, (radius, width) in enumerate(zip(rings, sigma)):
-        fmax = cutoff(radius)
+        fmax = _cutoff_at(cutoff, radius)
         if fmax < 0:
             continue
         top = int(math.floor(fmax))

@@ -199,6 +199,24 @@ def resolve_basis_params(
     return rings_t, sigma_t, cutoff
 
 
+def _cutoff_at(cutoff: Callable[[float], float], radius: float) -> float:
+    """``cutoff(radius)``, the largest frequency on the ring of that radius, checked: a ``TypeError`` where it
+    is not a real number, a ``ValueError`` where it is NaN or ``+inf`` (a negative value, ``-inf`` included,
+    leaves the ring out)."""
+    value = cutoff(radius)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(
+            f"frequencies_cutoff returned {value!r} for the ring of radius {radius}; expected a real number "
+            "(the largest frequency on that ring)"
+        )
+    if math.isnan(value) or value == math.inf:
+        raise ValueError(
+            f"frequencies_cutoff returned {value!r} for the ring of radius {radius}; expected a finite "
+            "number (the largest frequency on that ring; a negative one leaves the ring out)"
+        )
+    return float(value)
+
+
 def kernel_grid(kernel_size: int, dilation: int = 1) -> np.ndarray:
     """Plane coordinates ``(x, y)`` of the pixels of a ``k x k`` kernel, row-major, shape ``(2, k*k)``.
 
@@ -375,7 +393,7 @@ def _sample_cached(
     di, do = in_irrep.dim, out_irrep.dim
     attrs: list[dict[str, Any]] = []
     for radius, width in zip(rings, sigma):
-        fmax = cutoff(radius)
+        fmax = _cutoff_at(cutoff, radius)
         for h in irreps_harmonics(in_irrep, out_irrep, fmax, maximum_offset):
             attrs.append(
                 {

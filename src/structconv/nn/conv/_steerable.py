@@ -371,6 +371,10 @@ class _SteerableConv(EquivariantModule):
             ``(filter, bias)``: the dense filter (``[c_out, c_in / groups, k, k]`` on the plane,
             ``[c_out, c_in / groups, k, k, k]`` in space; input and output swapped for the transposed
             convolutions) and the expanded bias ``[c_out]`` (``None`` without bias).
+
+        Raises:
+            RuntimeError: :attr:`bias` was set on a layer built with ``bias=False`` (it has no bias
+                expansion), or to a tensor of another shape than the one it was built with.
         """
         # The expansion is a precision-sensitive contraction: keep it in the parameters' dtype under autocast
         # (the convolution itself still runs in the autocast dtype).
@@ -382,7 +386,10 @@ class _SteerableConv(EquivariantModule):
             filt = self._basisexpansion(self.weights).reshape(self._filter_shape)
             bias = None
             if self.bias is not None:
-                bias = self.bias_expansion.to(self.bias.dtype) @ self.bias
+                expansion = self.bias_expansion
+                if expansion is None or self.bias.shape != expansion.shape[1:]:
+                    raise _bias_error(self, expansion)
+                bias = expansion.to(self.bias.dtype) @ self.bias
         return filt, bias
 
     @property
@@ -436,6 +443,21 @@ class _SteerableConv(EquivariantModule):
         if self.bias is None:
             text += ", bias=False"
         return text + f", weights={self.weights.numel()}"
+
+
+def _bias_error(module: _SteerableConv, expansion: torch.Tensor | None) -> RuntimeError:
+    """The error for a :attr:`~_SteerableConv.bias` the layer cannot expand (see ``expand_parameters``)."""
+    name, bias = type(module).__name__, module.bias
+    what = f"bias of shape {tuple(bias.shape) if bias is not None else None}"
+    if expansion is None:
+        return RuntimeError(
+            f"{name}: a {what} was set on a layer built with bias=False, which has no bias expansion; "
+            "build the layer with bias=True (or set bias back to None)"
+        )
+    return RuntimeError(
+        f"{name}: a {what} was set; expected shape {tuple(expansion.shape[1:])} (one coefficient per "
+        "trivial irrep in out_type)"
+    )
 
 
 _CONV = {2: F.conv2d, 3: F.conv3d}

@@ -180,6 +180,10 @@ class ELU(_SameTypeModule):
         alpha: the :math:`\\alpha` of the ELU.
         inplace: whether to modify the input tensor in place.
 
+    Raises:
+        TypeError: ``alpha`` is not a real number.
+        ValueError: ``alpha`` is not finite, or ``in_type`` does not support pointwise non-linearities.
+
     Shape:
         ``[B, C, *S] -> [B, C, *S]``;
         ``S`` is the spatial size: ``(H, W)`` on the plane, ``(D, H, W)`` in space.
@@ -198,6 +202,8 @@ class ELU(_SameTypeModule):
         require_support(in_type, "pointwise", type(self).__name__)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
             raise TypeError(f"ELU: alpha={alpha!r} is not accepted; expected a float")
+        if not math.isfinite(alpha):  # a NaN or infinite alpha turns finite negative inputs into NaN or inf
+            raise ValueError(f"ELU: alpha={alpha!r} is not accepted; expected a finite float")
         self.space = in_type.gspace
         self.in_type = in_type
         self.out_type = in_type
