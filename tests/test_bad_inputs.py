@@ -1184,3 +1184,30 @@ def test_counts_by_family():
     for family in families:
         assert counts[(family, "construction")] + counts[(family, "call")] > 0
     assert sum(counts.values()) == len(ROWS) >= 200
+
+
+@pytest.mark.parametrize(
+    "cls, t",
+    [
+        (snn.R2Conv, REG),
+        (snn.R2ConvTransposed, REG),
+        (snn.R2Conv, snn.FieldType(gspaces.rot2dOnR2(-1, 3), [gspaces.rot2dOnR2(-1, 3).irrep(1)] * 2)),
+        (snn.R3Conv, OREG),
+        (snn.R3ConvTransposed, snn.FieldType(gspaces.rot3dOnR3(), [gspaces.rot3dOnR3().irrep(1)] * 2)),
+    ],
+)
+def test_a_cutoff_of_minus_infinity_leaves_the_ring_out(cls, t):
+    """-inf, like any value below 0, leaves a ring out (it used to overflow on the plane); on every ring it
+    leaves no basis, a clear error."""
+
+    def cutoff(value):
+        return lambda r: value if r > 0.5 else -1.0
+
+    torch.manual_seed(0)
+    reference = cls(t, t, 3, frequencies_cutoff=cutoff(1.5))
+    torch.manual_seed(0)
+    layer = cls(t, t, 3, frequencies_cutoff=lambda r: 1.5 if r > 0.5 else -math.inf)
+    assert layer.weights.shape == reference.weights.shape
+    torch.testing.assert_close(layer.expand_parameters()[0], reference.expand_parameters()[0], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="empty"):
+        cls(t, t, 3, frequencies_cutoff=lambda r: -math.inf)

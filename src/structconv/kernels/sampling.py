@@ -209,6 +209,8 @@ def _cutoff_at(cutoff: Callable[[float], float], radius: float) -> float:
             f"frequencies_cutoff returned {value!r} for the ring of radius {radius}; expected a real number "
             "(the largest frequency on that ring)"
         )
+    if value == -math.inf:  # as any value below 0: no frequency on the ring (-1 keeps the arithmetic finite)
+        return -1.0
     if math.isnan(value) or value == math.inf:
         raise ValueError(
             f"frequencies_cutoff returned {value!r} for the ring of radius {radius}; expected a finite "
