@@ -12,6 +12,7 @@ import functools
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -21,7 +22,7 @@ from structconv import gspaces
 from structconv import nn as snn
 from structconv.compat import elektronn3 as e3
 from structconv.compat import lucid, selfeeg
-from structconv.kernels import kernel_grid
+from structconv.kernels import kernel_grid, real_spherical_harmonics
 from structconv.nn.conv.basisexpansion import BlocksBasisExpansion as BBE
 from structconv.nn.conv.basisexpansion import SingleBlockBasisExpansion as SBBE
 from structconv.nn.conv.basisexpansion import r2_kernel_basis
@@ -709,6 +710,14 @@ for cls, t in ((snn.R2Conv, REG), (snn.R2ConvTransposed, REG), (snn.R3Conv, OREG
     ):
         row("steerable", f"{n}-cutoff-callable-{what}", lambda c=cls, t=t, f=f: c(t, t, 3, frequencies_cutoff=f), exc,
             r"frequencies_cutoff returned .* for the ring of radius 0\.0; expected a (finite|real) number")
+# a cutoff beyond the spherical harmonics float64 computes (a finite group needs every degree): a clear error
+for cls in (snn.R3Conv, snn.R3ConvTransposed):
+    n = cls.__name__
+    row("steerable", f"{n}-cutoff-degree", lambda c=cls: c(OREG, OREG, 3, frequencies_cutoff=lambda r: 1e300),
+        ValueError, r"frequencies_cutoff gives 1e\+300 on the ring of radius 0\.0, which needs spherical harmonics "
+        r"of degree 86; expected at most 85")
+row("kernels", "real_spherical_harmonics-degree", lambda: real_spherical_harmonics(86, np.eye(3)), ValueError,
+    r"degree=86 is not computed; expected at most 85", "call")
 for cls, t in (
     (snn.R2Conv, REG), (snn.R2ConvTransposed, REG), (snn.R2Diffop, REG), (snn.R3Conv, OREG),
     (snn.R3ConvTransposed, OREG),

@@ -159,6 +159,9 @@ def real_spherical_harmonics(degree: int, points: np.ndarray) -> np.ndarray:
     Orthonormal on the unit sphere, order ``m = -J..J`` (``m > 0``: :math:`\cos m\varphi`, ``m < 0``:
     :math:`\sin |m|\varphi`); at the origin ``Y_0`` is its constant and the others are 0.
 
+    Raises:
+        ValueError: ``degree`` is not an int in ``0..85``, or ``points`` is not ``(3, P)``.
+
     Example:
         >>> import numpy as np
         >>> np.round(real_spherical_harmonics(1, np.eye(3)) * np.sqrt(4 * np.pi / 3), 12)
@@ -168,13 +171,33 @@ def real_spherical_harmonics(degree: int, points: np.ndarray) -> np.ndarray:
     """
     if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
         raise ValueError(f"degree={degree!r} is not valid; expected an int >= 0")
+    if degree > _MAX_HARMONIC_DEGREE:
+        raise ValueError(
+            f"degree={degree!r} is not computed; expected at most {_MAX_HARMONIC_DEGREE} (the normalisation "
+            "divides by (degree + m)!, which float64 holds up to 170!)"
+        )
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[0] != 3:
         raise ValueError(f"points of shape {pts.shape} is not accepted; expected (3, P)")
     return _harmonics(int(degree), pts)
 
 
+class _DegreeTooLarge(ValueError):
+    """A spherical harmonic of a degree above ``_MAX_HARMONIC_DEGREE`` was asked for."""
+
+    def __init__(self, degree: int) -> None:
+        super().__init__(f"spherical harmonics of degree {degree}; at most {_MAX_HARMONIC_DEGREE} computed")
+        self.degree = degree
+
+
+#: the largest degree of the real spherical harmonics computed here: their normalisation divides by (J + m)!,
+#: which float64 holds up to 170!
+_MAX_HARMONIC_DEGREE = 85
+
+
 def _harmonics(J: int, pts: np.ndarray) -> np.ndarray:
+    if J > _MAX_HARMONIC_DEGREE:
+        raise _DegreeTooLarge(J)
     r = np.sqrt((pts**2).sum(0))
     origin = r < 1e-12
     out = np.empty((2 * J + 1, pts.shape[1]))
@@ -466,7 +489,14 @@ def _sample_pair(
             continue
         top = int(math.floor(fmax))
         for J in range(top + 1):
-            T = _angular_basis(gspace, in_name, out_name, J)
+            try:
+                T = _angular_basis(gspace, in_name, out_name, J)
+            except _DegreeTooLarge as exc:
+                raise ValueError(
+                    f"frequencies_cutoff gives {fmax!r} on the ring of radius {radius}, which needs "
+                    f"spherical harmonics of degree {exc.degree}; expected at most {_MAX_HARMONIC_DEGREE} "
+                    "(what float64 computes) for this group"
+                ) from None
             for s, t in enumerate(T):
                 attrs.append(
                     {
