@@ -156,3 +156,28 @@ def test_whole_model_pickles(name: str) -> None:
     torch.save(model, buf)
     buf.seek(0)
     torch.testing.assert_close(_eval_output(torch.load(buf, weights_only=False), x), expected, **_tol(name))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("name", ALL)
+def test_non_finite_values_are_refused_unless_allowed(name: str, bad: float) -> None:
+    """A checkpoint whose floating-point tensor holds NaN or infinity is refused by default (naming the key),
+    leaving the model unchanged; ``allow_nonfinite=True`` loads it. Every layer of the zoo, its first and its
+    last floating-point entry (a parameter, and a buffer where it has one)."""
+    model, _ = _build(name)
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    keys = [k for k, v in before.items() if v.is_floating_point() and v.numel()]
+    for key in dict.fromkeys([keys[0], keys[-1]]):
+        state = {k: v.clone() for k, v in before.items()}
+        state[key].view(-1)[state[key].numel() // 2] = bad
+        with pytest.raises(ValueError, match=rf"key '{key}' holds 1 non-finite value\(s\).*allow_nonfinite=True"):
+            load_checkpoint(model, state)
+        for k, v in model.state_dict().items():
+            assert torch.equal(v, before[k]), k
+        load_checkpoint(model, state, allow_nonfinite=True)
+        loaded = model.state_dict()[key]
+        got = loaded.view(-1)[loaded.numel() // 2]
+        torch.testing.assert_close(got, torch.tensor(bad, dtype=loaded.dtype), rtol=0, atol=0, equal_nan=True)
+        load_checkpoint(model, before)
+    with pytest.raises(TypeError, match="allow_nonfinite='yes' is not accepted; expected True or False"):
+        load_checkpoint(model, before, allow_nonfinite="yes")

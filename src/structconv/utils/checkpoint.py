@@ -158,29 +158,35 @@ def checkpoint_problems(model: nn.Module, state_dict: Mapping[str, Any]) -> list
     return problems
 
 
-def load_checkpoint(model: nn.Module, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
+def load_checkpoint(
+    model: nn.Module, state_dict: Mapping[str, Any], strict: bool = True, allow_nonfinite: bool = False
+) -> Any:
     """Check ``state_dict`` against ``model`` (see :func:`checkpoint_problems`), then load it, all or nothing.
 
-    Field types, shapes and (with ``strict=True``) missing and unexpected keys are checked before anything is
-    written. Should the load still fail part-way (e.g. a tensor that cannot be copied), every parameter and
-    buffer is restored to its value before the call, then the error is raised: on any failure the model is
-    unchanged.
+    Field types, shapes, non-finite values (NaN or infinity in a floating-point tensor: a model that computes
+    with them computes NaN; ``allow_nonfinite=True`` loads them) and (with ``strict=True``) missing and
+    unexpected keys are checked before anything is written. Should the load still fail part-way (e.g. a
+    tensor that cannot be copied), every parameter and buffer is restored to its value before the call, then
+    the error is raised: on any failure the model is unchanged.
 
     Works in either mode: a checkpoint saved in train mode loads into a model in eval mode and vice
-    versa (the state-dict keys of structconv layers do not depend on the mode, and no layer caches
-    anything derived from its parameters).
+    versa (the state-dict keys of structconv layers do not depend on the mode, and what a layer derives from
+    its parameters follows their loaded values).
 
     Args:
         model: the model to load into.
         state_dict: the checkpoint (from :func:`typed_state_dict` or a plain ``state_dict()``).
         strict: passed to :meth:`torch.nn.Module.load_state_dict`.
+        allow_nonfinite: load floating-point tensors that hold NaN or infinity (refused by default).
 
     Returns:
         what :meth:`torch.nn.Module.load_state_dict` returns (missing and unexpected keys).
 
     Raises:
-        ValueError: a field type or a tensor shape differs, or (``strict=True``) a key is missing or
-            unexpected; the message names every such layer and key.
+        ValueError: a field type or a tensor shape differs, a floating-point tensor holds NaN or infinity
+            (unless ``allow_nonfinite``), or (``strict=True``) a key is missing or unexpected; the message
+            names every such layer and key.
+        TypeError: ``allow_nonfinite`` is not a bool.
 
     Example:
         >>> src, dst = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
@@ -189,12 +195,22 @@ def load_checkpoint(model: nn.Module, state_dict: Mapping[str, Any], strict: boo
         >>> torch.equal(dst.weight, src.weight)
         True
     """
+    if not isinstance(allow_nonfinite, bool):
+        raise TypeError(f"allow_nonfinite={allow_nonfinite!r} is not accepted; expected True or False")
     problems = checkpoint_problems(model, state_dict)
+    if not allow_nonfinite:
+        for k, v in state_dict.items():
+            if isinstance(v, torch.Tensor) and (v.is_floating_point() or v.is_complex()) and not v.is_meta:
+                bad = int((~torch.isfinite(v.detach())).sum()) if v.layout == torch.strided else 0
+                if bad:
+                    problems.append(
+                        f"key {k!r} holds {bad} non-finite value(s) (NaN or inf); pass allow_nonfinite=True "
+                        "to load it anyway"
+                    )
     if strict:
         own = model.state_dict()
         problems += [
-            f"key {k!r} of the model is missing from the checkpoint"
-            for k in own if k not in state_dict
+            f"key {k!r} of the model is missing from the checkpoint" for k in own if k not in state_dict
         ]
         problems += [f"key {k!r} of the checkpoint is not in the model" for k in state_dict if k not in own]
     if problems:
