@@ -826,7 +826,7 @@ for cls, good, wrong, other in [
     row("modules", f"{n}-in_type", lambda c=cls: c("bad"), TypeError,
         rf"{n}: in_type must be a FieldType; received 'bad'")
     row("modules", f"{n}-eps", lambda c=cls, t=good: c(t, eps=-1.0), ValueError,
-        rf"{n}: eps=-1.0 is not accepted; expected a float >= 0")
+        rf"{n}: eps=-1.0 is not accepted; expected a finite float >= 0")
     row("modules", f"{n}-momentum", lambda c=cls, t=good: c(t, momentum=2.0), ValueError,
         rf"{n}: momentum=2.0 is not accepted; expected a float in \[0, 1\] or None")
     row("modules", f"{n}-dimension", lambda c=cls, t=wrong: c(t), ValueError,
@@ -1161,6 +1161,19 @@ for cls in (e3.WSConv1d, e3.WSConv2d, e3.WSConv3d, e3.WSConvTranspose2d, e3.WSCo
     row(
         "compat", f"elektronn3-{n}-stride0", lambda c=cls: c(3, 8, 3, stride=0), ValueError, rf"{n}: stride=0"
     )
+# infinite eps / sigma: finite but meaningless outputs (a zero-scaled batch norm, an all-ones mask)
+for cls, t in (
+    (snn.InnerBatchNorm, REG), (snn.NormBatchNorm, VEC), (snn.GNormBatchNorm, REG), (snn.IIDBatchNorm2d, REG),
+    (snn.IIDBatchNorm3d, OREG),
+):
+    n = cls.__name__
+    row("modules", f"{n}-eps-inf", lambda c=cls, t=t: c(t, eps=float("inf")), ValueError,
+        rf"{n}: eps=inf is not accepted; expected a finite float >= 0")
+for cls, t in ((snn.R2Upsampling, REG), (snn.R3Upsampling, OREG)):
+    row("modules", f"{cls.__name__}-scale-inf", lambda c=cls, t=t: c(t, scale_factor=float("inf")), ValueError,
+        rf"{cls.__name__}: scale_factor=inf is not accepted; expected a finite number > 0")
+row("modules", "MaskModule-sigma-inf", lambda: snn.MaskModule(REG, 5, sigma=float("inf")), ValueError,
+    r"MaskModule: sigma=inf is not accepted; expected a finite number > 0")
 for what, alpha in (("nan", NAN), ("inf", float("inf"))):
     row("modules", f"ELU-alpha-{what}", lambda a=alpha: snn.ELU(snn.FieldType(GS, [GS.regular_repr]), alpha=a),
         ValueError, rf"ELU: alpha={alpha!r} is not accepted; expected a finite float")

@@ -289,7 +289,7 @@ def test_r3upsampling_escnn_reference_and_arguments():
         snn.R2Upsampling(t, 2)
     with pytest.raises(ValueError, match=r"scale_factor=None and size=None; expected exactly one of the two"):
         snn.R3Upsampling(t)
-    with pytest.raises(ValueError, match=r"scale_factor=-2 is not accepted; expected a number > 0"):
+    with pytest.raises(ValueError, match=r"scale_factor=-2 is not accepted; expected a finite number > 0"):
         snn.R3Upsampling(t, -2)
     with pytest.raises(
         TypeError, match=r"size=\(4, 4\) is not accepted; expected an int or a triple of ints"
@@ -469,7 +469,7 @@ def test_iidbatchnorm_arguments():
         ValueError, match=r"IIDBatchNorm3d: momentum=2 is not accepted; expected a float in \[0, 1\]"
     ):
         snn.IIDBatchNorm3d(t3, momentum=2)
-    with pytest.raises(ValueError, match=r"eps=-1 is not accepted; expected a float >= 0"):
+    with pytest.raises(ValueError, match=r"eps=-1 is not accepted; expected a finite float >= 0"):
         snn.IIDBatchNorm3d(t3, eps=-1)
     with pytest.raises(TypeError, match=r"in_type must be a FieldType; received 'x'"):
         snn.IIDBatchNorm3d("x")
@@ -590,7 +590,7 @@ def test_mask_module_in_space_is_escnn_ball():
         ValueError, match=r"input_shape=\(1, 1, 7, 7\) is not accepted; expected \(B, 1, 7, 7, 7\)"
     ):
         m.evaluate_output_shape((1, 1, 7, 7))
-    with pytest.raises(ValueError, match=r"MaskModule: sigma=0 is not accepted; expected a number > 0"):
+    with pytest.raises(ValueError, match=r"MaskModule: sigma=0 is not accepted; expected a finite number > 0"):
         snn.MaskModule(t, 7, sigma=0)
     # planar masks are unchanged by the volumes (e2cnn's formula, sigma 2)
     planar = gspaces.Rot2dOnR2(4)

@@ -78,8 +78,8 @@ class _BatchNormBase(EquivariantModule):
     def _setup(self, in_type: FieldType, eps: float, momentum: float | None, affine: bool) -> None:
         name = type(self).__name__
         check_field_type(in_type, owner=name)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
-            raise ValueError(f"{name}: eps={eps!r} is not accepted; expected a float >= 0")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 <= eps < math.inf:
+            raise ValueError(f"{name}: eps={eps!r} is not accepted; expected a finite float >= 0")
         if momentum is not None and (
             isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
         ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -62,8 +64,8 @@ class MaskModule(EquivariantModule):
             raise ValueError(f"{name}: S={S!r} is not accepted; expected an int >= 1")
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 100:
             raise ValueError(f"{name}: margin={margin!r} is not accepted; expected a number in [0, 100)")
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
-            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a number > 0")
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < math.inf:
+            raise ValueError(f"{name}: sigma={sigma!r} is not accepted; expected a finite number > 0")
         self.space = in_type.gspace
         self.in_type = in_type
         self.out_type = in_type

@@ -200,7 +200,7 @@ class ELU(_SameTypeModule):
         super().__init__()
         check_field_type(in_type, owner=type(self).__name__)
         require_support(in_type, "pointwise", type(self).__name__)
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
             raise TypeError(f"ELU: alpha={alpha!r} is not accepted; expected a float")
         if not math.isfinite(alpha):  # a NaN or infinite alpha turns finite negative inputs into NaN or inf
             raise ValueError(f"ELU: alpha={alpha!r} is not accepted; expected a finite float")

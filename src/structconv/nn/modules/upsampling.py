@@ -51,9 +51,11 @@ class _Upsampling(EquivariantModule):
         if scale_factor is not None and (
             isinstance(scale_factor, bool)
             or not isinstance(scale_factor, (int, float))
-            or not scale_factor > 0
+            or not 0 < scale_factor < math.inf
         ):
-            raise ValueError(f"{name}: scale_factor={scale_factor!r} is not accepted; expected a number > 0")
+            raise ValueError(
+                f"{name}: scale_factor={scale_factor!r} is not accepted; expected a finite number > 0"
+            )
         self.space = in_type.gspace
         self.in_type = in_type
         self.out_type = in_type
